@@ -1,0 +1,24 @@
+# The two entry points of README.md. Both install what they need first.
+BUILD_DIR ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: deps build run test bench clean
+
+deps:
+	./scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: build
+	./$(BUILD_DIR)/ordo serve
+
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 900
+
+bench: build
+	./bench/run.sh
+
+clean:
+	rm -rf $(BUILD_DIR)
