@@ -1,0 +1,169 @@
+// The embedding API of ordo: a durable, ordered key-value store whose log is the database.
+//
+// Threading: a DB is thread-safe. Any number of threads may read and write at once. Writes are
+// serialised in one order (their LSN, log sequence number, 1, 2, 3, ...) and made durable by
+// group commit: one committer thread writes everything waiting in one write(2) and one
+// fdatasync, then acknowledges all of it.
+//
+// Visibility: a write is visible to reads from the moment Submit() returns, before it is
+// durable (so that a server can run read-modify-write commands back to back). Every read
+// therefore says which LSN it observed (`observed_lsn`); a server must not reply with what it
+// read before AckedLsn() >= observed_lsn, or a client could see a value a crash then loses.
+// If the database fails (an I/O error), writes not yet durable are dropped from view.
+//
+// Errors: every call returns a Status; after a failed write or sync the database is in the
+// failed state: every later write returns Status::Failed naming the original error, reads go
+// on serving what is durable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ordo/options.h"
+#include "ordo/status.h"
+
+namespace ordo {
+
+// A group of changes applied atomically, as one log record: after a crash all of it or none of
+// it is there. Limits: each key <= kKeyBytesMax, each value <= kValueBytesMax.
+class WriteBatch {
+ public:
+  enum class OpType : uint8_t {
+    kPut = 1,     // key, value, expire_at_ms (0 = never)
+    kDelete = 2,  // key
+    kClear = 3,   // removes every key (FLUSHDB, FLUSHALL)
+    kExpire = 4,  // key: a delete because the key's time ran out (logged so the log decides)
+  };
+  struct Op {
+    OpType type;
+    std::string key;
+    std::string value;
+    int64_t expire_at_ms = 0;
+  };
+
+  void Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0) {
+    ops_.push_back(Op{OpType::kPut, std::string(key), std::string(value), expire_at_ms});
+  }
+  void Delete(std::string_view key) { ops_.push_back(Op{OpType::kDelete, std::string(key), {}, 0}); }
+  void Clear() { ops_.push_back(Op{OpType::kClear, {}, {}, 0}); }
+  void Expire(std::string_view key) { ops_.push_back(Op{OpType::kExpire, std::string(key), {}, 0}); }
+
+  const std::vector<Op>& ops() const { return ops_; }
+  std::vector<Op>& mutable_ops() { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// What a read found besides the value.
+struct ReadInfo {
+  int64_t expire_at_ms = 0;   // 0 = no expiry
+  uint64_t value_bytes = 0;
+  uint64_t observed_lsn = 0;  // the newest not-yet-acknowledged LSN this read saw, 0 if none
+};
+
+// The state digest: an order-independent 128-bit hash of every live entry, the sum (mod 2^64 in
+// each half) of XXH3-128(entry) over all entries. Equal digests mean equal states.
+struct StateDigest {
+  uint64_t low = 0;
+  uint64_t high = 0;
+  bool operator==(const StateDigest& other) const = default;
+  std::string ToHex() const;
+};
+
+struct Statistics {
+  uint64_t keys = 0;
+  uint64_t keys_with_expiry = 0;
+  uint64_t last_lsn = 0;       // the newest LSN submitted
+  uint64_t acked_lsn = 0;      // the newest LSN acknowledged
+  uint64_t durable_lsn = 0;    // the newest LSN known to be on disk (fdatasync done)
+  uint64_t segments = 0;
+  uint64_t active_segment_id = 0;
+  uint64_t log_bytes = 0;
+  uint64_t commits = 0;        // records written since open
+  uint64_t syncs = 0;          // fdatasync calls since open
+  uint64_t bytes_written = 0;  // log bytes written since open
+  uint64_t expired_keys = 0;   // keys deleted because their time ran out, since open
+  uint64_t checkpoints = 0;    // checkpoints written since open
+  uint64_t last_checkpoint_lsn = 0;
+  int64_t last_checkpoint_time_ms = 0;
+  uint64_t index_bytes = 0;    // estimated memory of the in-memory index
+  bool failed = false;
+  std::string failure;         // the error that failed the database, when failed
+};
+
+class DB {
+ public:
+  // Opens (or, with create_if_missing, creates) the database in `directory`, running recovery
+  // at the chosen integrity level. Fails with Busy if another process holds the directory,
+  // Corruption naming file and offset for damage that is not a torn tail, InvalidArgument for
+  // bad options. `report` (optional) receives what opening did.
+  static Status Open(const Options& options, const std::string& directory,
+                     std::unique_ptr<DB>* db, OpenReport* report = nullptr);
+
+  // Closes: stops accepting writes, makes everything submitted durable, writes a checkpoint and
+  // marks the shutdown clean. Also done by the destructor (which cannot report errors).
+  virtual Status Close() = 0;
+  virtual ~DB() = default;
+
+  // ---- Reads. NotFound when the key is absent or expired.
+  virtual Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) = 0;
+  // Like Get without reading the value.
+  virtual Status GetInfo(std::string_view key, ReadInfo* info) = 0;
+
+  // ---- Writes: synchronous forms wait until the write is acknowledged per the sync mode.
+  virtual Status Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0) = 0;
+  virtual Status Delete(std::string_view key) = 0;
+  virtual Status Write(WriteBatch batch) = 0;
+
+  // Asynchronous write: validates and sequences `batch`, makes it visible, and returns its LSN
+  // without waiting. Durability is signalled through AckedLsn() and the ack listener. An empty
+  // batch returns the last LSN and writes nothing.
+  virtual Result<uint64_t> Submit(WriteBatch batch) = 0;
+  // Blocks until `lsn` is acknowledged (OK) or the database failed (Failed).
+  virtual Status WaitForAck(uint64_t lsn) = 0;
+  // The newest acknowledged LSN: every write with a smaller or equal LSN may be reported done.
+  virtual uint64_t AckedLsn() const = 0;
+  // Called from the committer thread after each group is acknowledged (or the database failed).
+  // Must be cheap and must not call into the DB (a server writes to an eventfd). Set once,
+  // before writes start; null to remove.
+  virtual void SetAckListener(std::function<void()> listener) = 0;
+
+  // ---- Iteration: entries in key order, in batches. Not a point-in-time snapshot: an entry
+  // changed during a scan may show either version. Visits at most `limit` live keys with
+  // start <= key < end (empty end = no bound), calls `visit` for each, and returns the key to
+  // start the next batch from, or an empty string when the range is exhausted.
+  struct ScanEntry {
+    std::string key;
+    ReadInfo info;
+  };
+  virtual std::string Scan(std::string_view start, std::string_view end, size_t limit,
+                           const std::function<void(const ScanEntry&)>& visit) = 0;
+  // Calls `visit` for every live key with `prefix` in order, with its value; stops early when
+  // `visit` returns false. Reads values one at a time (memory stays flat).
+  virtual Status ForEach(std::string_view start, std::string_view end,
+                         const std::function<bool(std::string_view key, std::string_view value,
+                                                  const ReadInfo& info)>& visit) = 0;
+
+  // ---- State.
+  virtual uint64_t CountKeys() = 0;
+  virtual StateDigest Digest() = 0;  // as maintained, at AckedLsn(); O(1)
+  // Recomputes the digest from every value in the log, checking each value's stored hash.
+  virtual Result<StateDigest> ComputeDigest() = 0;
+  virtual Statistics GetStatistics() = 0;
+  // Writes an index checkpoint now (docs/FORMAT.md) at the current acknowledged LSN.
+  virtual Status Checkpoint() = 0;
+};
+
+// Verifies a database directory without opening it for writing (ordo check). Level 0..3.
+// Fills `report`; returns Corruption naming file and offset for damage.
+Status CheckDatabase(const std::string& directory, int level, FileSystem* fs,
+                     OpenReport* report);
+
+}  // namespace ordo

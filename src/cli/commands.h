@@ -1,0 +1,16 @@
+// Each subcommand of the `ordo` binary registers itself on the CLI11 app and returns the exit
+// code through the callback it installs. One file per subcommand.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace ordo::cli {
+
+// Set by the subcommand that ran; main() returns it.
+extern int exit_code;
+
+void AddServeCommand(CLI::App& app);   // serve_command.cc
+void AddCheckCommand(CLI::App& app);   // check_command.cc
+void AddDumpCommand(CLI::App& app);    // dump_command.cc
+
+}  // namespace ordo::cli
