@@ -1,0 +1,172 @@
+// DBImpl: the database. See include/ordo/db.h for the contract; this header for the design.
+//
+// Write path: Submit() validates the batch, takes mutex_, assigns the next LSN and the record's
+// place in the log (segment, offset: rotation is decided here, between records), encodes the
+// record into the pending group, and records every change in the overlay so it is visible at
+// once. The committer thread takes the whole pending group, writes it with one write(2) per
+// segment (sealing and creating segments where the group crosses one), fdatasyncs once (sync
+// mode "always"), applies the group to the index, acknowledges it, and drops the overlay
+// entries the index now covers.
+//
+// Read path: overlay first (pending, not yet acknowledged writes: the read reports their LSN
+// as observed_lsn), then the index, then the value from its segment file, checked against the
+// value hash the index holds.
+//
+// Locks: mutex_ guards the overlay, the pending group and the counters; index_mutex_ guards the
+// index (shared for readers, exclusive for the committer's apply). Order: mutex_ before
+// index_mutex_; the committer never holds both.
+//
+// Failure: any write, sync, seal or segment-creation error fails the database for good:
+// pending writes are dropped (their writers get Failed), the overlay is cleared so reads show
+// only what is durable, and every later write gets Failed naming the first error.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "db/recovery.h"
+#include "index/index.h"
+#include "log/segment_writer.h"
+#include "ordo/db.h"
+
+namespace ordo::db {
+
+class DBImpl final : public DB {
+ public:
+  DBImpl(const Options& options, std::string directory);
+  ~DBImpl() override;
+
+  Status OpenImpl(OpenReport* report);
+
+  Status Close() override;
+  Status Get(std::string_view key, std::string* value, ReadInfo* info) override;
+  Status GetInfo(std::string_view key, ReadInfo* info) override;
+  Status Put(std::string_view key, std::string_view value, int64_t expire_at_ms) override;
+  Status Delete(std::string_view key) override;
+  Status Write(WriteBatch batch) override;
+  Result<uint64_t> Submit(WriteBatch batch) override;
+  Status WaitForAck(uint64_t lsn) override;
+  uint64_t AckedLsn() const override { return acked_lsn_.load(std::memory_order_acquire); }
+  void SetAckListener(std::function<void()> listener) override;
+  std::string Scan(std::string_view start, std::string_view end, size_t limit,
+                   const std::function<void(const ScanEntry&)>& visit) override;
+  Status ForEach(std::string_view start, std::string_view end,
+                 const std::function<bool(std::string_view, std::string_view, const ReadInfo&)>&
+                     visit) override;
+  uint64_t CountKeys() override;
+  StateDigest Digest() override;
+  Result<StateDigest> ComputeDigest() override;
+  Statistics GetStatistics() override;
+  Status Checkpoint() override;
+
+ private:
+  struct OverlayEntry {
+    uint64_t lsn = 0;
+    bool deleted = false;
+    std::string value;
+    int64_t expire_at_ms = 0;
+  };
+  struct AppliedOp {
+    WriteBatch::OpType type;
+    std::string key;
+    index::IndexEntry entry;
+  };
+  struct PendingRecord {
+    uint64_t lsn = 0;
+    uint64_t segment_id = 0;
+    uint64_t bytes = 0;
+    std::vector<AppliedOp> ops;
+  };
+  struct PendingGroup {
+    std::string bytes;  // the records, back to back, in LSN order
+    std::vector<PendingRecord> records;
+    bool empty() const { return records.empty(); }
+  };
+  // What a lookup found: a pending overlay value, an index entry, or nothing.
+  struct Found {
+    bool present = false;
+    bool from_overlay = false;
+    std::string overlay_value;
+    index::IndexEntry entry;
+    uint64_t observed_lsn = 0;
+  };
+
+  Status OpenDirectory(OpenReport* report);
+  Status StartWriter(const RecoveredLog& recovered);
+  Result<uint64_t> SubmitLocked(WriteBatch& batch);
+  void Lookup(std::string_view key, Found* found);
+  Status ReadValue(const index::IndexEntry& entry, std::string* value);
+  Result<std::shared_ptr<RandomAccessFile>> SegmentFile(uint32_t segment_id);
+  bool Expired(int64_t expire_at_ms) const;
+  // Logs the expiry of each key that is still expired (checked under the lock).
+  void ExpireKeys(const std::vector<std::string>& keys);
+
+  void CommitterLoop();
+  Status WriteGroup(const PendingGroup& group);
+  Status RotateTo(uint64_t segment_id, uint64_t first_lsn);
+  void ApplyGroup(const PendingGroup& group);
+  void Acknowledge(uint64_t lsn, bool synced);
+  void Fail(const Status& status);
+  Status WriteCheckpointNow();
+  void SweeperLoop();
+
+  const Options options_;
+  const std::string directory_;
+  FileSystem* const fs_;
+  std::unique_ptr<FileLock> lock_;
+  std::string database_id_;
+
+  std::mutex mutex_;
+  std::condition_variable committer_cv_;
+  std::condition_variable ack_cv_;
+  std::condition_variable sweeper_cv_;
+  std::map<std::string, OverlayEntry, std::less<>> overlay_;
+  uint64_t overlay_clear_lsn_ = 0;
+  PendingGroup pending_;
+  uint64_t last_lsn_ = 0;
+  std::atomic<uint64_t> acked_lsn_{0};
+  uint64_t durable_lsn_ = 0;
+  uint64_t next_segment_id_ = 0;  // where the next record goes
+  uint64_t next_offset_ = 0;
+  uint64_t next_segment_records_ = 0;
+  uint64_t segments_ = 0;
+  Status failure_;
+  bool failed_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool checkpoint_requested_ = false;
+  uint64_t checkpoints_done_ = 0;
+  std::function<void()> ack_listener_;
+
+  std::shared_mutex index_mutex_;
+  index::Index index_;
+  uint64_t applied_lsn_ = 0;
+
+  // Committer thread only.
+  std::unique_ptr<log::SegmentWriter> writer_;
+  uint64_t bytes_since_checkpoint_ = 0;
+  int64_t last_sync_micros_ = 0;
+  bool unsynced_ = false;
+
+  std::mutex files_mutex_;
+  std::unordered_map<uint32_t, std::shared_ptr<RandomAccessFile>> files_;
+
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> bytes_written_{0};
+  std::atomic<uint64_t> log_bytes_{0};
+  std::atomic<uint64_t> expired_keys_{0};
+  std::atomic<uint64_t> checkpoints_{0};
+  std::atomic<uint64_t> last_checkpoint_lsn_{0};
+  std::atomic<int64_t> last_checkpoint_time_ms_{0};
+
+  std::thread committer_;
+  std::thread sweeper_;
+};
+
+}  // namespace ordo::db

@@ -1,0 +1,313 @@
+// The engine through its public API: reads and writes, reopen, batches, iteration, expiry,
+// digests, checkpoints, rotation, limits.
+#include "ordo/db.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "../../tests/test_util.h"
+#include "util/clock.h"
+
+namespace ordo {
+namespace {
+
+class DBTest : public ::testing::Test {
+ protected:
+  std::string data() const { return scratch_.Sub("data"); }
+  std::unique_ptr<DB> Open(Options options = {}, OpenReport* report = nullptr) {
+    options.expiry_sweep_interval_ms = sweep_ms_;
+    std::unique_ptr<DB> db;
+    Status opened = DB::Open(options, data(), &db, report);
+    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    return db;
+  }
+  std::string GetOrMissing(DB* db, std::string_view key) {
+    std::string value;
+    Status status = db->Get(key, &value);
+    if (status.IsNotFound()) return "<missing>";
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    return value;
+  }
+  testing::ScratchDirectory scratch_;
+  uint32_t sweep_ms_ = 100;
+};
+
+TEST_F(DBTest, PutGetDeleteSurviveReopen) {
+  auto db = Open();
+  ASSERT_TRUE(db->Put("alpha", "one").ok());
+  ASSERT_TRUE(db->Put("beta", "two").ok());
+  ASSERT_TRUE(db->Put("alpha", "uno").ok());
+  ASSERT_TRUE(db->Delete("beta").ok());
+  EXPECT_EQ(GetOrMissing(db.get(), "alpha"), "uno");
+  EXPECT_EQ(GetOrMissing(db.get(), "beta"), "<missing>");
+  const StateDigest digest = db->Digest();
+  ASSERT_TRUE(db->Close().ok());
+  OpenReport report;
+  db = Open({}, &report);
+  EXPECT_TRUE(report.previous_shutdown_clean);
+  EXPECT_FALSE(report.checkpoint.empty());
+  EXPECT_EQ(GetOrMissing(db.get(), "alpha"), "uno");
+  EXPECT_EQ(GetOrMissing(db.get(), "beta"), "<missing>");
+  EXPECT_EQ(db->CountKeys(), 1u);
+  EXPECT_EQ(db->Digest(), digest);
+}
+
+TEST_F(DBTest, BinaryKeysAndValues) {
+  auto db = Open();
+  const std::string key("k\0\xff\n", 4);
+  const std::string value("\0\0v\r\n\xfe", 6);
+  ASSERT_TRUE(db->Put(key, value).ok());
+  ASSERT_TRUE(db->Put("", "empty key").ok());
+  ASSERT_TRUE(db->Put("empty value", "").ok());
+  ASSERT_TRUE(db->Close().ok());
+  db = Open();
+  EXPECT_EQ(GetOrMissing(db.get(), key), value);
+  EXPECT_EQ(GetOrMissing(db.get(), ""), "empty key");
+  EXPECT_EQ(GetOrMissing(db.get(), "empty value"), "");
+}
+
+TEST_F(DBTest, BatchIsAtomicAndClearRemovesEverything) {
+  auto db = Open();
+  WriteBatch batch;
+  batch.Put("a", "1");
+  batch.Put("b", "2");
+  batch.Delete("a");
+  batch.Put("c", "3");
+  ASSERT_TRUE(db->Write(batch).ok());
+  EXPECT_EQ(GetOrMissing(db.get(), "a"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "b"), "2");
+  WriteBatch clear;
+  clear.Clear();
+  clear.Put("after", "x");
+  ASSERT_TRUE(db->Write(clear).ok());
+  EXPECT_EQ(db->CountKeys(), 1u);
+  EXPECT_EQ(GetOrMissing(db.get(), "b"), "<missing>");
+  db.reset();
+  db = Open();
+  EXPECT_EQ(db->CountKeys(), 1u);
+  EXPECT_EQ(GetOrMissing(db.get(), "after"), "x");
+}
+
+TEST_F(DBTest, OrderedScanRangeAndPrefix) {
+  auto db = Open();
+  for (int i = 0; i < 1000; ++i) {
+    char key[16];
+    std::snprintf(key, sizeof(key), "key%04d", i);
+    ASSERT_TRUE(db->Put(key, std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(db->Put("other", "x").ok());
+  std::vector<std::string> keys;
+  std::string cursor = "key0100";
+  do {
+    cursor = db->Scan(cursor, "key0200", 7, [&](const DB::ScanEntry& entry) {
+      keys.push_back(entry.key);
+    });
+  } while (!cursor.empty());
+  ASSERT_EQ(keys.size(), 100u);
+  EXPECT_EQ(keys.front(), "key0100");
+  EXPECT_EQ(keys.back(), "key0199");
+  EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
+  int visited = 0;
+  ASSERT_TRUE(db->ForEach("key", "kez", [&](std::string_view key, std::string_view value,
+                                              const ReadInfo&) {
+    EXPECT_EQ(std::to_string(std::stoi(std::string(key.substr(3)))), value);
+    ++visited;
+    return true;
+  }).ok());
+  EXPECT_EQ(visited, 1000);
+}
+
+TEST_F(DBTest, ExpiryHidesKeyAndIsLoggedAsDelete) {
+  auto db = Open();
+  ASSERT_TRUE(db->Put("short", "v", WallMillis() + 50).ok());
+  ASSERT_TRUE(db->Put("long", "v", WallMillis() + 3600 * 1000).ok());
+  ASSERT_TRUE(db->Put("past", "v", WallMillis() - 1).ok());
+  EXPECT_EQ(GetOrMissing(db.get(), "past"), "<missing>");
+  ReadInfo info;
+  ASSERT_TRUE(db->GetInfo("long", &info).ok());
+  EXPECT_GT(info.expire_at_ms, WallMillis());
+  // The sweeper logs the expiry; wait for its effect on the statistics, bounded.
+  const int64_t deadline = MonotonicMicros() + 10'000'000;
+  while (db->GetStatistics().keys_with_expiry > 1 && MonotonicMicros() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(db->GetStatistics().keys_with_expiry, 1u);
+  EXPECT_EQ(GetOrMissing(db.get(), "short"), "<missing>");
+  db.reset();
+  db = Open();
+  EXPECT_EQ(db->CountKeys(), 1u);  // only "long": the expiries are in the log
+}
+
+TEST_F(DBTest, DigestIsOrderIndependentAndRecomputable) {
+  auto first = Open();
+  ASSERT_TRUE(first->Put("x", "1").ok());
+  ASSERT_TRUE(first->Put("y", "2").ok());
+  ASSERT_TRUE(first->Put("z", "0").ok());
+  ASSERT_TRUE(first->Delete("z").ok());
+  const StateDigest digest = first->Digest();
+  auto computed = first->ComputeDigest();
+  ASSERT_TRUE(computed.ok());
+  EXPECT_EQ(*computed, digest);
+  first.reset();
+  std::filesystem::rename(data(), scratch_.Sub("first"));
+  auto second = Open();
+  ASSERT_TRUE(second->Put("y", "2").ok());
+  ASSERT_TRUE(second->Put("x", "1").ok());
+  EXPECT_EQ(second->Digest(), digest);
+  ASSERT_TRUE(second->Put("x", "changed").ok());
+  EXPECT_NE(second->Digest(), digest);
+}
+
+TEST_F(DBTest, RotationSealsSegmentsReadOnlyAndReopens) {
+  Options options;
+  options.segment_bytes = kSegmentBytesMin;
+  auto db = Open(options);
+  const std::string value(1000, 'v');
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), value).ok());
+  const Statistics stats = db->GetStatistics();
+  EXPECT_GE(stats.segments, 7u);
+  db.reset();
+  int sealed = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(data() + "/log")) {
+    const auto permissions = std::filesystem::status(entry.path()).permissions();
+    if ((permissions & std::filesystem::perms::owner_write) == std::filesystem::perms::none) {
+      ++sealed;
+    }
+  }
+  EXPECT_EQ(static_cast<uint64_t>(sealed), stats.segments - 1);
+  OpenReport report;
+  options.integrity_level = 3;
+  db = Open(options, &report);
+  EXPECT_EQ(db->CountKeys(), 500u);
+  EXPECT_EQ(GetOrMissing(db.get(), "k123"), value);
+}
+
+TEST_F(DBTest, MissingOrDamagedCheckpointIsRebuiltFromLog) {
+  auto db = Open();
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), "v").ok());
+  const StateDigest digest = db->Digest();
+  db.reset();
+  std::string checkpoint;
+  for (const auto& entry : std::filesystem::directory_iterator(data() + "/index")) {
+    checkpoint = entry.path();
+  }
+  ASSERT_FALSE(checkpoint.empty());
+  {
+    std::fstream file(checkpoint, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(200);
+    file.put('\x5a');
+  }
+  OpenReport report;
+  db = Open({}, &report);
+  EXPECT_TRUE(report.checkpoint.empty());
+  EXPECT_EQ(db->Digest(), digest);
+  EXPECT_EQ(db->CountKeys(), 100u);
+  bool said = false;
+  for (const auto& action : report.actions) said |= action.find("ignored checkpoint") != std::string::npos;
+  EXPECT_TRUE(said);
+  db.reset();
+  std::filesystem::remove_all(data() + "/index");
+  std::filesystem::create_directory(data() + "/index");
+  db = Open({}, &report);
+  EXPECT_TRUE(report.checkpoint.empty());
+  EXPECT_EQ(db->Digest(), digest);
+}
+
+TEST_F(DBTest, TornTailIsCutAndReported) {
+  auto db = Open();
+  ASSERT_TRUE(db->Put("kept", "yes").ok());
+  db.reset();
+  std::filesystem::remove_all(data() + "/index");
+  std::filesystem::create_directory(data() + "/index");
+  const std::string segment = data() + "/log/00000000000000000001.seg";
+  const auto size = std::filesystem::file_size(segment);
+  {
+    std::ofstream file(segment, std::ios::app | std::ios::binary);
+    file << std::string("\x12\x34garbage-of-a-torn-append", 26);
+  }
+  OpenReport report;
+  db = Open({}, &report);
+  EXPECT_EQ(report.torn_tail_bytes, 26u);
+  EXPECT_EQ(std::filesystem::file_size(segment), size);
+  EXPECT_EQ(GetOrMissing(db.get(), "kept"), "yes");
+  ASSERT_TRUE(db->Put("after", "ok").ok());
+  db.reset();
+  db = Open();
+  EXPECT_EQ(GetOrMissing(db.get(), "after"), "ok");
+}
+
+TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
+  auto db = Open();
+  ASSERT_TRUE(db->Put("first", std::string(100, 'a')).ok());
+  ASSERT_TRUE(db->Put("second", std::string(100, 'b')).ok());
+  db.reset();
+  std::filesystem::remove_all(data() + "/index");
+  std::filesystem::create_directory(data() + "/index");
+  const std::string segment = data() + "/log/00000000000000000001.seg";
+  {
+    std::fstream file(segment, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(64 + 40);  // inside the first record's payload
+    file.put('\x01');
+  }
+  std::unique_ptr<DB> reopened;
+  Status status = DB::Open(Options{}, data(), &reopened);
+  ASSERT_TRUE(status.IsCorruption()) << status.ToString();
+  EXPECT_NE(status.message().find("00000000000000000001.seg offset 64"), std::string::npos)
+      << status.message();
+}
+
+TEST_F(DBTest, LimitsAreRefusedWithClearErrors) {
+  auto db = Open();
+  Status too_long_key = db->Put(std::string(kKeyBytesMax + 1, 'k'), "v");
+  EXPECT_TRUE(too_long_key.IsInvalidArgument());
+  EXPECT_NE(too_long_key.message().find("key of 65537 bytes"), std::string::npos);
+  EXPECT_TRUE(db->Put(std::string(kKeyBytesMax, 'k'), "v").ok());
+  Options bad;
+  bad.segment_bytes = 10;
+  std::unique_ptr<DB> other;
+  EXPECT_TRUE(DB::Open(bad, scratch_.Sub("other"), &other).IsInvalidArgument());
+}
+
+TEST_F(DBTest, SecondOpenOfSameDirectoryIsBusy) {
+  auto db = Open();
+  std::unique_ptr<DB> second;
+  Status status = DB::Open(Options{}, data(), &second);
+  EXPECT_TRUE(status.IsBusy()) << status.ToString();
+}
+
+TEST_F(DBTest, ConcurrentWritersShareSyncs) {
+  auto db = Open();
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 8; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        ASSERT_TRUE(db->Put("t" + std::to_string(t) + "-" + std::to_string(i), "v").ok());
+      }
+    });
+  }
+  for (auto& writer : writers) writer.join();
+  const Statistics stats = db->GetStatistics();
+  EXPECT_EQ(stats.keys, 1600u);
+  EXPECT_EQ(stats.commits, 1600u);
+  EXPECT_LE(stats.syncs, stats.commits);
+  EXPECT_EQ(stats.acked_lsn, 1600u);
+}
+
+TEST_F(DBTest, ReadOnlyOpenSeesPrefixWhileWriterRuns) {
+  auto db = Open();
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), "v").ok());
+  Options read_only;
+  read_only.read_only = true;
+  std::unique_ptr<DB> reader;
+  ASSERT_TRUE(DB::Open(read_only, data(), &reader).ok());
+  EXPECT_EQ(reader->CountKeys(), 50u);
+  EXPECT_FALSE(reader->Put("x", "y").ok());
+}
+
+}  // namespace
+}  // namespace ordo

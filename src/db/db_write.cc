@@ -1,0 +1,283 @@
+// The write path: sequencing (Submit), the committer thread (group commit, rotation, sync,
+// apply, acknowledge) and the failed state.
+#include "db/db_impl.h"
+#include "fmt/format.h"
+#include "util/checksum.h"
+#include "util/clock.h"
+
+namespace ordo::db {
+
+Result<uint64_t> DBImpl::Submit(WriteBatch batch) {
+  ORDO_RETURN_IF_ERROR(log::ValidateBatch(batch));
+  std::lock_guard<std::mutex> lock(mutex_);
+  return SubmitLocked(batch);
+}
+
+Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
+  if (failed_) return Status::Failed("database failed and accepts no writes: " + failure_.ToString());
+  if (closing_) {
+    return options_.read_only ? Status::NotSupported("database is open read-only")
+                              : Status::Failed("database is closing");
+  }
+  if (batch.empty()) return last_lsn_;
+  const uint64_t record_bytes = log::EncodedRecordBytes(batch);
+  if (next_offset_ + record_bytes > options_.segment_bytes && next_segment_records_ > 0) {
+    ++next_segment_id_;  // rotate between records: this record opens the next segment
+    next_offset_ = log::kSegmentHeaderBytes;
+    next_segment_records_ = 0;
+  }
+  const uint64_t lsn = ++last_lsn_;
+  PendingRecord record;
+  record.lsn = lsn;
+  record.segment_id = next_segment_id_;
+  record.bytes = record_bytes;
+  std::vector<uint32_t> value_offsets;
+  const size_t group_offset = pending_.bytes.size();
+  log::EncodeRecord(lsn, WallMicros(), batch, &pending_.bytes, &value_offsets);
+  assert(pending_.bytes.size() - group_offset == record_bytes);
+  record.ops.reserve(batch.size());
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    auto& op = batch.mutable_ops()[i];
+    AppliedOp applied{op.type, op.key, {}};
+    switch (op.type) {
+      case WriteBatch::OpType::kPut:
+        applied.entry.segment_id = static_cast<uint32_t>(next_segment_id_);
+        applied.entry.value_offset = static_cast<uint32_t>(next_offset_ + value_offsets[i]);
+        applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
+        applied.entry.expire_at_ms = op.expire_at_ms;
+        applied.entry.value_hash = Checksum64(op.value);
+        overlay_[op.key] = OverlayEntry{lsn, false, std::move(op.value), op.expire_at_ms};
+        break;
+      case WriteBatch::OpType::kDelete:
+      case WriteBatch::OpType::kExpire:
+        overlay_[op.key] = OverlayEntry{lsn, true, {}, 0};
+        break;
+      case WriteBatch::OpType::kClear:
+        overlay_.clear();
+        overlay_clear_lsn_ = lsn;
+        break;
+    }
+    record.ops.push_back(std::move(applied));
+  }
+  next_offset_ += record_bytes;
+  ++next_segment_records_;
+  pending_.records.push_back(std::move(record));
+  committer_cv_.notify_one();
+  return lsn;
+}
+
+Status DBImpl::WaitForAck(uint64_t lsn) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  ack_cv_.wait(lock, [&] { return acked_lsn_.load() >= lsn || failed_; });
+  if (acked_lsn_.load() >= lsn) return Status::Ok();
+  return Status::Failed("write not acknowledged: " + failure_.ToString());
+}
+
+Status DBImpl::Write(WriteBatch batch) {
+  ORDO_ASSIGN_OR_RETURN(uint64_t lsn, Submit(std::move(batch)));
+  return WaitForAck(lsn);
+}
+
+Status DBImpl::Put(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+  WriteBatch batch;
+  batch.Put(key, value, expire_at_ms);
+  return Write(std::move(batch));
+}
+
+Status DBImpl::Delete(std::string_view key) {
+  WriteBatch batch;
+  batch.Delete(key);
+  return Write(std::move(batch));
+}
+
+void DBImpl::SetAckListener(std::function<void()> listener) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ack_listener_ = std::move(listener);
+}
+
+void DBImpl::CommitterLoop() {
+  for (;;) {
+    PendingGroup group;
+    bool stop = false;
+    bool checkpoint = false;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      const auto wait = options_.sync_mode == SyncMode::kEverySec && unsynced_
+                            ? std::chrono::milliseconds(200)
+                            : std::chrono::milliseconds(1000);
+      committer_cv_.wait_for(lock, wait, [&] {
+        return !pending_.empty() || closing_ || failed_ || checkpoint_requested_;
+      });
+      if (failed_) return;
+      std::swap(group, pending_);
+      stop = closing_ && group.empty();
+      checkpoint = checkpoint_requested_;
+    }
+    if (!group.empty()) {
+      Status written = WriteGroup(group);
+      if (!written.ok()) {
+        Fail(written);
+        return;
+      }
+    } else if (unsynced_ && (stop || MonotonicMicros() - last_sync_micros_ >= 1000000)) {
+      // everysec / none: what was written but not synced is synced at least once a second
+      // (everysec) or at close (both).
+      if (options_.sync_mode == SyncMode::kEverySec || stop) {
+        Status synced = writer_->Sync();
+        if (!synced.ok()) {
+          Fail(synced);
+          return;
+        }
+        ++syncs_;
+        unsynced_ = false;
+        last_sync_micros_ = MonotonicMicros();
+        std::lock_guard<std::mutex> lock(mutex_);
+        durable_lsn_ = applied_lsn_;
+      }
+    }
+    const bool interval_due = options_.checkpoint_interval_bytes > 0 &&
+                              bytes_since_checkpoint_ >= options_.checkpoint_interval_bytes;
+    if (checkpoint || interval_due) {
+      Status written = WriteCheckpointNow();
+      std::lock_guard<std::mutex> lock(mutex_);
+      checkpoint_requested_ = false;
+      ++checkpoints_done_;
+      if (!written.ok() && !failed_) failure_ = written;  // reported to Checkpoint()'s caller
+      ack_cv_.notify_all();
+    }
+    if (stop) return;
+  }
+}
+
+Status DBImpl::RotateTo(uint64_t segment_id, uint64_t first_lsn) {
+  assert(segment_id == writer_->header().segment_id + 1);
+  ORDO_ASSIGN_OR_RETURN(log::SegmentFooter footer, writer_->Seal());
+  log::SegmentHeader header;
+  header.database_id = database_id_;
+  header.segment_id = segment_id;
+  header.first_lsn = first_lsn;
+  header.previous_footer_hash = footer.footer_checksum;
+  ORDO_ASSIGN_OR_RETURN(writer_, log::SegmentWriter::Create(fs_, directory_ + "/log", header));
+  log_bytes_ += log::kSegmentFooterBytes + writer_->size();
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++segments_;
+  return Status::Ok();
+}
+
+Status DBImpl::WriteGroup(const PendingGroup& group) {
+  // Runs of records for one segment go out in one write(2); a run ends where the group crosses
+  // into the next segment, which is sealed and created in between.
+  size_t run_start_record = 0;
+  uint64_t run_start_byte = 0;
+  uint64_t byte = 0;
+  for (size_t i = 0; i <= group.records.size(); ++i) {
+    const bool end = i == group.records.size();
+    if (end || group.records[i].segment_id != writer_->header().segment_id) {
+      if (i > run_start_record) {
+        const std::string_view run(group.bytes.data() + run_start_byte, byte - run_start_byte);
+        ORDO_RETURN_IF_ERROR(writer_->Append(run, i - run_start_record, group.records[i - 1].lsn));
+        bytes_written_ += run.size();
+        log_bytes_ += run.size();
+        bytes_since_checkpoint_ += run.size();
+        unsynced_ = true;
+      }
+      if (end) break;
+      ORDO_RETURN_IF_ERROR(RotateTo(group.records[i].segment_id, group.records[i].lsn));
+      run_start_record = i;
+      run_start_byte = byte;
+    }
+    byte += group.records[i].bytes;
+  }
+  assert(byte == group.bytes.size());
+  commits_ += group.records.size();
+  bool synced = false;
+  if (options_.sync_mode == SyncMode::kAlways ||
+      (options_.sync_mode == SyncMode::kEverySec &&
+       MonotonicMicros() - last_sync_micros_ >= 1000000)) {
+    ORDO_RETURN_IF_ERROR(writer_->Sync());
+    ++syncs_;
+    synced = true;
+    unsynced_ = false;
+    last_sync_micros_ = MonotonicMicros();
+  }
+  ApplyGroup(group);
+  Acknowledge(group.records.back().lsn, synced);
+  return Status::Ok();
+}
+
+void DBImpl::ApplyGroup(const PendingGroup& group) {
+  std::unique_lock<std::shared_mutex> lock(index_mutex_);
+  for (const auto& record : group.records) {
+    for (const auto& op : record.ops) {
+      switch (op.type) {
+        case WriteBatch::OpType::kPut:
+          index_.Put(op.key, op.entry);
+          break;
+        case WriteBatch::OpType::kDelete:
+          index_.Erase(op.key);
+          break;
+        case WriteBatch::OpType::kExpire:
+          if (index_.Erase(op.key)) ++expired_keys_;
+          break;
+        case WriteBatch::OpType::kClear:
+          index_.Clear();
+          break;
+      }
+    }
+  }
+  applied_lsn_ = group.records.back().lsn;
+  lock.unlock();
+  std::lock_guard<std::mutex> overlay_lock(mutex_);
+  for (const auto& record : group.records) {
+    for (const auto& op : record.ops) {
+      auto found = overlay_.find(op.key);
+      if (found != overlay_.end() && found->second.lsn <= record.lsn) overlay_.erase(found);
+    }
+  }
+  if (overlay_clear_lsn_ != 0 && overlay_clear_lsn_ <= applied_lsn_) overlay_clear_lsn_ = 0;
+}
+
+void DBImpl::Acknowledge(uint64_t lsn, bool synced) {
+  std::function<void()> listener;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (synced) durable_lsn_ = lsn;
+    acked_lsn_.store(lsn, std::memory_order_release);
+    listener = ack_listener_;
+  }
+  ack_cv_.notify_all();
+  if (listener) listener();
+}
+
+void DBImpl::Fail(const Status& status) {
+  std::function<void()> listener;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!failed_) {
+      failed_ = true;
+      failure_ = status;
+    }
+    // Nothing that was not acknowledged stays visible: reads fall back to the index, which
+    // holds only acknowledged writes.
+    overlay_.clear();
+    overlay_clear_lsn_ = 0;
+    pending_ = PendingGroup{};
+    listener = ack_listener_;
+  }
+  ack_cv_.notify_all();
+  if (listener) listener();
+}
+
+Status DBImpl::Checkpoint() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (failed_) return Status::Failed("database failed: " + failure_.ToString());
+  if (closing_) return Status::Failed("database is closing");
+  const uint64_t ticket = checkpoints_done_;
+  checkpoint_requested_ = true;
+  committer_cv_.notify_one();
+  ack_cv_.wait(lock, [&] { return checkpoints_done_ > ticket || failed_; });
+  if (failed_) return Status::Failed("database failed: " + failure_.ToString());
+  return Status::Ok();
+}
+
+}  // namespace ordo::db

@@ -1,0 +1,396 @@
+#include "db/recovery.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+#include "index/checkpoint.h"
+#include "log/segment_reader.h"
+#include "util/coding.h"
+
+namespace ordo::db {
+namespace {
+
+using log::SegmentReader;
+
+// A checkpoint that does not fit the log: recovery drops it and tries an older one.
+struct CheckpointMismatch {
+  std::string reason;
+};
+
+Status ListSegments(FileSystem* fs, const std::string& log_directory, bool read_only,
+                    std::vector<SegmentState>* segments, OpenReport* report) {
+  ORDO_ASSIGN_OR_RETURN(auto names, fs->GetChildren(log_directory));
+  std::vector<uint64_t> ids;
+  for (const auto& name : names) {
+    uint64_t id = 0;
+    if (log::ParseSegmentFileName(name, &id)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    SegmentState state;
+    state.id = ids[i];
+    state.path = log_directory + "/" + log::SegmentFileName(ids[i]);
+    if (i > 0 && ids[i] != ids[i - 1] + 1) {
+      return Status::Corruption(fmt::format("{}: segment {} is missing: the log jumps from "
+                                            "segment {} to {}", log_directory, ids[i - 1] + 1,
+                                            ids[i - 1], ids[i]));
+    }
+    ORDO_ASSIGN_OR_RETURN(state.file_size, fs->GetFileSize(state.path));
+    const bool newest = i + 1 == ids.size();
+    if (newest && state.file_size <= log::kSegmentHeaderBytes && i > 0) {
+      // Created but its header never became durable: a crash during rotation. It holds no
+      // records, so it is removed and created again.
+      auto reader = SegmentReader::Open(fs, state.path, state.file_size);
+      if (!reader.ok()) {
+        report->actions.push_back(fmt::format("removed incomplete new segment {} ({} bytes, "
+                                              "crash during rotation)", state.path,
+                                              state.file_size));
+        if (!read_only) {
+          ORDO_RETURN_IF_ERROR(fs->RemoveFile(state.path));
+          ORDO_RETURN_IF_ERROR(fs->SyncDir(log_directory));
+        }
+        break;
+      }
+    }
+    segments->push_back(std::move(state));
+  }
+  return Status::Ok();
+}
+
+Status CheckInventory(FileSystem* fs, const std::string& database_id,
+                      std::vector<SegmentState>* segments) {
+  for (size_t i = 0; i < segments->size(); ++i) {
+    SegmentState& state = (*segments)[i];
+    ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, state.file_size));
+    state.header = reader->header();
+    if (state.header.database_id != database_id) {
+      return Status::Corruption(state.path + " offset 16: segment belongs to another database");
+    }
+    if (state.header.segment_id != state.id) {
+      return Status::Corruption(fmt::format("{} offset 32: header says segment {}, name says {}",
+                                            state.path, state.header.segment_id, state.id));
+    }
+    ORDO_ASSIGN_OR_RETURN(auto tail, log::ReadSegmentTail(fs, state.path, state.file_size));
+    state.sealed = tail.sealed;
+    state.footer = tail.footer;
+    const bool newest = i + 1 == segments->size();
+    if (!newest && !state.sealed) {
+      return Status::Corruption(fmt::format("{} offset {}: segment is not sealed (no valid "
+                                            "footer) but segment {} follows it", state.path,
+                                            state.file_size, state.id + 1));
+    }
+    if (i > 0) {
+      const SegmentState& previous = (*segments)[i - 1];
+      if (state.header.previous_footer_hash != previous.footer.footer_checksum) {
+        return Status::Corruption(fmt::format("{} offset 48: header names previous footer "
+                                              "{:016x}, but {} has footer {:016x}", state.path,
+                                              state.header.previous_footer_hash, previous.path,
+                                              previous.footer.footer_checksum));
+      }
+      if (state.header.first_lsn != previous.footer.last_lsn + 1) {
+        return Status::Corruption(fmt::format("{} offset 40: first LSN {} does not follow the "
+                                              "previous segment's last LSN {}", state.path,
+                                              state.header.first_lsn, previous.footer.last_lsn));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+uint64_t RecordLimit(const SegmentState& state) {
+  return state.sealed ? state.footer.records_end : state.file_size;
+}
+
+// Reads every record of a sealed segment and checks it against its footer (level 3).
+Status VerifySealedSegment(FileSystem* fs, const SegmentState& state, OpenReport* report) {
+  ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
+  uint64_t expected_lsn = state.header.first_lsn;
+  uint64_t count = 0;
+  std::string_view payload;
+  uint64_t record_offset = 0;
+  Status error;
+  log::DecodedRecord record;
+  for (;;) {
+    const auto outcome = reader->Next(&payload, &record_offset, &error);
+    if (outcome == SegmentReader::Outcome::kEnd) break;
+    if (outcome == SegmentReader::Outcome::kBad) return error;
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+                             .WithContext(fmt::format("{} offset {}", state.path, record_offset)));
+    if (record.lsn != expected_lsn) {
+      return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected",
+                                            state.path, record_offset, record.lsn, expected_lsn));
+    }
+    ++expected_lsn;
+    ++count;
+    ++report->verified_records;
+  }
+  if (reader->offset() != state.footer.records_end) {
+    return Status::Corruption(fmt::format("{} offset {}: records end before the footer at {}",
+                                          state.path, reader->offset(), state.footer.records_end));
+  }
+  if (count != state.footer.record_count || expected_lsn - 1 != state.footer.last_lsn) {
+    return Status::Corruption(fmt::format("{} offset {}: footer says {} records up to LSN {}, "
+                                          "found {} up to LSN {}", state.path,
+                                          state.footer.records_end, state.footer.record_count,
+                                          state.footer.last_lsn, count, expected_lsn - 1));
+  }
+  ORDO_ASSIGN_OR_RETURN(uint64_t checksum, reader->ChecksumPrefix(state.footer.records_end));
+  if (checksum != state.footer.segment_checksum) {
+    return Status::Corruption(fmt::format("{} offset {}: segment checksum mismatch (footer "
+                                          "{:016x}, computed {:016x})", state.path,
+                                          state.footer.records_end, state.footer.segment_checksum,
+                                          checksum));
+  }
+  return Status::Ok();
+}
+
+struct ReplayStart {
+  uint64_t segment_id = 0;  // 0: from the beginning of the log
+  uint64_t offset = 0;
+  uint64_t lsn = 0;         // records up to this LSN are already in the index
+};
+
+// Replays one segment into `index`. For the active segment reads from its start (verifying
+// everything) and handles its end; returns the valid end through `valid_end`.
+Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, const ReplayStart& start,
+                     uint64_t* expected_lsn, index::Index* index, uint64_t* valid_end,
+                     uint64_t* record_count, bool* torn, OpenReport* report,
+                     CheckpointMismatch* mismatch) {
+  ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
+  const bool checkpoint_here = start.segment_id == state.id;
+  if (checkpoint_here && !active) reader->Seek(start.offset);
+  bool boundary_seen = !checkpoint_here || start.offset == log::kSegmentHeaderBytes;
+  if (active && checkpoint_here) *expected_lsn = state.header.first_lsn;
+  std::string_view payload;
+  uint64_t record_offset = 0;
+  Status error;
+  log::DecodedRecord record;
+  *torn = false;
+  for (;;) {
+    if (reader->offset() == start.offset && checkpoint_here) boundary_seen = true;
+    const auto outcome = reader->Next(&payload, &record_offset, &error);
+    if (outcome == SegmentReader::Outcome::kEnd) break;
+    if (outcome == SegmentReader::Outcome::kBad) {
+      if (!active) return error;
+      ORDO_ASSIGN_OR_RETURN(bool more, reader->HasValidRecordAfter(reader->offset()));
+      if (more) {
+        return error.WithContext("damage inside the active segment (valid records follow it, so "
+                                 "it is not a torn tail)");
+      }
+      *torn = true;
+      break;
+    }
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+                             .WithContext(fmt::format("{} offset {}", state.path, record_offset)));
+    if (record.lsn != *expected_lsn) {
+      if (checkpoint_here && record_offset == start.offset) {
+        mismatch->reason = fmt::format("its position {}:{} holds LSN {}, not {}", state.id,
+                                       start.offset, record.lsn, *expected_lsn);
+        return Status::Corruption(mismatch->reason);
+      }
+      return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected",
+                                            state.path, record_offset, record.lsn, *expected_lsn));
+    }
+    ++*expected_lsn;
+    ++*record_count;
+    ++report->verified_records;
+    if (record.lsn > start.lsn) {
+      ApplyRecord(record, state.id, record_offset, index);
+      ++report->replayed_records;
+    }
+  }
+  if (checkpoint_here && reader->offset() == start.offset) boundary_seen = true;
+  if (!boundary_seen) {
+    mismatch->reason = fmt::format("its position {}:{} is not a record boundary of the log",
+                                   state.id, start.offset);
+    return Status::Corruption(mismatch->reason);
+  }
+  if (!active && *expected_lsn - 1 != state.footer.last_lsn) {
+    if (checkpoint_here) {
+      mismatch->reason = fmt::format("it covers LSN {} but segment {} ends at LSN {}",
+                                     start.lsn, state.id, state.footer.last_lsn);
+    }
+    return Status::Corruption(fmt::format("{}: footer's last LSN {} but records end at {}",
+                                          state.path, state.footer.last_lsn, *expected_lsn - 1));
+  }
+  *valid_end = reader->offset();
+  return Status::Ok();
+}
+
+Status CutTornTail(FileSystem* fs, const SegmentState& state, uint64_t valid_end) {
+  ORDO_RETURN_IF_ERROR(fs->Truncate(state.path, valid_end));
+  ORDO_ASSIGN_OR_RETURN(auto file, fs->ReopenWritableFile(state.path));
+  ORDO_RETURN_IF_ERROR(file->SyncAll());
+  return file->Close();
+}
+
+// Replays the whole log from `start` into `index`. Fills the active-segment part of `log`.
+Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart& start,
+              index::Index* index, RecoveredLog* log, OpenReport* report,
+              CheckpointMismatch* mismatch) {
+  uint64_t expected_lsn = start.lsn + 1;
+  if (start.segment_id == 0 && !log->segments.empty()) {
+    expected_lsn = log->segments.front().header.first_lsn;
+  }
+  log->last_lsn = expected_lsn - 1;
+  for (size_t i = 0; i < log->segments.size(); ++i) {
+    const SegmentState& state = log->segments[i];
+    const bool active = !state.sealed && i + 1 == log->segments.size();
+    if (!active && state.id < start.segment_id) continue;
+    uint64_t valid_end = 0;
+    uint64_t record_count = 0;
+    bool torn = false;
+    ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, active, start, &expected_lsn, index, &valid_end,
+                                       &record_count, &torn, report, mismatch));
+    if (active) {
+      if (torn) {
+        report->torn_tail_bytes = state.file_size - valid_end;
+        report->actions.push_back(fmt::format(
+            "{} {} bytes of torn tail at the end of {} (offset {} to {}): the remains of a write "
+            "that was never acknowledged", options.read_only ? "ignored" : "cut",
+            report->torn_tail_bytes, state.path, valid_end, state.file_size));
+        if (!options.read_only) ORDO_RETURN_IF_ERROR(CutTornTail(fs, state, valid_end));
+      }
+      if (start.segment_id > state.id || (start.segment_id == state.id && valid_end < start.offset)) {
+        mismatch->reason = "it is newer than the end of the log";
+        return Status::Corruption(mismatch->reason);
+      }
+      log->has_active = true;
+      log->active_size = valid_end;
+      log->active_records = record_count;
+      ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, valid_end));
+      log->active_checksum.Reset();
+      std::string bytes;
+      for (uint64_t at = 0; at < valid_end;) {
+        const uint64_t count = std::min<uint64_t>(4 << 20, valid_end - at);
+        ORDO_RETURN_IF_ERROR(reader->ReadExact(at, count, &bytes));
+        log->active_checksum.Update(bytes);
+        at += count;
+      }
+    }
+    log->last_lsn = expected_lsn - 1;
+  }
+  if (start.segment_id != 0 && log->last_lsn < start.lsn) {
+    mismatch->reason = fmt::format("it covers LSN {} but the log ends at LSN {}", start.lsn,
+                                   log->last_lsn);
+    return Status::Corruption(mismatch->reason);
+  }
+  return Status::Ok();
+}
+
+std::vector<uint64_t> ListCheckpoints(FileSystem* fs, const std::string& index_directory) {
+  std::vector<uint64_t> lsns;
+  auto names = fs->GetChildren(index_directory);
+  if (!names.ok()) return lsns;
+  for (const auto& name : *names) {
+    uint64_t lsn = 0;
+    if (index::ParseCheckpointFileName(name, &lsn)) lsns.push_back(lsn);
+  }
+  std::sort(lsns.rbegin(), lsns.rend());
+  return lsns;
+}
+
+}  // namespace
+
+void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t record_offset,
+                 index::Index* index) {
+  for (const auto& op : record.ops) {
+    switch (op.type) {
+      case WriteBatch::OpType::kPut: {
+        index::IndexEntry entry;
+        entry.segment_id = static_cast<uint32_t>(segment_id);
+        entry.value_offset = static_cast<uint32_t>(record_offset + op.value_offset);
+        entry.value_bytes = static_cast<uint32_t>(op.value.size());
+        entry.expire_at_ms = op.expire_at_ms;
+        entry.value_hash = Checksum64(op.value);
+        index->Put(op.key, entry);
+        break;
+      }
+      case WriteBatch::OpType::kDelete:
+      case WriteBatch::OpType::kExpire:
+        index->Erase(op.key);
+        break;
+      case WriteBatch::OpType::kClear:
+        index->Clear();
+        break;
+    }
+  }
+}
+
+bool ShutdownWasClean(FileSystem* fs, const std::string& directory) {
+  const auto lsns = ListCheckpoints(fs, directory + "/index");
+  if (lsns.empty()) return false;
+  auto contents = ReadFileToString(fs, directory + "/index/" + index::CheckpointFileName(lsns[0]));
+  if (!contents.ok() || contents->size() < index::kCheckpointHeaderBytes) return false;
+  const uint64_t segment_id = DecodeFixed64(contents->data() + 40);
+  const uint64_t offset = DecodeFixed64(contents->data() + 48);
+  auto names = fs->GetChildren(directory + "/log");
+  if (!names.ok()) return false;
+  uint64_t newest = 0;
+  for (const auto& name : *names) {
+    uint64_t id = 0;
+    if (log::ParseSegmentFileName(name, &id)) newest = std::max(newest, id);
+  }
+  if (newest != segment_id) return false;
+  auto size = fs->GetFileSize(directory + "/log/" + log::SegmentFileName(newest));
+  return size.ok() && *size == offset;
+}
+
+Status RecoverLog(FileSystem* fs, const std::string& directory, const std::string& database_id,
+                  const RecoveryOptions& options, index::Index* index, RecoveredLog* log,
+                  OpenReport* report) {
+  const std::string log_directory = directory + "/log";
+  ORDO_RETURN_IF_ERROR(ListSegments(fs, log_directory, options.read_only, &log->segments, report));
+  ORDO_RETURN_IF_ERROR(CheckInventory(fs, database_id, &log->segments));
+  if (options.integrity_level >= 3) {
+    for (const auto& state : log->segments) {
+      if (state.sealed) ORDO_RETURN_IF_ERROR(VerifySealedSegment(fs, state, report));
+    }
+  }
+  for (uint64_t lsn : ListCheckpoints(fs, directory + "/index")) {
+    const std::string path = directory + "/index/" + index::CheckpointFileName(lsn);
+    index::CheckpointInfo info;
+    Status loaded = index::LoadCheckpoint(fs, path, database_id, index, &info);
+    if (loaded.ok() && info.lsn != lsn) loaded = Status::Corruption(path + ": LSN differs from name");
+    if (!loaded.ok()) {
+      index->Clear();
+      report->actions.push_back("ignored checkpoint " + path + " (" + loaded.ToString() + ")");
+      continue;
+    }
+    CheckpointMismatch mismatch;
+    const ReplayStart start{info.replay_segment_id, info.replay_offset, info.lsn};
+    Status replayed = Replay(fs, options, start, index, log, report, &mismatch);
+    if (replayed.ok()) {
+      report->checkpoint = path;
+      log->checkpoint_lsn = info.lsn;
+      if (options.integrity_level >= 3) {
+        index::Index rebuilt;
+        RecoveredLog again;
+        again.segments = log->segments;
+        OpenReport scratch;
+        ORDO_RETURN_IF_ERROR(Replay(fs, options, ReplayStart{}, &rebuilt, &again, &scratch, &mismatch));
+        if (!(rebuilt.digest() == index->digest()) || rebuilt.size() != index->size()) {
+          return Status::Corruption(fmt::format(
+              "{}: checkpoint plus log gives {} keys (digest {}), the whole log gives {} keys "
+              "(digest {})", path, index->size(), index->digest().ToHex(), rebuilt.size(),
+              rebuilt.digest().ToHex()));
+        }
+        report->actions.push_back("checked checkpoint " + path + " against the whole log");
+      }
+      return Status::Ok();
+    }
+    if (mismatch.reason.empty()) return replayed;  // damage in the log itself
+    index->Clear();
+    report->actions.push_back("ignored checkpoint " + path + ": " + mismatch.reason);
+    report->verified_records = 0;
+    report->replayed_records = 0;
+    log->has_active = false;
+  }
+  if (!log->segments.empty()) {
+    report->actions.push_back("rebuilt the index from the whole log (no usable checkpoint)");
+  }
+  CheckpointMismatch mismatch;
+  return Replay(fs, options, ReplayStart{}, index, log, report, &mismatch);
+}
+
+}  // namespace ordo::db

@@ -1,0 +1,129 @@
+// The in-memory ordered index: key -> where the live value is in the log, its size, expiry and
+// hash. It holds no values (they stay in the segments) and it is derived data: it can always be
+// rebuilt from the log, and checkpoints (checkpoint.h) only make that faster.
+//
+// It also keeps the state digest: the sum over all entries of EntryHash(), updated on every
+// change, so the digest of the whole state is always at hand in O(1).
+//
+// Not thread-safe: the database guards it with a reader-writer lock.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+#include <string_view>
+
+#include "absl/container/btree_map.h"
+#include "ordo/db.h"
+
+namespace ordo::index {
+
+// Where a value lives. 32 bytes.
+struct IndexEntry {
+  uint32_t segment_id = 0;
+  uint32_t value_offset = 0;  // offset of the value's first byte in the segment file
+  uint32_t value_bytes = 0;
+  uint32_t reserved = 0;
+  int64_t expire_at_ms = 0;   // 0 = never
+  uint64_t value_hash = 0;    // XXH3-64 of the value
+};
+static_assert(sizeof(IndexEntry) == 32);
+
+// A key in 16 bytes: up to 15 bytes inline, longer ones on the heap. Keeps the index near
+// 48 bytes a slot (docs/BENCHMARKS.md, index memory per key).
+class CompactKey {
+ public:
+  explicit CompactKey(std::string_view key);
+  CompactKey(CompactKey&& other) noexcept { Steal(other); }
+  CompactKey& operator=(CompactKey&& other) noexcept {
+    if (this != &other) {
+      Release();
+      Steal(other);
+    }
+    return *this;
+  }
+  // Copies are deep; the b-tree moves slots, so copies are rare.
+  CompactKey(const CompactKey& other) : CompactKey(other.view()) {}
+  CompactKey& operator=(const CompactKey& other) {
+    if (this != &other) *this = CompactKey(other.view());
+    return *this;
+  }
+  ~CompactKey() { Release(); }
+
+  std::string_view view() const {
+    if (IsInline()) return std::string_view(bytes_, static_cast<unsigned char>(bytes_[15]));
+    const char* heap = nullptr;
+    uint32_t length = 0;
+    std::memcpy(&heap, bytes_, sizeof(heap));
+    std::memcpy(&length, bytes_ + 8, sizeof(length));
+    return std::string_view(heap, length);
+  }
+  // Heap bytes owned, for the memory estimate.
+  size_t heap_bytes() const { return IsInline() ? 0 : view().size(); }
+
+ private:
+  static constexpr unsigned char kHeapMarker = 0xff;
+  bool IsInline() const { return static_cast<unsigned char>(bytes_[15]) != kHeapMarker; }
+  void Release();
+  void Steal(CompactKey& other) {
+    std::memcpy(bytes_, other.bytes_, sizeof(bytes_));
+    other.bytes_[15] = 0;  // other becomes an empty inline key
+  }
+  char bytes_[16];
+};
+
+struct KeyLess {
+  using is_transparent = void;
+  bool operator()(const CompactKey& a, const CompactKey& b) const { return a.view() < b.view(); }
+  bool operator()(const CompactKey& a, std::string_view b) const { return a.view() < b; }
+  bool operator()(std::string_view a, const CompactKey& b) const { return a < b.view(); }
+};
+
+// The digest contribution of one entry: XXH3-128 of
+//   key_length u32 | key | value_hash u64 | expire_at_ms i64   (little-endian)
+StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_at_ms);
+
+class Index {
+ public:
+  using Map = absl::btree_map<CompactKey, IndexEntry, KeyLess>;
+
+  // Inserts or replaces.
+  void Put(std::string_view key, const IndexEntry& entry);
+  // Appends a key greater than every key present (checkpoint loading: sorted input).
+  void PutLast(std::string_view key, const IndexEntry& entry);
+  // Returns whether the key was present.
+  bool Erase(std::string_view key);
+  void Clear();
+  const IndexEntry* Find(std::string_view key) const;
+
+  size_t size() const { return map_.size(); }
+  size_t keys_with_expiry() const { return keys_with_expiry_; }
+  StateDigest digest() const { return digest_; }
+  // Estimated bytes of memory: slots, node overhead, heap keys.
+  uint64_t MemoryBytes() const;
+
+  // Appends to `keys` up to `limit` keys whose expiry is at or before `now_ms`, soonest first.
+  void CollectExpired(int64_t now_ms, size_t limit, std::vector<std::string>* keys) const;
+
+  Map::const_iterator LowerBound(std::string_view key) const { return map_.lower_bound(key); }
+  Map::const_iterator begin() const { return map_.begin(); }
+  Map::const_iterator end() const { return map_.end(); }
+
+ private:
+  void Account(std::string_view key, const IndexEntry& entry, bool add);
+
+  Map map_;
+  StateDigest digest_;
+  size_t keys_with_expiry_ = 0;
+  // Keys with an expiry, by expiry time: lets the sweeper find expired keys without a scan.
+  // Costs memory only for keys that have an expiry.
+  std::set<std::pair<int64_t, std::string>> expiry_order_;
+  uint64_t heap_key_bytes_ = 0;
+};
+
+}  // namespace ordo::index

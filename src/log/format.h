@@ -1,0 +1,101 @@
+// The log formats: segment header, record, seal footer. docs/FORMAT.md is the specification;
+// this file is its code. All integers are little-endian.
+//
+// A segment file is
+//     header (64 bytes) | record* | [footer (48 bytes), once sealed]
+// A record is
+//     checksum u64 | magic u32 | payload_length u32 | payload
+// where checksum = XXH3-64 of the 8 + payload_length bytes that follow it. A record never spans
+// two segments. Bytes that are all zero where a record header would start mark the end of
+// written data (a pre-zeroed or extended file); anything else that fails to decode is damage,
+// which recovery classifies as a torn tail (cut) or corruption (stop), see segment_reader.h.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ordo/db.h"
+#include "ordo/status.h"
+
+namespace ordo::log {
+
+inline constexpr char kSegmentMagic[8] = {'O', 'R', 'D', 'O', 'S', 'E', 'G', '1'};
+inline constexpr char kFooterMagic[8] = {'O', 'R', 'D', 'O', 'E', 'N', 'D', '1'};
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kSegmentHeaderBytes = 64;
+inline constexpr uint32_t kSegmentFooterBytes = 48;
+inline constexpr uint32_t kRecordHeaderBytes = 16;
+inline constexpr uint32_t kRecordMagic = 0x52445230;  // bytes "0RDR" on disk
+// A record's payload is at most this long: the largest value plus room for a batch of keys.
+inline constexpr uint64_t kRecordPayloadBytesMax = 1024ull * 1024 * 1024;
+inline constexpr size_t kDatabaseIdBytes = 16;
+
+static_assert(kRecordPayloadBytesMax > kValueBytesMax + kKeyBytesMax);
+static_assert(kRecordPayloadBytesMax < (1ull << 32));
+
+using DatabaseId = std::string;  // exactly kDatabaseIdBytes bytes (a random UUID)
+
+struct SegmentHeader {
+  uint32_t format_version = kFormatVersion;
+  DatabaseId database_id;
+  uint64_t segment_id = 0;
+  uint64_t first_lsn = 0;           // the LSN the first record of this segment has or will have
+  uint64_t previous_footer_hash = 0;  // footer checksum of segment_id - 1; 0 for the first
+};
+
+struct SegmentFooter {
+  uint64_t last_lsn = 0;       // LSN of the last record; first_lsn - 1 when there is none
+  uint64_t record_count = 0;
+  uint64_t records_end = 0;    // offset of the footer = end of the last record
+  uint64_t segment_checksum = 0;  // XXH3-64 of bytes [0, records_end)
+  uint64_t footer_checksum = 0;   // XXH3-64 of the footer's first 40 bytes; the chain hash
+};
+
+std::string EncodeSegmentHeader(const SegmentHeader& header);
+// `where` names the file for error messages.
+Status DecodeSegmentHeader(std::string_view bytes, const std::string& where, SegmentHeader* header);
+
+// Fills footer_checksum and returns the 48 bytes.
+std::string EncodeSegmentFooter(SegmentFooter* footer);
+// Returns Corruption unless `bytes` is a footer with a valid checksum.
+Status DecodeSegmentFooter(std::string_view bytes, const std::string& where, SegmentFooter* footer);
+
+// "log/00000000000000000042.seg" style names: the id in 20 decimal digits so names sort.
+std::string SegmentFileName(uint64_t segment_id);
+// Parses a segment file name; false for other names (temporary files included).
+bool ParseSegmentFileName(std::string_view name, uint64_t* segment_id);
+
+// ---- Records.
+
+struct RecordOp {
+  WriteBatch::OpType type;
+  std::string_view key;
+  std::string_view value;
+  int64_t expire_at_ms = 0;
+  uint32_t value_offset = 0;  // offset of the value bytes from the start of the record
+};
+
+struct DecodedRecord {
+  uint64_t lsn = 0;
+  int64_t commit_time_micros = 0;
+  std::vector<RecordOp> ops;  // views into the record bytes
+};
+
+// Appends one whole record (header and payload) for `batch` to `target` and, for each op,
+// the offset of its value bytes from the start of the record (0 for ops without a value).
+// The batch must be validated (ValidateBatch) first.
+void EncodeRecord(uint64_t lsn, int64_t commit_time_micros, const WriteBatch& batch,
+                  std::string* target, std::vector<uint32_t>* value_offsets);
+
+// Size EncodeRecord would produce, to place the record before encoding it.
+uint64_t EncodedRecordBytes(const WriteBatch& batch);
+
+// InvalidArgument naming the op and limit when a key, value or the whole batch is too large.
+Status ValidateBatch(const WriteBatch& batch);
+
+// Decodes a payload (the bytes after the 16-byte header, already checksum-verified).
+Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record);
+
+}  // namespace ordo::log

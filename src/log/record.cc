@@ -1,0 +1,140 @@
+// Record codec. Payload layout (docs/FORMAT.md, "Record"):
+//     lsn u64 | commit_time_micros i64 | op_count u32 | op*
+// op: type u8, then by type
+//     kPut:    key_length varint | key | value_length varint | value | expire_at_ms i64
+//     kDelete, kExpire: key_length varint | key
+//     kClear:  nothing
+#include "fmt/format.h"
+#include "log/format.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+
+namespace ordo::log {
+namespace {
+
+uint64_t VarintBytes(uint64_t value) {
+  uint64_t bytes = 1;
+  while (value >= 0x80) {
+    value >>= 7;
+    ++bytes;
+  }
+  return bytes;
+}
+
+}  // namespace
+
+uint64_t EncodedRecordBytes(const WriteBatch& batch) {
+  uint64_t bytes = kRecordHeaderBytes + 8 + 8 + 4;
+  for (const auto& op : batch.ops()) {
+    bytes += 1;
+    if (op.type == WriteBatch::OpType::kClear) continue;
+    bytes += VarintBytes(op.key.size()) + op.key.size();
+    if (op.type == WriteBatch::OpType::kPut) {
+      bytes += VarintBytes(op.value.size()) + op.value.size() + 8;
+    }
+  }
+  return bytes;
+}
+
+Status ValidateBatch(const WriteBatch& batch) {
+  for (size_t i = 0; i < batch.ops().size(); ++i) {
+    const auto& op = batch.ops()[i];
+    if (op.key.size() > kKeyBytesMax) {
+      return Status::InvalidArgument(fmt::format(
+          "key of {} bytes exceeds the limit of {} bytes", op.key.size(), kKeyBytesMax));
+    }
+    if (op.value.size() > kValueBytesMax) {
+      return Status::InvalidArgument(fmt::format(
+          "value of {} bytes exceeds the limit of {} bytes", op.value.size(), kValueBytesMax));
+    }
+    if (op.expire_at_ms < 0) {
+      return Status::InvalidArgument(fmt::format("negative expiry time {}", op.expire_at_ms));
+    }
+  }
+  const uint64_t payload_bytes = EncodedRecordBytes(batch) - kRecordHeaderBytes;
+  if (payload_bytes > kRecordPayloadBytesMax) {
+    return Status::InvalidArgument(fmt::format("write batch of {} bytes exceeds the limit of {} bytes",
+                                               payload_bytes, kRecordPayloadBytesMax));
+  }
+  return Status::Ok();
+}
+
+void EncodeRecord(uint64_t lsn, int64_t commit_time_micros, const WriteBatch& batch,
+                  std::string* target, std::vector<uint32_t>* value_offsets) {
+  const size_t record_start = target->size();
+  const uint64_t expected_bytes = EncodedRecordBytes(batch);
+  target->reserve(record_start + expected_bytes);
+  target->append(kRecordHeaderBytes, '\0');  // filled in below, once the payload is known
+  PutFixed64(target, lsn);
+  PutFixed64(target, static_cast<uint64_t>(commit_time_micros));
+  PutFixed32(target, static_cast<uint32_t>(batch.ops().size()));
+  value_offsets->clear();
+  for (const auto& op : batch.ops()) {
+    target->push_back(static_cast<char>(op.type));
+    uint32_t value_offset = 0;
+    if (op.type != WriteBatch::OpType::kClear) PutLengthPrefixed(target, op.key);
+    if (op.type == WriteBatch::OpType::kPut) {
+      PutVarint64(target, op.value.size());
+      value_offset = static_cast<uint32_t>(target->size() - record_start);
+      target->append(op.value);
+      PutFixed64(target, static_cast<uint64_t>(op.expire_at_ms));
+    }
+    value_offsets->push_back(value_offset);
+  }
+  const uint64_t payload_bytes = target->size() - record_start - kRecordHeaderBytes;
+  assert(target->size() - record_start == expected_bytes);
+  char* header = target->data() + record_start;
+  EncodeFixed32(header + 8, kRecordMagic);
+  EncodeFixed32(header + 12, static_cast<uint32_t>(payload_bytes));
+  const std::string_view checked(header + 8, 8 + payload_bytes);
+  EncodeFixed64(header, Checksum64(checked));
+}
+
+Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
+  Decoder decoder(payload);
+  uint64_t commit_time = 0;
+  uint32_t op_count = 0;
+  if (!decoder.GetFixed64(&record->lsn) || !decoder.GetFixed64(&commit_time) ||
+      !decoder.GetFixed32(&op_count)) {
+    return Status::Corruption("record payload shorter than its fixed fields");
+  }
+  record->commit_time_micros = static_cast<int64_t>(commit_time);
+  record->ops.clear();
+  if (op_count > payload.size()) return Status::Corruption("record op count exceeds its size");
+  record->ops.reserve(op_count);
+  for (uint32_t i = 0; i < op_count; ++i) {
+    uint8_t type = 0;
+    if (!decoder.GetByte(&type)) return Status::Corruption(fmt::format("record op {} missing", i));
+    RecordOp op{static_cast<WriteBatch::OpType>(type), {}, {}, 0, 0};
+    switch (op.type) {
+      case WriteBatch::OpType::kClear:
+        break;
+      case WriteBatch::OpType::kDelete:
+      case WriteBatch::OpType::kExpire:
+        if (!decoder.GetLengthPrefixed(&op.key)) {
+          return Status::Corruption(fmt::format("record op {}: key truncated", i));
+        }
+        break;
+      case WriteBatch::OpType::kPut: {
+        uint64_t expire = 0;
+        if (!decoder.GetLengthPrefixed(&op.key) || !decoder.GetLengthPrefixed(&op.value) ||
+            !decoder.GetFixed64(&expire)) {
+          return Status::Corruption(fmt::format("record op {}: put truncated", i));
+        }
+        op.expire_at_ms = static_cast<int64_t>(expire);
+        op.value_offset =
+            static_cast<uint32_t>(op.value.data() - payload.data() + kRecordHeaderBytes);
+        break;
+      }
+      default:
+        return Status::Corruption(fmt::format("record op {}: unknown type {}", i, type));
+    }
+    record->ops.push_back(op);
+  }
+  if (!decoder.empty()) {
+    return Status::Corruption(fmt::format("record has {} bytes after its last op", decoder.remaining()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace ordo::log

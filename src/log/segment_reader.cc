@@ -1,0 +1,172 @@
+#include "log/segment_reader.h"
+
+#include <algorithm>
+
+#include "fmt/format.h"
+#include "util/checksum.h"
+#include "util/coding.h"
+
+namespace ordo::log {
+namespace {
+constexpr uint64_t kReadChunkBytes = 1 << 20;
+}
+
+Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(FileSystem* fs, const std::string& path,
+                                                           uint64_t limit) {
+  ORDO_ASSIGN_OR_RETURN(auto file, fs->NewRandomAccessFile(path));
+  std::unique_ptr<SegmentReader> reader(new SegmentReader(path, std::move(file), limit));
+  std::string header_bytes;
+  if (limit < kSegmentHeaderBytes) {
+    return Status::Corruption(fmt::format("{} offset 0: file of {} bytes is shorter than a segment "
+                                          "header ({} bytes)", path, limit, kSegmentHeaderBytes));
+  }
+  ORDO_RETURN_IF_ERROR(reader->ReadExact(0, kSegmentHeaderBytes, &header_bytes));
+  ORDO_RETURN_IF_ERROR(DecodeSegmentHeader(header_bytes, path, &reader->header_));
+  return reader;
+}
+
+Status SegmentReader::ReadExact(uint64_t offset, size_t count, std::string* bytes) {
+  bytes->resize(count);
+  size_t read_count = 0;
+  ORDO_RETURN_IF_ERROR(file_->Read(offset, count, bytes->data(), &read_count));
+  if (read_count != count) {
+    return Status::Corruption(fmt::format("{} offset {}: expected {} bytes, file ends after {}",
+                                          path_, offset, count, read_count));
+  }
+  return Status::Ok();
+}
+
+void SegmentReader::Seek(uint64_t offset) {
+  assert(offset >= kSegmentHeaderBytes);
+  offset_ = offset;
+}
+
+Result<bool> SegmentReader::Load(uint64_t offset, uint64_t count) {
+  if (offset + count > limit_) return false;
+  if (offset >= buffer_offset_ && offset + count <= buffer_offset_ + buffer_.size()) return true;
+  const uint64_t want = std::min(std::max(count, kReadChunkBytes), limit_ - offset);
+  buffer_.resize(want);
+  size_t read_count = 0;
+  ORDO_RETURN_IF_ERROR(file_->Read(offset, want, buffer_.data(), &read_count));
+  buffer_.resize(read_count);
+  buffer_offset_ = offset;
+  return read_count >= count;
+}
+
+SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* record_offset,
+                                           Status* error) {
+  if (offset_ == limit_) return Outcome::kEnd;
+  const uint64_t available = limit_ - offset_;
+  auto bad = [&](std::string why) {
+    *error = Status::Corruption(fmt::format("{} offset {}: {}", path_, offset_, why));
+    return Outcome::kBad;
+  };
+  auto loaded = Load(offset_, std::min<uint64_t>(available, kRecordHeaderBytes));
+  if (!loaded.ok()) {
+    *error = loaded.status();
+    return Outcome::kBad;
+  }
+  std::string_view head = Window(offset_, std::min<uint64_t>(available, kRecordHeaderBytes));
+  if (std::all_of(head.begin(), head.end(), [](char c) { return c == 0; })) {
+    // Zeros where a header would be: the end of written data, if the rest is zero too.
+    auto after = HasValidRecordAfter(offset_);
+    if (after.ok() && !*after) {
+      bool all_zero = true;
+      for (uint64_t at = offset_; at < limit_ && all_zero; at += kReadChunkBytes) {
+        const uint64_t count = std::min(kReadChunkBytes, limit_ - at);
+        auto chunk = Load(at, count);
+        if (!chunk.ok() || !*chunk) return bad("unreadable tail");
+        const auto window = Window(at, count);
+        all_zero = std::all_of(window.begin(), window.end(), [](char c) { return c == 0; });
+      }
+      if (all_zero) return Outcome::kEnd;
+    }
+    return bad("zero bytes where a record header should be");
+  }
+  if (available < kRecordHeaderBytes) {
+    return bad(fmt::format("{} bytes left, too few for a record header", available));
+  }
+  const uint64_t checksum = DecodeFixed64(head.data());
+  const uint32_t magic = DecodeFixed32(head.data() + 8);
+  const uint32_t payload_bytes = DecodeFixed32(head.data() + 12);
+  if (magic != kRecordMagic) return bad(fmt::format("bad record magic {:08x}", magic));
+  if (payload_bytes > kRecordPayloadBytesMax ||
+      payload_bytes > available - kRecordHeaderBytes) {
+    return bad(fmt::format("record length {} runs past the end ({} bytes left)", payload_bytes,
+                           available - kRecordHeaderBytes));
+  }
+  loaded = Load(offset_, kRecordHeaderBytes + payload_bytes);
+  if (!loaded.ok() || !*loaded) return bad("record unreadable");
+  const std::string_view record = Window(offset_, kRecordHeaderBytes + payload_bytes);
+  const uint64_t computed = Checksum64(record.substr(8));
+  if (computed != checksum) {
+    return bad(fmt::format("record checksum mismatch (stored {:016x}, computed {:016x})", checksum,
+                           computed));
+  }
+  *payload = record.substr(kRecordHeaderBytes);
+  *record_offset = offset_;
+  offset_ += kRecordHeaderBytes + payload_bytes;
+  return Outcome::kRecord;
+}
+
+bool SegmentReader::ValidRecordAt(uint64_t offset) {
+  auto loaded = Load(offset, kRecordHeaderBytes);
+  if (!loaded.ok() || !*loaded) return false;
+  const std::string_view head = Window(offset, kRecordHeaderBytes);
+  if (DecodeFixed32(head.data() + 8) != kRecordMagic) return false;
+  const uint64_t checksum = DecodeFixed64(head.data());
+  const uint32_t payload_bytes = DecodeFixed32(head.data() + 12);
+  if (payload_bytes > kRecordPayloadBytesMax) return false;
+  loaded = Load(offset, kRecordHeaderBytes + payload_bytes);
+  if (!loaded.ok() || !*loaded) return false;
+  return Checksum64(Window(offset, kRecordHeaderBytes + payload_bytes).substr(8)) == checksum;
+}
+
+Result<bool> SegmentReader::HasValidRecordAfter(uint64_t offset) {
+  // Look for the record magic at every position; check the checksum of each candidate.
+  for (uint64_t at = offset + 1; at + kRecordHeaderBytes <= limit_;) {
+    const uint64_t count = std::min(kReadChunkBytes, limit_ - at);
+    ORDO_ASSIGN_OR_RETURN(bool loaded, Load(at, count));
+    if (!loaded) break;
+    const std::string window(Window(at, count));  // copy: ValidRecordAt may reload the buffer
+    for (uint64_t i = 0; i + kRecordHeaderBytes <= window.size(); ++i) {
+      if (DecodeFixed32(window.data() + i + 8) == kRecordMagic && ValidRecordAt(at + i)) {
+        return true;
+      }
+    }
+    if (count <= kRecordHeaderBytes) break;
+    at += count - kRecordHeaderBytes + 1;
+  }
+  return false;
+}
+
+Result<uint64_t> SegmentReader::ChecksumPrefix(uint64_t end) {
+  StreamingChecksum checksum;
+  std::string chunk;
+  for (uint64_t at = 0; at < end;) {
+    const uint64_t count = std::min(kReadChunkBytes * 4, end - at);
+    ORDO_RETURN_IF_ERROR(ReadExact(at, count, &chunk));
+    checksum.Update(chunk);
+    at += count;
+  }
+  return checksum.Digest();
+}
+
+Result<SegmentTail> ReadSegmentTail(FileSystem* fs, const std::string& path, uint64_t file_size) {
+  SegmentTail tail;
+  if (file_size < kSegmentHeaderBytes + kSegmentFooterBytes) return tail;
+  ORDO_ASSIGN_OR_RETURN(auto file, fs->NewRandomAccessFile(path));
+  std::string bytes(kSegmentFooterBytes, '\0');
+  size_t read_count = 0;
+  ORDO_RETURN_IF_ERROR(
+      file->Read(file_size - kSegmentFooterBytes, kSegmentFooterBytes, bytes.data(), &read_count));
+  if (read_count != kSegmentFooterBytes) return tail;
+  SegmentFooter footer;
+  if (!DecodeSegmentFooter(bytes, path, &footer).ok()) return tail;
+  if (footer.records_end != file_size - kSegmentFooterBytes) return tail;
+  tail.sealed = true;
+  tail.footer = footer;
+  return tail;
+}
+
+}  // namespace ordo::log

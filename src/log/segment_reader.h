@@ -1,0 +1,83 @@
+// Sequential, verifying reader of one segment file.
+//
+// Every record returned has passed its checksum. Next() stops at the first position that is not
+// a whole valid record and says why; whether that is a torn tail (the remains of a crash in the
+// middle of an append, safe to cut) or damage (corruption to report) is decided by the caller
+// with HasValidRecordAfter(): a torn tail is the end of the file, so no valid record follows it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "log/format.h"
+#include "ordo/file_system.h"
+
+namespace ordo::log {
+
+class SegmentReader {
+ public:
+  enum class Outcome {
+    kRecord,  // a valid record was read
+    kEnd,     // the end: `limit` reached, or only zero bytes remain
+    kBad,     // the bytes at offset() are not a valid record; `error` says why
+  };
+
+  // Opens `path` and verifies its header. `limit` is where records stop: the file size, or the
+  // footer's offset for a sealed segment.
+  static Result<std::unique_ptr<SegmentReader>> Open(FileSystem* fs, const std::string& path,
+                                                     uint64_t limit);
+
+  const SegmentHeader& header() const { return header_; }
+  const std::string& path() const { return path_; }
+
+  // Positions the reader at `offset`, which must be a record boundary >= the header's end.
+  void Seek(uint64_t offset);
+  // Reads the record at offset(). On kRecord, `payload` stays valid until the next call and
+  // `record_offset` is where the record starts; offset() moves past it.
+  Outcome Next(std::string_view* payload, uint64_t* record_offset, Status* error);
+  // Position after the last valid record read (or of the Seek).
+  uint64_t offset() const { return offset_; }
+  uint64_t limit() const { return limit_; }
+
+  // True if a whole valid record starts anywhere in (offset, limit): then damage at `offset` is
+  // not a torn tail. Reads the rest of the file.
+  Result<bool> HasValidRecordAfter(uint64_t offset);
+
+  // XXH3-64 of bytes [0, end).
+  Result<uint64_t> ChecksumPrefix(uint64_t end);
+
+  // Reads `count` bytes at `offset` (exactly, else Corruption).
+  Status ReadExact(uint64_t offset, size_t count, std::string* bytes);
+
+ private:
+  SegmentReader(std::string path, std::unique_ptr<RandomAccessFile> file, uint64_t limit)
+      : path_(std::move(path)), file_(std::move(file)), limit_(limit) {}
+  // Makes bytes [offset, offset + count) available at window(); false past the limit.
+  Result<bool> Load(uint64_t offset, uint64_t count);
+  std::string_view Window(uint64_t offset, uint64_t count) const {
+    return std::string_view(buffer_).substr(offset - buffer_offset_, count);
+  }
+  // Is there a valid record at `offset`? (No error: any failure means no.)
+  bool ValidRecordAt(uint64_t offset);
+
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;
+  uint64_t limit_;
+  SegmentHeader header_;
+  uint64_t offset_ = kSegmentHeaderBytes;
+  std::string buffer_;         // bytes [buffer_offset_, buffer_offset_ + buffer_.size())
+  uint64_t buffer_offset_ = 0;
+};
+
+// What a segment file's tail says about it.
+struct SegmentTail {
+  bool sealed = false;
+  SegmentFooter footer;  // valid when sealed
+};
+// Reads the last footer-sized bytes of a file of `file_size` bytes and decides whether it is
+// sealed: a valid footer whose records_end is file_size - kSegmentFooterBytes.
+Result<SegmentTail> ReadSegmentTail(FileSystem* fs, const std::string& path, uint64_t file_size);
+
+}  // namespace ordo::log

@@ -1,0 +1,62 @@
+// Appends records to the active segment and seals it.
+//
+// Order (DESIGN.md rule 2): records are appended and made durable by Sync(); Seal() appends the
+// footer, fsyncs, closes and makes the file read-only; only then does the caller create the
+// next segment (Create: header, fsync the file, fsync the directory). Not thread-safe: the
+// committer thread owns it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "log/format.h"
+#include "ordo/file_system.h"
+#include "util/checksum.h"
+
+namespace ordo::log {
+
+class SegmentWriter {
+ public:
+  // Creates segment `header.segment_id` in `log_directory`: writes the header, fsyncs the file
+  // and the directory.
+  static Result<std::unique_ptr<SegmentWriter>> Create(FileSystem* fs,
+                                                       const std::string& log_directory,
+                                                       const SegmentHeader& header);
+  // Reopens an existing active segment whose valid bytes end at `size` (any torn tail already
+  // cut), with `record_count` records, the last LSN `last_lsn`, and the checksum of its first
+  // `size` bytes.
+  static Result<std::unique_ptr<SegmentWriter>> Reopen(FileSystem* fs, const std::string& path,
+                                                       const SegmentHeader& header, uint64_t size,
+                                                       uint64_t record_count, uint64_t last_lsn,
+                                                       const StreamingChecksum& checksum);
+
+  // Appends whole records (one write(2)); `record_count` and `last_lsn` describe them.
+  Status Append(std::string_view records, uint64_t record_count, uint64_t last_lsn);
+  // fdatasync.
+  Status Sync() { return file_->Sync(); }
+  // Appends the footer, fsyncs, closes, sets read-only. Returns the footer (its checksum is the
+  // next segment's previous_footer_hash).
+  Result<SegmentFooter> Seal();
+
+  const SegmentHeader& header() const { return header_; }
+  uint64_t size() const { return size_; }
+  uint64_t record_count() const { return record_count_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  SegmentWriter(FileSystem* fs, std::string path, std::unique_ptr<WritableFile> file,
+                SegmentHeader header)
+      : fs_(fs), path_(std::move(path)), file_(std::move(file)), header_(std::move(header)) {}
+
+  FileSystem* fs_;
+  std::string path_;
+  std::unique_ptr<WritableFile> file_;
+  SegmentHeader header_;
+  uint64_t size_ = 0;
+  uint64_t record_count_ = 0;
+  uint64_t last_lsn_ = 0;
+  StreamingChecksum checksum_;  // of bytes [0, size_)
+};
+
+}  // namespace ordo::log
