@@ -1,0 +1,66 @@
+// `ordo serve`: the Redis-protocol server over a data directory (src/server/server.h).
+#include <iostream>
+#include <string>
+
+#include "cli/commands.h"
+#include "ordo/options.h"
+#include "server/server.h"
+
+namespace ordo::cli {
+
+namespace {
+
+struct ServeFlags {
+  server::ServerOptions options;
+  std::string sync = "always";
+  uint32_t port = 6379;
+};
+
+void RunServe(const ServeFlags& flags) {
+  server::ServerOptions options = flags.options;
+  if (!ParseSyncMode(flags.sync, &options.sync_mode)) {
+    std::cerr << "ordo serve: --sync must be always, everysec or none, not '" << flags.sync
+              << "'\n";
+    exit_code = 2;
+    return;
+  }
+  if (flags.port > 65535) {
+    std::cerr << "ordo serve: --port must be 0..65535\n";
+    exit_code = 2;
+    return;
+  }
+  options.port = static_cast<uint16_t>(flags.port);
+  server::Server server(options);
+  Status status = server.Run(std::cout);
+  if (!status.ok()) {
+    std::cerr << "ordo serve: " << status.ToString() << std::endl;
+    exit_code = 1;
+    return;
+  }
+  exit_code = 0;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* serve = app.add_subcommand("serve", "Serve a data directory over the Redis protocol");
+  serve->add_option("--data", flags->options.data_directory, "Data directory")
+      ->capture_default_str();
+  serve->add_option("--port", flags->port, "TCP port (0: any free port)")->capture_default_str();
+  serve->add_option("--bind", flags->options.bind_address, "Address to listen on")
+      ->capture_default_str();
+  serve->add_option("--sync", flags->sync, "When a write is acknowledged: always|everysec|none")
+      ->capture_default_str();
+  serve->add_option("--segment-size", flags->options.segment_bytes, "Log segment size in bytes")
+      ->check(CLI::Range(kSegmentBytesMin, kSegmentBytesMax))
+      ->capture_default_str();
+  serve->add_option("--requirepass", flags->options.requirepass,
+                    "Password clients must give with AUTH");
+  serve->add_option("--maxclients", flags->options.maxclients, "Most clients at once")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
+      ->capture_default_str();
+  serve->callback([flags] { RunServe(*flags); });
+}
+
+}  // namespace ordo::cli

@@ -1,0 +1,202 @@
+// The command table and the helpers every handler shares.
+#include "server/command_table.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "server/commands.h"
+#include "server/reply.h"
+#include "server/resp_parser.h"
+
+namespace ordo::server {
+
+namespace {
+
+constexpr uint32_t kRead = kCommandReadOnly;
+constexpr uint32_t kWrite = kCommandWrite;
+constexpr uint32_t kFast = kCommandFast;
+constexpr uint32_t kAdmin = kCommandAdmin;
+constexpr uint32_t kNoAuth = kCommandNoAuth;
+
+// Arity and key positions as Redis 7.0 reports them (COMMAND INFO), so clients that read the
+// table (cluster clients, redis-cli hints) see the familiar values.
+const std::vector<CommandSpec>& Table() {
+  static const std::vector<CommandSpec> table = {
+      // Strings (commands_string.cc).
+      {"get", 2, kRead | kFast, 1, 1, 1, GetCommand},
+      {"set", -3, kWrite, 1, 1, 1, SetCommand},
+      {"setnx", 3, kWrite | kFast, 1, 1, 1, SetNxCommand},
+      {"setex", 4, kWrite, 1, 1, 1, SetExCommand},
+      {"psetex", 4, kWrite, 1, 1, 1, PSetExCommand},
+      {"getset", 3, kWrite | kFast, 1, 1, 1, GetSetCommand},
+      {"getdel", 2, kWrite | kFast, 1, 1, 1, GetDelCommand},
+      {"getex", -2, kWrite | kFast, 1, 1, 1, GetExCommand},
+      {"mget", -2, kRead | kFast, 1, -1, 1, MGetCommand},
+      {"mset", -3, kWrite, 1, -1, 2, MSetCommand},
+      {"msetnx", -3, kWrite, 1, -1, 2, MSetNxCommand},
+      {"append", 3, kWrite | kFast, 1, 1, 1, AppendCommand},
+      {"strlen", 2, kRead | kFast, 1, 1, 1, StrLenCommand},
+      {"getrange", 4, kRead, 1, 1, 1, GetRangeCommand},
+      {"substr", 4, kRead, 1, 1, 1, GetRangeCommand},
+      {"setrange", 4, kWrite, 1, 1, 1, SetRangeCommand},
+      {"incr", 2, kWrite | kFast, 1, 1, 1, IncrCommand},
+      {"decr", 2, kWrite | kFast, 1, 1, 1, DecrCommand},
+      {"incrby", 3, kWrite | kFast, 1, 1, 1, IncrByCommand},
+      {"decrby", 3, kWrite | kFast, 1, 1, 1, DecrByCommand},
+      {"incrbyfloat", 3, kWrite | kFast, 1, 1, 1, IncrByFloatCommand},
+      // Keyspace (commands_keyspace.cc).
+      {"del", -2, kWrite, 1, -1, 1, DelCommand},
+      {"unlink", -2, kWrite | kFast, 1, -1, 1, DelCommand},
+      {"exists", -2, kRead | kFast, 1, -1, 1, ExistsCommand},
+      {"type", 2, kRead | kFast, 1, 1, 1, TypeCommand},
+      {"keys", 2, kRead, 0, 0, 0, KeysCommand},
+      {"scan", -2, kRead, 0, 0, 0, ScanCommand},
+      {"dbsize", 1, kRead | kFast, 0, 0, 0, DbSizeCommand},
+      {"flushdb", -1, kWrite, 0, 0, 0, FlushCommand},
+      {"flushall", -1, kWrite, 0, 0, 0, FlushCommand},
+      {"expire", -3, kWrite | kFast, 1, 1, 1, ExpireCommand},
+      {"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpireCommand},
+      {"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAtCommand},
+      {"pexpireat", -3, kWrite | kFast, 1, 1, 1, PExpireAtCommand},
+      {"ttl", 2, kRead | kFast, 1, 1, 1, TtlCommand},
+      {"pttl", 2, kRead | kFast, 1, 1, 1, PTtlCommand},
+      {"persist", 2, kWrite | kFast, 1, 1, 1, PersistCommand},
+      // Connection and server (commands_server.cc).
+      {"ping", -1, kFast, 0, 0, 0, PingCommand},
+      {"echo", 2, kFast, 0, 0, 0, EchoCommand},
+      {"quit", -1, kFast | kNoAuth, 0, 0, 0, QuitCommand},
+      {"select", 2, kFast, 0, 0, 0, SelectCommand},
+      {"info", -1, 0, 0, 0, 0, InfoCommand},
+      {"config", -2, kAdmin, 0, 0, 0, ConfigCommand},
+      {"command", -1, 0, 0, 0, 0, CommandCommand},
+      {"client", -2, 0, 0, 0, 0, ClientCommand},
+      {"hello", -1, kFast | kNoAuth, 0, 0, 0, HelloCommand},
+      {"auth", -2, kFast | kNoAuth, 0, 0, 0, AuthCommand},
+      {"shutdown", -1, kAdmin, 0, 0, 0, ShutdownCommand},
+  };
+  return table;
+}
+
+// Redis's text for an unknown command: the name and the first arguments, each quoted, at most
+// 128 bytes of arguments in all.
+std::string UnknownCommandText(const std::vector<std::string>& args) {
+  std::string listed;
+  for (size_t i = 1; i < args.size() && listed.size() < 128; ++i) {
+    listed += "'" + args[i].substr(0, 128 - listed.size()) + "' ";
+  }
+  return "ERR unknown command '" + args[0].substr(0, 128) +
+         "', with args beginning with: " + listed;
+}
+
+}  // namespace
+
+const std::vector<CommandSpec>& AllCommands() { return Table(); }
+
+const CommandSpec* LookupCommand(std::string_view name) {
+  static const std::unordered_map<std::string, const CommandSpec*> index = [] {
+    std::unordered_map<std::string, const CommandSpec*> built;
+    for (const CommandSpec& spec : Table()) built.emplace(std::string(spec.name), &spec);
+    return built;
+  }();
+  if (name.size() > 32) return nullptr;
+  auto found = index.find(ToLower(name));
+  return found == index.end() ? nullptr : found->second;
+}
+
+void ExecuteCommand(CommandContext& context) {
+  assert(!context.args->empty());
+  const CommandSpec* spec = LookupCommand(context.arg(0));
+  if (spec == nullptr) {
+    ReplyError(context, UnknownCommandText(*context.args));
+    return;
+  }
+  int argc = static_cast<int>(context.argc());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    ReplyError(context,
+               "ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
+    return;
+  }
+  if (!context.client->authenticated && (spec->flags & kCommandNoAuth) == 0) {
+    ReplyError(context, "NOAUTH Authentication required.");
+    return;
+  }
+  context.server->total_commands_processed += 1;
+  spec->handler(context);
+}
+
+// ---- Helpers.
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower;
+}
+
+void ReplyError(CommandContext& context, std::string_view text) {
+  AppendError(context.reply, text);
+}
+void ReplySyntaxError(CommandContext& context) { ReplyError(context, "ERR syntax error"); }
+void ReplyNotInteger(CommandContext& context) {
+  ReplyError(context, "ERR value is not an integer or out of range");
+}
+void ReplyOk(CommandContext& context) { context.reply->append(kReplyOk); }
+void ReplyInvalidExpireTime(CommandContext& context) {
+  ReplyError(context, "ERR invalid expire time in '" + ToLower(context.arg(0)) + "' command");
+}
+
+void ReplyDatabaseError(CommandContext& context, const Status& status) {
+  // Bad input (an oversized key) is the client's error; anything else is the disk's, and the
+  // text says so, so an operator can tell the two apart (docs/OPERATIONS-server.md).
+  if (status.IsInvalidArgument()) {
+    ReplyError(context, "ERR " + status.message());
+  } else {
+    ReplyError(context, "ERR disk error: " + status.ToString());
+  }
+}
+
+bool SubmitBatch(CommandContext& context, WriteBatch batch) {
+  Result<uint64_t> lsn = context.db->Submit(std::move(batch));
+  if (!lsn.ok()) {
+    context.server->write_errors += 1;
+    ReplyDatabaseError(context, lsn.status());
+    return false;
+  }
+  context.required_lsn = std::max(context.required_lsn, *lsn);
+  context.server->last_submitted_lsn = std::max(context.server->last_submitted_lsn, *lsn);
+  return true;
+}
+
+Status ReadKey(CommandContext& context, std::string_view key, std::string* value,
+               ReadInfo* info) {
+  Status status = value != nullptr ? context.db->Get(key, value, info)
+                                   : context.db->GetInfo(key, info);
+  if (status.ok()) {
+    context.required_lsn = std::max(context.required_lsn, info->observed_lsn);
+    context.server->keyspace_hits += 1;
+  } else if (status.IsNotFound()) {
+    DependOnAllWrites(context);
+    context.server->keyspace_misses += 1;
+  } else {
+    ReplyDatabaseError(context, status);
+  }
+  return status;
+}
+
+void DependOnAllWrites(CommandContext& context) {
+  context.required_lsn = std::max(context.required_lsn, context.server->last_submitted_lsn);
+}
+
+bool ParseIntegerArgument(CommandContext& context, std::string_view text, int64_t* value) {
+  if (ParseInt64(text, value)) return true;
+  ReplyNotInteger(context);
+  return false;
+}
+
+}  // namespace ordo::server

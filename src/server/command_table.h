@@ -1,0 +1,112 @@
+// The command table: one declarative row per command (name, arity, flags, key positions,
+// handler), as Redis's commands.def, and the dispatcher that checks a request against its row
+// before calling the handler.
+//
+// Every handler runs on the event-loop thread, which is the only thread that submits writes,
+// so a read-modify-write command (INCR, APPEND, SET ... GET) sees every write submitted before
+// it, acknowledged or not. What a handler replies may depend on writes that are not yet
+// durable: it records the LSN it depends on in CommandContext::required_lsn, and the
+// connection holds the reply until DB::AckedLsn() reaches it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "ordo/db.h"
+#include "ordo/options.h"
+
+namespace ordo::server {
+
+// Server-wide state the commands read or change. Owned by the Server; touched only on the
+// event-loop thread.
+struct ServerState {
+  // Configuration.
+  std::string data_directory;
+  std::string bind_address;
+  uint16_t port = 0;
+  SyncMode sync_mode = SyncMode::kAlways;
+  uint64_t segment_bytes = 0;
+  std::string requirepass;  // empty: no AUTH needed
+  uint64_t maxclients = 0;
+  OpenReport open_report;
+  int64_t start_time_ms = 0;
+
+  // Counters (INFO stats and clients).
+  uint64_t connected_clients = 0;
+  uint64_t total_connections_received = 0;
+  uint64_t total_commands_processed = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t keyspace_hits = 0;
+  uint64_t keyspace_misses = 0;
+  uint64_t write_errors = 0;  // writes refused by the database (disk error, bad argument)
+  uint64_t pending_replies = 0;  // replies held until their LSN is acknowledged
+
+  // The newest LSN this server submitted: a read that found nothing, or that looked at many
+  // keys, depends on it (an unacknowledged delete may be why the key is absent).
+  uint64_t last_submitted_lsn = 0;
+
+  bool shutdown_requested = false;
+
+  // SCAN cursors for positions that do not fit in a number (see commands_keyspace.cc).
+  std::unordered_map<uint64_t, std::string> scan_positions;
+  std::deque<uint64_t> scan_position_order;
+  uint64_t next_scan_position_id = 1;
+};
+
+// Per-connection state the commands read or change.
+struct ClientState {
+  uint64_t id = 0;
+  std::string name;
+  std::string address;  // "ip:port" of the peer
+  bool authenticated = false;
+  bool close_after_reply = false;  // QUIT
+  int64_t created_ms = 0;
+  std::string last_command;
+};
+
+struct CommandContext {
+  DB* db = nullptr;
+  ServerState* server = nullptr;
+  ClientState* client = nullptr;
+  const std::vector<std::string>* args = nullptr;
+  std::string* reply = nullptr;  // the handler appends exactly one RESP reply
+  uint64_t required_lsn = 0;     // the reply may be sent once AckedLsn() >= required_lsn
+
+  const std::string& arg(size_t i) const { return (*args)[i]; }
+  size_t argc() const { return args->size(); }
+};
+
+using CommandHandler = void (*)(CommandContext& context);
+
+enum CommandFlag : uint32_t {
+  kCommandWrite = 1u << 0,     // may submit a write
+  kCommandReadOnly = 1u << 1,  // only reads data
+  kCommandNoAuth = 1u << 2,    // allowed before AUTH (AUTH, HELLO, QUIT)
+  kCommandFast = 1u << 3,      // O(1) or O(log n)
+  kCommandAdmin = 1u << 4,     // server administration
+};
+
+struct CommandSpec {
+  std::string_view name;  // lower case, as Redis reports it
+  int arity;              // > 0: exactly this many arguments; < 0: at least -arity
+  uint32_t flags;
+  int first_key;  // key positions for COMMAND INFO (0: no keys)
+  int last_key;   // -1: the last argument
+  int key_step;
+  CommandHandler handler;
+};
+
+// Every command, in table order.
+const std::vector<CommandSpec>& AllCommands();
+// Case-insensitive lookup; null when unknown.
+const CommandSpec* LookupCommand(std::string_view name);
+
+// Checks the request (known command, arity, authentication) and runs it, appending one reply
+// to *context.reply. `context.args` must not be empty.
+void ExecuteCommand(CommandContext& context);
+
+}  // namespace ordo::server

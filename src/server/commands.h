@@ -1,0 +1,97 @@
+// The command handlers (one file per group, as Redis's t_string.c) and the helpers they share.
+// Internal to src/server; the table in command_table.cc is the only caller of the handlers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ordo/db.h"
+#include "server/command_table.h"
+
+namespace ordo::server {
+
+// ---- Shared helpers (command_table.cc).
+
+// Appends "-<text>\r\n".
+void ReplyError(CommandContext& context, std::string_view text);
+// "ERR syntax error" and friends, Redis's shared replies.
+void ReplySyntaxError(CommandContext& context);
+void ReplyNotInteger(CommandContext& context);
+void ReplyOk(CommandContext& context);
+// "ERR invalid expire time in '<command>' command", <command> in lower case.
+void ReplyInvalidExpireTime(CommandContext& context);
+// Replies with the error for a failed database call; a write error names the disk.
+void ReplyDatabaseError(CommandContext& context, const Status& status);
+
+// Submits `batch`; on success raises required_lsn to its LSN and returns true; on failure
+// appends the error reply and returns false.
+bool SubmitBatch(CommandContext& context, WriteBatch batch);
+
+// Reads a key. OK: *value (if not null) and *info are set and the reply depends on the LSN the
+// read observed. NotFound: the reply depends on every write this server submitted. Any other
+// status: the error reply has been appended.
+Status ReadKey(CommandContext& context, std::string_view key, std::string* value,
+               ReadInfo* info);
+// For replies computed from many keys (KEYS, SCAN, DBSIZE): depend on every submitted write.
+void DependOnAllWrites(CommandContext& context);
+
+// Parses an integer argument as Redis's getLongLongFromObjectOrReply: false after replying
+// "ERR value is not an integer or out of range".
+bool ParseIntegerArgument(CommandContext& context, std::string_view text, int64_t* value);
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+std::string ToLower(std::string_view text);
+std::string ToUpperCopy(std::string_view text);
+
+// ---- commands_string.cc
+void GetCommand(CommandContext& context);
+void SetCommand(CommandContext& context);
+void SetNxCommand(CommandContext& context);
+void SetExCommand(CommandContext& context);
+void PSetExCommand(CommandContext& context);
+void GetSetCommand(CommandContext& context);
+void GetDelCommand(CommandContext& context);
+void GetExCommand(CommandContext& context);
+void MGetCommand(CommandContext& context);
+void MSetCommand(CommandContext& context);
+void MSetNxCommand(CommandContext& context);
+void AppendCommand(CommandContext& context);
+void StrLenCommand(CommandContext& context);
+void GetRangeCommand(CommandContext& context);
+void SetRangeCommand(CommandContext& context);
+void IncrCommand(CommandContext& context);
+void DecrCommand(CommandContext& context);
+void IncrByCommand(CommandContext& context);
+void DecrByCommand(CommandContext& context);
+void IncrByFloatCommand(CommandContext& context);
+
+// ---- commands_keyspace.cc
+void DelCommand(CommandContext& context);
+void ExistsCommand(CommandContext& context);
+void TypeCommand(CommandContext& context);
+void KeysCommand(CommandContext& context);
+void ScanCommand(CommandContext& context);
+void DbSizeCommand(CommandContext& context);
+void FlushCommand(CommandContext& context);
+void ExpireCommand(CommandContext& context);
+void PExpireCommand(CommandContext& context);
+void ExpireAtCommand(CommandContext& context);
+void PExpireAtCommand(CommandContext& context);
+void TtlCommand(CommandContext& context);
+void PTtlCommand(CommandContext& context);
+void PersistCommand(CommandContext& context);
+
+// ---- commands_server.cc
+void PingCommand(CommandContext& context);
+void EchoCommand(CommandContext& context);
+void QuitCommand(CommandContext& context);
+void SelectCommand(CommandContext& context);
+void InfoCommand(CommandContext& context);
+void ConfigCommand(CommandContext& context);
+void CommandCommand(CommandContext& context);
+void ClientCommand(CommandContext& context);
+void HelloCommand(CommandContext& context);
+void AuthCommand(CommandContext& context);
+void ShutdownCommand(CommandContext& context);
+
+}  // namespace ordo::server

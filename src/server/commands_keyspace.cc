@@ -1,0 +1,315 @@
+// Keyspace commands (Redis's db.c and expire.c): DEL, EXISTS, TYPE, KEYS, SCAN, DBSIZE,
+// FLUSHDB/FLUSHALL and the expiry commands.
+//
+// The database has no "change expiry" operation, so EXPIRE and PERSIST rewrite the value with
+// its new expiry (one Put). That is correct and atomic, and costs the value's size in log bytes.
+#include <algorithm>
+#include <set>
+
+#include "server/commands.h"
+#include "server/glob_match.h"
+#include "server/reply.h"
+#include "server/resp_parser.h"
+#include "util/clock.h"
+
+namespace ordo::server {
+
+namespace {
+
+// SCAN cursors. The position of a scan is the key to resume from. A key of 1..7 bytes is
+// encoded in the cursor itself: bits 56..62 hold its length, bits 0..55 its bytes (so the
+// cursor is a plain number, as every client expects). A longer key is remembered in a bounded
+// table and the cursor is its id with bit 63 set; when the table is full the oldest entries
+// are forgotten and their cursors answer "ERR invalid cursor" (documented in
+// docs/OPERATIONS-server.md).
+constexpr uint64_t kCursorTableBit = 1ull << 63;
+constexpr size_t kCursorInlineBytesMax = 7;
+constexpr size_t kCursorTableEntriesMax = 10000;
+constexpr size_t kScanCountDefault = 10;
+constexpr size_t kKeysBatchSize = 1024;
+
+uint64_t EncodeCursor(ServerState* server, const std::string& next_key) {
+  if (next_key.empty()) return 0;
+  if (next_key.size() <= kCursorInlineBytesMax) {
+    uint64_t cursor = static_cast<uint64_t>(next_key.size()) << 56;
+    for (size_t i = 0; i < next_key.size(); ++i) {
+      cursor |= static_cast<uint64_t>(static_cast<unsigned char>(next_key[i])) << (8 * (6 - i));
+    }
+    return cursor;
+  }
+  uint64_t id = server->next_scan_position_id++;
+  server->scan_positions[id] = next_key;
+  server->scan_position_order.push_back(id);
+  while (server->scan_position_order.size() > kCursorTableEntriesMax) {
+    server->scan_positions.erase(server->scan_position_order.front());
+    server->scan_position_order.pop_front();
+  }
+  return id | kCursorTableBit;
+}
+
+bool DecodeCursor(ServerState* server, uint64_t cursor, std::string* start_key) {
+  start_key->clear();
+  if (cursor == 0) return true;
+  if (cursor & kCursorTableBit) {
+    auto found = server->scan_positions.find(cursor & ~kCursorTableBit);
+    if (found == server->scan_positions.end()) return false;
+    *start_key = found->second;
+    return true;
+  }
+  size_t length = static_cast<size_t>(cursor >> 56);
+  if (length == 0 || length > kCursorInlineBytesMax) return false;
+  for (size_t i = 0; i < length; ++i) {
+    start_key->push_back(static_cast<char>((cursor >> (8 * (6 - i))) & 0xff));
+  }
+  return true;
+}
+
+bool ParseCursor(std::string_view text, uint64_t* cursor) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) return false;
+    value = value * 10 + digit;
+  }
+  *cursor = value;
+  return true;
+}
+
+// KEYS and SCAN treat "*" as "every key" without matching (stringmatchlen would not match
+// "*" against an empty key).
+bool MatchesPattern(std::string_view pattern, std::string_view key) {
+  return pattern == "*" || GlobMatch(pattern, key);
+}
+
+enum ExpireFlag : uint32_t { kExpireNx = 1, kExpireXx = 2, kExpireGt = 4, kExpireLt = 8 };
+
+bool ParseExpireFlags(CommandContext& context, uint32_t* flags) {
+  for (size_t j = 3; j < context.argc(); ++j) {
+    std::string_view option = context.arg(j);
+    if (EqualsIgnoreCase(option, "nx")) {
+      *flags |= kExpireNx;
+    } else if (EqualsIgnoreCase(option, "xx")) {
+      *flags |= kExpireXx;
+    } else if (EqualsIgnoreCase(option, "gt")) {
+      *flags |= kExpireGt;
+    } else if (EqualsIgnoreCase(option, "lt")) {
+      *flags |= kExpireLt;
+    } else {
+      ReplyError(context, "ERR Unsupported option " + std::string(option));
+      return false;
+    }
+  }
+  if ((*flags & kExpireNx) && (*flags & (kExpireXx | kExpireGt | kExpireLt))) {
+    ReplyError(context, "ERR NX and XX, GT or LT options at the same time are not compatible");
+    return false;
+  }
+  if ((*flags & kExpireGt) && (*flags & kExpireLt)) {
+    ReplyError(context, "ERR GT and LT options at the same time are not compatible");
+    return false;
+  }
+  return true;
+}
+
+// Whether the NX/XX/GT/LT conditions allow replacing `current_ms` (0 = none) by `when_ms`.
+bool ExpireConditionsHold(uint32_t flags, int64_t current_ms, int64_t when_ms) {
+  bool has_expiry = current_ms != 0;
+  if ((flags & kExpireNx) && has_expiry) return false;
+  if ((flags & kExpireXx) && !has_expiry) return false;
+  if ((flags & kExpireGt) && (!has_expiry || when_ms <= current_ms)) return false;
+  if ((flags & kExpireLt) && has_expiry && when_ms >= current_ms) return false;
+  return true;
+}
+
+// Redis's expireGenericCommand. `base_ms` is now for relative forms and 0 for absolute ones.
+void ExpireGeneric(CommandContext& context, int64_t base_ms, bool seconds) {
+  uint32_t flags = 0;
+  if (!ParseExpireFlags(context, &flags)) return;
+  int64_t when = 0;
+  if (!ParseIntegerArgument(context, context.arg(2), &when)) return;
+  if (seconds) {
+    if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) {
+      ReplyInvalidExpireTime(context);
+      return;
+    }
+    when *= 1000;
+  }
+  if (when > INT64_MAX - base_ms) {
+    ReplyInvalidExpireTime(context);
+    return;
+  }
+  when += base_ms;
+  std::string value;
+  ReadInfo info;
+  Status status = ReadKey(context, context.arg(1), &value, &info);
+  if (!status.ok()) {
+    if (status.IsNotFound()) AppendInteger(context.reply, 0);
+    return;
+  }
+  if (!ExpireConditionsHold(flags, info.expire_at_ms, when)) {
+    AppendInteger(context.reply, 0);
+    return;
+  }
+  WriteBatch batch;
+  if (when <= WallMillis()) {
+    batch.Delete(context.arg(1));  // a time in the past deletes the key, as in Redis
+  } else {
+    batch.Put(context.arg(1), value, when);
+  }
+  if (!SubmitBatch(context, std::move(batch))) return;
+  AppendInteger(context.reply, 1);
+}
+
+void TtlGeneric(CommandContext& context, bool milliseconds) {
+  ReadInfo info;
+  Status status = ReadKey(context, context.arg(1), nullptr, &info);
+  if (!status.ok()) {
+    if (status.IsNotFound()) AppendInteger(context.reply, -2);
+    return;
+  }
+  if (info.expire_at_ms == 0) {
+    AppendInteger(context.reply, -1);
+    return;
+  }
+  int64_t ttl_ms = std::max<int64_t>(info.expire_at_ms - WallMillis(), 0);
+  AppendInteger(context.reply, milliseconds ? ttl_ms : (ttl_ms + 500) / 1000);
+}
+
+}  // namespace
+
+void DelCommand(CommandContext& context) {
+  std::set<std::string_view> existing;
+  for (size_t i = 1; i < context.argc(); ++i) {
+    ReadInfo info;
+    Status status = ReadKey(context, context.arg(i), nullptr, &info);
+    if (status.ok()) {
+      existing.insert(context.arg(i));
+    } else if (!status.IsNotFound()) {
+      return;
+    }
+  }
+  if (!existing.empty()) {
+    WriteBatch batch;
+    for (std::string_view key : existing) batch.Delete(key);
+    if (!SubmitBatch(context, std::move(batch))) return;
+  }
+  AppendInteger(context.reply, static_cast<int64_t>(existing.size()));
+}
+
+void ExistsCommand(CommandContext& context) {
+  int64_t count = 0;
+  for (size_t i = 1; i < context.argc(); ++i) {
+    ReadInfo info;
+    Status status = ReadKey(context, context.arg(i), nullptr, &info);
+    if (status.ok()) {
+      count += 1;
+    } else if (!status.IsNotFound()) {
+      return;
+    }
+  }
+  AppendInteger(context.reply, count);
+}
+
+void TypeCommand(CommandContext& context) {
+  ReadInfo info;
+  Status status = ReadKey(context, context.arg(1), nullptr, &info);
+  if (status.ok()) {
+    AppendSimpleString(context.reply, "string");
+  } else if (status.IsNotFound()) {
+    AppendSimpleString(context.reply, "none");
+  }
+}
+
+void KeysCommand(CommandContext& context) {
+  const std::string& pattern = context.arg(1);
+  std::vector<std::string> keys;
+  std::string start;
+  do {
+    start = context.db->Scan(start, "", kKeysBatchSize, [&](const DB::ScanEntry& entry) {
+      if (MatchesPattern(pattern, entry.key)) keys.push_back(entry.key);
+    });
+  } while (!start.empty());
+  DependOnAllWrites(context);
+  AppendBulkArray(context.reply, keys);
+}
+
+void ScanCommand(CommandContext& context) {
+  uint64_t cursor = 0;
+  std::string start;
+  if (!ParseCursor(context.arg(1), &cursor) || !DecodeCursor(context.server, cursor, &start)) {
+    ReplyError(context, "ERR invalid cursor");
+    return;
+  }
+  std::string_view pattern = "*";
+  std::string_view type = "";
+  int64_t count = kScanCountDefault;
+  for (size_t j = 2; j < context.argc(); j += 2) {
+    bool has_value = j + 1 < context.argc();
+    if (has_value && EqualsIgnoreCase(context.arg(j), "count")) {
+      if (!ParseIntegerArgument(context, context.arg(j + 1), &count)) return;
+      if (count < 1) return ReplySyntaxError(context);
+    } else if (has_value && EqualsIgnoreCase(context.arg(j), "match")) {
+      pattern = context.arg(j + 1);
+    } else if (has_value && EqualsIgnoreCase(context.arg(j), "type")) {
+      type = context.arg(j + 1);
+    } else {
+      return ReplySyntaxError(context);
+    }
+  }
+  std::vector<std::string> keys;
+  bool type_matches = type.empty() || EqualsIgnoreCase(type, "string");
+  std::string next = context.db->Scan(start, "", static_cast<size_t>(count),
+                                      [&](const DB::ScanEntry& entry) {
+                                        if (type_matches && MatchesPattern(pattern, entry.key)) {
+                                          keys.push_back(entry.key);
+                                        }
+                                      });
+  DependOnAllWrites(context);
+  AppendArrayHeader(context.reply, 2);
+  AppendBulk(context.reply, std::to_string(EncodeCursor(context.server, next)));
+  AppendBulkArray(context.reply, keys);
+}
+
+void DbSizeCommand(CommandContext& context) {
+  DependOnAllWrites(context);
+  AppendInteger(context.reply, static_cast<int64_t>(context.db->CountKeys()));
+}
+
+void FlushCommand(CommandContext& context) {
+  if (context.argc() > 2 || (context.argc() == 2 && !EqualsIgnoreCase(context.arg(1), "async") &&
+                             !EqualsIgnoreCase(context.arg(1), "sync"))) {
+    return ReplySyntaxError(context);
+  }
+  WriteBatch batch;
+  batch.Clear();
+  if (!SubmitBatch(context, std::move(batch))) return;
+  ReplyOk(context);
+}
+
+void ExpireCommand(CommandContext& context) { ExpireGeneric(context, WallMillis(), true); }
+void PExpireCommand(CommandContext& context) { ExpireGeneric(context, WallMillis(), false); }
+void ExpireAtCommand(CommandContext& context) { ExpireGeneric(context, 0, true); }
+void PExpireAtCommand(CommandContext& context) { ExpireGeneric(context, 0, false); }
+void TtlCommand(CommandContext& context) { TtlGeneric(context, false); }
+void PTtlCommand(CommandContext& context) { TtlGeneric(context, true); }
+
+void PersistCommand(CommandContext& context) {
+  std::string value;
+  ReadInfo info;
+  Status status = ReadKey(context, context.arg(1), &value, &info);
+  if (!status.ok()) {
+    if (status.IsNotFound()) AppendInteger(context.reply, 0);
+    return;
+  }
+  if (info.expire_at_ms == 0) {
+    AppendInteger(context.reply, 0);
+    return;
+  }
+  WriteBatch batch;
+  batch.Put(context.arg(1), value, 0);
+  if (!SubmitBatch(context, std::move(batch))) return;
+  AppendInteger(context.reply, 1);
+}
+
+}  // namespace ordo::server

@@ -1,0 +1,421 @@
+// Connection and server commands (Redis's server.c, networking.c, config.c, acl.c): PING,
+// ECHO, QUIT, SELECT, INFO, CONFIG, COMMAND, CLIENT, HELLO, AUTH, SHUTDOWN. They read no keys
+// except INFO, whose counts depend on every submitted write.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include "server/commands.h"
+#include "server/glob_match.h"
+#include "server/reply.h"
+#include "server/resp_parser.h"
+#include "util/clock.h"
+
+#ifndef ORDO_VERSION
+#define ORDO_VERSION "unknown"
+#endif
+
+namespace ordo::server {
+
+namespace {
+
+// The Redis version ordo reports, so that clients enable the commands it implements.
+constexpr std::string_view kRedisVersion = "7.0.0";
+
+void ReplyUnknownSubcommand(CommandContext& context) {
+  ReplyError(context, "ERR unknown subcommand '" + context.arg(1).substr(0, 128) + "'. Try " +
+                          ToUpperCopy(context.arg(0)) + " HELP.");
+}
+
+void ReplyWrongSubcommandArity(CommandContext& context) {
+  ReplyError(context, "ERR wrong number of arguments for '" + ToLower(context.arg(0)) + "|" +
+                          ToLower(context.arg(1)) + "' command");
+}
+
+std::string Line(std::string_view name, const std::string& value) {
+  return std::string(name) + ":" + value + "\r\n";
+}
+std::string Line(std::string_view name, uint64_t value) {
+  return Line(name, std::to_string(value));
+}
+
+std::string ServerSection(CommandContext& context) {
+  const ServerState& server = *context.server;
+  int64_t uptime_seconds = (WallMillis() - server.start_time_ms) / 1000;
+  return "# Server\r\n" + Line("redis_version", std::string(kRedisVersion)) +
+         Line("ordo_version", std::string(ORDO_VERSION)) + Line("redis_mode", "standalone") +
+         Line("os", "Linux") + Line("arch_bits", 64) +
+         Line("multiplexing_api", "epoll") + Line("process_id", static_cast<uint64_t>(getpid())) +
+         Line("tcp_port", server.port) + Line("server_time_usec", WallMicros()) +
+         Line("uptime_in_seconds", uptime_seconds) + Line("uptime_in_days", uptime_seconds / 86400) +
+         Line("data_directory", server.data_directory);
+}
+
+std::string ClientsSection(CommandContext& context) {
+  const ServerState& server = *context.server;
+  return "# Clients\r\n" + Line("connected_clients", server.connected_clients) +
+         Line("maxclients", server.maxclients) + Line("blocked_clients", 0) +
+         Line("replies_waiting_for_durability", server.pending_replies);
+}
+
+std::string PersistenceSection(CommandContext& context) {
+  const ServerState& server = *context.server;
+  Statistics stats = context.db->GetStatistics();
+  // The aof_/rdb_ fields keep tools that read them working: the log is always on (aof) and
+  // there are no fork-based snapshots (rdb). The ordo_ fields describe the log itself.
+  return "# Persistence\r\n" + Line("loading", 0) + Line("aof_enabled", 1) +
+         Line("aof_rewrite_in_progress", 0) + Line("aof_rewrite_scheduled", 0) +
+         Line("aof_last_write_status", stats.failed ? "err" : "ok") +
+         Line("rdb_bgsave_in_progress", 0) + Line("rdb_changes_since_last_save", 0) +
+         Line("rdb_last_bgsave_status", "ok") +
+         Line("ordo_sync_mode", SyncModeName(server.sync_mode)) +
+         Line("ordo_segments", stats.segments) +
+         Line("ordo_active_segment_id", stats.active_segment_id) +
+         Line("ordo_segment_bytes", server.segment_bytes) + Line("ordo_log_bytes", stats.log_bytes) +
+         Line("ordo_last_lsn", stats.last_lsn) + Line("ordo_acked_lsn", stats.acked_lsn) +
+         Line("ordo_durable_lsn", stats.durable_lsn) + Line("ordo_commits", stats.commits) +
+         Line("ordo_syncs", stats.syncs) + Line("ordo_bytes_written", stats.bytes_written) +
+         Line("ordo_checkpoints", stats.checkpoints) +
+         Line("ordo_last_checkpoint_lsn", stats.last_checkpoint_lsn) +
+         Line("ordo_last_checkpoint_time_ms", stats.last_checkpoint_time_ms) +
+         Line("ordo_index_bytes", stats.index_bytes) + Line("ordo_failed", stats.failed ? 1 : 0) +
+         Line("ordo_failure", stats.failure) +
+         Line("ordo_open_integrity_level", server.open_report.integrity_level) +
+         Line("ordo_open_torn_tail_bytes", server.open_report.torn_tail_bytes);
+}
+
+std::string StatsSection(CommandContext& context) {
+  const ServerState& server = *context.server;
+  Statistics stats = context.db->GetStatistics();
+  return "# Stats\r\n" + Line("total_connections_received", server.total_connections_received) +
+         Line("total_commands_processed", server.total_commands_processed) +
+         Line("rejected_connections", server.rejected_connections) +
+         Line("expired_keys", stats.expired_keys) + Line("evicted_keys", 0) +
+         Line("keyspace_hits", server.keyspace_hits) +
+         Line("keyspace_misses", server.keyspace_misses) +
+         Line("write_errors", server.write_errors);
+}
+
+std::string KeyspaceSection(CommandContext& context) {
+  Statistics stats = context.db->GetStatistics();
+  std::string text = "# Keyspace\r\n";
+  if (stats.keys > 0) {
+    text += "db0:keys=" + std::to_string(stats.keys) +
+            ",expires=" + std::to_string(stats.keys_with_expiry) + ",avg_ttl=0\r\n";
+  }
+  return text;
+}
+
+using SectionFunction = std::string (*)(CommandContext&);
+const std::vector<std::pair<std::string_view, SectionFunction>>& Sections() {
+  static const std::vector<std::pair<std::string_view, SectionFunction>> sections = {
+      {"server", ServerSection},       {"clients", ClientsSection}, {"persistence", PersistenceSection},
+      {"stats", StatsSection},         {"keyspace", KeyspaceSection},
+  };
+  return sections;
+}
+
+// The values CONFIG GET reports: enough for client libraries and tools that probe settings.
+std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState& server) {
+  return {
+      {"bind", server.bind_address},
+      {"port", std::to_string(server.port)},
+      {"dir", server.data_directory},
+      {"databases", "1"},
+      {"save", ""},
+      {"appendonly", "yes"},
+      {"appendfsync", server.sync_mode == SyncMode::kAlways     ? "always"
+                      : server.sync_mode == SyncMode::kEverySec ? "everysec"
+                                                                : "no"},
+      {"maxmemory", "0"},
+      {"maxmemory-policy", "noeviction"},
+      {"maxclients", std::to_string(server.maxclients)},
+      {"requirepass", server.requirepass},
+      {"timeout", "0"},
+      {"tcp-keepalive", "300"},
+      {"proto-max-bulk-len", std::to_string(kBulkBytesMax)},
+      {"cluster-enabled", "no"},
+      {"protected-mode", "no"},
+      {"ordo-segment-size", std::to_string(server.segment_bytes)},
+  };
+}
+
+std::string_view FlagName(uint32_t flag) {
+  switch (flag) {
+    case kCommandWrite: return "write";
+    case kCommandReadOnly: return "readonly";
+    case kCommandNoAuth: return "no_auth";
+    case kCommandFast: return "fast";
+    case kCommandAdmin: return "admin";
+    default: return "";
+  }
+}
+
+void AppendCommandInfo(std::string* reply, const CommandSpec& spec) {
+  AppendArrayHeader(reply, 10);
+  AppendBulk(reply, spec.name);
+  AppendInteger(reply, spec.arity);
+  std::vector<std::string_view> flags;
+  for (uint32_t bit = 1; bit <= kCommandAdmin; bit <<= 1) {
+    if (spec.flags & bit) flags.push_back(FlagName(bit));
+  }
+  AppendArrayHeader(reply, flags.size());
+  for (std::string_view flag : flags) AppendSimpleString(reply, flag);
+  AppendInteger(reply, spec.first_key);
+  AppendInteger(reply, spec.last_key);
+  AppendInteger(reply, spec.key_step);
+  for (int i = 0; i < 4; ++i) AppendArrayHeader(reply, 0);  // ACL categories, tips, specs, subs
+}
+
+bool ValidClientName(std::string_view name) {
+  for (char c : name) {
+    if (c < '!' || c > '~') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string ToUpperCopy(std::string_view text) {
+  std::string upper(text);
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return upper;
+}
+
+void PingCommand(CommandContext& context) {
+  if (context.argc() > 2) {
+    ReplyError(context, "ERR wrong number of arguments for 'ping' command");
+  } else if (context.argc() == 2) {
+    AppendBulk(context.reply, context.arg(1));
+  } else {
+    AppendSimpleString(context.reply, "PONG");
+  }
+}
+
+void EchoCommand(CommandContext& context) { AppendBulk(context.reply, context.arg(1)); }
+
+void QuitCommand(CommandContext& context) {
+  context.client->close_after_reply = true;
+  ReplyOk(context);
+}
+
+void SelectCommand(CommandContext& context) {
+  int64_t index = 0;
+  if (!ParseIntegerArgument(context, context.arg(1), &index)) return;
+  if (index != 0) return ReplyError(context, "ERR DB index is out of range");
+  ReplyOk(context);
+}
+
+void InfoCommand(CommandContext& context) {
+  bool all = context.argc() == 1;
+  std::vector<std::string> wanted;
+  for (size_t i = 1; i < context.argc(); ++i) {
+    std::string name = ToLower(context.arg(i));
+    if (name == "all" || name == "everything" || name == "default") all = true;
+    wanted.push_back(name);
+  }
+  std::string text;
+  for (const auto& [name, section] : Sections()) {
+    if (!all && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
+    if (!text.empty()) text += "\r\n";
+    text += section(context);
+  }
+  DependOnAllWrites(context);
+  AppendBulk(context.reply, text);
+}
+
+void ConfigCommand(CommandContext& context) {
+  std::string sub = ToLower(context.arg(1));
+  if (sub == "get") {
+    if (context.argc() < 3) return ReplyWrongSubcommandArity(context);
+    std::vector<std::string> items;
+    for (const auto& [name, value] : ConfigValues(*context.server)) {
+      for (size_t i = 2; i < context.argc(); ++i) {
+        if (GlobMatch(context.arg(i), name, true)) {
+          items.push_back(name);
+          items.push_back(value);
+          break;
+        }
+      }
+    }
+    AppendBulkArray(context.reply, items);
+  } else if (sub == "set") {
+    if (context.argc() < 4) return ReplyWrongSubcommandArity(context);
+    ReplyError(context, "ERR Unknown option or number of arguments for CONFIG SET - '" +
+                            context.arg(2) + "'");
+  } else if (sub == "resetstat") {
+    context.server->total_commands_processed = 0;
+    context.server->keyspace_hits = 0;
+    context.server->keyspace_misses = 0;
+    context.server->rejected_connections = 0;
+    ReplyOk(context);
+  } else if (sub == "rewrite") {
+    ReplyError(context, "ERR The server is running without a config file");
+  } else {
+    ReplyUnknownSubcommand(context);
+  }
+}
+
+void CommandCommand(CommandContext& context) {
+  const std::vector<CommandSpec>& all = AllCommands();
+  std::string sub = context.argc() > 1 ? ToLower(context.arg(1)) : "";
+  if (context.argc() == 1) {
+    AppendArrayHeader(context.reply, all.size());
+    for (const CommandSpec& spec : all) AppendCommandInfo(context.reply, spec);
+  } else if (sub == "count") {
+    AppendInteger(context.reply, static_cast<int64_t>(all.size()));
+  } else if (sub == "info") {
+    if (context.argc() == 2) {
+      AppendArrayHeader(context.reply, all.size());
+      for (const CommandSpec& spec : all) AppendCommandInfo(context.reply, spec);
+      return;
+    }
+    AppendArrayHeader(context.reply, context.argc() - 2);
+    for (size_t i = 2; i < context.argc(); ++i) {
+      const CommandSpec* spec = LookupCommand(context.arg(i));
+      if (spec == nullptr) {
+        AppendNullArray(context.reply);
+      } else {
+        AppendCommandInfo(context.reply, *spec);
+      }
+    }
+  } else if (sub == "docs") {
+    AppendArrayHeader(context.reply, 0);  // no documentation: clients fall back gracefully
+  } else if (sub == "list") {
+    AppendArrayHeader(context.reply, all.size());
+    for (const CommandSpec& spec : all) AppendBulk(context.reply, spec.name);
+  } else {
+    ReplyUnknownSubcommand(context);
+  }
+}
+
+void ClientCommand(CommandContext& context) {
+  std::string sub = ToLower(context.arg(1));
+  ClientState& client = *context.client;
+  if (sub == "id" && context.argc() == 2) {
+    AppendInteger(context.reply, static_cast<int64_t>(client.id));
+  } else if (sub == "setname" && context.argc() == 3) {
+    if (!ValidClientName(context.arg(2))) {
+      return ReplyError(context,
+                        "ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    client.name = context.arg(2);
+    ReplyOk(context);
+  } else if (sub == "getname" && context.argc() == 2) {
+    if (client.name.empty()) return AppendNullBulk(context.reply);
+    AppendBulk(context.reply, client.name);
+  } else if (sub == "setinfo" && context.argc() == 4) {
+    ReplyOk(context);  // library name and version: accepted, not recorded
+  } else if ((sub == "info" && context.argc() == 2) || (sub == "list" && context.argc() >= 2)) {
+    // Only this connection is described: the command layer does not see the others.
+    AppendBulk(context.reply, "id=" + std::to_string(client.id) + " addr=" + client.address +
+                                  " name=" + client.name + " db=0 cmd=client|" + sub + "\n");
+  } else if (sub == "id" || sub == "setname" || sub == "getname" || sub == "setinfo" ||
+             sub == "info") {
+    ReplyWrongSubcommandArity(context);
+  } else {
+    ReplyUnknownSubcommand(context);
+  }
+}
+
+void HelloCommand(CommandContext& context) {
+  int64_t version = 2;
+  size_t next = 1;
+  if (context.argc() >= 2) {
+    if (!ParseInt64(context.arg(1), &version)) {
+      return ReplyError(context, "ERR Protocol version is not an integer or out of range");
+    }
+    next = 2;
+    if (version < 2 || version > 3) {
+      return ReplyError(context, "NOPROTO unsupported protocol version");
+    }
+    if (version == 3) {
+      return ReplyError(context, "NOPROTO sorry, this protocol version is not supported");
+    }
+  }
+  const std::string* username = nullptr;
+  const std::string* password = nullptr;
+  const std::string* name = nullptr;
+  for (size_t j = next; j < context.argc(); ++j) {
+    size_t more = context.argc() - 1 - j;
+    if (EqualsIgnoreCase(context.arg(j), "auth") && more >= 2) {
+      username = &context.arg(j + 1);
+      password = &context.arg(j + 2);
+      j += 2;
+    } else if (EqualsIgnoreCase(context.arg(j), "setname") && more >= 1) {
+      name = &context.arg(++j);
+    } else {
+      return ReplyError(context, "ERR Syntax error in HELLO option '" + context.arg(j) + "'");
+    }
+  }
+  ClientState& client = *context.client;
+  if (username != nullptr) {
+    bool ok = *username == "default" &&
+              (context.server->requirepass.empty() || *password == context.server->requirepass);
+    if (!ok) return ReplyError(context, "WRONGPASS invalid username-password pair or user is disabled.");
+    client.authenticated = true;
+  }
+  if (!client.authenticated) {
+    return ReplyError(context,
+                      "NOAUTH HELLO must be called with the client already authenticated, "
+                      "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                      "authenticate the client and select the RESP protocol version at the same "
+                      "time");
+  }
+  if (name != nullptr) {
+    if (!ValidClientName(*name)) {
+      return ReplyError(context,
+                        "ERR Client names cannot contain spaces, newlines or special characters.");
+    }
+    client.name = *name;
+  }
+  AppendArrayHeader(context.reply, 14);
+  AppendBulk(context.reply, "server");
+  AppendBulk(context.reply, "redis");
+  AppendBulk(context.reply, "version");
+  AppendBulk(context.reply, kRedisVersion);
+  AppendBulk(context.reply, "proto");
+  AppendInteger(context.reply, 2);
+  AppendBulk(context.reply, "id");
+  AppendInteger(context.reply, static_cast<int64_t>(client.id));
+  AppendBulk(context.reply, "mode");
+  AppendBulk(context.reply, "standalone");
+  AppendBulk(context.reply, "role");
+  AppendBulk(context.reply, "master");
+  AppendBulk(context.reply, "modules");
+  AppendArrayHeader(context.reply, 0);
+}
+
+void AuthCommand(CommandContext& context) {
+  if (context.argc() > 3) return ReplySyntaxError(context);
+  const std::string& requirepass = context.server->requirepass;
+  if (context.argc() == 2 && requirepass.empty()) {
+    return ReplyError(context,
+                      "ERR AUTH <password> called without any password configured for the "
+                      "default user. Are you sure your configuration is correct?");
+  }
+  bool user_ok = context.argc() == 2 || context.arg(1) == "default";
+  const std::string& password = context.arg(context.argc() - 1);
+  if (!user_ok || (!requirepass.empty() && password != requirepass)) {
+    return ReplyError(context, "WRONGPASS invalid username-password pair or user is disabled.");
+  }
+  context.client->authenticated = true;
+  ReplyOk(context);
+}
+
+void ShutdownCommand(CommandContext& context) {
+  for (size_t i = 1; i < context.argc(); ++i) {
+    std::string option = ToLower(context.arg(i));
+    if (option == "abort") return ReplyError(context, "ERR No shutdown in progress.");
+    if (option != "nosave" && option != "save" && option != "now" && option != "force") {
+      return ReplySyntaxError(context);
+    }
+  }
+  // No reply: like Redis, the connection closes when the server exits. The server finishes
+  // what is in flight and closes the database (Server::Run).
+  context.server->shutdown_requested = true;
+}
+
+}  // namespace ordo::server

@@ -1,0 +1,450 @@
+#include "server/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+#include "server/reply.h"
+#include "util/clock.h"
+
+namespace ordo::server {
+
+namespace {
+
+constexpr uint64_t kListenToken = 1;
+constexpr uint64_t kAckToken = 2;
+constexpr uint64_t kSignalToken = 3;
+constexpr uint64_t kFirstClientToken = 16;  // client ids are tokens minus this, plus one
+constexpr int kListenBacklog = 511;         // Redis's tcp-backlog default
+constexpr size_t kReadBytes = 64 * 1024;
+// While a large bulk is arriving, read in bigger pieces (fewer system calls per value).
+constexpr size_t kReadBytesLarge = 1024 * 1024;
+constexpr int kIdlePollMs = 1000;
+constexpr int kStoppingPollMs = 50;
+// File descriptors kept for the database (segments, checkpoints) beyond the clients.
+constexpr uint64_t kReservedDescriptors = 128;
+
+Status ErrnoStatus(const std::string& what) {
+  return Status::IOError(what + ": " + std::strerror(errno));
+}
+
+// Like Redis's adjustOpenFilesLimit: 1000+ clients need more descriptors than the usual 1024.
+void RaiseOpenFilesLimit(uint64_t maxclients) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  rlim_t wanted = static_cast<rlim_t>(maxclients + kReservedDescriptors);
+  if (limit.rlim_cur >= wanted) return;
+  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+std::string PeerAddress(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &v4->sin_addr, host, sizeof(host));
+    port = ntohs(v4->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &v6->sin6_addr, host, sizeof(host));
+    port = ntohs(v6->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+void PrintOpenSummary(std::ostream& out, const ServerOptions& options, const OpenReport& report) {
+  out << "ordo " << ORDO_VERSION << " (Redis protocol 7.0.0), pid " << getpid() << "\n"
+      << "  data directory: " << options.data_directory << "\n"
+      << "  keys: " << report.keys << ", segments: " << report.segments
+      << ", log bytes: " << report.log_bytes << ", last lsn: " << report.last_lsn << "\n"
+      << "  checkpoint used: " << (report.checkpoint.empty() ? "none" : report.checkpoint)
+      << ", records replayed: " << report.replayed_records
+      << ", records verified: " << report.verified_records << "\n"
+      << "  integrity level: " << report.integrity_level << " (previous shutdown "
+      << (report.previous_shutdown_clean ? "clean" : "not clean") << ")\n"
+      << "  recovery actions: " << (report.actions.empty() ? "none" : "") << "\n";
+  for (const std::string& action : report.actions) out << "    - " << action << "\n";
+  if (report.torn_tail_bytes > 0) {
+    out << "  torn tail cut: " << report.torn_tail_bytes << " bytes\n";
+  }
+  out << "  sync mode: " << SyncModeName(options.sync_mode)
+      << ", segment size: " << options.segment_bytes << " bytes\n"
+      << "  opened in " << report.duration_micros / 1000 << " ms\n";
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)), next_token_(kFirstClientToken) {
+  state_.data_directory = options_.data_directory;
+  state_.bind_address = options_.bind_address;
+  state_.port = options_.port;
+  state_.sync_mode = options_.sync_mode;
+  state_.segment_bytes = options_.segment_bytes;
+  state_.requirepass = options_.requirepass;
+  state_.maxclients = options_.maxclients;
+}
+
+Server::~Server() { CloseEverything(); }
+
+Status Server::Run(std::ostream& out) {
+  // Signals are blocked before the database starts its threads, so they inherit the mask and
+  // SIGTERM/SIGINT reach only the signalfd. SIGPIPE is ignored: a vanished client is an EPIPE.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  RaiseOpenFilesLimit(options_.maxclients);
+
+  ORDO_ASSIGN_OR_RETURN(loop_, EventLoop::Create());
+  ORDO_RETURN_IF_ERROR(Listen());
+  ORDO_RETURN_IF_ERROR(SetUpNotifications());
+  ORDO_RETURN_IF_ERROR(OpenDatabase(out));
+  state_.start_time_ms = WallMillis();
+  out << "ready to accept connections on " << options_.bind_address << ":" << state_.port
+      << std::endl;
+  Serve();
+  out << "shutting down: " << connections_.size() << " clients still connected" << std::endl;
+  db_->SetAckListener(nullptr);
+  CloseEverything();
+  Status closed = db_->Close();
+  db_.reset();
+  if (!closed.ok()) return closed.WithContext("closing the database");
+  out << "database closed cleanly; bye" << std::endl;
+  return Status::Ok();
+}
+
+Status Server::Listen() {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  std::string port = std::to_string(options_.port);
+  std::string where = options_.bind_address + ":" + port;
+  int error = getaddrinfo(options_.bind_address.c_str(), port.c_str(), &hints, &found);
+  if (error != 0) {
+    return Status::InvalidArgument("cannot listen on " + where + ": " + gai_strerror(error));
+  }
+  int fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (fd < 0 || bind(fd, found->ai_addr, found->ai_addrlen) != 0 ||
+      listen(fd, kListenBacklog) != 0) {
+    Status status = ErrnoStatus("cannot listen on " + where);
+    if (fd >= 0) close(fd);
+    freeaddrinfo(found);
+    return status;
+  }
+  freeaddrinfo(found);
+  sockaddr_storage bound{};
+  socklen_t bound_size = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_size);
+  state_.port = bound.ss_family == AF_INET6
+                    ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                    : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  listen_fd_ = fd;
+  return loop_->Add(listen_fd_, kListenToken, EventLoop::kReadable);
+}
+
+Status Server::SetUpNotifications() {
+  ack_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (ack_fd_ < 0) return ErrnoStatus("eventfd");
+  ORDO_RETURN_IF_ERROR(loop_->Add(ack_fd_, kAckToken, EventLoop::kReadable));
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd_ < 0) return ErrnoStatus("signalfd");
+  return loop_->Add(signal_fd_, kSignalToken, EventLoop::kReadable);
+}
+
+Status Server::OpenDatabase(std::ostream& out) {
+  Options options;
+  options.create_if_missing = true;
+  options.sync_mode = options_.sync_mode;
+  options.segment_bytes = options_.segment_bytes;
+  OpenReport report;
+  Status status = DB::Open(options, options_.data_directory, &db_, &report);
+  if (!status.ok()) return status.WithContext("opening " + options_.data_directory);
+  state_.open_report = report;
+  int ack_fd = ack_fd_;
+  // Runs on the committer thread: only a write to the eventfd, never a call into the DB.
+  db_->SetAckListener([ack_fd] {
+    uint64_t one = 1;
+    ssize_t ignored = write(ack_fd, &one, sizeof(one));
+    (void)ignored;  // EAGAIN means the counter is already non-zero: the loop will wake
+  });
+  last_acked_seen_ = db_->AckedLsn();
+  PrintOpenSummary(out, options_, report);
+  return Status::Ok();
+}
+
+void Server::Serve() {
+  while (true) {
+    int timeout_ms = stopping_ ? kStoppingPollMs : kIdlePollMs;
+    int events = loop_->Poll(timeout_ms, [this](uint64_t token, uint32_t ready) {
+      HandleEvent(token, ready);
+    });
+    if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
+    if (state_.shutdown_requested && !stopping_) BeginShutdown();
+    if (stopping_ && (Drained() || WallMillis() >= shutdown_deadline_ms_)) return;
+  }
+}
+
+void Server::HandleEvent(uint64_t token, uint32_t events) {
+  if (token == kListenToken) {
+    AcceptClients();
+  } else if (token == kAckToken) {
+    HandleAcks();
+  } else if (token == kSignalToken) {
+    signalfd_siginfo info{};
+    while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+      state_.shutdown_requested = true;
+    }
+  } else {
+    auto found = connections_.find(token);
+    if (found != connections_.end()) HandleClient(*found->second, events);
+  }
+}
+
+void Server::AcceptClients() {
+  while (!stopping_) {
+    sockaddr_storage address{};
+    socklen_t size = sizeof(address);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &size,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or out of descriptors: try again on the next event
+    state_.total_connections_received += 1;
+    if (connections_.size() >= options_.maxclients) {
+      static constexpr std::string_view kFull = "-ERR max number of clients reached\r\n";
+      ssize_t ignored = send(fd, kFull.data(), kFull.size(), MSG_NOSIGNAL);
+      (void)ignored;
+      close(fd);
+      state_.rejected_connections += 1;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    uint64_t token = next_token_++;
+    ClientState client;
+    client.id = token - kFirstClientToken + 1;
+    client.address = PeerAddress(address);
+    client.authenticated = options_.requirepass.empty();
+    client.created_ms = WallMillis();
+    auto connection = std::make_unique<Connection>(fd, std::move(client));
+    if (!loop_->Add(fd, token, EventLoop::kReadable).ok()) continue;  // closes fd
+    connections_.emplace(token, std::move(connection));
+    state_.connected_clients = connections_.size();
+  }
+}
+
+void Server::HandleClient(Connection& connection, uint32_t events) {
+  uint64_t token = connection.client().id + kFirstClientToken - 1;
+  if ((events & EventLoop::kReadable) && connection.want_read) {
+    if (!ReadInput(connection)) {
+      CloseConnection(token);
+      return;
+    }
+    ProcessInput(connection);
+  } else if ((events & EventLoop::kError) && !(events & EventLoop::kWritable)) {
+    CloseConnection(token);
+    return;
+  }
+  Flush(connection);
+}
+
+bool Server::ReadInput(Connection& connection) {
+  std::string& input = connection.input();
+  size_t chunk = connection.parser().InCommand() ? kReadBytesLarge : kReadBytes;
+  size_t old_size = input.size();
+  input.resize(old_size + chunk);
+  ssize_t count = read(connection.fd(), input.data() + old_size, chunk);
+  if (count < 0) {
+    input.resize(old_size);
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  }
+  input.resize(old_size + static_cast<size_t>(count));
+  return count > 0;  // 0: the client closed its side
+}
+
+void Server::ProcessInput(Connection& connection) {
+  while (!connection.closing() && !stopping_ &&
+         connection.BufferedReplyBytes() < kReplyBytesSoftMax) {
+    RespParser::Outcome outcome = connection.parser().Parse(
+        connection.input(), &connection.input_position(), &args_scratch_);
+    if (outcome == RespParser::Outcome::kNeedMore) break;
+    if (outcome == RespParser::Outcome::kError) {
+      // Redis's behaviour: reply with the protocol error, then close after writing it.
+      reply_scratch_.clear();
+      AppendError(&reply_scratch_, "ERR " + connection.parser().error());
+      connection.QueueReply(reply_scratch_, 0);
+      connection.set_closing();
+      break;
+    }
+    if (args_scratch_.empty()) continue;  // an empty request gets no reply
+    Execute(connection, args_scratch_);
+  }
+  connection.CompactInput();
+}
+
+void Server::Execute(Connection& connection, std::vector<std::string>& args) {
+  reply_scratch_.clear();
+  CommandContext context;
+  context.db = db_.get();
+  context.server = &state_;
+  context.client = &connection.client();
+  context.args = &args;
+  context.reply = &reply_scratch_;
+  ExecuteCommand(context);
+  uint64_t required_lsn = context.required_lsn;
+  if (required_lsn <= last_acked_seen_) required_lsn = 0;
+  if (!reply_scratch_.empty()) connection.QueueReply(reply_scratch_, required_lsn);
+  if (connection.client().close_after_reply || state_.shutdown_requested) {
+    connection.set_closing();
+  }
+}
+
+void Server::Flush(Connection& connection) {
+  uint64_t token = connection.client().id + kFirstClientToken - 1;
+  connection.ReleaseAcked(last_acked_seen_);
+  if (connection.Write() == Connection::WriteOutcome::kClosed) {
+    CloseConnection(token);
+    return;
+  }
+  if (connection.HasWaitingReplies()) {
+    waiting_.insert(token);
+  } else {
+    waiting_.erase(token);
+  }
+  if (connection.closing() && !connection.HasWaitingReplies() && !connection.HasOutput()) {
+    CloseConnection(token);
+    return;
+  }
+  // A client paused for buffering too many replies resumes once it has read them.
+  bool paused_with_input = connection.input_position() < connection.input().size() &&
+                           !connection.closing() && !stopping_;
+  if (paused_with_input && connection.BufferedReplyBytes() < kReplyBytesSoftMax / 2) {
+    size_t before = connection.input().size();
+    ProcessInput(connection);
+    if (connection.input().size() != before) {
+      Flush(connection);
+      return;
+    }
+  }
+  UpdateInterest(connection);
+}
+
+void Server::UpdateInterest(Connection& connection) {
+  bool want_write = connection.HasOutput();
+  bool want_read = !connection.closing() && !stopping_ &&
+                   connection.BufferedReplyBytes() < kReplyBytesSoftMax;
+  if (want_write == connection.want_write && want_read == connection.want_read) return;
+  connection.want_write = want_write;
+  connection.want_read = want_read;
+  uint32_t events = (want_read ? EventLoop::kReadable : 0) | (want_write ? EventLoop::kWritable : 0);
+  uint64_t token = connection.client().id + kFirstClientToken - 1;
+  if (!loop_->Modify(connection.fd(), token, events).ok()) CloseConnection(token);
+}
+
+void Server::HandleAcks() {
+  uint64_t counter = 0;
+  ssize_t ignored = read(ack_fd_, &counter, sizeof(counter));
+  (void)ignored;
+  uint64_t acked = db_->AckedLsn();
+  bool progressed = acked != last_acked_seen_;
+  last_acked_seen_ = acked;
+  if (!progressed) FailWaitingIfDatabaseFailed();  // the listener also fires on failure
+  std::vector<uint64_t> tokens(waiting_.begin(), waiting_.end());
+  uint64_t pending = 0;
+  for (uint64_t token : tokens) {
+    auto found = connections_.find(token);
+    if (found == connections_.end()) {
+      waiting_.erase(token);
+      continue;
+    }
+    Flush(*found->second);
+    auto still = connections_.find(token);
+    if (still != connections_.end()) pending += still->second->WaitingReplyCount();
+  }
+  state_.pending_replies = pending;
+}
+
+void Server::FailWaitingIfDatabaseFailed() {
+  if (waiting_.empty()) return;
+  Statistics stats = db_->GetStatistics();
+  if (!stats.failed) return;
+  // Those writes will never be acknowledged: answer each waiting reply with the error rather
+  // than hold the clients forever.
+  std::string error;
+  AppendError(&error, "ERR disk error: " + stats.failure);
+  last_acked_seen_ = db_->AckedLsn();
+  std::vector<uint64_t> tokens(waiting_.begin(), waiting_.end());
+  for (uint64_t token : tokens) {
+    auto found = connections_.find(token);
+    if (found == connections_.end()) continue;
+    found->second->FailWaiting(last_acked_seen_, error);
+    Flush(*found->second);
+  }
+}
+
+void Server::CloseConnection(uint64_t token) {
+  auto found = connections_.find(token);
+  if (found == connections_.end()) return;
+  loop_->Remove(found->second->fd());
+  waiting_.erase(token);
+  connections_.erase(found);
+  state_.connected_clients = connections_.size();
+}
+
+void Server::BeginShutdown() {
+  stopping_ = true;
+  shutdown_deadline_ms_ = WallMillis() + kShutdownDrainMs;
+  if (listen_fd_ >= 0) {
+    loop_->Remove(listen_fd_);
+    close(listen_fd_);
+    listen_fd_ = -1;
+  }
+  std::vector<uint64_t> tokens;
+  for (const auto& [token, connection] : connections_) tokens.push_back(token);
+  for (uint64_t token : tokens) {
+    auto found = connections_.find(token);
+    if (found != connections_.end()) Flush(*found->second);  // stops reading requests
+  }
+}
+
+bool Server::Drained() const {
+  for (const auto& [token, connection] : connections_) {
+    if (connection->HasWaitingReplies() || connection->HasOutput()) return false;
+  }
+  return true;
+}
+
+void Server::CloseEverything() {
+  for (const auto& [token, connection] : connections_) loop_->Remove(connection->fd());
+  connections_.clear();
+  waiting_.clear();
+  state_.connected_clients = 0;
+  for (int* fd : {&listen_fd_, &ack_fd_, &signal_fd_}) {
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+  }
+}
+
+}  // namespace ordo::server

@@ -1,0 +1,96 @@
+// The Redis-protocol server: one event-loop thread (epoll) that accepts clients, parses their
+// requests, runs commands against the database and sends replies once they are durable.
+//
+// Threads: the event loop is the only thread that touches connections and the only thread that
+// submits writes. The database's committer thread tells it about acknowledged writes through an
+// eventfd (the ack listener may not call into the database); signals (SIGTERM, SIGINT) arrive
+// through a signalfd. So every piece of server state is owned by one thread and needs no lock.
+//
+// Durability: a reply is sent only when DB::AckedLsn() covers the LSN it depends on (see
+// connection.h). In the default sync mode that means nothing a client saw acknowledged can be
+// lost by a crash.
+//
+// Shutdown (SIGTERM, SIGINT, SHUTDOWN): stop accepting and stop reading requests, wait (at most
+// kShutdownDrainMs) for replies in flight to become durable and be written, close the clients,
+// then close the database (which writes a checkpoint and marks the shutdown clean).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ordo/db.h"
+#include "ordo/options.h"
+#include "server/command_table.h"
+#include "server/connection.h"
+#include "server/event_loop.h"
+
+namespace ordo::server {
+
+inline constexpr uint64_t kMaxClientsDefault = 10000;
+inline constexpr int64_t kShutdownDrainMs = 5000;
+
+struct ServerOptions {
+  std::string data_directory = "./data";
+  std::string bind_address = "127.0.0.1";
+  uint16_t port = 6379;  // 0: any free port (the ready line names the one chosen)
+  SyncMode sync_mode = SyncMode::kAlways;
+  uint64_t segment_bytes = kSegmentBytesDefault;
+  std::string requirepass;  // empty: no AUTH
+  uint64_t maxclients = kMaxClientsDefault;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds, opens the database, prints the startup summary and the line "ready to accept
+  // connections on ADDR:PORT" to `out`, and serves until shutdown. Returns OK after a graceful
+  // shutdown; an error (bind failure, database open or close failure) otherwise.
+  Status Run(std::ostream& out);
+
+ private:
+  Status Listen();
+  Status OpenDatabase(std::ostream& out);
+  Status SetUpNotifications();
+  void Serve();
+  void HandleEvent(uint64_t token, uint32_t events);
+  void AcceptClients();
+  void HandleClient(Connection& connection, uint32_t events);
+  bool ReadInput(Connection& connection);
+  void ProcessInput(Connection& connection);
+  void Execute(Connection& connection, std::vector<std::string>& args);
+  void Flush(Connection& connection);
+  void UpdateInterest(Connection& connection);
+  void HandleAcks();
+  void FailWaitingIfDatabaseFailed();
+  void CloseConnection(uint64_t token);
+  void BeginShutdown();
+  bool Drained() const;
+  void CloseEverything();
+
+  ServerOptions options_;
+  ServerState state_;
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<EventLoop> loop_;
+  int listen_fd_ = -1;
+  int ack_fd_ = -1;
+  int signal_fd_ = -1;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  std::unordered_set<uint64_t> waiting_;  // connections holding replies for unacked LSNs
+  uint64_t next_token_;
+  uint64_t last_acked_seen_ = 0;
+  bool stopping_ = false;
+  int64_t shutdown_deadline_ms_ = 0;
+  std::string reply_scratch_;
+  std::vector<std::string> args_scratch_;
+};
+
+}  // namespace ordo::server
