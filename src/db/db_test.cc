@@ -10,7 +10,7 @@
 #include <random>
 #include <thread>
 
-#include "../../tests/test_util.h"
+#include "tests/test_util.h"
 #include "util/clock.h"
 
 namespace ordo {

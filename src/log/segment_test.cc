@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../../tests/test_util.h"
+#include "tests/test_util.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
 #include "log/segment_verifier.h"
