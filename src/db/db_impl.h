@@ -141,6 +141,7 @@ class DBImpl final : public DB {
   bool closed_ = false;
   bool checkpoint_requested_ = false;
   uint64_t checkpoints_done_ = 0;
+  Status checkpoint_status_;  // of the last checkpoint the committer wrote
   std::function<void()> ack_listener_;
 
   std::shared_mutex index_mutex_;

@@ -142,7 +142,9 @@ void DBImpl::CommitterLoop() {
       std::lock_guard<std::mutex> lock(mutex_);
       checkpoint_requested_ = false;
       ++checkpoints_done_;
-      if (!written.ok() && !failed_) failure_ = written;  // reported to Checkpoint()'s caller
+      // A checkpoint is derived data: failing to write one does not fail the database (the
+      // log is intact), but Checkpoint()'s caller hears of it.
+      checkpoint_status_ = written;
       ack_cv_.notify_all();
     }
     if (stop) return;
@@ -277,7 +279,7 @@ Status DBImpl::Checkpoint() {
   committer_cv_.notify_one();
   ack_cv_.wait(lock, [&] { return checkpoints_done_ > ticket || failed_; });
   if (failed_) return Status::Failed("database failed: " + failure_.ToString());
-  return Status::Ok();
+  return checkpoint_status_;
 }
 
 }  // namespace ordo::db
