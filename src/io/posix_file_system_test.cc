@@ -1,0 +1,119 @@
+// Tests of the POSIX FileSystem: each call does what file_system.h promises, and failures name
+// the path and carry the right Status code.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <string>
+
+#include "ordo/file_system.h"
+
+namespace ordo {
+namespace {
+
+class PosixFileSystemTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/ordo-posix-fs-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    directory_ = pattern;
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    std::filesystem::remove_all(directory_, ignored);
+  }
+  std::string Path(const std::string& name) const { return directory_ + "/" + name; }
+
+  std::string directory_;
+  FileSystem* fs_ = FileSystem::Default();
+};
+
+TEST_F(PosixFileSystemTest, AppendSyncReadBack) {
+  Result<std::unique_ptr<WritableFile>> file = fs_->NewWritableFile(Path("a"));
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_TRUE((*file)->Append("hello ").ok());
+  ASSERT_TRUE((*file)->Append("world").ok());
+  EXPECT_EQ((*file)->Size(), 11u);
+  EXPECT_EQ((*file)->path(), Path("a"));
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->SyncAll().ok());
+  ASSERT_TRUE((*file)->Close().ok());
+  EXPECT_TRUE((*file)->Close().ok());  // a second Close is harmless
+  EXPECT_EQ(*fs_->GetFileSize(Path("a")), 11u);
+  EXPECT_EQ(*ReadFileToString(fs_, Path("a")), "hello world");
+
+  Result<std::unique_ptr<RandomAccessFile>> reader = fs_->NewRandomAccessFile(Path("a"));
+  ASSERT_TRUE(reader.ok());
+  char scratch[16];
+  size_t read_count = 0;
+  ASSERT_TRUE((*reader)->Read(6, sizeof(scratch), scratch, &read_count).ok());
+  EXPECT_EQ(std::string(scratch, read_count), "world");  // short only at the end of the file
+}
+
+TEST_F(PosixFileSystemTest, ReopenAppendsAndNewTruncates) {
+  ASSERT_TRUE(WriteFileAtomically(fs_, Path("a"), "abc").ok());
+  Result<std::unique_ptr<WritableFile>> again = fs_->ReopenWritableFile(Path("a"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)->Size(), 3u);
+  ASSERT_TRUE((*again)->Append("def").ok());
+  ASSERT_TRUE((*again)->Close().ok());
+  EXPECT_EQ(*ReadFileToString(fs_, Path("a")), "abcdef");
+
+  Result<std::unique_ptr<WritableFile>> fresh = fs_->NewWritableFile(Path("a"));
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(*fs_->GetFileSize(Path("a")), 0u);
+}
+
+TEST_F(PosixFileSystemTest, MissingFilesGiveNotFoundNamingThePath) {
+  const Status open = fs_->NewRandomAccessFile(Path("missing")).status();
+  EXPECT_TRUE(open.IsNotFound()) << open.ToString();
+  EXPECT_NE(open.message().find(Path("missing")), std::string::npos);
+  EXPECT_TRUE(fs_->ReopenWritableFile(Path("missing")).status().IsNotFound());
+  EXPECT_TRUE(fs_->GetFileSize(Path("missing")).status().IsNotFound());
+  EXPECT_TRUE(fs_->RemoveFile(Path("missing")).IsNotFound());
+  EXPECT_FALSE(fs_->FileExists(Path("missing")));
+}
+
+TEST_F(PosixFileSystemTest, DirectoriesRenameRemoveTruncate) {
+  ASSERT_TRUE(fs_->CreateDir(Path("d")).ok());
+  ASSERT_TRUE(fs_->CreateDir(Path("d")).ok());  // already there is fine
+  ASSERT_TRUE(WriteFileAtomically(fs_, Path("d/x"), "xx").ok());
+  ASSERT_TRUE(WriteFileAtomically(fs_, Path("d/y"), "yyyy").ok());
+  Result<std::vector<std::string>> children = fs_->GetChildren(Path("d"));
+  ASSERT_TRUE(children.ok());
+  std::sort(children->begin(), children->end());
+  EXPECT_EQ(*children, (std::vector<std::string>{"x", "y"}));
+
+  ASSERT_TRUE(fs_->RenameFile(Path("d/y"), Path("d/x")).ok());  // replaces the target
+  EXPECT_FALSE(fs_->FileExists(Path("d/y")));
+  EXPECT_EQ(*ReadFileToString(fs_, Path("d/x")), "yyyy");
+  ASSERT_TRUE(fs_->SyncDir(Path("d")).ok());
+  ASSERT_TRUE(fs_->Truncate(Path("d/x"), 1).ok());
+  EXPECT_EQ(*ReadFileToString(fs_, Path("d/x")), "y");
+  ASSERT_TRUE(fs_->RemoveFile(Path("d/x")).ok());
+  EXPECT_TRUE(fs_->GetChildren(Path("d"))->empty());
+  EXPECT_TRUE(fs_->SyncDir(Path("missing")).IsNotFound());
+}
+
+TEST_F(PosixFileSystemTest, ReadOnlyAndWritable) {
+  ASSERT_TRUE(WriteFileAtomically(fs_, Path("sealed"), "s").ok());
+  ASSERT_TRUE(fs_->SetReadOnly(Path("sealed")).ok());
+  const auto permissions = std::filesystem::status(Path("sealed")).permissions();
+  EXPECT_EQ(permissions & std::filesystem::perms::owner_write, std::filesystem::perms::none);
+  ASSERT_TRUE(fs_->SetWritable(Path("sealed")).ok());
+  Result<std::unique_ptr<WritableFile>> file = fs_->ReopenWritableFile(Path("sealed"));
+  ASSERT_TRUE(file.ok());
+}
+
+TEST_F(PosixFileSystemTest, SecondLockInTheSameProcessIsBusy) {
+  Result<std::unique_ptr<FileLock>> first = fs_->LockFile(Path("LOCK"));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const Status second = fs_->LockFile(Path("LOCK")).status();
+  EXPECT_TRUE(second.IsBusy()) << second.ToString();
+  first->reset();
+  EXPECT_TRUE(fs_->LockFile(Path("LOCK")).ok());
+}
+
+}  // namespace
+}  // namespace ordo
