@@ -1,0 +1,226 @@
+"""Shared helpers for the end-to-end tests: start `ordo serve` (and, for comparisons, a real
+redis-server) on a free loopback port in a temporary directory, wait until it answers PING,
+and stop it with SIGTERM asserting a clean exit.
+
+Every test file runs as `python3 tests/e2e/test_X.py --binary PATH_TO_ORDO`; main() strips the
+--binary argument and runs unittest.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import redis
+
+BINARY = None
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 30.0
+
+
+def main():
+    global BINARY
+    argv = list(sys.argv)
+    if "--binary" in argv:
+        i = argv.index("--binary")
+        BINARY = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
+    else:
+        BINARY = os.environ.get("ORDO_BINARY")
+    if not BINARY or not os.path.exists(BINARY):
+        sys.exit("usage: %s --binary PATH_TO_ORDO" % argv[0])
+    unittest.main(argv=argv)
+
+
+def free_port():
+    """A port the kernel just handed out; used for redis-server, which cannot bind port 0."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_ping(port, process, password=None):
+    """Bounded retry: PING until it answers or the process dies or time runs out."""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last_error = None
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("server exited with %s before answering PING" % process.returncode)
+        try:
+            client = redis.Redis(port=port, password=password, socket_timeout=5)
+            if client.ping():
+                client.close()
+                return
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            last_error = error
+        time.sleep(0.02)  # retry pacing only; readiness is decided by PING
+    raise AssertionError("server did not answer PING: %s" % last_error)
+
+
+class OrdoServer:
+    """`ordo serve` on port 0 (the server picks a free port and names it in its ready line)."""
+
+    def __init__(self, data_dir=None, extra_args=(), password=None):
+        self.owns_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="ordo-e2e-")
+        self.extra_args = list(extra_args)
+        self.password = password
+        self.process = None
+        self.port = None
+        self.output = []
+
+    def start(self):
+        args = [BINARY, "serve", "--data", self.data_dir, "--port", "0"] + self.extra_args
+        if self.password:
+            args += ["--requirepass", self.password]
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        # The ready line names the port; reading stdout blocks until it is printed or the
+        # process exits, so no sleeping is needed.
+        for line in self.process.stdout:
+            self.output.append(line)
+            if line.startswith("ready to accept connections on "):
+                self.port = int(line.rsplit(":", 1)[1])
+                break
+        if self.port is None:
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+            raise AssertionError("ordo serve did not become ready:\n" + "".join(self.output))
+        wait_for_ping(self.port, self.process, self.password)
+        return self
+
+    def client(self, **kwargs):
+        kwargs.setdefault("socket_timeout", 30)
+        return redis.Redis(port=self.port, password=self.password, **kwargs)
+
+    def stop(self, expect_code=0):
+        """SIGTERM and wait; asserts the exit code (graceful shutdown exits 0)."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=STOP_TIMEOUT_S)
+        self.output.extend(self.process.stdout.readlines())
+        self.process.stdout.close()
+        self.process = None
+        if expect_code is not None and code != expect_code:
+            raise AssertionError("ordo exited with %s, expected %s:\n%s"
+                                 % (code, expect_code, "".join(self.output)))
+
+    def kill(self):
+        """kill -9: no shutdown of any kind."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=STOP_TIMEOUT_S)
+        self.process.stdout.close()
+        self.process = None
+
+    def cleanup(self):
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process.stdout.close()
+            self.process = None
+        if self.owns_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class RedisServer:
+    """A real redis-server, persistence off, for side-by-side comparisons."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="redis-e2e-")
+        self.process = None
+        self.port = None
+
+    def start(self):
+        for _ in range(5):  # the port may be taken between free_port() and bind
+            self.port = free_port()
+            self.process = subprocess.Popen(
+                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", self.dir, "--databases", "1"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_for_ping(self.port, self.process)
+                return self
+            except AssertionError:
+                self.process.kill()
+                self.process.wait()
+        raise AssertionError("redis-server did not start")
+
+    def client(self, **kwargs):
+        return redis.Redis(port=self.port, socket_timeout=30, **kwargs)
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+            self.process = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def raw_command(*args):
+    """Encodes one RESP multibulk request."""
+    out = b"*%d\r\n" % len(args)
+    for arg in args:
+        if isinstance(arg, str):
+            arg = arg.encode()
+        out += b"$%d\r\n%s\r\n" % (len(arg), arg)
+    return out
+
+
+class RawClient:
+    """A socket speaking raw RESP: reads exactly one reply, returned as its raw bytes."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buffer = b""
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError("connection closed")
+        self.buffer += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buffer:
+            self._fill()
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line + b"\r\n"
+
+    def read_reply(self):
+        line = self._line()
+        kind = line[:1]
+        if kind in (b"+", b"-", b":"):
+            return line
+        count = int(line[1:-2])
+        if kind == b"$":
+            if count < 0:
+                return line
+            while len(self.buffer) < count + 2:
+                self._fill()
+            data, self.buffer = self.buffer[:count + 2], self.buffer[count + 2:]
+            return line + data
+        if kind == b"*":
+            return line + b"".join(self.read_reply() for _ in range(max(count, 0)))
+        raise AssertionError("bad reply line %r" % line)
+
+    def command(self, *args):
+        self.send(raw_command(*args))
+        return self.read_reply()
+
+    def is_closed(self):
+        """True when the server closed the connection (EOF after any buffered bytes)."""
+        try:
+            self.sock.settimeout(10)
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
