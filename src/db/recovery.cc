@@ -38,7 +38,7 @@ Status ListSegments(FileSystem* fs, const std::string& log_directory, bool read_
     }
     ORDO_ASSIGN_OR_RETURN(state.file_size, fs->GetFileSize(state.path));
     const bool newest = i + 1 == ids.size();
-    if (newest && state.file_size <= log::kSegmentHeaderBytes && i > 0) {
+    if (newest && state.file_size <= log::kSegmentHeaderBytes) {
       // Created but its header never became durable: a crash during rotation. It holds no
       // records, so it is removed and created again.
       auto reader = SegmentReader::Open(fs, state.path, state.file_size);
