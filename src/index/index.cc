@@ -34,13 +34,22 @@ void CompactKey::Release() {
 }
 
 StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_at_ms) {
-  std::string bytes;
-  bytes.reserve(key.size() + 20);
-  PutFixed32(&bytes, static_cast<uint32_t>(key.size()));
-  bytes.append(key);
-  PutFixed64(&bytes, value_hash);
-  PutFixed64(&bytes, static_cast<uint64_t>(expire_at_ms));
-  const XXH128_hash_t hash = XXH3_128bits(bytes.data(), bytes.size());
+  // Hot at open (every checkpoint entry) and on every commit: hash from a stack buffer for the
+  // usual short keys, from the heap only for long ones.
+  constexpr size_t kStackBytes = 256;
+  char stack[kStackBytes];
+  std::string heap;
+  const size_t total = 4 + key.size() + 16;
+  char* bytes = stack;
+  if (total > kStackBytes) {
+    heap.resize(total);
+    bytes = heap.data();
+  }
+  EncodeFixed32(bytes, static_cast<uint32_t>(key.size()));
+  std::memcpy(bytes + 4, key.data(), key.size());
+  EncodeFixed64(bytes + 4 + key.size(), value_hash);
+  EncodeFixed64(bytes + 12 + key.size(), static_cast<uint64_t>(expire_at_ms));
+  const XXH128_hash_t hash = XXH3_128bits(bytes, total);
   return StateDigest{hash.low64, hash.high64};
 }
 
