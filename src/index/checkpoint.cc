@@ -138,7 +138,7 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
                                           path, kCheckpointHeaderBytes));
   }
   Decoder decoder(entries);
-  std::string previous_key;
+  std::string_view previous_key;  // points into `bytes`, which outlives the loop
   for (uint64_t i = 0; i < info->entry_count; ++i) {
     std::string_view key;
     std::string_view fixed;
@@ -155,7 +155,7 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
     entry.expire_at_ms = static_cast<int64_t>(DecodeFixed64(fixed.data() + 12));
     entry.value_hash = DecodeFixed64(fixed.data() + 20);
     index->PutLast(key, entry);
-    previous_key.assign(key);
+    previous_key = key;
   }
   if (!decoder.empty()) return fail(Status::Corruption(path + ": bytes after the last entry"));
   if (!(index->digest() == info->digest)) {
