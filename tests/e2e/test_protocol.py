@@ -1,0 +1,229 @@
+"""The wire protocol end to end: pipelining, many concurrent clients, malformed requests and
+limits, AUTH, maxclients, SHUTDOWN."""
+import socket
+import subprocess
+import threading
+import unittest
+
+import redis
+
+import ordo_harness
+from ordo_harness import OrdoServer, RawClient, raw_command
+
+
+class ProtocolTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = OrdoServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.server.stop()
+        finally:
+            cls.server.cleanup()
+
+    def assert_still_serving(self):
+        client = self.server.client()
+        self.assertTrue(client.ping())
+        client.set("alive", "yes")
+        self.assertEqual(client.get("alive"), b"yes")
+        client.close()
+
+    def test_pipeline_of_10000_commands(self):
+        client = self.server.client()
+        pipe = client.pipeline(transaction=False)
+        for i in range(5000):
+            pipe.set("pipe:%d" % i, i)
+            pipe.incr("pipe:counter")
+        replies = pipe.execute()
+        self.assertEqual(len(replies), 10000)
+        self.assertTrue(all(r is True for r in replies[0::2]))
+        self.assertEqual(replies[1::2], list(range(1, 5001)))  # in command order
+        pipe = client.pipeline(transaction=False)
+        for i in range(5000):
+            pipe.get("pipe:%d" % i)
+        self.assertEqual(pipe.execute(), [str(i).encode() for i in range(5000)])
+        client.close()
+
+    def test_redis_cli_pipe_mode(self):
+        data = b"".join(raw_command("SET", "clipipe:%d" % i, "v%d" % i) for i in range(10000))
+        result = subprocess.run(["redis-cli", "-p", str(self.server.port), "--pipe"],
+                                input=data, capture_output=True, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn(b"errors: 0, replies: 10000", result.stdout)
+        self.assertEqual(self.server.client().get("clipipe:9999"), b"v9999")
+
+    def test_1000_concurrent_connections(self):
+        sockets = [RawClient(self.server.port) for _ in range(1000)]
+        try:
+            # Every connection sends before any reads: all 1000 are open at once.
+            for i, client in enumerate(sockets):
+                client.send(raw_command("SET", "conn:%d" % i, "v%d" % i) +
+                            raw_command("GET", "conn:%d" % i))
+            for i, client in enumerate(sockets):
+                self.assertEqual(client.read_reply(), b"+OK\r\n")
+                value = b"v%d" % i
+                self.assertEqual(client.read_reply(), b"$%d\r\n%s\r\n" % (len(value), value))
+            info = self.server.client().info("clients")
+            self.assertGreaterEqual(info["connected_clients"], 1000)
+        finally:
+            for client in sockets:
+                client.close()
+
+    def test_concurrent_threads_with_redis_py(self):
+        errors = []
+
+        def work(index):
+            try:
+                client = self.server.client()
+                for n in range(50):
+                    client.set("thread:%d:%d" % (index, n), n)
+                    if client.get("thread:%d:%d" % (index, n)) != str(n).encode():
+                        errors.append("bad read %d %d" % (index, n))
+                client.close()
+            except Exception as error:  # reported below
+                errors.append(repr(error))
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+
+    def check_protocol_error(self, payload, expected_error, bystander=None):
+        client = RawClient(self.server.port)
+        client.send(payload)
+        self.assertEqual(client.read_reply(), b"-ERR Protocol error: " + expected_error + b"\r\n")
+        self.assertTrue(client.is_closed())
+        client.close()
+        if bystander is not None:
+            self.assertEqual(bystander.command("PING"), b"+PONG\r\n")
+        self.assert_still_serving()
+
+    def test_malformed_requests_get_error_and_close(self):
+        bystander = RawClient(self.server.port)
+        self.assertEqual(bystander.command("SET", "committed", "safe"), b"+OK\r\n")
+        cases = [
+            (b"*abc\r\n", b"invalid multibulk length"),
+            (b"*1\r\nGET\r\n", b"expected '$', got 'G'"),
+            (b"*1\r\n$x\r\n", b"invalid bulk length"),
+            (b"*1\r\n$-5\r\n", b"invalid bulk length"),
+            (b"*2\r\n$3\r\nGET\r\n$1\r\nabc\r\n", b"expected '\\r\\n' after bulk data"),
+            (b"SET \"unbalanced\r\n", b"unbalanced quotes in request"),
+            (b"*2000000\r\n", b"invalid multibulk length"),
+            (b"x" * (64 * 1024 + 10), b"too big inline request"),
+            (b"*1\r\n$" + b"1" * (64 * 1024 + 10), b"too big bulk count string"),
+        ]
+        for payload, error in cases:
+            with self.subTest(payload=payload[:40]):
+                self.check_protocol_error(payload, error, bystander)
+        self.assertEqual(bystander.command("GET", "committed"), b"$4\r\nsafe\r\n")
+        bystander.close()
+
+    def test_oversized_bulk_refused_before_its_bytes(self):
+        # Only the header is sent: the refusal must come without the 512 MiB + 1 bytes.
+        self.check_protocol_error(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870913\r\n",
+                                  b"invalid bulk length")
+        # Exactly the limit is accepted as a header (the server waits for the bytes).
+        client = RawClient(self.server.port)
+        client.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870912\r\n")
+        client.send(b"*1\r\n$4\r\nPING\r\n")  # becomes part of the bulk, no reply
+        client.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            client.sock.recv(1)
+        client.close()
+        self.assert_still_serving()
+
+    def test_inline_commands(self):
+        client = RawClient(self.server.port)
+        client.send(b"SET inline \"a b\"\r\nGET inline\r\n\r\nPING\n")
+        self.assertEqual(client.read_reply(), b"+OK\r\n")
+        self.assertEqual(client.read_reply(), b"$3\r\na b\r\n")
+        self.assertEqual(client.read_reply(), b"+PONG\r\n")
+        client.close()
+
+    def test_quit_closes_after_reply(self):
+        client = RawClient(self.server.port)
+        client.send(raw_command("QUIT"))
+        self.assertEqual(client.read_reply(), b"+OK\r\n")
+        self.assertTrue(client.is_closed())
+        client.close()
+
+
+class AuthAndLimitsTest(unittest.TestCase):
+    def test_requirepass(self):
+        server = OrdoServer(password="s3cret")  # the harness passes --requirepass
+        try:
+            server.start()
+            raw = RawClient(server.port)
+            self.assertEqual(raw.command("GET", "x"), b"-NOAUTH Authentication required.\r\n")
+            self.assertEqual(raw.command("AUTH", "wrong"),
+                             b"-WRONGPASS invalid username-password pair or user is disabled.\r\n")
+            self.assertEqual(raw.command("AUTH", "s3cret"), b"+OK\r\n")
+            self.assertEqual(raw.command("SET", "x", "1"), b"+OK\r\n")
+            other = RawClient(server.port)
+            self.assertEqual(other.command("AUTH", "default", "s3cret"), b"+OK\r\n")
+            third = RawClient(server.port)
+            reply = third.command("HELLO", "2", "AUTH", "default", "s3cret")
+            self.assertTrue(reply.startswith(b"*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), reply)
+            for c in (raw, other, third):
+                c.close()
+            client = server.client()
+            self.assertEqual(client.get("x"), b"1")
+            client.close()
+            server.stop()
+        finally:
+            server.cleanup()
+
+    def test_maxclients(self):
+        server = OrdoServer(extra_args=["--maxclients", "3"]).start()
+        try:
+            held = [RawClient(server.port) for _ in range(3)]
+            for c in held:
+                self.assertEqual(c.command("PING"), b"+PONG\r\n")
+            extra = RawClient(server.port)
+            self.assertEqual(extra.read_reply(), b"-ERR max number of clients reached\r\n")
+            extra.close()
+            for c in held:
+                c.close()
+            server.stop()
+        finally:
+            server.cleanup()
+
+    def test_shutdown_command_exits_cleanly(self):
+        server = OrdoServer().start()
+        try:
+            client = server.client()
+            client.set("before-shutdown", "kept")
+            raw = RawClient(server.port)
+            raw.send(raw_command("SHUTDOWN"))
+            self.assertTrue(raw.is_closed())
+            raw.close()
+            self.assertEqual(server.process.wait(timeout=30), 0)
+            server.stop()
+            server.start()
+            self.assertEqual(server.client().get("before-shutdown"), b"kept")
+            server.stop()
+        finally:
+            server.cleanup()
+
+    def test_port_in_use_is_a_clear_error(self):
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+        port = blocker.getsockname()[1]
+        try:
+            result = subprocess.run(
+                [ordo_harness.BINARY, "serve", "--data", "/nonexistent-never-created",
+                 "--port", str(port)], capture_output=True, text=True, timeout=30)
+            self.assertNotEqual(result.returncode, 0)
+            self.assertIn("cannot listen on 127.0.0.1:%d" % port, result.stderr)
+            self.assertIn("Address already in use", result.stderr)
+        finally:
+            blocker.close()
+
+
+if __name__ == "__main__":
+    ordo_harness.main()
