@@ -1,0 +1,72 @@
+// The durability gate of a connection: replies leave in order, only once acknowledged.
+#include "server/connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace ordo::server {
+namespace {
+
+class ConnectionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int fds[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    connection_ = std::make_unique<Connection>(fds[0], ClientState());
+    peer_ = fds[1];
+  }
+  void TearDown() override { close(peer_); }
+
+  std::string Received() {
+    char buffer[4096];
+    ssize_t count = read(peer_, buffer, sizeof(buffer));
+    return count > 0 ? std::string(buffer, static_cast<size_t>(count)) : std::string();
+  }
+
+  std::unique_ptr<Connection> connection_;
+  int peer_ = -1;
+};
+
+TEST_F(ConnectionTest, RepliesWaitForTheirLsnAndKeepOrder) {
+  connection_->QueueReply("A", 0);
+  connection_->QueueReply("B", 5);
+  connection_->QueueReply("C", 0);  // depends on nothing, but must not overtake B
+  connection_->QueueReply("D", 7);
+  connection_->ReleaseAcked(4);
+  EXPECT_EQ(connection_->Write(), Connection::WriteOutcome::kDone);
+  EXPECT_EQ(Received(), "A");
+  EXPECT_TRUE(connection_->HasWaitingReplies());
+  EXPECT_EQ(connection_->WaitingReplyCount(), 3u);
+  connection_->ReleaseAcked(6);
+  connection_->Write();
+  EXPECT_EQ(Received(), "BC");
+  connection_->ReleaseAcked(7);
+  connection_->Write();
+  EXPECT_EQ(Received(), "D");
+  EXPECT_FALSE(connection_->HasWaitingReplies());
+  EXPECT_EQ(connection_->BufferedReplyBytes(), 0u);
+}
+
+TEST_F(ConnectionTest, FailedDatabaseAnswersEveryWaitingReplyWithTheError) {
+  connection_->QueueReply("+OK\r\n", 3);
+  connection_->QueueReply(":1\r\n", 4);
+  connection_->QueueReply(":2\r\n", 4);  // merged with the one ahead: two replies, one entry
+  connection_->FailWaiting(3, "-ERR disk error\r\n");
+  connection_->Write();
+  EXPECT_EQ(Received(), "+OK\r\n-ERR disk error\r\n-ERR disk error\r\n");
+  EXPECT_FALSE(connection_->HasWaitingReplies());
+}
+
+TEST_F(ConnectionTest, WriteReportsAVanishedPeer) {
+  close(peer_);
+  peer_ = -1;
+  connection_->QueueReply("+OK\r\n", 0);
+  EXPECT_EQ(connection_->Write(), Connection::WriteOutcome::kClosed);
+}
+
+}  // namespace
+}  // namespace ordo::server
