@@ -75,12 +75,13 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
 }
 
 void Index::Put(std::string_view key, const IndexEntry& entry) {
-  auto found = map_.find(key);
-  if (found != map_.end()) {
+  // One descent: lower_bound, then replace in place or insert with the position as hint.
+  auto found = map_.lower_bound(key);
+  if (found != map_.end() && found->first.view() == key) {
     Account(key, found->second, false);
     found->second = entry;
   } else {
-    map_.emplace(CompactKey(key), entry);
+    map_.emplace_hint(found, CompactKey(key), entry);
   }
   Account(key, entry, true);
 }
