@@ -29,7 +29,15 @@ class WritableFile {
   // fsync: like Sync, and also the file's metadata (used for seals and published files).
   virtual Status SyncAll() = 0;
   virtual Status Close() = 0;
-  // Bytes in the file, counting those appended but not yet synced.
+  // Makes the file at least `physical_bytes` long by writing zeros after the logical end (Size()),
+  // which does not move: later Appends overwrite the zeros. Why: fdatasync after an append that
+  // grows a file must also commit the new size to the journal; an overwrite of bytes already
+  // allocated and synced needs no metadata, and costs about half as much. The zeros become
+  // durable at the next Sync.
+  virtual Status Preallocate(uint64_t physical_bytes) = 0;
+  // Cuts any preallocated zeros: the file ends at Size() again.
+  virtual Status TrimPreallocation() = 0;
+  // The logical size: bytes appended (synced or not), not counting preallocated zeros.
   virtual uint64_t Size() const = 0;
   virtual const std::string& path() const = 0;
 };

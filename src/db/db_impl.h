@@ -36,6 +36,9 @@
 
 namespace ordo::db {
 
+// Zeros are written this far ahead of the active segment's end (see WritableFile::Preallocate).
+inline constexpr uint64_t kPreallocateChunkBytes = 1 << 20;
+
 class DBImpl final : public DB {
  public:
   DBImpl(const Options& options, std::string directory);

@@ -140,7 +140,9 @@ Status DBImpl::OpenImpl(OpenReport* report) {
   segments_ = recovered.segments.size();
   uint64_t log_bytes = 0;
   for (const auto& segment : recovered.segments) log_bytes += segment.file_size;
-  log_bytes -= report->torn_tail_bytes;
+  if (recovered.has_active) {
+    log_bytes = log_bytes - recovered.segments.back().file_size + recovered.active_size;
+  }
   log_bytes_ = log_bytes;
   if (!options_.read_only) {
     ORDO_RETURN_IF_ERROR(StartWriter(recovered));
@@ -176,6 +178,7 @@ Status DBImpl::StartWriter(const RecoveredLog& recovered) {
     ++segments_;
     log_bytes_ += writer_->size();
   }
+  writer_->SetPreallocation(kPreallocateChunkBytes, options_.segment_bytes);
   next_segment_id_ = writer_->header().segment_id;
   next_offset_ = writer_->size();
   next_segment_records_ = writer_->record_count();
@@ -194,7 +197,12 @@ Status DBImpl::Close() {
   if (committer_.joinable()) committer_.join();
   if (sweeper_.joinable()) sweeper_.join();
   Status result;
-  if (writer_ != nullptr && !failed_) result = WriteCheckpointNow();
+  if (writer_ != nullptr && !failed_) {
+    // The active segment ends at its last record on disk, then the checkpoint marks the end
+    // of the log: the next open sees a clean shutdown.
+    result = writer_->Finish();
+    if (result.ok()) result = WriteCheckpointNow();
+  }
   writer_.reset();
   lock_.reset();
   std::lock_guard<std::mutex> lock(mutex_);

@@ -241,6 +241,25 @@ TEST_F(DBTest, TornTailIsCutAndReported) {
   EXPECT_EQ(GetOrMissing(db.get(), "after"), "ok");
 }
 
+TEST_F(DBTest, CopyOfLiveDirectoryOpensWithEveryAcknowledgedWrite) {
+  // A cp of a running database: the active segment has preallocated zeros after its last
+  // record, and no checkpoint is at the end. The copy opens with every write acknowledged
+  // before the copy, reports no torn tail, and trims the zeros.
+  auto db = Open();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), "v").ok());
+  const std::string segment = "/log/00000000000000000001.seg";
+  EXPECT_GT(std::filesystem::file_size(data() + segment), 64u * 1024);  // zeros ahead
+  std::filesystem::copy(data(), scratch_.Sub("copy"), std::filesystem::copy_options::recursive);
+  std::unique_ptr<DB> copy;
+  OpenReport report;
+  ASSERT_TRUE(DB::Open(Options{}, scratch_.Sub("copy"), &copy, &report).ok());
+  EXPECT_EQ(copy->CountKeys(), 10u);
+  EXPECT_EQ(report.torn_tail_bytes, 0u);
+  EXPECT_FALSE(report.previous_shutdown_clean);
+  EXPECT_EQ(std::filesystem::file_size(scratch_.Sub("copy") + segment), report.log_bytes);
+  EXPECT_EQ(copy->Digest(), db->Digest());
+}
+
 TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
   auto db = Open();
   ASSERT_TRUE(db->Put("first", std::string(100, 'a')).ok());

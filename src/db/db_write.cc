@@ -160,6 +160,7 @@ Status DBImpl::RotateTo(uint64_t segment_id, uint64_t first_lsn) {
   header.first_lsn = first_lsn;
   header.previous_footer_hash = footer.footer_checksum;
   ORDO_ASSIGN_OR_RETURN(writer_, log::SegmentWriter::Create(fs_, directory_ + "/log", header));
+  writer_->SetPreallocation(kPreallocateChunkBytes, options_.segment_bytes);
   log_bytes_ += log::kSegmentFooterBytes + writer_->size();
   std::lock_guard<std::mutex> lock(mutex_);
   ++segments_;

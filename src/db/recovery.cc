@@ -216,6 +216,10 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
             "that was never acknowledged", options.read_only ? "ignored" : "cut",
             report->torn_tail_bytes, state.path, valid_end, state.file_size));
         if (!options.read_only) ORDO_RETURN_IF_ERROR(CutTornTail(fs, state, valid_end));
+      } else if (valid_end < state.file_size && !options.read_only) {
+        // Zeros preallocated ahead of the last record (a crash before the clean close trimmed
+        // them): not data, cut so the segment ends at its last record again.
+        ORDO_RETURN_IF_ERROR(CutTornTail(fs, state, valid_end));
       }
       if (start.segment_id > state.id || (start.segment_id == state.id && valid_end < start.offset)) {
         mismatch->reason = "it is newer than the end of the log";

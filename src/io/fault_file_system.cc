@@ -77,6 +77,12 @@ class FaultWritableFile final : public WritableFile {
   Status Append(std::string_view bytes) override {
     return file_system_->FileAppend(*target_, epoch_, bytes);
   }
+  Status Preallocate(uint64_t physical_bytes) override {
+    return file_system_->FilePreallocate(*target_, epoch_, physical_bytes, false);
+  }
+  Status TrimPreallocation() override {
+    return file_system_->FilePreallocate(*target_, epoch_, 0, true);
+  }
   Status Sync() override { return file_system_->FileSync(*target_, node_, epoch_, false); }
   Status SyncAll() override { return file_system_->FileSync(*target_, node_, epoch_, true); }
   Status Close() override {
@@ -305,6 +311,17 @@ Status FaultFileSystem::FileAppend(WritableFile& target, uint64_t epoch, std::st
   return target.Append(bytes);
 }
 
+Status FaultFileSystem::FilePreallocate(WritableFile& target, uint64_t epoch,
+                                        uint64_t physical_bytes, bool trim) {
+  // Preallocated zeros lie after the logical end, so the model treats them like unsynced
+  // appended bytes: a crash may drop them (a legal outcome: the file then simply ends earlier).
+  std::lock_guard<std::mutex> guard(mutex_);
+  if (epoch != epoch_) return StaleHandleError(target.path());
+  ORDO_RETURN_IF_ERROR(CheckCallLocked(Call::kOtherMutation, target.path(),
+                                       trim ? "trim preallocation" : "preallocate"));
+  return trim ? target.TrimPreallocation() : target.Preallocate(physical_bytes);
+}
+
 Status FaultFileSystem::FileSync(WritableFile& target, const NodePointer& node, uint64_t epoch,
                                  bool sync_all) {
   std::lock_guard<std::mutex> guard(mutex_);
@@ -314,13 +331,10 @@ Status FaultFileSystem::FileSync(WritableFile& target, const NodePointer& node, 
   if (status.ok()) status = sync_all ? target.SyncAll() : target.Sync();
   if (status.ok()) {
     if (!node->sync_failed) {
-      // fdatasync flushes the inode, so every byte of the file is durable, whoever wrote it.
-      uint64_t size = target.Size();
-      if (!node->live_path.empty()) {
-        const Result<uint64_t> live_size = target_->GetFileSize(node->live_path);
-        if (live_size.ok()) size = *live_size;
-      }
-      node->synced_bytes = size;
+      // Every byte up to the handle's logical end is durable. (Preallocated zeros after it are
+      // durable too in reality; the model lets a crash drop them, which recovery must handle
+      // anyway.) ordo has one writer per file, so the handle's end is the file's.
+      node->synced_bytes = target.Size();
     }
   } else if (!was_frozen) {
     node->sync_failed = true;

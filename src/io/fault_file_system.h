@@ -14,8 +14,9 @@
 // The model is inode-like: a path names a file node, and each node has a durable size.
 //
 // File contents.
-//   * Sync() and SyncAll() succeeding make the file's whole current size durable (fdatasync
-//     flushes the inode, not just the calling handle's bytes).
+//   * Sync() and SyncAll() succeeding make every byte up to the handle's logical end (Size())
+//     durable. Zeros preallocated after it (WritableFile::Preallocate) count as unsynced: a
+//     crash may drop them, which in reality it would not; recovery must handle both.
 //   * A crash cuts every file to its durable size (CrashMode::kDropUnsynced), or keeps a random
 //     prefix of the unsynced bytes, cut at any byte (kTornWrite), possibly with the end of that
 //     prefix overwritten by random bytes (kTornWriteWithGarbage). Durable bytes are never changed.
@@ -220,6 +221,7 @@ class FaultFileSystem final : public FileSystem {
 
   // Parts of the writable-file and random-access-file calls that need the model.
   Status FileAppend(WritableFile& target, uint64_t epoch, std::string_view bytes);
+  Status FilePreallocate(WritableFile& target, uint64_t epoch, uint64_t physical_bytes, bool trim);
   Status FileSync(WritableFile& target, const NodePointer& node, uint64_t epoch, bool sync_all);
   Status FileRead(const RandomAccessFile& target, uint64_t epoch, uint64_t offset, size_t count,
                   char* scratch, size_t* read_count);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -26,14 +27,15 @@ Status ErrnoStatus(const std::string& what, const std::string& path, int error_n
 class PosixWritableFile final : public WritableFile {
  public:
   PosixWritableFile(std::string path, int fd, uint64_t size)
-      : path_(std::move(path)), fd_(fd), size_(size) {}
+      : path_(std::move(path)), fd_(fd), size_(size), physical_size_(size) {}
   ~PosixWritableFile() override {
     if (fd_ >= 0) ::close(fd_);
   }
 
   Status Append(std::string_view bytes) override {
     while (!bytes.empty()) {
-      const ssize_t written = ::write(fd_, bytes.data(), bytes.size());
+      const ssize_t written =
+          ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
       if (written < 0) {
         if (errno == EINTR) continue;
         return ErrnoStatus("write at offset " + std::to_string(size_), path_, errno);
@@ -41,6 +43,29 @@ class PosixWritableFile final : public WritableFile {
       size_ += static_cast<uint64_t>(written);
       bytes.remove_prefix(static_cast<size_t>(written));
     }
+    if (size_ > physical_size_) physical_size_ = size_;
+    return Status::Ok();
+  }
+  Status Preallocate(uint64_t physical_bytes) override {
+    static const std::string zeros(1 << 16, '\0');
+    while (physical_size_ < physical_bytes) {
+      const size_t count = static_cast<size_t>(
+          std::min<uint64_t>(zeros.size(), physical_bytes - physical_size_));
+      const ssize_t written = ::pwrite(fd_, zeros.data(), count, static_cast<off_t>(physical_size_));
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus("preallocate at offset " + std::to_string(physical_size_), path_, errno);
+      }
+      physical_size_ += static_cast<uint64_t>(written);
+    }
+    return Status::Ok();
+  }
+  Status TrimPreallocation() override {
+    if (physical_size_ == size_) return Status::Ok();
+    if (::ftruncate(fd_, static_cast<off_t>(size_)) != 0) {
+      return ErrnoStatus("truncate to " + std::to_string(size_), path_, errno);
+    }
+    physical_size_ = size_;
     return Status::Ok();
   }
   Status Sync() override {
@@ -64,7 +89,8 @@ class PosixWritableFile final : public WritableFile {
  private:
   std::string path_;
   int fd_;
-  uint64_t size_;
+  uint64_t size_;           // logical end: where the next Append writes
+  uint64_t physical_size_;  // >= size_: zeros preallocated after it
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {
@@ -121,7 +147,7 @@ class PosixFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(new PosixWritableFile(path, fd, 0));
   }
   Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return ErrnoStatus("open for append", path, errno);
     struct stat info {};
     if (::fstat(fd, &info) != 0) {

@@ -1,5 +1,7 @@
 #include "log/segment_writer.h"
 
+#include <algorithm>
+
 #include "fmt/format.h"
 
 namespace ordo::log {
@@ -16,6 +18,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(FileSystem* fs,
   ORDO_RETURN_IF_ERROR(fs->SyncDir(log_directory));
   writer->checksum_.Update(bytes);
   writer->size_ = bytes.size();
+  writer->preallocated_bytes_ = bytes.size();
   writer->last_lsn_ = header.first_lsn - 1;
   return writer;
 }
@@ -32,6 +35,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Reopen(FileSystem* fs, con
   }
   std::unique_ptr<SegmentWriter> writer(new SegmentWriter(fs, path, std::move(file), header));
   writer->size_ = size;
+  writer->preallocated_bytes_ = size;
   writer->record_count_ = record_count;
   writer->last_lsn_ = last_lsn;
   writer->checksum_ = checksum;
@@ -40,6 +44,13 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Reopen(FileSystem* fs, con
 
 Status SegmentWriter::Append(std::string_view records, uint64_t record_count, uint64_t last_lsn) {
   assert(last_lsn > last_lsn_ || record_count == 0);
+  const uint64_t end = size_ + records.size();
+  if (preallocate_chunk_bytes_ > 0 && end > preallocated_bytes_) {
+    const uint64_t target =
+        std::max(end, std::min(end + preallocate_chunk_bytes_, preallocate_limit_bytes_));
+    ORDO_RETURN_IF_ERROR(file_->Preallocate(target));
+    preallocated_bytes_ = target;
+  }
   ORDO_RETURN_IF_ERROR(file_->Append(records));
   checksum_.Update(records);
   size_ += records.size();
@@ -47,6 +58,12 @@ Status SegmentWriter::Append(std::string_view records, uint64_t record_count, ui
   last_lsn_ = last_lsn;
   assert(file_->Size() == size_);
   return Status::Ok();
+}
+
+Status SegmentWriter::Finish() {
+  ORDO_RETURN_IF_ERROR(file_->TrimPreallocation());
+  preallocated_bytes_ = size_;
+  return file_->SyncAll();
 }
 
 Result<SegmentFooter> SegmentWriter::Seal() {
@@ -57,6 +74,7 @@ Result<SegmentFooter> SegmentWriter::Seal() {
   footer.segment_checksum = checksum_.Digest();
   const std::string bytes = EncodeSegmentFooter(&footer);
   ORDO_RETURN_IF_ERROR(file_->Append(bytes));
+  ORDO_RETURN_IF_ERROR(file_->TrimPreallocation());  // the footer must end the file
   ORDO_RETURN_IF_ERROR(file_->SyncAll());
   ORDO_RETURN_IF_ERROR(file_->Close());
   ORDO_RETURN_IF_ERROR(fs_->SetReadOnly(path_));

@@ -31,10 +31,19 @@ class SegmentWriter {
                                                        uint64_t record_count, uint64_t last_lsn,
                                                        const StreamingChecksum& checksum);
 
+  // Preallocate zeros ahead of the end in chunks of `chunk_bytes`, never past `limit_bytes`
+  // (unless one append needs it): commits then overwrite allocated bytes instead of growing the
+  // file (see WritableFile::Preallocate). 0 disables it.
+  void SetPreallocation(uint64_t chunk_bytes, uint64_t limit_bytes) {
+    preallocate_chunk_bytes_ = chunk_bytes;
+    preallocate_limit_bytes_ = limit_bytes;
+  }
   // Appends whole records (one write(2)); `record_count` and `last_lsn` describe them.
   Status Append(std::string_view records, uint64_t record_count, uint64_t last_lsn);
   // fdatasync.
   Status Sync() { return file_->Sync(); }
+  // Cuts preallocated zeros and fsyncs: the file ends at its last record (clean close).
+  Status Finish();
   // Appends the footer, fsyncs, closes, sets read-only. Returns the footer (its checksum is the
   // next segment's previous_footer_hash).
   Result<SegmentFooter> Seal();
@@ -54,6 +63,9 @@ class SegmentWriter {
   std::unique_ptr<WritableFile> file_;
   SegmentHeader header_;
   uint64_t size_ = 0;
+  uint64_t preallocated_bytes_ = 0;  // physical size of the file, >= size_
+  uint64_t preallocate_chunk_bytes_ = 0;
+  uint64_t preallocate_limit_bytes_ = 0;
   uint64_t record_count_ = 0;
   uint64_t last_lsn_ = 0;
   StreamingChecksum checksum_;  // of bytes [0, size_)
