@@ -104,9 +104,13 @@ TEST_F(DBTest, OrderedScanRangeAndPrefix) {
   std::vector<std::string> keys;
   std::string cursor = "key0100";
   do {
+    size_t visited_now = 0;
     cursor = db->Scan(cursor, "key0200", 7, [&](const DB::ScanEntry& entry) {
       keys.push_back(entry.key);
+      ++visited_now;
     });
+    EXPECT_LE(visited_now, 7u);
+    if (!cursor.empty()) EXPECT_EQ(visited_now, 7u);
   } while (!cursor.empty());
   ASSERT_EQ(keys.size(), 100u);
   EXPECT_EQ(keys.front(), "key0100");
