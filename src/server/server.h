@@ -91,6 +91,7 @@ class Server {
   int64_t shutdown_deadline_ms_ = 0;
   std::string reply_scratch_;
   std::vector<std::string> args_scratch_;
+  std::vector<char> read_scratch_;  // ReadInput's buffer, shared by every connection
 };
 
 }  // namespace ordo::server
