@@ -42,6 +42,12 @@ void AddDumpCommand(CLI::App& app) {
   auto* command = app.add_subcommand("dump", "Print every live key and value as JSON lines");
   auto data = std::make_shared<std::string>("./data");
   command->add_option("--data", *data, "data directory")->capture_default_str();
+  auto segment_bytes = std::make_shared<uint64_t>(kSegmentBytesDefault);
+  command->add_option("--segment-size", *segment_bytes,
+                      "segment size in bytes (as for serve; reading does not depend on it, "
+                      "a value out of range is refused)")
+      ->check(CLI::Range(kSegmentBytesMin, kSegmentBytesMax))
+      ->capture_default_str();
   command->callback([data] {
     Options options;
     options.read_only = true;
