@@ -14,11 +14,8 @@ void AddCheckCommand(CLI::App& app) {
   auto data = std::make_shared<std::string>("./data");
   auto level = std::make_shared<int>(2);
   auto segment_bytes = std::make_shared<uint64_t>(kSegmentBytesDefault);
-  command->add_option("--segment-size", *segment_bytes,
-                      "segment size in bytes (as for serve; reading does not depend on it, "
-                      "a value out of range is refused)")
-      ->check(CLI::Range(kSegmentBytesMin, kSegmentBytesMax))
-      ->capture_default_str();
+  AddSegmentSizeOption(command, segment_bytes.get(),
+                       "segment size in bytes (as for serve; reading does not depend on it)");
   command->add_option("--data", *data, "data directory")->capture_default_str();
   command->add_option("--level", *level,
                       "0 headers; 1-2 also every record of the active segment and those after "

@@ -9,6 +9,9 @@ namespace ordo::cli {
 // Set by the subcommand that ran; main() returns it.
 extern int exit_code;
 
+// Adds --segment-size (bytes, checked against the engine's limits) to `command`.
+void AddSegmentSizeOption(CLI::App* command, uint64_t* segment_bytes, const std::string& help);
+
 void AddServeCommand(CLI::App& app);   // serve_command.cc
 void AddCheckCommand(CLI::App& app);   // check_command.cc
 void AddDumpCommand(CLI::App& app);    // dump_command.cc

@@ -43,11 +43,8 @@ void AddDumpCommand(CLI::App& app) {
   auto data = std::make_shared<std::string>("./data");
   command->add_option("--data", *data, "data directory")->capture_default_str();
   auto segment_bytes = std::make_shared<uint64_t>(kSegmentBytesDefault);
-  command->add_option("--segment-size", *segment_bytes,
-                      "segment size in bytes (as for serve; reading does not depend on it, "
-                      "a value out of range is refused)")
-      ->check(CLI::Range(kSegmentBytesMin, kSegmentBytesMax))
-      ->capture_default_str();
+  AddSegmentSizeOption(command, segment_bytes.get(),
+                       "segment size in bytes (as for serve; reading does not depend on it)");
   command->callback([data] {
     Options options;
     options.read_only = true;

@@ -3,9 +3,17 @@
 
 #include "cli/commands.h"
 
+#include "ordo/options.h"
+
 namespace ordo::cli {
 int exit_code = 0;
+
+void AddSegmentSizeOption(CLI::App* command, uint64_t* segment_bytes, const std::string& help) {
+  command->add_option("--segment-size", *segment_bytes, help)
+      ->check(CLI::Range(kSegmentBytesMin, kSegmentBytesMax))
+      ->capture_default_str();
 }
+}  // namespace ordo::cli
 
 int main(int argc, char** argv) {
   CLI::App app{"ordo: a durable key-value database whose log is the database"};

@@ -52,9 +52,7 @@ void AddServeCommand(CLI::App& app) {
       ->capture_default_str();
   serve->add_option("--sync", flags->sync, "When a write is acknowledged: always|everysec|none")
       ->capture_default_str();
-  serve->add_option("--segment-size", flags->options.segment_bytes, "Log segment size in bytes")
-      ->check(CLI::Range(kSegmentBytesMin, kSegmentBytesMax))
-      ->capture_default_str();
+  AddSegmentSizeOption(serve, &flags->options.segment_bytes, "Log segment size in bytes");
   serve->add_option("--requirepass", flags->options.requirepass,
                     "Password clients must give with AUTH");
   serve->add_option("--maxclients", flags->options.maxclients, "Most clients at once")

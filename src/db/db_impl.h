@@ -102,7 +102,10 @@ class DBImpl final : public DB {
   Status OpenDirectory(OpenReport* report);
   Status StartWriter(const RecoveredLog& recovered);
   Result<uint64_t> SubmitLocked(WriteBatch& batch);
-  void Lookup(std::string_view key, Found* found);
+  // Overlay, then index. The overlay's value is copied only when `want_value`.
+  void Lookup(std::string_view key, bool want_value, Found* found);
+  // Lookup, hiding (and logging the expiry of) an expired key; fills `info`.
+  Status LookupLive(std::string_view key, bool want_value, Found* found, ReadInfo* info);
   Status ReadValue(const index::IndexEntry& entry, std::string* value);
   Result<std::shared_ptr<RandomAccessFile>> SegmentFile(uint32_t segment_id);
   bool Expired(int64_t expire_at_ms) const;

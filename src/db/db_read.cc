@@ -13,7 +13,7 @@ bool DBImpl::Expired(int64_t expire_at_ms) const {
   return expire_at_ms != 0 && expire_at_ms <= WallMillis();
 }
 
-void DBImpl::Lookup(std::string_view key, Found* found) {
+void DBImpl::Lookup(std::string_view key, bool want_value, Found* found) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto in_overlay = overlay_.find(key);
@@ -22,7 +22,7 @@ void DBImpl::Lookup(std::string_view key, Found* found) {
       found->observed_lsn = entry.lsn;
       found->present = !entry.deleted;
       found->from_overlay = true;
-      found->overlay_value = entry.value;
+      if (want_value) found->overlay_value = entry.value;
       found->entry.expire_at_ms = entry.expire_at_ms;
       found->entry.value_bytes = static_cast<uint32_t>(entry.value.size());
       return;
@@ -72,35 +72,29 @@ Status DBImpl::ReadValue(const index::IndexEntry& entry, std::string* value) {
   return Status::Ok();
 }
 
-Status DBImpl::GetInfo(std::string_view key, ReadInfo* info) {
-  Found found;
-  Lookup(key, &found);
+Status DBImpl::LookupLive(std::string_view key, bool want_value, Found* found, ReadInfo* info) {
+  Lookup(key, want_value, found);
   *info = ReadInfo{};
-  info->observed_lsn = found.observed_lsn;
-  if (!found.present) return Status::NotFound("key not found");
-  if (Expired(found.entry.expire_at_ms)) {
+  info->observed_lsn = found->observed_lsn;
+  if (!found->present) return Status::NotFound("key not found");
+  if (Expired(found->entry.expire_at_ms)) {
     if (!options_.read_only) ExpireKeys({std::string(key)});
     return Status::NotFound("key expired");
   }
-  info->expire_at_ms = found.entry.expire_at_ms;
-  info->value_bytes = found.entry.value_bytes;
+  info->expire_at_ms = found->entry.expire_at_ms;
+  info->value_bytes = found->entry.value_bytes;
   return Status::Ok();
+}
+
+Status DBImpl::GetInfo(std::string_view key, ReadInfo* info) {
+  Found found;
+  return LookupLive(key, /*want_value=*/false, &found, info);
 }
 
 Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
   Found found;
-  Lookup(key, &found);
   ReadInfo local;
-  if (info == nullptr) info = &local;
-  *info = ReadInfo{};
-  info->observed_lsn = found.observed_lsn;
-  if (!found.present) return Status::NotFound("key not found");
-  if (Expired(found.entry.expire_at_ms)) {
-    if (!options_.read_only) ExpireKeys({std::string(key)});
-    return Status::NotFound("key expired");
-  }
-  info->expire_at_ms = found.entry.expire_at_ms;
-  info->value_bytes = found.entry.value_bytes;
+  ORDO_RETURN_IF_ERROR(LookupLive(key, /*want_value=*/true, &found, info != nullptr ? info : &local));
   if (found.from_overlay) {
     *value = std::move(found.overlay_value);
     return Status::Ok();

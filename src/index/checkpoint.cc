@@ -6,6 +6,7 @@
 #include "util/checksum.h"
 #include "util/clock.h"
 #include "util/coding.h"
+#include "util/numbered_file_name.h"
 
 namespace ordo::index {
 namespace {
@@ -66,17 +67,10 @@ void EncodeEntry(std::string_view key, const IndexEntry& entry, std::string* tar
 
 }  // namespace
 
-std::string CheckpointFileName(uint64_t lsn) { return fmt::format("{:020}.idx", lsn); }
+std::string CheckpointFileName(uint64_t lsn) { return NumberedFileName(lsn, ".idx"); }
 
 bool ParseCheckpointFileName(std::string_view name, uint64_t* lsn) {
-  if (name.size() != 24 || name.substr(20) != ".idx") return false;
-  uint64_t value = 0;
-  for (size_t i = 0; i < 20; ++i) {
-    if (name[i] < '0' || name[i] > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  *lsn = value;
-  return true;
+  return ParseNumberedFileName(name, ".idx", lsn);
 }
 
 Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const Index& index,

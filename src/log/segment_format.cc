@@ -5,6 +5,7 @@
 #include "log/format.h"
 #include "util/checksum.h"
 #include "util/coding.h"
+#include "util/numbered_file_name.h"
 
 namespace ordo::log {
 
@@ -82,17 +83,10 @@ Status DecodeSegmentFooter(std::string_view bytes, const std::string& where, Seg
   return Status::Ok();
 }
 
-std::string SegmentFileName(uint64_t segment_id) { return fmt::format("{:020}.seg", segment_id); }
+std::string SegmentFileName(uint64_t segment_id) { return NumberedFileName(segment_id, ".seg"); }
 
 bool ParseSegmentFileName(std::string_view name, uint64_t* segment_id) {
-  if (name.size() != 24 || name.substr(20) != ".seg") return false;
-  uint64_t value = 0;
-  for (size_t i = 0; i < 20; ++i) {
-    if (name[i] < '0' || name[i] > '9') return false;
-    value = value * 10 + static_cast<uint64_t>(name[i] - '0');
-  }
-  *segment_id = value;
-  return value >= 1;
+  return ParseNumberedFileName(name, ".seg", segment_id) && *segment_id >= 1;
 }
 
 }  // namespace ordo::log
