@@ -127,12 +127,16 @@ verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t) ? "met" : "NOT met" 
 echo "ordo benchmark run, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
 echo "data in $WORK: $(df -hT "$WORK" | awk 'NR==2 {print $2 " on " $1}')"
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews every figure)"
+if [[ -n $(git status --porcelain -- src include 2>/dev/null) ]]; then
+  echo "note: the working tree has uncommitted changes under src/ or include/"
+fi
 echo
 
 if [[ $MARKDOWN != "" ]]; then
   {
     echo "Run of $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'),"
-    echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), data on $(df -T "$WORK" | awk 'NR==2 {print $2}')$([[ $QUICK == 1 ]] && echo ', --quick')."
+    echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), data on $(df -T "$WORK" | awk 'NR==2 {print $2}'), load average at start $(cut -d' ' -f1-3 /proc/loadavg)$([[ $QUICK == 1 ]] && echo ', --quick')."
     echo
   } >"$MARKDOWN"
 fi
@@ -192,3 +196,5 @@ if [[ $SKIP_ENGINE == 0 ]]; then
   [[ $MARKDOWN != "" ]] && engine_args+=(--markdown "$MARKDOWN")
   "$ORDO_BENCH" "${engine_args[@]}"
 fi
+echo
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
