@@ -73,6 +73,7 @@ class DBImpl final : public DB {
     bool deleted = false;
     std::string value;
     int64_t expire_at_ms = 0;
+    uint64_t value_hash = 0;
   };
   struct AppliedOp {
     WriteBatch::OpType type;
@@ -81,6 +82,7 @@ class DBImpl final : public DB {
   };
   struct PendingRecord {
     uint64_t lsn = 0;
+    StateDigest digest;  // after this record
     uint64_t segment_id = 0;
     uint64_t bytes = 0;
     std::vector<AppliedOp> ops;
@@ -102,6 +104,8 @@ class DBImpl final : public DB {
   Status OpenDirectory(OpenReport* report);
   Status StartWriter(const RecoveredLog& recovered);
   Result<uint64_t> SubmitLocked(WriteBatch& batch);
+  // The digest contribution of `key` as the latest submitted write left it (zero if absent).
+  StateDigest CurrentEntryHashLocked(std::string_view key);
   // Overlay, then index. The overlay's value is copied only when `want_value`.
   void Lookup(std::string_view key, bool want_value, Found* found);
   // Lookup, hiding (and logging the expiry of) an expired key; fills `info`.
@@ -135,6 +139,7 @@ class DBImpl final : public DB {
   uint64_t overlay_clear_lsn_ = 0;
   PendingGroup pending_;
   uint64_t last_lsn_ = 0;
+  StateDigest submitted_digest_;  // the digest after every submitted write (at last_lsn_)
   std::atomic<uint64_t> acked_lsn_{0};
   uint64_t durable_lsn_ = 0;
   uint64_t next_segment_id_ = 0;  // where the next record goes

@@ -134,6 +134,7 @@ Status DBImpl::OpenImpl(OpenReport* report) {
   ORDO_RETURN_IF_ERROR(
       RecoverLog(fs_, directory_, database_id_, recovery, &index_, &recovered, report));
   last_lsn_ = recovered.last_lsn;
+  submitted_digest_ = index_.digest();
   acked_lsn_ = recovered.last_lsn;
   durable_lsn_ = recovered.last_lsn;
   applied_lsn_ = recovered.last_lsn;

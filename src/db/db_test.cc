@@ -93,6 +93,32 @@ TEST_F(DBTest, BatchIsAtomicAndClearRemovesEverything) {
   EXPECT_EQ(GetOrMissing(db.get(), "after"), "x");
 }
 
+TEST_F(DBTest, RepeatedKeysAndClearWithinOneBatch) {
+  auto db = Open();
+  ASSERT_TRUE(db->Put("old", "x").ok());
+  WriteBatch batch;
+  batch.Put("k", "first");
+  batch.Put("gone", "soon");
+  batch.Clear();
+  batch.Put("k", "second");
+  batch.Put("k", "third");
+  batch.Put("d", "1");
+  batch.Delete("d");
+  ASSERT_TRUE(db->Write(batch).ok());
+  EXPECT_EQ(GetOrMissing(db.get(), "k"), "third");
+  EXPECT_EQ(GetOrMissing(db.get(), "gone"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "old"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "d"), "<missing>");
+  EXPECT_EQ(db->CountKeys(), 1u);
+  auto computed = db->ComputeDigest();
+  ASSERT_TRUE(computed.ok());
+  EXPECT_EQ(*computed, db->Digest());
+  db.reset();
+  db = Open();
+  EXPECT_EQ(GetOrMissing(db.get(), "k"), "third");
+  EXPECT_EQ(db->CountKeys(), 1u);
+}
+
 TEST_F(DBTest, OrderedScanRangeAndPrefix) {
   auto db = Open();
   for (int i = 0; i < 1000; ++i) {

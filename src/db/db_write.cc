@@ -31,39 +31,77 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
   record.lsn = lsn;
   record.segment_id = next_segment_id_;
   record.bytes = record_bytes;
-  std::vector<uint32_t> value_offsets;
-  const size_t group_offset = pending_.bytes.size();
-  log::EncodeRecord(lsn, WallMicros(), batch, &pending_.bytes, &value_offsets);
-  assert(pending_.bytes.size() - group_offset == record_bytes);
   record.ops.reserve(batch.size());
-  for (size_t i = 0; i < batch.ops().size(); ++i) {
-    auto& op = batch.mutable_ops()[i];
+  // Each op, in order: subtract the entry it replaces from the digest, add its own, and update
+  // the overlay, so a key repeated within the batch sees the earlier op.
+  StateDigest digest = submitted_digest_;
+  for (auto& op : batch.mutable_ops()) {
     AppliedOp applied{op.type, op.key, {}};
-    switch (op.type) {
-      case WriteBatch::OpType::kPut:
-        applied.entry.segment_id = static_cast<uint32_t>(next_segment_id_);
-        applied.entry.value_offset = static_cast<uint32_t>(next_offset_ + value_offsets[i]);
-        applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
-        applied.entry.expire_at_ms = op.expire_at_ms;
-        applied.entry.value_hash = Checksum64(op.value);
-        overlay_[op.key] = OverlayEntry{lsn, false, std::move(op.value), op.expire_at_ms};
-        break;
-      case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire:
-        overlay_[op.key] = OverlayEntry{lsn, true, {}, 0};
-        break;
-      case WriteBatch::OpType::kClear:
-        overlay_.clear();
-        overlay_clear_lsn_ = lsn;
-        break;
+    if (op.type == WriteBatch::OpType::kClear) {
+      digest = StateDigest{};
+      overlay_.clear();
+      overlay_clear_lsn_ = lsn;
+      record.ops.push_back(std::move(applied));
+      continue;
+    }
+    const StateDigest old_hash = CurrentEntryHashLocked(op.key);
+    digest.low -= old_hash.low;
+    digest.high -= old_hash.high;
+    if (op.type == WriteBatch::OpType::kPut) {
+      applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
+      applied.entry.expire_at_ms = op.expire_at_ms;
+      applied.entry.value_hash = Checksum64(op.value);
+      const StateDigest new_hash =
+          index::EntryHash(op.key, applied.entry.value_hash, op.expire_at_ms);
+      digest.low += new_hash.low;
+      digest.high += new_hash.high;
+      // The value moves into the overlay after encoding (below): no copy here.
+      overlay_[op.key] = OverlayEntry{lsn, false, {}, op.expire_at_ms, applied.entry.value_hash};
+    } else {
+      overlay_[op.key] = OverlayEntry{lsn, true, {}, 0, 0};
     }
     record.ops.push_back(std::move(applied));
+  }
+  submitted_digest_ = digest;
+  std::vector<uint32_t> value_offsets;
+  const size_t group_offset = pending_.bytes.size();
+  log::EncodeRecord(log::RecordMeta{lsn, WallMicros(), digest}, batch, &pending_.bytes,
+                    &value_offsets);
+  assert(pending_.bytes.size() - group_offset == record_bytes);
+  for (size_t i = 0; i < record.ops.size(); ++i) {
+    if (record.ops[i].type != WriteBatch::OpType::kPut) continue;
+    record.ops[i].entry.segment_id = static_cast<uint32_t>(next_segment_id_);
+    record.ops[i].entry.value_offset = static_cast<uint32_t>(next_offset_ + value_offsets[i]);
+  }
+  record.digest = digest;
+  // In op order, so that of several puts of one key in this batch the last value stays; a key
+  // the batch deleted last keeps its deleted entry.
+  for (auto& op : batch.mutable_ops()) {
+    if (op.type != WriteBatch::OpType::kPut) continue;
+    auto entry = overlay_.find(op.key);  // absent if a later clear in this batch removed it
+    if (entry != overlay_.end() && !entry->second.deleted) {
+      entry->second.value = std::move(op.value);
+    }
   }
   next_offset_ += record_bytes;
   ++next_segment_records_;
   pending_.records.push_back(std::move(record));
   committer_cv_.notify_one();
   return lsn;
+}
+
+StateDigest DBImpl::CurrentEntryHashLocked(std::string_view key) {
+  auto in_overlay = overlay_.find(key);
+  if (in_overlay != overlay_.end()) {
+    const OverlayEntry& entry = in_overlay->second;
+    if (entry.deleted) return StateDigest{};
+    return index::EntryHash(key, entry.value_hash, entry.expire_at_ms);
+  }
+  if (overlay_clear_lsn_ != 0) return StateDigest{};
+  std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
+  const index::IndexEntry* entry = index_.Find(key);
+  if (entry == nullptr) return StateDigest{};
+  return index::EntryHash(key, entry->value_hash, entry->expire_at_ms);
 }
 
 Status DBImpl::WaitForAck(uint64_t lsn) {
@@ -229,6 +267,9 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
     }
   }
   applied_lsn_ = group.records.back().lsn;
+  // The index, maintained entry by entry, must reach the digest computed when the batch was
+  // sequenced: two computations of the same state.
+  assert(index_.digest() == group.records.back().digest);
   lock.unlock();
   std::lock_guard<std::mutex> overlay_lock(mutex_);
   for (const auto& record : group.records) {
@@ -265,6 +306,8 @@ void DBImpl::Fail(const Status& status) {
     overlay_.clear();
     overlay_clear_lsn_ = 0;
     pending_ = PendingGroup{};
+    std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
+    submitted_digest_ = index_.digest();
     listener = ack_listener_;
   }
   ack_cv_.notify_all();

@@ -163,6 +163,12 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
     if (record.lsn > start.lsn) {
       ApplyRecord(record, state.id, record_offset, index);
       ++report->replayed_records;
+      if (!(index->digest() == record.digest)) {
+        return Status::Corruption(fmt::format(
+            "{} offset {}: replaying LSN {} gives state digest {}, the record says {}",
+            state.path, record_offset, record.lsn, index->digest().ToHex(),
+            record.digest.ToHex()));
+      }
     }
   }
   if (checkpoint_here && reader->offset() == start.offset) boundary_seen = true;

@@ -27,6 +27,7 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint32_t kSegmentHeaderBytes = 64;
 inline constexpr uint32_t kSegmentFooterBytes = 48;
 inline constexpr uint32_t kRecordHeaderBytes = 16;
+inline constexpr uint32_t kRecordFixedPayloadBytes = 8 + 8 + 16 + 4;  // lsn, time, digest, count
 inline constexpr uint32_t kRecordMagic = 0x52445230;  // bytes "0RDR" on disk
 // A record's payload is at most this long: the largest value plus room for a batch of keys.
 inline constexpr uint64_t kRecordPayloadBytesMax = 1024ull * 1024 * 1024;
@@ -77,17 +78,28 @@ struct RecordOp {
   uint32_t value_offset = 0;  // offset of the value bytes from the start of the record
 };
 
+// What a record says about its commit besides the ops.
+struct RecordMeta {
+  uint64_t lsn = 0;
+  int64_t commit_time_micros = 0;
+  // The state digest after this commit: the whole state's digest, computed when the batch was
+  // sequenced. Lets a reader of the log alone (a backup, a point-in-time restore) know the
+  // digest the state must have at any commit, and lets recovery check its replay.
+  StateDigest digest;
+};
+
 struct DecodedRecord {
   uint64_t lsn = 0;
   int64_t commit_time_micros = 0;
+  StateDigest digest;
   std::vector<RecordOp> ops;  // views into the record bytes
 };
 
 // Appends one whole record (header and payload) for `batch` to `target` and, for each op,
 // the offset of its value bytes from the start of the record (0 for ops without a value).
 // The batch must be validated (ValidateBatch) first.
-void EncodeRecord(uint64_t lsn, int64_t commit_time_micros, const WriteBatch& batch,
-                  std::string* target, std::vector<uint32_t>* value_offsets);
+void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* target,
+                  std::vector<uint32_t>* value_offsets);
 
 // Size EncodeRecord would produce, to place the record before encoding it.
 uint64_t EncodedRecordBytes(const WriteBatch& batch);

@@ -1,5 +1,5 @@
 // Record codec. Payload layout (docs/FORMAT.md, "Record"):
-//     lsn u64 | commit_time_micros i64 | op_count u32 | op*
+//     lsn u64 | commit_time_micros i64 | digest_low u64 | digest_high u64 | op_count u32 | op*
 // op: type u8, then by type
 //     kPut:    key_length varint | key | value_length varint | value | expire_at_ms i64
 //     kDelete, kExpire: key_length varint | key
@@ -24,7 +24,7 @@ uint64_t VarintBytes(uint64_t value) {
 }  // namespace
 
 uint64_t EncodedRecordBytes(const WriteBatch& batch) {
-  uint64_t bytes = kRecordHeaderBytes + 8 + 8 + 4;
+  uint64_t bytes = kRecordHeaderBytes + kRecordFixedPayloadBytes;
   for (const auto& op : batch.ops()) {
     bytes += 1;
     if (op.type == WriteBatch::OpType::kClear) continue;
@@ -59,14 +59,16 @@ Status ValidateBatch(const WriteBatch& batch) {
   return Status::Ok();
 }
 
-void EncodeRecord(uint64_t lsn, int64_t commit_time_micros, const WriteBatch& batch,
-                  std::string* target, std::vector<uint32_t>* value_offsets) {
+void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* target,
+                  std::vector<uint32_t>* value_offsets) {
   const size_t record_start = target->size();
   const uint64_t expected_bytes = EncodedRecordBytes(batch);
   target->reserve(record_start + expected_bytes);
   target->append(kRecordHeaderBytes, '\0');  // filled in below, once the payload is known
-  PutFixed64(target, lsn);
-  PutFixed64(target, static_cast<uint64_t>(commit_time_micros));
+  PutFixed64(target, meta.lsn);
+  PutFixed64(target, static_cast<uint64_t>(meta.commit_time_micros));
+  PutFixed64(target, meta.digest.low);
+  PutFixed64(target, meta.digest.high);
   PutFixed32(target, static_cast<uint32_t>(batch.ops().size()));
   value_offsets->clear();
   for (const auto& op : batch.ops()) {
@@ -95,6 +97,7 @@ Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
   uint64_t commit_time = 0;
   uint32_t op_count = 0;
   if (!decoder.GetFixed64(&record->lsn) || !decoder.GetFixed64(&commit_time) ||
+      !decoder.GetFixed64(&record->digest.low) || !decoder.GetFixed64(&record->digest.high) ||
       !decoder.GetFixed32(&op_count)) {
     return Status::Corruption("record payload shorter than its fixed fields");
   }

@@ -25,12 +25,13 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   batch.Put(std::string(300, 'k'), std::string(70000, 'v'));
   std::string bytes;
   std::vector<uint32_t> value_offsets;
-  EncodeRecord(77, 1700000000000000, batch, &bytes, &value_offsets);
+  EncodeRecord(RecordMeta{77, 1700000000000000, StateDigest{5, 6}}, batch, &bytes, &value_offsets);
   ASSERT_EQ(bytes.size(), EncodedRecordBytes(batch));
   DecodedRecord record;
   ASSERT_TRUE(DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes), &record).ok());
   EXPECT_EQ(record.lsn, 77u);
   EXPECT_EQ(record.commit_time_micros, 1700000000000000);
+  EXPECT_EQ(record.digest, (StateDigest{5, 6}));
   ASSERT_EQ(record.ops.size(), 5u);
   EXPECT_EQ(record.ops[0].type, WriteBatch::OpType::kPut);
   EXPECT_EQ(record.ops[0].key, "key");
@@ -50,7 +51,7 @@ TEST(RecordCodec, TruncatedOrPaddedPayloadIsCorruption) {
   batch.Put("key", "value");
   std::string bytes;
   std::vector<uint32_t> offsets;
-  EncodeRecord(1, 1, batch, &bytes, &offsets);
+  EncodeRecord(RecordMeta{1, 1, {}}, batch, &bytes, &offsets);
   const std::string payload = bytes.substr(kRecordHeaderBytes);
   DecodedRecord record;
   for (size_t cut = 0; cut < payload.size(); ++cut) {
@@ -97,7 +98,7 @@ std::string WriteSmallSealedSegment(const std::string& directory) {
     if (lsn == 3) batch.Delete("key1");
     std::string bytes;
     std::vector<uint32_t> offsets;
-    EncodeRecord(lsn, 1000 + lsn, batch, &bytes, &offsets);
+    EncodeRecord(RecordMeta{lsn, static_cast<int64_t>(1000 + lsn), {}}, batch, &bytes, &offsets);
     EXPECT_TRUE((*writer)->Append(bytes, 1, lsn).ok());
   }
   EXPECT_TRUE((*writer)->Sync().ok());
