@@ -83,6 +83,7 @@ class DBImpl final : public DB {
   struct PendingRecord {
     uint64_t lsn = 0;
     StateDigest digest;  // after this record
+    uint64_t live_keys = 0;
     uint64_t segment_id = 0;
     uint64_t bytes = 0;
     std::vector<AppliedOp> ops;
@@ -104,8 +105,9 @@ class DBImpl final : public DB {
   Status OpenDirectory(OpenReport* report);
   Status StartWriter(const RecoveredLog& recovered);
   Result<uint64_t> SubmitLocked(WriteBatch& batch);
-  // The digest contribution of `key` as the latest submitted write left it (zero if absent).
-  StateDigest CurrentEntryHashLocked(std::string_view key);
+  // Whether `key` exists as the latest submitted write left it, and its digest contribution
+  // (zero if absent).
+  bool CurrentEntryHashLocked(std::string_view key, StateDigest* hash);
   // Overlay, then index. The overlay's value is copied only when `want_value`.
   void Lookup(std::string_view key, bool want_value, Found* found);
   // Lookup, hiding (and logging the expiry of) an expired key; fills `info`.
@@ -140,6 +142,7 @@ class DBImpl final : public DB {
   PendingGroup pending_;
   uint64_t last_lsn_ = 0;
   StateDigest submitted_digest_;  // the digest after every submitted write (at last_lsn_)
+  uint64_t submitted_keys_ = 0;   // live keys after every submitted write
   std::atomic<uint64_t> acked_lsn_{0};
   uint64_t durable_lsn_ = 0;
   uint64_t next_segment_id_ = 0;  // where the next record goes

@@ -135,6 +135,7 @@ Status DBImpl::OpenImpl(OpenReport* report) {
       RecoverLog(fs_, directory_, database_id_, recovery, &index_, &recovered, report));
   last_lsn_ = recovered.last_lsn;
   submitted_digest_ = index_.digest();
+  submitted_keys_ = index_.size();
   acked_lsn_ = recovered.last_lsn;
   durable_lsn_ = recovered.last_lsn;
   applied_lsn_ = recovered.last_lsn;

@@ -35,18 +35,22 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
   // Each op, in order: subtract the entry it replaces from the digest, add its own, and update
   // the overlay, so a key repeated within the batch sees the earlier op.
   StateDigest digest = submitted_digest_;
+  uint64_t live_keys = submitted_keys_;
   for (auto& op : batch.mutable_ops()) {
     AppliedOp applied{op.type, op.key, {}};
     if (op.type == WriteBatch::OpType::kClear) {
       digest = StateDigest{};
+      live_keys = 0;
       overlay_.clear();
       overlay_clear_lsn_ = lsn;
       record.ops.push_back(std::move(applied));
       continue;
     }
-    const StateDigest old_hash = CurrentEntryHashLocked(op.key);
+    StateDigest old_hash;
+    const bool existed = CurrentEntryHashLocked(op.key, &old_hash);
     digest.low -= old_hash.low;
     digest.high -= old_hash.high;
+    live_keys += (op.type == WriteBatch::OpType::kPut ? 1 : 0) - (existed ? 1 : 0);
     if (op.type == WriteBatch::OpType::kPut) {
       applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
       applied.entry.expire_at_ms = op.expire_at_ms;
@@ -63,9 +67,10 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
     record.ops.push_back(std::move(applied));
   }
   submitted_digest_ = digest;
+  submitted_keys_ = live_keys;
   std::vector<uint32_t> value_offsets;
   const size_t group_offset = pending_.bytes.size();
-  log::EncodeRecord(log::RecordMeta{lsn, WallMicros(), digest}, batch, &pending_.bytes,
+  log::EncodeRecord(log::RecordMeta{lsn, WallMicros(), digest, live_keys}, batch, &pending_.bytes,
                     &value_offsets);
   assert(pending_.bytes.size() - group_offset == record_bytes);
   for (size_t i = 0; i < record.ops.size(); ++i) {
@@ -74,6 +79,7 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
     record.ops[i].entry.value_offset = static_cast<uint32_t>(next_offset_ + value_offsets[i]);
   }
   record.digest = digest;
+  record.live_keys = live_keys;
   // In op order, so that of several puts of one key in this batch the last value stays; a key
   // the batch deleted last keeps its deleted entry.
   for (auto& op : batch.mutable_ops()) {
@@ -90,18 +96,21 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
   return lsn;
 }
 
-StateDigest DBImpl::CurrentEntryHashLocked(std::string_view key) {
+bool DBImpl::CurrentEntryHashLocked(std::string_view key, StateDigest* hash) {
+  *hash = StateDigest{};
   auto in_overlay = overlay_.find(key);
   if (in_overlay != overlay_.end()) {
     const OverlayEntry& entry = in_overlay->second;
-    if (entry.deleted) return StateDigest{};
-    return index::EntryHash(key, entry.value_hash, entry.expire_at_ms);
+    if (entry.deleted) return false;
+    *hash = index::EntryHash(key, entry.value_hash, entry.expire_at_ms);
+    return true;
   }
-  if (overlay_clear_lsn_ != 0) return StateDigest{};
+  if (overlay_clear_lsn_ != 0) return false;
   std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
   const index::IndexEntry* entry = index_.Find(key);
-  if (entry == nullptr) return StateDigest{};
-  return index::EntryHash(key, entry->value_hash, entry->expire_at_ms);
+  if (entry == nullptr) return false;
+  *hash = index::EntryHash(key, entry->value_hash, entry->expire_at_ms);
+  return true;
 }
 
 Status DBImpl::WaitForAck(uint64_t lsn) {
@@ -270,6 +279,7 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
   // The index, maintained entry by entry, must reach the digest computed when the batch was
   // sequenced: two computations of the same state.
   assert(index_.digest() == group.records.back().digest);
+  assert(index_.size() == group.records.back().live_keys);
   lock.unlock();
   std::lock_guard<std::mutex> overlay_lock(mutex_);
   for (const auto& record : group.records) {
@@ -308,6 +318,7 @@ void DBImpl::Fail(const Status& status) {
     pending_ = PendingGroup{};
     std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
     submitted_digest_ = index_.digest();
+    submitted_keys_ = index_.size();
     listener = ack_listener_;
   }
   ack_cv_.notify_all();

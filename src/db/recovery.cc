@@ -163,11 +163,11 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
     if (record.lsn > start.lsn) {
       ApplyRecord(record, state.id, record_offset, index);
       ++report->replayed_records;
-      if (!(index->digest() == record.digest)) {
+      if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
         return Status::Corruption(fmt::format(
-            "{} offset {}: replaying LSN {} gives state digest {}, the record says {}",
-            state.path, record_offset, record.lsn, index->digest().ToHex(),
-            record.digest.ToHex()));
+            "{} offset {}: replaying LSN {} gives state digest {} with {} keys, the record says "
+            "{} with {} keys", state.path, record_offset, record.lsn, index->digest().ToHex(),
+            index->size(), record.digest.ToHex(), record.live_keys));
       }
     }
   }

@@ -27,7 +27,8 @@ inline constexpr uint32_t kFormatVersion = 1;
 inline constexpr uint32_t kSegmentHeaderBytes = 64;
 inline constexpr uint32_t kSegmentFooterBytes = 48;
 inline constexpr uint32_t kRecordHeaderBytes = 16;
-inline constexpr uint32_t kRecordFixedPayloadBytes = 8 + 8 + 16 + 4;  // lsn, time, digest, count
+// lsn, commit time, digest, live keys, op count
+inline constexpr uint32_t kRecordFixedPayloadBytes = 8 + 8 + 16 + 8 + 4;
 inline constexpr uint32_t kRecordMagic = 0x52445230;  // bytes "0RDR" on disk
 // A record's payload is at most this long: the largest value plus room for a batch of keys.
 inline constexpr uint64_t kRecordPayloadBytesMax = 1024ull * 1024 * 1024;
@@ -86,12 +87,14 @@ struct RecordMeta {
   // sequenced. Lets a reader of the log alone (a backup, a point-in-time restore) know the
   // digest the state must have at any commit, and lets recovery check its replay.
   StateDigest digest;
+  uint64_t live_keys = 0;  // keys in the state after this commit (as the digest, from the log)
 };
 
 struct DecodedRecord {
   uint64_t lsn = 0;
   int64_t commit_time_micros = 0;
   StateDigest digest;
+  uint64_t live_keys = 0;
   std::vector<RecordOp> ops;  // views into the record bytes
 };
 

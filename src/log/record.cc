@@ -1,5 +1,6 @@
 // Record codec. Payload layout (docs/FORMAT.md, "Record"):
-//     lsn u64 | commit_time_micros i64 | digest_low u64 | digest_high u64 | op_count u32 | op*
+//     lsn u64 | commit_time_micros i64 | digest_low u64 | digest_high u64 | live_keys u64 |
+//     op_count u32 | op*
 // op: type u8, then by type
 //     kPut:    key_length varint | key | value_length varint | value | expire_at_ms i64
 //     kDelete, kExpire: key_length varint | key
@@ -69,6 +70,7 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   PutFixed64(target, static_cast<uint64_t>(meta.commit_time_micros));
   PutFixed64(target, meta.digest.low);
   PutFixed64(target, meta.digest.high);
+  PutFixed64(target, meta.live_keys);
   PutFixed32(target, static_cast<uint32_t>(batch.ops().size()));
   value_offsets->clear();
   for (const auto& op : batch.ops()) {
@@ -98,6 +100,7 @@ Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
   uint32_t op_count = 0;
   if (!decoder.GetFixed64(&record->lsn) || !decoder.GetFixed64(&commit_time) ||
       !decoder.GetFixed64(&record->digest.low) || !decoder.GetFixed64(&record->digest.high) ||
+      !decoder.GetFixed64(&record->live_keys) ||
       !decoder.GetFixed32(&op_count)) {
     return Status::Corruption("record payload shorter than its fixed fields");
   }
