@@ -1,0 +1,147 @@
+// A backup repository: a directory of write-once files (docs/FORMAT.md, "Backup repository").
+//
+//   REPO/ordo-repository.json     description: id, format version, compression, encryption
+//   REPO/data/<sha256>            content files, named by the SHA-256 of their stored bytes
+//   REPO/manifests/<backup-id>.json  one per backup, written last: what the backup is
+//
+// Invariants: no file is ever modified, renamed over or rewritten once it has its final name
+// (so write-once storage can hold the repository); every file is created read-only (0444);
+// a file gets its final name only after its bytes are fsynced (temporary name ".tmp-*",
+// fsync, rename, fsync of the directory), so a crash leaves at most unreferenced temporary or
+// content files, which the next backup reuses or `ordo prune` removes. Prune is the only code
+// that deletes.
+//
+// Stored form of a content file: the plain bytes, compressed with zstd, then (unless the
+// repository's encryption is "none") encrypted with libsodium: "key" mode with the
+// repository's 32-byte secret key, "public-key" mode with a fresh file key sealed to the
+// repository's public key, so a host holding only the public key can write backups but not
+// read them. Every stored file can be checked against its name without any key.
+//
+// All I/O goes through the FileSystem seam. Not thread-safe; one writer at a time per
+// repository (a second concurrent backup is not prevented in this version: documented).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ordo/db.h"
+#include "ordo/file_system.h"
+
+namespace ordo::backup {
+
+enum class EncryptionMode { kNone, kKey, kPublicKey };
+
+struct RepositoryInfo {
+  std::string repository_id;  // 32 hex digits
+  int format_version = 1;
+  std::string compression = "zstd";
+  EncryptionMode encryption = EncryptionMode::kNone;
+  std::string key_id;         // kKey: identifies the key (not secret), checked before use
+  std::string public_key;     // kPublicKey: the public key, base64
+  std::string created;        // RFC 3339
+};
+
+// Key material for opening a repository. Empty for "none"; the 32-byte secret key for "key";
+// for "public-key", the public key is in the repository, and the secret key (to read) is
+// needed only by restore and verify of contents.
+struct KeyMaterial {
+  std::string secret_key;  // raw bytes; empty when not given
+};
+
+// Reads a key file written by `ordo keygen` (InvalidArgument naming the file if malformed).
+Status ReadKeyFile(FileSystem* fs, const std::string& path, KeyMaterial* key);
+// Writes PREFIX.key (symmetric: 32 random bytes) or PREFIX.key + PREFIX.pub (key pair), mode
+// 0600 for the secret; refuses to overwrite existing files.
+Status GenerateKeyFiles(FileSystem* fs, const std::string& prefix, bool key_pair);
+
+// One file of a backup, as the manifest lists it.
+struct ManifestFile {
+  std::string kind;           // "identity", "sealed-segment", "active-prefix", "checkpoint"
+  std::string relative_path;  // where it goes in a restored data directory
+  uint64_t plain_bytes = 0;
+  std::string plain_sha256;   // hex, of the plain bytes
+  std::string stored_name;    // hex SHA-256 of the stored bytes = its name under data/
+  uint64_t stored_bytes = 0;
+  uint64_t segment_id = 0;    // segments
+  uint64_t first_lsn = 0;
+  uint64_t last_lsn = 0;
+  std::string segment_key;    // sealed segments: "<database id>:<segment id>:<footer checksum>"
+};
+
+struct Manifest {
+  int format_version = 1;
+  std::string backup_id;      // "<yyyymmddThhmmssZ>-<8 hex>": sorts by time
+  std::string parent_backup_id;  // the previous backup in this repository, empty for the first
+  std::string database_id;    // hex
+  std::string started;        // RFC 3339
+  std::string finished;
+  uint64_t first_lsn = 0;
+  uint64_t last_lsn = 0;
+  int64_t first_commit_time_micros = 0;
+  int64_t last_commit_time_micros = 0;
+  StateDigest digest;         // at last_lsn
+  uint64_t keys = 0;
+  std::vector<ManifestFile> files;  // in restore order
+  // Figures of the run that wrote it.
+  uint64_t bytes_read = 0;
+  uint64_t bytes_written = 0;
+  uint64_t new_files = 0;
+  double duration_seconds = 0;
+};
+
+class Repository {
+ public:
+  // Creates a repository at `path` (a missing or empty directory). For kKey, `key` must hold
+  // the secret key; for kPublicKey, `public_key` the public key (raw 32 bytes).
+  static Status Init(FileSystem* fs, const std::string& path, EncryptionMode mode,
+                     const KeyMaterial& key, const std::string& public_key,
+                     RepositoryInfo* info);
+  // Opens an existing repository. NotFound if there is none at `path`; InvalidArgument
+  // ("wrong key ...") if `key` is given and does not match.
+  static Result<std::unique_ptr<Repository>> Open(FileSystem* fs, const std::string& path,
+                                                   const KeyMaterial& key);
+  virtual ~Repository() = default;
+
+  virtual const RepositoryInfo& info() const = 0;
+  // True if this process can read contents (not a public-key repository opened without the
+  // secret key).
+  virtual bool CanRead() const = 0;
+  // True if this process can write backups (a "key" repository needs the key).
+  virtual bool CanWrite() const = 0;
+
+  // Stores `plain_bytes` bytes read from `source` (called repeatedly with a buffer to fill; it
+  // returns the count read, 0 at the end) as a content file, streaming with bounded memory.
+  // Fills plain_sha256, stored_name, stored_bytes of `file`. If a file with the same stored
+  // name exists, nothing is written. `written` (optional) gets the bytes written.
+  using ReadChunk = std::function<Result<size_t>(char* buffer, size_t capacity)>;
+  virtual Status PutFile(const ReadChunk& source, ManifestFile* file, uint64_t* written) = 0;
+
+  // Streams a content file's plain bytes to `sink`, verifying the stored SHA-256 (its name),
+  // the authentication of every encrypted chunk, and the plain SHA-256 and size the manifest
+  // names. Corruption naming the file (and what differs) on any mismatch.
+  using WriteChunk = std::function<Status(std::string_view bytes)>;
+  virtual Status ReadFile(const ManifestFile& file, const WriteChunk& sink) = 0;
+  // Checks a content file without decrypting: it exists, and its bytes hash to its name.
+  virtual Status CheckStored(const ManifestFile& file) = 0;
+
+  // Finds a sealed segment already stored, by its segment_key, in any manifest.
+  virtual std::optional<ManifestFile> FindSealedSegment(const std::string& segment_key) = 0;
+
+  // Publishes a manifest (temporary name, fsync, rename, directory fsync). The manifest is
+  // the backup: before this returns, the backup does not exist.
+  virtual Status WriteManifest(const Manifest& manifest) = 0;
+  // Every manifest, oldest first. A manifest that does not parse is reported as Corruption.
+  virtual Result<std::vector<Manifest>> ListManifests() = 0;
+  virtual Result<Manifest> ReadManifest(const std::string& backup_id) = 0;
+
+  // Deletion, for prune only.
+  virtual Status RemoveManifest(const std::string& backup_id) = 0;
+  virtual Result<std::vector<std::string>> ListStoredNames() = 0;  // data/ content files
+  virtual Status RemoveStored(const std::string& stored_name) = 0;
+};
+
+}  // namespace ordo::backup
