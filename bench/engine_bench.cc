@@ -1,7 +1,7 @@
 // ordo_bench: engine benchmarks through the embedding API (include/ordo/db.h).
 //
 //   ordo_bench [--quick] [--dir BASE] [--only writes,open,replay,memory] [--seconds S]
-//              [--threads 1,4,16,64] [--markdown FILE] [--keep]
+//              [--threads 1,4,16,64] [--repeat N] [--markdown FILE] [--keep]
 //
 // Figures, each printed with its target (docs/BENCHMARKS.md):
 //   writes   durable writes per second (SyncMode::kAlways, 100-byte values, random keys out of
@@ -15,8 +15,9 @@
 //   memory   RSS growth of a fresh process opening the 10 M-key database, per key, less the
 //            average key length.
 //
-// Every Open is measured in a fresh child process (this binary re-executed with --child-open)
-// so that memory figures are not polluted by the build, and the timing includes nothing else.
+// Every Open is measured --repeat times (default 3; the median is reported), each in a fresh
+// child process (this binary re-executed with --child-open) so that memory figures are not
+// polluted by the build, and the timing includes nothing else.
 // Timings are printed, never asserted.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -56,6 +57,7 @@ struct Config {
   double seconds = 3.0;
   std::vector<int> threads = {1, 4, 16, 64};
   std::string markdown;
+  int repeat = 3;  // each Open is measured this many times; the median is reported
   uint64_t open_small = 1'000'000;
   uint64_t open_large = 10'000'000;
   uint64_t replay_keys = 1'000'000;
@@ -348,6 +350,22 @@ OpenResult RunChildOpen(const std::string& self, const std::string& directory, b
   return result;
 }
 
+// Runs the child `repeat` times and returns the run with the median time.
+OpenResult MedianOpen(const std::string& self, const std::string& directory, bool cold,
+                      int repeat) {
+  std::vector<OpenResult> runs;
+  for (int i = 0; i < std::max(1, repeat); ++i) runs.push_back(RunChildOpen(self, directory, cold));
+  std::sort(runs.begin(), runs.end(),
+            [](const OpenResult& a, const OpenResult& b) { return a.seconds < b.seconds; });
+  OpenResult median = runs[runs.size() / 2];
+  if (runs.size() > 1) {
+    std::string all;
+    for (const auto& run : runs) all += Format("%s%.3f", all.empty() ? "" : ", ", run.seconds);
+    median.fields["runs"] = all;
+  }
+  return median;
+}
+
 void PrintOpen(const char* what, const OpenResult& r) {
   std::printf("  %s: %.3f s  (keys %" PRIu64 ", segments %" PRIu64 ", log %.0f MB, level %" PRIu64
               ", clean %" PRIu64 ", checkpoint %s, replayed %" PRIu64 " records, verified %" PRIu64
@@ -355,6 +373,7 @@ void PrintOpen(const char* what, const OpenResult& r) {
               what, r.seconds, r.Get("keys"), r.Get("segments"), r.Get("log_bytes") / 1e6,
               r.Get("level"), r.Get("clean"), r.fields.count("checkpoint") ? r.fields.at("checkpoint").c_str() : "?",
               r.Get("replayed"), r.Get("verified"), r.Get("report_micros") / 1e6);
+  if (r.fields.count("runs")) std::printf("    median of runs: %s s\n", r.fields.at("runs").c_str());
   std::fflush(stdout);
 }
 
@@ -363,11 +382,11 @@ void ClearCheckpoints(const std::string& directory) {
 }
 
 void BenchReplay(const std::string& self, const std::string& directory, const std::string& label,
-                 bool headline) {
+                 bool headline, int repeat) {
   ClearCheckpoints(directory);
-  const OpenResult warm = RunChildOpen(self, directory, false);
+  const OpenResult warm = MedianOpen(self, directory, false, repeat);
   PrintOpen(("full replay, warm (" + label + ")").c_str(), warm);
-  const OpenResult cold = RunChildOpen(self, directory, true);
+  const OpenResult cold = MedianOpen(self, directory, true, repeat);
   PrintOpen(("full replay, cold (" + label + ")").c_str(), cold);
   const double warm_rate = warm.Get("log_bytes") / 1e6 / warm.seconds;
   const double cold_rate = cold.Get("log_bytes") / 1e6 / cold.seconds;
@@ -414,11 +433,14 @@ int Main(int argc, char** argv) {
     } else if (arg == "--threads") {
       config.threads.clear();
       for (const auto& t : Split(next(), ',')) config.threads.push_back(std::atoi(t.c_str()));
+    } else if (arg == "--repeat") {
+      config.repeat = std::atoi(next().c_str());
     } else if (arg == "--markdown") {
       config.markdown = next();
     } else if (arg == "--help" || arg == "-h") {
       std::printf("usage: ordo_bench [--quick] [--dir BASE] [--only writes,open,replay,memory]\n"
-                  "                  [--seconds S] [--threads 1,4,16,64] [--markdown FILE] [--keep]\n");
+                  "                  [--seconds S] [--threads 1,4,16,64] [--repeat N]\n"
+                  "                  [--markdown FILE] [--keep]\n");
       return 0;
     } else {
       std::fprintf(stderr, "ordo_bench: unknown argument %s (try --help)\n", arg.c_str());
@@ -430,6 +452,7 @@ int Main(int argc, char** argv) {
     config.open_large = 1'000'000;
     config.replay_keys = 100'000;
     if (config.seconds == 3.0) config.seconds = 1.0;
+    config.repeat = 1;
   }
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   std::string pattern = config.base + "/ordo-bench-XXXXXX";
@@ -449,9 +472,9 @@ int Main(int argc, char** argv) {
       if (!large && !Wanted(config, "open")) continue;
       const std::string directory = root + "/open-" + std::to_string(keys);
       Build(directory, keys, 16);
-      const OpenResult warm = RunChildOpen(self, directory, false);
+      const OpenResult warm = MedianOpen(self, directory, false, config.repeat);
       PrintOpen(("open " + Count(keys) + " keys, warm").c_str(), warm);
-      const OpenResult cold = RunChildOpen(self, directory, true);
+      const OpenResult cold = MedianOpen(self, directory, true, config.repeat);
       PrintOpen(("open " + Count(keys) + " keys, cold").c_str(), cold);
       if (Wanted(config, "open")) {
         const bool target = keys == 10'000'000;
@@ -491,7 +514,7 @@ int Main(int argc, char** argv) {
       }
       if (large && Wanted(config, "replay") && !config.quick) {
         std::printf("\n== full replay of the %s-key log (index/ deleted)\n", Count(keys).c_str());
-        BenchReplay(self, directory, Count(keys) + " keys x 16 B", false);
+        BenchReplay(self, directory, Count(keys) + " keys x 16 B", false, config.repeat);
       }
       if (!config.keep) fs::remove_all(directory);
     }
@@ -505,7 +528,7 @@ int Main(int argc, char** argv) {
     BenchReplay(self, directory,
                 Count(config.replay_keys) + " keys x " +
                     std::to_string(config.replay_value_bytes) + " B",
-                true);
+                true, config.repeat);
     if (!config.keep) fs::remove_all(directory);
   }
 

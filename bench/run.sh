@@ -6,7 +6,7 @@
 #
 # Environment: BUILD_DIR (default build), BENCH_TMP (where data directories go, default
 # $TMPDIR or /tmp), ORDO_N, REDIS_ALWAYS_N, REDIS_EVERYSEC_N (requests per redis-benchmark
-# test), CLIENTS (default 50).
+# test), REPEAT (rounds; medians are reported), CLIENTS (default 50).
 #
 # Each server runs alone (started just before its redis-benchmark run and stopped after it), on a
 # free loopback port, with its own temporary data directory; every server this script started is
@@ -30,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --markdown) MARKDOWN=${2:?--markdown needs a file}; shift ;;
     --skip-server) SKIP_SERVER=1 ;;
     --skip-engine) SKIP_ENGINE=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -38,11 +38,12 @@ done
 
 if [[ $QUICK == 1 ]]; then
   ORDO_N=${ORDO_N:-50000}; REDIS_ALWAYS_N=${REDIS_ALWAYS_N:-50000}
-  REDIS_EVERYSEC_N=${REDIS_EVERYSEC_N:-100000}
+  REDIS_EVERYSEC_N=${REDIS_EVERYSEC_N:-100000}; REPEAT=${REPEAT:-1}
 else
-  # Sized so that each SET run takes roughly 10-20 s on the reference machine (docs/BENCHMARKS.md).
-  ORDO_N=${ORDO_N:-500000}; REDIS_ALWAYS_N=${REDIS_ALWAYS_N:-300000}
-  REDIS_EVERYSEC_N=${REDIS_EVERYSEC_N:-800000}
+  # Sized so that each SET run takes roughly 10-15 s on the reference machine
+  # (docs/BENCHMARKS.md); three interleaved rounds, medians reported.
+  ORDO_N=${ORDO_N:-400000}; REDIS_ALWAYS_N=${REDIS_ALWAYS_N:-400000}
+  REDIS_EVERYSEC_N=${REDIS_EVERYSEC_N:-700000}; REPEAT=${REPEAT:-3}
 fi
 
 for tool in redis-server redis-benchmark redis-cli; do
@@ -52,16 +53,9 @@ done
 [[ $SKIP_ENGINE == 1 || -x $ORDO_BENCH ]] || { echo "run.sh: $ORDO_BENCH missing: build first (make bench)" >&2; exit 1; }
 
 WORK=$(mktemp -d "$BENCH_TMP/ordo-run-XXXXXX")
-PIDS=()
+SERVER_PID=  # the one server running now, if any (servers run one at a time)
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
+  if [[ -n $SERVER_PID ]]; then stop_server "$SERVER_PID"; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -80,47 +74,65 @@ wait_ready() {  # port pid
   return 1
 }
 
-stop_server() {  # pid
+stop_server() {  # pid: a child of this script, so its id cannot be reused before we wait for it
   kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
   kill -KILL "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  SERVER_PID=
 }
 
-declare -A RPS
-# run_benchmark NAME N COMMAND...: starts the server (COMMAND with PORT and DIR substituted),
-# runs redis-benchmark SET and GET against it, records RPS[NAME.set] and RPS[NAME.get].
+declare -A RPS CPU
+# cpu_ticks PID: user + system clock ticks of every thread of the process so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+# run_benchmark NAME N COMMAND...: starts the server (COMMAND with @PORT@ and @DIR@ substituted)
+# in a fresh data directory, runs redis-benchmark SET then GET against it (two invocations, so
+# that the server's CPU time can be told apart), stops it, and appends the requests/s and the
+# server's CPU microseconds per request to RPS[NAME.set], RPS[NAME.get], CPU[...].
 run_benchmark() {
   local name=$1 n=$2; shift 2
-  local port dir pid out
+  local port dir pid out test before after
   port=$(free_port)
   dir=$WORK/$name
+  rm -rf "$dir"
   mkdir -p "$dir"
   local args=()
   for arg in "$@"; do arg=${arg//@PORT@/$port}; args+=("${arg//@DIR@/$dir}"); done
   "${args[@]}" >"$WORK/$name.log" 2>&1 &
   pid=$!
-  PIDS+=("$pid")
+  SERVER_PID=$pid
   if ! wait_ready "$port" "$pid"; then
     echo "run.sh: $name did not start; its log:" >&2
     cat "$WORK/$name.log" >&2
     exit 1
   fi
-  echo "-- $name: ${args[*]}"
-  echo "   redis-benchmark -h 127.0.0.1 -p $port -c $CLIENTS -d 100 -r 1000000 -n $n -t set,get -q"
-  local start=$SECONDS
-  out=$(redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -d 100 -r 1000000 -n "$n" \
-        -t set,get -q | tr '\r' '\n' | grep 'requests per second')
-  echo "$out" | sed 's/^/   /'
-  echo "   ($((SECONDS - start)) s)"
-  RPS[$name.set]=$(echo "$out" | awk '/^SET:/ {print $2}')
-  RPS[$name.get]=$(echo "$out" | awk '/^GET:/ {print $2}')
-  if [[ -z ${RPS[$name.set]} || -z ${RPS[$name.get]} ]]; then
-    echo "run.sh: could not parse redis-benchmark output for $name" >&2
-    exit 1
-  fi
+  printf -- '-- %s: %s\n' "$name" "${args[*]}"
+  for test in set get; do
+    before=$(cpu_ticks "$pid")
+    local start=$SECONDS
+    out=$(redis-benchmark -h 127.0.0.1 -p "$port" -c "$CLIENTS" -d 100 -r 1000000 -n "$n" \
+          -t "$test" -q | tr '\r' '\n' | grep 'requests per second' || true)
+    after=$(cpu_ticks "$pid")
+    local rps cpu
+    rps=$(echo "$out" | awk '{print $2; exit}')
+    if [[ -z $rps ]]; then
+      echo "run.sh: could not parse redis-benchmark output for $name $test" >&2
+      exit 1
+    fi
+    cpu=$(( (after - before) * TICK_US / n ))
+    printf '   redis-benchmark -p %s -c %s -d 100 -r 1000000 -n %s -t %s: %s (%s s, server CPU %s us/request)\n' \
+      "$port" "$CLIENTS" "$n" "$test" "$out" "$((SECONDS - start))" "$cpu"
+    RPS[$name.$test]+="$rps "
+    CPU[$name.$test]+="$cpu "
+  done
   stop_server "$pid"
+  rm -rf "$dir"
 }
 
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
+spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.0f-%.0f", lo, hi}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t) ? "met" : "NOT met" }'; }
 
@@ -142,43 +154,53 @@ if [[ $MARKDOWN != "" ]]; then
 fi
 
 if [[ $SKIP_SERVER == 0 ]]; then
-  echo "== Redis protocol: redis-benchmark -c $CLIENTS -d 100 -r 1000000 -t set,get"
-  run_benchmark ordo-always "$ORDO_N" "$ORDO" serve --data @DIR@ --port @PORT@ --sync always
-  run_benchmark redis-always "$REDIS_ALWAYS_N" redis-server --bind 127.0.0.1 --port @PORT@ \
-    --appendonly yes --appendfsync always --save '' --dir @DIR@
-  run_benchmark redis-everysec "$REDIS_EVERYSEC_N" redis-server --bind 127.0.0.1 --port @PORT@ \
-    --appendonly yes --appendfsync everysec --save '' --dir @DIR@
-  run_benchmark ordo-everysec "$REDIS_EVERYSEC_N" "$ORDO" serve --data @DIR@ --port @PORT@ --sync everysec
-  rm -rf "${WORK:?}"/*
+  echo "== Redis protocol: redis-benchmark -c $CLIENTS -d 100 -r 1000000, $REPEAT round(s), servers interleaved"
+  for round in $(seq "$REPEAT"); do
+    echo "round $round of $REPEAT"
+    run_benchmark ordo-always "$ORDO_N" "$ORDO" serve --data @DIR@ --port @PORT@ --sync always
+    run_benchmark redis-always "$REDIS_ALWAYS_N" redis-server --bind 127.0.0.1 --port @PORT@ \
+      --appendonly yes --appendfsync always --save '' --dir @DIR@
+    run_benchmark redis-everysec "$REDIS_EVERYSEC_N" redis-server --bind 127.0.0.1 --port @PORT@ \
+      --appendonly yes --appendfsync everysec --save '' --dir @DIR@
+    run_benchmark ordo-everysec "$ORDO_N" "$ORDO" serve --data @DIR@ --port @PORT@ --sync everysec
+  done
 
-  r_set_always=$(ratio "${RPS[ordo-always.set]}" "${RPS[redis-always.set]}")
-  r_set_everysec=$(ratio "${RPS[ordo-always.set]}" "${RPS[redis-everysec.set]}")
-  r_get_always=$(ratio "${RPS[ordo-always.get]}" "${RPS[redis-always.get]}")
-  r_get_everysec=$(ratio "${RPS[ordo-always.get]}" "${RPS[redis-everysec.get]}")
+  declare -A MED
+  for key in "${!RPS[@]}"; do MED[$key]=$(median "${RPS[$key]}"); done
+  r_set_always=$(ratio "${MED[ordo-always.set]}" "${MED[redis-always.set]}")
+  r_set_everysec=$(ratio "${MED[ordo-always.set]}" "${MED[redis-everysec.set]}")
+  r_get_always=$(ratio "${MED[ordo-always.get]}" "${MED[redis-always.get]}")
+  r_get_everysec=$(ratio "${MED[ordo-always.get]}" "${MED[redis-everysec.get]}")
   echo
-  printf '  %-38s %14s %14s\n' "server (requests/s)" SET GET
+  echo "  median of $REPEAT round(s), requests/s [lowest-highest], server CPU us/request (median)"
+  printf '  %-16s %26s %8s %26s %8s\n' server "SET/s" "CPU us" "GET/s" "CPU us"
   for name in ordo-always redis-always redis-everysec ordo-everysec; do
-    printf '  %-38s %14s %14s\n' "$name" "${RPS[$name.set]}" "${RPS[$name.get]}"
+    printf '  %-16s %26s %8s %26s %8s\n' "$name" \
+      "${MED[$name.set]} [$(spread "${RPS[$name.set]}")]" "$(median "${CPU[$name.set]}")" \
+      "${MED[$name.get]} [$(spread "${RPS[$name.get]}")]" "$(median "${CPU[$name.get]}")"
   done
   echo
-  printf '  %-38s %8s  %-8s %s\n' ratio value target verdict
-  printf '  %-38s %8s  %-8s %s\n' "SET ordo always / redis always" "$r_set_always" ">= 1.5" "$(verdict "$r_set_always" 1.5)"
-  printf '  %-38s %8s  %-8s %s\n' "SET ordo always / redis everysec" "$r_set_everysec" ">= 1.0" "$(verdict "$r_set_everysec" 1.0)"
-  printf '  %-38s %8s  %-8s %s\n' "GET ordo always / redis always" "$r_get_always" ">= 0.9" "$(verdict "$r_get_always" 0.9)"
-  printf '  %-38s %8s  %-8s %s\n' "GET ordo always / redis everysec" "$r_get_everysec" ">= 0.9" "$(verdict "$r_get_everysec" 0.9)"
+  printf '  %-36s %8s  %-8s %s\n' ratio value target verdict
+  printf '  %-36s %8s  %-8s %s\n' "SET ordo always / redis always" "$r_set_always" ">= 1.5" "$(verdict "$r_set_always" 1.5)"
+  printf '  %-36s %8s  %-8s %s\n' "SET ordo always / redis everysec" "$r_set_everysec" ">= 1.0" "$(verdict "$r_set_everysec" 1.0)"
+  printf '  %-36s %8s  %-8s %s\n' "GET ordo always / redis always" "$r_get_always" ">= 0.9" "$(verdict "$r_get_always" 0.9)"
+  printf '  %-36s %8s  %-8s %s\n' "GET ordo always / redis everysec" "$r_get_everysec" ">= 0.9" "$(verdict "$r_get_everysec" 0.9)"
   echo
   if [[ $MARKDOWN != "" ]]; then
+    row() {  # label name
+      echo "| $1 | ${MED[$2.set]} | $(spread "${RPS[$2.set]}") | $(median "${CPU[$2.set]}") | ${MED[$2.get]} | $(spread "${RPS[$2.get]}") | $(median "${CPU[$2.get]}") |"
+    }
     {
-      echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000 -t set,get (requests per second; -n: ordo always $ORDO_N, redis always $REDIS_ALWAYS_N, everysec runs $REDIS_EVERYSEC_N):"
+      echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000, SET then GET, each server alone, $REPEAT interleaved round(s); -n: ordo $ORDO_N, redis always $REDIS_ALWAYS_N, redis everysec $REDIS_EVERYSEC_N. Median requests/s, lowest-highest over the rounds, and the server's CPU time per request (user + system, all threads):"
       echo
-      echo "| server | SET/s | GET/s |"
-      echo "| --- | ---: | ---: |"
-      echo "| ordo serve --sync always | ${RPS[ordo-always.set]} | ${RPS[ordo-always.get]} |"
-      echo "| redis-server appendfsync always | ${RPS[redis-always.set]} | ${RPS[redis-always.get]} |"
-      echo "| redis-server appendfsync everysec | ${RPS[redis-everysec.set]} | ${RPS[redis-everysec.get]} |"
-      echo "| ordo serve --sync everysec (for reference) | ${RPS[ordo-everysec.set]} | ${RPS[ordo-everysec.get]} |"
+      echo "| server | SET/s | range | CPU us/SET | GET/s | range | CPU us/GET |"
+      echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+      row "ordo serve --sync always" ordo-always
+      row "redis-server appendfsync always" redis-always
+      row "redis-server appendfsync everysec" redis-everysec
+      row "ordo serve --sync everysec (reference)" ordo-everysec
       echo
-      echo "| ratio | measured | target | |"
+      echo "| ratio (medians) | measured | target | |"
       echo "| --- | ---: | --- | --- |"
       echo "| SET ordo always / redis always | $r_set_always | >= 1.5 | $(verdict "$r_set_always" 1.5) |"
       echo "| SET ordo always / redis everysec | $r_set_everysec | >= 1.0 | $(verdict "$r_set_everysec" 1.0) |"
