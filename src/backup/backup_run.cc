@@ -1,0 +1,266 @@
+#include "backup/backup_run.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+#include <thread>
+
+#include "backup/backup_source.h"
+#include "db/identity.h"
+#include "fmt/format.h"
+#include "log/segment_reader.h"
+#include "util/clock.h"
+
+namespace ordo::backup {
+namespace {
+
+// Paces reads to a rate by sleeping until the bytes done so far are due.
+class Pacer {
+ public:
+  explicit Pacer(double mib_per_second)
+      : bytes_per_micro_(mib_per_second * 1024.0 * 1024.0 / 1e6), start_micros_(MonotonicMicros()) {}
+  void Account(uint64_t bytes) {
+    done_ += bytes;
+    if (bytes_per_micro_ <= 0) return;
+    const int64_t due_micros = start_micros_ + static_cast<int64_t>(done_ / bytes_per_micro_);
+    const int64_t wait_micros = due_micros - MonotonicMicros();
+    if (wait_micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(wait_micros));
+  }
+
+ private:
+  const double bytes_per_micro_;
+  const int64_t start_micros_;
+  uint64_t done_ = 0;
+};
+
+struct CopyState {
+  FileSystem* fs;
+  Repository* repository;
+  const BackupOptions* options;
+  Pacer pacer;
+  TransferProgress progress;
+  BackupResult* result;
+};
+
+void ReportProgress(CopyState& state) {
+  if (state.options->progress) state.options->progress(state.progress);
+}
+
+ManifestFile DescribeFile(const SourceFile& source) {
+  ManifestFile file;
+  file.kind = SourceKindName(source.kind);
+  file.relative_path = source.relative_path;
+  file.plain_bytes = source.bytes;
+  file.segment_id = source.segment_id;
+  file.first_lsn = source.first_lsn;
+  file.last_lsn = source.last_lsn;
+  return file;
+}
+
+// Streams the first `source.bytes` bytes of the source file into the repository. Sets
+// `*vanished` (and returns OK) when a checkpoint was removed before it could be opened.
+Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
+                 uint64_t* written, bool* vanished) {
+  *vanished = false;
+  auto opened = state.fs->NewRandomAccessFile(source.path);
+  if (!opened.ok()) {
+    if (source.kind == SourceKind::kCheckpoint && !state.fs->FileExists(source.path)) {
+      *vanished = true;
+      return Status::Ok();
+    }
+    return opened.status();
+  }
+  // An open file keeps its bytes even if the server removes it now (POSIX unlink semantics).
+  std::unique_ptr<RandomAccessFile> input = std::move(opened.value());
+  uint64_t offset = 0;
+  const Repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
+    const uint64_t count =
+        std::min<uint64_t>({capacity, kCopyChunkBytes, source.bytes - offset});
+    if (count == 0) return size_t{0};
+    size_t read_count = 0;
+    ORDO_RETURN_IF_ERROR(input->Read(offset, count, buffer, &read_count));
+    if (read_count != count) {
+      return Status::Corruption(fmt::format("{} offset {}: file ended, {} bytes were captured "
+                                            "for the backup", source.path, offset + read_count,
+                                            source.bytes));
+    }
+    offset += read_count;
+    state.result->bytes_read += read_count;
+    state.progress.bytes_done += read_count;
+    ReportProgress(state);
+    state.pacer.Account(read_count);
+    return read_count;
+  };
+  *written = 0;
+  ORDO_RETURN_IF_ERROR(state.repository->PutFile(read_chunk, file, written)
+                           .WithContext("storing " + source.path));
+  if (offset != source.bytes) {
+    return Status::IOError(fmt::format("storing {}: the repository took {} of {} bytes",
+                                       source.path, offset, source.bytes));
+  }
+  return Status::Ok();
+}
+
+// Copies (or reuses) one source file and adds it to the manifest.
+Status BackUpFile(CopyState& state, const SourceFile& source, const std::string& database_hex,
+                  Manifest* manifest) {
+  state.progress.current_file = source.relative_path;
+  ReportProgress(state);
+  BackupFileFigure figure{source.relative_path, SourceKindName(source.kind), source.bytes,
+                          0, false, 0};
+  const int64_t start_micros = MonotonicMicros();
+  ManifestFile file = DescribeFile(source);
+  if (source.kind == SourceKind::kSealedSegment) {
+    ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail,
+                          log::ReadSegmentTail(state.fs, source.path, source.bytes));
+    if (!tail.sealed) return Status::Corruption(source.path + ": seal footer not found");
+    file.segment_key = SegmentKey(database_hex, source.segment_id, tail.footer.footer_checksum);
+    std::optional<ManifestFile> stored = state.repository->FindSealedSegment(file.segment_key);
+    if (stored.has_value() && stored->plain_bytes == source.bytes) {
+      file.plain_sha256 = stored->plain_sha256;
+      file.stored_name = stored->stored_name;
+      file.stored_bytes = stored->stored_bytes;
+      figure.reused = true;
+      ++state.result->reused_files;
+      state.progress.bytes_done += source.bytes;
+      ReportProgress(state);
+    }
+  }
+  if (!figure.reused) {
+    bool vanished = false;
+    ORDO_RETURN_IF_ERROR(StoreFile(state, source, &file, &figure.bytes_written, &vanished));
+    if (vanished) {
+      state.result->errors.push_back(
+          source.relative_path + " was removed by the server while the backup ran (it keeps "
+          "only the newest checkpoints); left out: a restore rebuilds the index from the log");
+      state.progress.bytes_done += source.bytes;
+      return Status::Ok();
+    }
+    state.result->bytes_written += figure.bytes_written;
+    if (figure.bytes_written > 0) ++state.result->new_files;
+  }
+  figure.save_micros = MonotonicMicros() - start_micros;
+  state.result->files.push_back(figure);
+  manifest->files.push_back(std::move(file));
+  return Status::Ok();
+}
+
+// The newest backup already in the repository, or "" (a damaged manifest is noted, not fatal:
+// this backup does not depend on it).
+std::string FindParent(Repository* repository, BackupResult* result) {
+  auto manifests = repository->ListManifests();
+  if (!manifests.ok()) {
+    result->errors.push_back("could not list earlier backups, parent left empty: " +
+                             manifests.status().ToString());
+    return "";
+  }
+  std::string newest;
+  for (const Manifest& manifest : *manifests) newest = std::max(newest, manifest.backup_id);
+  return newest;
+}
+
+}  // namespace
+
+std::string SegmentKey(const std::string& database_id_hex, uint64_t segment_id,
+                       uint64_t footer_checksum) {
+  return fmt::format("{}:{}:{:016x}", database_id_hex, segment_id, footer_checksum);
+}
+
+std::string NewBackupId(int64_t wall_micros) {
+  const std::time_t seconds = static_cast<std::time_t>(wall_micros / 1000000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
+  std::random_device random;
+  const uint64_t micros_in_second = static_cast<uint64_t>(wall_micros % 1000000);
+  static_assert(999999ull * 4096 + 4095 <= 0xffffffffull, "the suffix fits 8 hex digits");
+  return fmt::format("{}-{:08x}", stamp, micros_in_second * 4096 + (random() & 0xfff));
+}
+
+std::string Rfc3339Micros(int64_t wall_micros) {
+  const std::time_t seconds = static_cast<std::time_t>(wall_micros / 1000000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:06d}Z", stamp, wall_micros % 1000000);
+}
+
+bool ParseRfc3339(const std::string& text, int64_t* wall_micros) {
+  std::tm utc{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &utc.tm_year, &utc.tm_mon,
+                  &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &consumed) != 6) {
+    return false;
+  }
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  int64_t fraction_micros = 0;
+  size_t position = static_cast<size_t>(consumed);
+  if (position < text.size() && text[position] == '.') {
+    int64_t scale = 100000;
+    for (++position; position < text.size() && std::isdigit(text[position]); ++position) {
+      fraction_micros += (text[position] - '0') * scale;
+      scale /= 10;
+    }
+  }
+  if (position + 1 != text.size() || (text[position] != 'Z' && text[position] != 'z')) {
+    return false;
+  }
+  *wall_micros = static_cast<int64_t>(timegm(&utc)) * 1000000 + fraction_micros;
+  return true;
+}
+
+Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository* repository,
+                  const BackupOptions& options, BackupResult* result) {
+  *result = BackupResult{};
+  if (!repository->CanWrite()) {
+    return Status::InvalidArgument("repository " + repository->info().repository_id +
+                                   " is encrypted with a key: give its --key-file to write");
+  }
+  const int64_t start_wall_micros = WallMicros();
+  const int64_t start_micros = MonotonicMicros();
+  BackupSource source;
+  ORDO_RETURN_IF_ERROR(CaptureBackupSource(fs, data_directory, &source));
+
+  Manifest manifest;
+  manifest.backup_id = NewBackupId(start_wall_micros);
+  manifest.parent_backup_id = FindParent(repository, result);
+  manifest.database_id = db::DatabaseIdHex(source.database_id);
+  manifest.started = Rfc3339Micros(start_wall_micros);
+  manifest.first_lsn = source.first_lsn;
+  manifest.last_lsn = source.last_lsn;
+  manifest.first_commit_time_micros = source.first_commit_time_micros;
+  manifest.last_commit_time_micros = source.last_commit_time_micros;
+  manifest.digest = source.digest;
+  manifest.keys = source.keys;
+
+  CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {}, result};
+  for (const SourceFile& file : source.files) state.progress.bytes_total += file.bytes;
+  for (const SourceFile& file : source.files) {
+    ORDO_RETURN_IF_ERROR(BackUpFile(state, file, manifest.database_id, &manifest));
+  }
+  state.progress.current_file.clear();
+  ReportProgress(state);
+
+  result->duration_seconds = static_cast<double>(MonotonicMicros() - start_micros) / 1e6;
+  manifest.finished = Rfc3339Micros(WallMicros());
+  manifest.bytes_read = result->bytes_read;
+  manifest.bytes_written = result->bytes_written;
+  manifest.new_files = result->new_files;
+  manifest.duration_seconds = result->duration_seconds;
+  // The marker: until this returns, the backup does not exist.
+  ORDO_RETURN_IF_ERROR(repository->WriteManifest(manifest));
+  result->throughput_mib_per_second =
+      result->duration_seconds > 0
+          ? static_cast<double>(result->bytes_read) / (1024.0 * 1024.0) / result->duration_seconds
+          : 0;
+  result->manifest = std::move(manifest);
+  return Status::Ok();
+}
+
+}  // namespace ordo::backup

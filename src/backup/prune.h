@@ -1,0 +1,39 @@
+// Retention: which backups to keep, and removal of everything no kept backup needs. Prune is
+// the only code that deletes anything from a repository.
+//
+// Order, so that a crash at any point leaves a valid repository: first the manifests of the
+// backups not kept (each removal makes one backup disappear whole), then every content file
+// under data/ that no kept manifest references (including what interrupted backups left). A
+// crash between the two leaves only unreferenced files, which the next prune removes.
+//
+// Not safe to run while a backup into the same repository is in progress: that backup's files
+// are not referenced by any manifest yet, so prune would remove them (the repository has no
+// lock in this version; docs/OPERATIONS.md says so).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backup/repository.h"
+
+namespace ordo::backup {
+
+struct PruneReport {
+  bool dry_run = false;
+  std::vector<std::string> kept_backups;     // ids, oldest first
+  std::vector<std::string> removed_backups;  // ids (would be removed, when dry_run)
+  std::vector<std::string> removed_files;    // stored names under data/
+  uint64_t removed_bytes = 0;                // stored bytes of removed files, where known
+};
+
+// Keeps the newest `keep_last` backups (>= 1, else InvalidArgument) and, with
+// `keep_within_seconds`, every backup finished less than that many seconds ago; removes the
+// rest and every content file no kept backup references. With `dry_run` it only fills the
+// report. Fails without deleting anything if a manifest cannot be read (a damaged manifest may
+// reference files that would otherwise be deleted).
+Status Prune(Repository* repository, uint64_t keep_last,
+             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report);
+
+}  // namespace ordo::backup

@@ -1,0 +1,45 @@
+// Restoring a backup into a new data directory.
+//
+// The target is never seen half-restored: every file is written into a sibling temporary
+// directory "<target>.restoring-<random>" (IDENTITY, log/, index/), each file streamed from the
+// repository (Repository::ReadFile checks the stored hash, every encrypted chunk and the plain
+// hash and size while copying) and fsynced; sealed segments are made read-only; the
+// directories are fsynced; only then is the temporary directory renamed to the target and the
+// parent directory fsynced. A crash or error before the rename leaves at most a
+// "<target>.restoring-*" directory, which the operator deletes (the error names it); the
+// target either does not exist or is complete.
+//
+// Memory is flat: files are streamed in the repository's chunks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "backup/backup_run.h"
+#include "backup/repository.h"
+#include "ordo/file_system.h"
+
+namespace ordo::backup {
+
+struct RestoreReport {
+  std::string target;
+  uint64_t files = 0;
+  uint64_t bytes = 0;  // plain bytes written
+  double duration_seconds = 0;
+};
+
+// True for the relative paths a manifest may name: "IDENTITY", "log/<name>", "index/<name>"
+// with a plain file name (no "..", no further "/"), so a manifest cannot write outside the
+// target.
+bool IsRestorablePath(const std::string& relative_path);
+
+// Restores `manifest` from `repository` (which must be readable: CanRead) into
+// `target_directory`, which must not exist or be an empty directory (InvalidArgument naming
+// it otherwise). `progress` may be empty. Corruption naming the file when a stored file fails
+// a check; IOError/NoSpace naming the path from the target file system; on any failure the
+// message also names the temporary directory left behind.
+Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& manifest,
+                     const std::string& target_directory, const ProgressCallback& progress,
+                     RestoreReport* report);
+
+}  // namespace ordo::backup
