@@ -50,9 +50,15 @@ struct RepositoryInfo {
 // needed only by restore and verify of contents.
 struct KeyMaterial {
   std::string secret_key;  // raw bytes; empty when not given
+  // Raw 32 bytes: the public half of a key pair (derived from a "secret-key" file, or read from
+  // a PREFIX.pub file, which gives no secret_key). Empty for a symmetric key. Open() checks it
+  // against the repository's public key when given.
+  std::string public_key;
 };
 
-// Reads a key file written by `ordo keygen` (InvalidArgument naming the file if malformed).
+// Reads a key file written by `ordo keygen` (InvalidArgument naming the file if malformed):
+// PREFIX.key of a symmetric key fills secret_key; PREFIX.key of a key pair fills secret_key and
+// public_key; PREFIX.pub fills public_key only.
 Status ReadKeyFile(FileSystem* fs, const std::string& path, KeyMaterial* key);
 // Writes PREFIX.key (symmetric: 32 random bytes) or PREFIX.key + PREFIX.pub (key pair), mode
 // 0600 for the secret; refuses to overwrite existing files.
@@ -93,15 +99,24 @@ struct Manifest {
   double duration_seconds = 0;
 };
 
+// A new backup id for a backup started at `unix_micros`: "<yyyymmddThhmmssZ>-<8 random hex>".
+std::string MakeBackupId(int64_t unix_micros);
+// True for the shape MakeBackupId produces (so an id is always a safe file name).
+bool IsValidBackupId(const std::string& backup_id);
+
 class Repository {
  public:
-  // Creates a repository at `path` (a missing or empty directory). For kKey, `key` must hold
-  // the secret key; for kPublicKey, `public_key` the public key (raw 32 bytes).
+  // Creates a repository at `path` (a missing or empty directory; its parent must exist). For
+  // kKey, `key` must hold the secret key; for kPublicKey, `public_key` the public key (raw 32
+  // bytes). InvalidArgument if a repository or other files are there already, or a key is
+  // missing or malformed. ordo-repository.json is published last: it makes the repository.
   static Status Init(FileSystem* fs, const std::string& path, EncryptionMode mode,
                      const KeyMaterial& key, const std::string& public_key,
                      RepositoryInfo* info);
-  // Opens an existing repository. NotFound if there is none at `path`; InvalidArgument
-  // ("wrong key ...") if `key` is given and does not match.
+  // Opens an existing repository. NotFound ("no repository at PATH") if there is none at
+  // `path`; Corruption or NotSupported if its description is damaged or of an unknown version;
+  // InvalidArgument ("wrong key ...") if `key` is given and does not match. A key given to an
+  // unencrypted repository is ignored.
   static Result<std::unique_ptr<Repository>> Open(FileSystem* fs, const std::string& path,
                                                    const KeyMaterial& key);
   virtual ~Repository() = default;
@@ -113,28 +128,45 @@ class Repository {
   // True if this process can write backups (a "key" repository needs the key).
   virtual bool CanWrite() const = 0;
 
-  // Stores `plain_bytes` bytes read from `source` (called repeatedly with a buffer to fill; it
-  // returns the count read, 0 at the end) as a content file, streaming with bounded memory.
-  // Fills plain_sha256, stored_name, stored_bytes of `file`. If a file with the same stored
-  // name exists, nothing is written. `written` (optional) gets the bytes written.
+  // Stores the bytes read from `source` (called repeatedly with a buffer to fill; it returns
+  // the count read, 0 at the end) as a content file, streaming with bounded memory (about
+  // 3 MiB, whatever the file's size). Fills plain_bytes (the count read), plain_sha256,
+  // stored_name and stored_bytes of `file`; leaves its other fields alone. The file is durable
+  // under its final name when this returns OK. If the repository already holds the same plain
+  // content (a file of this session or of any manifest, same plain SHA-256 and size), or a file
+  // with the same stored name, that file is used and nothing new is published (encrypted
+  // stored bytes differ on every write, so the plain hash is what finds the duplicate).
+  // `written` (optional) gets the stored bytes newly published: 0 for a duplicate.
+  // InvalidArgument if this process cannot write (CanWrite() false).
   using ReadChunk = std::function<Result<size_t>(char* buffer, size_t capacity)>;
   virtual Status PutFile(const ReadChunk& source, ManifestFile* file, uint64_t* written) = 0;
 
   // Streams a content file's plain bytes to `sink`, verifying the stored SHA-256 (its name),
   // the authentication of every encrypted chunk, and the plain SHA-256 and size the manifest
-  // names. Corruption naming the file (and what differs) on any mismatch.
+  // names. Corruption naming the file (and what differs) on any mismatch; InvalidArgument if
+  // this process cannot read (CanRead() false: the secret key is missing). Bytes are handed to
+  // `sink` as they are verified chunk by chunk; the whole-file hashes are checked at the end,
+  // so on any error the caller must discard what `sink` received.
   using WriteChunk = std::function<Status(std::string_view bytes)>;
   virtual Status ReadFile(const ManifestFile& file, const WriteChunk& sink) = 0;
-  // Checks a content file without decrypting: it exists, and its bytes hash to its name.
+  // Checks a content file without decrypting: it exists, its size is file.stored_bytes (when
+  // not 0), and its bytes hash to its name. Corruption naming the file otherwise (a missing
+  // file is Corruption too: the manifest says the repository holds it).
   virtual Status CheckStored(const ManifestFile& file) = 0;
 
-  // Finds a sealed segment already stored, by its segment_key, in any manifest.
+  // Finds a sealed segment already stored, by its segment_key, in any manifest (listed once and
+  // cached; nullopt also when the listing fails or the stored file is gone, so that the caller
+  // copies the segment again).
   virtual std::optional<ManifestFile> FindSealedSegment(const std::string& segment_key) = 0;
 
   // Publishes a manifest (temporary name, fsync, rename, directory fsync). The manifest is
-  // the backup: before this returns, the backup does not exist.
+  // the backup: before this returns, the backup does not exist. InvalidArgument for a
+  // malformed backup_id or one already used by a different manifest (an identical one is OK);
+  // Corruption if a file it lists is not in data/ (a caller bug or a damaged repository).
   virtual Status WriteManifest(const Manifest& manifest) = 0;
-  // Every manifest, oldest first. A manifest that does not parse is reported as Corruption.
+  // Every manifest, oldest first (by backup_id). Temporary files (".tmp-*") are ignored. A
+  // manifest that does not parse or fails its checksum is reported as Corruption naming it.
+  // NotFound from ReadManifest for an unknown id.
   virtual Result<std::vector<Manifest>> ListManifests() = 0;
   virtual Result<Manifest> ReadManifest(const std::string& backup_id) = 0;
 

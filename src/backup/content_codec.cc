@@ -1,0 +1,380 @@
+#include "backup/content_codec.h"
+
+#include <sodium.h>
+#include <zstd.h>
+
+#include <cassert>
+#include <cstring>
+#include <memory>
+
+#include "backup/keys.h"
+#include "backup/sha256.h"
+#include "util/coding.h"
+
+namespace ordo::backup {
+namespace {
+
+using SecretStream = crypto_secretstream_xchacha20poly1305_state;
+constexpr size_t kStreamHeaderBytes = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+constexpr size_t kStreamOverheadBytes = crypto_secretstream_xchacha20poly1305_ABYTES;
+constexpr size_t kSealedKeyBytes = crypto_box_SEALBYTES + kKeyBytes;
+constexpr size_t kEndPayloadBytes = 8 + kSha256Bytes;
+static_assert(kStreamHeaderBytes == 24 && kStreamOverheadBytes == 17 && kSealedKeyBytes == 80);
+static_assert(sizeof(kContentMagic) - 1 == 8);
+
+// The largest stored frame a reader accepts for a given chunk size: bounds every allocation.
+size_t FrameBytesMax(uint32_t chunk_plain_bytes) {
+  return 1 + ZSTD_compressBound(chunk_plain_bytes) + kStreamOverheadBytes;
+}
+
+struct ZstdCompressor {
+  void operator()(ZSTD_CCtx* context) const { ZSTD_freeCCtx(context); }
+};
+struct ZstdDecompressor {
+  void operator()(ZSTD_DCtx* context) const { ZSTD_freeDCtx(context); }
+};
+
+uint8_t ModeByte(EncryptionMode mode) {
+  switch (mode) {
+    case EncryptionMode::kNone:
+      return 0;
+    case EncryptionMode::kKey:
+      return 1;
+    case EncryptionMode::kPublicKey:
+      return 2;
+  }
+  return 0xff;
+}
+
+std::string FixedHeader(EncryptionMode mode) {
+  std::string header(kContentMagic, 8);
+  header.push_back(static_cast<char>(kContentVersion));
+  header.push_back(static_cast<char>(ModeByte(mode)));
+  header.push_back(static_cast<char>(kCompressionZstd));
+  header.push_back('\0');
+  PutFixed32(&header, kChunkPlainBytes);
+  assert(header.size() == kContentHeaderBytes);
+  return header;
+}
+
+unsigned char* Bytes(std::string& text) { return reinterpret_cast<unsigned char*>(text.data()); }
+const unsigned char* Bytes(std::string_view text) {
+  return reinterpret_cast<const unsigned char*>(text.data());
+}
+
+// Writes frames: kind byte + payload, sealed when encrypted, length-prefixed, hashed as stored.
+class FrameWriter {
+ public:
+  FrameWriter(WritableFile* file, bool encrypted, std::string fixed_header)
+      : file_(file), encrypted_(encrypted), fixed_header_(std::move(fixed_header)) {}
+
+  SecretStream* stream() { return &stream_; }
+
+  Status WriteRaw(std::string_view bytes) {
+    stored_hash_.Update(bytes);
+    stored_bytes_ += bytes.size();
+    return file_->Append(bytes);
+  }
+
+  // `frame` holds the kind byte and the payload.
+  Status WriteFrame(std::string_view frame, bool final) {
+    output_.clear();
+    const size_t stored = frame.size() + (encrypted_ ? kStreamOverheadBytes : 0);
+    PutFixed32(&output_, static_cast<uint32_t>(stored));
+    if (!encrypted_) {
+      output_.append(frame);
+    } else {
+      output_.resize(4 + stored);
+      const unsigned char tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+                                      : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+      unsigned long long length = 0;
+      crypto_secretstream_xchacha20poly1305_push(&stream_, Bytes(output_) + 4, &length,
+                                                 Bytes(frame), frame.size(),
+                                                 Bytes(fixed_header_), fixed_header_.size(), tag);
+      assert(length == stored);
+    }
+    return WriteRaw(output_);
+  }
+
+  uint64_t stored_bytes() const { return stored_bytes_; }
+  std::string FinishHash() { return stored_hash_.FinishHex(); }
+
+ private:
+  WritableFile* const file_;
+  const bool encrypted_;
+  const std::string fixed_header_;
+  SecretStream stream_{};
+  Sha256 stored_hash_;
+  uint64_t stored_bytes_ = 0;
+  std::string output_;
+};
+
+// Writes the fixed header and the crypto header, and starts the stream.
+Status WriteHeaders(const ContentKeys& keys, FrameWriter* writer) {
+  std::string headers = FixedHeader(keys.mode);
+  if (keys.mode == EncryptionMode::kNone) return writer->WriteRaw(headers);
+  std::string stream_key = keys.content_key;
+  if (keys.mode == EncryptionMode::kPublicKey) {
+    if (keys.public_key.size() != crypto_box_PUBLICKEYBYTES) {
+      return Status::InvalidArgument("public key missing or malformed");
+    }
+    // A fresh key per file: the writer keeps nothing that could read the file afterwards.
+    stream_key.assign(kKeyBytes, '\0');
+    crypto_secretstream_xchacha20poly1305_keygen(Bytes(stream_key));
+    std::string sealed(kSealedKeyBytes, '\0');
+    crypto_box_seal(Bytes(sealed), Bytes(stream_key), stream_key.size(), Bytes(keys.public_key));
+    headers += sealed;
+  }
+  if (stream_key.size() != kKeyBytes) return Status::InvalidArgument("content key missing");
+  std::string stream_header(kStreamHeaderBytes, '\0');
+  crypto_secretstream_xchacha20poly1305_init_push(writer->stream(), Bytes(stream_header),
+                                                  Bytes(stream_key));
+  sodium_memzero(stream_key.data(), stream_key.size());
+  headers += stream_header;
+  return writer->WriteRaw(headers);
+}
+
+// Fills `buffer` from `source` until it is full or the source ends.
+Result<size_t> FillChunk(const Repository::ReadChunk& source, std::string& buffer) {
+  size_t filled = 0;
+  while (filled < buffer.size()) {
+    ORDO_ASSIGN_OR_RETURN(const size_t count, source(buffer.data() + filled, buffer.size() - filled));
+    assert(count <= buffer.size() - filled);
+    if (count == 0) break;
+    filled += count;
+  }
+  return filled;
+}
+
+}  // namespace
+
+Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
+                     WritableFile* file, ContentSummary* summary) {
+  ORDO_RETURN_IF_ERROR(InitSodium());
+  FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
+  ORDO_RETURN_IF_ERROR(WriteHeaders(keys, &writer));
+  std::unique_ptr<ZSTD_CCtx, ZstdCompressor> compressor(ZSTD_createCCtx());
+  assert(compressor != nullptr);
+  ZSTD_CCtx_setParameter(compressor.get(), ZSTD_c_compressionLevel, kZstdLevel);
+  ZSTD_CCtx_setParameter(compressor.get(), ZSTD_c_checksumFlag, 1);
+  std::string plain(kChunkPlainBytes, '\0');
+  std::string frame(1 + ZSTD_compressBound(kChunkPlainBytes), '\0');
+  frame[0] = static_cast<char>(FrameKind::kData);
+  Sha256 plain_hash;
+  uint64_t plain_bytes = 0;
+  for (;;) {
+    ORDO_ASSIGN_OR_RETURN(const size_t filled, FillChunk(source, plain));
+    if (filled == 0) break;
+    const std::string_view chunk(plain.data(), filled);
+    plain_hash.Update(chunk);
+    plain_bytes += filled;
+    const size_t compressed = ZSTD_compress2(compressor.get(), frame.data() + 1, frame.size() - 1,
+                                             chunk.data(), chunk.size());
+    if (ZSTD_isError(compressed)) {
+      return Status::IOError(file->path() + ": zstd compression failed: " +
+                             ZSTD_getErrorName(compressed));
+    }
+    ORDO_RETURN_IF_ERROR(writer.WriteFrame(std::string_view(frame.data(), 1 + compressed), false));
+    if (filled < plain.size()) break;
+  }
+  const std::string plain_digest = plain_hash.Finish();
+  std::string end(1, static_cast<char>(FrameKind::kEnd));
+  PutFixed64(&end, plain_bytes);
+  end += plain_digest;
+  ORDO_RETURN_IF_ERROR(writer.WriteFrame(end, true));
+  summary->plain_bytes = plain_bytes;
+  summary->plain_sha256 = ToHex(plain_digest);
+  summary->stored_bytes = writer.stored_bytes();
+  summary->stored_sha256 = writer.FinishHash();
+  return Status::Ok();
+}
+
+namespace {
+
+// Sequential reads of a stored file, hashing every byte read.
+class StoredReader {
+ public:
+  StoredReader(const RandomAccessFile& file, uint64_t size) : file_(file), size_(size) {}
+
+  uint64_t offset() const { return offset_; }
+  uint64_t remaining() const { return size_ - offset_; }
+  const std::string& path() const { return file_.path(); }
+
+  Status Corruption(const std::string& what) const {
+    return Status::Corruption(path() + " offset " + std::to_string(offset_) + ": " + what);
+  }
+
+  // Reads exactly `count` bytes into `out`; Corruption ("truncated") if the file ends first.
+  Status ReadExact(size_t count, std::string* out, const char* what) {
+    if (count > remaining()) {
+      return Corruption(std::string("truncated: the file ends ") + std::to_string(remaining()) +
+                        " bytes into the " + what + " of " + std::to_string(count) + " bytes");
+    }
+    out->resize(count);
+    size_t read_count = 0;
+    ORDO_RETURN_IF_ERROR(file_.Read(offset_, count, out->data(), &read_count));
+    if (read_count != count) return Corruption("short read: the file shrank while being read");
+    hash_.Update(*out);
+    offset_ += count;
+    return Status::Ok();
+  }
+
+  std::string FinishHash() { return hash_.FinishHex(); }
+
+ private:
+  const RandomAccessFile& file_;
+  const uint64_t size_;
+  uint64_t offset_ = 0;
+  Sha256 hash_;
+};
+
+struct DecodeState {
+  std::string fixed_header;
+  uint32_t chunk_plain_bytes = 0;
+  bool encrypted = false;
+  SecretStream stream{};
+};
+
+Status ReadHeaders(const ContentKeys& keys, StoredReader& reader, DecodeState* state) {
+  std::string& header = state->fixed_header;
+  ORDO_RETURN_IF_ERROR(reader.ReadExact(kContentHeaderBytes, &header, "header"));
+  if (header.compare(0, 8, kContentMagic) != 0) {
+    return Status::Corruption(reader.path() + ": not an ordo content file (bad magic)");
+  }
+  const auto version = static_cast<uint8_t>(header[8]);
+  const auto mode = static_cast<uint8_t>(header[9]);
+  const auto compression = static_cast<uint8_t>(header[10]);
+  state->chunk_plain_bytes = DecodeFixed32(header.data() + 12);
+  if (version != kContentVersion) {
+    return Status::NotSupported(reader.path() + ": content file version " +
+                                std::to_string(version) + " (this build reads 1)");
+  }
+  if (compression != kCompressionZstd) {
+    return Status::NotSupported(reader.path() + ": unknown compression " +
+                                std::to_string(compression));
+  }
+  if (mode != ModeByte(keys.mode)) {
+    return Status::Corruption(reader.path() + ": encryption byte " + std::to_string(mode) +
+                              " does not match the repository's (" +
+                              std::to_string(ModeByte(keys.mode)) + ")");
+  }
+  if (header[11] != 0 || state->chunk_plain_bytes == 0 ||
+      state->chunk_plain_bytes > kChunkPlainBytesMax) {
+    return Status::Corruption(reader.path() + ": malformed header (reserved byte or chunk size " +
+                              std::to_string(state->chunk_plain_bytes) + ")");
+  }
+  state->encrypted = keys.mode != EncryptionMode::kNone;
+  if (!state->encrypted) return Status::Ok();
+  std::string stream_key = keys.content_key;
+  if (keys.mode == EncryptionMode::kPublicKey) {
+    std::string sealed;
+    ORDO_RETURN_IF_ERROR(reader.ReadExact(kSealedKeyBytes, &sealed, "sealed file key"));
+    stream_key.assign(kKeyBytes, '\0');
+    if (keys.secret_key.size() != kKeyBytes || keys.public_key.size() != kKeyBytes ||
+        crypto_box_seal_open(Bytes(stream_key), Bytes(sealed), sealed.size(),
+                             Bytes(keys.public_key), Bytes(keys.secret_key)) != 0) {
+      return reader.Corruption("authentication failed: the sealed file key does not open with "
+                               "this secret key (wrong key or tampered file)");
+    }
+  }
+  std::string stream_header;
+  ORDO_RETURN_IF_ERROR(reader.ReadExact(kStreamHeaderBytes, &stream_header, "stream header"));
+  const int started = crypto_secretstream_xchacha20poly1305_init_pull(
+      &state->stream, Bytes(stream_header), Bytes(stream_key));
+  sodium_memzero(stream_key.data(), stream_key.size());
+  if (started != 0) return reader.Corruption("malformed encryption stream header");
+  return Status::Ok();
+}
+
+// Reads one frame into `frame` (kind byte + payload, decrypted). `final` gets the stream's tag.
+Status ReadFrame(StoredReader& reader, DecodeState* state, std::string* stored, std::string* frame,
+                 bool* final) {
+  std::string length_bytes;
+  if (reader.remaining() == 0) return reader.Corruption("truncated: the end frame is missing");
+  ORDO_RETURN_IF_ERROR(reader.ReadExact(4, &length_bytes, "frame length"));
+  const uint32_t length = DecodeFixed32(length_bytes.data());
+  const size_t minimum = 1 + (state->encrypted ? kStreamOverheadBytes : 0);
+  if (length < minimum || length > FrameBytesMax(state->chunk_plain_bytes)) {
+    return reader.Corruption("frame length " + std::to_string(length) + " out of range");
+  }
+  const uint64_t frame_offset = reader.offset();
+  ORDO_RETURN_IF_ERROR(reader.ReadExact(length, stored, "frame"));
+  if (!state->encrypted) {
+    frame->swap(*stored);
+    *final = static_cast<FrameKind>((*frame)[0]) == FrameKind::kEnd;
+    return Status::Ok();
+  }
+  frame->resize(length - kStreamOverheadBytes);
+  unsigned char tag = 0;
+  unsigned long long frame_length = 0;
+  if (crypto_secretstream_xchacha20poly1305_pull(
+          &state->stream, Bytes(*frame), &frame_length, &tag, Bytes(*stored), stored->size(),
+          Bytes(state->fixed_header), state->fixed_header.size()) != 0) {
+    return Status::Corruption(reader.path() + " offset " + std::to_string(frame_offset) +
+                              ": authentication failed: the encrypted chunk was altered (or the "
+                              "key is wrong)");
+  }
+  assert(frame_length == frame->size());
+  *final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint64_t file_bytes,
+                     const Repository::WriteChunk& sink, ContentSummary* summary) {
+  ORDO_RETURN_IF_ERROR(InitSodium());
+  StoredReader reader(file, file_bytes);
+  DecodeState state;
+  ORDO_RETURN_IF_ERROR(ReadHeaders(keys, reader, &state));
+  std::unique_ptr<ZSTD_DCtx, ZstdDecompressor> decompressor(ZSTD_createDCtx());
+  assert(decompressor != nullptr);
+  std::string stored;
+  std::string frame;
+  std::string plain(state.chunk_plain_bytes, '\0');
+  Sha256 plain_hash;
+  uint64_t plain_bytes = 0;
+  for (;;) {
+    const uint64_t frame_offset = reader.offset();
+    bool final = false;
+    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &frame, &final));
+    const auto kind = static_cast<FrameKind>(frame[0]);
+    const std::string where = file.path() + " offset " + std::to_string(frame_offset) + ": ";
+    if (kind == FrameKind::kEnd) {
+      if (!final || frame.size() != 1 + kEndPayloadBytes) {
+        return Status::Corruption(where + "malformed end frame");
+      }
+      const std::string plain_digest = plain_hash.Finish();
+      if (DecodeFixed64(frame.data() + 1) != plain_bytes ||
+          frame.compare(9, kSha256Bytes, plain_digest) != 0) {
+        return Status::Corruption(where + "the end frame's size or SHA-256 differs from the " +
+                                  std::to_string(plain_bytes) + " plain bytes decoded");
+      }
+      summary->plain_sha256 = ToHex(plain_digest);
+      break;
+    }
+    if (kind != FrameKind::kData || final) {
+      return Status::Corruption(where + "unknown frame kind or misplaced final tag");
+    }
+    const size_t size = ZSTD_decompressDCtx(decompressor.get(), plain.data(), plain.size(),
+                                            frame.data() + 1, frame.size() - 1);
+    if (ZSTD_isError(size) || size == 0) {
+      return Status::Corruption(where + "zstd frame does not decompress: " +
+                                (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "empty chunk"));
+    }
+    const std::string_view chunk(plain.data(), size);
+    plain_hash.Update(chunk);
+    plain_bytes += size;
+    if (sink) ORDO_RETURN_IF_ERROR(sink(chunk));
+  }
+  if (reader.remaining() != 0) {
+    return reader.Corruption(std::to_string(reader.remaining()) +
+                             " unexpected bytes after the end frame");
+  }
+  summary->plain_bytes = plain_bytes;
+  summary->stored_bytes = file_bytes;
+  summary->stored_sha256 = reader.FinishHash();
+  return Status::Ok();
+}
+
+}  // namespace ordo::backup

@@ -1,0 +1,242 @@
+#include "backup/manifest_json.h"
+
+#include <nlohmann/json.hpp>
+
+#include "backup/sha256.h"
+
+namespace ordo::backup {
+namespace {
+
+using Json = nlohmann::json;
+
+// Adds the "sha256" field over the rest and renders the object for a file.
+std::string SealAndDump(Json object) {
+  object["sha256"] = Sha256Hex(object.dump());
+  return object.dump(2) + "\n";
+}
+
+// Parses `text` and checks its "sha256" field; the field is removed from `object`.
+Status ParseSealed(std::string_view text, const std::string& path, Json* object) {
+  *object = Json::parse(text, nullptr, false);
+  if (object->is_discarded() || !object->is_object()) {
+    return Status::Corruption(path + ": not a JSON object");
+  }
+  const auto field = object->find("sha256");
+  if (field == object->end() || !field->is_string()) {
+    return Status::Corruption(path + ": the \"sha256\" checksum field is missing");
+  }
+  const std::string expected = field->get<std::string>();
+  object->erase("sha256");
+  const std::string actual = Sha256Hex(object->dump());
+  if (actual != expected) {
+    return Status::Corruption(path + ": checksum mismatch: the contents hash to " + actual +
+                              ", the \"sha256\" field says " + expected);
+  }
+  return Status::Ok();
+}
+
+Status CheckFormat(const Json& object, const std::string& path, const char* format,
+                   int version) {
+  if (!object.contains("format") || object["format"] != format) {
+    return Status::Corruption(path + ": \"format\" is not \"" + format + "\"");
+  }
+  if (!object.contains("version") || !object["version"].is_number_integer()) {
+    return Status::Corruption(path + ": \"version\" is missing");
+  }
+  if (object["version"].get<int>() != version) {
+    return Status::NotSupported(path + ": version " + object["version"].dump() +
+                                " (this build reads " + std::to_string(version) + ")");
+  }
+  return Status::Ok();
+}
+
+std::string DigestHex(const StateDigest& digest) { return digest.ToHex(); }
+
+bool ParseDigestHex(const std::string& hex, StateDigest* digest) {
+  if (hex.size() != 32 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return false;
+  }
+  digest->high = std::stoull(hex.substr(0, 16), nullptr, 16);
+  digest->low = std::stoull(hex.substr(16), nullptr, 16);
+  return true;
+}
+
+// A path inside the data directory: relative, without "." or ".." components or empty parts.
+bool IsSafeRelativePath(const std::string& path) {
+  if (path.empty() || path.front() == '/') return false;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) slash = path.size();
+    const std::string part = path.substr(start, slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = slash + 1;
+  }
+  return true;
+}
+
+Json FileToJson(const ManifestFile& file) {
+  return Json{{"kind", file.kind},
+              {"relative_path", file.relative_path},
+              {"plain_bytes", file.plain_bytes},
+              {"plain_sha256", file.plain_sha256},
+              {"stored_name", file.stored_name},
+              {"stored_bytes", file.stored_bytes},
+              {"segment_id", file.segment_id},
+              {"first_lsn", file.first_lsn},
+              {"last_lsn", file.last_lsn},
+              {"segment_key", file.segment_key}};
+}
+
+Status FileFromJson(const Json& object, const std::string& path, size_t index,
+                    ManifestFile* file) {
+  file->kind = object.at("kind").get<std::string>();
+  file->relative_path = object.at("relative_path").get<std::string>();
+  file->plain_bytes = object.at("plain_bytes").get<uint64_t>();
+  file->plain_sha256 = object.at("plain_sha256").get<std::string>();
+  file->stored_name = object.at("stored_name").get<std::string>();
+  file->stored_bytes = object.at("stored_bytes").get<uint64_t>();
+  file->segment_id = object.at("segment_id").get<uint64_t>();
+  file->first_lsn = object.at("first_lsn").get<uint64_t>();
+  file->last_lsn = object.at("last_lsn").get<uint64_t>();
+  file->segment_key = object.at("segment_key").get<std::string>();
+  const std::string where = path + ": files[" + std::to_string(index) + "]: ";
+  if (!IsSha256Hex(file->stored_name) || !IsSha256Hex(file->plain_sha256)) {
+    return Status::Corruption(where + "stored_name and plain_sha256 must be 64 lowercase hex");
+  }
+  if (!IsSafeRelativePath(file->relative_path)) {
+    return Status::Corruption(where + "relative_path \"" + file->relative_path +
+                              "\" is not a plain path inside a data directory");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const char* EncryptionModeName(EncryptionMode mode) {
+  switch (mode) {
+    case EncryptionMode::kNone:
+      return "none";
+    case EncryptionMode::kKey:
+      return "key";
+    case EncryptionMode::kPublicKey:
+      return "public-key";
+  }
+  return "?";
+}
+
+Result<EncryptionMode> ParseEncryptionMode(std::string_view name) {
+  if (name == "none") return EncryptionMode::kNone;
+  if (name == "key") return EncryptionMode::kKey;
+  if (name == "public-key") return EncryptionMode::kPublicKey;
+  return Status::InvalidArgument("unknown encryption mode \"" + std::string(name) +
+                                 "\" (expected none, key or public-key)");
+}
+
+std::string RepositoryInfoToJson(const RepositoryInfo& info) {
+  Json object{{"format", kRepositoryFormat},
+              {"version", info.format_version},
+              {"repository_id", info.repository_id},
+              {"created", info.created},
+              {"compression", info.compression},
+              {"encryption", EncryptionModeName(info.encryption)}};
+  if (info.encryption == EncryptionMode::kKey) object["key_id"] = info.key_id;
+  if (info.encryption == EncryptionMode::kPublicKey) object["public_key"] = info.public_key;
+  return SealAndDump(std::move(object));
+}
+
+Status RepositoryInfoFromJson(std::string_view text, const std::string& path,
+                              RepositoryInfo* info) {
+  Json object;
+  ORDO_RETURN_IF_ERROR(ParseSealed(text, path, &object));
+  ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kRepositoryFormat, kRepositoryVersion));
+  try {
+    info->format_version = object.at("version").get<int>();
+    info->repository_id = object.at("repository_id").get<std::string>();
+    info->created = object.at("created").get<std::string>();
+    info->compression = object.at("compression").get<std::string>();
+    const Result<EncryptionMode> mode =
+        ParseEncryptionMode(object.at("encryption").get<std::string>());
+    if (!mode.ok()) return Status::Corruption(path + ": " + mode.status().message());
+    info->encryption = *mode;
+    info->key_id = object.value("key_id", std::string());
+    info->public_key = object.value("public_key", std::string());
+  } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  }
+  if (info->compression != "zstd") {
+    return Status::NotSupported(path + ": compression \"" + info->compression +
+                                "\" (this build reads zstd)");
+  }
+  if ((info->encryption == EncryptionMode::kKey && info->key_id.size() != 16) ||
+      (info->encryption == EncryptionMode::kPublicKey && info->public_key.empty())) {
+    return Status::Corruption(path + ": key_id or public_key missing for encryption \"" +
+                              EncryptionModeName(info->encryption) + "\"");
+  }
+  return Status::Ok();
+}
+
+std::string ManifestToJson(const Manifest& manifest) {
+  Json files = Json::array();
+  for (const ManifestFile& file : manifest.files) files.push_back(FileToJson(file));
+  Json object{{"format", kManifestFormat},
+              {"version", manifest.format_version},
+              {"backup_id", manifest.backup_id},
+              {"parent_backup_id", manifest.parent_backup_id},
+              {"database_id", manifest.database_id},
+              {"started", manifest.started},
+              {"finished", manifest.finished},
+              {"first_lsn", manifest.first_lsn},
+              {"last_lsn", manifest.last_lsn},
+              {"first_commit_time_micros", manifest.first_commit_time_micros},
+              {"last_commit_time_micros", manifest.last_commit_time_micros},
+              {"state_digest", DigestHex(manifest.digest)},
+              {"keys", manifest.keys},
+              {"files", std::move(files)},
+              {"bytes_read", manifest.bytes_read},
+              {"bytes_written", manifest.bytes_written},
+              {"new_files", manifest.new_files},
+              {"duration_seconds", manifest.duration_seconds}};
+  return SealAndDump(std::move(object));
+}
+
+Status ManifestFromJson(std::string_view text, const std::string& path, Manifest* manifest) {
+  Json object;
+  ORDO_RETURN_IF_ERROR(ParseSealed(text, path, &object));
+  ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kManifestFormat, kManifestVersion));
+  *manifest = Manifest();
+  try {
+    manifest->format_version = object.at("version").get<int>();
+    manifest->backup_id = object.at("backup_id").get<std::string>();
+    manifest->parent_backup_id = object.at("parent_backup_id").get<std::string>();
+    manifest->database_id = object.at("database_id").get<std::string>();
+    manifest->started = object.at("started").get<std::string>();
+    manifest->finished = object.at("finished").get<std::string>();
+    manifest->first_lsn = object.at("first_lsn").get<uint64_t>();
+    manifest->last_lsn = object.at("last_lsn").get<uint64_t>();
+    manifest->first_commit_time_micros = object.at("first_commit_time_micros").get<int64_t>();
+    manifest->last_commit_time_micros = object.at("last_commit_time_micros").get<int64_t>();
+    if (!ParseDigestHex(object.at("state_digest").get<std::string>(), &manifest->digest)) {
+      return Status::Corruption(path + ": state_digest is not 32 lowercase hex digits");
+    }
+    manifest->keys = object.at("keys").get<uint64_t>();
+    manifest->bytes_read = object.at("bytes_read").get<uint64_t>();
+    manifest->bytes_written = object.at("bytes_written").get<uint64_t>();
+    manifest->new_files = object.at("new_files").get<uint64_t>();
+    manifest->duration_seconds = object.at("duration_seconds").get<double>();
+    const Json& files = object.at("files");
+    if (!files.is_array()) return Status::Corruption(path + ": \"files\" is not an array");
+    manifest->files.resize(files.size());
+    for (size_t i = 0; i < files.size(); ++i) {
+      ORDO_RETURN_IF_ERROR(FileFromJson(files[i], path, i, &manifest->files[i]));
+    }
+  } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  }
+  if (!IsValidBackupId(manifest->backup_id)) {
+    return Status::Corruption(path + ": backup_id \"" + manifest->backup_id + "\" is malformed");
+  }
+  return Status::Ok();
+}
+
+}  // namespace ordo::backup
