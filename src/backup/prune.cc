@@ -76,4 +76,27 @@ Status Prune(Repository* repository, uint64_t keep_last,
   return Status::Ok();
 }
 
+Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, bool dry_run,
+                            PruneReport* report) {
+  for (const char* folder : {"data", "manifests"}) {
+    const std::string directory = repository_path + "/" + folder;
+    auto names = fs->GetChildren(directory);
+    if (!names.ok()) {
+      if (!fs->FileExists(directory)) continue;
+      return names.status();
+    }
+    std::sort(names->begin(), names->end());
+    bool removed = false;
+    for (const std::string& name : *names) {
+      if (!name.starts_with(".tmp-")) continue;
+      report->removed_temporary.push_back(std::string(folder) + "/" + name);
+      if (dry_run) continue;
+      ORDO_RETURN_IF_ERROR(fs->RemoveFile(directory + "/" + name));
+      removed = true;
+    }
+    if (removed) ORDO_RETURN_IF_ERROR(fs->SyncDir(directory));
+  }
+  return Status::Ok();
+}
+
 }  // namespace ordo::backup

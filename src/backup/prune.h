@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backup/repository.h"
+#include "ordo/file_system.h"
 
 namespace ordo::backup {
 
@@ -26,6 +27,7 @@ struct PruneReport {
   std::vector<std::string> removed_backups;  // ids (would be removed, when dry_run)
   std::vector<std::string> removed_files;    // stored names under data/
   uint64_t removed_bytes = 0;                // stored bytes of removed files, where known
+  std::vector<std::string> removed_temporary;  // "data/.tmp-*", "manifests/.tmp-*" leftovers
 };
 
 // Keeps the newest `keep_last` backups (>= 1, else InvalidArgument) and, with
@@ -35,5 +37,12 @@ struct PruneReport {
 // reference files that would otherwise be deleted).
 Status Prune(Repository* repository, uint64_t keep_last,
              std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report);
+
+// Removes the temporary files (".tmp-*", repository.h) that interrupted writes left in
+// `repository_path`/data and /manifests; with `dry_run` only lists them. Separate from Prune
+// because the Repository interface neither lists nor removes temporaries; same caveat: never
+// while a backup into the repository is running (its temporary file is in use).
+Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, bool dry_run,
+                            PruneReport* report);
 
 }  // namespace ordo::backup

@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
   ordo::cli::AddServeCommand(app);
   ordo::cli::AddCheckCommand(app);
   ordo::cli::AddDumpCommand(app);
+  ordo::cli::AddBackupCommand(app);
+  ordo::cli::AddBackupsCommand(app);
+  ordo::cli::AddVerifyCommand(app);
+  ordo::cli::AddRestoreCommand(app);
+  ordo::cli::AddPruneCommand(app);
   CLI11_PARSE(app, argc, argv);
   return ordo::cli::exit_code;
 }
