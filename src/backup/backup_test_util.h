@@ -1,0 +1,106 @@
+// Helpers shared by the backup tests: a database with several sealed segments, an active
+// segment and a checkpoint; reading every key and value of a directory; repositories.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "backup/repository.h"
+#include "ordo/db.h"
+#include "tests/test_util.h"
+
+namespace ordo::backup::testing {
+
+inline Options SmallSegments() {
+  Options options;
+  options.segment_bytes = kSegmentBytesMin;  // rotations after ~64 KiB
+  return options;
+}
+
+// Writes `count` keys of ~700 bytes (several segments), a checkpoint, then a few more changes
+// so that the active segment holds commits after the checkpoint.
+inline void Fill(DB* db, int count, int salt = 0) {
+  for (int i = 0; i < count; ++i) {
+    ASSERT_TRUE(db->Put("key" + std::to_string(i % 150),
+                        std::string(700, static_cast<char>('a' + (i + salt) % 26)) +
+                            std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(db->Checkpoint().ok());
+  ASSERT_TRUE(db->Put("after-checkpoint" + std::to_string(salt), "x").ok());
+  ASSERT_TRUE(db->Delete("key7").ok());
+}
+
+// Every live key and value of a (closed or live) directory, read through a read-only open.
+inline std::map<std::string, std::string> ReadAll(const std::string& directory) {
+  Options options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  std::unique_ptr<DB> db;
+  const Status opened = DB::Open(options, directory, &db);
+  EXPECT_TRUE(opened.ok()) << opened.ToString();
+  std::map<std::string, std::string> all;
+  if (!opened.ok()) return all;
+  EXPECT_TRUE(db->ForEach("", "", [&](std::string_view key, std::string_view value,
+                                      const ReadInfo&) {
+                    all.emplace(std::string(key), std::string(value));
+                    return true;
+                  }).ok());
+  return all;
+}
+
+// Digest and key count of a directory, opened read-only.
+inline void DigestOf(const std::string& directory, StateDigest* digest, uint64_t* keys) {
+  Options options;
+  options.read_only = true;
+  options.create_if_missing = false;
+  std::unique_ptr<DB> db;
+  const Status opened = DB::Open(options, directory, &db);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  *digest = db->Digest();
+  *keys = db->CountKeys();
+}
+
+inline std::unique_ptr<Repository> InitAndOpen(FileSystem* fs, const std::string& path,
+                                               EncryptionMode mode = EncryptionMode::kNone,
+                                               const KeyMaterial& key = {},
+                                               const std::string& public_key = "") {
+  RepositoryInfo info;
+  const Status made = Repository::Init(fs, path, mode, key, public_key, &info);
+  EXPECT_TRUE(made.ok()) << made.ToString();
+  auto opened = Repository::Open(fs, path, key);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened.value()) : nullptr;
+}
+
+inline std::unique_ptr<Repository> OpenRepositoryOrDie(FileSystem* fs, const std::string& path,
+                                                       const KeyMaterial& key = {}) {
+  auto opened = Repository::Open(fs, path, key);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::move(opened.value()) : nullptr;
+}
+
+// Makes a read-only repository file writable, applies `edit` to its bytes, and puts it back.
+template <typename Edit>
+void EditFile(const std::string& path, Edit edit) {
+  namespace fs = std::filesystem;
+  const auto permissions = fs::status(path).permissions();
+  fs::permissions(path, fs::perms::owner_write, fs::perm_options::add);
+  std::string bytes;
+  {
+    std::ifstream input(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(input), {});
+  }
+  edit(bytes);
+  {
+    std::ofstream output(path, std::ios::binary | std::ios::trunc);
+    output << bytes;
+  }
+  fs::permissions(path, permissions);
+}
+
+}  // namespace ordo::backup::testing
