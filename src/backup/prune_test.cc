@@ -1,0 +1,149 @@
+// Prune keeps what it says and never removes a file a kept backup needs: every kept backup
+// still passes a drill afterwards; a dry run deletes nothing.
+#include "backup/prune.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "backup/backup_test_util.h"
+#include "backup/verify.h"
+
+namespace ordo::backup {
+namespace {
+
+using testing::Fill;
+using testing::InitAndOpen;
+
+std::set<std::string> FilesUnder(const std::string& directory) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(directory)) {
+    names.insert(entry.path().string());
+  }
+  return names;
+}
+
+class PruneTest : public ::testing::Test {
+ protected:
+  // Four backups, each after more writes (new sealed segments, a new active prefix).
+  void SetUp() override {
+    repository_ = InitAndOpen(FileSystem::Default(), Repo());
+    ASSERT_NE(repository_, nullptr);
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db).ok());
+    for (int round = 0; round < 4; ++round) {
+      Fill(db.get(), 150, round);
+      BackupResult result;
+      const Status status = TakeBackup(FileSystem::Default(), scratch_.Sub("data"),
+                                       repository_.get(), {}, &result);
+      ASSERT_TRUE(status.ok()) << status.ToString();
+      ids_.push_back(result.manifest.backup_id);
+    }
+  }
+
+  std::string Repo() const { return scratch_.Sub("repo"); }
+
+  void ExpectDrillPasses(const std::string& backup_id) {
+    SCOPED_TRACE(backup_id);
+    auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
+    auto manifest = repository->ReadManifest(backup_id);
+    ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+    const std::string scratch = scratch_.Sub("drill-" + backup_id);
+    std::filesystem::create_directories(scratch);
+    VerifyOptions options;
+    options.drill = true;
+    options.scratch_directory = scratch;
+    VerifyReport report;
+    const Status status =
+        VerifyBackup(FileSystem::Default(), repository.get(), *manifest, options, &report);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    EXPECT_TRUE(report.drilled);
+  }
+
+  ordo::testing::ScratchDirectory scratch_;
+  std::unique_ptr<Repository> repository_;
+  std::vector<std::string> ids_;
+};
+
+TEST_F(PruneTest, DryRunDeletesNothing) {
+  const auto before = FilesUnder(Repo());
+  PruneReport report;
+  const Status status = Prune(repository_.get(), 1, std::nullopt, true, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(report.dry_run);
+  EXPECT_EQ(report.kept_backups, std::vector<std::string>{ids_.back()});
+  EXPECT_EQ(report.removed_backups.size(), 3u);
+  EXPECT_FALSE(report.removed_files.empty());
+  EXPECT_EQ(FilesUnder(Repo()), before);
+}
+
+TEST_F(PruneTest, KeepsTheNewestAndEverythingTheyNeed) {
+  PruneReport report;
+  Status status = Prune(repository_.get(), 2, std::nullopt, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(report.kept_backups, (std::vector<std::string>{ids_[2], ids_[3]}));
+  EXPECT_EQ(report.removed_backups, (std::vector<std::string>{ids_[0], ids_[1]}));
+  // The oldest backups' active prefixes were superseded: there was something to remove.
+  EXPECT_FALSE(report.removed_files.empty());
+  auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
+  auto listed = repository->ListManifests();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  // Every stored file is referenced by a kept backup, and every referenced file is there.
+  std::set<std::string> referenced;
+  for (const Manifest& manifest : *listed) {
+    for (const ManifestFile& file : manifest.files) referenced.insert(file.stored_name);
+  }
+  auto stored = repository->ListStoredNames();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(std::set<std::string>(stored->begin(), stored->end()), referenced);
+  ExpectDrillPasses(ids_[2]);
+  ExpectDrillPasses(ids_[3]);
+
+  // Pruning again changes nothing.
+  status = Prune(repository_.get(), 2, std::nullopt, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(report.removed_backups.empty());
+  EXPECT_TRUE(report.removed_files.empty());
+}
+
+TEST_F(PruneTest, KeepWithinKeepsRecentBackups) {
+  PruneReport report;
+  Status status = Prune(repository_.get(), 1, int64_t{3600}, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(report.kept_backups, ids_);
+  EXPECT_TRUE(report.removed_backups.empty());
+  EXPECT_TRUE(report.removed_files.empty());
+  status = Prune(repository_.get(), 1, int64_t{0}, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(report.kept_backups, std::vector<std::string>{ids_.back()});
+  ExpectDrillPasses(ids_.back());
+}
+
+TEST_F(PruneTest, RefusesToRemoveEveryBackupAndRemovesLeftoverTemporaries) {
+  PruneReport report;
+  EXPECT_TRUE(Prune(repository_.get(), 0, std::nullopt, false, &report).IsInvalidArgument());
+  // What an interrupted write leaves (repository.h: ".tmp-*").
+  { std::ofstream(Repo() + "/data/.tmp-interrupted") << "partial"; }
+  ASSERT_TRUE(RemoveTemporaryFiles(FileSystem::Default(), Repo(), true, &report).ok());
+  EXPECT_EQ(report.removed_temporary, std::vector<std::string>{"data/.tmp-interrupted"});
+  EXPECT_TRUE(std::filesystem::exists(Repo() + "/data/.tmp-interrupted"));
+  report = PruneReport{};
+  ASSERT_TRUE(RemoveTemporaryFiles(FileSystem::Default(), Repo(), false, &report).ok());
+  EXPECT_FALSE(std::filesystem::exists(Repo() + "/data/.tmp-interrupted"));
+  for (const std::string& id : ids_) ExpectDrillPasses(id);
+}
+
+// A damaged manifest may reference anything: prune deletes nothing rather than guess.
+TEST_F(PruneTest, ADamagedManifestStopsPruneBeforeAnyDeletion) {
+  testing::EditFile(Repo() + "/manifests/" + ids_[0] + ".json",
+                    [](std::string& bytes) { bytes.resize(bytes.size() / 2); });
+  const auto before = FilesUnder(Repo());
+  PruneReport report;
+  const Status status = Prune(repository_.get(), 1, std::nullopt, false, &report);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+  EXPECT_EQ(FilesUnder(Repo()), before);
+}
+
+}  // namespace
+}  // namespace ordo::backup
