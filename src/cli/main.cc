@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   ordo::cli::AddServeCommand(app);
   ordo::cli::AddCheckCommand(app);
   ordo::cli::AddDumpCommand(app);
+  ordo::cli::AddRepoCommand(app);
+  ordo::cli::AddKeygenCommand(app);
   ordo::cli::AddBackupCommand(app);
   ordo::cli::AddBackupsCommand(app);
   ordo::cli::AddVerifyCommand(app);
