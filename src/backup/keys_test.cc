@@ -1,0 +1,117 @@
+// Key files (`ordo keygen`), base64, key ids, and SHA-256 against a published test vector.
+#include "backup/keys.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "backup/repository.h"
+#include "backup/sha256.h"
+#include "tests/test_util.h"
+
+namespace ordo::backup {
+namespace {
+
+std::filesystem::perms Mode(const std::string& path) {
+  return std::filesystem::status(path).permissions() & std::filesystem::perms::all;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+TEST(Sha256Test, KnownVectors) {
+  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  Sha256 streaming;
+  streaming.Update("a");
+  streaming.Update("bc");
+  EXPECT_EQ(streaming.FinishHex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(IsSha256Hex(Sha256Hex("x")));
+  EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
+  EXPECT_FALSE(IsSha256Hex(std::string(63, 'a')));
+}
+
+TEST(KeysTest, Base64RoundTrip) {
+  for (const std::string bytes : {std::string(), std::string("f"), std::string(32, '\xff')}) {
+    Result<std::string> decoded = Base64Decode(Base64Encode(bytes));
+    ASSERT_TRUE(decoded.ok());
+    EXPECT_EQ(*decoded, bytes);
+  }
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_FALSE(Base64Decode("not base64!").ok());
+}
+
+TEST(KeysTest, SymmetricKeyFile) {
+  ordo::testing::ScratchDirectory scratch;
+  FileSystem* fs = FileSystem::Default();
+  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("k"), false).ok());
+  EXPECT_EQ(Mode(scratch.Sub("k.key")),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_FALSE(fs->FileExists(scratch.Sub("k.pub")));
+  KeyMaterial key;
+  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("k.key"), &key).ok());
+  EXPECT_EQ(key.secret_key.size(), kKeyBytes);
+  EXPECT_TRUE(key.public_key.empty());
+  EXPECT_EQ(KeyId(key.secret_key).size(), 16u);
+  // Refuses to overwrite, and leaves the key as it was.
+  const Status again = GenerateKeyFiles(fs, scratch.Sub("k"), false);
+  EXPECT_TRUE(again.IsInvalidArgument());
+  EXPECT_NE(again.message().find(scratch.Sub("k.key")), std::string::npos);
+  KeyMaterial same;
+  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("k.key"), &same).ok());
+  EXPECT_EQ(same.secret_key, key.secret_key);
+  // No temporaries left behind.
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(scratch.path()),
+                          std::filesystem::directory_iterator()),
+            1);
+}
+
+TEST(KeysTest, KeyPairFiles) {
+  ordo::testing::ScratchDirectory scratch;
+  FileSystem* fs = FileSystem::Default();
+  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("p"), true).ok());
+  EXPECT_EQ(Mode(scratch.Sub("p.key")),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  KeyMaterial secret;
+  KeyMaterial public_only;
+  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("p.key"), &secret).ok());
+  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("p.pub"), &public_only).ok());
+  EXPECT_EQ(secret.secret_key.size(), kKeyBytes);
+  EXPECT_EQ(secret.public_key, public_only.public_key);
+  EXPECT_TRUE(public_only.secret_key.empty());
+  EXPECT_EQ(PublicKeyFromSecret(secret.secret_key), public_only.public_key);
+  EXPECT_TRUE(GenerateKeyFiles(fs, scratch.Sub("p"), true).IsInvalidArgument());
+  // A pair refuses when only its .pub exists, so a stray public half is never orphaned.
+  std::filesystem::remove(scratch.Sub("p.key"));
+  EXPECT_TRUE(GenerateKeyFiles(fs, scratch.Sub("p"), true).IsInvalidArgument());
+}
+
+TEST(KeysTest, MalformedKeyFilesAreNamed) {
+  ordo::testing::ScratchDirectory scratch;
+  FileSystem* fs = FileSystem::Default();
+  const std::vector<std::string> bad = {
+      "", "hello\n", "ordo-key-v1 symmetric\n", "ordo-key-v1 symmetric\nAAAA\n",
+      "ordo-key-v1 rot13\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+      "ordo-key-v2 symmetric\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+      "ordo-key-v1 symmetric\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nextra\n"};
+  for (size_t i = 0; i < bad.size(); ++i) {
+    const std::string path = scratch.Sub("bad" + std::to_string(i));
+    WriteText(path, bad[i]);
+    KeyMaterial key;
+    const Status status = ReadKeyFile(fs, path, &key);
+    EXPECT_TRUE(status.IsInvalidArgument()) << i << ": " << status.ToString();
+    EXPECT_NE(status.message().find(path), std::string::npos) << i;
+  }
+  WriteText(scratch.Sub("good"), "ordo-key-v1 symmetric\r\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  KeyMaterial key;
+  EXPECT_TRUE(ReadKeyFile(fs, scratch.Sub("good"), &key).ok());
+  EXPECT_EQ(key.secret_key, std::string(32, '\0'));
+  const Status missing = ReadKeyFile(fs, scratch.Sub("missing"), &key);
+  EXPECT_FALSE(missing.ok());
+  EXPECT_NE(missing.message().find(scratch.Sub("missing")), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ordo::backup
