@@ -58,6 +58,10 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--maxclients", flags->options.maxclients, "Most clients at once")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
       ->capture_default_str();
+  serve->add_option("--repo", flags->options.repository,
+                    "Backup repository: SAVE and BGSAVE back up into it (created plain if missing)");
+  serve->add_option("--key-file", flags->options.key_file,
+                    "Key of an encrypted backup repository (from ordo keygen)");
   serve->callback([flags] { RunServe(*flags); });
 }
 

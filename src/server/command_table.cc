@@ -73,6 +73,10 @@ const std::vector<CommandSpec>& Table() {
       {"hello", -1, kFast | kNoAuth, 0, 0, 0, HelloCommand},
       {"auth", -2, kFast | kNoAuth, 0, 0, 0, AuthCommand},
       {"shutdown", -1, kAdmin, 0, 0, 0, ShutdownCommand},
+      // Persistence (commands_persistence.cc).
+      {"save", 1, kAdmin, 0, 0, 0, SaveCommand},
+      {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
+      {"lastsave", 1, kFast, 0, 0, 0, LastSaveCommand},
   };
   return table;
 }

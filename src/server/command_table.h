@@ -21,6 +21,8 @@
 
 namespace ordo::server {
 
+class BackupWorker;
+
 // Server-wide state the commands read or change. Owned by the Server; touched only on the
 // event-loop thread.
 struct ServerState {
@@ -50,6 +52,9 @@ struct ServerState {
   uint64_t last_submitted_lsn = 0;
 
   bool shutdown_requested = false;
+
+  // Backups into the repository given with --repo (SAVE, BGSAVE, LASTSAVE); null without one.
+  BackupWorker* backups = nullptr;
 
   // SCAN cursors for positions that do not fit in a number (see commands_keyspace.cc).
   std::unordered_map<uint64_t, std::string> scan_positions;

@@ -94,4 +94,9 @@ void HelloCommand(CommandContext& context);
 void AuthCommand(CommandContext& context);
 void ShutdownCommand(CommandContext& context);
 
+// ---- commands_persistence.cc
+void SaveCommand(CommandContext& context);
+void BgSaveCommand(CommandContext& context);
+void LastSaveCommand(CommandContext& context);
+
 }  // namespace ordo::server

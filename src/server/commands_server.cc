@@ -7,6 +7,7 @@
 #include <cctype>
 #include <utility>
 
+#include "server/backup_worker.h"
 #include "server/commands.h"
 #include "server/glob_match.h"
 #include "server/reply.h"
@@ -40,6 +41,15 @@ std::string Line(std::string_view name, const std::string& value) {
 std::string Line(std::string_view name, uint64_t value) {
   return Line(name, std::to_string(value));
 }
+std::string Line(std::string_view name, int64_t value) {
+  return Line(name, std::to_string(value));
+}
+std::string Line(std::string_view name, int value) { return Line(name, std::to_string(value)); }
+std::string Line(std::string_view name, double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.3f", value);
+  return Line(name, std::string(buffer));
+}
 
 std::string ServerSection(CommandContext& context) {
   const ServerState& server = *context.server;
@@ -60,6 +70,31 @@ std::string ClientsSection(CommandContext& context) {
          Line("replies_waiting_for_durability", server.pending_replies);
 }
 
+// The backup fields of INFO persistence (rdb_* as Redis names its saves; ordo_backup_*).
+std::string BackupLines(const ServerState& server) {
+  if (server.backups == nullptr) {
+    return Line("rdb_bgsave_in_progress", 0) + Line("rdb_last_save_time", server.start_time_ms / 1000) +
+           Line("rdb_last_bgsave_status", "ok") + Line("ordo_backup_repository", "");
+  }
+  const BackupOutcome outcome = server.backups->outcome();
+  return Line("rdb_bgsave_in_progress", outcome.in_progress ? 1 : 0) +
+         Line("rdb_last_save_time", outcome.last_success_time_s != 0
+                                        ? outcome.last_success_time_s
+                                        : server.start_time_ms / 1000) +
+         Line("rdb_last_bgsave_status", outcome.last_ok ? "ok" : "err") +
+         Line("ordo_backup_repository", server.backups->repository_path()) +
+         Line("ordo_backups_taken", outcome.backups_taken) +
+         Line("ordo_backup_errors", outcome.backup_errors) +
+         Line("ordo_last_backup_id", outcome.last_backup_id) +
+         Line("ordo_last_backup_lsn", outcome.last_lsn) +
+         Line("ordo_last_backup_duration_s", outcome.last_duration_seconds) +
+         Line("ordo_last_backup_bytes_read", outcome.last_bytes_read) +
+         Line("ordo_last_backup_bytes_written", outcome.last_bytes_written) +
+         Line("ordo_last_backup_new_files", outcome.last_new_files) +
+         Line("ordo_last_backup_throughput_mib_s", outcome.last_throughput_mib_per_second) +
+         Line("ordo_last_backup_error", outcome.last_error);
+}
+
 std::string PersistenceSection(CommandContext& context) {
   const ServerState& server = *context.server;
   Statistics stats = context.db->GetStatistics();
@@ -68,8 +103,7 @@ std::string PersistenceSection(CommandContext& context) {
   return "# Persistence\r\n" + Line("loading", 0) + Line("aof_enabled", 1) +
          Line("aof_rewrite_in_progress", 0) + Line("aof_rewrite_scheduled", 0) +
          Line("aof_last_write_status", stats.failed ? "err" : "ok") +
-         Line("rdb_bgsave_in_progress", 0) + Line("rdb_changes_since_last_save", 0) +
-         Line("rdb_last_bgsave_status", "ok") +
+         Line("rdb_changes_since_last_save", 0) + BackupLines(server) +
          Line("ordo_sync_mode", SyncModeName(server.sync_mode)) +
          Line("ordo_segments", stats.segments) +
          Line("ordo_active_segment_id", stats.active_segment_id) +

@@ -115,6 +115,7 @@ Status Server::Run(std::ostream& out) {
   ORDO_RETURN_IF_ERROR(Listen());
   ORDO_RETURN_IF_ERROR(SetUpNotifications());
   ORDO_RETURN_IF_ERROR(OpenDatabase(out));
+  ORDO_RETURN_IF_ERROR(OpenRepository(out));
   state_.start_time_ms = WallMillis();
   out << "ready to accept connections on " << options_.bind_address << ":" << state_.port
       << std::endl;
@@ -122,6 +123,8 @@ Status Server::Run(std::ostream& out) {
   out << "shutting down: " << connections_.size() << " clients still connected" << std::endl;
   db_->SetAckListener(nullptr);
   CloseEverything();
+  backups_.reset();  // waits for a background backup in progress
+  state_.backups = nullptr;
   Status closed = db_->Close();
   db_.reset();
   if (!closed.ok()) return closed.WithContext("closing the database");
@@ -173,6 +176,22 @@ Status Server::SetUpNotifications() {
   signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd_ < 0) return ErrnoStatus("signalfd");
   return loop_->Add(signal_fd_, kSignalToken, EventLoop::kReadable);
+}
+
+Status Server::OpenRepository(std::ostream& out) {
+  if (options_.repository.empty()) return Status::Ok();
+  backup::KeyMaterial key;
+  if (!options_.key_file.empty()) {
+    ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(FileSystem::Default(), options_.key_file, &key));
+  }
+  bool created = false;
+  auto worker = BackupWorker::Open(options_.data_directory, options_.repository, key, &created);
+  if (!worker.ok()) return worker.status();
+  backups_ = std::move(*worker);
+  state_.backups = backups_.get();
+  out << "  backup repository: " << options_.repository
+      << (created ? " (created: plain, no encryption)" : "") << std::endl;
+  return Status::Ok();
 }
 
 Status Server::OpenDatabase(std::ostream& out) {

@@ -25,6 +25,7 @@
 
 #include "ordo/db.h"
 #include "ordo/options.h"
+#include "server/backup_worker.h"
 #include "server/command_table.h"
 #include "server/connection.h"
 #include "server/event_loop.h"
@@ -42,6 +43,8 @@ struct ServerOptions {
   uint64_t segment_bytes = kSegmentBytesDefault;
   std::string requirepass;  // empty: no AUTH
   uint64_t maxclients = kMaxClientsDefault;
+  std::string repository;  // --repo: SAVE and BGSAVE back up into it; empty: none
+  std::string key_file;    // --key-file: the key of an encrypted repository
 };
 
 class Server {
@@ -59,6 +62,7 @@ class Server {
  private:
   Status Listen();
   Status OpenDatabase(std::ostream& out);
+  Status OpenRepository(std::ostream& out);
   Status SetUpNotifications();
   void Serve();
   void HandleEvent(uint64_t token, uint32_t events);
@@ -79,6 +83,7 @@ class Server {
   ServerOptions options_;
   ServerState state_;
   std::unique_ptr<DB> db_;
+  std::unique_ptr<BackupWorker> backups_;
   std::unique_ptr<EventLoop> loop_;
   int listen_fd_ = -1;
   int ack_fd_ = -1;
