@@ -89,8 +89,8 @@ class FrameWriter {
                                       : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
       unsigned long long length = 0;
       crypto_secretstream_xchacha20poly1305_push(&stream_, Bytes(output_) + 4, &length,
-                                                 Bytes(frame), frame.size(),
-                                                 Bytes(fixed_header_), fixed_header_.size(), tag);
+                                                 Bytes(frame), frame.size(), Bytes(fixed_header_),
+                                                 fixed_header_.size(), tag);
       assert(length == stored);
     }
     return WriteRaw(output_);
@@ -138,7 +138,8 @@ Status WriteHeaders(const ContentKeys& keys, FrameWriter* writer) {
 Result<size_t> FillChunk(const Repository::ReadChunk& source, std::string& buffer) {
   size_t filled = 0;
   while (filled < buffer.size()) {
-    ORDO_ASSIGN_OR_RETURN(const size_t count, source(buffer.data() + filled, buffer.size() - filled));
+    ORDO_ASSIGN_OR_RETURN(const size_t count,
+                          source(buffer.data() + filled, buffer.size() - filled));
     assert(count <= buffer.size() - filled);
     if (count == 0) break;
     filled += count;
@@ -171,8 +172,8 @@ Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& sourc
     const size_t compressed = ZSTD_compress2(compressor.get(), frame.data() + 1, frame.size() - 1,
                                              chunk.data(), chunk.size());
     if (ZSTD_isError(compressed)) {
-      return Status::IOError(file->path() + ": zstd compression failed: " +
-                             ZSTD_getErrorName(compressed));
+      return Status::IOError(file->path() +
+                             ": zstd compression failed: " + ZSTD_getErrorName(compressed));
     }
     ORDO_RETURN_IF_ERROR(writer.WriteFrame(std::string_view(frame.data(), 1 + compressed), false));
     if (filled < plain.size()) break;
@@ -273,8 +274,9 @@ Status ReadHeaders(const ContentKeys& keys, StoredReader& reader, DecodeState* s
     if (keys.secret_key.size() != kKeyBytes || keys.public_key.size() != kKeyBytes ||
         crypto_box_seal_open(Bytes(stream_key), Bytes(sealed), sealed.size(),
                              Bytes(keys.public_key), Bytes(keys.secret_key)) != 0) {
-      return reader.Corruption("authentication failed: the sealed file key does not open with "
-                               "this secret key (wrong key or tampered file)");
+      return reader.Corruption(
+          "authentication failed: the sealed file key does not open with "
+          "this secret key (wrong key or tampered file)");
     }
   }
   std::string stream_header;

@@ -79,8 +79,9 @@ std::string KeyId(std::string_view secret_key) { return Sha256Hex(secret_key).su
 std::string PublicKeyFromSecret(std::string_view secret_key) {
   assert(secret_key.size() == crypto_scalarmult_SCALARBYTES);
   std::string public_key(crypto_scalarmult_BYTES, '\0');
-  const int done = crypto_scalarmult_base(reinterpret_cast<unsigned char*>(public_key.data()),
-                                          reinterpret_cast<const unsigned char*>(secret_key.data()));
+  const int done =
+      crypto_scalarmult_base(reinterpret_cast<unsigned char*>(public_key.data()),
+                             reinterpret_cast<const unsigned char*>(secret_key.data()));
   assert(done == 0);
   (void)done;
   return public_key;
@@ -111,16 +112,16 @@ Status WriteKeyFile(FileSystem* fs, const std::string& path, const std::string& 
       // Before the secret is written, so it is never readable by others, not even briefly.
       // The FileSystem seam has no chmod to 0600; key files are always local files.
       std::error_code error;
-      std::filesystem::permissions(temporary, std::filesystem::perms::owner_read |
-                                                  std::filesystem::perms::owner_write,
-                                   std::filesystem::perm_options::replace, error);
+      std::filesystem::permissions(
+          temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+          std::filesystem::perm_options::replace, error);
       if (error) {
         (void)fs->RemoveFile(temporary);
         return Status::IOError(temporary + ": chmod 0600: " + error.message());
       }
     }
-    ORDO_RETURN_IF_ERROR(file->Append(std::string(kKeyFileMagic) + " " + type + "\n" +
-                                      Base64Encode(key) + "\n"));
+    ORDO_RETURN_IF_ERROR(
+        file->Append(std::string(kKeyFileMagic) + " " + type + "\n" + Base64Encode(key) + "\n"));
     ORDO_RETURN_IF_ERROR(file->SyncAll());
     ORDO_RETURN_IF_ERROR(file->Close());
   }

@@ -92,7 +92,10 @@ TEST(KeysTest, MalformedKeyFilesAreNamed) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
   const std::vector<std::string> bad = {
-      "", "hello\n", "ordo-key-v1 symmetric\n", "ordo-key-v1 symmetric\nAAAA\n",
+      "",
+      "hello\n",
+      "ordo-key-v1 symmetric\n",
+      "ordo-key-v1 symmetric\nAAAA\n",
       "ordo-key-v1 rot13\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
       "ordo-key-v2 symmetric\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
       "ordo-key-v1 symmetric\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\nextra\n"};
@@ -104,7 +107,8 @@ TEST(KeysTest, MalformedKeyFilesAreNamed) {
     EXPECT_TRUE(status.IsInvalidArgument()) << i << ": " << status.ToString();
     EXPECT_NE(status.message().find(path), std::string::npos) << i;
   }
-  WriteText(scratch.Sub("good"), "ordo-key-v1 symmetric\r\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+  WriteText(scratch.Sub("good"),
+            "ordo-key-v1 symmetric\r\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
   KeyMaterial key;
   EXPECT_TRUE(ReadKeyFile(fs, scratch.Sub("good"), &key).ok());
   EXPECT_EQ(key.secret_key, std::string(32, '\0'));

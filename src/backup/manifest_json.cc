@@ -35,8 +35,7 @@ Status ParseSealed(std::string_view text, const std::string& path, Json* object)
   return Status::Ok();
 }
 
-Status CheckFormat(const Json& object, const std::string& path, const char* format,
-                   int version) {
+Status CheckFormat(const Json& object, const std::string& path, const char* format, int version) {
   if (!object.contains("format") || object["format"] != format) {
     return Status::Corruption(path + ": \"format\" is not \"" + format + "\"");
   }
@@ -88,8 +87,7 @@ Json FileToJson(const ManifestFile& file) {
               {"segment_key", file.segment_key}};
 }
 
-Status FileFromJson(const Json& object, const std::string& path, size_t index,
-                    ManifestFile* file) {
+Status FileFromJson(const Json& object, const std::string& path, size_t index, ManifestFile* file) {
   file->kind = object.at("kind").get<std::string>();
   file->relative_path = object.at("relative_path").get<std::string>();
   file->plain_bytes = object.at("plain_bytes").get<uint64_t>();
@@ -134,12 +132,10 @@ Result<EncryptionMode> ParseEncryptionMode(std::string_view name) {
 }
 
 std::string RepositoryInfoToJson(const RepositoryInfo& info) {
-  Json object{{"format", kRepositoryFormat},
-              {"version", info.format_version},
-              {"repository_id", info.repository_id},
-              {"created", info.created},
-              {"compression", info.compression},
-              {"encryption", EncryptionModeName(info.encryption)}};
+  Json object{
+      {"format", kRepositoryFormat},         {"version", info.format_version},
+      {"repository_id", info.repository_id}, {"created", info.created},
+      {"compression", info.compression},     {"encryption", EncryptionModeName(info.encryption)}};
   if (info.encryption == EncryptionMode::kKey) object["key_id"] = info.key_id;
   if (info.encryption == EncryptionMode::kPublicKey) object["public_key"] = info.public_key;
   return SealAndDump(std::move(object));

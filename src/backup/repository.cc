@@ -94,8 +94,7 @@ Status HashStoredFile(FileSystem* fs, const std::string& path, std::string* sha2
   return Status::Ok();
 }
 
-Status HashMismatch(const std::string& path, const std::string& actual,
-                    const std::string& name) {
+Status HashMismatch(const std::string& path, const std::string& actual, const std::string& name) {
   return Status::Corruption(path + ": hash mismatch: stored bytes hash to " + actual +
                             ", name says " + name);
 }
@@ -166,7 +165,8 @@ Status LocalRepository::CannotWrite() const {
 Status LocalRepository::CannotRead() const {
   if (info_.encryption == EncryptionMode::kPublicKey) {
     return Status::InvalidArgument(
-        "repository " + path_ + " is encrypted to a public key and this host has only the "
+        "repository " + path_ +
+        " is encrypted to a public key and this host has only the "
         "public key: reading its contents needs the secret key (--key-file PREFIX.key)");
   }
   return Status::InvalidArgument("repository " + path_ +
@@ -224,8 +224,8 @@ Status LocalRepository::PutFile(const ReadChunk& source, ManifestFile* file, uin
     return Status::Ok();
   }
   bool published = false;
-  ORDO_RETURN_IF_ERROR(Publish(fs_, DataDirectory(), temporary,
-                               DataPath(summary.stored_sha256), &published));
+  ORDO_RETURN_IF_ERROR(
+      Publish(fs_, DataDirectory(), temporary, DataPath(summary.stored_sha256), &published));
   file->stored_name = summary.stored_sha256;
   file->stored_bytes = summary.stored_bytes;
   if (written != nullptr && published) *written = summary.stored_bytes;
@@ -244,7 +244,7 @@ Status LocalRepository::ReadFile(const ManifestFile& file, const WriteChunk& sin
   ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
   ContentSummary summary;
   const Status decoded = DecodeContent(keys_, *stored, size, sink, &summary);
-  if (!decoded.ok()) {
+  if (decoded.IsCorruption() || decoded.code() == Status::Code::kNotSupported) {
     // The root cause of a decoding failure is most often damage; the name says so for sure.
     std::string actual;
     uint64_t hashed_bytes = 0;
@@ -252,8 +252,8 @@ Status LocalRepository::ReadFile(const ManifestFile& file, const WriteChunk& sin
       return Status::Corruption(HashMismatch(path, actual, file.stored_name).message() +
                                 " (decoding stopped at: " + decoded.message() + ")");
     }
-    return decoded;
   }
+  if (!decoded.ok()) return decoded;
   if (summary.stored_sha256 != file.stored_name) {
     return HashMismatch(path, summary.stored_sha256, file.stored_name);
   }
@@ -264,9 +264,8 @@ Status LocalRepository::ReadFile(const ManifestFile& file, const WriteChunk& sin
   if (!file.plain_sha256.empty() &&
       (summary.plain_sha256 != file.plain_sha256 || summary.plain_bytes != file.plain_bytes)) {
     return Status::Corruption(path + ": plain content is " + std::to_string(summary.plain_bytes) +
-                              " bytes with SHA-256 " + summary.plain_sha256 +
-                              ", manifest says " + std::to_string(file.plain_bytes) + " bytes " +
-                              file.plain_sha256);
+                              " bytes with SHA-256 " + summary.plain_sha256 + ", manifest says " +
+                              std::to_string(file.plain_bytes) + " bytes " + file.plain_sha256);
   }
   return Status::Ok();
 }
@@ -444,15 +443,16 @@ Status MatchKey(const std::string& path, const RepositoryInfo& info, const KeyMa
     std::string given_public = key.public_key;
     if (!key.secret_key.empty()) {
       if (key.secret_key.size() != kKeyBytes) {
-        return Status::InvalidArgument("wrong key for repository " + path +
-                                       ": not a 32-byte key");
+        return Status::InvalidArgument("wrong key for repository " + path + ": not a 32-byte key");
       }
       given_public = PublicKeyFromSecret(key.secret_key);
     }
     if (!given_public.empty() && given_public != *public_key) {
-      return Status::InvalidArgument("wrong key for repository " + path + ": the key's public "
-                                     "half is " + Base64Encode(given_public) +
-                                     ", the repository's is " + info.public_key);
+      return Status::InvalidArgument("wrong key for repository " + path +
+                                     ": the key's public "
+                                     "half is " +
+                                     Base64Encode(given_public) + ", the repository's is " +
+                                     info.public_key);
     }
     keys->secret_key = key.secret_key;
     *can_read = !key.secret_key.empty();
@@ -502,15 +502,17 @@ Status Repository::Init(FileSystem* fs, const std::string& path, EncryptionMode 
   made.encryption = mode;
   if (mode == EncryptionMode::kKey) {
     if (key.secret_key.size() != kKeyBytes) {
-      return Status::InvalidArgument("encryption \"key\" needs a 32-byte symmetric key "
-                                     "(ordo keygen --out PREFIX, then --key-file PREFIX.key)");
+      return Status::InvalidArgument(
+          "encryption \"key\" needs a 32-byte symmetric key "
+          "(ordo keygen --out PREFIX, then --key-file PREFIX.key)");
     }
     made.key_id = KeyId(key.secret_key);
   } else if (mode == EncryptionMode::kPublicKey) {
     if (public_key.size() != kKeyBytes) {
-      return Status::InvalidArgument("encryption \"public-key\" needs a 32-byte public key "
-                                     "(ordo keygen --out PREFIX --public-key, then --public-key "
-                                     "PREFIX.pub)");
+      return Status::InvalidArgument(
+          "encryption \"public-key\" needs a 32-byte public key "
+          "(ordo keygen --out PREFIX --public-key, then --public-key "
+          "PREFIX.pub)");
     }
     made.public_key = Base64Encode(public_key);
   }
@@ -562,8 +564,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(FileSystem* fs, const std::
   bool can_read = false;
   bool can_write = false;
   ORDO_RETURN_IF_ERROR(MatchKey(path, info, key, &keys, &can_read, &can_write));
-  return std::unique_ptr<Repository>(new LocalRepository(fs, path, std::move(info),
-                                                         std::move(keys), can_read, can_write));
+  return std::unique_ptr<Repository>(
+      new LocalRepository(fs, path, std::move(info), std::move(keys), can_read, can_write));
 }
 
 }  // namespace ordo::backup

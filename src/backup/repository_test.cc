@@ -30,8 +30,8 @@ std::string TestBytes(size_t size, uint64_t seed) {
   uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 1;
   for (size_t i = 0; i < size; ++i) {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    bytes[i] = (i / 4096) % 2 == 0 ? static_cast<char>('a' + i % 23)
-                                   : static_cast<char>(state >> 56);
+    bytes[i] =
+        (i / 4096) % 2 == 0 ? static_cast<char>('a' + i % 23) : static_cast<char>(state >> 56);
   }
   return bytes;
 }
@@ -152,7 +152,9 @@ class RepositoryModeTest : public ::testing::TestWithParam<EncryptionMode> {
     repository_ = InitAndOpen(fs_, path_, GetParam(), keys_, keys_.read_key);
     ASSERT_NE(repository_, nullptr);
   }
-  std::string DataPath(const ManifestFile& file) const { return path_ + "/data/" + file.stored_name; }
+  std::string DataPath(const ManifestFile& file) const {
+    return path_ + "/data/" + file.stored_name;
+  }
 
   ordo::testing::ScratchDirectory scratch_;
   FileSystem* fs_ = FileSystem::Default();
@@ -162,8 +164,8 @@ class RepositoryModeTest : public ::testing::TestWithParam<EncryptionMode> {
 };
 
 TEST_P(RepositoryModeTest, RoundTripsEverySize) {
-  for (const size_t size : {size_t{0}, size_t{1}, kChunk - 1, kChunk, kChunk + 1,
-                            5 * kChunk + 12345}) {
+  for (const size_t size :
+       {size_t{0}, size_t{1}, kChunk - 1, kChunk, kChunk + 1, 5 * kChunk + 12345}) {
     SCOPED_TRACE(size);
     const std::string bytes = TestBytes(size, size);
     ManifestFile file;
@@ -176,8 +178,7 @@ TEST_P(RepositoryModeTest, RoundTripsEverySize) {
     const std::string stored = ReadDisk(DataPath(file));
     EXPECT_EQ(stored.size(), file.stored_bytes);
     EXPECT_EQ(Sha256Hex(stored), file.stored_name);
-    EXPECT_EQ(std::filesystem::status(DataPath(file)).permissions() &
-                  std::filesystem::perms::all,
+    EXPECT_EQ(std::filesystem::status(DataPath(file)).permissions() & std::filesystem::perms::all,
               std::filesystem::perms::owner_read | std::filesystem::perms::group_read |
                   std::filesystem::perms::others_read);
     if (GetParam() != EncryptionMode::kNone && size > 100) {
@@ -229,7 +230,8 @@ TEST_P(RepositoryModeTest, EveryTamperingIsCorruption) {
   const std::string path = DataPath(file);
   const std::string original = ReadDisk(path);
   std::set<uint64_t> offsets;
-  for (uint64_t offset = 0; offset < 200 && offset < original.size(); ++offset) offsets.insert(offset);
+  for (uint64_t offset = 0; offset < 200 && offset < original.size(); ++offset)
+    offsets.insert(offset);
   for (uint64_t i = 0; i < 64; ++i) offsets.insert(original.size() * i / 64);
   for (uint64_t back = 1; back <= 80; ++back) offsets.insert(original.size() - back);
   const auto expect_corruption = [&](const std::string& what) {
@@ -289,7 +291,7 @@ TEST_P(RepositoryModeTest, ReadFileChecksTheManifestsPlainHash) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, RepositoryModeTest,
                          ::testing::Values(EncryptionMode::kNone, EncryptionMode::kKey,
-                                         EncryptionMode::kPublicKey),
+                                           EncryptionMode::kPublicKey),
                          [](const auto& info) {
                            switch (info.param) {
                              case EncryptionMode::kNone:
@@ -349,8 +351,7 @@ TEST(RepositoryTest, WrongKeyIsRefusedBeforeAnyDecryption) {
   const ModeKeys pair = MakeKeys(EncryptionMode::kPublicKey);
   const ModeKeys other_pair = MakeKeys(EncryptionMode::kPublicKey);
   InitAndOpen(fs, scratch.Sub("p"), EncryptionMode::kPublicKey, pair, pair.read_key);
-  for (const KeyMaterial& wrong : {other_pair.read_key, other_pair.write_key,
-                                   symmetric.read_key}) {
+  for (const KeyMaterial& wrong : {other_pair.read_key, other_pair.write_key, symmetric.read_key}) {
     opened = Repository::Open(fs, scratch.Sub("p"), wrong);
     EXPECT_TRUE(opened.status().IsInvalidArgument());
     EXPECT_NE(opened.status().message().find("wrong key"), std::string::npos);
@@ -376,7 +377,8 @@ TEST(RepositoryTest, PublicKeyHostWritesAndChecksButCannotRead) {
   EXPECT_NE(refused.message().find("secret key"), std::string::npos) << refused.ToString();
   EXPECT_TRUE(read.empty());
 
-  Result<std::unique_ptr<Repository>> reader = Repository::Open(fs, scratch.Sub("p"), pair.read_key);
+  Result<std::unique_ptr<Repository>> reader =
+      Repository::Open(fs, scratch.Sub("p"), pair.read_key);
   ASSERT_TRUE(reader.ok());
   EXPECT_TRUE((*reader)->CanRead());
   ASSERT_TRUE(ReadAll(**reader, file, &read).ok());
@@ -387,8 +389,8 @@ TEST(RepositoryTest, SymmetricRepositoryWithoutKeyOnlyChecks) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
   const ModeKeys symmetric = MakeKeys(EncryptionMode::kKey);
-  auto owner = InitAndOpen(fs, scratch.Sub("k"), EncryptionMode::kKey, symmetric,
-                           symmetric.read_key);
+  auto owner =
+      InitAndOpen(fs, scratch.Sub("k"), EncryptionMode::kKey, symmetric, symmetric.read_key);
   ManifestFile file;
   ASSERT_TRUE(owner->PutFile(SourceOf(TestBytes(5000, 2)), &file, nullptr).ok());
   Result<std::unique_ptr<Repository>> keyless = Repository::Open(fs, scratch.Sub("k"), {});
@@ -531,7 +533,8 @@ void MakeBaseline(FileSystem* fs, const std::string& path, EncryptionMode mode,
   auto repository = InitAndOpen(fs, path, mode, keys, keys.write_key);
   ManifestFile a;
   ASSERT_TRUE(repository->PutFile(SourceOf(work.a), &a, nullptr).ok());
-  const Status published = repository->WriteManifest(MakeManifest("20250101T000000Z-00000001", {a}));
+  const Status published =
+      repository->WriteManifest(MakeManifest("20250101T000000Z-00000001", {a}));
   ASSERT_TRUE(published.ok()) << published.ToString();
 }
 
@@ -596,8 +599,8 @@ TEST_P(RepositoryCrashTest, CrashAtEverySyncPointLeavesAValidRepository) {
     for (const CrashMode mode : {CrashMode::kDropUnsynced, CrashMode::kTornWriteWithGarbage}) {
       SCOPED_TRACE("crash after sync point " + std::to_string(n) + " mode " +
                    std::to_string(static_cast<int>(mode)));
-      const std::string path = scratch.Sub("crash-" + std::to_string(n) + "-" +
-                                           std::to_string(static_cast<int>(mode)));
+      const std::string path =
+          scratch.Sub("crash-" + std::to_string(n) + "-" + std::to_string(static_cast<int>(mode)));
       FaultFileSystem fault;
       MakeBaseline(&fault, path, GetParam(), keys, work);
       fault.Reset();
@@ -644,7 +647,7 @@ TEST_P(RepositoryCrashTest, IoErrorAtEveryMutationLeavesAValidRepository) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, RepositoryCrashTest,
                          ::testing::Values(EncryptionMode::kNone, EncryptionMode::kKey,
-                                         EncryptionMode::kPublicKey));
+                                           EncryptionMode::kPublicKey));
 
 }  // namespace
 }  // namespace ordo::backup

@@ -9,8 +9,8 @@ namespace ordo::backup {
 Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   // Allocation failure of a 200-byte context is not a condition ordo can report usefully.
   assert(context_ != nullptr);
-  const int initialized = EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), EVP_sha256(),
-                                            nullptr);
+  const int initialized =
+      EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(context_), EVP_sha256(), nullptr);
   assert(initialized == 1);
   (void)initialized;
 }
@@ -20,8 +20,8 @@ Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(context_)); }
 void Sha256::Update(std::string_view bytes) {
   assert(!finished_);
   if (bytes.empty()) return;
-  const int updated = EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), bytes.data(),
-                                       bytes.size());
+  const int updated =
+      EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(context_), bytes.data(), bytes.size());
   assert(updated == 1);
   (void)updated;
 }

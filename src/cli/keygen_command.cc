@@ -26,13 +26,15 @@ void AddKeygenCommand(CLI::App& app) {
     if (*key_pair) {
       std::printf("keygen: wrote %s.key (secret key, mode 0600) and %s.pub (public key)\n",
                   prefix->c_str(), prefix->c_str());
-      std::printf("keygen: back up with %s.pub; restore and verify need %s.key. Keep %s.key "
-                  "away from the database host: without it no backup can be read.\n",
-                  prefix->c_str(), prefix->c_str(), prefix->c_str());
+      std::printf(
+          "keygen: back up with %s.pub; restore and verify need %s.key. Keep %s.key "
+          "away from the database host: without it no backup can be read.\n",
+          prefix->c_str(), prefix->c_str(), prefix->c_str());
     } else {
-      std::printf("keygen: wrote %s.key (symmetric key, mode 0600). Keep a copy apart from the "
-                  "repository: without it no backup can be read.\n",
-                  prefix->c_str());
+      std::printf(
+          "keygen: wrote %s.key (symmetric key, mode 0600). Keep a copy apart from the "
+          "repository: without it no backup can be read.\n",
+          prefix->c_str());
     }
   });
 }

@@ -23,19 +23,22 @@ Status InitKeys(const RepoInitOptions& options, backup::EncryptionMode mode,
   FileSystem* fs = FileSystem::Default();
   if (mode == backup::EncryptionMode::kNone) {
     if (!options.key_file.empty() || !options.public_key_file.empty()) {
-      return Status::InvalidArgument("--key-file and --public-key apply only to --encryption "
-                                     "key or public-key");
+      return Status::InvalidArgument(
+          "--key-file and --public-key apply only to --encryption "
+          "key or public-key");
     }
     return Status::Ok();
   }
   if (mode == backup::EncryptionMode::kKey) {
     if (options.key_file.empty()) {
-      return Status::InvalidArgument("--encryption key needs --key-file (make one with "
-                                     "`ordo keygen --out PREFIX`)");
+      return Status::InvalidArgument(
+          "--encryption key needs --key-file (make one with "
+          "`ordo keygen --out PREFIX`)");
     }
     ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(fs, options.key_file, key));
     if (key->secret_key.empty() || !key->public_key.empty()) {
-      return Status::InvalidArgument(options.key_file + " is not a symmetric key (it is half of "
+      return Status::InvalidArgument(options.key_file +
+                                     " is not a symmetric key (it is half of "
                                      "a key pair: use --encryption public-key)");
     }
     return Status::Ok();
@@ -43,13 +46,15 @@ Status InitKeys(const RepoInitOptions& options, backup::EncryptionMode mode,
   const std::string& path =
       options.public_key_file.empty() ? options.key_file : options.public_key_file;
   if (path.empty()) {
-    return Status::InvalidArgument("--encryption public-key needs --public-key PREFIX.pub (make "
-                                   "a pair with `ordo keygen --out PREFIX --public-key`)");
+    return Status::InvalidArgument(
+        "--encryption public-key needs --public-key PREFIX.pub (make "
+        "a pair with `ordo keygen --out PREFIX --public-key`)");
   }
   backup::KeyMaterial read;
   ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(fs, path, &read));
   if (read.public_key.empty()) {
-    return Status::InvalidArgument(path + " is a symmetric key, not half of a key pair (use "
+    return Status::InvalidArgument(path +
+                                   " is a symmetric key, not half of a key pair (use "
                                    "--encryption key)");
   }
   *public_key = read.public_key;
@@ -117,8 +122,9 @@ void AddRepoCommand(CLI::App& app) {
   auto* command = app.add_subcommand("repo", "Create or describe a backup repository");
   command->require_subcommand(1);
 
-  auto* init = command->add_subcommand("init", "Create a backup repository (a missing or empty "
-                                               "directory)");
+  auto* init = command->add_subcommand("init",
+                                       "Create a backup repository (a missing or empty "
+                                       "directory)");
   auto options = std::make_shared<RepoInitOptions>();
   init->add_option("--repo", options->repo, "repository directory")->required();
   init->add_option("--encryption", options->encryption,
