@@ -292,8 +292,8 @@ TEST_P(RepositoryModeTest, ReadFileChecksTheManifestsPlainHash) {
 INSTANTIATE_TEST_SUITE_P(Modes, RepositoryModeTest,
                          ::testing::Values(EncryptionMode::kNone, EncryptionMode::kKey,
                                            EncryptionMode::kPublicKey),
-                         [](const auto& info) {
-                           switch (info.param) {
+                         [](const auto& param_info) {
+                           switch (param_info.param) {
                              case EncryptionMode::kNone:
                                return std::string("None");
                              case EncryptionMode::kKey:
