@@ -165,6 +165,7 @@ class DBImpl final : public DB {
   // Committer thread only.
   std::unique_ptr<log::SegmentWriter> writer_;
   uint64_t bytes_since_checkpoint_ = 0;
+  bool loaded_checkpoint_ = false;  // open used a checkpoint (last_checkpoint_lsn_ is its LSN)
   int64_t last_sync_micros_ = 0;
   bool unsynced_ = false;
 

@@ -134,6 +134,11 @@ Status DBImpl::OpenImpl(OpenReport* report) {
   ORDO_RETURN_IF_ERROR(
       RecoverLog(fs_, directory_, database_id_, recovery, &index_, &recovered, report));
   last_lsn_ = recovered.last_lsn;
+  // The checkpoint loaded counts as written: a close with nothing new need not rewrite it.
+  if (!report->checkpoint.empty()) {
+    last_checkpoint_lsn_ = recovered.checkpoint_lsn;
+    loaded_checkpoint_ = true;
+  }
   submitted_digest_ = index_.digest();
   submitted_keys_ = index_.size();
   acked_lsn_ = recovered.last_lsn;
@@ -226,7 +231,13 @@ Status DBImpl::WriteCheckpointNow() {
     std::lock_guard<std::mutex> lock(mutex_);
     durable_lsn_ = applied_lsn_;
   }
-  if (applied_lsn_ == last_checkpoint_lsn_.load() && checkpoints_.load() > 0) return Status::Ok();
+  // Nothing applied since the last checkpoint written or loaded (its file is still there: the
+  // newest two are kept): writing the same one again would only cost time.
+  if (applied_lsn_ == last_checkpoint_lsn_.load() &&
+      (checkpoints_.load() > 0 || loaded_checkpoint_) &&
+      fs_->FileExists(directory_ + "/index/" + index::CheckpointFileName(applied_lsn_))) {
+    return Status::Ok();
+  }
   index::CheckpointInfo info;
   info.database_id = database_id_;
   info.lsn = applied_lsn_;

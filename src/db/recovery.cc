@@ -296,10 +296,17 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
 bool ShutdownWasClean(FileSystem* fs, const std::string& directory) {
   const auto lsns = ListCheckpoints(fs, directory + "/index");
   if (lsns.empty()) return false;
-  auto contents = ReadFileToString(fs, directory + "/index/" + index::CheckpointFileName(lsns[0]));
-  if (!contents.ok() || contents->size() < index::kCheckpointHeaderBytes) return false;
-  const uint64_t segment_id = DecodeFixed64(contents->data() + 40);
-  const uint64_t offset = DecodeFixed64(contents->data() + 48);
+  // Only the header: the checkpoint itself can be hundreds of MB.
+  auto file = fs->NewRandomAccessFile(directory + "/index/" + index::CheckpointFileName(lsns[0]));
+  if (!file.ok()) return false;
+  std::string header(index::kCheckpointHeaderBytes, '\0');
+  size_t read_count = 0;
+  if (!(*file)->Read(0, header.size(), header.data(), &read_count).ok() ||
+      read_count != header.size()) {
+    return false;
+  }
+  const uint64_t segment_id = DecodeFixed64(header.data() + 40);
+  const uint64_t offset = DecodeFixed64(header.data() + 48);
   auto names = fs->GetChildren(directory + "/log");
   if (!names.ok()) return false;
   uint64_t newest = 0;

@@ -144,7 +144,11 @@ void SetGeneric(CommandContext& context, std::string_view key, std::string_view 
   ReadInfo info;
   bool found = false;
   bool need_value = (options.flags & kSetGet) != 0;
-  if (!LoadKey(context, key, need_value ? &old_value : nullptr, &info, &found)) return;
+  // A plain SET needs nothing of the old key: skip the lookup (a hot path under SET load).
+  const bool need_lookup = (options.flags & (kSetNx | kSetXx | kSetGet | kSetKeepTtl)) != 0;
+  if (need_lookup && !LoadKey(context, key, need_value ? &old_value : nullptr, &info, &found)) {
+    return;
+  }
   if (need_value) ReplyValueOrNull(context, found, old_value);
   if (((options.flags & kSetNx) && found) || ((options.flags & kSetXx) && !found)) {
     if (reply_integer) {
