@@ -11,11 +11,12 @@
 // content files, which the next backup reuses or `ordo prune` removes. Prune is the only code
 // that deletes.
 //
-// Stored form of a content file: the plain bytes, compressed with zstd, then (unless the
-// repository's encryption is "none") encrypted with libsodium: "key" mode with the
-// repository's 32-byte secret key, "public-key" mode with a fresh file key sealed to the
-// repository's public key, so a host holding only the public key can write backups but not
-// read them. Every stored file can be checked against its name without any key.
+// Stored form of a content file (src/backup/content_codec.h): the plain bytes in chunks of
+// 1 MiB, each compressed with zstd and (unless the repository's encryption is "none")
+// encrypted with libsodium's secretstream: "key" mode with a key derived from the repository's
+// 32-byte secret key, "public-key" mode with a fresh file key sealed to the repository's public
+// key, so a host holding only the public key can write backups but not read them. Every stored
+// file can be checked against its name without any key.
 //
 // All I/O goes through the FileSystem seam. Not thread-safe; one writer at a time per
 // repository (a second concurrent backup is not prevented in this version: documented).
