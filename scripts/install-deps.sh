@@ -8,7 +8,7 @@ packages=(
   libxxhash-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev libabsl-dev
   libzstd-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server redis-tools python3 python3-redis
+  redis-server redis-tools python3 python3-redis rocksdb-tools
 )
 
 missing=()
