@@ -11,9 +11,9 @@ namespace ordo::index {
 
 CompactKey::CompactKey(std::string_view key) {
   std::memset(bytes_, 0, sizeof(bytes_));
-  if (key.size() < 16) {
+  if (key.size() <= kInlineBytesMax) {
     std::memcpy(bytes_, key.data(), key.size());
-    bytes_[15] = static_cast<char>(key.size());
+    bytes_[kMarkerAt] = static_cast<char>(key.size());
     return;
   }
   char* heap = static_cast<char*>(std::malloc(key.size()));
@@ -22,7 +22,7 @@ CompactKey::CompactKey(std::string_view key) {
   const uint32_t length = static_cast<uint32_t>(key.size());
   std::memcpy(bytes_, &heap, sizeof(heap));
   std::memcpy(bytes_ + 8, &length, sizeof(length));
-  bytes_[15] = static_cast<char>(kHeapMarker);
+  bytes_[kMarkerAt] = static_cast<char>(kHeapMarker);
 }
 
 void CompactKey::Release() {
@@ -30,7 +30,7 @@ void CompactKey::Release() {
   char* heap = nullptr;
   std::memcpy(&heap, bytes_, sizeof(heap));
   std::free(heap);
-  bytes_[15] = 0;
+  bytes_[kMarkerAt] = 0;
 }
 
 StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_at_ms) {
@@ -62,7 +62,7 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
       ++keys_with_expiry_;
       expiry_order_.emplace(entry.expire_at_ms, std::string(key));
     }
-    if (key.size() >= 16) heap_key_bytes_ += key.size();
+    if (key.size() > CompactKey::kInlineBytesMax) heap_key_bytes_ += key.size();
   } else {
     digest_.low -= hash.low;
     digest_.high -= hash.high;
@@ -70,7 +70,7 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
       --keys_with_expiry_;
       expiry_order_.erase(std::make_pair(entry.expire_at_ms, std::string(key)));
     }
-    if (key.size() >= 16) heap_key_bytes_ -= key.size();
+    if (key.size() > CompactKey::kInlineBytesMax) heap_key_bytes_ -= key.size();
   }
 }
 
