@@ -108,7 +108,7 @@ bool IsRestorablePath(const std::string& relative_path) {
 
 Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& manifest,
                      const std::string& target_directory, const ProgressCallback& progress,
-                     RestoreReport* report) {
+                     RestoreReport* report, const PointTarget& point) {
   *report = RestoreReport{};
   const std::string target = WithoutTrailingSlashes(target_directory);
   report->target = target;
@@ -130,6 +130,10 @@ Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& man
   RestoreState state{fs, repository, &progress, {}, report};
   for (const ManifestFile& file : manifest.files) state.figures.bytes_total += file.plain_bytes;
   Status status = RestoreInto(state, manifest, staging);
+  if (status.ok() && point.kind != PointTarget::Kind::kNone) {
+    status = CutLogAt(fs, staging, point, &report->point);
+    report->cut = status.ok();
+  }
   // The marker: the complete directory appears under the target's name at once.
   if (status.ok()) status = fs->RenameFile(staging, target);
   if (!status.ok()) {

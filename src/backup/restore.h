@@ -16,6 +16,7 @@
 #include <string>
 
 #include "backup/backup_run.h"
+#include "backup/point_in_time.h"
 #include "backup/repository.h"
 #include "ordo/file_system.h"
 
@@ -26,6 +27,8 @@ struct RestoreReport {
   uint64_t files = 0;
   uint64_t bytes = 0;  // plain bytes written
   double duration_seconds = 0;
+  bool cut = false;    // restored to a point before the backup's last commit
+  PointReport point;   // when cut: the commit restored to and the state it must have
 };
 
 // True for the relative paths a manifest may name: "IDENTITY", "log/<name>", "index/<name>"
@@ -38,8 +41,10 @@ bool IsRestorablePath(const std::string& relative_path);
 // it otherwise). `progress` may be empty. Corruption naming the file when a stored file fails
 // a check; IOError/NoSpace naming the path from the target file system; on any failure the
 // message also names the temporary directory left behind.
+// With a `point` target, the restored log is cut back to the last commit at or before it
+// (point_in_time.h) before the directory is renamed into place.
 Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& manifest,
                      const std::string& target_directory, const ProgressCallback& progress,
-                     RestoreReport* report);
+                     RestoreReport* report, const PointTarget& point = PointTarget{});
 
 }  // namespace ordo::backup

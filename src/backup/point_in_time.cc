@@ -1,0 +1,155 @@
+#include "backup/point_in_time.h"
+
+#include <algorithm>
+
+#include "backup/backup_run.h"
+#include "fmt/format.h"
+#include "index/checkpoint.h"
+#include "log/segment_reader.h"
+
+namespace ordo::backup {
+namespace {
+
+// Does the record (lsn, time) stay after the cut?
+bool Keeps(const PointTarget& target, uint64_t lsn, int64_t commit_time_micros) {
+  switch (target.kind) {
+    case PointTarget::Kind::kNone: return true;
+    case PointTarget::Kind::kLsn: return lsn <= target.lsn;
+    case PointTarget::Kind::kBeforeLsn: return lsn < target.lsn;
+    case PointTarget::Kind::kTime: return commit_time_micros <= target.time_micros;
+  }
+  return true;
+}
+
+struct SegmentFile {
+  uint64_t id = 0;
+  std::string path;
+  uint64_t size = 0;
+};
+
+Result<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string& log_directory) {
+  ORDO_ASSIGN_OR_RETURN(auto names, fs->GetChildren(log_directory));
+  std::vector<SegmentFile> segments;
+  for (const auto& name : names) {
+    uint64_t id = 0;
+    if (!log::ParseSegmentFileName(name, &id)) continue;
+    SegmentFile segment{id, log_directory + "/" + name, 0};
+    ORDO_ASSIGN_OR_RETURN(segment.size, fs->GetFileSize(segment.path));
+    segments.push_back(std::move(segment));
+  }
+  std::sort(segments.begin(), segments.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.id < b.id; });
+  return segments;
+}
+
+// Reads one segment's records; records the last one kept and where it ends. Sets `stopped`
+// at the first record not kept.
+Status ScanForCut(FileSystem* fs, const SegmentFile& segment, const PointTarget& target,
+                  PointReport* report, uint64_t* kept_end, bool* stopped) {
+  ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail, log::ReadSegmentTail(fs, segment.path, segment.size));
+  const uint64_t limit = tail.sealed ? tail.footer.records_end : segment.size;
+  ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs, segment.path, limit));
+  *kept_end = reader->offset();
+  std::string_view payload;
+  uint64_t record_offset = 0;
+  Status error;
+  log::DecodedRecord record;
+  for (;;) {
+    const auto outcome = reader->Next(&payload, &record_offset, &error);
+    if (outcome == log::SegmentReader::Outcome::kEnd) return Status::Ok();
+    if (outcome == log::SegmentReader::Outcome::kBad) return error;
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+                             .WithContext(fmt::format("{} offset {}", segment.path, record_offset)));
+    if (!Keeps(target, record.lsn, record.commit_time_micros)) {
+      *stopped = true;
+      return Status::Ok();
+    }
+    report->lsn = record.lsn;
+    report->commit_time_micros = record.commit_time_micros;
+    report->digest = record.digest;
+    report->keys = record.live_keys;
+    *kept_end = reader->offset();
+  }
+}
+
+Status CutSegment(FileSystem* fs, const SegmentFile& segment, uint64_t kept_end) {
+  ORDO_RETURN_IF_ERROR(fs->SetWritable(segment.path));
+  ORDO_RETURN_IF_ERROR(fs->Truncate(segment.path, kept_end));
+  ORDO_ASSIGN_OR_RETURN(auto file, fs->ReopenWritableFile(segment.path));
+  ORDO_RETURN_IF_ERROR(file->SyncAll());
+  return file->Close();
+}
+
+Status RemoveNewerCheckpoints(FileSystem* fs, const std::string& directory, uint64_t lsn) {
+  const std::string index_directory = directory + "/index";
+  auto names = fs->GetChildren(index_directory);
+  if (!names.ok()) return Status::Ok();  // no index/: nothing to remove
+  for (const auto& name : *names) {
+    uint64_t checkpoint_lsn = 0;
+    if (index::ParseCheckpointFileName(name, &checkpoint_lsn) && checkpoint_lsn > lsn) {
+      ORDO_RETURN_IF_ERROR(fs->RemoveFile(index_directory + "/" + name));
+    }
+  }
+  return fs->SyncDir(index_directory);
+}
+
+}  // namespace
+
+std::string PointTarget::Describe() const {
+  switch (kind) {
+    case Kind::kNone: return "the backup's last commit";
+    case Kind::kLsn: return fmt::format("LSN {}", lsn);
+    case Kind::kBeforeLsn: return fmt::format("the commit before LSN {}", lsn);
+    case Kind::kTime: return "time " + Rfc3339Micros(time_micros);
+  }
+  return "?";
+}
+
+Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
+                                      const PointTarget& target) {
+  // Oldest first: the first backup whose last commit is at or after the target covers it.
+  for (const Manifest& manifest : manifests) {
+    const bool covers =
+        target.kind == PointTarget::Kind::kTime
+            ? manifest.last_commit_time_micros >= target.time_micros
+            : manifest.last_lsn >= (target.kind == PointTarget::Kind::kBeforeLsn
+                                        ? target.lsn - std::min<uint64_t>(target.lsn, 1)
+                                        : target.lsn);
+    if (covers) return manifest;
+  }
+  if (manifests.empty()) return Status::NotFound("the repository holds no backup");
+  const Manifest& newest = manifests.back();
+  return Status::InvalidArgument(fmt::format(
+      "{} is after what the repository covers: LSN {} to {}, commit times {} to {} (the newest "
+      "backup, {}; continuous archiving, which would cover later commits, is not built yet)",
+      target.Describe(), newest.first_lsn, newest.last_lsn,
+      Rfc3339Micros(newest.first_commit_time_micros), Rfc3339Micros(newest.last_commit_time_micros),
+      newest.backup_id));
+}
+
+Status CutLogAt(FileSystem* fs, const std::string& directory, const PointTarget& target,
+                PointReport* report) {
+  *report = PointReport{};
+  const std::string log_directory = directory + "/log";
+  ORDO_ASSIGN_OR_RETURN(auto segments, ListSegments(fs, log_directory));
+  bool stopped = false;
+  size_t index = 0;
+  for (; index < segments.size() && !stopped; ++index) {
+    uint64_t kept_end = 0;
+    ORDO_RETURN_IF_ERROR(ScanForCut(fs, segments[index], target, report, &kept_end, &stopped));
+    if (stopped) {
+      report->bytes_cut += segments[index].size - kept_end;
+      ORDO_RETURN_IF_ERROR(CutSegment(fs, segments[index], kept_end));
+    }
+  }
+  for (; index < segments.size(); ++index) {  // segments wholly after the kept commit
+    report->bytes_cut += segments[index].size;
+    ++report->segments_removed;
+    ORDO_RETURN_IF_ERROR(fs->SetWritable(segments[index].path));
+    ORDO_RETURN_IF_ERROR(fs->RemoveFile(segments[index].path));
+  }
+  ORDO_RETURN_IF_ERROR(fs->SyncDir(log_directory));
+  return RemoveNewerCheckpoints(fs, directory, report->lsn);
+}
+
+}  // namespace ordo::backup
