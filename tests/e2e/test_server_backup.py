@@ -73,6 +73,35 @@ class ServerBackupTest(unittest.TestCase):
         self.assertTrue(drill["ok"], drill)
         self.assertEqual(drill["backup_id"], info["ordo_last_backup_id"])
 
+    def test_restore_to_just_before_a_flushall(self):
+        client = self.server.client()
+        for i in range(300):
+            client.set("precious:%d" % i, "p" * 200)
+        client.flushall()
+        flush_lsn = client.info("persistence")["ordo_last_lsn"]
+        client.set("after", "x")
+        self.assertTrue(client.save())
+        target = tempfile.mkdtemp(prefix="ordo-e2e-pitr-")
+        shutil.rmtree(target)
+        try:
+            code, restored = ordo_json("restore", "--repo", self.repo, "--to", target,
+                                       "--before-lsn", str(flush_lsn))
+            self.assertEqual(code, 0, restored)
+            self.assertEqual(restored["restored_to"]["lsn"], flush_lsn - 1)
+            self.assertEqual(restored["restored_to"]["keys"], 300)
+            dump = subprocess.run([ordo_harness.BINARY, "dump", "--data", target],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(dump.returncode, 0, dump.stderr)
+            keys = [json.loads(line)["key"] for line in dump.stdout.splitlines()]
+            self.assertEqual(len(keys), 300)
+            self.assertNotIn("after", keys)
+            code, refused = ordo_json("restore", "--repo", self.repo, "--to", target + "-2",
+                                      "--lsn", "999999999")
+            self.assertNotEqual(code, 0)
+            self.assertIn("after what the repository covers", refused["error"])
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+
     def test_save_without_repository_is_a_clear_error(self):
         plain = OrdoServer()
         plain.start()
