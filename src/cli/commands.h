@@ -22,5 +22,7 @@ void AddBackupsCommand(CLI::App& app);  // backups_command.cc
 void AddVerifyCommand(CLI::App& app);   // verify_command.cc
 void AddRestoreCommand(CLI::App& app);  // restore_command.cc
 void AddPruneCommand(CLI::App& app);    // prune_command.cc
+void AddLogCommand(CLI::App& app);      // log_command.cc
+void AddHistoryCommand(CLI::App& app);  // history_command.cc
 
 }  // namespace ordo::cli

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   ordo::cli::AddVerifyCommand(app);
   ordo::cli::AddRestoreCommand(app);
   ordo::cli::AddPruneCommand(app);
+  ordo::cli::AddLogCommand(app);
+  ordo::cli::AddHistoryCommand(app);
   CLI11_PARSE(app, argc, argv);
   return ordo::cli::exit_code;
 }

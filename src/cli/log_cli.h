@@ -1,0 +1,38 @@
+// Pieces shared by `ordo log` and `ordo history` (log_command.cc, history_command.cc): where the
+// log comes from (--data or --repo), walking it, and printing keys and values.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "backup/log_walk.h"
+#include "nlohmann/json.hpp"
+
+namespace ordo::cli {
+
+struct LogSourceArguments {
+  std::string data;      // --data DIR
+  std::string repo;      // --repo REPO
+  std::string key_file;  // --key-file F
+  std::string backup;    // --backup ID
+  bool json = false;
+};
+
+// Adds --data, --repo, --key-file, --backup and --json to `command`.
+void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments);
+
+// Walks the log the arguments name. InvalidArgument unless exactly one of --data and --repo.
+Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkOptions& options,
+                     const backup::LogVisitor& visitor, backup::LogWalkSummary* summary);
+
+// Printable text for bytes: printable ASCII as is, backslash and quote escaped, the rest as
+// \xNN; longer than `max_bytes` cut there with "..." appended.
+std::string EscapeBytes(std::string_view bytes, size_t max_bytes);
+
+// (*object)[name] = bytes as a string when valid UTF-8, else [name + "_base64"] = base64.
+void AddBytesField(nlohmann::json* object, const std::string& name, std::string_view bytes);
+
+}  // namespace ordo::cli

@@ -1,0 +1,251 @@
+// ordo log (--data DIR | --repo REPO [--key-file F]) [--since T] [--until T] [--key K]
+//          [--limit N] [--json]
+// Lists commits in LSN order: LSN, commit time, number of ops, keys touched, live keys after,
+// state digest. How an operator finds the FLUSHALL or mass overwrite to restore before.
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "backup/log_walk.h"
+#include "cli/backup_cli.h"
+#include "cli/commands.h"
+#include "cli/log_cli.h"
+#include "fmt/format.h"
+
+namespace ordo::cli {
+namespace {
+
+constexpr size_t kKeysShown = 5;
+constexpr size_t kKeyTextBytes = 48;
+
+std::string Base64(std::string_view bytes) {
+  std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
+                                     reinterpret_cast<const unsigned char*>(bytes.data()),
+                                     static_cast<int>(bytes.size()));
+  encoded.resize(static_cast<size_t>(length));
+  return encoded;
+}
+
+// A key in the keys column: quoted when it would not read as one word.
+std::string KeyText(std::string_view key) {
+  std::string text = EscapeBytes(key, kKeyTextBytes);
+  if (key.empty() || text.find_first_of(" ,\"") != std::string::npos) {
+    return "\"" + text + "\"";
+  }
+  return text;
+}
+
+// "FLUSHALL (all keys)", "a, b, c, d, e +3 more".
+std::string KeysTouched(const log::DecodedRecord& record) {
+  bool clear = false;
+  std::vector<std::string_view> keys;
+  for (const auto& op : record.ops) {
+    if (op.type == WriteBatch::OpType::kClear) {
+      clear = true;
+      continue;
+    }
+    if (std::find(keys.begin(), keys.end(), op.key) == keys.end()) keys.push_back(op.key);
+  }
+  std::string text;
+  if (clear) text = "FLUSHALL (all keys)";
+  for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i) {
+    if (!text.empty()) text += ", ";
+    text += KeyText(keys[i]);
+  }
+  if (keys.size() > kKeysShown) text += fmt::format(" +{} more", keys.size() - kKeysShown);
+  return text;
+}
+
+nlohmann::json CommitJson(const backup::LogCommit& commit) {
+  const log::DecodedRecord& record = *commit.record;
+  nlohmann::json ops = nlohmann::json::array();
+  bool clear = false;
+  for (const auto& op : record.ops) {
+    nlohmann::json entry = {{"op", backup::OpTypeName(op.type)}};
+    if (op.type == WriteBatch::OpType::kClear) {
+      clear = true;
+    } else {
+      AddBytesField(&entry, "key", op.key);
+    }
+    if (op.type == WriteBatch::OpType::kPut) {
+      entry["value_bytes"] = op.value.size();
+      if (op.expire_at_ms != 0) entry["expire_at_ms"] = op.expire_at_ms;
+    }
+    ops.push_back(std::move(entry));
+  }
+  return {{"lsn", record.lsn},
+          {"time", backup::FormatTimeMillis(record.commit_time_micros)},
+          {"commit_time_micros", record.commit_time_micros},
+          {"op_count", record.ops.size()},
+          {"clear", clear},
+          {"live_keys", record.live_keys},
+          {"digest", record.digest.ToHex()},
+          {"segment_id", commit.segment_id},
+          {"offset", commit.offset},
+          {"ops", std::move(ops)}};
+}
+
+}  // namespace
+
+// ---- Shared with history_command.cc (log_cli.h).
+
+void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments) {
+  auto* data = command->add_option("--data", arguments->data,
+                                   "data directory (live or stopped; read without the lock)");
+  auto* repo = command->add_option(
+      "--repo", arguments->repo,
+      "backup repository: the log held by its newest backup (the continuous archive does not "
+      "exist yet, so commits after that backup are not there)");
+  data->excludes(repo);
+  repo->excludes(data);
+  command->add_option("--key-file", arguments->key_file, "key file of an encrypted repository")
+      ->needs(repo);
+  command->add_option("--backup", arguments->backup,
+                      "with --repo: the backup whose log to read (default: the newest)")
+      ->needs(repo);
+  command->add_flag("--json", arguments->json, "JSON lines on stdout: one object per line");
+}
+
+Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkOptions& options,
+                     const backup::LogVisitor& visitor, backup::LogWalkSummary* summary) {
+  if (arguments.data.empty() == arguments.repo.empty()) {
+    return Status::InvalidArgument("give the log to read: --data DIR or --repo REPO");
+  }
+  FileSystem* fs = FileSystem::Default();
+  if (!arguments.data.empty()) {
+    if (!fs->FileExists(arguments.data)) {
+      return Status::NotFound(arguments.data + ": no such directory");
+    }
+    return backup::WalkDataDirectory(fs, arguments.data, options, visitor, summary);
+  }
+  ORDO_ASSIGN_OR_RETURN(auto repository, OpenRepository(arguments.repo, arguments.key_file));
+  backup::LogWalkOptions with_backup = options;
+  with_backup.backup_id = arguments.backup;
+  return backup::WalkRepository(fs, repository.get(), with_backup, visitor, summary)
+      .WithContext(arguments.repo);
+}
+
+std::string EscapeBytes(std::string_view bytes, size_t max_bytes) {
+  std::string text;
+  const size_t shown = std::min(bytes.size(), max_bytes);
+  for (size_t i = 0; i < shown; ++i) {
+    const unsigned char c = static_cast<unsigned char>(bytes[i]);
+    if (c == '\\' || c == '"') {
+      text += '\\';
+      text += static_cast<char>(c);
+    } else if (c == '\n') {
+      text += "\\n";
+    } else if (c == '\t') {
+      text += "\\t";
+    } else if (c == '\r') {
+      text += "\\r";
+    } else if (c >= 0x20 && c < 0x7f) {
+      text += static_cast<char>(c);
+    } else {
+      text += fmt::format("\\x{:02x}", c);
+    }
+  }
+  if (bytes.size() > max_bytes) text += "...";
+  return text;
+}
+
+void AddBytesField(nlohmann::json* object, const std::string& name, std::string_view bytes) {
+  // nlohmann's dump() throws on bytes that are not valid UTF-8 (as in dump_command.cc).
+  try {
+    nlohmann::json text = std::string(bytes);
+    (void)text.dump();
+    (*object)[name] = std::move(text);
+  } catch (const nlohmann::json::type_error&) {
+    (*object)[name + "_base64"] = Base64(bytes);
+  }
+}
+
+void AddLogCommand(CLI::App& app) {
+  auto* command = app.add_subcommand(
+      "log",
+      "List the commits of a log, oldest first: LSN, time, ops, keys touched, live keys after, "
+      "state digest. This is how to find the FLUSHALL or mass overwrite to restore before: "
+      "`ordo log --data DIR --key K` or `--since T`, then restore to the LSN before it");
+  auto arguments = std::make_shared<LogSourceArguments>();
+  AddLogSourceOptions(command, arguments.get());
+  auto since = std::make_shared<std::string>();
+  auto until = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  auto key_given = std::make_shared<bool>(false);
+  auto limit = std::make_shared<uint64_t>(0);
+  command->add_option("--since", *since,
+                      "only commits at or after this time: RFC 3339 (2024-05-01T12:00:00Z) or "
+                      "Unix seconds");
+  command->add_option("--until", *until, "only commits at or before this time (same forms)");
+  command->add_option("--key", *key,
+                      "only commits that touch this key (a FLUSHALL touches every key)")
+      ->each([key_given](const std::string&) { *key_given = true; });
+  command->add_option("--limit", *limit, "print at most N commits (0: all)")
+      ->capture_default_str();
+  command->footer(
+      "Output: one line per commit (with --json one JSON object per line; binary keys as "
+      "key_base64). A FLUSHALL/FLUSHDB shows as \"FLUSHALL (all keys)\". The data directory "
+      "is read up to its last whole commit when the command starts; a repository shows the "
+      "log its newest backup holds (continuous archiving does not exist yet).");
+  command->callback([arguments, since, until, key, key_given, limit] {
+    backup::LogWalkOptions options;
+    int64_t micros = 0;
+    if (!since->empty()) {
+      if (!backup::ParseTimeArgument(*since, &micros)) {
+        return ReportFailure("log", Status::InvalidArgument("--since " + *since +
+                                                            ": not RFC 3339 or Unix seconds"),
+                             arguments->json);
+      }
+      options.filter.since_micros = micros;
+    }
+    if (!until->empty()) {
+      if (!backup::ParseTimeArgument(*until, &micros)) {
+        return ReportFailure("log", Status::InvalidArgument("--until " + *until +
+                                                            ": not RFC 3339 or Unix seconds"),
+                             arguments->json);
+      }
+      options.filter.until_micros = micros;
+    }
+    if (*key_given) options.filter.key = *key;
+    uint64_t printed = 0;
+    bool header = false;
+    const bool json = arguments->json;
+    auto visitor = [&](const backup::LogCommit& commit) {
+      const log::DecodedRecord& record = *commit.record;
+      if (json) {
+        std::printf("%s\n", CommitJson(commit).dump().c_str());
+      } else {
+        if (!header) {
+          std::printf("%-10s %-24s %6s %10s %-12s %s\n", "LSN", "TIME", "OPS", "LIVE_KEYS",
+                      "DIGEST", "KEYS");
+          header = true;
+        }
+        std::printf("%-10llu %-24s %6zu %10llu %-12s %s\n",
+                    static_cast<unsigned long long>(record.lsn),
+                    backup::FormatTimeMillis(record.commit_time_micros).c_str(),
+                    record.ops.size(), static_cast<unsigned long long>(record.live_keys),
+                    record.digest.ToHex().substr(0, 12).c_str(), KeysTouched(record).c_str());
+      }
+      ++printed;
+      return *limit == 0 || printed < *limit;
+    };
+    backup::LogWalkSummary summary;
+    const Status walked = WalkLogSource(*arguments, options, visitor, &summary);
+    std::fflush(stdout);
+    if (!walked.ok()) return ReportFailure("log", walked, json);
+    if (!json) {
+      const std::string source =
+          arguments->data.empty() ? "backup " + summary.backup_id : arguments->data;
+      std::printf("%llu commits shown; %s holds LSN %llu..%llu%s\n",
+                  static_cast<unsigned long long>(printed), source.c_str(),
+                  static_cast<unsigned long long>(summary.first_lsn),
+                  static_cast<unsigned long long>(summary.last_lsn),
+                  summary.stopped ? " (stopped at --limit)" : "");
+    }
+  });
+}
+
+}  // namespace ordo::cli
