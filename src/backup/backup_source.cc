@@ -51,13 +51,7 @@ Status ScanSegment(FileSystem* fs, const std::string& path, uint64_t limit, Segm
 Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* source,
                    SegmentScan* newest_scan) {
   const std::string log_directory = directory + "/log";
-  ORDO_ASSIGN_OR_RETURN(auto names, fs->GetChildren(log_directory));
-  std::vector<uint64_t> ids;
-  for (const auto& name : names) {
-    uint64_t id = 0;
-    if (log::ParseSegmentFileName(name, &id)) ids.push_back(id);
-  }
-  std::sort(ids.begin(), ids.end());
+  ORDO_ASSIGN_OR_RETURN(const std::vector<uint64_t> ids, log::ListSegmentIds(fs, log_directory));
   uint64_t previous_footer_hash = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i > 0 && ids[i] != ids[i - 1] + 1) {

@@ -28,17 +28,13 @@ struct SegmentFile {
 };
 
 Result<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string& log_directory) {
-  ORDO_ASSIGN_OR_RETURN(auto names, fs->GetChildren(log_directory));
+  ORDO_ASSIGN_OR_RETURN(const std::vector<uint64_t> ids, log::ListSegmentIds(fs, log_directory));
   std::vector<SegmentFile> segments;
-  for (const auto& name : names) {
-    uint64_t id = 0;
-    if (!log::ParseSegmentFileName(name, &id)) continue;
-    SegmentFile segment{id, log_directory + "/" + name, 0};
+  for (uint64_t id : ids) {
+    SegmentFile segment{id, log_directory + "/" + log::SegmentFileName(id), 0};
     ORDO_ASSIGN_OR_RETURN(segment.size, fs->GetFileSize(segment.path));
     segments.push_back(std::move(segment));
   }
-  std::sort(segments.begin(), segments.end(),
-            [](const SegmentFile& a, const SegmentFile& b) { return a.id < b.id; });
   return segments;
 }
 

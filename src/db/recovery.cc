@@ -20,13 +20,7 @@ struct CheckpointMismatch {
 
 Status ListSegments(FileSystem* fs, const std::string& log_directory, bool read_only,
                     std::vector<SegmentState>* segments, OpenReport* report) {
-  ORDO_ASSIGN_OR_RETURN(auto names, fs->GetChildren(log_directory));
-  std::vector<uint64_t> ids;
-  for (const auto& name : names) {
-    uint64_t id = 0;
-    if (log::ParseSegmentFileName(name, &id)) ids.push_back(id);
-  }
-  std::sort(ids.begin(), ids.end());
+  ORDO_ASSIGN_OR_RETURN(const std::vector<uint64_t> ids, log::ListSegmentIds(fs, log_directory));
   for (size_t i = 0; i < ids.size(); ++i) {
     SegmentState state;
     state.id = ids[i];

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ordo/db.h"
+#include "ordo/file_system.h"
 #include "ordo/status.h"
 
 namespace ordo::log {
@@ -68,6 +69,9 @@ Status DecodeSegmentFooter(std::string_view bytes, const std::string& where, Seg
 std::string SegmentFileName(uint64_t segment_id);
 // Parses a segment file name; false for other names (temporary files included).
 bool ParseSegmentFileName(std::string_view name, uint64_t* segment_id);
+
+// The ids of the segment files in `log_directory`, ascending (other files ignored).
+Result<std::vector<uint64_t>> ListSegmentIds(FileSystem* fs, const std::string& log_directory);
 
 // ---- Records.
 

@@ -1,4 +1,5 @@
 // Segment header and footer codecs and file names.
+#include <algorithm>
 #include <cstring>
 
 #include "fmt/format.h"
@@ -87,6 +88,17 @@ std::string SegmentFileName(uint64_t segment_id) { return NumberedFileName(segme
 
 bool ParseSegmentFileName(std::string_view name, uint64_t* segment_id) {
   return ParseNumberedFileName(name, ".seg", segment_id) && *segment_id >= 1;
+}
+
+Result<std::vector<uint64_t>> ListSegmentIds(FileSystem* fs, const std::string& log_directory) {
+  ORDO_ASSIGN_OR_RETURN(auto names, fs->GetChildren(log_directory));
+  std::vector<uint64_t> ids;
+  for (const auto& name : names) {
+    uint64_t id = 0;
+    if (ParseSegmentFileName(name, &id)) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 }  // namespace ordo::log
