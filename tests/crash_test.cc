@@ -58,6 +58,7 @@ void Apply(const WriteBatch& batch, State* state) {
       case WriteBatch::OpType::kDelete:
       case WriteBatch::OpType::kExpire: state->erase(op.key); break;
       case WriteBatch::OpType::kClear: state->clear(); break;
+      case WriteBatch::OpType::kRestorePoint: break;
     }
   }
 }

@@ -37,6 +37,8 @@ class WriteBatch {
     kDelete = 2,  // key
     kClear = 3,   // removes every key (FLUSHDB, FLUSHALL)
     kExpire = 4,  // key: a delete because the key's time ran out (logged so the log decides)
+    kRestorePoint = 5,  // key holds a name: marks this commit for `ordo restore --point`; no
+                        // change to the state
   };
   struct Op {
     OpType type;
@@ -51,6 +53,9 @@ class WriteBatch {
   void Delete(std::string_view key) { ops_.push_back(Op{OpType::kDelete, std::string(key), {}, 0}); }
   void Clear() { ops_.push_back(Op{OpType::kClear, {}, {}, 0}); }
   void Expire(std::string_view key) { ops_.push_back(Op{OpType::kExpire, std::string(key), {}, 0}); }
+  void RestorePoint(std::string_view name) {
+    ops_.push_back(Op{OpType::kRestorePoint, std::string(name), {}, 0});
+  }
 
   const std::vector<Op>& ops() const { return ops_; }
   std::vector<Op>& mutable_ops() { return ops_; }
@@ -157,6 +162,10 @@ class DB {
   // Recomputes the digest from every value in the log, checking each value's stored hash.
   virtual Result<StateDigest> ComputeDigest() = 0;
   virtual Statistics GetStatistics() = 0;
+  // Logs a named restore point (a commit that changes nothing) and waits for it to be
+  // acknowledged; returns its LSN. `ordo restore --point NAME` restores to the state at it.
+  // InvalidArgument for an empty name or one over kRestorePointNameBytesMax.
+  virtual Result<uint64_t> CreateRestorePoint(std::string_view name) = 0;
   // Writes an index checkpoint now (docs/FORMAT.md) at the current acknowledged LSN.
   virtual Status Checkpoint() = 0;
 };

@@ -13,7 +13,9 @@ namespace {
 // Does the record (lsn, time) stay after the cut?
 bool Keeps(const PointTarget& target, uint64_t lsn, int64_t commit_time_micros) {
   switch (target.kind) {
-    case PointTarget::Kind::kNone: return true;
+    case PointTarget::Kind::kNone:
+    case PointTarget::Kind::kPoint:  // resolved to an LSN before the cut
+      return true;
     case PointTarget::Kind::kLsn: return lsn <= target.lsn;
     case PointTarget::Kind::kBeforeLsn: return lsn < target.lsn;
     case PointTarget::Kind::kTime: return commit_time_micros <= target.time_micros;
@@ -97,12 +99,17 @@ std::string PointTarget::Describe() const {
     case Kind::kLsn: return fmt::format("LSN {}", lsn);
     case Kind::kBeforeLsn: return fmt::format("the commit before LSN {}", lsn);
     case Kind::kTime: return "time " + Rfc3339Micros(time_micros);
+    case Kind::kPoint: return "restore point \"" + point_name + "\"";
   }
   return "?";
 }
 
 Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
                                       const PointTarget& target) {
+  if (target.kind == PointTarget::Kind::kPoint) {
+    if (manifests.empty()) return Status::NotFound("the repository holds no backup");
+    return manifests.back();
+  }
   // Oldest first: the first backup whose last commit is at or after the target covers it.
   for (const Manifest& manifest : manifests) {
     const bool covers =
@@ -123,11 +130,41 @@ Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
       newest.backup_id));
 }
 
-Status CutLogAt(FileSystem* fs, const std::string& directory, const PointTarget& target,
+// The LSN of the newest commit that marks the restore point `name`, or NotFound.
+Result<uint64_t> FindRestorePoint(FileSystem* fs, const std::vector<SegmentFile>& segments,
+                                  const std::string& name) {
+  uint64_t found = 0;
+  for (const SegmentFile& segment : segments) {
+    ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail,
+                          log::ReadSegmentTail(fs, segment.path, segment.size));
+    const uint64_t limit = tail.sealed ? tail.footer.records_end : segment.size;
+    ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs, segment.path, limit));
+    std::string_view payload;
+    uint64_t record_offset = 0;
+    Status error;
+    log::DecodedRecord record;
+    while (reader->Next(&payload, &record_offset, &error) ==
+           log::SegmentReader::Outcome::kRecord) {
+      ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record));
+      for (const auto& op : record.ops) {
+        if (op.type == WriteBatch::OpType::kRestorePoint && op.key == name) found = record.lsn;
+      }
+    }
+  }
+  if (found == 0) return Status::NotFound("no restore point named \"" + name + "\" in the log");
+  return found;
+}
+
+Status CutLogAt(FileSystem* fs, const std::string& directory, const PointTarget& requested,
                 PointReport* report) {
   *report = PointReport{};
   const std::string log_directory = directory + "/log";
   ORDO_ASSIGN_OR_RETURN(auto segments, ListSegments(fs, log_directory));
+  PointTarget target = requested;
+  if (target.kind == PointTarget::Kind::kPoint) {
+    ORDO_ASSIGN_OR_RETURN(target.lsn, FindRestorePoint(fs, segments, target.point_name));
+    target.kind = PointTarget::Kind::kLsn;
+  }
   bool stopped = false;
   size_t index = 0;
   for (; index < segments.size() && !stopped; ++index) {

@@ -26,8 +26,9 @@
 namespace ordo::backup {
 
 struct PointTarget {
-  enum class Kind { kNone, kLsn, kBeforeLsn, kTime };
+  enum class Kind { kNone, kLsn, kBeforeLsn, kTime, kPoint };
   Kind kind = Kind::kNone;
+  std::string point_name;    // kPoint: keep up to the newest commit marking this restore point
   uint64_t lsn = 0;          // kLsn: keep up to and including it; kBeforeLsn: keep below it
   int64_t time_micros = 0;   // kTime: keep every commit at or before this Unix time
   std::string Describe() const;
@@ -43,13 +44,15 @@ struct PointReport {
   uint64_t bytes_cut = 0;
 };
 
-// Picks the backup to restore `target` from: the oldest whose last commit is at or after it.
-// InvalidArgument stating the covered range when no backup covers the target.
+// Picks the backup to restore `target` from: the oldest whose last commit is at or after it
+// (for a named point, the newest backup, which holds the whole log). InvalidArgument stating
+// the covered range when no backup covers the target.
 Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
                                       const PointTarget& target);
 
 // Cuts the data directory `directory` (not open by anyone) back to the last commit at or
-// before `target`. Corruption naming file and offset if the log cannot be read.
+// before `target`. Corruption naming file and offset if the log cannot be read; NotFound if a
+// named restore point is not in the log.
 Status CutLogAt(FileSystem* fs, const std::string& directory, const PointTarget& target,
                 PointReport* report);
 

@@ -142,6 +142,37 @@ TEST_F(PointInTimeTest, JustBeforeAFlushAllBringsEverythingBack) {
   EXPECT_EQ(ReadAll(scratch_.Sub("restored")).size(), 200u);
 }
 
+TEST_F(PointInTimeTest, NamedRestorePointRestoresTheStateAtIt) {
+  WriteBatch first;
+  first.Put("a", "1");
+  Write(std::move(first));
+  EXPECT_TRUE(db_->CreateRestorePoint("").status().IsInvalidArgument());
+  EXPECT_TRUE(db_->CreateRestorePoint(std::string(257, 'n')).status().IsInvalidArgument());
+  auto lsn = db_->CreateRestorePoint("before-migration");
+  ASSERT_TRUE(lsn.ok());
+  EXPECT_EQ(*lsn, db_->AckedLsn());
+  const Recorded at_point = Record();
+  WriteBatch migration;
+  migration.Clear();
+  migration.Put("b", "2");
+  Write(std::move(migration));
+  auto repository = BackUp();
+  PointTarget target;
+  target.kind = PointTarget::Kind::kPoint;
+  target.point_name = "before-migration";
+  const RestoreReport report = RestoreTo(repository.get(), target, "restored");
+  EXPECT_EQ(report.point.lsn, *lsn);
+  ExpectState("restored", at_point, "restore point");
+  target.point_name = "never-made";
+  auto manifests = repository->ListManifests();
+  ASSERT_TRUE(manifests.ok());
+  RestoreReport missing;
+  Status status = RestoreBackup(FileSystem::Default(), repository.get(), manifests->back(),
+                                scratch_.Sub("missing"), {}, &missing, target);
+  EXPECT_TRUE(status.IsNotFound()) << status.ToString();
+  EXPECT_NE(status.message().find("never-made"), std::string::npos);
+}
+
 TEST_F(PointInTimeTest, TargetOutsideTheRepositoryIsRefusedWithTheRange) {
   WriteBatch batch;
   batch.Put("a", "1");

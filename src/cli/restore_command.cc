@@ -21,13 +21,22 @@ struct RestoreArguments {
   std::string lsn;         // --lsn N
   std::string before_lsn;  // --before-lsn N
   std::string time;        // --time RFC3339
+  std::string point;       // --point NAME
 };
 
 // The point the arguments name, or InvalidArgument.
 Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
   backup::PointTarget point;
-  const int given = !arguments.lsn.empty() + !arguments.before_lsn.empty() + !arguments.time.empty();
-  if (given > 1) return Status::InvalidArgument("give at most one of --lsn, --before-lsn, --time");
+  const int given = !arguments.lsn.empty() + !arguments.before_lsn.empty() +
+                    !arguments.time.empty() + !arguments.point.empty();
+  if (given > 1) {
+    return Status::InvalidArgument("give at most one of --lsn, --before-lsn, --time, --point");
+  }
+  if (!arguments.point.empty()) {
+    point.kind = backup::PointTarget::Kind::kPoint;
+    point.point_name = arguments.point;
+    return point;
+  }
   auto parse_lsn = [](const std::string& text, uint64_t* lsn) {
     char* end = nullptr;
     *lsn = std::strtoull(text.c_str(), &end, 10);
@@ -131,6 +140,9 @@ void AddRestoreCommand(CLI::App& app) {
                       "restore to the state right after this commit (see `ordo log`)");
   command->add_option("--before-lsn", arguments->before_lsn,
                       "restore to the commit just before this one, e.g. a FLUSHALL's LSN");
+  command->add_option("--point", arguments->point,
+                      "restore to the newest commit marked with this restore point name "
+                      "(ORDO.RESTOREPOINT name)");
   command->add_option("--time", arguments->time,
                       "restore to the last commit at or before this RFC 3339 UTC time");
   command->callback([arguments] { RunRestore(*arguments); });

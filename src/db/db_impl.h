@@ -66,6 +66,7 @@ class DBImpl final : public DB {
   Result<StateDigest> ComputeDigest() override;
   Statistics GetStatistics() override;
   Status Checkpoint() override;
+  Result<uint64_t> CreateRestorePoint(std::string_view name) override;
 
  private:
   struct OverlayEntry {

@@ -38,6 +38,10 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
   uint64_t live_keys = submitted_keys_;
   for (auto& op : batch.mutable_ops()) {
     AppliedOp applied{op.type, op.key, {}};
+    if (op.type == WriteBatch::OpType::kRestorePoint) {  // a mark in the log, no state
+      record.ops.push_back(std::move(applied));
+      continue;
+    }
     if (op.type == WriteBatch::OpType::kClear) {
       digest = StateDigest{};
       live_keys = 0;
@@ -269,6 +273,8 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
         case WriteBatch::OpType::kExpire:
           if (index_.Erase(op.key)) ++expired_keys_;
           break;
+        case WriteBatch::OpType::kRestorePoint:
+          break;
         case WriteBatch::OpType::kClear:
           index_.Clear();
           break;
@@ -323,6 +329,14 @@ void DBImpl::Fail(const Status& status) {
   }
   ack_cv_.notify_all();
   if (listener) listener();
+}
+
+Result<uint64_t> DBImpl::CreateRestorePoint(std::string_view name) {
+  WriteBatch batch;
+  batch.RestorePoint(name);
+  ORDO_ASSIGN_OR_RETURN(uint64_t lsn, Submit(std::move(batch)));
+  ORDO_RETURN_IF_ERROR(WaitForAck(lsn));
+  return lsn;
 }
 
 Status DBImpl::Checkpoint() {

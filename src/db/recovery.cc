@@ -283,6 +283,8 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
       case WriteBatch::OpType::kClear:
         index->Clear();
         break;
+      case WriteBatch::OpType::kRestorePoint:
+        break;
     }
   }
 }

@@ -4,6 +4,7 @@
 // op: type u8, then by type
 //     kPut:    key_length varint | key | value_length varint | value | expire_at_ms i64
 //     kDelete, kExpire: key_length varint | key
+//     kRestorePoint: name_length varint | name
 //     kClear:  nothing
 #include "fmt/format.h"
 #include "log/format.h"
@@ -47,6 +48,12 @@ Status ValidateBatch(const WriteBatch& batch) {
     if (op.value.size() > kValueBytesMax) {
       return Status::InvalidArgument(fmt::format(
           "value of {} bytes exceeds the limit of {} bytes", op.value.size(), kValueBytesMax));
+    }
+    if (op.type == WriteBatch::OpType::kRestorePoint &&
+        (op.key.empty() || op.key.size() > kRestorePointNameBytesMax)) {
+      return Status::InvalidArgument(fmt::format(
+          "restore point name of {} bytes: it must have 1 to {} bytes", op.key.size(),
+          kRestorePointNameBytesMax));
     }
     if (op.expire_at_ms < 0) {
       return Status::InvalidArgument(fmt::format("negative expiry time {}", op.expire_at_ms));
@@ -117,6 +124,7 @@ Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
         break;
       case WriteBatch::OpType::kDelete:
       case WriteBatch::OpType::kExpire:
+      case WriteBatch::OpType::kRestorePoint:
         if (!decoder.GetLengthPrefixed(&op.key)) {
           return Status::Corruption(fmt::format("record op {}: key truncated", i));
         }

@@ -77,6 +77,7 @@ const std::vector<CommandSpec>& Table() {
       {"save", 1, kAdmin, 0, 0, 0, SaveCommand},
       {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
       {"lastsave", 1, kFast, 0, 0, 0, LastSaveCommand},
+      {"ordo.restorepoint", 2, kWrite, 0, 0, 0, RestorePointCommand},
   };
   return table;
 }

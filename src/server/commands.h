@@ -98,5 +98,6 @@ void ShutdownCommand(CommandContext& context);
 void SaveCommand(CommandContext& context);
 void BgSaveCommand(CommandContext& context);
 void LastSaveCommand(CommandContext& context);
+void RestorePointCommand(CommandContext& context);
 
 }  // namespace ordo::server

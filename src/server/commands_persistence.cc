@@ -32,6 +32,16 @@ void BgSaveCommand(CommandContext& context) {
   AppendSimpleString(context.reply, "Background saving started");
 }
 
+void RestorePointCommand(CommandContext& context) {
+  // Waits for the acknowledgement inside the command, so the reply carries a durable LSN.
+  auto lsn = context.db->CreateRestorePoint(context.arg(1));
+  if (!lsn.ok()) {
+    if (lsn.status().IsInvalidArgument()) return ReplyError(context, "ERR " + lsn.status().message());
+    return ReplyError(context, "ERR disk error: " + lsn.status().ToString());
+  }
+  AppendInteger(context.reply, static_cast<int64_t>(*lsn));
+}
+
 void LastSaveCommand(CommandContext& context) {
   // Redis reports the server's start time until the first save; so does ordo.
   int64_t seconds = context.server->start_time_ms / 1000;

@@ -102,6 +102,30 @@ class ServerBackupTest(unittest.TestCase):
         finally:
             shutil.rmtree(target, ignore_errors=True)
 
+    def test_named_restore_point(self):
+        client = self.server.client()
+        client.set("k", "before")
+        lsn = client.execute_command("ORDO.RESTOREPOINT", "before-change")
+        self.assertEqual(lsn, client.info("persistence")["ordo_last_lsn"])
+        client.set("k", "after")
+        self.assertTrue(client.save())
+        with self.assertRaises(Exception) as raised:
+            client.execute_command("ORDO.RESTOREPOINT", "")
+        self.assertIn("restore point name", str(raised.exception))
+        target = tempfile.mkdtemp(prefix="ordo-e2e-point-")
+        shutil.rmtree(target)
+        try:
+            code, restored = ordo_json("restore", "--repo", self.repo, "--to", target,
+                                       "--point", "before-change")
+            self.assertEqual(code, 0, restored)
+            self.assertEqual(restored["restored_to"]["lsn"], lsn)
+            dump = subprocess.run([ordo_harness.BINARY, "dump", "--data", target],
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual([json.loads(l) for l in dump.stdout.splitlines()],
+                             [{"key": "k", "value": "before"}])
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+
     def test_save_without_repository_is_a_clear_error(self):
         plain = OrdoServer()
         plain.start()
