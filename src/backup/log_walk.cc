@@ -164,8 +164,11 @@ Status WalkRepository(FileSystem* fs, Repository* repository, const LogWalkOptio
   *summary = LogWalkSummary{};
   if (!repository->CanRead()) {
     return Status::InvalidArgument(
-        "the repository is encrypted to a public key: reading its log needs the secret key "
-        "(--key-file)");
+        repository->info().encryption == EncryptionMode::kPublicKey
+            ? "the repository is encrypted to a public key: reading its log needs the secret "
+              "key (--key-file)"
+            : "the repository is encrypted with a key: reading its log needs the key "
+              "(--key-file)");
   }
   Manifest manifest;
   if (!options.backup_id.empty() && options.backup_id != "latest") {

@@ -147,6 +147,18 @@ class LogHistoryTest(unittest.TestCase):
                              for c in json_lines(out)]
         self.assertEqual(strip(live), strip(backed_up))
 
+    def test_encrypted_repository_needs_its_key(self):
+        key = os.path.join(self.tmp, "k")
+        ordo_ok("keygen", "--out", key)
+        ordo_ok("repo", "init", "--repo", self.repo, "--encryption", "key",
+                "--key-file", key + ".key")
+        ordo_ok("backup", "--data", self.data, "--repo", self.repo, "--key-file", key + ".key")
+        code, _, err = ordo("log", "--repo", self.repo)
+        self.assertEqual(code, 1)
+        self.assertIn("--key-file", err)
+        flush = self.check_log(["--repo", self.repo, "--key-file", key + ".key"])
+        self.check_history(["--repo", self.repo, "--key-file", key + ".key"], flush)
+
     def test_bad_arguments_and_missing_directories(self):
         cases = [
             (["log"], "--data DIR or --repo REPO"),
