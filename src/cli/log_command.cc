@@ -1,11 +1,12 @@
 // ordo log (--data DIR | --repo REPO [--key-file F]) [--since T] [--until T] [--key K]
-//          [--limit N] [--json]
+//          [--limit N | --last N] [--json]
 // Lists commits in LSN order: LSN, commit time, number of ops, keys touched, live keys after,
 // state digest. How an operator finds the FLUSHALL or mass overwrite to restore before.
 #include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <deque>
 #include <vector>
 
 #include "backup/log_walk.h"
@@ -176,6 +177,7 @@ void AddLogCommand(CLI::App& app) {
   auto key = std::make_shared<std::string>();
   auto key_given = std::make_shared<bool>(false);
   auto limit = std::make_shared<uint64_t>(0);
+  auto last = std::make_shared<uint64_t>(0);
   command->add_option("--since", *since,
                       "only commits at or after this time: RFC 3339 (2024-05-01T12:00:00Z) or "
                       "Unix seconds");
@@ -183,14 +185,18 @@ void AddLogCommand(CLI::App& app) {
   command->add_option("--key", *key,
                       "only commits that touch this key (a FLUSHALL touches every key)")
       ->each([key_given](const std::string&) { *key_given = true; });
-  command->add_option("--limit", *limit, "print at most N commits (0: all)")
-      ->capture_default_str();
+  auto* limit_option = command->add_option("--limit", *limit,
+                                            "print at most N commits, the oldest (0: all)");
+  command->add_option("--last", *last,
+                      "print only the newest N matching commits (the whole log is still read; "
+                      "memory holds N lines)")
+      ->excludes(limit_option);
   command->footer(
       "Output: one line per commit (with --json one JSON object per line; binary keys as "
       "key_base64). A FLUSHALL/FLUSHDB shows as \"FLUSHALL (all keys)\". The data directory "
       "is read up to its last whole commit when the command starts; a repository shows the "
       "log its newest backup holds (continuous archiving does not exist yet).");
-  command->callback([arguments, since, until, key, key_given, limit] {
+  command->callback([arguments, since, until, key, key_given, limit, last] {
     backup::LogWalkOptions options;
     int64_t micros = 0;
     if (!since->empty()) {
@@ -213,27 +219,37 @@ void AddLogCommand(CLI::App& app) {
     uint64_t printed = 0;
     bool header = false;
     const bool json = arguments->json;
+    std::deque<std::string> newest;  // --last: the newest lines, printed at the end
+    auto emit = [&](const std::string& line) {
+      if (!json && !header) {
+        std::printf("%-10s %-24s %6s %10s %-12s %s\n", "LSN", "TIME", "OPS", "LIVE_KEYS",
+                    "DIGEST", "KEYS");
+        header = true;
+      }
+      std::printf("%s\n", line.c_str());
+      ++printed;
+    };
     auto visitor = [&](const backup::LogCommit& commit) {
       const log::DecodedRecord& record = *commit.record;
-      if (json) {
-        std::printf("%s\n", CommitJson(commit).dump().c_str());
-      } else {
-        if (!header) {
-          std::printf("%-10s %-24s %6s %10s %-12s %s\n", "LSN", "TIME", "OPS", "LIVE_KEYS",
-                      "DIGEST", "KEYS");
-          header = true;
-        }
-        std::printf("%-10llu %-24s %6zu %10llu %-12s %s\n",
-                    static_cast<unsigned long long>(record.lsn),
-                    backup::FormatTimeMillis(record.commit_time_micros).c_str(),
-                    record.ops.size(), static_cast<unsigned long long>(record.live_keys),
-                    record.digest.ToHex().substr(0, 12).c_str(), KeysTouched(record).c_str());
+      std::string line =
+          json ? CommitJson(commit).dump()
+               : fmt::format("{:<10} {:<24} {:>6} {:>10} {:<12} {}", record.lsn,
+                             backup::FormatTimeMillis(record.commit_time_micros),
+                             record.ops.size(), record.live_keys,
+                             record.digest.ToHex().substr(0, 12), KeysTouched(record));
+      if (*last != 0) {
+        newest.push_back(std::move(line));
+        if (newest.size() > *last) newest.pop_front();
+        return true;
       }
-      ++printed;
+      emit(line);
       return *limit == 0 || printed < *limit;
     };
     backup::LogWalkSummary summary;
     const Status walked = WalkLogSource(*arguments, options, visitor, &summary);
+    if (walked.ok()) {
+      for (const auto& line : newest) emit(line);
+    }
     std::fflush(stdout);
     if (!walked.ok()) return ReportFailure("log", walked, json);
     if (!json) {

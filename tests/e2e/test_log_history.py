@@ -110,6 +110,11 @@ class LogHistoryTest(unittest.TestCase):
         self.assertGreaterEqual(upto[-1]["lsn"], 1)
         limited = json_lines(ordo_ok("log", *source, "--limit", "3", "--json"))
         self.assertEqual([c["lsn"] for c in limited], [1, 2, 3])
+        newest = json_lines(ordo_ok("log", *source, "--last", "2", "--json"))
+        self.assertEqual([c["lsn"] for c in newest], lsns[-2:])
+        newest_flush = json_lines(ordo_ok("log", *source, "--key", "color", "--last", "2",
+                                          "--json"))
+        self.assertEqual([c["lsn"] for c in newest_flush], [flush["lsn"], lsns[-11]])
         return flush
 
     def check_history(self, source, flush):
@@ -169,6 +174,7 @@ class LogHistoryTest(unittest.TestCase):
             (["log", "--data", self.data, "--since", "yesterday"], "--since yesterday"),
             (["log", "--data", self.data, "--until", "2024-13-01"], "--until"),
             (["log", "--data", self.data, "--key-file", "k"], "--key-file"),
+            (["log", "--data", self.data, "--limit", "1", "--last", "1"], "excludes"),
             (["history", "--data", self.data], "KEY"),
             (["history", os.path.join(self.tmp, "x")], "--data DIR or --repo REPO"),
             (["history", "--data", os.path.join(self.tmp, "missing"), "k"], "missing"),
