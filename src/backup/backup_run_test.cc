@@ -313,3 +313,53 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
 
 }  // namespace
 }  // namespace ordo::backup
+
+namespace ordo::backup {
+namespace {
+
+TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
+  ordo::testing::ScratchDirectory scratch;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
+  for (int batch_index = 0; batch_index < 20; ++batch_index) {
+    WriteBatch batch;
+    for (int i = 0; i < 1000; ++i) batch.Put("key" + std::to_string(batch_index * 1000 + i), "v");
+    ASSERT_TRUE(db->Write(std::move(batch)).ok());
+  }
+  ASSERT_TRUE(db->Checkpoint().ok());
+  auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
+  BackupResult first;
+  ASSERT_TRUE(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &first).ok());
+  ASSERT_TRUE(db->Put("key5", "changed").ok());
+  ASSERT_TRUE(db->Checkpoint().ok());  // the data directory now has a newer checkpoint
+  BackupResult second;
+  ASSERT_TRUE(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &second).ok());
+  auto stored_checkpoint = [](const Manifest& manifest) {
+    for (const auto& file : manifest.files) {
+      if (file.kind == "checkpoint") return file;
+    }
+    return ManifestFile{};
+  };
+  const ManifestFile old_checkpoint = stored_checkpoint(first.manifest);
+  const ManifestFile reused = stored_checkpoint(second.manifest);
+  ASSERT_FALSE(old_checkpoint.stored_name.empty());
+  EXPECT_EQ(reused.stored_name, old_checkpoint.stored_name);
+  EXPECT_LT(reused.last_lsn, second.manifest.last_lsn);
+  EXPECT_LT(second.bytes_read, old_checkpoint.plain_bytes);
+  RestoreReport report;
+  ASSERT_TRUE(RestoreBackup(FileSystem::Default(), repository.get(), second.manifest,
+                            scratch.Sub("restored"), {}, &report).ok());
+  Options check;
+  check.integrity_level = 3;
+  std::unique_ptr<DB> restored;
+  OpenReport open_report;
+  ASSERT_TRUE(DB::Open(check, scratch.Sub("restored"), &restored, &open_report).ok());
+  EXPECT_EQ(restored->Digest(), second.manifest.digest);
+  EXPECT_FALSE(open_report.checkpoint.empty());  // the older checkpoint, replayed from
+  std::string value;
+  ASSERT_TRUE(restored->Get("key5", &value).ok());
+  EXPECT_EQ(value, "changed");
+}
+
+}  // namespace
+}  // namespace ordo::backup
