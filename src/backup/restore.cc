@@ -68,10 +68,10 @@ Status RestoreFile(RestoreState& state, const ManifestFile& file, const std::str
                                           "says {}", file.relative_path, file.stored_name,
                                           written, file.plain_bytes));
   }
-  ORDO_RETURN_IF_ERROR(output->SyncAll());
+  // Not fsynced here: every file is fsynced once all are written (SyncRestored), so the
+  // kernel writes them back while the next ones stream in. Nothing is visible before the
+  // final rename, so the order of the fsyncs does not matter.
   ORDO_RETURN_IF_ERROR(output->Close());
-  // DESIGN rule 1: a sealed segment never changes again, and is read-only on disk.
-  if (file.kind == "sealed-segment") ORDO_RETURN_IF_ERROR(state.fs->SetReadOnly(path));
   state.report->bytes += written;
   ++state.report->files;
   return Status::Ok();
@@ -84,6 +84,14 @@ Status RestoreInto(RestoreState& state, const Manifest& manifest, const std::str
   ORDO_RETURN_IF_ERROR(fs->CreateDir(staging + "/index"));
   for (const ManifestFile& file : manifest.files) {
     ORDO_RETURN_IF_ERROR(RestoreFile(state, file, staging + "/" + file.relative_path));
+  }
+  for (const ManifestFile& file : manifest.files) {
+    const std::string path = staging + "/" + file.relative_path;
+    ORDO_ASSIGN_OR_RETURN(auto output, fs->ReopenWritableFile(path));
+    ORDO_RETURN_IF_ERROR(output->SyncAll());
+    ORDO_RETURN_IF_ERROR(output->Close());
+    // DESIGN rule 1: a sealed segment never changes again, and is read-only on disk.
+    if (file.kind == "sealed-segment") ORDO_RETURN_IF_ERROR(fs->SetReadOnly(path));
   }
   ORDO_RETURN_IF_ERROR(fs->SyncDir(staging + "/log"));
   ORDO_RETURN_IF_ERROR(fs->SyncDir(staging + "/index"));
