@@ -125,6 +125,7 @@ class ScratchSpace {
 
 bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key) {
   for (const auto& op : record.ops) {
+    if (op.type == WriteBatch::OpType::kRestorePoint) continue;  // a name, not a key
     if (op.type == WriteBatch::OpType::kClear || op.key == key) return true;
   }
   return false;
@@ -375,6 +376,7 @@ const char* OpTypeName(WriteBatch::OpType type) {
     case WriteBatch::OpType::kDelete: return "delete";
     case WriteBatch::OpType::kClear: return "clear";
     case WriteBatch::OpType::kExpire: return "expire";
+    case WriteBatch::OpType::kRestorePoint: return "restore-point";
   }
   return "unknown";
 }

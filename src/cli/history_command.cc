@@ -79,6 +79,7 @@ void AddHistoryCommand(CLI::App& app) {
     auto visitor = [&](const backup::LogCommit& commit) {
       const log::DecodedRecord& record = *commit.record;
       for (const auto& op : record.ops) {
+        if (op.type == WriteBatch::OpType::kRestorePoint) continue;  // names, not keys
         if (op.type == WriteBatch::OpType::kClear) {
           if (present) print(record, op);
           present = false;

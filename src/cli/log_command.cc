@@ -39,13 +39,18 @@ std::string KeyText(std::string_view key) {
   return text;
 }
 
-// "FLUSHALL (all keys)", "a, b, c, d, e +3 more".
+// "FLUSHALL (all keys)", "a, b, c, d, e +3 more", "RESTORE POINT name".
 std::string KeysTouched(const log::DecodedRecord& record) {
   bool clear = false;
   std::vector<std::string_view> keys;
+  std::string points;
   for (const auto& op : record.ops) {
     if (op.type == WriteBatch::OpType::kClear) {
       clear = true;
+      continue;
+    }
+    if (op.type == WriteBatch::OpType::kRestorePoint) {
+      points += (points.empty() ? "RESTORE POINT " : ", ") + KeyText(op.key);
       continue;
     }
     if (std::find(keys.begin(), keys.end(), op.key) == keys.end()) keys.push_back(op.key);
@@ -57,6 +62,7 @@ std::string KeysTouched(const log::DecodedRecord& record) {
     text += KeyText(keys[i]);
   }
   if (keys.size() > kKeysShown) text += fmt::format(" +{} more", keys.size() - kKeysShown);
+  if (!points.empty()) text += (text.empty() ? "" : "; ") + points;
   return text;
 }
 

@@ -123,6 +123,9 @@ class ServerBackupTest(unittest.TestCase):
                                   capture_output=True, text=True, timeout=120)
             self.assertEqual([json.loads(l) for l in dump.stdout.splitlines()],
                              [{"key": "k", "value": "before"}])
+            log = subprocess.run([ordo_harness.BINARY, "log", "--data", self.server.data_dir],
+                                 capture_output=True, text=True, timeout=120)
+            self.assertIn("RESTORE POINT before-change", log.stdout)
         finally:
             shutil.rmtree(target, ignore_errors=True)
 
