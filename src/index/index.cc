@@ -62,7 +62,10 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
       ++keys_with_expiry_;
       expiry_order_.emplace(entry.expire_at_ms, std::string(key));
     }
-    if (key.size() > CompactKey::kInlineBytesMax) heap_key_bytes_ += key.size();
+    if (key.size() > CompactKey::kInlineBytesMax) {
+      heap_key_bytes_ += key.size();
+      ++heap_keys_;
+    }
   } else {
     digest_.low -= hash.low;
     digest_.high -= hash.high;
@@ -70,7 +73,10 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
       --keys_with_expiry_;
       expiry_order_.erase(std::make_pair(entry.expire_at_ms, std::string(key)));
     }
-    if (key.size() > CompactKey::kInlineBytesMax) heap_key_bytes_ -= key.size();
+    if (key.size() > CompactKey::kInlineBytesMax) {
+      heap_key_bytes_ -= key.size();
+      --heap_keys_;
+    }
   }
 }
 
@@ -106,6 +112,7 @@ void Index::Clear() {
   keys_with_expiry_ = 0;
   expiry_order_.clear();
   heap_key_bytes_ = 0;
+  heap_keys_ = 0;
 }
 
 void Index::CollectExpired(int64_t now_ms, size_t limit, std::vector<std::string>* keys) const {
@@ -121,10 +128,10 @@ const IndexEntry* Index::Find(std::string_view key) const {
 }
 
 uint64_t Index::MemoryBytes() const {
-  // absl's b-tree nodes hold up to ~5 slots of 48 bytes in a 256-byte node; this estimate
-  // assumes the observed fill and adds each heap key's malloc overhead (16 bytes).
-  const uint64_t slot_bytes = sizeof(CompactKey) + sizeof(IndexEntry);
-  return map_.size() * slot_bytes * 4 / 3 + heap_key_bytes_ + (heap_key_bytes_ ? 16 : 0);
+  // 48-byte slots in 1 KiB b-tree nodes (~20 a node: headers and child pointers add ~5%), plus
+  // each heap key's bytes and its malloc header and rounding (~16 bytes).
+  const uint64_t slot_bytes = sizeof(std::pair<const CompactKey, IndexEntry>);
+  return map_.size() * slot_bytes * 21 / 20 + heap_key_bytes_ + heap_keys_ * 16;
 }
 
 }  // namespace ordo::index

@@ -140,6 +140,7 @@ class Index {
   // Costs memory only for keys that have an expiry.
   std::set<std::pair<int64_t, std::string>> expiry_order_;
   uint64_t heap_key_bytes_ = 0;
+  uint64_t heap_keys_ = 0;  // keys longer than CompactKey::kInlineBytesMax
 };
 
 }  // namespace ordo::index

@@ -3,6 +3,7 @@
 // test works in its own real temporary directory, read back through the POSIX FileSystem so
 // the assertions are about bytes on disk, not about the model's bookkeeping.
 #include "io/fault_file_system.h"
+#include "tests/test_util.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -16,19 +17,10 @@
 namespace ordo {
 namespace {
 
-class FaultFileSystemTest : public testing::Test {
+class FaultFileSystemTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/ordo-fault-fs-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-
-  std::string Path(const std::string& name) const { return directory_ + "/" + name; }
+  void SetUp() override { ASSERT_FALSE(scratch_.path().empty()); }
+  std::string Path(const std::string& name) const { return scratch_.Sub(name); }
 
   // The bytes really on disk, read around the fault file system.
   static std::string OnDisk(const std::string& path) {
@@ -51,7 +43,8 @@ class FaultFileSystemTest : public testing::Test {
     ASSERT_TRUE((*file)->Close().ok());
   }
 
-  std::string directory_;
+  ordo::testing::ScratchDirectory scratch_;  // removed with everything in it
+  const std::string& directory_ = scratch_.path();
   FaultFileSystem fs_;
 };
 

@@ -8,24 +8,18 @@
 #include <string>
 
 #include "ordo/file_system.h"
+#include "tests/test_util.h"
 
 namespace ordo {
 namespace {
 
-class PosixFileSystemTest : public testing::Test {
+class PosixFileSystemTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/ordo-posix-fs-XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    directory_ = pattern;
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(directory_, ignored);
-  }
-  std::string Path(const std::string& name) const { return directory_ + "/" + name; }
+  void SetUp() override { ASSERT_FALSE(scratch_.path().empty()); }
+  std::string Path(const std::string& name) const { return scratch_.Sub(name); }
 
-  std::string directory_;
+  ordo::testing::ScratchDirectory scratch_;  // removed with everything in it
+  const std::string& directory_ = scratch_.path();
   FileSystem* fs_ = FileSystem::Default();
 };
 
