@@ -113,12 +113,14 @@ struct ReplayStart {
 // Replays one segment into `index`. For the active segment reads from its start (verifying
 // everything) and handles its end; returns the valid end through `valid_end`.
 Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, const ReplayStart& start,
+                     StreamingChecksum* checksum,
                      uint64_t* expected_lsn, index::Index* index, uint64_t* valid_end,
                      uint64_t* record_count, bool* torn, OpenReport* report,
                      CheckpointMismatch* mismatch) {
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
   const bool checkpoint_here = start.segment_id == state.id;
   if (checkpoint_here && !active) reader->Seek(start.offset);
+  if (checksum != nullptr) reader->EnableChecksum(checksum);  // active: read whole, once
   bool boundary_seen = !checkpoint_here || start.offset == log::kSegmentHeaderBytes;
   if (active && checkpoint_here) *expected_lsn = state.header.first_lsn;
   std::string_view payload;
@@ -206,7 +208,10 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
     uint64_t valid_end = 0;
     uint64_t record_count = 0;
     bool torn = false;
-    ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, active, start, &expected_lsn, index, &valid_end,
+    if (active) log->active_checksum.Reset();
+    ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, active, start,
+                                       active ? &log->active_checksum : nullptr, &expected_lsn,
+                                       index, &valid_end,
                                        &record_count, &torn, report, mismatch));
     if (active) {
       if (torn) {
@@ -228,15 +233,6 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
       log->has_active = true;
       log->active_size = valid_end;
       log->active_records = record_count;
-      ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, valid_end));
-      log->active_checksum.Reset();
-      std::string bytes;
-      for (uint64_t at = 0; at < valid_end;) {
-        const uint64_t count = std::min<uint64_t>(4 << 20, valid_end - at);
-        ORDO_RETURN_IF_ERROR(reader->ReadExact(at, count, &bytes));
-        log->active_checksum.Update(bytes);
-        at += count;
-      }
     }
     log->last_lsn = expected_lsn - 1;
   }

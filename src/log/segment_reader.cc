@@ -36,6 +36,13 @@ Status SegmentReader::ReadExact(uint64_t offset, size_t count, std::string* byte
   return Status::Ok();
 }
 
+void SegmentReader::EnableChecksum(StreamingChecksum* checksum) {
+  assert(offset_ == kSegmentHeaderBytes);
+  checksum_ = checksum;
+  // The header was verified at Open; encoding is deterministic, so these are its bytes.
+  checksum_->Update(EncodeSegmentHeader(header_));
+}
+
 void SegmentReader::Seek(uint64_t offset) {
   assert(offset >= kSegmentHeaderBytes);
   offset_ = offset;
@@ -105,6 +112,7 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   }
   *payload = record.substr(kRecordHeaderBytes);
   *record_offset = offset_;
+  if (checksum_ != nullptr) checksum_->Update(record);
   offset_ += kRecordHeaderBytes + payload_bytes;
   return Outcome::kRecord;
 }

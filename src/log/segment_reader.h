@@ -13,6 +13,7 @@
 
 #include "log/format.h"
 #include "ordo/file_system.h"
+#include "util/checksum.h"
 
 namespace ordo::log {
 
@@ -31,6 +32,11 @@ class SegmentReader {
 
   const SegmentHeader& header() const { return header_; }
   const std::string& path() const { return path_; }
+
+  // From now on, `checksum` is updated with the header and every valid record Next() returns,
+  // so that a reader of the whole segment also gets the checksum of its valid prefix without a
+  // second read. Call before the first Next(), with the reader at the header's end.
+  void EnableChecksum(StreamingChecksum* checksum);
 
   // Positions the reader at `offset`, which must be a record boundary >= the header's end.
   void Seek(uint64_t offset);
@@ -67,6 +73,7 @@ class SegmentReader {
   uint64_t limit_;
   SegmentHeader header_;
   uint64_t offset_ = kSegmentHeaderBytes;
+  StreamingChecksum* checksum_ = nullptr;  // see EnableChecksum
   std::string buffer_;         // bytes [buffer_offset_, buffer_offset_ + buffer_.size())
   uint64_t buffer_offset_ = 0;
 };
