@@ -13,6 +13,7 @@
 #include "backup/repository.h"
 #include "ordo/db.h"
 #include "tests/test_util.h"
+#include "util/clock.h"
 
 namespace ordo::backup::testing {
 
@@ -63,6 +64,42 @@ inline void DigestOf(const std::string& directory, StateDigest* digest, uint64_t
   ASSERT_TRUE(opened.ok()) << opened.ToString();
   *digest = db->Digest();
   *keys = db->CountKeys();
+}
+
+// The state of a database after one commit, for point-in-time tests.
+struct Recorded {
+  uint64_t lsn = 0;
+  int64_t time_micros = 0;
+  StateDigest digest;
+  std::map<std::string, std::string> state;
+};
+
+inline Recorded RecordState(DB* db) {
+  Recorded point;
+  point.lsn = db->AckedLsn();
+  point.time_micros = WallMicros();
+  point.digest = db->Digest();
+  EXPECT_TRUE(db->ForEach("", "", [&](std::string_view key, std::string_view value,
+                                      const ReadInfo&) {
+                    point.state.emplace(key, value);
+                    return true;
+                  }).ok());
+  return point;
+}
+
+// Opens a restored directory at integrity level 3 and checks it holds exactly `point`.
+inline void ExpectRestoredState(const std::string& directory, const Recorded& point,
+                                const std::string& context) {
+  Options check;
+  check.integrity_level = 3;
+  check.create_if_missing = false;
+  std::unique_ptr<DB> restored;
+  const Status opened = DB::Open(check, directory, &restored);
+  ASSERT_TRUE(opened.ok()) << context << ": " << opened.ToString();
+  EXPECT_EQ(restored->Digest(), point.digest) << context;
+  EXPECT_EQ(restored->GetStatistics().last_lsn, point.lsn) << context;
+  restored.reset();
+  EXPECT_EQ(ReadAll(directory), point.state) << context;
 }
 
 inline std::unique_ptr<Repository> InitAndOpen(FileSystem* fs, const std::string& path,

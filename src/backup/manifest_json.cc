@@ -235,4 +235,64 @@ Status ManifestFromJson(std::string_view text, const std::string& path, Manifest
   return Status::Ok();
 }
 
+std::string ArchivePieceToJson(const ArchivePiece& piece) {
+  Json object{{"format", kArchivePieceFormat},
+              {"version", piece.format_version},
+              {"database_id", piece.database_id},
+              {"segment_id", piece.segment_id},
+              {"start_offset", piece.start_offset},
+              {"end_offset", piece.end_offset},
+              {"sealed", piece.sealed},
+              {"first_lsn", piece.first_lsn},
+              {"last_lsn", piece.last_lsn},
+              {"records", piece.records},
+              {"first_commit_time_micros", piece.first_commit_time_micros},
+              {"last_commit_time_micros", piece.last_commit_time_micros},
+              {"state_digest", DigestHex(piece.digest)},
+              {"keys", piece.keys},
+              {"archived", piece.archived},
+              {"file", FileToJson(piece.file)},
+              {"identity", FileToJson(piece.identity)}};
+  return SealAndDump(std::move(object));
+}
+
+Status ArchivePieceFromJson(std::string_view text, const std::string& path, ArchivePiece* piece) {
+  Json object;
+  ORDO_RETURN_IF_ERROR(ParseSealed(text, path, &object));
+  ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kArchivePieceFormat, kArchivePieceVersion));
+  *piece = ArchivePiece();
+  try {
+    piece->format_version = object.at("version").get<int>();
+    piece->database_id = object.at("database_id").get<std::string>();
+    piece->segment_id = object.at("segment_id").get<uint64_t>();
+    piece->start_offset = object.at("start_offset").get<uint64_t>();
+    piece->end_offset = object.at("end_offset").get<uint64_t>();
+    piece->sealed = object.at("sealed").get<bool>();
+    piece->first_lsn = object.at("first_lsn").get<uint64_t>();
+    piece->last_lsn = object.at("last_lsn").get<uint64_t>();
+    piece->records = object.at("records").get<uint64_t>();
+    piece->first_commit_time_micros = object.at("first_commit_time_micros").get<int64_t>();
+    piece->last_commit_time_micros = object.at("last_commit_time_micros").get<int64_t>();
+    if (!ParseDigestHex(object.at("state_digest").get<std::string>(), &piece->digest)) {
+      return Status::Corruption(path + ": state_digest is not 32 lowercase hex digits");
+    }
+    piece->keys = object.at("keys").get<uint64_t>();
+    piece->archived = object.at("archived").get<std::string>();
+    ORDO_RETURN_IF_ERROR(FileFromJson(object.at("file"), path, 0, &piece->file));
+    ORDO_RETURN_IF_ERROR(FileFromJson(object.at("identity"), path, 1, &piece->identity));
+  } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  }
+  if (piece->end_offset <= piece->start_offset ||
+      piece->file.plain_bytes != piece->end_offset - piece->start_offset) {
+    return Status::Corruption(path + ": offsets " + std::to_string(piece->start_offset) + ".." +
+                              std::to_string(piece->end_offset) + " do not match the " +
+                              std::to_string(piece->file.plain_bytes) + " bytes stored");
+  }
+  if (piece->records != (piece->last_lsn + 1) - piece->first_lsn) {
+    return Status::Corruption(path + ": records does not match the LSN range");
+  }
+  return Status::Ok();
+}
+
 }  // namespace ordo::backup

@@ -19,6 +19,8 @@ inline constexpr char kRepositoryFormat[] = "ordo-repository";
 inline constexpr char kManifestFormat[] = "ordo-manifest";
 inline constexpr int kRepositoryVersion = 1;
 inline constexpr int kManifestVersion = 1;
+inline constexpr char kArchivePieceFormat[] = "ordo-archive-piece";
+inline constexpr int kArchivePieceVersion = 1;
 
 const char* EncryptionModeName(EncryptionMode mode);  // "none", "key", "public-key"
 // InvalidArgument for any other name.
@@ -33,5 +35,10 @@ std::string ManifestToJson(const Manifest& manifest);
 // name that is not a SHA-256, a relative path that escapes the data directory); NotSupported for
 // another version.
 Status ManifestFromJson(std::string_view text, const std::string& path, Manifest* manifest);
+
+std::string ArchivePieceToJson(const ArchivePiece& piece);
+// Corruption naming `path` if malformed, its checksum fails, or a field is out of shape;
+// NotSupported for another version.
+Status ArchivePieceFromJson(std::string_view text, const std::string& path, ArchivePiece* piece);
 
 }  // namespace ordo::backup

@@ -19,12 +19,7 @@ namespace {
 
 using testing::ReadAll;
 
-struct Recorded {
-  uint64_t lsn = 0;
-  int64_t time_micros = 0;
-  StateDigest digest;
-  std::map<std::string, std::string> state;
-};
+using testing::Recorded;
 
 class PointInTimeTest : public ::testing::Test {
  protected:
@@ -34,17 +29,7 @@ class PointInTimeTest : public ::testing::Test {
   void Write(WriteBatch batch) {
     ASSERT_TRUE(db_->Write(std::move(batch)).ok());
   }
-  Recorded Record() {
-    Recorded point;
-    point.lsn = db_->AckedLsn();
-    point.time_micros = WallMicros();
-    point.digest = db_->Digest();
-    db_->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
-      point.state.emplace(key, value);
-      return true;
-    }).ok();
-    return point;
-  }
+  Recorded Record() { return testing::RecordState(db_.get()); }
   std::unique_ptr<Repository> BackUp() {
     auto repository = testing::InitAndOpen(FileSystem::Default(), scratch_.Sub("repo"));
     BackupResult result;
@@ -66,15 +51,7 @@ class PointInTimeTest : public ::testing::Test {
     return report;
   }
   void ExpectState(const std::string& name, const Recorded& point, const std::string& context) {
-    Options check;
-    check.integrity_level = 3;
-    std::unique_ptr<DB> restored;
-    Status opened = DB::Open(check, scratch_.Sub(name), &restored);
-    ASSERT_TRUE(opened.ok()) << context << ": " << opened.ToString();
-    EXPECT_EQ(restored->Digest(), point.digest) << context;
-    EXPECT_EQ(restored->GetStatistics().last_lsn, point.lsn) << context;
-    restored.reset();
-    EXPECT_EQ(ReadAll(scratch_.Sub(name)), point.state) << context;
+    testing::ExpectRestoredState(scratch_.Sub(name), point, context);
   }
 
   ordo::testing::ScratchDirectory scratch_;

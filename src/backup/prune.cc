@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "backup/archive_plan.h"
 #include "backup/backup_run.h"
 #include "fmt/format.h"
 #include "util/clock.h"
@@ -32,6 +33,10 @@ Status Prune(Repository* repository, uint64_t keep_last,
   if (keep_within_seconds.has_value() && *keep_within_seconds < 0) {
     return Status::InvalidArgument("keep-within must not be negative");
   }
+  // Content files are listed before what references them, so that a file an archiver or a
+  // backup publishes while prune runs is not in `names` unless its reference was published
+  // before the references are read... except in the moment between the two (see prune.h).
+  ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, repository->ListStoredNames());
   ORDO_ASSIGN_OR_RETURN(std::vector<Manifest> manifests, repository->ListManifests());
   // Newest last: backup ids sort by start time (NewBackupId).
   std::sort(manifests.begin(), manifests.end(),
@@ -40,21 +45,51 @@ Status Prune(Repository* repository, uint64_t keep_last,
   std::set<std::string> needed;
   std::map<std::string, uint64_t> stored_bytes;
   std::vector<std::string> doomed;
-  for (size_t i = 0; i < manifests.size(); ++i) {
+  std::vector<bool> keep(manifests.size(), false);
+  bool base_kept = false;  // the newest backup before the window
+  for (size_t i = manifests.size(); i-- > 0;) {
     const Manifest& manifest = manifests[i];
     const bool newest = manifests.size() - i <= keep_last;
     const bool recent = keep_within_seconds.has_value() &&
                         now_micros - FinishedMicros(manifest) < *keep_within_seconds * 1000000;
+    keep[i] = newest || recent;
+    if (!recent && keep_within_seconds.has_value() && !base_kept) {
+      keep[i] = true;  // restores to the window's first moment start from it
+      base_kept = true;
+    }
+  }
+  std::map<std::string, const Manifest*> oldest_kept;  // by database id
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    const Manifest& manifest = manifests[i];
     for (const ManifestFile& file : manifest.files) stored_bytes[file.stored_name] = file.stored_bytes;
-    if (!newest && !recent) {
+    if (!keep[i]) {
       doomed.push_back(manifest.backup_id);
       continue;
     }
+    oldest_kept.try_emplace(manifest.database_id, &manifest);
     report->kept_backups.push_back(manifest.backup_id);
     for (const ManifestFile& file : manifest.files) needed.insert(file.stored_name);
   }
+  std::vector<ArchivePiece> doomed_pieces;
+  ORDO_ASSIGN_OR_RETURN(const std::vector<std::string> databases,
+                        repository->ListArchivedDatabases());
+  for (const std::string& database : databases) {
+    ORDO_ASSIGN_OR_RETURN(const std::vector<ArchivePiece> pieces,
+                          repository->ListArchivePieces(database));
+    const auto base = oldest_kept.find(database);
+    for (const ArchivePiece& piece : pieces) {
+      stored_bytes[piece.file.stored_name] = piece.file.stored_bytes;
+      if (base == oldest_kept.end() || PieceNeededAfter(*base->second, piece)) {
+        ++report->kept_archive_pieces;
+        needed.insert(piece.file.stored_name);
+        needed.insert(piece.identity.stored_name);
+      } else {
+        doomed_pieces.push_back(piece);
+        report->removed_archive_pieces.push_back(database + "/" + piece.Name());
+      }
+    }
+  }
   report->removed_backups = doomed;
-  ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, repository->ListStoredNames());
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     if (needed.contains(name)) continue;
@@ -68,6 +103,10 @@ Status Prune(Repository* repository, uint64_t keep_last,
   for (const std::string& backup_id : doomed) {
     ORDO_RETURN_IF_ERROR(repository->RemoveManifest(backup_id)
                              .WithContext("removing backup " + backup_id));
+  }
+  for (const ArchivePiece& piece : doomed_pieces) {  // oldest first: no hole on a crash
+    ORDO_RETURN_IF_ERROR(repository->RemoveArchivePiece(piece).WithContext(
+        "removing archive piece " + piece.database_id + "/" + piece.Name()));
   }
   for (const std::string& name : report->removed_files) {
     assert(!needed.contains(name));

@@ -27,12 +27,19 @@ struct PruneReport {
   std::vector<std::string> removed_backups;  // ids (would be removed, when dry_run)
   std::vector<std::string> removed_files;    // stored names under data/
   uint64_t removed_bytes = 0;                // stored bytes of removed files, where known
+  std::vector<std::string> removed_archive_pieces;  // "<database id>/<piece name>"
+  uint64_t kept_archive_pieces = 0;
   std::vector<std::string> removed_temporary;  // "data/.tmp-*", "manifests/.tmp-*" leftovers
 };
 
 // Keeps the newest `keep_last` backups (>= 1, else InvalidArgument) and, with
-// `keep_within_seconds`, every backup finished less than that many seconds ago; removes the
-// rest and every content file no kept backup references. With `dry_run` it only fills the
+// `keep_within_seconds` (the point-in-time window), every backup finished less than that many
+// seconds ago plus the newest one before the window, the base a restore to the window's first
+// moment starts from. Of the continuous archive it keeps every piece a kept backup's restore
+// needs: all pieces after the oldest kept backup's log end (so the chain from it is never
+// broken), and the whole archive of a database with no kept backup. Removes the rest: backup
+// manifests, then archive piece descriptions oldest first (a crash leaves a shorter archive,
+// never a hole), then every content file nothing kept references. With `dry_run` it only fills the
 // report. Fails without deleting anything if a manifest cannot be read (a damaged manifest may
 // reference files that would otherwise be deleted).
 Status Prune(Repository* repository, uint64_t keep_last,

@@ -22,6 +22,7 @@ constexpr char kDataDirectory[] = "data";
 constexpr char kManifestDirectory[] = "manifests";
 constexpr char kTemporaryPrefix[] = ".tmp-";
 constexpr char kManifestSuffix[] = ".json";
+constexpr char kArchiveDirectory[] = "archive";
 // Small JSON files are read whole; anything larger is not one of ours.
 constexpr uint64_t kDescriptionBytesMax = 64 << 10;
 constexpr uint64_t kManifestBytesMax = 256 << 20;
@@ -124,6 +125,10 @@ class LocalRepository final : public Repository {
   Status RemoveManifest(const std::string& backup_id) override;
   Result<std::vector<std::string>> ListStoredNames() override;
   Status RemoveStored(const std::string& stored_name) override;
+  Status WriteArchivePiece(const ArchivePiece& piece) override;
+  Result<std::vector<std::string>> ListArchivedDatabases() override;
+  Result<std::vector<ArchivePiece>> ListArchivePieces(const std::string& database_id_hex) override;
+  Status RemoveArchivePiece(const ArchivePiece& piece) override;
 
  private:
   using PlainKey = std::pair<std::string, uint64_t>;  // plain SHA-256, plain bytes
@@ -133,6 +138,13 @@ class LocalRepository final : public Repository {
   std::string DataPath(const std::string& name) const { return DataDirectory() + "/" + name; }
   std::string ManifestPath(const std::string& backup_id) const {
     return ManifestDirectory() + "/" + backup_id + kManifestSuffix;
+  }
+  std::string ArchiveDirectory() const { return path_ + "/" + kArchiveDirectory; }
+  std::string ArchiveDirectory(const std::string& database_hex) const {
+    return ArchiveDirectory() + "/" + database_hex;
+  }
+  std::string ArchivePiecePath(const ArchivePiece& piece) const {
+    return ArchiveDirectory(piece.database_id) + "/" + piece.Name() + kManifestSuffix;
   }
   Status CannotWrite() const;
   Status CannotRead() const;
@@ -416,6 +428,93 @@ Status LocalRepository::RemoveStored(const std::string& stored_name) {
   return Status::Ok();
 }
 
+Status LocalRepository::WriteArchivePiece(const ArchivePiece& piece) {
+  if (!can_write_) return CannotWrite();
+  if (!IsDatabaseIdHex(piece.database_id)) {
+    return Status::InvalidArgument("archive piece: database id \"" + piece.database_id +
+                                   "\" is not 32 lowercase hex digits");
+  }
+  for (const ManifestFile* file : {&piece.file, &piece.identity}) {
+    if (!IsSha256Hex(file->stored_name) || !fs_->FileExists(DataPath(file->stored_name))) {
+      return Status::Corruption("archive piece " + piece.Name() + " lists data/" +
+                                file->stored_name + ", which is not in the repository");
+    }
+  }
+  const std::string json = ArchivePieceToJson(piece);
+  const std::string final_path = ArchivePiecePath(piece);
+  ArchivePiece parsed;  // refuse to publish what a reader would reject
+  const Status readable = ArchivePieceFromJson(json, final_path, &parsed);
+  if (!readable.ok()) return Status::InvalidArgument(readable.message());
+  // The directories appear once; each is made durable in its parent before a piece lands.
+  const std::string directory = ArchiveDirectory(piece.database_id);
+  if (!fs_->FileExists(directory)) {
+    if (!fs_->FileExists(ArchiveDirectory())) {
+      ORDO_RETURN_IF_ERROR(fs_->CreateDir(ArchiveDirectory()));
+      ORDO_RETURN_IF_ERROR(fs_->SyncDir(path_));
+    }
+    ORDO_RETURN_IF_ERROR(fs_->CreateDir(directory));
+    ORDO_RETURN_IF_ERROR(fs_->SyncDir(ArchiveDirectory()));
+  }
+  if (fs_->FileExists(final_path)) {
+    ORDO_ASSIGN_OR_RETURN(const std::string existing, ReadFileToString(fs_, final_path));
+    if (existing != json) {
+      return Status::InvalidArgument(final_path + " exists already with other contents: the "
+                                     "archive is never rewritten");
+    }
+    return fs_->SyncDir(directory);
+  }
+  std::string temporary;
+  Status status = WriteTemporary(fs_, directory, json, &temporary);
+  bool published = false;
+  if (status.ok()) status = Publish(fs_, directory, temporary, final_path, &published);
+  if (!status.ok() && !temporary.empty() && !published) (void)fs_->RemoveFile(temporary);
+  return status;
+}
+
+Result<std::vector<std::string>> LocalRepository::ListArchivedDatabases() {
+  if (!fs_->FileExists(ArchiveDirectory())) return std::vector<std::string>{};
+  ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->GetChildren(ArchiveDirectory()));
+  std::erase_if(names, [](const std::string& name) { return !IsDatabaseIdHex(name); });
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Result<std::vector<ArchivePiece>> LocalRepository::ListArchivePieces(
+    const std::string& database_id_hex) {
+  if (!IsDatabaseIdHex(database_id_hex)) {
+    return Status::InvalidArgument("database id \"" + database_id_hex +
+                                   "\" is not 32 lowercase hex digits");
+  }
+  const std::string directory = ArchiveDirectory(database_id_hex);
+  if (!fs_->FileExists(directory)) return std::vector<ArchivePiece>{};
+  ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->GetChildren(directory));
+  std::sort(names.begin(), names.end());
+  std::vector<ArchivePiece> pieces;
+  for (const std::string& name : names) {
+    if (name.starts_with(".") || !name.ends_with(kManifestSuffix)) continue;
+    const std::string path = directory + "/" + name;
+    ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
+    if (size > kDescriptionBytesMax) return Status::Corruption(path + ": too large for an archive piece");
+    ORDO_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(fs_, path));
+    ArchivePiece piece;
+    ORDO_RETURN_IF_ERROR(ArchivePieceFromJson(text, path, &piece));
+    if (piece.database_id != database_id_hex || piece.Name() + kManifestSuffix != name) {
+      return Status::Corruption(path + ": describes piece " + piece.Name() + " of database " +
+                                piece.database_id + ", not what its name says");
+    }
+    pieces.push_back(std::move(piece));
+  }
+  return pieces;
+}
+
+Status LocalRepository::RemoveArchivePiece(const ArchivePiece& piece) {
+  if (!IsDatabaseIdHex(piece.database_id)) {
+    return Status::InvalidArgument("malformed database id \"" + piece.database_id + "\"");
+  }
+  ORDO_RETURN_IF_ERROR(fs_->RemoveFile(ArchivePiecePath(piece)));
+  return fs_->SyncDir(ArchiveDirectory(piece.database_id));
+}
+
 // Checks `key` against the repository's description and says what this process can do.
 Status MatchKey(const std::string& path, const RepositoryInfo& info, const KeyMaterial& key,
                 ContentKeys* keys, bool* can_read, bool* can_write) {
@@ -461,6 +560,19 @@ Status MatchKey(const std::string& path, const RepositoryInfo& info, const KeyMa
 }
 
 }  // namespace
+
+std::string ArchivePiece::Name() const {
+  char name[64];
+  std::snprintf(name, sizeof(name), "%020llu-%020llu", static_cast<unsigned long long>(segment_id),
+                static_cast<unsigned long long>(start_offset));
+  return name;
+}
+
+bool ArchivePiece::IsFollowedBy(const ArchivePiece& next) const {
+  const bool adjacent = sealed ? next.segment_id == segment_id + 1 && next.start_offset == 0
+                               : next.segment_id == segment_id && next.start_offset == end_offset;
+  return adjacent && next.first_lsn == last_lsn + 1;
+}
 
 std::string MakeBackupId(int64_t unix_micros) {
   const std::time_t seconds = static_cast<std::time_t>(unix_micros / 1000000);

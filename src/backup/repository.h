@@ -100,6 +100,37 @@ struct Manifest {
   double duration_seconds = 0;
 };
 
+// One piece of the continuous archive (docs/FORMAT.md, "Archive"): the bytes
+// [start_offset, end_offset) of one log segment of one database, ending at a commit boundary
+// (or, for the piece that completes a sealed segment, at the end of its seal footer). Stored as
+// a content file like any other; described by a small write-once JSON file
+// archive/<database id>/<segment id, 20 digits>-<start offset, 20 digits>.json, so the names
+// sort in log order and a missing piece shows as a hole in the sequence.
+struct ArchivePiece {
+  int format_version = 1;
+  std::string database_id;      // 32 hex digits
+  uint64_t segment_id = 0;
+  uint64_t start_offset = 0;    // 0: the piece starts with the segment header
+  uint64_t end_offset = 0;      // > start_offset
+  bool sealed = false;          // the piece ends with the seal footer: the segment is complete
+  uint64_t first_lsn = 0;       // LSNs of the records that start in the piece; last < first
+  uint64_t last_lsn = 0;        // when it holds none (a footer alone, a header alone)
+  uint64_t records = 0;
+  int64_t first_commit_time_micros = 0;
+  int64_t last_commit_time_micros = 0;
+  StateDigest digest;           // after the newest commit archived so far (last_lsn, or the
+  uint64_t keys = 0;            // previous piece's when this one holds no record)
+  std::string archived;         // RFC 3339 (microseconds) when the piece was published
+  ManifestFile file;            // kind "archive-piece", relative_path "log/<segment>.seg"
+  ManifestFile identity;        // kind "identity": the database's IDENTITY file
+
+  // "<segment id, 20 digits>-<start offset, 20 digits>": the file name without ".json".
+  std::string Name() const;
+  // True if `next` starts exactly where this piece ends (same segment at end_offset, or the
+  // next segment at 0 once this one is sealed) and its LSNs follow.
+  bool IsFollowedBy(const ArchivePiece& next) const;
+};
+
 // A new backup id for a backup started at `unix_micros`: "<yyyymmddThhmmssZ>-<8 random hex>".
 std::string MakeBackupId(int64_t unix_micros);
 // True for the shape MakeBackupId produces (so an id is always a safe file name).
@@ -171,7 +202,19 @@ class Repository {
   virtual Result<std::vector<Manifest>> ListManifests() = 0;
   virtual Result<Manifest> ReadManifest(const std::string& backup_id) = 0;
 
+  // The continuous archive. Publishes `piece`'s description (same protocol as a manifest: the
+  // content file it names must be durable already; an identical description under the same
+  // name is OK, a different one is refused: the archive is never rewritten).
+  virtual Status WriteArchivePiece(const ArchivePiece& piece) = 0;
+  // The database ids (hex) that have an archive directory, sorted.
+  virtual Result<std::vector<std::string>> ListArchivedDatabases() = 0;
+  // Every piece of `database_id_hex`'s archive, in log order (by name). A description that does
+  // not parse or fails its checksum is Corruption naming it. An absent archive: empty.
+  virtual Result<std::vector<ArchivePiece>> ListArchivePieces(
+      const std::string& database_id_hex) = 0;
+
   // Deletion, for prune only.
+  virtual Status RemoveArchivePiece(const ArchivePiece& piece) = 0;
   virtual Status RemoveManifest(const std::string& backup_id) = 0;
   virtual Result<std::vector<std::string>> ListStoredNames() = 0;  // data/ content files
   virtual Status RemoveStored(const std::string& stored_name) = 0;

@@ -1,5 +1,6 @@
 #include "backup/restore.h"
 
+#include <algorithm>
 #include <random>
 
 #include "fmt/format.h"
@@ -77,21 +78,122 @@ Status RestoreFile(RestoreState& state, const ManifestFile& file, const std::str
   return Status::Ok();
 }
 
-Status RestoreInto(RestoreState& state, const Manifest& manifest, const std::string& staging) {
+// Every file written into the staging directory, synced once all are written.
+struct StagedFile {
+  std::string path;
+  bool sealed = false;  // made read-only after its fsync (DESIGN rule 1)
+};
+
+void NoteStaged(std::vector<StagedFile>* staged, const std::string& path, bool sealed) {
+  for (StagedFile& file : *staged) {
+    if (file.path == path) {
+      file.sealed = file.sealed || sealed;
+      return;
+    }
+  }
+  staged->push_back(StagedFile{path, sealed});
+}
+
+// Appends one archive piece to its segment file in the staging directory. The file must end
+// exactly where the piece starts (plus `skip`, the bytes of the piece the base holds already,
+// which are compared, not written).
+Status AppendPiece(RestoreState& state, const ArchivePiece& piece, uint64_t skip,
+                   const std::string& staging, std::vector<StagedFile>* staged) {
+  FileSystem* fs = state.fs;
+  const std::string path = staging + "/" + piece.file.relative_path;
+  const std::string where = fmt::format("archive piece {} of database {}", piece.Name(),
+                                        piece.database_id);
+  state.figures.current_file = piece.file.relative_path;
+  std::unique_ptr<WritableFile> output;
+  if (piece.start_offset == 0 && skip == 0) {
+    if (fs->FileExists(path)) {
+      return Status::Corruption(where + ": starts segment " + std::to_string(piece.segment_id) +
+                                ", which the restore holds already");
+    }
+    ORDO_ASSIGN_OR_RETURN(output, fs->NewWritableFile(path));
+  } else {
+    if (!fs->FileExists(path)) {
+      return Status::Corruption(fmt::format("{}: starts at offset {} of segment {}, whose "
+                                            "earlier bytes are in no backup or piece",
+                                            where, piece.start_offset, piece.segment_id));
+    }
+    ORDO_ASSIGN_OR_RETURN(output, fs->ReopenWritableFile(path));
+  }
+  if (output->Size() != piece.start_offset + skip) {
+    return Status::Corruption(fmt::format("{}: starts at offset {} of segment {}, but what comes "
+                                          "before it ends at {}: the archive has a gap there",
+                                          where, piece.start_offset + skip, piece.segment_id,
+                                          output->Size()));
+  }
+  std::unique_ptr<RandomAccessFile> overlap;
+  if (skip > 0) {
+    ORDO_ASSIGN_OR_RETURN(overlap, fs->NewRandomAccessFile(path));
+  }
+  uint64_t position = piece.start_offset;  // of the next byte the sink receives
+  std::string held;
+  const Repository::WriteChunk sink = [&](std::string_view bytes) -> Status {
+    const uint64_t end = position + bytes.size();
+    if (position < piece.start_offset + skip) {
+      const size_t compared = static_cast<size_t>(
+          std::min<uint64_t>(bytes.size(), piece.start_offset + skip - position));
+      held.resize(compared);
+      size_t read_count = 0;
+      ORDO_RETURN_IF_ERROR(overlap->Read(position, compared, held.data(), &read_count));
+      if (read_count != compared || std::string_view(held) != bytes.substr(0, compared)) {
+        return Status::Corruption(fmt::format(
+            "{} and the backup disagree about segment {} before offset {}: they come from "
+            "different histories (was the database restored to an earlier point and archived "
+            "again?)", where, piece.segment_id, piece.start_offset + skip));
+      }
+      bytes.remove_prefix(compared);
+      position += compared;
+    }
+    if (!bytes.empty()) ORDO_RETURN_IF_ERROR(output->Append(bytes));
+    position = end;
+    state.figures.bytes_done += bytes.size();
+    if (*state.progress) (*state.progress)(state.figures);
+    return Status::Ok();
+  };
+  ORDO_RETURN_IF_ERROR(state.repository->ReadFile(piece.file, sink).WithContext("restoring " +
+                                                                                where));
+  if (position != piece.end_offset) {
+    return Status::Corruption(fmt::format("{} (data/{}): {} bytes where it says {}", where,
+                                          piece.file.stored_name, position - piece.start_offset,
+                                          piece.end_offset - piece.start_offset));
+  }
+  ORDO_RETURN_IF_ERROR(output->Close());
+  state.report->bytes += piece.end_offset - piece.start_offset - skip;
+  NoteStaged(staged, path, piece.sealed);
+  return Status::Ok();
+}
+
+Status RestoreInto(RestoreState& state, const RestoreSources& sources, const std::string& staging) {
   FileSystem* fs = state.fs;
   ORDO_RETURN_IF_ERROR(fs->CreateDir(staging));
   ORDO_RETURN_IF_ERROR(fs->CreateDir(staging + "/log"));
   ORDO_RETURN_IF_ERROR(fs->CreateDir(staging + "/index"));
-  for (const ManifestFile& file : manifest.files) {
-    ORDO_RETURN_IF_ERROR(RestoreFile(state, file, staging + "/" + file.relative_path));
+  std::vector<StagedFile> staged;
+  if (sources.backup != nullptr) {
+    for (const ManifestFile& file : sources.backup->files) {
+      const std::string path = staging + "/" + file.relative_path;
+      ORDO_RETURN_IF_ERROR(RestoreFile(state, file, path));
+      NoteStaged(&staged, path, file.kind == "sealed-segment");
+    }
+  } else if (!sources.pieces.empty()) {
+    const ManifestFile& identity = sources.pieces.front().identity;
+    ORDO_RETURN_IF_ERROR(RestoreFile(state, identity, staging + "/IDENTITY"));
+    NoteStaged(&staged, staging + "/IDENTITY", false);
   }
-  for (const ManifestFile& file : manifest.files) {
-    const std::string path = staging + "/" + file.relative_path;
-    ORDO_ASSIGN_OR_RETURN(auto output, fs->ReopenWritableFile(path));
+  for (size_t i = 0; i < sources.pieces.size(); ++i) {
+    ORDO_RETURN_IF_ERROR(AppendPiece(state, sources.pieces[i], i == 0 ? sources.skip_bytes : 0,
+                                     staging, &staged));
+    ++state.report->archive_pieces;
+  }
+  for (const StagedFile& file : staged) {
+    ORDO_ASSIGN_OR_RETURN(auto output, fs->ReopenWritableFile(file.path));
     ORDO_RETURN_IF_ERROR(output->SyncAll());
     ORDO_RETURN_IF_ERROR(output->Close());
-    // DESIGN rule 1: a sealed segment never changes again, and is read-only on disk.
-    if (file.kind == "sealed-segment") ORDO_RETURN_IF_ERROR(fs->SetReadOnly(path));
+    if (file.sealed) ORDO_RETURN_IF_ERROR(fs->SetReadOnly(file.path));
   }
   ORDO_RETURN_IF_ERROR(fs->SyncDir(staging + "/log"));
   ORDO_RETURN_IF_ERROR(fs->SyncDir(staging + "/index"));
@@ -117,6 +219,14 @@ bool IsRestorablePath(const std::string& relative_path) {
 Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& manifest,
                      const std::string& target_directory, const ProgressCallback& progress,
                      RestoreReport* report, const PointTarget& point) {
+  RestoreSources sources;
+  sources.backup = &manifest;
+  return RestoreFrom(fs, repository, sources, target_directory, progress, report, point);
+}
+
+Status RestoreFrom(FileSystem* fs, Repository* repository, const RestoreSources& sources,
+                   const std::string& target_directory, const ProgressCallback& progress,
+                   RestoreReport* report, const PointTarget& point) {
   *report = RestoreReport{};
   const std::string target = WithoutTrailingSlashes(target_directory);
   report->target = target;
@@ -125,29 +235,66 @@ Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& man
         "repository " + repository->info().repository_id +
         " is encrypted for a public key: restoring needs the secret key (--key-file)");
   }
-  for (const ManifestFile& file : manifest.files) {
-    if (!IsRestorablePath(file.relative_path)) {
-      return Status::Corruption(fmt::format("manifests/{}.json: file path \"{}\" is not a data "
-                                            "directory path", manifest.backup_id,
-                                            file.relative_path));
+  if (sources.backup == nullptr && sources.pieces.empty()) {
+    return Status::InvalidArgument("nothing to restore: no backup and no archive piece");
+  }
+  std::vector<const ManifestFile*> files;
+  if (sources.backup != nullptr) {
+    for (const ManifestFile& file : sources.backup->files) files.push_back(&file);
+  }
+  for (const ArchivePiece& piece : sources.pieces) {
+    files.push_back(&piece.file);
+    files.push_back(&piece.identity);
+  }
+  for (const ManifestFile* file : files) {
+    if (!IsRestorablePath(file->relative_path)) {
+      return Status::Corruption(fmt::format("file path \"{}\" (data/{}) is not a data "
+                                            "directory path", file->relative_path,
+                                            file->stored_name));
     }
   }
   ORDO_RETURN_IF_ERROR(CheckTarget(fs, target));
   const int64_t start_micros = MonotonicMicros();
   const std::string staging = target + ".restoring-" + RandomHex();
   RestoreState state{fs, repository, &progress, {}, report};
-  for (const ManifestFile& file : manifest.files) state.figures.bytes_total += file.plain_bytes;
-  Status status = RestoreInto(state, manifest, staging);
+  if (sources.backup != nullptr) {
+    report->backup_id = sources.backup->backup_id;
+    for (const ManifestFile& file : sources.backup->files) {
+      state.figures.bytes_total += file.plain_bytes;
+    }
+    report->lsn = sources.backup->last_lsn;
+    report->commit_time_micros = sources.backup->last_commit_time_micros;
+    report->digest = sources.backup->digest;
+    report->keys = sources.backup->keys;
+  }
+  for (const ArchivePiece& piece : sources.pieces) {
+    state.figures.bytes_total += piece.file.plain_bytes;
+    report->lsn = piece.last_lsn;
+    report->commit_time_micros = piece.last_commit_time_micros;
+    report->digest = piece.digest;
+    report->keys = piece.keys;
+  }
+  Status status = RestoreInto(state, sources, staging);
   if (status.ok() && point.kind != PointTarget::Kind::kNone) {
     status = CutLogAt(fs, staging, point, &report->point);
     report->cut = status.ok();
+    if (status.ok()) {
+      report->lsn = report->point.lsn;
+      report->commit_time_micros = report->point.commit_time_micros;
+      report->digest = report->point.digest;
+      report->keys = report->point.keys;
+    }
   }
   // The marker: the complete directory appears under the target's name at once.
   if (status.ok()) status = fs->RenameFile(staging, target);
   if (!status.ok()) {
-    return status.WithContext(fmt::format("restore of backup {} to {} failed; {} holds the "
-                                          "partial copy and can be deleted",
-                                          manifest.backup_id, target, staging));
+    const std::string what = sources.backup != nullptr
+                                 ? "backup " + sources.backup->backup_id
+                                 : std::string("the archive");
+    return status.WithContext(fmt::format("restore of {}{} to {} failed; {} holds the partial "
+                                          "copy and can be deleted", what,
+                                          sources.pieces.empty() ? "" : " and its archive",
+                                          target, staging));
   }
   ORDO_RETURN_IF_ERROR(fs->SyncDir(ParentDirectory(target)));
   report->duration_seconds = static_cast<double>(MonotonicMicros() - start_micros) / 1e6;

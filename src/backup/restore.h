@@ -24,6 +24,13 @@ namespace ordo::backup {
 
 struct RestoreReport {
   std::string target;
+  std::string backup_id;        // the base backup ("": the archive alone)
+  uint64_t archive_pieces = 0;  // archive pieces added after it
+  // The newest commit the restored directory holds, and the state after it (from the log).
+  uint64_t lsn = 0;
+  int64_t commit_time_micros = 0;
+  StateDigest digest;
+  uint64_t keys = 0;
   uint64_t files = 0;
   uint64_t bytes = 0;  // plain bytes written
   double duration_seconds = 0;
@@ -46,5 +53,23 @@ bool IsRestorablePath(const std::string& relative_path);
 Status RestoreBackup(FileSystem* fs, Repository* repository, const Manifest& manifest,
                      const std::string& target_directory, const ProgressCallback& progress,
                      RestoreReport* report, const PointTarget& point = PointTarget{});
+
+// What a restore assembles: a base backup (or none: the archive alone, which then starts at the
+// database's first segment) and archive pieces continuing it, in log order. The first piece
+// may overlap the base's last segment by `skip_bytes`: those bytes must equal what the base
+// holds there (checked while copying; a mismatch means the backup and the archive come from
+// different histories and is Corruption naming both).
+struct RestoreSources {
+  const Manifest* backup = nullptr;
+  std::vector<ArchivePiece> pieces;
+  uint64_t skip_bytes = 0;
+};
+
+// RestoreBackup generalised: restores `sources` into `target_directory` with the same
+// guarantees (staging directory, every hash checked, fsyncs, one rename), then cuts at `point`
+// if given. Fills the report's base, piece count and the newest commit restored.
+Status RestoreFrom(FileSystem* fs, Repository* repository, const RestoreSources& sources,
+                   const std::string& target_directory, const ProgressCallback& progress,
+                   RestoreReport* report, const PointTarget& point = PointTarget{});
 
 }  // namespace ordo::backup

@@ -58,12 +58,18 @@ std::string ToHex(std::string_view bytes) {
   return hex;
 }
 
-bool IsSha256Hex(std::string_view text) {
-  if (text.size() != kSha256HexBytes) return false;
+namespace {
+bool IsLowerHex(std::string_view text, size_t size) {
+  if (text.size() != size) return false;
   for (const char c : text) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }
+}  // namespace
+
+bool IsSha256Hex(std::string_view text) { return IsLowerHex(text, kSha256HexBytes); }
+
+bool IsDatabaseIdHex(std::string_view text) { return IsLowerHex(text, 32); }
 
 }  // namespace ordo::backup

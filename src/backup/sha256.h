@@ -35,5 +35,7 @@ std::string Sha256Hex(std::string_view bytes);
 std::string ToHex(std::string_view bytes);
 // True for exactly 64 lowercase hex digits: a content file name.
 bool IsSha256Hex(std::string_view text);
+// True for exactly 32 lowercase hex digits: a database id as repositories name it.
+bool IsDatabaseIdHex(std::string_view text);
 
 }  // namespace ordo::backup

@@ -1,0 +1,291 @@
+// Continuous archiving and restores through the archive: a random workload archived as it goes
+// restores to many recorded points exactly (with and without a base backup); restarts resume
+// without gap or duplicate; a missing piece is a reported gap; a data directory that does not
+// continue the archive is refused; prune keeps what the oldest kept backup needs.
+#include "backup/archiver.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "backup/archive_plan.h"
+#include "backup/backup_run.h"
+#include "backup/backup_test_util.h"
+#include "backup/prune.h"
+#include "backup/restore.h"
+#include "util/clock.h"
+
+namespace ordo::backup {
+namespace {
+
+using testing::ReadAll;
+
+using testing::Recorded;
+
+class ArchiverTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(DB::Open(testing::SmallSegments(), Data(), &db_).ok());
+    repository_ = testing::InitAndOpen(FileSystem::Default(), scratch_.Sub("repo"));
+    ASSERT_NE(repository_, nullptr);
+  }
+  std::string Data() { return scratch_.Sub("data"); }
+  void Write(WriteBatch batch) { ASSERT_TRUE(db_->Write(std::move(batch)).ok()); }
+  void RandomWrites(std::mt19937& random, int count) {
+    for (int i = 0; i < count; ++i) {
+      WriteBatch batch;
+      const std::string key = "k" + std::to_string(random() % 60);
+      if (random() % 10 == 0) {
+        batch.Delete(key);
+      } else {
+        batch.Put(key, std::string(200 + random() % 900, static_cast<char>('a' + i % 26)));
+      }
+      Write(std::move(batch));
+    }
+  }
+  Recorded Record() { return testing::RecordState(db_.get()); }
+  std::unique_ptr<Archiver> OpenArchiver(const std::string& data = "") {
+    auto archiver = std::make_unique<Archiver>(FileSystem::Default(),
+                                               data.empty() ? Data() : data, repository_.get());
+    const Status opened = archiver->Open();
+    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    return archiver;
+  }
+  ArchiveStep Archive(Archiver* archiver) {
+    ArchiveStep step;
+    const Status shipped = archiver->ArchiveAvailable(&step);
+    EXPECT_TRUE(shipped.ok()) << shipped.ToString();
+    return step;
+  }
+  void BackUp() {
+    BackupResult result;
+    const Status taken =
+        TakeBackup(FileSystem::Default(), Data(), repository_.get(), BackupOptions{}, &result);
+    ASSERT_TRUE(taken.ok()) << taken.ToString();
+  }
+  Result<RestoreReport> RestoreTo(const PointTarget& target, const std::string& name) {
+    ORDO_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(repository_.get(), target));
+    RestoreReport report;
+    ORDO_RETURN_IF_ERROR(RestoreFrom(FileSystem::Default(), repository_.get(), plan.Sources(),
+                                     scratch_.Sub(name), {}, &report, target));
+    return report;
+  }
+  void ExpectState(const std::string& name, const Recorded& point, const std::string& context) {
+    testing::ExpectRestoredState(scratch_.Sub(name), point, context);
+  }
+  std::vector<ArchivePiece> Pieces() {
+    auto listed = repository_->ListArchivePieces(archived_database_);
+    EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+    return listed.ok() ? *listed : std::vector<ArchivePiece>{};
+  }
+
+  ordo::testing::ScratchDirectory scratch_;
+  std::unique_ptr<DB> db_;
+  std::unique_ptr<Repository> repository_;
+  std::string archived_database_;
+};
+
+TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
+  std::mt19937 random(11);
+  auto archiver = OpenArchiver();
+  archived_database_ = archiver->database_id_hex();
+  std::vector<Recorded> points;
+  points.push_back(Record());
+  for (int round = 0; round < 60; ++round) {
+    RandomWrites(random, 1 + static_cast<int>(random() % 9));
+    points.push_back(Record());
+    if (round % 3 == 0) Archive(archiver.get());
+    if (round == 25) BackUp();  // a base in the middle: later points start from it
+  }
+  const ArchiveStep last = Archive(archiver.get());
+  EXPECT_EQ(archiver->archived_lsn(), db_->AckedLsn());
+  EXPECT_GT(last.records, 0u);
+  ASSERT_GE(db_->GetStatistics().segments, 4u);
+  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  ASSERT_EQ(layout.runs.size(), 1u) << layout.gaps.front();
+  EXPECT_EQ(layout.runs.front().first_lsn(), 1u);
+  EXPECT_EQ(layout.runs.front().last_lsn(), db_->AckedLsn());
+
+  ASSERT_GE(points.size(), 50u);
+  for (size_t i = 0; i < points.size(); ++i) {
+    const Recorded& point = points[i];
+    PointTarget target;
+    target.kind = i % 3 == 0 ? PointTarget::Kind::kLsn
+                 : i % 3 == 1 ? PointTarget::Kind::kBeforeLsn : PointTarget::Kind::kTime;
+    target.lsn = target.kind == PointTarget::Kind::kBeforeLsn ? point.lsn + 1 : point.lsn;
+    target.time_micros = point.time_micros;
+    const std::string name = "restore" + std::to_string(i);
+    auto report = RestoreTo(target, name);
+    ASSERT_TRUE(report.ok()) << target.Describe() << ": " << report.status().ToString();
+    EXPECT_EQ(report->lsn, point.lsn) << target.Describe();
+    EXPECT_EQ(report->digest, point.digest) << target.Describe();
+    ExpectState(name, point, target.Describe());
+    if (HasFatalFailure()) return;
+  }
+  // No target: the newest archived commit, which is the database's newest.
+  auto latest = RestoreTo(PointTarget{}, "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_FALSE(latest->backup_id.empty());  // the backup is the cheaper base
+  EXPECT_GT(latest->archive_pieces, 0u);
+  ExpectState("latest", Record(), "latest");
+}
+
+TEST_F(ArchiverTest, TheArchiveAloneRestoresWithoutAnyBackup) {
+  std::mt19937 random(3);
+  auto archiver = OpenArchiver();
+  RandomWrites(random, 150);
+  Archive(archiver.get());
+  auto latest = RestoreTo(PointTarget{}, "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  EXPECT_TRUE(latest->backup_id.empty());
+  ExpectState("latest", Record(), "archive alone");
+}
+
+TEST_F(ArchiverTest, JustBeforeAFlushAllBringsEverythingBackFromTheArchive) {
+  auto archiver = OpenArchiver();
+  for (int i = 0; i < 200; ++i) {
+    WriteBatch batch;
+    batch.Put("precious" + std::to_string(i), std::string(500, 'p'));
+    Write(std::move(batch));
+  }
+  BackUp();  // the nightly backup, before the day's writes
+  WriteBatch more;
+  more.Put("written-after-the-backup", "y");
+  Write(std::move(more));
+  const Recorded before = Record();
+  WriteBatch flush;
+  flush.Clear();
+  Write(std::move(flush));
+  const uint64_t flush_lsn = db_->AckedLsn();
+  WriteBatch after;
+  after.Put("after", "x");
+  Write(std::move(after));
+  Archive(archiver.get());
+  PointTarget target;
+  target.kind = PointTarget::Kind::kBeforeLsn;
+  target.lsn = flush_lsn;
+  auto report = RestoreTo(target, "restored");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ExpectState("restored", before, "before the FLUSHALL");
+  EXPECT_EQ(ReadAll(scratch_.Sub("restored")).size(), 201u);
+}
+
+TEST_F(ArchiverTest, ResumesAfterARestartWithoutGapOrDuplicate) {
+  std::mt19937 random(5);
+  {
+    auto first = OpenArchiver();
+    archived_database_ = first->database_id_hex();
+    RandomWrites(random, 80);
+    Archive(first.get());
+  }
+  const size_t pieces_before = Pieces().size();
+  {
+    auto again = OpenArchiver();  // nothing new: ships nothing, repeats nothing
+    EXPECT_EQ(Archive(again.get()).pieces, 0u);
+    EXPECT_EQ(Pieces().size(), pieces_before);
+    RandomWrites(random, 80);
+    EXPECT_GT(Archive(again.get()).pieces, 0u);
+    EXPECT_EQ(again->archived_lsn(), db_->AckedLsn());
+  }
+  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  EXPECT_EQ(layout.runs.size(), 1u);
+  EXPECT_TRUE(layout.gaps.empty());
+  auto latest = RestoreTo(PointTarget{}, "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ExpectState("latest", Record(), "after a restart");
+}
+
+TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
+  std::mt19937 random(9);
+  auto archiver = OpenArchiver();
+  archived_database_ = archiver->database_id_hex();
+  for (int round = 0; round < 6; ++round) {
+    RandomWrites(random, 40);
+    Archive(archiver.get());
+  }
+  std::vector<ArchivePiece> pieces = Pieces();
+  ASSERT_GE(pieces.size(), 4u);
+  const ArchivePiece& removed = pieces[pieces.size() / 2];
+  const uint64_t before_gap = pieces[pieces.size() / 2 - 1].last_lsn;
+  ASSERT_TRUE(repository_->RemoveArchivePiece(removed).ok());
+  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  ASSERT_EQ(layout.gaps.size(), 1u);
+  EXPECT_NE(layout.gaps.front().find(removed.Name()), std::string::npos) << layout.gaps.front();
+
+  auto latest = RestoreTo(PointTarget{}, "latest");
+  ASSERT_FALSE(latest.ok());
+  EXPECT_TRUE(latest.status().IsInvalidArgument());
+  EXPECT_NE(latest.status().message().find("gap"), std::string::npos) << latest.status().ToString();
+  EXPECT_NE(latest.status().message().find("--lsn " + std::to_string(before_gap)),
+            std::string::npos) << latest.status().ToString();
+  // Up to the gap is still restorable.
+  PointTarget target;
+  target.kind = PointTarget::Kind::kLsn;
+  target.lsn = before_gap;
+  auto report = RestoreTo(target, "to-the-gap");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->lsn, before_gap);
+  // Past it is refused, naming the gap.
+  target.lsn = db_->AckedLsn();
+  auto past = RestoreTo(target, "past-the-gap");
+  ASSERT_FALSE(past.ok());
+  EXPECT_NE(past.status().message().find("gap"), std::string::npos) << past.status().ToString();
+}
+
+TEST_F(ArchiverTest, ADataDirectoryThatDoesNotContinueTheArchiveIsRefused) {
+  std::mt19937 random(13);
+  auto archiver = OpenArchiver();
+  RandomWrites(random, 60);
+  const uint64_t middle = db_->AckedLsn();
+  RandomWrites(random, 60);
+  Archive(archiver.get());
+  // A point-in-time restore, then new writes there: another history under the same id.
+  PointTarget target;
+  target.kind = PointTarget::Kind::kLsn;
+  target.lsn = middle;
+  ASSERT_TRUE(RestoreTo(target, "restored").ok());
+  {
+    std::unique_ptr<DB> restored;
+    Options options;
+    options.create_if_missing = false;
+    ASSERT_TRUE(DB::Open(options, scratch_.Sub("restored"), &restored).ok());
+    ASSERT_TRUE(restored->Put("other", "history").ok());
+  }
+  Archiver other(FileSystem::Default(), scratch_.Sub("restored"), repository_.get());
+  const Status opened = other.Open();
+  EXPECT_TRUE(opened.IsFailed()) << opened.ToString();
+  EXPECT_NE(opened.message().find("does not continue the archive"), std::string::npos)
+      << opened.ToString();
+}
+
+TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
+  std::mt19937 random(17);
+  auto archiver = OpenArchiver();
+  archived_database_ = archiver->database_id_hex();
+  for (int round = 0; round < 3; ++round) {
+    RandomWrites(random, 120);
+    Archive(archiver.get());
+    BackUp();
+  }
+  RandomWrites(random, 50);
+  Archive(archiver.get());
+  const size_t pieces_before = Pieces().size();
+  PruneReport report;
+  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report).ok());
+  EXPECT_EQ(report.kept_backups.size(), 1u);
+  EXPECT_FALSE(report.removed_archive_pieces.empty());
+  EXPECT_LT(Pieces().size(), pieces_before);
+  EXPECT_EQ(report.kept_archive_pieces, Pieces().size());
+  // The newest commit is still restorable, from the kept backup and the kept pieces.
+  auto latest = RestoreTo(PointTarget{}, "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ExpectState("latest", Record(), "after prune");
+  // Every content file a kept piece names is still there.
+  for (const ArchivePiece& piece : Pieces()) {
+    EXPECT_TRUE(repository_->CheckStored(piece.file).ok()) << piece.Name();
+  }
+}
+
+}  // namespace
+}  // namespace ordo::backup
