@@ -10,6 +10,7 @@
 #include <random>
 
 #include "backup/archive_plan.h"
+#include "backup/archive_verify.h"
 #include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
 #include "backup/prune.h"
@@ -231,6 +232,52 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
   auto past = RestoreTo(target, "past-the-gap");
   ASSERT_FALSE(past.ok());
   EXPECT_NE(past.status().message().find("gap"), std::string::npos) << past.status().ToString();
+}
+
+TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
+  std::mt19937 random(21);
+  auto archiver = OpenArchiver();
+  archived_database_ = archiver->database_id_hex();
+  for (int round = 0; round < 5; ++round) {
+    RandomWrites(random, 40);
+    Archive(archiver.get());
+  }
+  ArchiveVerifyOptions options;
+  options.drill = true;
+  options.scratch_directory = scratch_.Sub("verify-scratch");
+  ASSERT_TRUE(FileSystem::Default()->CreateDir(options.scratch_directory).ok());
+  ArchiveVerifyReport report;
+  Status verified = VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_,
+                                  options, &report);
+  ASSERT_TRUE(verified.ok()) << verified.ToString();
+  EXPECT_TRUE(report.drilled);
+  EXPECT_EQ(report.restored_last_lsn, db_->AckedLsn());
+  EXPECT_EQ(report.restored_digest, db_->Digest());
+  EXPECT_EQ(report.contents_checked, report.stored_checked);
+
+  // A damaged content file is named.
+  std::vector<ArchivePiece> pieces = Pieces();
+  ASSERT_GE(pieces.size(), 4u);
+  testing::EditFile(scratch_.Sub("repo") + "/data/" + pieces[1].file.stored_name,
+                    [](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x20; });
+  options.drill = false;
+  options.scratch_directory = scratch_.Sub("verify-scratch2");
+  ASSERT_TRUE(FileSystem::Default()->CreateDir(options.scratch_directory).ok());
+  verified = VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options,
+                           &report);
+  ASSERT_TRUE(verified.IsCorruption()) << verified.ToString();
+  EXPECT_NE(verified.message().find(pieces[1].file.stored_name), std::string::npos)
+      << verified.ToString();
+
+  // A removed description is a gap, named by the missing piece.
+  ASSERT_TRUE(repository_->RemoveArchivePiece(pieces[2]).ok());
+  verified = VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options,
+                           &report);
+  ASSERT_FALSE(verified.ok());
+  ASSERT_EQ(report.problems.size(), 2u);
+  EXPECT_NE(report.problems.front().find("gap"), std::string::npos) << report.problems.front();
+  EXPECT_NE(report.problems.front().find(pieces[2].Name()), std::string::npos)
+      << report.problems.front();
 }
 
 TEST_F(ArchiverTest, ADataDirectoryThatDoesNotContinueTheArchiveIsRefused) {

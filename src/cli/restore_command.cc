@@ -1,9 +1,16 @@
-// ordo restore --repo REPO --to DIR [--backup ID|latest] [--key-file F] [--json]: restores a
-// backup into a new data directory, checking every hash while copying. DIR must not exist or
-// be empty; it appears only once complete (backup/restore.h).
+// ordo restore --repo REPO --to DIR [--backup ID|latest] [--lsn N|--before-lsn N|--time T|
+// --point NAME] [--database HEX] [--key-file F] [--json]: restores into a new data directory,
+// checking every hash while copying. DIR must not exist or be empty; it appears only once
+// complete (backup/restore.h).
+//
+// Without --backup, the restore goes through the continuous archive (backup/archive_plan.h):
+// to the target, or without one to the newest archived commit, from the cheapest base. With
+// --backup ID and no target it restores exactly that backup; with a target too, that backup is
+// the base.
 #include <cstdio>
 #include <cstdlib>
 
+#include "backup/archive_plan.h"
 #include "backup/restore.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
@@ -22,6 +29,7 @@ struct RestoreArguments {
   std::string before_lsn;  // --before-lsn N
   std::string time;        // --time RFC3339
   std::string point;       // --point NAME
+  std::string database;    // --database HEX
 };
 
 // The point the arguments name, or InvalidArgument.
@@ -63,15 +71,23 @@ Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
   return point;
 }
 
-// The backup to restore: the one named, or for a point the oldest that covers it.
-Result<backup::Manifest> ChooseRestoreBackup(backup::Repository* repository,
-                                             const RestoreArguments& arguments,
-                                             const backup::PointTarget& point) {
-  if (point.kind == backup::PointTarget::Kind::kNone || arguments.backup_id != "latest") {
-    return ChooseBackup(repository, arguments.repo, arguments.backup_id);
+// What to restore: the backup named alone, or a plan through the archive.
+Result<backup::RestorePlan> ChoosePlan(backup::Repository* repository,
+                                       const RestoreArguments& arguments,
+                                       const backup::PointTarget& point) {
+  const bool named = arguments.backup_id != "latest";
+  if (named && point.kind == backup::PointTarget::Kind::kNone) {
+    ORDO_ASSIGN_OR_RETURN(backup::Manifest manifest,
+                          ChooseBackup(repository, arguments.repo, arguments.backup_id));
+    backup::RestorePlan plan;
+    plan.database_id_hex = manifest.database_id;
+    plan.last_lsn = manifest.last_lsn;
+    plan.last_commit_time_micros = manifest.last_commit_time_micros;
+    plan.backup = std::move(manifest);
+    return plan;
   }
-  ORDO_ASSIGN_OR_RETURN(auto manifests, repository->ListManifests());
-  return backup::ChooseBackupForPoint(manifests, point);
+  return backup::PlanRestore(repository, point, arguments.database,
+                             named ? arguments.backup_id : "");
 }
 
 void RunRestore(const RestoreArguments& arguments) {
@@ -79,60 +95,70 @@ void RunRestore(const RestoreArguments& arguments) {
   if (!repository.ok()) return ReportFailure("restore", repository.status(), arguments.json);
   auto point = ParsePoint(arguments);
   if (!point.ok()) return ReportFailure("restore", point.status(), arguments.json);
-  auto manifest = ChooseRestoreBackup(repository->get(), arguments, *point);
-  if (!manifest.ok()) return ReportFailure("restore", manifest.status(), arguments.json);
+  auto plan = ChoosePlan(repository->get(), arguments, *point);
+  if (!plan.ok()) return ReportFailure("restore", plan.status(), arguments.json);
   ProgressBar bar("restore");
   backup::RestoreReport report;
-  const Status status = backup::RestoreBackup(FileSystem::Default(), repository->get(),
-                                              *manifest, arguments.target, bar.Callback(),
-                                              &report, *point);
+  const Status status = backup::RestoreFrom(FileSystem::Default(), repository->get(),
+                                            plan->Sources(), arguments.target, bar.Callback(),
+                                            &report, *point);
   bar.Finish();
   if (!status.ok()) return ReportFailure("restore", status, arguments.json);
+  const std::string target_text = point->kind == backup::PointTarget::Kind::kNone
+                                      ? std::string(plan->pieces.empty() && plan->backup
+                                                        ? "the backup's commit"
+                                                        : "the newest archived commit")
+                                      : point->Describe();
   if (arguments.json) {
-    nlohmann::json object = ManifestSummary(*manifest);
+    nlohmann::json object = plan->backup ? ManifestSummary(*plan->backup) : nlohmann::json::object();
     object["command"] = "restore";
+    object["database_id"] = plan->database_id_hex;
+    object["base_backup"] = report.backup_id;
+    object["archive_pieces"] = report.archive_pieces;
     object["target"] = report.target;
     object["restored_files"] = report.files;
     object["restored_bytes"] = report.bytes;
     object["restore_seconds"] = report.duration_seconds;
+    object["restored_to"] = {{"target", target_text},
+                             {"lsn", report.lsn},
+                             {"commit_time", backup::Rfc3339Micros(report.commit_time_micros)},
+                             {"digest", report.digest.ToHex()},
+                             {"keys", report.keys}};
     if (report.cut) {
-      object["restored_to"] = {{"target", point->Describe()},
-                               {"lsn", report.point.lsn},
-                               {"commit_time", backup::Rfc3339Micros(report.point.commit_time_micros)},
-                               {"digest", report.point.digest.ToHex()},
-                               {"keys", report.point.keys},
-                               {"segments_removed", report.point.segments_removed},
-                               {"bytes_cut", report.point.bytes_cut}};
+      object["restored_to"]["segments_removed"] = report.point.segments_removed;
+      object["restored_to"]["bytes_cut"] = report.point.bytes_cut;
     }
     return PrintJson(std::move(object));
   }
-  std::printf("restored backup %s to %s: %llu files, %s in %.2f s\n",
-              manifest->backup_id.c_str(), report.target.c_str(),
-              static_cast<unsigned long long>(report.files), FormatBytes(report.bytes).c_str(),
-              report.duration_seconds);
-  if (report.cut) {
-    std::printf("  restored to %s: LSN %llu committed %s, %llu keys, digest %s\n",
-                point->Describe().c_str(), static_cast<unsigned long long>(report.point.lsn),
-                backup::Rfc3339Micros(report.point.commit_time_micros).c_str(),
-                static_cast<unsigned long long>(report.point.keys),
-                report.point.digest.ToHex().c_str());
-    return;
-  }
-  std::printf("  state: LSN %llu, %llu keys, digest %s (ordo verify --drill proves it)\n",
-              static_cast<unsigned long long>(manifest->last_lsn),
-              static_cast<unsigned long long>(manifest->keys), manifest->digest.ToHex().c_str());
+  const std::string base = report.backup_id.empty() ? std::string("the archive alone")
+                                                    : "backup " + report.backup_id;
+  std::printf("restored %s%s to %s: %s in %.2f s\n", base.c_str(),
+              report.archive_pieces > 0
+                  ? (" + " + std::to_string(report.archive_pieces) + " archive pieces").c_str()
+                  : "",
+              report.target.c_str(), FormatBytes(report.bytes).c_str(), report.duration_seconds);
+  std::printf("  restored to %s: LSN %llu committed %s, %llu keys, digest %s\n",
+              target_text.c_str(), static_cast<unsigned long long>(report.lsn),
+              backup::Rfc3339Micros(report.commit_time_micros).c_str(),
+              static_cast<unsigned long long>(report.keys), report.digest.ToHex().c_str());
 }
 
 }  // namespace
 
 void AddRestoreCommand(CLI::App& app) {
-  auto* command = app.add_subcommand("restore", "Restore a backup into a new data directory");
+  auto* command = app.add_subcommand(
+      "restore", "Restore into a new data directory: to the newest archived commit, or to a "
+                 "point (--lsn, --before-lsn, --time, --point), or one backup (--backup)");
   auto arguments = std::make_shared<RestoreArguments>();
   command->add_option("--repo", arguments->repo, "backup repository")->required();
   command->add_option("--to", arguments->target, "new data directory (absent or empty)")
       ->required();
-  command->add_option("--backup", arguments->backup_id, "backup id, or latest")
+  command->add_option("--backup", arguments->backup_id,
+                      "restore exactly this backup (with a target: start from it); default: "
+                      "the cheapest base, then the continuous archive")
       ->capture_default_str();
+  command->add_option("--database", arguments->database,
+                      "database id (hex) when the repository holds several");
   command->add_option("--key-file", arguments->key_file,
                       "secret key of an encrypted repository");
   command->add_flag("--json", arguments->json, "print one JSON object on stdout");

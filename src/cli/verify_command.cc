@@ -2,11 +2,14 @@
 // backup's manifest, every stored file's hash and (with the key) every record's checksum;
 // --drill also restores it into scratch space and proves the restored state equals the
 // manifest's (digest, key count, LSN), reporting the restore time (RTO) and the backup's age
-// (RPO).
+// (RPO). The continuous archive of the backup's database (or, in a repository without backups,
+// the only archived database) is verified too: gaps, stored hashes, contents, and with --drill
+// a restore to its newest commit (backup/archive_verify.h).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
+#include "backup/archive_verify.h"
 #include "backup/verify.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
@@ -94,11 +97,79 @@ void PrintText(const backup::Manifest& manifest, const backup::VerifyReport& rep
   }
 }
 
+nlohmann::json ArchiveJson(const backup::ArchiveVerifyReport& report) {
+  nlohmann::json object{{"database_id", report.database_id_hex},
+                        {"pieces", report.pieces},
+                        {"runs", report.runs},
+                        {"first_lsn", report.first_lsn},
+                        {"last_lsn", report.last_lsn},
+                        {"first_commit_time", backup::Rfc3339Micros(report.first_commit_time_micros)},
+                        {"last_commit_time", backup::Rfc3339Micros(report.last_commit_time_micros)},
+                        {"stored_checked", report.stored_checked},
+                        {"contents_checked", report.contents_checked},
+                        {"contents_verified", report.contents_verified},
+                        {"bytes_checked", report.bytes_checked},
+                        {"problems", report.problems},
+                        {"not_checked", report.not_checked},
+                        {"drilled", report.drilled}};
+  if (report.drilled) {
+    object["drill"] = {{"restore_seconds", report.restore_seconds},
+                       {"open_seconds", report.open_seconds},
+                       {"restored_digest", report.restored_digest.ToHex()},
+                       {"restored_keys", report.restored_keys},
+                       {"restored_last_lsn", report.restored_last_lsn}};
+  }
+  return object;
+}
+
+void PrintArchiveText(const backup::ArchiveVerifyReport& report, const Status& status) {
+  std::printf("verify archive of database %s: %s\n", report.database_id_hex.c_str(),
+              status.ok() ? "OK" : "FAILED");
+  std::printf("  %llu pieces, LSN %llu to %llu (commits %s to %s); %llu stored files hash to "
+              "their names\n", static_cast<unsigned long long>(report.pieces),
+              static_cast<unsigned long long>(report.first_lsn),
+              static_cast<unsigned long long>(report.last_lsn),
+              backup::Rfc3339Micros(report.first_commit_time_micros).c_str(),
+              backup::Rfc3339Micros(report.last_commit_time_micros).c_str(),
+              static_cast<unsigned long long>(report.stored_checked));
+  if (report.contents_verified) {
+    std::printf("  contents: %llu files (%s) checked\n",
+                static_cast<unsigned long long>(report.contents_checked),
+                FormatBytes(report.bytes_checked).c_str());
+  }
+  for (const auto& problem : report.problems) std::printf("  PROBLEM: %s\n", problem.c_str());
+  for (const auto& missing : report.not_checked) {
+    std::printf("  NOT CHECKED: %s\n", missing.c_str());
+  }
+  if (report.drilled) {
+    std::printf("  drill: restored to LSN %llu in %.2f s, level-3 check and open in %.2f s; "
+                "digest %s, %llu keys: equal to the newest piece's\n",
+                static_cast<unsigned long long>(report.restored_last_lsn),
+                report.restore_seconds, report.open_seconds,
+                report.restored_digest.ToHex().c_str(),
+                static_cast<unsigned long long>(report.restored_keys));
+  }
+}
+
+// The database whose archive to verify: the backup's, or the only archived one.
+std::string ArchivedDatabase(backup::Repository* repository, const backup::Manifest* manifest) {
+  if (manifest != nullptr) return manifest->database_id;
+  auto databases = repository->ListArchivedDatabases();
+  if (!databases.ok() || databases->size() != 1) return "";
+  return databases->front();
+}
+
 void RunVerify(const VerifyArguments& arguments) {
   auto repository = OpenRepository(arguments.repo, arguments.key_file);
   if (!repository.ok()) return ReportFailure("verify", repository.status(), arguments.json);
   auto manifest = ChooseBackup(repository->get(), arguments.repo, arguments.backup_id);
-  if (!manifest.ok()) return ReportFailure("verify", manifest.status(), arguments.json);
+  const bool no_backup = !manifest.ok() && manifest.status().IsNotFound() &&
+                         arguments.backup_id == "latest";
+  const std::string database =
+      ArchivedDatabase(repository->get(), manifest.ok() ? &*manifest : nullptr);
+  if (!manifest.ok() && !(no_backup && !database.empty())) {
+    return ReportFailure("verify", manifest.status(), arguments.json);
+  }
   ScratchSpace scratch(arguments.scratch);
   if (scratch.path().empty()) {
     return ReportFailure("verify", Status::IOError("cannot create a scratch directory under " +
@@ -107,28 +178,67 @@ void RunVerify(const VerifyArguments& arguments) {
                                                         : arguments.scratch)),
                          arguments.json);
   }
-  ProgressBar bar("verify");
-  backup::VerifyOptions options;
-  options.drill = arguments.drill;
-  options.scratch_directory = scratch.path();
-  options.progress = bar.Callback();
-  backup::VerifyReport report;
-  const Status status = backup::VerifyBackup(FileSystem::Default(), repository->get(), *manifest,
-                                             options, &report);
-  bar.Finish();
-  if (!status.ok()) {
-    if (!arguments.json) std::printf("verify backup %s: FAILED\n", manifest->backup_id.c_str());
-    return ReportFailure("verify", status, arguments.json);
+  nlohmann::json object = nlohmann::json::object();
+  if (manifest.ok()) {
+    ProgressBar bar("verify");
+    backup::VerifyOptions options;
+    options.drill = arguments.drill;
+    options.scratch_directory = scratch.path();
+    options.progress = bar.Callback();
+    backup::VerifyReport report;
+    const Status status = backup::VerifyBackup(FileSystem::Default(), repository->get(),
+                                               *manifest, options, &report);
+    bar.Finish();
+    if (!status.ok()) {
+      if (!arguments.json) std::printf("verify backup %s: FAILED\n", manifest->backup_id.c_str());
+      return ReportFailure("verify", status, arguments.json);
+    }
+    if (arguments.json) {
+      object = ReportJson(*manifest, report);
+    } else {
+      PrintText(*manifest, report);
+    }
   }
-  if (arguments.json) return PrintJson(ReportJson(*manifest, report));
-  PrintText(*manifest, report);
+  object["command"] = "verify";
+  auto pieces = database.empty() ? Result<std::vector<backup::ArchivePiece>>(
+                                       std::vector<backup::ArchivePiece>{})
+                                 : (*repository)->ListArchivePieces(database);
+  if (!pieces.ok()) return ReportFailure("verify", pieces.status(), arguments.json);
+  if (!pieces->empty()) {
+    ProgressBar bar("verify archive");
+    backup::ArchiveVerifyOptions options;
+    options.drill = arguments.drill;
+    options.scratch_directory = scratch.path();
+    options.progress = bar.Callback();
+    backup::ArchiveVerifyReport report;
+    const Status status = backup::VerifyArchive(FileSystem::Default(), repository->get(),
+                                                database, options, &report);
+    bar.Finish();
+    if (arguments.json) {
+      object["archive"] = ArchiveJson(report);
+    } else {
+      PrintArchiveText(report, status);
+    }
+    if (!status.ok()) {
+      if (arguments.json) {  // one object, with the archive's figures and the error
+        exit_code = 1;
+        std::fprintf(stderr, "verify: error: %s\n", status.ToString().c_str());
+        object["ok"] = false;
+        object["error"] = status.ToString();
+        std::printf("%s\n", object.dump().c_str());
+        return;
+      }
+      return ReportFailure("verify", status, false);
+    }
+  }
+  if (arguments.json) PrintJson(std::move(object));
 }
 
 }  // namespace
 
 void AddVerifyCommand(CLI::App& app) {
-  auto* command = app.add_subcommand("verify", "Verify a backup (hashes, records; --drill "
-                                               "restores it and compares the state digest)");
+  auto* command = app.add_subcommand("verify", "Verify a backup and the continuous archive (hashes, records; --drill "
+                                               "restores them and compares the state digest)");
   auto arguments = std::make_shared<VerifyArguments>();
   command->add_option("--repo", arguments->repo, "backup repository")->required();
   command->add_option("--backup", arguments->backup_id, "backup id, or latest")
