@@ -15,6 +15,7 @@
 #include "backup/backup_test_util.h"
 #include "backup/prune.h"
 #include "backup/restore.h"
+#include "io/fault_file_system.h"
 #include "util/clock.h"
 
 namespace ordo::backup {
@@ -332,6 +333,86 @@ TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   for (const ArchivePiece& piece : Pieces()) {
     EXPECT_TRUE(repository_->CheckStored(piece.file).ok()) << piece.Name();
   }
+}
+
+// A power loss after any sync point of an archiving run leaves an archive without gap or
+// overlap that the next run resumes, and a restore to the newest commit equals the database.
+TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
+  ordo::testing::ScratchDirectory scratch;
+  {
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    testing::Fill(db.get(), 300);
+  }
+  std::filesystem::copy(scratch.Sub("data"), scratch.Sub("old"),
+                        std::filesystem::copy_options::recursive);
+  {
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    testing::Fill(db.get(), 200, 7);
+  }
+  const testing::Recorded expected = [&] {
+    Options options;
+    options.read_only = true;
+    std::unique_ptr<DB> db;
+    EXPECT_TRUE(DB::Open(options, scratch.Sub("data"), &db).ok());
+    return testing::RecordState(db.get());
+  }();
+  FaultFileSystem fault;
+  bool completed = false;
+  uint64_t crashes = 0;
+  for (uint64_t n = 1; n < 400 && !completed; ++n) {
+    SCOPED_TRACE("crash after sync point " + std::to_string(n));
+    const std::string repo = scratch.Sub("repo-" + std::to_string(n));
+    std::string database;
+    {
+      auto repository = testing::InitAndOpen(FileSystem::Default(), repo);
+      Archiver earlier(FileSystem::Default(), scratch.Sub("old"), repository.get());
+      ASSERT_TRUE(earlier.Open().ok());
+      ArchiveStep step;
+      ASSERT_TRUE(earlier.ArchiveAvailable(&step).ok());
+      database = earlier.database_id_hex();
+    }
+    fault.Reset();
+    fault.CrashAfterSyncs(n);
+    Status status;
+    {
+      auto repository = testing::OpenRepositoryOrDie(&fault, repo);
+      ASSERT_NE(repository, nullptr);
+      Archiver interrupted(&fault, scratch.Sub("data"), repository.get());
+      status = interrupted.Open();
+      ArchiveStep step;
+      if (status.ok()) status = interrupted.ArchiveAvailable(&step);
+    }
+    completed = status.ok();
+    if (!completed) ++crashes;
+    const CrashMode mode = n % 2 == 0 ? CrashMode::kDropUnsynced : CrashMode::kTornWriteWithGarbage;
+    ASSERT_TRUE(fault.SimulateCrash(mode, n).ok());
+    fault.Reset();
+
+    auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
+    auto pieces = repository->ListArchivePieces(database);
+    ASSERT_TRUE(pieces.ok()) << pieces.status().ToString();
+    const ArchiveLayout layout = LayOutArchive(database, *pieces);
+    ASSERT_EQ(layout.runs.size(), 1u) << layout.gaps.front();
+    Archiver resumed(FileSystem::Default(), scratch.Sub("data"), repository.get());
+    ASSERT_TRUE(resumed.Open().ok());
+    ArchiveStep step;
+    ASSERT_TRUE(resumed.ArchiveAvailable(&step).ok());
+    EXPECT_EQ(resumed.archived_lsn(), expected.lsn);
+    auto plan = PlanRestore(repository.get(), PointTarget{});
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    RestoreReport report;
+    const std::string target = scratch.Sub("restored-" + std::to_string(n));
+    ASSERT_TRUE(RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target, {},
+                            &report).ok());
+    testing::ExpectRestoredState(target, expected, "after the crash");
+    if (HasFatalFailure()) return;
+    std::filesystem::remove_all(repo);
+    std::filesystem::remove_all(target);
+  }
+  EXPECT_TRUE(completed) << "the archiving run never completed";
+  EXPECT_GT(crashes, 3u);
 }
 
 }  // namespace
