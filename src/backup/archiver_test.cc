@@ -13,6 +13,7 @@
 #include "backup/archive_verify.h"
 #include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
+#include "backup/log_walk.h"
 #include "backup/prune.h"
 #include "backup/restore.h"
 #include "io/fault_file_system.h"
@@ -171,6 +172,34 @@ TEST_F(ArchiverTest, JustBeforeAFlushAllBringsEverythingBackFromTheArchive) {
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ExpectState("restored", before, "before the FLUSHALL");
   EXPECT_EQ(ReadAll(scratch_.Sub("restored")).size(), 201u);
+}
+
+TEST_F(ArchiverTest, TheRepositorysLogIncludesTheArchiveAfterTheNewestBackup) {
+  std::mt19937 random(19);
+  auto archiver = OpenArchiver();
+  RandomWrites(random, 100);
+  BackUp();
+  WriteBatch late;
+  late.Put("late-key", "v1");
+  Write(std::move(late));
+  const uint64_t late_lsn = db_->AckedLsn();
+  RandomWrites(random, 100);
+  Archive(archiver.get());
+  std::vector<uint64_t> seen;
+  LogWalkOptions options;
+  options.filter.key = "late-key";
+  options.scratch_directory = scratch_.path();
+  LogWalkSummary summary;
+  const Status walked = WalkRepository(FileSystem::Default(), repository_.get(), options,
+                                       [&](const LogCommit& commit) {
+                                         seen.push_back(commit.record->lsn);
+                                         return true;
+                                       },
+                                       &summary);
+  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  EXPECT_EQ(seen, std::vector<uint64_t>{late_lsn});
+  EXPECT_EQ(summary.last_lsn, db_->AckedLsn());
+  EXPECT_EQ(summary.records_read, db_->AckedLsn());
 }
 
 TEST_F(ArchiverTest, ResumesAfterARestartWithoutGapOrDuplicate) {

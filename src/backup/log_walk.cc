@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <limits>
 
+#include "backup/archive_plan.h"
 #include "backup/backup_source.h"
 #include "db/identity.h"
 #include "fmt/format.h"
@@ -160,6 +161,77 @@ Status WalkDataDirectory(FileSystem* fs, const std::string& data_directory,
   return Status::Ok();
 }
 
+namespace {
+
+// One segment of a repository's log as a restore would assemble it: the backup's copy (if any)
+// and the archive pieces that continue it.
+struct SegmentParts {
+  uint64_t segment_id = 0;
+  const ManifestFile* backup_file = nullptr;
+  std::vector<std::pair<const ArchivePiece*, uint64_t>> pieces;  // with bytes to skip
+  bool sealed = false;
+  uint64_t last_lsn = 0;
+};
+
+Result<std::vector<SegmentParts>> GroupSegments(const RestorePlan& plan) {
+  std::vector<SegmentParts> segments;
+  if (plan.backup.has_value()) {
+    for (const ManifestFile& file : plan.backup->files) {
+      if (file.kind != "sealed-segment" && file.kind != "active-prefix") continue;
+      segments.push_back(SegmentParts{file.segment_id, &file, {}, file.kind == "sealed-segment",
+                                      file.last_lsn});
+    }
+    std::sort(segments.begin(), segments.end(), [](const SegmentParts& a, const SegmentParts& b) {
+      return a.segment_id < b.segment_id;
+    });
+  }
+  for (size_t i = 0; i < plan.pieces.size(); ++i) {
+    const ArchivePiece& piece = plan.pieces[i];
+    const uint64_t skip = i == 0 ? plan.skip_bytes : 0;
+    if (segments.empty() || segments.back().segment_id != piece.segment_id) {
+      if (piece.start_offset != 0) {
+        return Status::Corruption(fmt::format("archive piece {}: starts inside segment {}, "
+                                              "whose beginning is in no backup or piece",
+                                              piece.Name(), piece.segment_id));
+      }
+      segments.push_back(SegmentParts{piece.segment_id, nullptr, {}, false, 0});
+    }
+    segments.back().pieces.emplace_back(&piece, skip);
+    segments.back().sealed = piece.sealed;
+    segments.back().last_lsn = piece.last_lsn;
+  }
+  for (size_t i = 1; i < segments.size(); ++i) {
+    if (segments[i].segment_id != segments[i - 1].segment_id + 1) {
+      return Status::Corruption(fmt::format("the log lacks segment {}",
+                                            segments[i - 1].segment_id + 1));
+    }
+  }
+  return segments;
+}
+
+// Writes one segment's parts into `staged`, each verified by the repository as it streams.
+Status StageSegment(FileSystem* fs, Repository* repository, const SegmentParts& parts,
+                    const std::string& staged) {
+  ORDO_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(staged));
+  if (parts.backup_file != nullptr) {
+    ORDO_RETURN_IF_ERROR(repository->ReadFile(*parts.backup_file, [&](std::string_view bytes) {
+      return out->Append(bytes);
+    }));
+  }
+  for (const auto& [piece, skip] : parts.pieces) {
+    uint64_t to_skip = skip;
+    ORDO_RETURN_IF_ERROR(repository->ReadFile(piece->file, [&](std::string_view bytes) {
+      const size_t dropped = static_cast<size_t>(std::min<uint64_t>(to_skip, bytes.size()));
+      to_skip -= dropped;
+      bytes.remove_prefix(dropped);
+      return bytes.empty() ? Status::Ok() : out->Append(bytes);
+    }).WithContext("archive piece " + piece->Name()));
+  }
+  return out->Close();
+}
+
+}  // namespace
+
 Status WalkRepository(FileSystem* fs, Repository* repository, const LogWalkOptions& options,
                       const LogVisitor& visitor, LogWalkSummary* summary) {
   *summary = LogWalkSummary{};
@@ -171,58 +243,42 @@ Status WalkRepository(FileSystem* fs, Repository* repository, const LogWalkOptio
             : "the repository is encrypted with a key: reading its log needs the key "
               "(--key-file)");
   }
-  Manifest manifest;
+  RestorePlan plan;
   if (!options.backup_id.empty() && options.backup_id != "latest") {
-    ORDO_ASSIGN_OR_RETURN(manifest, repository->ReadManifest(options.backup_id));
+    ORDO_ASSIGN_OR_RETURN(Manifest manifest, repository->ReadManifest(options.backup_id));
+    plan.database_id_hex = manifest.database_id;
+    plan.last_lsn = manifest.last_lsn;
+    plan.backup = std::move(manifest);
   } else {
-    ORDO_ASSIGN_OR_RETURN(std::vector<Manifest> manifests, repository->ListManifests());
-    if (manifests.empty()) return Status::NotFound("the repository holds no backup");
-    manifest = *std::max_element(
-        manifests.begin(), manifests.end(),
-        [](const Manifest& a, const Manifest& b) { return a.backup_id < b.backup_id; });
+    // The newest backup and the archive after it: everything the repository holds.
+    ORDO_ASSIGN_OR_RETURN(plan, PlanRestore(repository, PointTarget{}));
   }
-  summary->database_id_hex = manifest.database_id;
-  summary->backup_id = manifest.backup_id;
-  summary->first_lsn = manifest.first_lsn;
-  summary->last_lsn = manifest.last_lsn;
-
-  std::vector<const ManifestFile*> segments;
-  for (const auto& file : manifest.files) {
-    if (file.kind == "sealed-segment" || file.kind == "active-prefix") segments.push_back(&file);
-  }
-  std::sort(segments.begin(), segments.end(), [](const ManifestFile* a, const ManifestFile* b) {
-    return a->segment_id < b->segment_id;
-  });
+  summary->database_id_hex = plan.database_id_hex;
+  summary->backup_id = plan.backup.has_value() ? plan.backup->backup_id : "";
+  summary->first_lsn = plan.backup.has_value() ? plan.backup->first_lsn : 1;
+  summary->last_lsn = plan.last_lsn;
+  ORDO_ASSIGN_OR_RETURN(const std::vector<SegmentParts> segments, GroupSegments(plan));
   if (segments.empty()) return Status::Ok();
 
   ScratchSpace scratch;
   ORDO_RETURN_IF_ERROR(scratch.Make(fs, options.scratch_directory));
   const std::string staged = scratch.path() + "/segment";
   uint64_t next_lsn = 0;
-  for (size_t i = 0; i < segments.size(); ++i) {
-    const ManifestFile& file = *segments[i];
-    const std::string where =
-        fmt::format("backup {} file {} (data/{})", manifest.backup_id, file.relative_path,
-                    file.stored_name);
-    if (i > 0 && file.segment_id != segments[i - 1]->segment_id + 1) {
-      return Status::Corruption(fmt::format("backup {}: segment {} is missing",
-                                            manifest.backup_id, segments[i - 1]->segment_id + 1));
-    }
-    {
-      ORDO_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(staged));
-      ORDO_RETURN_IF_ERROR(repository->ReadFile(file, [&](std::string_view bytes) {
-        return out->Append(bytes);
-      }));
-      ORDO_RETURN_IF_ERROR(out->Close());
-    }
-    uint64_t limit = file.plain_bytes;
-    if (file.kind == "sealed-segment") {
+  for (const SegmentParts& parts : segments) {
+    const std::string where = fmt::format("segment {} of {}", parts.segment_id,
+                                          summary->backup_id.empty()
+                                              ? std::string("the archive")
+                                              : "backup " + summary->backup_id +
+                                                    (parts.pieces.empty() ? "" : " + archive"));
+    ORDO_RETURN_IF_ERROR(StageSegment(fs, repository, parts, staged).WithContext(where));
+    ORDO_ASSIGN_OR_RETURN(uint64_t limit, fs->GetFileSize(staged));
+    if (parts.sealed) {
       ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail, log::ReadSegmentTail(fs, staged, limit));
       if (!tail.sealed) return Status::Corruption(where + ": a sealed segment without a seal");
       limit = tail.footer.records_end;
     }
     bool go_on = true;
-    ORDO_RETURN_IF_ERROR(WalkSegment(fs, staged, where, file.segment_id, limit, file.last_lsn,
+    ORDO_RETURN_IF_ERROR(WalkSegment(fs, staged, where, parts.segment_id, limit, parts.last_lsn,
                                      options, visitor, &next_lsn, summary, &go_on));
     ORDO_RETURN_IF_ERROR(fs->RemoveFile(staged));
     if (!go_on) break;

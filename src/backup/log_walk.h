@@ -8,12 +8,13 @@
 // starts: every sealed segment, and the active segment up to its last whole valid record.
 // Commits made after that are not shown.
 //
-// Repository: the segments of one backup (by default the newest: every backup holds the whole
-// log so far, since segments are never removed in this version), each streamed through
+// Repository: the log a restore to the newest commit would assemble (archive_plan.h): the
+// segments of the newest backup (every backup holds the whole log so far, since segments are
+// never removed in this version) and the continuous archive's pieces after it, or the archive
+// alone; with a backup id, that backup alone. Each segment is streamed through
 // Repository::ReadFile (which verifies it) into a scratch file, then read with the verifying
 // SegmentReader and removed. Memory is bounded by the largest record, not the log's size;
-// scratch disk by the largest segment. The continuous archive (issue 4, section 1) does not
-// exist yet, so the log a repository can show ends at its newest backup's commit.
+// scratch disk by the largest segment.
 //
 // Every record read is checked: its checksum, its LSN following the previous one across
 // segments, each segment's LSN range against what the directory or manifest says. Damage is

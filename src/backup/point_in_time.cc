@@ -124,7 +124,8 @@ Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
   const Manifest& newest = manifests.back();
   return Status::InvalidArgument(fmt::format(
       "{} is after what the repository covers: LSN {} to {}, commit times {} to {} (the newest "
-      "backup, {}; continuous archiving, which would cover later commits, is not built yet)",
+      "backup, {}; later commits are restored through the continuous archive, see "
+      "archive_plan.h)",
       target.Describe(), newest.first_lsn, newest.last_lsn,
       Rfc3339Micros(newest.first_commit_time_micros), Rfc3339Micros(newest.last_commit_time_micros),
       newest.backup_id));

@@ -4,9 +4,9 @@
 //
 // Every backup holds the whole log up to its commit boundary (segments are never removed yet),
 // so any backup whose last commit is at or after the target can restore to it; the oldest such
-// backup is chosen, as it copies the least. Continuous archiving (issue 4) will extend the
-// range past the newest backup; until then a target after the newest backup's last commit is
-// refused with the range the repository covers.
+// backup is chosen, as it copies the least. (`ordo restore` plans through the continuous
+// archive too, archive_plan.h, which reaches past the newest backup; ChooseBackupForPoint is the
+// backup-only choice it falls back to.)
 //
 // The cut, on the staging copy before it is renamed into place: segments that start after the
 // kept commit are removed; the segment holding it is cut right after that record (a sealed one

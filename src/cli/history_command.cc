@@ -32,8 +32,8 @@ void AddHistoryCommand(CLI::App& app) {
   command->footer(
       "--json prints one JSON object per version with the whole value (\"value\", or "
       "\"value_base64\" when not UTF-8). A FLUSHALL shows as op \"clear\" when the key existed "
-      "before it. A repository shows the log its newest backup holds (continuous archiving "
-      "does not exist yet).");
+      "before it. A repository shows the log its newest backup holds and the continuous "
+      "archive after it.");
   command->callback([arguments, key] {
     backup::LogWalkOptions options;
     options.filter.key = *key;

@@ -201,7 +201,8 @@ void AddLogCommand(CLI::App& app) {
       "Output: one line per commit (with --json one JSON object per line; binary keys as "
       "key_base64). A FLUSHALL/FLUSHDB shows as \"FLUSHALL (all keys)\". The data directory "
       "is read up to its last whole commit when the command starts; a repository shows the "
-      "log its newest backup holds (continuous archiving does not exist yet).");
+      "log its newest backup holds and the continuous archive after it (--backup ID: that "
+      "backup alone).");
   command->callback([arguments, since, until, key, key_given, limit, last] {
     backup::LogWalkOptions options;
     int64_t micros = 0;
