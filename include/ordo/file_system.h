@@ -74,6 +74,9 @@ class FileSystem {
 
   virtual bool FileExists(const std::string& path) = 0;
   virtual Result<uint64_t> GetFileSize(const std::string& path) = 0;
+  // Last modification time (Unix microseconds): how old an unreferenced file is, so that prune
+  // leaves alone what a running backup or archiver has just written.
+  virtual Result<int64_t> GetModificationTimeMicros(const std::string& path) = 0;
   // Names (not paths) of the entries of `directory`, unsorted, without "." and "..".
   virtual Result<std::vector<std::string>> GetChildren(const std::string& directory) = 0;
   // Creates `directory` if it does not exist (not its parents).

@@ -86,10 +86,14 @@ std::string DescribeCoverage(const std::vector<Manifest>& backups, const Archive
   if (backups.empty()) {
     text = "no backup";
   } else {
-    text = fmt::format("backups up to LSN {} to {} (commit times {} to {})",
-                       backups.front().last_lsn, backups.back().last_lsn,
-                       Rfc3339Micros(backups.front().last_commit_time_micros),
-                       Rfc3339Micros(backups.back().last_commit_time_micros));
+    // Each backup restores to exactly its own commit.
+    text = backups.size() == 1
+               ? fmt::format("1 backup, at LSN {} (committed {})", backups.front().last_lsn,
+                             Rfc3339Micros(backups.front().last_commit_time_micros))
+               : fmt::format("{} backups, at LSN {} to {} (committed {} to {})", backups.size(),
+                             backups.front().last_lsn, backups.back().last_lsn,
+                             Rfc3339Micros(backups.front().last_commit_time_micros),
+                             Rfc3339Micros(backups.back().last_commit_time_micros));
   }
   if (layout.runs.empty()) return text + "; no archive";
   for (const ArchiveRun& run : layout.runs) {
@@ -258,8 +262,15 @@ Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& targe
       }
     }
     if (chosen == nullptr) {
-      return Status::InvalidArgument(fmt::format("{} is outside what the repository covers: {}",
+      // Say which side of the covered range the target lies on: "after" is the common case
+      // (a typo'd LSN, a time in the future), "before" means the history was pruned.
+      bool after = true;
+      for (const Candidate& candidate : candidates) {
+        if (reaches(candidate)) after = false;
+      }
+      return Status::InvalidArgument(fmt::format("{} is {} what the repository covers: {}",
                                                  target.Describe(),
+                                                 after ? "after" : "before or outside",
                                                  DescribeCoverage(backups, layout)));
     }
   }

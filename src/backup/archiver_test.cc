@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <random>
 
@@ -362,6 +363,28 @@ TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   for (const ArchivePiece& piece : Pieces()) {
     EXPECT_TRUE(repository_->CheckStored(piece.file).ok()) << piece.Name();
   }
+}
+
+TEST_F(ArchiverTest, PruneLeavesFreshUnreferencedFilesToTheirWriter) {
+  // What a running archiver or backup has stored but not yet described.
+  const std::string content = "stored, its description still to come";
+  size_t offset = 0;
+  ManifestFile file;
+  uint64_t written = 0;
+  ASSERT_TRUE(repository_->PutFile([&](char* buffer, size_t capacity) -> Result<size_t> {
+    const size_t count = std::min(capacity, content.size() - offset);
+    std::memcpy(buffer, content.data() + offset, count);
+    offset += count;
+    return count;
+  }, &file, &written).ok());
+  BackUp();
+  PruneReport report;
+  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report, 3600).ok());
+  EXPECT_EQ(report.kept_recent, 1u);
+  EXPECT_TRUE(repository_->CheckStored(file).ok());
+  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report, 0).ok());
+  EXPECT_EQ(report.removed_files, std::vector<std::string>{file.stored_name});
+  EXPECT_FALSE(repository_->CheckStored(file).ok());
 }
 
 // A power loss after any sync point of an archiving run leaves an archive without gap or

@@ -23,7 +23,8 @@ int64_t FinishedMicros(const Manifest& manifest) {
 }  // namespace
 
 Status Prune(Repository* repository, uint64_t keep_last,
-             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report) {
+             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report,
+             int64_t grace_seconds) {
   *report = PruneReport{};
   report->dry_run = dry_run;
   if (keep_last < 1) {
@@ -93,6 +94,13 @@ Status Prune(Repository* repository, uint64_t keep_last,
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     if (needed.contains(name)) continue;
+    if (grace_seconds > 0) {
+      auto modified = repository->StoredModifiedMicros(name);
+      if (!modified.ok() || now_micros - *modified < grace_seconds * 1000000) {
+        ++report->kept_recent;  // perhaps a running writer's, its reference still to come
+        continue;
+      }
+    }
     report->removed_files.push_back(name);
     if (auto known = stored_bytes.find(name); known != stored_bytes.end()) {
       report->removed_bytes += known->second;
@@ -116,8 +124,16 @@ Status Prune(Repository* repository, uint64_t keep_last,
 }
 
 Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, bool dry_run,
-                            PruneReport* report) {
-  for (const char* folder : {"data", "manifests"}) {
+                            PruneReport* report, int64_t grace_seconds) {
+  std::vector<std::string> folders = {"data", "manifests"};
+  if (auto databases = fs->GetChildren(repository_path + "/archive"); databases.ok()) {
+    std::sort(databases->begin(), databases->end());
+    for (const std::string& database : *databases) {
+      if (!database.starts_with(".")) folders.push_back("archive/" + database);
+    }
+  }
+  const int64_t now_micros = WallMicros();
+  for (const std::string& folder : folders) {
     const std::string directory = repository_path + "/" + folder;
     auto names = fs->GetChildren(directory);
     if (!names.ok()) {
@@ -128,7 +144,14 @@ Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, 
     bool removed = false;
     for (const std::string& name : *names) {
       if (!name.starts_with(".tmp-")) continue;
-      report->removed_temporary.push_back(std::string(folder) + "/" + name);
+      if (grace_seconds > 0) {
+        auto modified = fs->GetModificationTimeMicros(directory + "/" + name);
+        if (!modified.ok() || now_micros - *modified < grace_seconds * 1000000) {
+          ++report->kept_recent;  // perhaps being written right now
+          continue;
+        }
+      }
+      report->removed_temporary.push_back(folder + "/" + name);
       if (dry_run) continue;
       ORDO_RETURN_IF_ERROR(fs->RemoveFile(directory + "/" + name));
       removed = true;

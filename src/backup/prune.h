@@ -6,9 +6,11 @@
 // under data/ that no kept manifest references (including what interrupted backups left). A
 // crash between the two leaves only unreferenced files, which the next prune removes.
 //
-// Not safe to run while a backup into the same repository is in progress: that backup's files
-// are not referenced by any manifest yet, so prune would remove them (the repository has no
-// lock in this version; docs/OPERATIONS.md says so).
+// Running beside a backup or an archiver (continuous archiving never stops): their newest files
+// are not referenced yet (a content file is published before the manifest or piece description
+// that names it). So unreferenced content files and temporaries younger than `grace_seconds`
+// are left alone (`kept_recent`); `ordo prune` uses a grace of 15 minutes, far longer than the
+// moment between a file and its reference. With a grace of 0 prune must not run beside a writer.
 #pragma once
 
 #include <cstdint>
@@ -29,7 +31,8 @@ struct PruneReport {
   uint64_t removed_bytes = 0;                // stored bytes of removed files, where known
   std::vector<std::string> removed_archive_pieces;  // "<database id>/<piece name>"
   uint64_t kept_archive_pieces = 0;
-  std::vector<std::string> removed_temporary;  // "data/.tmp-*", "manifests/.tmp-*" leftovers
+  std::vector<std::string> removed_temporary;
+  uint64_t kept_recent = 0;  // unreferenced files younger than the grace period, left alone  // "data/.tmp-*", "manifests/.tmp-*" leftovers
 };
 
 // Keeps the newest `keep_last` backups (>= 1, else InvalidArgument) and, with
@@ -43,13 +46,15 @@ struct PruneReport {
 // report. Fails without deleting anything if a manifest cannot be read (a damaged manifest may
 // reference files that would otherwise be deleted).
 Status Prune(Repository* repository, uint64_t keep_last,
-             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report);
+             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report,
+             int64_t grace_seconds = 0);
 
 // Removes the temporary files (".tmp-*", repository.h) that interrupted writes left in
-// `repository_path`/data and /manifests; with `dry_run` only lists them. Separate from Prune
+// `repository_path`/data, /manifests and /archive/<database id>, older than `grace_seconds`;
+// with `dry_run` only lists them. Separate from Prune
 // because the Repository interface neither lists nor removes temporaries; same caveat: never
 // while a backup into the repository is running (its temporary file is in use).
 Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, bool dry_run,
-                            PruneReport* report);
+                            PruneReport* report, int64_t grace_seconds = 0);
 
 }  // namespace ordo::backup

@@ -125,6 +125,12 @@ class LocalRepository final : public Repository {
   Status RemoveManifest(const std::string& backup_id) override;
   Result<std::vector<std::string>> ListStoredNames() override;
   Status RemoveStored(const std::string& stored_name) override;
+  Result<int64_t> StoredModifiedMicros(const std::string& stored_name) override {
+    if (!IsSha256Hex(stored_name)) {
+      return Status::InvalidArgument("stored name \"" + stored_name + "\" is not a SHA-256");
+    }
+    return fs_->GetModificationTimeMicros(DataPath(stored_name));
+  }
   Status WriteArchivePiece(const ArchivePiece& piece) override;
   Result<std::vector<std::string>> ListArchivedDatabases() override;
   Result<std::vector<ArchivePiece>> ListArchivePieces(const std::string& database_id_hex) override;

@@ -218,6 +218,8 @@ class Repository {
   virtual Status RemoveManifest(const std::string& backup_id) = 0;
   virtual Result<std::vector<std::string>> ListStoredNames() = 0;  // data/ content files
   virtual Status RemoveStored(const std::string& stored_name) = 0;
+  // When a content file was last modified (written), Unix microseconds.
+  virtual Result<int64_t> StoredModifiedMicros(const std::string& stored_name) = 0;
 };
 
 }  // namespace ordo::backup

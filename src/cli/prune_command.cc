@@ -15,6 +15,7 @@ struct PruneArguments {
   std::string repo;
   uint64_t keep_last = 0;
   std::string keep_within;
+  std::string grace = "15m";
   bool dry_run = false;
   bool json = false;
 };
@@ -31,14 +32,23 @@ void RunPrune(const PruneArguments& arguments) {
     }
     keep_within_seconds = seconds;
   }
+  int64_t grace_seconds = 0;
+  if (!ParseDurationSeconds(arguments.grace, &grace_seconds)) {
+    return ReportFailure("prune", Status::InvalidArgument(
+                                      "--grace \"" + arguments.grace +
+                                      "\": expected a duration like 15m, 1h or 0"),
+                         arguments.json);
+  }
   auto repository = OpenRepository(arguments.repo, "");
   if (!repository.ok()) return ReportFailure("prune", repository.status(), arguments.json);
   backup::PruneReport report;
   const Status status = backup::Prune(repository->get(), arguments.keep_last,
-                                      keep_within_seconds, arguments.dry_run, &report);
+                                      keep_within_seconds, arguments.dry_run, &report,
+                                      grace_seconds);
   if (!status.ok()) return ReportFailure("prune", status, arguments.json);
   const Status cleaned = backup::RemoveTemporaryFiles(FileSystem::Default(), arguments.repo,
-                                                      arguments.dry_run, &report);
+                                                      arguments.dry_run, &report,
+                                                      grace_seconds);
   if (!cleaned.ok()) return ReportFailure("prune", cleaned, arguments.json);
   if (arguments.json) {
     return PrintJson({{"command", "prune"},
@@ -48,7 +58,10 @@ void RunPrune(const PruneArguments& arguments) {
                       {"removed_backups", report.removed_backups},
                       {"removed_files", report.removed_files},
                       {"removed_bytes", report.removed_bytes},
-                      {"removed_temporary", report.removed_temporary}});
+                      {"removed_temporary", report.removed_temporary},
+                      {"removed_archive_pieces", report.removed_archive_pieces},
+                      {"kept_archive_pieces", report.kept_archive_pieces},
+                      {"kept_recent_files", report.kept_recent}});
   }
   const char* verb = report.dry_run ? "would remove" : "removed";
   std::printf("prune %s: kept %zu backups; %s %zu backups and %zu files (%s)%s\n",
@@ -57,6 +70,16 @@ void RunPrune(const PruneArguments& arguments) {
               FormatBytes(report.removed_bytes).c_str(),
               report.dry_run ? " [dry run: nothing was deleted]" : "");
   for (const auto& id : report.removed_backups) std::printf("  %s backup %s\n", verb, id.c_str());
+  if (!report.removed_archive_pieces.empty() || report.kept_archive_pieces > 0) {
+    std::printf("  archive: kept %llu pieces, %s %zu older than the oldest kept backup\n",
+                static_cast<unsigned long long>(report.kept_archive_pieces), verb,
+                report.removed_archive_pieces.size());
+  }
+  if (report.kept_recent > 0) {
+    std::printf("  left %llu unreferenced files younger than --grace %s (a running backup or "
+                "archiver may be writing them)\n",
+                static_cast<unsigned long long>(report.kept_recent), arguments.grace.c_str());
+  }
   for (const auto& name : report.removed_temporary) {
     std::printf("  %s leftover temporary file %s\n", verb, name.c_str());
   }
@@ -72,7 +95,12 @@ void AddPruneCommand(CLI::App& app) {
       ->required()
       ->check(CLI::PositiveNumber);
   command->add_option("--keep-within", arguments->keep_within,
-                      "also keep every backup finished within this long (7d, 12h, 30m)");
+                      "point-in-time window: keep every backup finished within this long "
+                      "(7d, 12h, 30m), the newest one before it, and the archive they need");
+  command->add_option("--grace", arguments->grace,
+                      "leave unreferenced files younger than this (a running backup or "
+                      "archiver may still reference them); 0 removes them at once")
+      ->capture_default_str();
   command->add_flag("--dry-run", arguments->dry_run, "say what would be removed, remove nothing");
   command->add_flag("--json", arguments->json, "print one JSON object on stdout");
   command->callback([arguments] { RunPrune(*arguments); });

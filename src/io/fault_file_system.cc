@@ -409,6 +409,10 @@ Result<uint64_t> FaultFileSystem::GetFileSize(const std::string& path) {
   return target_->GetFileSize(path);
 }
 
+Result<int64_t> FaultFileSystem::GetModificationTimeMicros(const std::string& path) {
+  return target_->GetModificationTimeMicros(path);
+}
+
 Result<std::vector<std::string>> FaultFileSystem::GetChildren(const std::string& directory) {
   return target_->GetChildren(directory);
 }

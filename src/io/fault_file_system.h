@@ -170,6 +170,7 @@ class FaultFileSystem final : public FileSystem {
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override;
   bool FileExists(const std::string& path) override;
   Result<uint64_t> GetFileSize(const std::string& path) override;
+  Result<int64_t> GetModificationTimeMicros(const std::string& path) override;
   Result<std::vector<std::string>> GetChildren(const std::string& directory) override;
   Status CreateDir(const std::string& directory) override;
   Status RemoveFile(const std::string& path) override;

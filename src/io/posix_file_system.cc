@@ -169,6 +169,11 @@ class PosixFileSystem final : public FileSystem {
     if (::stat(path.c_str(), &info) != 0) return ErrnoStatus("stat", path, errno);
     return static_cast<uint64_t>(info.st_size);
   }
+  Result<int64_t> GetModificationTimeMicros(const std::string& path) override {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) != 0) return ErrnoStatus("stat", path, errno);
+    return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000 + info.st_mtim.tv_nsec / 1000;
+  }
   Result<std::vector<std::string>> GetChildren(const std::string& directory) override {
     DIR* handle = ::opendir(directory.c_str());
     if (handle == nullptr) return ErrnoStatus("list directory", directory, errno);

@@ -226,7 +226,8 @@ class BackupTest(unittest.TestCase):
         _, dry = ordo_json("prune", "--repo", self.repo, "--keep-last", "1", "--dry-run")
         self.assertEqual(dry["removed_backups"], [first["backup_id"]])
         self.assertEqual(sorted(os.listdir(os.path.join(self.repo, "data"))), before)
-        _, pruned = ordo_json("prune", "--repo", self.repo, "--keep-last", "1")
+        # --grace 0: the killed backup's files are seconds old; nothing writes now.
+        _, pruned = ordo_json("prune", "--repo", self.repo, "--keep-last", "1", "--grace", "0")
         self.assertEqual(pruned["kept_backups"], [second["backup_id"]])
         # What the killed backup stored and the next one did not reuse, and its temporary
         # file, are gone; nothing the kept backup references was touched (it drills below).
