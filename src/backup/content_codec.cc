@@ -6,10 +6,12 @@
 #include <cassert>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "backup/keys.h"
 #include "backup/sha256.h"
 #include "util/coding.h"
+#include "util/ordered_pipeline.h"
 
 namespace ordo::backup {
 namespace {
@@ -19,6 +21,7 @@ constexpr size_t kStreamHeaderBytes = crypto_secretstream_xchacha20poly1305_HEAD
 constexpr size_t kStreamOverheadBytes = crypto_secretstream_xchacha20poly1305_ABYTES;
 constexpr size_t kSealedKeyBytes = crypto_box_SEALBYTES + kKeyBytes;
 constexpr size_t kEndPayloadBytes = 8 + kSha256Bytes;
+constexpr size_t kFramePrefixBytes = 4;  // u32 stored_frame_bytes before every frame
 static_assert(kStreamHeaderBytes == 24 && kStreamOverheadBytes == 17 && kSealedKeyBytes == 80);
 static_assert(sizeof(kContentMagic) - 1 == 8);
 
@@ -63,6 +66,7 @@ const unsigned char* Bytes(std::string_view text) {
 }
 
 // Writes frames: kind byte + payload, sealed when encrypted, length-prefixed, hashed as stored.
+// Used by one thread at a time (the pipeline's consumer, in frame order).
 class FrameWriter {
  public:
   FrameWriter(WritableFile* file, bool encrypted, std::string fixed_header)
@@ -76,24 +80,26 @@ class FrameWriter {
     return file_->Append(bytes);
   }
 
-  // `frame` holds the kind byte and the payload.
-  Status WriteFrame(std::string_view frame, bool final) {
-    output_.clear();
-    const size_t stored = frame.size() + (encrypted_ ? kStreamOverheadBytes : 0);
-    PutFixed32(&output_, static_cast<uint32_t>(stored));
+  // `prefixed` holds kFramePrefixBytes of room for the length, then the plain frame of
+  // `frame_bytes` bytes (kind byte and payload). Unencrypted, the frame is written from there
+  // without a copy.
+  Status WriteFrame(char* prefixed, size_t frame_bytes, bool final) {
+    const std::string_view frame(prefixed + kFramePrefixBytes, frame_bytes);
     if (!encrypted_) {
-      output_.append(frame);
-    } else {
-      output_.resize(4 + stored);
-      const unsigned char tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-                                      : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-      unsigned long long length = 0;
-      crypto_secretstream_xchacha20poly1305_push(&stream_, Bytes(output_) + 4, &length,
-                                                 Bytes(frame), frame.size(), Bytes(fixed_header_),
-                                                 fixed_header_.size(), tag);
-      assert(length == stored);
+      EncodeFixed32(prefixed, static_cast<uint32_t>(frame_bytes));
+      return WriteRaw(std::string_view(prefixed, kFramePrefixBytes + frame_bytes));
     }
-    return WriteRaw(output_);
+    const size_t stored = frame_bytes + kStreamOverheadBytes;
+    if (output_.size() < kFramePrefixBytes + stored) output_.resize(kFramePrefixBytes + stored);
+    EncodeFixed32(output_.data(), static_cast<uint32_t>(stored));
+    const unsigned char tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+                                    : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    unsigned long long length = 0;
+    crypto_secretstream_xchacha20poly1305_push(
+        &stream_, Bytes(output_) + kFramePrefixBytes, &length, Bytes(frame), frame.size(),
+        Bytes(fixed_header_), fixed_header_.size(), tag);
+    assert(length == stored);
+    return WriteRaw(std::string_view(output_.data(), kFramePrefixBytes + stored));
   }
 
   uint64_t stored_bytes() const { return stored_bytes_; }
@@ -106,7 +112,7 @@ class FrameWriter {
   SecretStream stream_{};
   Sha256 stored_hash_;
   uint64_t stored_bytes_ = 0;
-  std::string output_;
+  std::string output_;  // encrypted frames only: the sealed frame, grown once to its largest
 };
 
 // Writes the fixed header and the crypto header, and starts the stream.
@@ -134,55 +140,104 @@ Status WriteHeaders(const ContentKeys& keys, FrameWriter* writer) {
   return writer->WriteRaw(headers);
 }
 
-// Fills `buffer` from `source` until it is full or the source ends.
-Result<size_t> FillChunk(const Repository::ReadChunk& source, std::string& buffer) {
+// Fills `buffer` (of `capacity` bytes) from `source` until it is full or the source ends.
+Result<size_t> FillChunk(const Repository::ReadChunk& source, char* buffer, size_t capacity) {
   size_t filled = 0;
-  while (filled < buffer.size()) {
-    ORDO_ASSIGN_OR_RETURN(const size_t count,
-                          source(buffer.data() + filled, buffer.size() - filled));
-    assert(count <= buffer.size() - filled);
+  while (filled < capacity) {
+    ORDO_ASSIGN_OR_RETURN(const size_t count, source(buffer + filled, capacity - filled));
+    assert(count <= capacity - filled);
     if (count == 0) break;
     filled += count;
   }
   return filled;
 }
 
-}  // namespace
+// One chunk in flight through the encoding pipeline. Buffers are allocated on the slot's first
+// use and never zero-filled, so a small file touches only the memory it uses.
+struct EncodeSlot {
+  std::unique_ptr<char[]> plain;  // kChunkPlainBytes
+  size_t plain_bytes = 0;
+  // kFramePrefixBytes of room for the length, the kind byte, then the zstd frame.
+  std::unique_ptr<char[]> frame;
+  size_t frame_bytes = 0;  // kind byte + zstd frame
+};
 
-Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
-                     WritableFile* file, ContentSummary* summary) {
-  ORDO_RETURN_IF_ERROR(InitSodium());
-  FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
-  ORDO_RETURN_IF_ERROR(WriteHeaders(keys, &writer));
-  std::unique_ptr<ZSTD_CCtx, ZstdCompressor> compressor(ZSTD_createCCtx());
+const size_t kFrameBufferBytes = kFramePrefixBytes + 1 + ZSTD_compressBound(kChunkPlainBytes);
+
+using Compressor = std::unique_ptr<ZSTD_CCtx, ZstdCompressor>;
+
+Compressor NewCompressor() {
+  Compressor compressor(ZSTD_createCCtx());
   assert(compressor != nullptr);
   ZSTD_CCtx_setParameter(compressor.get(), ZSTD_c_compressionLevel, kZstdLevel);
   ZSTD_CCtx_setParameter(compressor.get(), ZSTD_c_checksumFlag, 1);
-  std::string plain(kChunkPlainBytes, '\0');
-  std::string frame(1 + ZSTD_compressBound(kChunkPlainBytes), '\0');
-  frame[0] = static_cast<char>(FrameKind::kData);
-  Sha256 plain_hash;
+  return compressor;
+}
+
+}  // namespace
+
+size_t EncodeWorkers() { return OrderedPipeline::DefaultWorkers(kEncodeWorkersMax); }
+
+// The frames are the same bytes a one-thread loop would write (read a chunk, hash it, compress
+// it, seal it, hash and write the result): each chunk is its own zstd frame, compressed with
+// the same parameters whichever thread does it, and everything whose result depends on the
+// order runs in chunk order on a single thread: this thread reads and hashes the plain bytes,
+// `workers` threads compress, and one thread seals (the secretstream), hashes the stored bytes
+// and appends them.
+Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
+                     WritableFile* file, ContentSummary* summary, size_t workers) {
+  ORDO_RETURN_IF_ERROR(InitSodium());
+  assert(workers >= 1 && workers <= kEncodeWorkersMax);
+  FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
+  ORDO_RETURN_IF_ERROR(WriteHeaders(keys, &writer));
+  std::vector<Compressor> compressors;
+  for (size_t worker = 0; worker < workers; ++worker) compressors.push_back(NewCompressor());
+  std::vector<EncodeSlot> slots(workers + kEncodeSlotsBeyondWorkers);
+  Sha256 plain_hash;  // the producer's
   uint64_t plain_bytes = 0;
-  for (;;) {
-    ORDO_ASSIGN_OR_RETURN(const size_t filled, FillChunk(source, plain));
-    if (filled == 0) break;
-    const std::string_view chunk(plain.data(), filled);
-    plain_hash.Update(chunk);
-    plain_bytes += filled;
-    const size_t compressed = ZSTD_compress2(compressor.get(), frame.data() + 1, frame.size() - 1,
-                                             chunk.data(), chunk.size());
+
+  OrderedPipeline::Stages stages;
+  stages.produce = [&](size_t index) -> Result<OrderedPipeline::Produced> {
+    EncodeSlot& slot = slots[index];
+    if (slot.plain == nullptr) {
+      slot.plain = std::make_unique_for_overwrite<char[]>(kChunkPlainBytes);
+      slot.frame = std::make_unique_for_overwrite<char[]>(kFrameBufferBytes);
+    }
+    ORDO_ASSIGN_OR_RETURN(slot.plain_bytes,
+                          FillChunk(source, slot.plain.get(), kChunkPlainBytes));
+    if (slot.plain_bytes == 0) return OrderedPipeline::Produced::kEnd;
+    plain_hash.Update(std::string_view(slot.plain.get(), slot.plain_bytes));
+    plain_bytes += slot.plain_bytes;
+    return slot.plain_bytes < kChunkPlainBytes ? OrderedPipeline::Produced::kLastItem
+                                               : OrderedPipeline::Produced::kItem;
+  };
+  stages.transform = [&](size_t index, size_t worker) -> Status {
+    EncodeSlot& slot = slots[index];
+    char* const frame = slot.frame.get() + kFramePrefixBytes;
+    frame[0] = static_cast<char>(FrameKind::kData);
+    const size_t capacity = kFrameBufferBytes - kFramePrefixBytes - 1;
+    const size_t compressed = ZSTD_compress2(compressors[worker].get(), frame + 1, capacity,
+                                             slot.plain.get(), slot.plain_bytes);
     if (ZSTD_isError(compressed)) {
       return Status::IOError(file->path() +
                              ": zstd compression failed: " + ZSTD_getErrorName(compressed));
     }
-    ORDO_RETURN_IF_ERROR(writer.WriteFrame(std::string_view(frame.data(), 1 + compressed), false));
-    if (filled < plain.size()) break;
-  }
+    slot.frame_bytes = 1 + compressed;
+    return Status::Ok();
+  };
+  stages.consume = [&](size_t index) -> Status {
+    EncodeSlot& slot = slots[index];
+    return writer.WriteFrame(slot.frame.get(), slot.frame_bytes, false);
+  };
+  ORDO_RETURN_IF_ERROR(OrderedPipeline::Run(slots.size(), workers,
+                                            OrderedPipeline::CallerRuns::kProduce, stages));
+
   const std::string plain_digest = plain_hash.Finish();
-  std::string end(1, static_cast<char>(FrameKind::kEnd));
+  std::string end(kFramePrefixBytes, '\0');
+  end.push_back(static_cast<char>(FrameKind::kEnd));
   PutFixed64(&end, plain_bytes);
   end += plain_digest;
-  ORDO_RETURN_IF_ERROR(writer.WriteFrame(end, true));
+  ORDO_RETURN_IF_ERROR(writer.WriteFrame(end.data(), end.size() - kFramePrefixBytes, true));
   summary->plain_bytes = plain_bytes;
   summary->plain_sha256 = ToHex(plain_digest);
   summary->stored_bytes = writer.stored_bytes();

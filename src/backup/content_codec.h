@@ -4,8 +4,9 @@
 // then an end frame that carries the plain size and SHA-256 (and, encrypted, the stream's
 // TAG_FINAL, so a truncated file is detected without any outside information).
 //
-// Why chunks: memory stays bounded (about three chunk buffers) whatever the file's size, and each
-// encrypted chunk is authenticated before a byte of it is handed on.
+// Why chunks: memory stays bounded (a fixed number of chunk buffers) whatever the file's size,
+// each encrypted chunk is authenticated before a byte of it is handed on, and chunks can be
+// compressed on several cores at once (each data frame is an independent zstd frame).
 //
 //   header   16 bytes: "ORDOBLK1", version 1, encryption 0|1|2, compression 1 (zstd), 0,
 //            chunk_plain_bytes u32
@@ -34,6 +35,12 @@ inline constexpr uint32_t kChunkPlainBytes = 1 << 20;
 inline constexpr uint32_t kChunkPlainBytesMax = 8 << 20;
 // Level 1: backup throughput should approach cp's; segments compress well even so.
 inline constexpr int kZstdLevel = 1;
+// Encoding compresses chunks on up to this many threads at once (one per core by default).
+inline constexpr size_t kEncodeWorkersMax = 4;
+// Chunks in flight beyond the ones being compressed: one being read, one being written. Each
+// chunk in flight holds a plain buffer and a frame buffer (~2 MiB), so an encode holds at most
+// (workers + 2) x 2 MiB + one sealed-frame buffer: ~9 MiB on two cores, ~13 MiB at most.
+inline constexpr size_t kEncodeSlotsBeyondWorkers = 2;
 
 enum class FrameKind : uint8_t { kData = 1, kEnd = 2 };
 
@@ -53,10 +60,18 @@ struct ContentSummary {
   std::string stored_sha256;  // hex
 };
 
+// The number of compression threads EncodeContent uses by default: one per core, at most
+// kEncodeWorkersMax.
+size_t EncodeWorkers();
+
 // Encodes everything `source` yields into `file` (appended; not synced). Errors of `source` and
-// of the file are returned as they are.
+// of the file are returned as they are, the first in stream order (as a one-thread loop would).
+// `source` is called on the calling thread only, in order; `file` is appended to on one helper
+// thread, in order; `workers` (1 .. kEncodeWorkersMax) threads compress. Every thread has ended
+// when this returns. The bytes written do not depend on `workers`.
 Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
-                     WritableFile* file, ContentSummary* summary);
+                     WritableFile* file, ContentSummary* summary,
+                     size_t workers = EncodeWorkers());
 
 // Decodes the stored file `file` of `file_bytes` bytes, handing plain bytes to `sink` (which may
 // be empty: then only checks). Verifies structure, every chunk's authentication and
