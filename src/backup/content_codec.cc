@@ -176,7 +176,7 @@ Compressor NewCompressor() {
 
 }  // namespace
 
-size_t EncodeWorkers() { return OrderedPipeline::DefaultWorkers(kEncodeWorkersMax); }
+size_t CodecWorkers() { return OrderedPipeline::DefaultWorkers(kCodecWorkersMax); }
 
 // The frames are the same bytes a one-thread loop would write (read a chunk, hash it, compress
 // it, seal it, hash and write the result): each chunk is its own zstd frame, compressed with
@@ -187,12 +187,12 @@ size_t EncodeWorkers() { return OrderedPipeline::DefaultWorkers(kEncodeWorkersMa
 Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
                      WritableFile* file, ContentSummary* summary, size_t workers) {
   ORDO_RETURN_IF_ERROR(InitSodium());
-  assert(workers >= 1 && workers <= kEncodeWorkersMax);
+  assert(workers >= 1 && workers <= kCodecWorkersMax);
   FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
   ORDO_RETURN_IF_ERROR(WriteHeaders(keys, &writer));
   std::vector<Compressor> compressors;
   for (size_t worker = 0; worker < workers; ++worker) compressors.push_back(NewCompressor());
-  std::vector<EncodeSlot> slots(workers + kEncodeSlotsBeyondWorkers);
+  std::vector<EncodeSlot> slots(workers + kCodecSlotsBeyondWorkers);
   Sha256 plain_hash;  // the producer's
   uint64_t plain_bytes = 0;
 
@@ -378,56 +378,107 @@ Status ReadFrame(StoredReader& reader, DecodeState* state, std::string* stored, 
 
 }  // namespace
 
+namespace {
+
+// One frame in flight through the decoding pipeline; buffers allocated on first use.
+struct DecodeSlot {
+  std::string frame;    // kind byte + payload, decrypted
+  uint64_t offset = 0;  // of the frame's length field in the stored file
+  std::unique_ptr<char[]> plain;  // chunk_plain_bytes: the decompressed data frame
+  size_t plain_bytes = 0;
+};
+
+using Decompressor = std::unique_ptr<ZSTD_DCtx, ZstdDecompressor>;
+
+std::string Where(const RandomAccessFile& file, uint64_t offset) {
+  return file.path() + " offset " + std::to_string(offset) + ": ";
+}
+
+}  // namespace
+
+// As in EncodeContent, what depends on the order runs in frame order on one thread each: a
+// helper thread reads frames (hashing the stored bytes) and opens them (the secretstream),
+// `workers` threads decompress, and this thread hashes the plain bytes and calls `sink`. The
+// checks and their messages are a one-thread loop's: an error at frame n is returned after
+// frames before n reached `sink`, and none after it did.
 Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint64_t file_bytes,
-                     const Repository::WriteChunk& sink, ContentSummary* summary) {
+                     const Repository::WriteChunk& sink, ContentSummary* summary,
+                     size_t workers) {
   ORDO_RETURN_IF_ERROR(InitSodium());
+  assert(workers >= 1 && workers <= kCodecWorkersMax);
   StoredReader reader(file, file_bytes);
   DecodeState state;
   ORDO_RETURN_IF_ERROR(ReadHeaders(keys, reader, &state));
-  std::unique_ptr<ZSTD_DCtx, ZstdDecompressor> decompressor(ZSTD_createDCtx());
-  assert(decompressor != nullptr);
-  std::string stored;
-  std::string frame;
-  std::string plain(state.chunk_plain_bytes, '\0');
-  Sha256 plain_hash;
+  std::vector<Decompressor> decompressors;
+  for (size_t worker = 0; worker < workers; ++worker) {
+    decompressors.emplace_back(ZSTD_createDCtx());
+    assert(decompressors.back() != nullptr);
+  }
+  std::vector<DecodeSlot> slots(workers + kCodecSlotsBeyondWorkers);
+  std::string stored;  // the producer's
+  Sha256 plain_hash;   // the consumer's
   uint64_t plain_bytes = 0;
-  for (;;) {
-    const uint64_t frame_offset = reader.offset();
+
+  OrderedPipeline::Stages stages;
+  stages.produce = [&](size_t index) -> Result<OrderedPipeline::Produced> {
+    DecodeSlot& slot = slots[index];
+    slot.offset = reader.offset();
     bool final = false;
-    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &frame, &final));
-    const auto kind = static_cast<FrameKind>(frame[0]);
-    const std::string where = file.path() + " offset " + std::to_string(frame_offset) + ": ";
+    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &slot.frame, &final));
+    const auto kind = static_cast<FrameKind>(slot.frame[0]);
     if (kind == FrameKind::kEnd) {
-      if (!final || frame.size() != 1 + kEndPayloadBytes) {
-        return Status::Corruption(where + "malformed end frame");
+      if (!final || slot.frame.size() != 1 + kEndPayloadBytes) {
+        return Status::Corruption(Where(file, slot.offset) + "malformed end frame");
       }
-      const std::string plain_digest = plain_hash.Finish();
-      if (DecodeFixed64(frame.data() + 1) != plain_bytes ||
-          frame.compare(9, kSha256Bytes, plain_digest) != 0) {
-        return Status::Corruption(where + "the end frame's size or SHA-256 differs from the " +
-                                  std::to_string(plain_bytes) + " plain bytes decoded");
-      }
-      summary->plain_sha256 = ToHex(plain_digest);
-      break;
+      return OrderedPipeline::Produced::kLastItem;
     }
     if (kind != FrameKind::kData || final) {
-      return Status::Corruption(where + "unknown frame kind or misplaced final tag");
+      return Status::Corruption(Where(file, slot.offset) +
+                                "unknown frame kind or misplaced final tag");
     }
-    const size_t size = ZSTD_decompressDCtx(decompressor.get(), plain.data(), plain.size(),
-                                            frame.data() + 1, frame.size() - 1);
+    return OrderedPipeline::Produced::kItem;
+  };
+  stages.transform = [&](size_t index, size_t worker) -> Status {
+    DecodeSlot& slot = slots[index];
+    if (static_cast<FrameKind>(slot.frame[0]) != FrameKind::kData) return Status::Ok();
+    if (slot.plain == nullptr) {
+      slot.plain = std::make_unique_for_overwrite<char[]>(state.chunk_plain_bytes);
+    }
+    const size_t size =
+        ZSTD_decompressDCtx(decompressors[worker].get(), slot.plain.get(),
+                            state.chunk_plain_bytes, slot.frame.data() + 1, slot.frame.size() - 1);
     if (ZSTD_isError(size) || size == 0) {
-      return Status::Corruption(where + "zstd frame does not decompress: " +
+      return Status::Corruption(Where(file, slot.offset) + "zstd frame does not decompress: " +
                                 (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "empty chunk"));
     }
-    const std::string_view chunk(plain.data(), size);
-    plain_hash.Update(chunk);
-    plain_bytes += size;
-    if (sink) ORDO_RETURN_IF_ERROR(sink(chunk));
-  }
-  if (reader.remaining() != 0) {
-    return reader.Corruption(std::to_string(reader.remaining()) +
-                             " unexpected bytes after the end frame");
-  }
+    slot.plain_bytes = size;
+    return Status::Ok();
+  };
+  stages.consume = [&](size_t index) -> Status {
+    DecodeSlot& slot = slots[index];
+    if (static_cast<FrameKind>(slot.frame[0]) == FrameKind::kData) {
+      const std::string_view chunk(slot.plain.get(), slot.plain_bytes);
+      plain_hash.Update(chunk);
+      plain_bytes += chunk.size();
+      return sink ? sink(chunk) : Status::Ok();
+    }
+    // The end frame, the last item: the producer has stopped, `reader` is still.
+    const std::string plain_digest = plain_hash.Finish();
+    if (DecodeFixed64(slot.frame.data() + 1) != plain_bytes ||
+        slot.frame.compare(9, kSha256Bytes, plain_digest) != 0) {
+      return Status::Corruption(Where(file, slot.offset) +
+                                "the end frame's size or SHA-256 differs from the " +
+                                std::to_string(plain_bytes) + " plain bytes decoded");
+    }
+    if (reader.remaining() != 0) {
+      return reader.Corruption(std::to_string(reader.remaining()) +
+                               " unexpected bytes after the end frame");
+    }
+    summary->plain_sha256 = ToHex(plain_digest);
+    return Status::Ok();
+  };
+  ORDO_RETURN_IF_ERROR(OrderedPipeline::Run(slots.size(), workers,
+                                            OrderedPipeline::CallerRuns::kConsume, stages));
   summary->plain_bytes = plain_bytes;
   summary->stored_bytes = file_bytes;
   summary->stored_sha256 = reader.FinishHash();

@@ -142,7 +142,7 @@ TEST(ContentCodecTest, BytesAreTheFormatsWhateverTheThreadCount) {
   for (const size_t size : kSizes) {
     const std::string plain = TestBytes(size, size + 3);
     const std::string expected = ReferenceEncoding(plain);
-    for (size_t workers = 1; workers <= kEncodeWorkersMax; ++workers) {
+    for (size_t workers = 1; workers <= kCodecWorkersMax; ++workers) {
       SCOPED_TRACE(std::to_string(size) + " bytes, " + std::to_string(workers) + " workers");
       Source source(&plain);
       MemoryFile file;
@@ -165,7 +165,7 @@ TEST(ContentCodecTest, EncryptedFilesDecodeWhateverTheThreadCount) {
     const ContentKeys keys = KeysFor(mode);
     for (const size_t size : kSizes) {
       const std::string plain = TestBytes(size, size + 7);
-      for (size_t workers = 1; workers <= kEncodeWorkersMax; ++workers) {
+      for (size_t workers = 1; workers <= kCodecWorkersMax; ++workers) {
         SCOPED_TRACE(std::to_string(static_cast<int>(mode)) + ": " + std::to_string(size) +
                      " bytes, " + std::to_string(workers) + " workers");
         Source source(&plain);
@@ -205,7 +205,7 @@ TEST(ContentCodecTest, SourceErrorWhileChunksAreInFlightIsReturned) {
       MemoryFile file;
       ContentSummary summary;
       const Status status =
-          EncodeContent(keys, source.Function(), &file, &summary, kEncodeWorkersMax);
+          EncodeContent(keys, source.Function(), &file, &summary, kCodecWorkersMax);
       EXPECT_TRUE(status.IsIOError()) << status.ToString();
       EXPECT_EQ(status.message(), "source: injected read error");
       // The header, then one frame per chunk read in full before the failing one.
@@ -226,13 +226,76 @@ TEST(ContentCodecTest, FileErrorWhileChunksAreInFlightIsReturned) {
       file.FailAppend(fail_append);
       ContentSummary summary;
       const Status status =
-          EncodeContent(keys, source.Function(), &file, &summary, kEncodeWorkersMax);
+          EncodeContent(keys, source.Function(), &file, &summary, kCodecWorkersMax);
       EXPECT_TRUE(status.IsNoSpace()) << status.ToString();
       EXPECT_EQ(file.appends(), fail_append) << "nothing is appended after a failed append";
       // The source is not read far beyond the failure: the ring holds a bounded number.
-      EXPECT_LE(source.offset, (fail_append + kEncodeWorkersMax + kEncodeSlotsBeyondWorkers) *
+      EXPECT_LE(source.offset, (fail_append + kCodecWorkersMax + kCodecSlotsBeyondWorkers) *
                                    kChunk);
     }
+  }
+}
+
+// Decoding a damaged file gives the same Status, and hands `sink` the same bytes first, whatever
+// the number of threads: errors come in the file's order.
+TEST(ContentCodecTest, DecodeErrorsAreTheSameWhateverTheThreadCount) {
+  const std::string plain = TestBytes(6 * kChunk + 5, 4);
+  for (const EncryptionMode mode : {EncryptionMode::kNone, EncryptionMode::kKey}) {
+    const ContentKeys keys = KeysFor(mode);
+    Source source(&plain);
+    MemoryFile file;
+    ContentSummary summary;
+    ASSERT_TRUE(EncodeContent(keys, source.Function(), &file, &summary, 1).ok());
+    const std::string& original = file.contents();
+    for (const size_t offset : {size_t{3}, size_t{70}, original.size() / 3, original.size() / 2,
+                                original.size() - 30, original.size() - 1}) {
+      std::string damaged = original;
+      damaged[offset] = static_cast<char>(damaged[offset] ^ 0x21);
+      std::string first_status;
+      size_t first_received = 0;
+      for (size_t workers = 1; workers <= kCodecWorkersMax; ++workers) {
+        SCOPED_TRACE("byte " + std::to_string(offset) + ", " + std::to_string(workers) +
+                     " workers");
+        size_t received = 0;
+        ContentSummary read;
+        const Status status = DecodeContent(
+            keys, StringFile(damaged), damaged.size(),
+            [&received](std::string_view bytes) {
+              received += bytes.size();
+              return Status::Ok();
+            },
+            &read, workers);
+        EXPECT_TRUE(status.IsCorruption() || status.code() == Status::Code::kNotSupported)
+            << status.ToString();
+        if (workers == 1) {
+          first_status = status.ToString();
+          first_received = received;
+        }
+        EXPECT_EQ(status.ToString(), first_status);
+        EXPECT_EQ(received, first_received);
+      }
+    }
+  }
+}
+
+TEST(ContentCodecTest, SinkErrorStopsTheDecode) {
+  const std::string plain = TestBytes(8 * kChunk, 6);
+  Source source(&plain);
+  MemoryFile file;
+  ContentSummary summary;
+  const ContentKeys keys = KeysFor(EncryptionMode::kKey);
+  ASSERT_TRUE(EncodeContent(keys, source.Function(), &file, &summary).ok());
+  for (size_t fail_at = 0; fail_at < 8; ++fail_at) {
+    size_t calls = 0;
+    ContentSummary read;
+    const Status status = DecodeContent(
+        keys, StringFile(file.contents()), file.contents().size(),
+        [&](std::string_view) {
+          return calls++ == fail_at ? Status::IOError("sink: injected write error") : Status::Ok();
+        },
+        &read, kCodecWorkersMax);
+    EXPECT_EQ(status.message(), "sink: injected write error");
+    EXPECT_EQ(calls, fail_at + 1) << "the sink is not called after its error";
   }
 }
 
