@@ -50,6 +50,11 @@ class RandomAccessFile {
   // only at the end of the file.
   virtual Status Read(uint64_t offset, size_t count, char* scratch, size_t* read_count) const = 0;
   virtual const std::string& path() const = 0;
+  // Advice: the file will be read from start to end, once (POSIX: posix_fadvise SEQUENTIAL,
+  // which doubles the kernel's read-ahead window, so a reader that also computes between reads
+  // finds the next bytes already read). Changes no result; failures are ignored. Not DONTNEED:
+  // that would evict pages a live server is using (see src/backup/backup_run.h).
+  virtual void AdviseSequential() const {}
 };
 
 // An advisory exclusive lock on a file, released by destruction.

@@ -77,6 +77,9 @@ Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
   }
   // An open file keeps its bytes even if the server removes it now (POSIX unlink semantics).
   std::unique_ptr<RandomAccessFile> input = std::move(opened.value());
+  // Read once, front to back, while other threads compress: a larger read-ahead lets the disk
+  // run ahead of the reader (measured: it takes most of the read time off a cold backup).
+  input->AdviseSequential();
   uint64_t offset = 0;
   const Repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
     const uint64_t count =

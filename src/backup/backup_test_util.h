@@ -17,6 +17,19 @@
 
 namespace ordo::backup::testing {
 
+// Half compressible text, half pseudo-random bytes (alternating 4 KiB runs), so zstd frames
+// vary in size.
+inline std::string TestBytes(size_t size, uint64_t seed) {
+  std::string bytes(size, '\0');
+  uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 1;
+  for (size_t i = 0; i < size; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    bytes[i] =
+        (i / 4096) % 2 == 0 ? static_cast<char>('a' + i % 23) : static_cast<char>(state >> 56);
+  }
+  return bytes;
+}
+
 inline Options SmallSegments() {
   Options options;
   options.segment_bytes = kSegmentBytesMin;  // rotations after ~64 KiB

@@ -6,10 +6,12 @@
 #include <cassert>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "backup/keys.h"
 #include "backup/sha256.h"
 #include "util/coding.h"
+#include "util/ordered_pipeline.h"
 
 namespace ordo::backup {
 namespace {
@@ -19,6 +21,7 @@ constexpr size_t kStreamHeaderBytes = crypto_secretstream_xchacha20poly1305_HEAD
 constexpr size_t kStreamOverheadBytes = crypto_secretstream_xchacha20poly1305_ABYTES;
 constexpr size_t kSealedKeyBytes = crypto_box_SEALBYTES + kKeyBytes;
 constexpr size_t kEndPayloadBytes = 8 + kSha256Bytes;
+constexpr size_t kFramePrefixBytes = 4;  // u32 stored_frame_bytes before every frame
 static_assert(kStreamHeaderBytes == 24 && kStreamOverheadBytes == 17 && kSealedKeyBytes == 80);
 static_assert(sizeof(kContentMagic) - 1 == 8);
 
@@ -63,6 +66,7 @@ const unsigned char* Bytes(std::string_view text) {
 }
 
 // Writes frames: kind byte + payload, sealed when encrypted, length-prefixed, hashed as stored.
+// Used by one thread at a time (the pipeline's consumer, in frame order).
 class FrameWriter {
  public:
   FrameWriter(WritableFile* file, bool encrypted, std::string fixed_header)
@@ -76,24 +80,26 @@ class FrameWriter {
     return file_->Append(bytes);
   }
 
-  // `frame` holds the kind byte and the payload.
-  Status WriteFrame(std::string_view frame, bool final) {
-    output_.clear();
-    const size_t stored = frame.size() + (encrypted_ ? kStreamOverheadBytes : 0);
-    PutFixed32(&output_, static_cast<uint32_t>(stored));
+  // `prefixed` holds kFramePrefixBytes of room for the length, then the plain frame of
+  // `frame_bytes` bytes (kind byte and payload). Unencrypted, the frame is written from there
+  // without a copy.
+  Status WriteFrame(char* prefixed, size_t frame_bytes, bool final) {
+    const std::string_view frame(prefixed + kFramePrefixBytes, frame_bytes);
     if (!encrypted_) {
-      output_.append(frame);
-    } else {
-      output_.resize(4 + stored);
-      const unsigned char tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-                                      : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-      unsigned long long length = 0;
-      crypto_secretstream_xchacha20poly1305_push(&stream_, Bytes(output_) + 4, &length,
-                                                 Bytes(frame), frame.size(), Bytes(fixed_header_),
-                                                 fixed_header_.size(), tag);
-      assert(length == stored);
+      EncodeFixed32(prefixed, static_cast<uint32_t>(frame_bytes));
+      return WriteRaw(std::string_view(prefixed, kFramePrefixBytes + frame_bytes));
     }
-    return WriteRaw(output_);
+    const size_t stored = frame_bytes + kStreamOverheadBytes;
+    if (output_.size() < kFramePrefixBytes + stored) output_.resize(kFramePrefixBytes + stored);
+    EncodeFixed32(output_.data(), static_cast<uint32_t>(stored));
+    const unsigned char tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+                                    : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    unsigned long long length = 0;
+    crypto_secretstream_xchacha20poly1305_push(
+        &stream_, Bytes(output_) + kFramePrefixBytes, &length, Bytes(frame), frame.size(),
+        Bytes(fixed_header_), fixed_header_.size(), tag);
+    assert(length == stored);
+    return WriteRaw(std::string_view(output_.data(), kFramePrefixBytes + stored));
   }
 
   uint64_t stored_bytes() const { return stored_bytes_; }
@@ -106,7 +112,7 @@ class FrameWriter {
   SecretStream stream_{};
   Sha256 stored_hash_;
   uint64_t stored_bytes_ = 0;
-  std::string output_;
+  std::string output_;  // encrypted frames only: the sealed frame, grown once to its largest
 };
 
 // Writes the fixed header and the crypto header, and starts the stream.
@@ -134,55 +140,104 @@ Status WriteHeaders(const ContentKeys& keys, FrameWriter* writer) {
   return writer->WriteRaw(headers);
 }
 
-// Fills `buffer` from `source` until it is full or the source ends.
-Result<size_t> FillChunk(const Repository::ReadChunk& source, std::string& buffer) {
+// Fills `buffer` (of `capacity` bytes) from `source` until it is full or the source ends.
+Result<size_t> FillChunk(const Repository::ReadChunk& source, char* buffer, size_t capacity) {
   size_t filled = 0;
-  while (filled < buffer.size()) {
-    ORDO_ASSIGN_OR_RETURN(const size_t count,
-                          source(buffer.data() + filled, buffer.size() - filled));
-    assert(count <= buffer.size() - filled);
+  while (filled < capacity) {
+    ORDO_ASSIGN_OR_RETURN(const size_t count, source(buffer + filled, capacity - filled));
+    assert(count <= capacity - filled);
     if (count == 0) break;
     filled += count;
   }
   return filled;
 }
 
-}  // namespace
+// One chunk in flight through the encoding pipeline. Buffers are allocated on the slot's first
+// use and never zero-filled, so a small file touches only the memory it uses.
+struct EncodeSlot {
+  std::unique_ptr<char[]> plain;  // kChunkPlainBytes
+  size_t plain_bytes = 0;
+  // kFramePrefixBytes of room for the length, the kind byte, then the zstd frame.
+  std::unique_ptr<char[]> frame;
+  size_t frame_bytes = 0;  // kind byte + zstd frame
+};
 
-Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
-                     WritableFile* file, ContentSummary* summary) {
-  ORDO_RETURN_IF_ERROR(InitSodium());
-  FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
-  ORDO_RETURN_IF_ERROR(WriteHeaders(keys, &writer));
-  std::unique_ptr<ZSTD_CCtx, ZstdCompressor> compressor(ZSTD_createCCtx());
+const size_t kFrameBufferBytes = kFramePrefixBytes + 1 + ZSTD_compressBound(kChunkPlainBytes);
+
+using Compressor = std::unique_ptr<ZSTD_CCtx, ZstdCompressor>;
+
+Compressor NewCompressor() {
+  Compressor compressor(ZSTD_createCCtx());
   assert(compressor != nullptr);
   ZSTD_CCtx_setParameter(compressor.get(), ZSTD_c_compressionLevel, kZstdLevel);
   ZSTD_CCtx_setParameter(compressor.get(), ZSTD_c_checksumFlag, 1);
-  std::string plain(kChunkPlainBytes, '\0');
-  std::string frame(1 + ZSTD_compressBound(kChunkPlainBytes), '\0');
-  frame[0] = static_cast<char>(FrameKind::kData);
-  Sha256 plain_hash;
+  return compressor;
+}
+
+}  // namespace
+
+size_t CodecWorkers() { return OrderedPipeline::DefaultWorkers(kCodecWorkersMax); }
+
+// The frames are the same bytes a one-thread loop would write (read a chunk, hash it, compress
+// it, seal it, hash and write the result): each chunk is its own zstd frame, compressed with
+// the same parameters whichever thread does it, and everything whose result depends on the
+// order runs in chunk order on a single thread: this thread reads and hashes the plain bytes,
+// `workers` threads compress, and one thread seals (the secretstream), hashes the stored bytes
+// and appends them.
+Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
+                     WritableFile* file, ContentSummary* summary, size_t workers) {
+  ORDO_RETURN_IF_ERROR(InitSodium());
+  assert(workers >= 1 && workers <= kCodecWorkersMax);
+  FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
+  ORDO_RETURN_IF_ERROR(WriteHeaders(keys, &writer));
+  std::vector<Compressor> compressors;
+  for (size_t worker = 0; worker < workers; ++worker) compressors.push_back(NewCompressor());
+  std::vector<EncodeSlot> slots(workers + kCodecSlotsBeyondWorkers);
+  Sha256 plain_hash;  // the producer's
   uint64_t plain_bytes = 0;
-  for (;;) {
-    ORDO_ASSIGN_OR_RETURN(const size_t filled, FillChunk(source, plain));
-    if (filled == 0) break;
-    const std::string_view chunk(plain.data(), filled);
-    plain_hash.Update(chunk);
-    plain_bytes += filled;
-    const size_t compressed = ZSTD_compress2(compressor.get(), frame.data() + 1, frame.size() - 1,
-                                             chunk.data(), chunk.size());
+
+  OrderedPipeline::Stages stages;
+  stages.produce = [&](size_t index) -> Result<OrderedPipeline::Produced> {
+    EncodeSlot& slot = slots[index];
+    if (slot.plain == nullptr) {
+      slot.plain = std::make_unique_for_overwrite<char[]>(kChunkPlainBytes);
+      slot.frame = std::make_unique_for_overwrite<char[]>(kFrameBufferBytes);
+    }
+    ORDO_ASSIGN_OR_RETURN(slot.plain_bytes,
+                          FillChunk(source, slot.plain.get(), kChunkPlainBytes));
+    if (slot.plain_bytes == 0) return OrderedPipeline::Produced::kEnd;
+    plain_hash.Update(std::string_view(slot.plain.get(), slot.plain_bytes));
+    plain_bytes += slot.plain_bytes;
+    return slot.plain_bytes < kChunkPlainBytes ? OrderedPipeline::Produced::kLastItem
+                                               : OrderedPipeline::Produced::kItem;
+  };
+  stages.transform = [&](size_t index, size_t worker) -> Status {
+    EncodeSlot& slot = slots[index];
+    char* const frame = slot.frame.get() + kFramePrefixBytes;
+    frame[0] = static_cast<char>(FrameKind::kData);
+    const size_t capacity = kFrameBufferBytes - kFramePrefixBytes - 1;
+    const size_t compressed = ZSTD_compress2(compressors[worker].get(), frame + 1, capacity,
+                                             slot.plain.get(), slot.plain_bytes);
     if (ZSTD_isError(compressed)) {
       return Status::IOError(file->path() +
                              ": zstd compression failed: " + ZSTD_getErrorName(compressed));
     }
-    ORDO_RETURN_IF_ERROR(writer.WriteFrame(std::string_view(frame.data(), 1 + compressed), false));
-    if (filled < plain.size()) break;
-  }
+    slot.frame_bytes = 1 + compressed;
+    return Status::Ok();
+  };
+  stages.consume = [&](size_t index) -> Status {
+    EncodeSlot& slot = slots[index];
+    return writer.WriteFrame(slot.frame.get(), slot.frame_bytes, false);
+  };
+  ORDO_RETURN_IF_ERROR(OrderedPipeline::Run(slots.size(), workers,
+                                            OrderedPipeline::CallerRuns::kProduce, stages));
+
   const std::string plain_digest = plain_hash.Finish();
-  std::string end(1, static_cast<char>(FrameKind::kEnd));
+  std::string end(kFramePrefixBytes, '\0');
+  end.push_back(static_cast<char>(FrameKind::kEnd));
   PutFixed64(&end, plain_bytes);
   end += plain_digest;
-  ORDO_RETURN_IF_ERROR(writer.WriteFrame(end, true));
+  ORDO_RETURN_IF_ERROR(writer.WriteFrame(end.data(), end.size() - kFramePrefixBytes, true));
   summary->plain_bytes = plain_bytes;
   summary->plain_sha256 = ToHex(plain_digest);
   summary->stored_bytes = writer.stored_bytes();
@@ -323,56 +378,107 @@ Status ReadFrame(StoredReader& reader, DecodeState* state, std::string* stored, 
 
 }  // namespace
 
+namespace {
+
+// One frame in flight through the decoding pipeline; buffers allocated on first use.
+struct DecodeSlot {
+  std::string frame;    // kind byte + payload, decrypted
+  uint64_t offset = 0;  // of the frame's length field in the stored file
+  std::unique_ptr<char[]> plain;  // chunk_plain_bytes: the decompressed data frame
+  size_t plain_bytes = 0;
+};
+
+using Decompressor = std::unique_ptr<ZSTD_DCtx, ZstdDecompressor>;
+
+std::string Where(const RandomAccessFile& file, uint64_t offset) {
+  return file.path() + " offset " + std::to_string(offset) + ": ";
+}
+
+}  // namespace
+
+// As in EncodeContent, what depends on the order runs in frame order on one thread each: a
+// helper thread reads frames (hashing the stored bytes) and opens them (the secretstream),
+// `workers` threads decompress, and this thread hashes the plain bytes and calls `sink`. The
+// checks and their messages are a one-thread loop's: an error at frame n is returned after
+// frames before n reached `sink`, and none after it did.
 Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint64_t file_bytes,
-                     const Repository::WriteChunk& sink, ContentSummary* summary) {
+                     const Repository::WriteChunk& sink, ContentSummary* summary,
+                     size_t workers) {
   ORDO_RETURN_IF_ERROR(InitSodium());
+  assert(workers >= 1 && workers <= kCodecWorkersMax);
   StoredReader reader(file, file_bytes);
   DecodeState state;
   ORDO_RETURN_IF_ERROR(ReadHeaders(keys, reader, &state));
-  std::unique_ptr<ZSTD_DCtx, ZstdDecompressor> decompressor(ZSTD_createDCtx());
-  assert(decompressor != nullptr);
-  std::string stored;
-  std::string frame;
-  std::string plain(state.chunk_plain_bytes, '\0');
-  Sha256 plain_hash;
+  std::vector<Decompressor> decompressors;
+  for (size_t worker = 0; worker < workers; ++worker) {
+    decompressors.emplace_back(ZSTD_createDCtx());
+    assert(decompressors.back() != nullptr);
+  }
+  std::vector<DecodeSlot> slots(workers + kCodecSlotsBeyondWorkers);
+  std::string stored;  // the producer's
+  Sha256 plain_hash;   // the consumer's
   uint64_t plain_bytes = 0;
-  for (;;) {
-    const uint64_t frame_offset = reader.offset();
+
+  OrderedPipeline::Stages stages;
+  stages.produce = [&](size_t index) -> Result<OrderedPipeline::Produced> {
+    DecodeSlot& slot = slots[index];
+    slot.offset = reader.offset();
     bool final = false;
-    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &frame, &final));
-    const auto kind = static_cast<FrameKind>(frame[0]);
-    const std::string where = file.path() + " offset " + std::to_string(frame_offset) + ": ";
+    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &slot.frame, &final));
+    const auto kind = static_cast<FrameKind>(slot.frame[0]);
     if (kind == FrameKind::kEnd) {
-      if (!final || frame.size() != 1 + kEndPayloadBytes) {
-        return Status::Corruption(where + "malformed end frame");
+      if (!final || slot.frame.size() != 1 + kEndPayloadBytes) {
+        return Status::Corruption(Where(file, slot.offset) + "malformed end frame");
       }
-      const std::string plain_digest = plain_hash.Finish();
-      if (DecodeFixed64(frame.data() + 1) != plain_bytes ||
-          frame.compare(9, kSha256Bytes, plain_digest) != 0) {
-        return Status::Corruption(where + "the end frame's size or SHA-256 differs from the " +
-                                  std::to_string(plain_bytes) + " plain bytes decoded");
-      }
-      summary->plain_sha256 = ToHex(plain_digest);
-      break;
+      return OrderedPipeline::Produced::kLastItem;
     }
     if (kind != FrameKind::kData || final) {
-      return Status::Corruption(where + "unknown frame kind or misplaced final tag");
+      return Status::Corruption(Where(file, slot.offset) +
+                                "unknown frame kind or misplaced final tag");
     }
-    const size_t size = ZSTD_decompressDCtx(decompressor.get(), plain.data(), plain.size(),
-                                            frame.data() + 1, frame.size() - 1);
+    return OrderedPipeline::Produced::kItem;
+  };
+  stages.transform = [&](size_t index, size_t worker) -> Status {
+    DecodeSlot& slot = slots[index];
+    if (static_cast<FrameKind>(slot.frame[0]) != FrameKind::kData) return Status::Ok();
+    if (slot.plain == nullptr) {
+      slot.plain = std::make_unique_for_overwrite<char[]>(state.chunk_plain_bytes);
+    }
+    const size_t size =
+        ZSTD_decompressDCtx(decompressors[worker].get(), slot.plain.get(),
+                            state.chunk_plain_bytes, slot.frame.data() + 1, slot.frame.size() - 1);
     if (ZSTD_isError(size) || size == 0) {
-      return Status::Corruption(where + "zstd frame does not decompress: " +
+      return Status::Corruption(Where(file, slot.offset) + "zstd frame does not decompress: " +
                                 (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "empty chunk"));
     }
-    const std::string_view chunk(plain.data(), size);
-    plain_hash.Update(chunk);
-    plain_bytes += size;
-    if (sink) ORDO_RETURN_IF_ERROR(sink(chunk));
-  }
-  if (reader.remaining() != 0) {
-    return reader.Corruption(std::to_string(reader.remaining()) +
-                             " unexpected bytes after the end frame");
-  }
+    slot.plain_bytes = size;
+    return Status::Ok();
+  };
+  stages.consume = [&](size_t index) -> Status {
+    DecodeSlot& slot = slots[index];
+    if (static_cast<FrameKind>(slot.frame[0]) == FrameKind::kData) {
+      const std::string_view chunk(slot.plain.get(), slot.plain_bytes);
+      plain_hash.Update(chunk);
+      plain_bytes += chunk.size();
+      return sink ? sink(chunk) : Status::Ok();
+    }
+    // The end frame, the last item: the producer has stopped, `reader` is still.
+    const std::string plain_digest = plain_hash.Finish();
+    if (DecodeFixed64(slot.frame.data() + 1) != plain_bytes ||
+        slot.frame.compare(9, kSha256Bytes, plain_digest) != 0) {
+      return Status::Corruption(Where(file, slot.offset) +
+                                "the end frame's size or SHA-256 differs from the " +
+                                std::to_string(plain_bytes) + " plain bytes decoded");
+    }
+    if (reader.remaining() != 0) {
+      return reader.Corruption(std::to_string(reader.remaining()) +
+                               " unexpected bytes after the end frame");
+    }
+    summary->plain_sha256 = ToHex(plain_digest);
+    return Status::Ok();
+  };
+  ORDO_RETURN_IF_ERROR(OrderedPipeline::Run(slots.size(), workers,
+                                            OrderedPipeline::CallerRuns::kConsume, stages));
   summary->plain_bytes = plain_bytes;
   summary->stored_bytes = file_bytes;
   summary->stored_sha256 = reader.FinishHash();

@@ -78,6 +78,7 @@ Status HashStoredFile(FileSystem* fs, const std::string& path, std::string* sha2
                       uint64_t* size) {
   ORDO_ASSIGN_OR_RETURN(auto file, fs->NewRandomAccessFile(path));
   ORDO_ASSIGN_OR_RETURN(*size, fs->GetFileSize(path));
+  file->AdviseSequential();
   Sha256 hash;
   std::string buffer(static_cast<size_t>(std::min<uint64_t>(*size, kHashBufferBytes)), '\0');
   for (uint64_t offset = 0; offset < *size;) {
@@ -260,6 +261,7 @@ Status LocalRepository::ReadFile(const ManifestFile& file, const WriteChunk& sin
   if (!fs_->FileExists(path)) return Status::Corruption(path + ": missing from the repository");
   ORDO_ASSIGN_OR_RETURN(auto stored, fs_->NewRandomAccessFile(path));
   ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
+  stored->AdviseSequential();
   ContentSummary summary;
   const Status decoded = DecodeContent(keys_, *stored, size, sink, &summary);
   if (decoded.IsCorruption() || decoded.code() == Status::Code::kNotSupported) {

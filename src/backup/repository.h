@@ -161,8 +161,10 @@ class Repository {
   virtual bool CanWrite() const = 0;
 
   // Stores the bytes read from `source` (called repeatedly with a buffer to fill; it returns
-  // the count read, 0 at the end) as a content file, streaming with bounded memory (about
-  // 3 MiB, whatever the file's size). Fills plain_bytes (the count read), plain_sha256,
+  // the count read, 0 at the end) as a content file, streaming with bounded memory (a few chunk
+  // buffers, ~9 MiB on two cores, whatever the file's size; content_codec.h). `source` is
+  // called on the calling thread only; chunks are compressed on helper threads, all ended when
+  // this returns. Fills plain_bytes (the count read), plain_sha256,
   // stored_name and stored_bytes of `file`; leaves its other fields alone. The file is durable
   // under its final name when this returns OK. If the repository already holds the same plain
   // content (a file of this session or of any manifest, same plain SHA-256 and size), or a file

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "backup/backup_test_util.h"
 #include "backup/content_codec.h"
 #include "backup/sha256.h"
 #include "io/fault_file_system.h"
@@ -24,17 +25,7 @@ namespace {
 
 constexpr size_t kChunk = kChunkPlainBytes;
 
-// Half compressible text, half pseudo-random bytes, so zstd frames vary in size.
-std::string TestBytes(size_t size, uint64_t seed) {
-  std::string bytes(size, '\0');
-  uint64_t state = seed * 0x9e3779b97f4a7c15ULL + 1;
-  for (size_t i = 0; i < size; ++i) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    bytes[i] =
-        (i / 4096) % 2 == 0 ? static_cast<char>('a' + i % 23) : static_cast<char>(state >> 56);
-  }
-  return bytes;
-}
+using ordo::backup::testing::TestBytes;
 
 // A ReadChunk over `bytes` that hands out at most 100000 bytes a call (not chunk-aligned).
 Repository::ReadChunk SourceOf(const std::string& bytes) {
@@ -643,6 +634,47 @@ TEST_P(RepositoryCrashTest, IoErrorAtEveryMutationLeavesAValidRepository) {
     ASSERT_TRUE(SecondBackup(&fault, path, keys, work).ok());
     CheckAfterCrash(path, keys, work);
   }
+}
+
+// An error in the middle of a file, while other chunks are being read, compressed and written
+// on the pipeline's threads (the file's 4th append, or the source's read at 2.5 MiB): PutFile
+// returns it, data/ is left as it was (no temporary, no content file), and the next PutFile
+// of the same bytes succeeds and reads back.
+TEST_P(RepositoryCrashTest, ErrorWhileChunksAreInFlightLeavesNothing) {
+  ordo::testing::ScratchDirectory scratch;
+  const ModeKeys keys = MakeKeys(GetParam());
+  const std::string bytes = TestBytes(6 * kChunk + 99, 21);
+  FaultFileSystem fault;
+  auto repository = InitAndOpen(&fault, scratch.Sub("repo"), GetParam(), keys, keys.read_key);
+  ASSERT_NE(repository, nullptr);
+  const std::string data = scratch.Sub("repo") + "/data";
+  ManifestFile file;
+  fault.FailAfter(4, FaultKind::kWrite, Errno::kENOSPC, false);
+  const Status full = repository->PutFile(SourceOf(bytes), &file, nullptr);
+  EXPECT_TRUE(full.IsNoSpace()) << full.ToString();
+  EXPECT_TRUE(fault.GetChildren(data)->empty());
+
+  auto offset = std::make_shared<size_t>(0);
+  const Repository::ReadChunk failing = [&bytes, offset](char* buffer,
+                                                         size_t capacity) -> Result<size_t> {
+    if (*offset >= 5 * kChunk / 2) return Status::IOError("source: injected read error");
+    const size_t count = std::min({capacity, bytes.size() - *offset, size_t{100000}});
+    std::memcpy(buffer, bytes.data() + *offset, count);
+    *offset += count;
+    return count;
+  };
+  const Status unreadable = repository->PutFile(failing, &file, nullptr);
+  EXPECT_EQ(unreadable.message(), "source: injected read error");
+  EXPECT_TRUE(fault.GetChildren(data)->empty());
+
+  uint64_t written = 0;
+  const Status stored = repository->PutFile(SourceOf(bytes), &file, &written);
+  ASSERT_TRUE(stored.ok()) << stored.ToString();
+  EXPECT_GT(written, 0u);
+  EXPECT_EQ(*fault.GetChildren(data), std::vector<std::string>{file.stored_name});
+  std::string read;
+  ASSERT_TRUE(ReadAll(*repository, file, &read).ok());
+  EXPECT_TRUE(read == bytes);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, RepositoryCrashTest,

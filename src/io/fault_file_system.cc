@@ -110,6 +110,7 @@ class FaultRandomAccessFile final : public RandomAccessFile {
     return file_system_->FileRead(*target_, epoch_, offset, count, scratch, read_count);
   }
   const std::string& path() const override { return target_->path(); }
+  void AdviseSequential() const override { target_->AdviseSequential(); }
 
  private:
   FaultFileSystem* const file_system_;

@@ -113,6 +113,9 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     return Status::Ok();
   }
   const std::string& path() const override { return path_; }
+  void AdviseSequential() const override {
+    (void)::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
 
  private:
   std::string path_;
