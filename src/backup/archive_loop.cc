@@ -95,19 +95,29 @@ ArchiveSnapshot ContinuousArchiver::WaitForRounds(uint64_t rounds, int64_t timeo
 }
 
 void ContinuousArchiver::Loop() {
-  int64_t delay_ms = options_.interval_ms;
+  using Clock = std::chrono::steady_clock;
+  int64_t backoff_ms = options_.interval_ms;
   for (;;) {
     ArchiveStep step;
     int64_t round_start_micros = WallMicros();
+    const Clock::time_point round_start = Clock::now();
     Status status = RunRound(&step);
     Record(step, status, round_start_micros);
     if (IsPermanent(status)) break;
-    // Back off while rounds fail: interval, 2x, 4x ... up to backoff_max_ms.
-    delay_ms = status.ok() ? options_.interval_ms
-                           : std::min(delay_ms * 2, options_.backoff_max_ms);
+    // After a success the next round starts one interval after this one started (a fixed
+    // rate, so a commit waits at most about one interval even when rounds take long under
+    // load; a round longer than the interval is followed at once). While rounds fail, back
+    // off from now: 2x, 4x ... the interval, up to backoff_max_ms.
+    Clock::time_point next_round;
+    if (status.ok()) {
+      backoff_ms = options_.interval_ms;
+      next_round = round_start + std::chrono::milliseconds(options_.interval_ms);
+    } else {
+      backoff_ms = std::min(backoff_ms * 2, options_.backoff_max_ms);
+      next_round = Clock::now() + std::chrono::milliseconds(backoff_ms);
+    }
     std::unique_lock<std::mutex> lock(mutex_);
-    if (!wake_.wait_for(lock, std::chrono::milliseconds(delay_ms),
-                        [this] { return stop_requested_; })) {
+    if (!wake_.wait_until(lock, next_round, [this] { return stop_requested_; })) {
       continue;
     }
     lock.unlock();

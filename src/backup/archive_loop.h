@@ -2,7 +2,8 @@
 // interval, so that the newest restorable commit is at most about one interval old. Used by
 // `ordo serve --archive` inside the server and by `ordo archive` beside a live data directory.
 //
-// The loop, one round per interval:
+// The loop, one round per interval (rounds start at a fixed rate: the next one interval after
+// the previous one started, at once if that round took longer):
 //   * Open the archiver if it is not open (resume after the newest piece), then ship every
 //     complete piece (Archiver::ArchiveAvailable).
 //   * A round that fails is retried after a backoff that doubles from the interval up to
