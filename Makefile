@@ -1,6 +1,11 @@
 # The two entry points of README.md. Both install what they need first.
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
+# `make run` archives the log continuously into a local repository beside the data directory,
+# so point-in-time recovery works from the first minute. Point it elsewhere with
+# `make run ORDO_REPO=/mnt/backups/ordo`.
+ORDO_DATA ?= ./data
+ORDO_REPO ?= ./ordo-repo
 
 .PHONY: deps build run test bench clean
 
@@ -12,7 +17,7 @@ build: deps
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	./$(BUILD_DIR)/ordo serve
+	./$(BUILD_DIR)/ordo serve --data $(ORDO_DATA) --repo $(ORDO_REPO) --archive
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 900

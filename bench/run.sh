@@ -2,7 +2,7 @@
 # The benchmark run: ordo serve against Debian's redis-server with redis-benchmark, then the
 # engine figures (ordo_bench). Builds nothing: `make bench` builds first.
 #
-#   bench/run.sh [--quick] [--markdown FILE] [--skip-server] [--skip-engine] [--backup]
+#   bench/run.sh [--quick] [--markdown FILE] [--skip-server] [--skip-engine] [--backup] [--archive]
 #
 # Environment: BUILD_DIR (default build), BENCH_TMP (where data directories go, default
 # $TMPDIR or /tmp), ORDO_N, REDIS_ALWAYS_N, REDIS_EVERYSEC_N (requests per redis-benchmark
@@ -24,6 +24,7 @@ MARKDOWN=
 SKIP_SERVER=0
 SKIP_ENGINE=0
 BACKUP=0  # --backup: also bench/backup_bench.sh (issue 3), same --quick and --markdown
+ARCHIVE=0  # --archive: also bench/archive_bench.sh (issue 4), same --quick and --markdown
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -32,6 +33,7 @@ while [[ $# -gt 0 ]]; do
     --skip-server) SKIP_SERVER=1 ;;
     --skip-engine) SKIP_ENGINE=1 ;;
     --backup) BACKUP=1 ;;
+    --archive) ARCHIVE=1 ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -220,6 +222,11 @@ if [[ $SKIP_ENGINE == 0 ]]; then
   [[ $MARKDOWN != "" ]] && engine_args+=(--markdown "$MARKDOWN")
   "$ORDO_BENCH" "${engine_args[@]}"
 fi
+if [[ $ARCHIVE == 1 ]]; then
+  echo "== continuous archiving: bench/archive_bench.sh"
+  BUILD_DIR=$BUILD_DIR BENCH_TMP=$BENCH_TMP CLIENTS=$CLIENTS bench/archive_bench.sh $([[ $QUICK == 1 ]] && echo --quick) ${MARKDOWN:+--markdown "$MARKDOWN"}
+fi
+
 if [[ $BACKUP == 1 ]]; then
   echo "== backups: bench/backup_bench.sh"
   BUILD_DIR=$BUILD_DIR BENCH_TMP=$BENCH_TMP bench/backup_bench.sh $([[ $QUICK == 1 ]] && echo --quick) ${MARKDOWN:+--markdown "$MARKDOWN"}

@@ -216,13 +216,16 @@ Status Archiver::ShipSegment(bool* progressed, ArchiveStep* step) {
   *progressed = false;
   const std::string path = SegmentPath(next_segment_);
   if (!fs_->FileExists(path)) return Status::Ok();  // not created yet
+  // Whether the next segment exists is asked before the size and the tail are read: the
+  // database seals this segment and then creates the next one while we look, so asking in the
+  // other order could see "not sealed" and then a next segment, and report a false corruption.
+  const bool next_exists = fs_->FileExists(SegmentPath(next_segment_ + 1));
   ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
   if (size < log::kSegmentHeaderBytes) return Status::Ok();  // being created
 
   // Sealed, and the seal durable: the database creates the next segment only after the seal's
   // fsync. A footer without a next segment yet is left for the next call.
   ORDO_ASSIGN_OR_RETURN(const log::SegmentTail tail, log::ReadSegmentTail(fs_, path, size));
-  const bool next_exists = fs_->FileExists(SegmentPath(next_segment_ + 1));
   if (tail.sealed && !next_exists) return Status::Ok();
   if (!tail.sealed && next_exists) {
     return Status::Corruption(fmt::format("{}: not sealed, but segment {} follows it", path,

@@ -1,6 +1,7 @@
 #include "cli/backup_cli.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -15,6 +16,27 @@ Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& pa
     ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(FileSystem::Default(), key_file, &key));
   }
   return backup::Repository::Open(FileSystem::Default(), path, key);
+}
+
+Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* command,
+                                                                    const std::string& path,
+                                                                    const std::string& key_file,
+                                                                    bool* created) {
+  *created = false;
+  auto opened = OpenRepository(path, key_file);
+  if (opened.ok() || !opened.status().IsNotFound()) return opened;
+  if (!key_file.empty()) {
+    return Status::NotFound(opened.status().message() +
+                            "; --key-file was given, so no plain repository is created: "
+                            "create an encrypted one with `ordo repo init`");
+  }
+  backup::RepositoryInfo info;
+  ORDO_RETURN_IF_ERROR(backup::Repository::Init(FileSystem::Default(), path,
+                                                backup::EncryptionMode::kNone, {}, "", &info));
+  *created = true;
+  std::fprintf(stderr, "%s: created a plain (unencrypted) repository at %s (id %s)\n", command,
+               path.c_str(), info.repository_id.c_str());
+  return OpenRepository(path, "");
 }
 
 Result<backup::Manifest> ChooseBackup(backup::Repository* repository, const std::string& path,
@@ -104,6 +126,24 @@ bool ParseDurationSeconds(const std::string& text, int64_t* seconds) {
   else if (unit == "w") scale = 7 * 86400;
   else return false;
   *seconds = count * scale;
+  return true;
+}
+
+bool ParseDurationMillis(const std::string& text, int64_t* milliseconds) {
+  if (text.size() > 2 && text.ends_with("ms")) {
+    const std::string digits = text.substr(0, text.size() - 2);
+    if (digits.size() > 12 || !std::all_of(digits.begin(), digits.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c));
+        })) {
+      return false;
+    }
+    *milliseconds = std::stoll(digits);
+    return true;
+  }
+  if (!text.empty() && (text.back() == 'd' || text.back() == 'w')) return false;
+  int64_t seconds = 0;
+  if (!ParseDurationSeconds(text, &seconds)) return false;
+  *milliseconds = seconds * 1000;
   return true;
 }
 

@@ -17,6 +17,14 @@ namespace ordo::cli {
 Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& path,
                                                             const std::string& key_file);
 
+// Opens the repository at `path`, creating a plain one when there is none (saying so on stderr,
+// prefixed with `command`). With a key file given, a missing repository is an error: an
+// encrypted one is made with `ordo repo init`.
+Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* command,
+                                                                    const std::string& path,
+                                                                    const std::string& key_file,
+                                                                    bool* created);
+
 // "latest" (or empty) is the newest backup; otherwise the id. NotFound naming the repository
 // when there is none.
 Result<backup::Manifest> ChooseBackup(backup::Repository* repository, const std::string& path,
@@ -34,6 +42,9 @@ nlohmann::json ManifestSummary(const backup::Manifest& manifest);
 
 // "90s", "30m", "12h", "7d", "2w" (or a bare number of seconds) to seconds; false if malformed.
 bool ParseDurationSeconds(const std::string& text, int64_t* seconds);
+
+// "250ms", "1s", "2m", "1h" (or a bare number of seconds) to milliseconds; false if malformed.
+bool ParseDurationMillis(const std::string& text, int64_t* milliseconds);
 
 const char* EncryptionModeName(backup::EncryptionMode mode);
 

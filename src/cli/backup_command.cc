@@ -20,28 +20,6 @@ struct BackupArguments {
   bool json = false;
 };
 
-// Opens the repository, creating a plain one when there is none (and saying so on stderr).
-Result<std::unique_ptr<backup::Repository>> OpenOrCreate(const BackupArguments& arguments,
-                                                         bool* created) {
-  *created = false;
-  auto opened = OpenRepository(arguments.repo, arguments.key_file);
-  if (opened.ok() || !opened.status().IsNotFound() || !arguments.key_file.empty()) {
-    if (!opened.ok() && opened.status().IsNotFound() && !arguments.key_file.empty()) {
-      return Status::NotFound(opened.status().message() +
-                              "; --key-file was given, so no plain repository is created: "
-                              "create an encrypted one with `ordo repo init`");
-    }
-    return opened;
-  }
-  backup::RepositoryInfo info;
-  ORDO_RETURN_IF_ERROR(backup::Repository::Init(FileSystem::Default(), arguments.repo,
-                                                backup::EncryptionMode::kNone, {}, "", &info));
-  *created = true;
-  std::fprintf(stderr, "backup: created a plain (unencrypted) repository at %s (id %s)\n",
-               arguments.repo.c_str(), info.repository_id.c_str());
-  return OpenRepository(arguments.repo, "");
-}
-
 nlohmann::json ResultJson(const BackupArguments& arguments, const backup::BackupResult& result,
                           bool created) {
   nlohmann::json object = ManifestSummary(result.manifest);
@@ -101,7 +79,8 @@ void AddBackupCommand(CLI::App& app) {
   command->add_flag("--json", arguments->json, "print one JSON object on stdout");
   command->callback([arguments] {
     bool created = false;
-    auto repository = OpenOrCreate(*arguments, &created);
+    auto repository =
+        OpenOrCreateRepository("backup", arguments->repo, arguments->key_file, &created);
     if (!repository.ok()) return ReportFailure("backup", repository.status(), arguments->json);
     ProgressBar bar("backup");
     backup::BackupOptions options;

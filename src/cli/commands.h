@@ -24,5 +24,6 @@ void AddRestoreCommand(CLI::App& app);  // restore_command.cc
 void AddPruneCommand(CLI::App& app);    // prune_command.cc
 void AddLogCommand(CLI::App& app);      // log_command.cc
 void AddHistoryCommand(CLI::App& app);  // history_command.cc
+void AddArchiveCommand(CLI::App& app);  // archive_command.cc
 
 }  // namespace ordo::cli

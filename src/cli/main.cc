@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   ordo::cli::AddPruneCommand(app);
   ordo::cli::AddLogCommand(app);
   ordo::cli::AddHistoryCommand(app);
+  ordo::cli::AddArchiveCommand(app);
   CLI11_PARSE(app, argc, argv);
   return ordo::cli::exit_code;
 }

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <string>
 
+#include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "ordo/options.h"
 #include "server/server.h"
@@ -14,7 +15,25 @@ struct ServeFlags {
   server::ServerOptions options;
   std::string sync = "always";
   uint32_t port = 6379;
+  std::string archive_interval;  // --archive-interval, e.g. "1s", "250ms"
 };
+
+// The interval of --archive-interval in milliseconds, or false after saying why.
+bool ParseArchiveInterval(const ServeFlags& flags, int64_t* interval_ms) {
+  if (flags.archive_interval.empty()) return true;
+  if (!flags.options.archive) {
+    std::cerr << "ordo serve: --archive-interval needs --archive\n";
+    return false;
+  }
+  if (!ParseDurationMillis(flags.archive_interval, interval_ms) ||
+      *interval_ms < backup::kArchiveIntervalMinMs || *interval_ms > backup::kArchiveIntervalMaxMs) {
+    std::cerr << "ordo serve: --archive-interval must be a duration from "
+              << backup::kArchiveIntervalMinMs << "ms to " << backup::kArchiveIntervalMaxMs / 1000
+              << "s, like 1s or 250ms, not '" << flags.archive_interval << "'\n";
+    return false;
+  }
+  return true;
+}
 
 void RunServe(const ServeFlags& flags) {
   server::ServerOptions options = flags.options;
@@ -30,6 +49,15 @@ void RunServe(const ServeFlags& flags) {
     return;
   }
   options.port = static_cast<uint16_t>(flags.port);
+  if (options.archive && options.repository.empty()) {
+    std::cerr << "ordo serve: --archive needs --repo REPO (a repository; created if missing)\n";
+    exit_code = 2;
+    return;
+  }
+  if (!ParseArchiveInterval(flags, &options.archive_interval_ms)) {
+    exit_code = 2;
+    return;
+  }
   server::Server server(options);
   Status status = server.Run(std::cout);
   if (!status.ok()) {
@@ -62,6 +90,10 @@ void AddServeCommand(CLI::App& app) {
                     "Backup repository: SAVE and BGSAVE back up into it (created plain if missing)");
   serve->add_option("--key-file", flags->options.key_file,
                     "Key of an encrypted backup repository (from ordo keygen)");
+  serve->add_flag("--archive", flags->options.archive,
+                  "Archive the log continuously into --repo (point-in-time recovery)");
+  serve->add_option("--archive-interval", flags->archive_interval,
+                    "How often the growing log is archived: 100ms..1h (default 1s)");
   serve->callback([flags] { RunServe(*flags); });
 }
 

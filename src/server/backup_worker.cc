@@ -4,10 +4,8 @@
 
 namespace ordo::server {
 
-Result<std::unique_ptr<BackupWorker>> BackupWorker::Open(const std::string& data_directory,
-                                                         const std::string& repository_path,
-                                                         const backup::KeyMaterial& key,
-                                                         bool* created) {
+Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(
+    const std::string& repository_path, const backup::KeyMaterial& key, bool* created) {
   FileSystem* fs = FileSystem::Default();
   *created = false;
   auto repository = backup::Repository::Open(fs, repository_path, key);
@@ -23,8 +21,16 @@ Result<std::unique_ptr<BackupWorker>> BackupWorker::Open(const std::string& data
     return Status::InvalidArgument("repository " + repository_path +
                                    " needs its key to take backups (--key-file)");
   }
+  return std::move(*repository);
+}
+
+Result<std::unique_ptr<BackupWorker>> BackupWorker::Open(const std::string& data_directory,
+                                                         const std::string& repository_path,
+                                                         const backup::KeyMaterial& key,
+                                                         bool* created) {
+  ORDO_ASSIGN_OR_RETURN(auto repository, OpenOrCreateRepository(repository_path, key, created));
   return std::unique_ptr<BackupWorker>(
-      new BackupWorker(data_directory, repository_path, std::move(*repository)));
+      new BackupWorker(data_directory, repository_path, std::move(repository)));
 }
 
 BackupWorker::~BackupWorker() {

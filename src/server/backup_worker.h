@@ -35,6 +35,11 @@ struct BackupOutcome {
   double last_throughput_mib_per_second = 0;
 };
 
+// Opens the repository at `repository_path`, creating a plain one if there is none (reported
+// through `created`). Fails if it cannot be opened or, with `key`, written.
+Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(
+    const std::string& repository_path, const backup::KeyMaterial& key, bool* created);
+
 class BackupWorker {
  public:
   // Opens the repository at `repository_path` (creating a plain one if there is none, which it

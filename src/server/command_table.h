@@ -19,6 +19,10 @@
 #include "ordo/db.h"
 #include "ordo/options.h"
 
+namespace ordo::backup {
+class ContinuousArchiver;
+}  // namespace ordo::backup
+
 namespace ordo::server {
 
 class BackupWorker;
@@ -55,6 +59,9 @@ struct ServerState {
 
   // Backups into the repository given with --repo (SAVE, BGSAVE, LASTSAVE); null without one.
   BackupWorker* backups = nullptr;
+  // Continuous archiving (--archive) into the same repository; null without it.
+  const backup::ContinuousArchiver* archive = nullptr;
+  int64_t archive_interval_ms = 0;
 
   // SCAN cursors for positions that do not fit in a number (see commands_keyspace.cc).
   std::unordered_map<uint64_t, std::string> scan_positions;

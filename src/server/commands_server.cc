@@ -7,6 +7,8 @@
 #include <cctype>
 #include <utility>
 
+#include "backup/archive_loop.h"
+#include "backup/backup_run.h"
 #include "server/backup_worker.h"
 #include "server/commands.h"
 #include "server/glob_match.h"
@@ -95,6 +97,30 @@ std::string BackupLines(const ServerState& server) {
          Line("ordo_last_backup_error", outcome.last_error);
 }
 
+// The continuous-archiving fields of INFO persistence (backup/archive_loop.h). archive_lag_ms
+// is the live RPO as LiveLagMicros bounds it; the percentiles are over recent commits.
+std::string ArchiveLines(const ServerState& server, uint64_t acked_lsn) {
+  if (server.archive == nullptr) return Line("archive_enabled", 0);
+  const backup::ArchiveSnapshot archive = server.archive->Snapshot();
+  const int64_t lag_ms = backup::LiveLagMicros(archive, acked_lsn, WallMicros()) / 1000;
+  return Line("archive_enabled", 1) + Line("archive_status", archive.status) +
+         Line("archive_last_error", archive.last_error) +
+         Line("archive_interval_ms", server.archive_interval_ms) +
+         Line("archive_lsn", archive.archived_lsn) +
+         Line("archive_commit_time", archive.archived_commit_time_micros == 0
+                                         ? std::string()
+                                         : backup::Rfc3339Micros(
+                                               archive.archived_commit_time_micros)) +
+         Line("archive_lag_ms", lag_ms) +
+         Line("archive_lag_p50_ms", archive.lag_p50_micros / 1000) +
+         Line("archive_lag_p99_ms", archive.lag_p99_micros / 1000) +
+         Line("archive_lag_max_ms", archive.lag_max_micros / 1000) +
+         Line("archive_commits", archive.records) + Line("archive_pieces", archive.pieces) +
+         Line("archive_bytes_read", archive.bytes_read) +
+         Line("archive_bytes_written", archive.bytes_written) +
+         Line("archive_rounds", archive.rounds) + Line("archive_errors", archive.errors);
+}
+
 std::string PersistenceSection(CommandContext& context) {
   const ServerState& server = *context.server;
   Statistics stats = context.db->GetStatistics();
@@ -104,6 +130,7 @@ std::string PersistenceSection(CommandContext& context) {
          Line("aof_rewrite_in_progress", 0) + Line("aof_rewrite_scheduled", 0) +
          Line("aof_last_write_status", stats.failed ? "err" : "ok") +
          Line("rdb_changes_since_last_save", 0) + BackupLines(server) +
+         ArchiveLines(server, stats.acked_lsn) +
          Line("ordo_sync_mode", SyncModeName(server.sync_mode)) +
          Line("ordo_segments", stats.segments) +
          Line("ordo_active_segment_id", stats.active_segment_id) +

@@ -96,6 +96,7 @@ Server::Server(ServerOptions options)
   state_.segment_bytes = options_.segment_bytes;
   state_.requirepass = options_.requirepass;
   state_.maxclients = options_.maxclients;
+  state_.archive_interval_ms = options_.archive_interval_ms;
 }
 
 Server::~Server() { CloseEverything(); }
@@ -127,6 +128,7 @@ Status Server::Run(std::ostream& out) {
   state_.backups = nullptr;
   Status closed = db_->Close();
   db_.reset();
+  StopArchiving(out);  // after the close: the final round ships the last commits
   if (!closed.ok()) return closed.WithContext("closing the database");
   out << "database closed cleanly; bye" << std::endl;
   return Status::Ok();
@@ -179,6 +181,9 @@ Status Server::SetUpNotifications() {
 }
 
 Status Server::OpenRepository(std::ostream& out) {
+  if (options_.archive && options_.repository.empty()) {
+    return Status::InvalidArgument("--archive needs a repository: --repo REPO");
+  }
   if (options_.repository.empty()) return Status::Ok();
   backup::KeyMaterial key;
   if (!options_.key_file.empty()) {
@@ -191,7 +196,53 @@ Status Server::OpenRepository(std::ostream& out) {
   state_.backups = backups_.get();
   out << "  backup repository: " << options_.repository
       << (created ? " (created: plain, no encryption)" : "") << std::endl;
+  if (options_.archive) ORDO_RETURN_IF_ERROR(StartArchiving(out, key));
   return Status::Ok();
+}
+
+Status Server::StartArchiving(std::ostream& out, const backup::KeyMaterial& key) {
+  // Its own Repository object: the archiver's thread and the backup worker's never share one.
+  bool created = false;
+  ORDO_ASSIGN_OR_RETURN(auto repository,
+                        OpenOrCreateRepository(options_.repository, key, &created));
+  backup::ContinuousArchiverOptions archive_options;
+  archive_options.interval_ms = options_.archive_interval_ms;
+  // Logs each change of state (ok -> retrying -> ok, failed), not every round. Runs on the
+  // archiver's thread; `out` outlives the archiver (StopArchiving joins it).
+  auto last_state = std::make_shared<backup::ArchiveState>(backup::ArchiveState::kStarting);
+  auto observer = [&out, last_state](const backup::ArchiveStep&, const Status& status,
+                                     const backup::ArchiveSnapshot& snapshot) {
+    if (snapshot.state == *last_state) return;
+    *last_state = snapshot.state;
+    std::string line = "archive: " + snapshot.status;
+    if (!status.ok()) line += " (" + status.ToString() + ")";
+    if (status.ok()) line += ", archived up to LSN " + std::to_string(snapshot.archived_lsn);
+    out << line + "\n" << std::flush;
+  };
+  out << "  continuous archiving: into " << options_.repository << " every "
+      << options_.archive_interval_ms << " ms" << std::endl;
+  ORDO_ASSIGN_OR_RETURN(archive_, backup::ContinuousArchiver::Start(
+                                      FileSystem::Default(), options_.data_directory,
+                                      std::move(repository), archive_options, observer));
+  state_.archive = archive_.get();
+  return Status::Ok();
+}
+
+void Server::StopArchiving(std::ostream& out) {
+  if (archive_ == nullptr) return;
+  state_.archive = nullptr;
+  const Status final_round = archive_->Stop();
+  const backup::ArchiveSnapshot snapshot = archive_->Snapshot();
+  archive_.reset();
+  if (snapshot.state == backup::ArchiveState::kFailed) {
+    out << "archive: " << snapshot.status << ": " << snapshot.last_error << std::endl;
+  } else if (!final_round.ok()) {
+    // The database is closed and durable; the next start (or `ordo archive`) ships the rest.
+    out << "archive: the final round failed, the archive ends at LSN " << snapshot.archived_lsn
+        << ": " << final_round.ToString() << std::endl;
+  } else {
+    out << "archive: archived up to LSN " << snapshot.archived_lsn << std::endl;
+  }
 }
 
 Status Server::OpenDatabase(std::ostream& out) {

@@ -10,9 +10,13 @@
 // connection.h). In the default sync mode that means nothing a client saw acknowledged can be
 // lost by a crash.
 //
+// Continuous archiving (--archive) runs on its own thread (backup/archive_loop.h); it reads the
+// data directory like a backup does and never makes a commit wait.
+//
 // Shutdown (SIGTERM, SIGINT, SHUTDOWN): stop accepting and stop reading requests, wait (at most
 // kShutdownDrainMs) for replies in flight to become durable and be written, close the clients,
-// then close the database (which writes a checkpoint and marks the shutdown clean).
+// then close the database (which writes a checkpoint and marks the shutdown clean), then stop
+// the archiver, whose final round ships the last commits.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +27,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "backup/archive_loop.h"
 #include "ordo/db.h"
 #include "ordo/options.h"
 #include "server/backup_worker.h"
@@ -45,6 +50,10 @@ struct ServerOptions {
   uint64_t maxclients = kMaxClientsDefault;
   std::string repository;  // --repo: SAVE and BGSAVE back up into it; empty: none
   std::string key_file;    // --key-file: the key of an encrypted repository
+  // --archive: continuous archiving into `repository` (backup/archive_loop.h), a round every
+  // archive_interval_ms.
+  bool archive = false;
+  int64_t archive_interval_ms = backup::kArchiveIntervalDefaultMs;
 };
 
 class Server {
@@ -63,6 +72,8 @@ class Server {
   Status Listen();
   Status OpenDatabase(std::ostream& out);
   Status OpenRepository(std::ostream& out);
+  Status StartArchiving(std::ostream& out, const backup::KeyMaterial& key);
+  void StopArchiving(std::ostream& out);
   Status SetUpNotifications();
   void Serve();
   void HandleEvent(uint64_t token, uint32_t events);
@@ -84,6 +95,7 @@ class Server {
   ServerState state_;
   std::unique_ptr<DB> db_;
   std::unique_ptr<BackupWorker> backups_;
+  std::unique_ptr<backup::ContinuousArchiver> archive_;
   std::unique_ptr<EventLoop> loop_;
   int listen_fd_ = -1;
   int ack_fd_ = -1;

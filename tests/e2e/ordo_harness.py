@@ -12,19 +12,27 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
 import redis
 
 BINARY = None
+# tests/tools/restore_latest.cc, for test_archive.py until `ordo restore` plans through the
+# archive (see that file); None when not given.
+RESTORE_TOOL = None
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
 
 
 def main():
-    global BINARY
+    global BINARY, RESTORE_TOOL
     argv = list(sys.argv)
+    if "--restore-tool" in argv:
+        i = argv.index("--restore-tool")
+        RESTORE_TOOL = os.path.abspath(argv[i + 1])
+        del argv[i:i + 2]
     if "--binary" in argv:
         i = argv.index("--binary")
         BINARY = os.path.abspath(argv[i + 1])
@@ -125,6 +133,40 @@ class OrdoServer:
             self.process = None
         if self.owns_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class AckedWriter(threading.Thread):
+    """Alternates SET of a fresh key and INCR of its own counter until the server goes away,
+    recording what was acknowledged: acked_sets (key -> value) and acked_incrs (the last INCR
+    reply). Keys are PREFIX + "w<index>:key:<n>", the counter PREFIX + "w<index>:counter";
+    with `pad`, values grow by up to 199 bytes so records vary in size."""
+
+    def __init__(self, port, index, prefix="", pad=False):
+        super().__init__(daemon=True)
+        self.port = port
+        self.index = index
+        self.prefix = prefix
+        self.pad = pad
+        self.counter_key = "%sw%d:counter" % (prefix, index)
+        self.acked_sets = {}
+        self.acked_incrs = 0
+        self.error = None
+
+    def run(self):
+        client = redis.Redis(port=self.port, socket_timeout=30)
+        n = 0
+        try:
+            while True:
+                key = "%sw%d:key:%d" % (self.prefix, self.index, n)
+                value = "value-%d-%d" % (self.index, n)
+                if self.pad:
+                    value += "-" + "x" * (n % 200)
+                if client.set(key, value):
+                    self.acked_sets[key] = value
+                self.acked_incrs = client.incr(self.counter_key)
+                n += 1
+        except (redis.ConnectionError, redis.TimeoutError, ConnectionError) as error:
+            self.error = error  # the server was killed: expected
 
 
 class RedisServer:

@@ -1,50 +1,20 @@
 """Durability end to end: every write a client saw acknowledged survives kill -9, and a
 graceful restart keeps data and expiries."""
-import threading
 import time
 import unittest
 
-import redis
-
 import ordo_harness
-from ordo_harness import OrdoServer
+from ordo_harness import AckedWriter, OrdoServer
 
 WRITERS = 6
 LOAD_SECONDS = 4.0
-
-
-class Writer(threading.Thread):
-    """Alternates SET of a fresh key and INCR of its own counter, recording what was acked."""
-
-    def __init__(self, port, index):
-        super().__init__(daemon=True)
-        self.port = port
-        self.index = index
-        self.acked_sets = {}
-        self.acked_incrs = 0
-        self.error = None
-
-    def run(self):
-        client = redis.Redis(port=self.port, socket_timeout=30)
-        n = 0
-        try:
-            while True:
-                key = "w%d:key:%d" % (self.index, n)
-                value = "value-%d-%d" % (self.index, n)
-                if client.set(key, value):
-                    self.acked_sets[key] = value
-                result = client.incr("w%d:counter" % self.index)
-                self.acked_incrs = result
-                n += 1
-        except (redis.ConnectionError, redis.TimeoutError, ConnectionError) as error:
-            self.error = error  # the server was killed: expected
 
 
 class CrashTest(unittest.TestCase):
     def test_acknowledged_writes_survive_kill_9(self):
         server = OrdoServer().start()
         try:
-            writers = [Writer(server.port, i) for i in range(WRITERS)]
+            writers = [AckedWriter(server.port, i) for i in range(WRITERS)]
             for writer in writers:
                 writer.start()
             # Let the load run; the kill lands while writes are in flight.
