@@ -19,20 +19,13 @@ import unittest
 import redis
 
 BINARY = None
-# tests/tools/restore_latest.cc, for test_archive.py until `ordo restore` plans through the
-# archive (see that file); None when not given.
-RESTORE_TOOL = None
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
 
 
 def main():
-    global BINARY, RESTORE_TOOL
+    global BINARY
     argv = list(sys.argv)
-    if "--restore-tool" in argv:
-        i = argv.index("--restore-tool")
-        RESTORE_TOOL = os.path.abspath(argv[i + 1])
-        del argv[i:i + 2]
     if "--binary" in argv:
         i = argv.index("--binary")
         BINARY = os.path.abspath(argv[i + 1])

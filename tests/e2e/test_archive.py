@@ -2,10 +2,6 @@
 kill -9 and resumes without gap; after a graceful stop the archive alone restores every
 acknowledged write, and the restored directory dumps exactly like the server's; INFO persistence
 reports the archive; `ordo archive` does the same beside a live server from another process.
-
-Restores go through RESTORE_TOOL (tests/tools/restore_latest.cc: PlanRestore + RestoreFrom)
-because `ordo restore` does not plan through the archive on this branch yet; once it does
-(being wired on main), restore_latest() calls `ordo restore --repo R --to D` and the tool goes.
 """
 import json
 import os
@@ -46,12 +42,9 @@ def dump_dict(text):
 
 
 def restore_latest(repo, target):
-    """Restores the repository's newest archived commit into `target` (see the module doc)."""
-    if ordo_harness.RESTORE_TOOL:
-        result = subprocess.run([ordo_harness.RESTORE_TOOL, repo, target], capture_output=True,
-                                text=True, timeout=300)
-    else:
-        result = run_ordo("restore", "--repo", repo, "--to", target)
+    """Restores the repository's newest archived commit into `target` (`ordo restore` without
+    a target goes to the newest archived commit)."""
+    result = run_ordo("restore", "--repo", repo, "--to", target)
     assert result.returncode == 0, (result.stdout, result.stderr)
     return result.stdout
 
