@@ -40,6 +40,13 @@ int64_t LiveLagMicros(const ArchiveSnapshot& snapshot, uint64_t acked_lsn, int64
   return std::max<int64_t>(0, now_micros - since);
 }
 
+int64_t RoundPeriodMicros(int64_t interval_ms, const std::vector<int64_t>& recent_round_micros) {
+  const int64_t interval_micros = interval_ms * 1000;
+  int64_t longest = 0;
+  for (const int64_t micros : recent_round_micros) longest = std::max(longest, micros);
+  return interval_micros - std::min(longest, interval_micros / 2);
+}
+
 Result<std::unique_ptr<ContinuousArchiver>> ContinuousArchiver::Start(
     FileSystem* fs, std::string data_directory, std::unique_ptr<Repository> repository,
     ContinuousArchiverOptions options, RoundObserver observer) {
@@ -104,14 +111,22 @@ void ContinuousArchiver::Loop() {
     Status status = RunRound(&step);
     Record(step, status, round_start_micros);
     if (IsPermanent(status)) break;
-    // After a success the next round starts one interval after this one started (a fixed
-    // rate, so a commit waits at most about one interval even when rounds take long under
-    // load; a round longer than the interval is followed at once). While rounds fail, back
+    // After a success the next round starts RoundPeriodMicros after this one started (see
+    // archive_loop.h; a round longer than that is followed at once). While rounds fail, back
     // off from now: 2x, 4x ... the interval, up to backoff_max_ms.
     Clock::time_point next_round;
     if (status.ok()) {
       backoff_ms = options_.interval_ms;
-      next_round = round_start + std::chrono::milliseconds(options_.interval_ms);
+      const int64_t took_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                      Clock::now() - round_start).count();
+      if (round_micros_.size() < kArchiveRoundsTimed) {
+        round_micros_.push_back(took_micros);
+      } else {
+        round_micros_[round_micros_next_] = took_micros;
+        round_micros_next_ = (round_micros_next_ + 1) % kArchiveRoundsTimed;
+      }
+      next_round = round_start +
+                   std::chrono::microseconds(RoundPeriodMicros(options_.interval_ms, round_micros_));
     } else {
       backoff_ms = std::min(backoff_ms * 2, options_.backoff_max_ms);
       next_round = Clock::now() + std::chrono::milliseconds(backoff_ms);

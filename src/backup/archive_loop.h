@@ -2,10 +2,14 @@
 // interval, so that the newest restorable commit is at most about one interval old. Used by
 // `ordo serve --archive` inside the server and by `ordo archive` beside a live data directory.
 //
-// The loop, one round per interval (rounds start at a fixed rate: the next one interval after
-// the previous one started, at once if that round took longer):
+// The loop, one round per interval:
 //   * Open the archiver if it is not open (resume after the newest piece), then ship every
-//     complete piece (Archiver::ArchiveAvailable).
+//     complete piece (Archiver::ArchiveAvailable: the sealed segments and one piece of the
+//     active segment).
+//   * The interval is the archive lag aimed at: a commit made just after a round cut its piece
+//     is shipped by the next round, so the next round starts one interval after this one
+//     started, less the time recent rounds took to ship (RoundPeriodMicros); at once if this
+//     round took longer.
 //   * A round that fails is retried after a backoff that doubles from the interval up to
 //     backoff_max_ms, and the error is reported (Snapshot, the optional observer). Pieces shipped
 //     before the error stay; the next round resumes at the first piece not shipped.
@@ -47,6 +51,15 @@ inline constexpr int64_t kArchiveBackoffMaxDefaultMs = 30 * 1000;
 inline constexpr size_t kArchiveLagsKeptMax = 100 * 1000;
 static_assert(kArchiveIntervalMinMs <= kArchiveIntervalDefaultMs &&
               kArchiveIntervalDefaultMs <= kArchiveIntervalMaxMs);
+
+// How many recent successful rounds RoundPeriodMicros looks at.
+inline constexpr size_t kArchiveRoundsTimed = 4;
+
+// The time from one successful round's start to the next round's start: the interval less the
+// longest of the recent rounds' durations (microseconds), and at least half the interval, so
+// that a commit waits about one interval from its commit to its publication even though each
+// round takes a while to ship, and rounds never come more often than twice an interval.
+int64_t RoundPeriodMicros(int64_t interval_ms, const std::vector<int64_t>& recent_round_micros);
 
 struct ContinuousArchiverOptions {
   int64_t interval_ms = kArchiveIntervalDefaultMs;  // kArchiveIntervalMinMs..kArchiveIntervalMaxMs
@@ -150,6 +163,8 @@ class ContinuousArchiver {
   bool archiver_opened_once_ = false;  // its archived_lsn() is meaningful
   std::vector<int64_t> lags_;  // ring of the newest commit lags, at most kArchiveLagsKeptMax
   size_t lags_next_ = 0;       // where the next lag goes once the ring is full
+  std::vector<int64_t> round_micros_;  // durations of the newest successful rounds (ring)
+  size_t round_micros_next_ = 0;
   Status final_status_;  // of the final round, set before the thread ends (join orders it)
 
   mutable std::mutex mutex_;

@@ -219,5 +219,12 @@ TEST(LiveLagTest, IsZeroWhenArchivedElseCountsFromTheLaterKnownPoint) {
   EXPECT_EQ(LiveLagMicros(snapshot, 4, 5'000), 2'500);
 }
 
+TEST(RoundPeriodTest, StartsEarlyByTheLongestRecentRoundAndAtMostHalfAnInterval) {
+  EXPECT_EQ(RoundPeriodMicros(1000, {}), 1'000'000);  // no round timed yet: the interval
+  EXPECT_EQ(RoundPeriodMicros(1000, {30'000, 50'000, 20'000}), 950'000);
+  EXPECT_EQ(RoundPeriodMicros(1000, {900'000}), 500'000);  // never more than twice an interval
+  EXPECT_EQ(RoundPeriodMicros(100, {40'000}), 60'000);
+}
+
 }  // namespace
 }  // namespace ordo::backup

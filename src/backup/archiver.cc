@@ -136,10 +136,15 @@ Status Archiver::CheckResumePoint(const ArchivePiece& last) {
 Status Archiver::ArchiveAvailable(ArchiveStep* step) {
   *step = ArchiveStep{};
   if (!open_) return Status::InvalidArgument("archiver: Open() first");
+  // One round ships at most one piece of the active segment: under a steady load the segment
+  // grows while its piece is being stored, and chasing that growth would keep the round (and
+  // its fsyncs) going for as long as the load lasts. What was written meanwhile is the next
+  // round's piece. Sealed segments are all shipped: they stop growing.
   for (;;) {
     bool progressed = false;
-    ORDO_RETURN_IF_ERROR(ShipSegment(&progressed, step));
-    if (!progressed) return Status::Ok();
+    bool sealed = false;
+    ORDO_RETURN_IF_ERROR(ShipSegment(&progressed, &sealed, step));
+    if (!progressed || !sealed) return Status::Ok();
   }
 }
 
@@ -212,8 +217,9 @@ Status Archiver::StoreRange(const std::string& path, uint64_t start, uint64_t en
   return Status::Ok();
 }
 
-Status Archiver::ShipSegment(bool* progressed, ArchiveStep* step) {
+Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) {
   *progressed = false;
+  *sealed = false;
   const std::string path = SegmentPath(next_segment_);
   if (!fs_->FileExists(path)) return Status::Ok();  // not created yet
   // Whether the next segment exists is asked before the size and the tail are read: the
@@ -296,6 +302,7 @@ Status Archiver::ShipSegment(bool* progressed, ArchiveStep* step) {
     next_offset_ = end;
   }
   *progressed = true;
+  *sealed = tail.sealed;
   return Status::Ok();
 }
 

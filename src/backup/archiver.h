@@ -64,9 +64,11 @@ class Archiver {
   Status Open();
 
   // Ships every piece that is complete now: each sealed segment not yet (fully) archived, and
-  // the active segment's durable prefix up to its last whole record. Returns when nothing more
-  // is available. On an error the pieces shipped before it stay (they are durable and
-  // described); a later call retries from the first piece not shipped.
+  // then one piece of the active segment: its durable prefix up to the last whole record it
+  // holds when the piece is cut. Records appended while that piece is stored are left for the
+  // next call, so a call under a steady write load ends (one active piece per call). On an
+  // error the pieces shipped before it stay (they are durable and described); a later call
+  // retries from the first piece not shipped.
   Status ArchiveAvailable(ArchiveStep* step);
 
   const std::string& database_id_hex() const { return database_hex_; }
@@ -79,7 +81,8 @@ class Archiver {
 
  private:
   struct Scan;
-  Status ShipSegment(bool* progressed, ArchiveStep* step);
+  // Ships the next piece, if any; `sealed`: it completed a sealed segment.
+  Status ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step);
   Status ScanRecords(const std::string& path, uint64_t start, uint64_t limit, Scan* scan);
   Status StoreRange(const std::string& path, uint64_t start, uint64_t end, ManifestFile* file,
                     uint64_t* written);

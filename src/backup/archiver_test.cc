@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -226,6 +227,86 @@ TEST_F(ArchiverTest, ResumesAfterARestartWithoutGapOrDuplicate) {
   auto latest = RestoreTo(PointTarget{}, "latest");
   ASSERT_TRUE(latest.ok()) << latest.status().ToString();
   ExpectState("latest", Record(), "after a restart");
+}
+
+// Forwards to the default file system; calls `on_reopen` after each ReopenWritableFile, which
+// the archiver calls just before it ships a prefix of the active segment (to sync it).
+class ReopenHookFileSystem final : public FileSystem {
+ public:
+  explicit ReopenHookFileSystem(std::function<void()> on_reopen)
+      : on_reopen_(std::move(on_reopen)) {}
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    return base_->NewWritableFile(path);
+  }
+  Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override {
+    auto file = base_->ReopenWritableFile(path);
+    on_reopen_();
+    return file;
+  }
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    return base_->NewRandomAccessFile(path);
+  }
+  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
+  Result<uint64_t> GetFileSize(const std::string& path) override {
+    return base_->GetFileSize(path);
+  }
+  Result<int64_t> GetModificationTimeMicros(const std::string& path) override {
+    return base_->GetModificationTimeMicros(path);
+  }
+  Result<std::vector<std::string>> GetChildren(const std::string& directory) override {
+    return base_->GetChildren(directory);
+  }
+  Status CreateDir(const std::string& directory) override { return base_->CreateDir(directory); }
+  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
+  Status RenameFile(const std::string& source, const std::string& target) override {
+    return base_->RenameFile(source, target);
+  }
+  Status SyncDir(const std::string& directory) override { return base_->SyncDir(directory); }
+  Status Truncate(const std::string& path, uint64_t size) override {
+    return base_->Truncate(path, size);
+  }
+  Status SetReadOnly(const std::string& path) override { return base_->SetReadOnly(path); }
+  Status SetWritable(const std::string& path) override { return base_->SetWritable(path); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+
+ private:
+  FileSystem* const base_ = FileSystem::Default();
+  std::function<void()> on_reopen_;
+};
+
+// Under a steady write load the active segment grows while its piece is stored; a call ships
+// one piece of it and leaves what came meanwhile to the next call, instead of chasing the load
+// (before, this call went on shipping a piece per commit made during the previous piece).
+TEST_F(ArchiverTest, ACallShipsOnePieceOfTheActiveSegmentWhileTheLoadGoesOn) {
+  std::mt19937 random(3);
+  RandomWrites(random, 10);
+  int commits_during_shipping = 0;
+  ReopenHookFileSystem fs([&] {
+    if (commits_during_shipping < 5) {
+      ++commits_during_shipping;
+      EXPECT_TRUE(db_->Put("during-" + std::to_string(commits_during_shipping), "v").ok());
+    }
+  });
+  Archiver archiver(&fs, Data(), repository_.get());
+  ASSERT_TRUE(archiver.Open().ok());
+  archived_database_ = archiver.database_id_hex();
+  const uint64_t segments = db_->GetStatistics().segments;
+  const ArchiveStep first = Archive(&archiver);
+  // Every sealed segment, then one piece of the active one; the commit made while that piece
+  // was stored is not in it.
+  EXPECT_EQ(first.pieces, segments);
+  EXPECT_EQ(commits_during_shipping, 1);
+  EXPECT_EQ(archiver.archived_lsn(), db_->AckedLsn() - 1);
+  const ArchiveStep second = Archive(&archiver);
+  EXPECT_EQ(second.pieces, 1u);
+  EXPECT_EQ(second.records, 1u);
+  EXPECT_EQ(commits_during_shipping, 2);
+  EXPECT_EQ(archiver.archived_lsn(), db_->AckedLsn() - 1);
+  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  EXPECT_EQ(layout.runs.size(), 1u);
+  EXPECT_TRUE(layout.gaps.empty());
 }
 
 TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
