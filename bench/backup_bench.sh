@@ -55,102 +55,9 @@ for tool in redis-server redis-benchmark redis-cli db_bench python3; do
   command -v "$tool" >/dev/null || {
     echo "backup_bench.sh: $tool not found (scripts/install-deps.sh installs it)" >&2; exit 1; }
 done
-[[ -x $ORDO ]] || { echo "backup_bench.sh: $ORDO missing: build first (make build)" >&2; exit 1; }
-if [[ $DROP == 1 ]] && ! { [[ $(id -u) == 0 ]] && [[ -w /proc/sys/vm/drop_caches ]]; }; then
-  echo "backup_bench.sh: not root: cold figures skipped (drop_caches needs root)" >&2
-  DROP=0
-fi
-
-WORK=$(mktemp -d "$BENCH_TMP/ordo-backup-bench-XXXXXX")
-PIDS=()  # every background process this script started and has not yet stopped
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.0f", b / 1048576 }'; }
-rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0) ? b / 1048576 / s : 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
-pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.1f", 100 * a / b }'; }
-at_least() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "-" && r >= t) ? "met" : "NOT met" }'; }
-at_most() { awk -v r="$1" -v t="$2" 'BEGIN { print (r != "-" && r <= t) ? "met" : "NOT met" }'; }
-bytes_of() { du -sb "$1" | cut -f1; }  # apparent size of every file under a directory
-drop_caches() { if [[ $DROP == 1 ]]; then sync; echo 3 >/proc/sys/vm/drop_caches; fi; }
-warm() { find "$1" -type f -exec cat {} + >/dev/null; sync; }  # every file read once into the cache; nothing dirty left
-json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
-
-stop_pid() {  # pid: a child of this script, so its id cannot be reused before we wait for it
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 600); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local kept=() p
-  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
-  PIDS=("${kept[@]+"${kept[@]}"}")
-}
-
-wait_ready() {  # port pid
-  for _ in $(seq 600); do
-    if redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; then return 0; fi
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
-# start_server NAME COMMAND... (with @PORT@ substituted): sets PORT and SERVER.
-start_server() {
-  local name=$1; shift
-  PORT=$(free_port)
-  local args=() arg
-  for arg in "$@"; do args+=("${arg//@PORT@/$PORT}"); done
-  SERVER_LOG=$WORK/$name.log
-  "${args[@]}" >"$SERVER_LOG" 2>&1 &
-  SERVER=$!
-  PIDS+=("$SERVER")
-  if ! wait_ready "$PORT" "$SERVER"; then
-    echo "backup_bench.sh: $name did not start; its log:" >&2
-    cat "$WORK/$name.log" >&2
-    exit 1
-  fi
-}
-
-# The loader: SET key:%012d (redis-benchmark's -r key names, so its later loads hit the same
-# keys) for every FIRST + i*STRIDE < END, pipelined. Each value is 500 random bytes then 500
-# copies of one byte: compressible to about half, like db_bench's default --compression_ratio 0.5,
-# so neither zstd (ordo) nor the copy tools see unrealistically compressible data.
-cat >"$WORK/load.py" <<'EOF'
-import os, socket, sys
-port, first, end, stride, tag = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].encode()
-s = socket.create_connection(("127.0.0.1", port))
-batch = 500
-keys = range(first, end, stride)
-pad = tag * (500 // len(tag)) + b"x" * (500 % len(tag))
-for start in range(0, len(keys), batch):
-    part = keys[start:start + batch]
-    out = []
-    for k in part:
-        key = b"key:%012d" % k
-        value = os.urandom(500) + pad
-        out.append(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(key), key, len(value), value))
-    s.sendall(b"".join(out))
-    want, got = 5 * len(part), b""
-    while len(got) < want:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            sys.exit("load.py: connection closed")
-        got += chunk
-    if got != b"+OK\r\n" * len(part):
-        sys.exit("load.py: unexpected reply %r" % got[:200])
-EOF
+BENCH_NAME=backup_bench.sh
+# shellcheck source=bench/common.sh
+source bench/common.sh
 
 # The memory sampler: every 50 ms, "epoch_ms kib" where kib is the sum of Pss_Anon over the
 # process ROOT, all its descendants (Redis's forked child), and every process whose command line
@@ -195,36 +102,6 @@ while os.path.exists("/proc/%d" % root):
     out.write("%d %d\n" % (time.time() * 1000, sum(pss_anon(p) for p in pids)))
     time.sleep(0.05)
 EOF
-
-load() {  # port first end stride tag (into the server started last)
-  python3 "$WORK/load.py" "$@" || {
-    echo "backup_bench.sh: loading failed; the server's log ($SERVER_LOG):" >&2
-    tail -20 "$SERVER_LOG" >&2
-    kill -0 "$SERVER" 2>/dev/null || { wait "$SERVER"; echo "server exit status $?" >&2; }
-    exit 1
-  }
-}
-
-# run_timed LABEL COMMAND...: runs COMMAND, sets T to its wall-clock seconds.
-run_timed() {
-  local label=$1; shift
-  local t0 t1
-  t0=$(now)
-  "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" || {
-    echo "backup_bench.sh: $label failed: $*" >&2; cat "$WORK/$label.err" "$WORK/$label.out" >&2; exit 1; }
-  t1=$(now)
-  T=$(elapsed "$t0" "$t1")
-}
-copy_synced() {  # src dst: cp -r, then fsync every copied file (what a backup must do too)
-  cp -r "$1" "$2" && find "$2" -exec sync {} +
-}
-
-declare -A F  # every figure, by name
-declare -A L  # every timing, by name: the rounds' seconds, space-separated
-add() { L[$1]+="$2 "; }
-last() { awk '{print $NF}' <<<"${L[$1]}"; }
-median() { tr ' ' '\n' <<<"${L[$1]}" | grep . | sort -g | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
-spread() { tr ' ' '\n' <<<"${L[$1]}" | grep . | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%s-%s", lo, hi}'; }
 
 echo "ordo backup benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"

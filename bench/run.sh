@@ -24,7 +24,7 @@ MARKDOWN=
 SKIP_SERVER=0
 SKIP_ENGINE=0
 BACKUP=0  # --backup: also bench/backup_bench.sh (issue 3), same --quick and --markdown
-ARCHIVE=0  # --archive: also bench/archive_bench.sh (issue 4), same --quick and --markdown
+ARCHIVE=0  # --archive: also bench/archive_bench.sh and bench/pitr_bench.sh (issue 4), same --quick and --markdown
 
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -225,6 +225,8 @@ fi
 if [[ $ARCHIVE == 1 ]]; then
   echo "== continuous archiving: bench/archive_bench.sh"
   BUILD_DIR=$BUILD_DIR BENCH_TMP=$BENCH_TMP CLIENTS=$CLIENTS bench/archive_bench.sh $([[ $QUICK == 1 ]] && echo --quick) ${MARKDOWN:+--markdown "$MARKDOWN"}
+  echo "== point-in-time restore: bench/pitr_bench.sh"
+  BUILD_DIR=$BUILD_DIR BENCH_TMP=$BENCH_TMP bench/pitr_bench.sh $([[ $QUICK == 1 ]] && echo --quick) ${MARKDOWN:+--markdown "$MARKDOWN"}
 fi
 
 if [[ $BACKUP == 1 ]]; then

@@ -131,11 +131,29 @@ void ContinuousArchiver::Loop() {
       backoff_ms = std::min(backoff_ms * 2, options_.backoff_max_ms);
       next_round = Clock::now() + std::chrono::milliseconds(backoff_ms);
     }
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (!wake_.wait_until(lock, next_round, [this] { return stop_requested_; })) {
-      continue;
+    // Wait for the next round, Stop(), or (after a success) a newly sealed segment.
+    bool stop = false;
+    for (;;) {
+      const Clock::time_point poll =
+          status.ok() ? std::min(next_round, Clock::now() + std::chrono::milliseconds(
+                                                                kArchiveSealPollMs))
+                      : next_round;
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (wake_.wait_until(lock, poll, [this] { return stop_requested_; })) {
+        stop = true;
+        break;
+      }
+      lock.unlock();
+      if (Clock::now() >= next_round) break;
+      // At most one early round per segment, so a segment that somehow stays unshipped
+      // cannot make the loop spin.
+      if (archiver_open_ && archiver_.next_segment_id() != early_round_segment_ &&
+          archiver_.SealedSegmentWaiting()) {
+        early_round_segment_ = archiver_.next_segment_id();
+        break;
+      }
     }
-    lock.unlock();
+    if (!stop) continue;
     // Stop(): one final round ships what was committed before it.
     step = ArchiveStep{};
     round_start_micros = WallMicros();

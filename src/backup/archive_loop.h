@@ -10,6 +10,9 @@
 //     is shipped by the next round, so the next round starts one interval after this one
 //     started, less the time recent rounds took to ship (RoundPeriodMicros); at once if this
 //     round took longer.
+//   * Between rounds the loop looks every kArchiveSealPollMs whether the segment being shipped
+//     has been sealed; if so the next round starts at once, so a sealed segment is shipped
+//     within about kArchiveSealPollMs of its seal whatever the interval.
 //   * A round that fails is retried after a backoff that doubles from the interval up to
 //     backoff_max_ms, and the error is reported (Snapshot, the optional observer). Pieces shipped
 //     before the error stay; the next round resumes at the first piece not shipped.
@@ -51,6 +54,9 @@ inline constexpr int64_t kArchiveBackoffMaxDefaultMs = 30 * 1000;
 inline constexpr size_t kArchiveLagsKeptMax = 100 * 1000;
 static_assert(kArchiveIntervalMinMs <= kArchiveIntervalDefaultMs &&
               kArchiveIntervalDefaultMs <= kArchiveIntervalMaxMs);
+
+// How often, between rounds, the loop looks for a newly sealed segment (one stat call).
+inline constexpr int64_t kArchiveSealPollMs = 100;
 
 // How many recent successful rounds RoundPeriodMicros looks at.
 inline constexpr size_t kArchiveRoundsTimed = 4;
@@ -163,6 +169,7 @@ class ContinuousArchiver {
   bool archiver_opened_once_ = false;  // its archived_lsn() is meaningful
   std::vector<int64_t> lags_;  // ring of the newest commit lags, at most kArchiveLagsKeptMax
   size_t lags_next_ = 0;       // where the next lag goes once the ring is full
+  uint64_t early_round_segment_ = 0;  // the segment whose seal last started a round early
   std::vector<int64_t> round_micros_;  // durations of the newest successful rounds (ring)
   size_t round_micros_next_ = 0;
   Status final_status_;  // of the final round, set before the thread ends (join orders it)

@@ -109,6 +109,30 @@ TEST_F(ArchiveLoopTest, ShipsCommitsWhileTheDatabaseWritesAndKeepsFigures) {
   ExpectRestoresToLatest("latest");
 }
 
+// A sealed segment does not wait for the interval: with an interval of an hour, the loop's
+// first round runs at start, and the next one only because a segment was sealed.
+TEST_F(ArchiveLoopTest, ShipsASealedSegmentWithoutWaitingForTheInterval) {
+  Write(10);
+  auto loop = StartLoop(kArchiveIntervalMaxMs);
+  ASSERT_NE(loop, nullptr);
+  const ArchiveSnapshot first = loop->WaitForRounds(1, kWaitMs);
+  ASSERT_EQ(first.rounds, 1u);
+  const uint64_t segments = db_->GetStatistics().segments;
+  while (db_->GetStatistics().segments == segments) Write(40);
+  const uint64_t sealed_segments = db_->GetStatistics().segments - 1;  // all but the active one
+  const ArchiveSnapshot after =
+      WaitFor(*loop, [](const ArchiveSnapshot& s) { return s.rounds >= 2; });
+  EXPECT_EQ(after.state, ArchiveState::kOk);
+  ASSERT_GE(after.rounds, 2u);
+  auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
+  auto pieces = repository->ListArchivePieces(repository->ListArchivedDatabases()->front());
+  ASSERT_TRUE(pieces.ok());
+  uint64_t sealed_pieces = 0;
+  for (const ArchivePiece& piece : *pieces) sealed_pieces += piece.sealed ? 1 : 0;
+  EXPECT_GE(sealed_pieces, sealed_segments);
+  ASSERT_TRUE(loop->Stop().ok());
+}
+
 TEST_F(ArchiveLoopTest, RetriesWithBackoffWhileTheRepositoryFailsAndCatchesUp) {
   auto loop = StartLoop();
   ASSERT_NE(loop, nullptr);

@@ -148,6 +148,10 @@ Status Archiver::ArchiveAvailable(ArchiveStep* step) {
   }
 }
 
+bool Archiver::SealedSegmentWaiting() {
+  return open_ && fs_->FileExists(SegmentPath(next_segment_ + 1));
+}
+
 Status Archiver::ScanRecords(const std::string& path, uint64_t start, uint64_t limit,
                              Scan* scan) {
   ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs_, path, limit));

@@ -71,6 +71,11 @@ class Archiver {
   // retries from the first piece not shipped.
   Status ArchiveAvailable(ArchiveStep* step);
 
+  // True when the segment the next piece comes from has been sealed since (the database has
+  // created the one after it): the next ArchiveAvailable() ships it whole. One stat call; false
+  // before Open().
+  bool SealedSegmentWaiting();
+
   const std::string& database_id_hex() const { return database_hex_; }
   // The newest commit in the archive (0: none yet) and its commit time.
   uint64_t archived_lsn() const { return last_lsn_; }

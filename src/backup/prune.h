@@ -31,8 +31,8 @@ struct PruneReport {
   uint64_t removed_bytes = 0;                // stored bytes of removed files, where known
   std::vector<std::string> removed_archive_pieces;  // "<database id>/<piece name>"
   uint64_t kept_archive_pieces = 0;
-  std::vector<std::string> removed_temporary;
-  uint64_t kept_recent = 0;  // unreferenced files younger than the grace period, left alone  // "data/.tmp-*", "manifests/.tmp-*" leftovers
+  std::vector<std::string> removed_temporary;  // "data/.tmp-*", "manifests/.tmp-*" leftovers
+  uint64_t kept_recent = 0;  // unreferenced files younger than the grace period, left alone
 };
 
 // Keeps the newest `keep_last` backups (>= 1, else InvalidArgument) and, with
@@ -51,9 +51,9 @@ Status Prune(Repository* repository, uint64_t keep_last,
 
 // Removes the temporary files (".tmp-*", repository.h) that interrupted writes left in
 // `repository_path`/data, /manifests and /archive/<database id>, older than `grace_seconds`;
-// with `dry_run` only lists them. Separate from Prune
-// because the Repository interface neither lists nor removes temporaries; same caveat: never
-// while a backup into the repository is running (its temporary file is in use).
+// with `dry_run` only lists them. Separate from Prune because the Repository interface neither
+// lists nor removes temporaries. With a grace of 0, never while a backup or an archiver writes
+// into the repository (its temporary file is in use).
 Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, bool dry_run,
                             PruneReport* report, int64_t grace_seconds = 0);
 
