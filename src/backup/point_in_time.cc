@@ -131,11 +131,14 @@ Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
       newest.backup_id));
 }
 
-// The LSN of the newest commit that marks the restore point `name`, or NotFound.
+// The LSN of the newest commit that marks the restore point `name`, or NotFound. Reads the
+// segments newest first and stops after the first that holds the name, so a recent point costs
+// a read of the log's tail, not of all of it.
 Result<uint64_t> FindRestorePoint(FileSystem* fs, const std::vector<SegmentFile>& segments,
                                   const std::string& name) {
   uint64_t found = 0;
-  for (const SegmentFile& segment : segments) {
+  for (auto it = segments.rbegin(); it != segments.rend() && found == 0; ++it) {
+    const SegmentFile& segment = *it;
     ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail,
                           log::ReadSegmentTail(fs, segment.path, segment.size));
     const uint64_t limit = tail.sealed ? tail.footer.records_end : segment.size;
@@ -156,6 +159,29 @@ Result<uint64_t> FindRestorePoint(FileSystem* fs, const std::vector<SegmentFile>
   return found;
 }
 
+// Where the scan for the cut may start: for an LSN target, the segments wholly before the one
+// holding the last kept commit need not be read (the cut and the report come from that commit),
+// and their headers say where each starts. A segment can be skipped when the next one starts at
+// or before the last kept LSN and is not the final segment (every segment but the final one
+// holds at least one record, so the next one's first record is kept). A time target is read
+// from the start: headers hold no times.
+Result<size_t> FirstSegmentToScan(FileSystem* fs, const std::vector<SegmentFile>& segments,
+                                  const PointTarget& target) {
+  if (target.kind != PointTarget::Kind::kLsn && target.kind != PointTarget::Kind::kBeforeLsn) {
+    return size_t{0};
+  }
+  if (target.kind == PointTarget::Kind::kBeforeLsn && target.lsn == 0) return size_t{0};
+  const uint64_t last_kept = target.kind == PointTarget::Kind::kLsn ? target.lsn : target.lsn - 1;
+  size_t first = 0;
+  for (size_t next = 1; next + 1 < segments.size(); ++next) {
+    ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs, segments[next].path,
+                                                                segments[next].size));
+    if (reader->header().first_lsn > last_kept) break;
+    first = next;
+  }
+  return first;
+}
+
 Status CutLogAt(FileSystem* fs, const std::string& directory, const PointTarget& requested,
                 PointReport* report) {
   *report = PointReport{};
@@ -167,7 +193,7 @@ Status CutLogAt(FileSystem* fs, const std::string& directory, const PointTarget&
     target.kind = PointTarget::Kind::kLsn;
   }
   bool stopped = false;
-  size_t index = 0;
+  ORDO_ASSIGN_OR_RETURN(size_t index, FirstSegmentToScan(fs, segments, target));
   for (; index < segments.size() && !stopped; ++index) {
     uint64_t kept_end = 0;
     ORDO_RETURN_IF_ERROR(ScanForCut(fs, segments[index], target, report, &kept_end, &stopped));

@@ -6,12 +6,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
 #include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
 #include "backup/restore.h"
+#include "log/segment_reader.h"
 #include "util/clock.h"
 
 namespace ordo::backup {
@@ -117,6 +119,72 @@ TEST_F(PointInTimeTest, JustBeforeAFlushAllBringsEverythingBack) {
   RestoreTo(repository.get(), target, "restored");
   ExpectState("restored", before, "before the FLUSHALL");
   EXPECT_EQ(ReadAll(scratch_.Sub("restored")).size(), 200u);
+}
+
+// Points and LSN targets across many segments: the cut reads only from the segment holding the
+// target (segment headers say where each starts) and the name lookup reads newest first; both
+// must still land exactly: at a segment's first and last record, and on the newest of two
+// points with one name.
+TEST_F(PointInTimeTest, TargetsAcrossManySegmentsLandExactly) {
+  auto write_keys = [&](int count, char fill) {
+    for (int i = 0; i < count; ++i) {
+      WriteBatch batch;
+      batch.Put("k" + std::to_string(i % 50), std::string(900, fill));
+      Write(std::move(batch));
+    }
+  };
+  auto early = db_->CreateRestorePoint("only-early");
+  ASSERT_TRUE(early.ok());
+  const Recorded at_early = Record();
+  write_keys(150, 'a');
+  ASSERT_TRUE(db_->CreateRestorePoint("twice").ok());
+  write_keys(150, 'b');
+  auto twice = db_->CreateRestorePoint("twice");
+  ASSERT_TRUE(twice.ok());
+  const Recorded at_twice = Record();
+  std::vector<Recorded> points;  // every commit of the last stretch
+  for (int i = 0; i < 150; ++i) {
+    write_keys(1, static_cast<char>('c' + i % 20));
+    points.push_back(Record());
+  }
+  ASSERT_GE(db_->GetStatistics().segments, 5u);
+  auto repository = BackUp();
+
+  PointTarget target;
+  target.kind = PointTarget::Kind::kPoint;
+  target.point_name = "twice";
+  EXPECT_EQ(RestoreTo(repository.get(), target, "twice").point.lsn, *twice);
+  ExpectState("twice", at_twice, "the newer of two points named twice");
+  target.point_name = "only-early";
+  EXPECT_EQ(RestoreTo(repository.get(), target, "early").point.lsn, *early);
+  ExpectState("early", at_early, "a point in the first segment");
+
+  // Segment boundaries: the first and last commit of every segment the stretch crossed.
+  auto segments = log::ListSegmentIds(FileSystem::Default(), scratch_.Sub("data") + "/log");
+  ASSERT_TRUE(segments.ok());
+  std::vector<uint64_t> starts;
+  for (const uint64_t id : *segments) {
+    const std::string path = scratch_.Sub("data") + "/log/" + log::SegmentFileName(id);
+    auto size = FileSystem::Default()->GetFileSize(path);
+    ASSERT_TRUE(size.ok());
+    auto reader = log::SegmentReader::Open(FileSystem::Default(), path, *size);
+    ASSERT_TRUE(reader.ok());
+    starts.push_back((*reader)->header().first_lsn);
+  }
+  int checked = 0;
+  for (const Recorded& point : points) {
+    const bool at_boundary = std::find(starts.begin(), starts.end(), point.lsn) != starts.end() ||
+                             std::find(starts.begin(), starts.end(), point.lsn + 1) != starts.end();
+    if (!at_boundary) continue;
+    target = PointTarget{};
+    target.kind = checked % 2 == 0 ? PointTarget::Kind::kLsn : PointTarget::Kind::kBeforeLsn;
+    target.lsn = target.kind == PointTarget::Kind::kLsn ? point.lsn : point.lsn + 1;
+    const std::string name = "boundary-" + std::to_string(point.lsn);
+    EXPECT_EQ(RestoreTo(repository.get(), target, name).point.lsn, point.lsn);
+    ExpectState(name, point, name);
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
 }
 
 TEST_F(PointInTimeTest, NamedRestorePointRestoresTheStateAtIt) {
