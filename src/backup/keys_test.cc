@@ -34,7 +34,7 @@ TEST(Sha256Test, KnownVectors) {
 }
 
 TEST(KeysTest, Base64RoundTrip) {
-  for (const std::string bytes : {std::string(), std::string("f"), std::string(32, '\xff')}) {
+  for (const std::string& bytes : {std::string(), std::string("f"), std::string(32, '\xff')}) {
     Result<std::string> decoded = Base64Decode(Base64Encode(bytes));
     ASSERT_TRUE(decoded.ok());
     EXPECT_EQ(*decoded, bytes);
