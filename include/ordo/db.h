@@ -94,6 +94,7 @@ struct Statistics {
   uint64_t log_bytes = 0;
   uint64_t commits = 0;        // records written since open
   uint64_t syncs = 0;          // fdatasync calls since open
+  uint64_t caller_groups = 0;  // groups committed by CommitPending() on its caller's thread
   uint64_t bytes_written = 0;  // log bytes written since open
   uint64_t expired_keys = 0;   // keys deleted because their time ran out, since open
   uint64_t checkpoints = 0;    // checkpoints written since open
@@ -142,9 +143,11 @@ class DB {
   // thread would: one write(2), one fdatasync (sync mode always), apply, acknowledge. Returns
   // OK once they are acknowledged (AckedLsn() covers them), or at once if nothing is pending;
   // the ack listener is not called for a commit made here (the caller sees AckedLsn() move).
-  // If the committer thread is busy (writing a group or a checkpoint), wakes it to commit them
-  // instead and returns OK without waiting; the listener then reports them as usual. Failed if
-  // the database has failed (the write or sync error here fails it, as on the committer).
+  // If the committer thread is busy (writing a group or a checkpoint), or the pending writes
+  // come to more than kCallerCommitBytesMax (a large value would hold the caller for long),
+  // wakes the committer thread to commit them instead and returns OK without waiting; the
+  // listener then reports them as usual. Failed if the database has failed (the write or sync
+  // error here fails it, as on the committer thread).
   virtual Status CommitPending() = 0;
   // Blocks until `lsn` is acknowledged (OK) or the database failed (Failed).
   virtual Status WaitForAck(uint64_t lsn) = 0;

@@ -198,6 +198,7 @@ class DBImpl final : public DB {
 
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> caller_groups_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> log_bytes_{0};
   std::atomic<uint64_t> expired_keys_{0};

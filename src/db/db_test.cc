@@ -4,9 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -405,24 +408,48 @@ TEST_F(DBTest, DeferredWritesAreVisibleAndCommittedByTheCaller) {
   EXPECT_EQ(GetOrMissing(db.get(), "beta"), "two");
 }
 
-TEST_F(DBTest, DeferredWriteNobodyCommitsIsCommittedByTheCommitterThread) {
-  auto db = Open();
-  std::mutex mutex;
-  std::condition_variable acked;
-  db->SetAckListener([&] {
-    std::lock_guard<std::mutex> lock(mutex);
-    acked.notify_all();
+// Blocks until AckedLsn() >= lsn, woken by the ack listener (installed for the wait). The
+// state is shared with the listener, which the committer thread may still be running after
+// the wait returns.
+void WaitThroughAckListener(DB* db, uint64_t lsn) {
+  struct Wakeup {
+    std::mutex mutex;
+    std::condition_variable acked;
+  };
+  auto wakeup = std::make_shared<Wakeup>();
+  db->SetAckListener([wakeup] {
+    std::lock_guard<std::mutex> lock(wakeup->mutex);
+    wakeup->acked.notify_all();
   });
-  Result<uint64_t> lsn = db->SubmitDeferred(OnePut("forgotten", "v"));
-  ASSERT_TRUE(lsn.ok());
   {
-    // No CommitPending(), no WaitForAck(): the committer thread's backstop commits it, and
-    // being the committer thread, tells the listener.
-    std::unique_lock<std::mutex> lock(mutex);
-    acked.wait(lock, [&] { return db->AckedLsn() >= *lsn; });
+    std::unique_lock<std::mutex> lock(wakeup->mutex);
+    wakeup->acked.wait(lock, [&] { return db->AckedLsn() >= lsn; });
   }
   db->SetAckListener(nullptr);
+}
+
+TEST_F(DBTest, DeferredWriteNobodyCommitsIsCommittedByTheCommitterThread) {
+  auto db = Open();
+  Result<uint64_t> lsn = db->SubmitDeferred(OnePut("forgotten", "v"));
+  ASSERT_TRUE(lsn.ok());
+  // No CommitPending(), no WaitForAck(): the committer thread's backstop commits it.
+  WaitThroughAckListener(db.get(), *lsn);
   EXPECT_EQ(db->GetStatistics().commits, 1u);
+  EXPECT_EQ(db->GetStatistics().caller_groups, 0u);
+}
+
+TEST_F(DBTest, CommitPendingLeavesALargeGroupToTheCommitterThread) {
+  auto db = Open();
+  Result<uint64_t> lsn =
+      db->SubmitDeferred(OnePut("large", std::string(kCallerCommitBytesMax + 1, 'v')));
+  ASSERT_TRUE(lsn.ok());
+  ASSERT_TRUE(db->CommitPending().ok());
+  WaitThroughAckListener(db.get(), *lsn);
+  EXPECT_EQ(db->GetStatistics().caller_groups, 0u);  // the committer thread committed it
+  // A small group is committed here, unless the committer thread happens to be busy.
+  ASSERT_TRUE(db->SubmitDeferred(OnePut("small", "v")).ok());
+  ASSERT_TRUE(db->CommitPending().ok());
+  EXPECT_LE(db->GetStatistics().caller_groups, 1u);
 }
 
 TEST_F(DBTest, WaitForAckCommitsADeferredWrite) {

@@ -167,21 +167,19 @@ Status DBImpl::FailedStatusLocked() const {
 
 Status DBImpl::CommitPending() {
   std::unique_lock<std::mutex> commit_lock(commit_mutex_, std::try_to_lock);
-  if (!commit_lock.owns_lock()) {
-    // The committer thread is busy (a group, a checkpoint): rather than block the caller
-    // behind it, leave the writes to it.
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (failed_) return FailedStatusLocked();
-    if (!pending_.empty()) {
-      pending_wakes_committer_ = true;
-      committer_cv_.notify_one();
-    }
-    return Status::Ok();
-  }
   PendingGroup group;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (failed_) return FailedStatusLocked();
+    if (!commit_lock.owns_lock() || pending_.bytes.size() > kCallerCommitBytesMax) {
+      // The committer thread is busy (a group, a checkpoint), or the write would hold the
+      // caller for long: rather than block the caller, leave the writes to that thread.
+      if (!pending_.empty()) {
+        pending_wakes_committer_ = true;
+        committer_cv_.notify_one();
+      }
+      return Status::Ok();
+    }
     // Nothing pending also covers a read-only database and one closed (Submit refuses writes
     // once closing, and the committer thread commits everything before it stops).
     if (pending_.empty()) return Status::Ok();
@@ -189,6 +187,7 @@ Status DBImpl::CommitPending() {
     std::swap(group, pending_);
     pending_wakes_committer_ = false;
   }
+  ++caller_groups_;
   return CommitGroupLocked(group, /*notify_listener=*/false);
 }
 
