@@ -83,11 +83,25 @@ State ReadState(DB* db) {
   return state;
 }
 
+// How the workload's writes are committed.
+enum class Committer {
+  kThread,  // DB::Write: the committer thread
+  kCaller,  // DB::SubmitDeferred then DB::CommitPending, as the server's event loop does
+};
+
 // Runs the workload until the first failed write; returns how many writes were acknowledged.
-size_t RunUntilFailure(DB* db, const std::vector<Step>& steps) {
+size_t RunUntilFailure(DB* db, const std::vector<Step>& steps,
+                       Committer committer = Committer::kThread) {
   size_t acknowledged = 0;
   for (const auto& step : steps) {
-    if (!db->Write(step.batch).ok()) break;
+    if (committer == Committer::kThread) {
+      if (!db->Write(step.batch).ok()) break;
+    } else {
+      Result<uint64_t> lsn = db->SubmitDeferred(step.batch);
+      if (!lsn.ok() || !db->CommitPending().ok()) break;
+      // CommitPending leaves the group to the committer thread when that one is busy.
+      if (!db->WaitForAck(*lsn).ok()) break;
+    }
     ++acknowledged;
     if (step.checkpoint_after && !db->Checkpoint().ok()) break;
   }
@@ -139,10 +153,20 @@ class CrashTest : public ::testing::Test {
     ASSERT_TRUE(DB::Open(check, directory, &db).ok()) << context << ": level 3 after recovery";
   }
 
+  void CrashAtEverySyncPoint(Committer committer);
+
   std::vector<std::string> created_;
 };
 
 TEST_F(CrashTest, CrashAtEverySyncPointReopensToAcknowledgedPrefix) {
+  CrashAtEverySyncPoint(Committer::kThread);
+}
+
+TEST_F(CrashTest, CrashAtEverySyncPointWithCallerCommitsReopensToAcknowledgedPrefix) {
+  CrashAtEverySyncPoint(Committer::kCaller);
+}
+
+void CrashTest::CrashAtEverySyncPoint(Committer committer) {
   const auto steps = Workload();
   uint64_t sync_points = 0;
   {
@@ -151,7 +175,7 @@ TEST_F(CrashTest, CrashAtEverySyncPointReopensToAcknowledgedPrefix) {
     std::unique_ptr<DB> db;
     ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
     fs.Reset();
-    ASSERT_EQ(RunUntilFailure(db.get(), steps), steps.size());
+    ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     sync_points = fs.sync_count();
     ASSERT_TRUE(db->Close().ok());
   }
@@ -170,7 +194,7 @@ TEST_F(CrashTest, CrashAtEverySyncPointReopensToAcknowledgedPrefix) {
       ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
       fs.Reset();
       fs.CrashAfterSyncs(point);
-      acknowledged = RunUntilFailure(db.get(), steps);
+      acknowledged = RunUntilFailure(db.get(), steps, committer);
       db.reset();  // Close fails against the frozen file system; that is the crash
     }
     ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
@@ -234,36 +258,39 @@ TEST_F(CrashTest, WriteAndSyncErrorsFailTheDatabaseAndLoseNothingAcknowledged) {
   };
   for (const auto& fault : cases) {
     for (uint64_t n = 1; n <= 60; n += 3) {
-      const std::string context = std::string(fault.name) + " at call " + std::to_string(n);
-      FaultFileSystem fs;
-      fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
-      const std::string directory = Directory("fault");
-      size_t acknowledged = 0;
-      {
-        std::unique_ptr<DB> db;
-        ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
-        fs.Reset();
+      for (Committer committer : {Committer::kThread, Committer::kCaller}) {
+        const std::string context = std::string(fault.name) + " at call " + std::to_string(n) +
+                                    (committer == Committer::kCaller ? ", caller commits" : "");
+        FaultFileSystem fs;
         fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
-        fs.FailAfter(n, fault.kind, fault.error, fault.persistent);
-        acknowledged = RunUntilFailure(db.get(), steps);
-        if (acknowledged < steps.size() && fs.injected_count() > 0) {
-          // Failed for good: even when the fault was once, the next write is refused.
-          const Statistics stats = db->GetStatistics();
-          if (stats.failed) {
-            Status again = db->Put("after-failure", "x");
-            EXPECT_TRUE(again.IsFailed()) << context << ": " << again.ToString();
-            EXPECT_NE(again.message().find("injected fault"), std::string::npos) << context;
-            // Reads serve what was acknowledged.
-            State expected;
-            for (size_t i = 0; i < acknowledged; ++i) Apply(steps[i].batch, &expected);
-            EXPECT_EQ(ReadState(db.get()), expected) << context;
+        const std::string directory = Directory("fault");
+        size_t acknowledged = 0;
+        {
+          std::unique_ptr<DB> db;
+          ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+          fs.Reset();
+          fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
+          fs.FailAfter(n, fault.kind, fault.error, fault.persistent);
+          acknowledged = RunUntilFailure(db.get(), steps, committer);
+          if (acknowledged < steps.size() && fs.injected_count() > 0) {
+            // Failed for good: even when the fault was once, the next write is refused.
+            const Statistics stats = db->GetStatistics();
+            if (stats.failed) {
+              Status again = db->Put("after-failure", "x");
+              EXPECT_TRUE(again.IsFailed()) << context << ": " << again.ToString();
+              EXPECT_NE(again.message().find("injected fault"), std::string::npos) << context;
+              // Reads serve what was acknowledged.
+              State expected;
+              for (size_t i = 0; i < acknowledged; ++i) Apply(steps[i].batch, &expected);
+              EXPECT_EQ(ReadState(db.get()), expected) << context;
+            }
           }
         }
+        ASSERT_TRUE(fs.SimulateCrash(CrashMode::kDropUnsynced, n).ok());
+        ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged, context);
+        if (HasFatalFailure()) return;
+        std::filesystem::remove_all(directory);
       }
-      ASSERT_TRUE(fs.SimulateCrash(CrashMode::kDropUnsynced, n).ok());
-      ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged, context);
-      if (HasFatalFailure()) return;
-      std::filesystem::remove_all(directory);
     }
   }
 }

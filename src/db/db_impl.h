@@ -3,10 +3,14 @@
 // Write path: Submit() validates the batch, takes mutex_, assigns the next LSN and the record's
 // place in the log (segment, offset: rotation is decided here, between records), encodes the
 // record into the pending group, and records every change in the overlay so it is visible at
-// once. The committer thread takes the whole pending group, writes it with one write(2) per
-// segment (sealing and creating segments where the group crosses one), fdatasyncs once (sync
-// mode "always"), applies the group to the index, acknowledges it, and drops the overlay
-// entries the index now covers.
+// once. The committer takes the whole pending group, writes it with one write(2) per segment
+// (sealing and creating segments where the group crosses one), fdatasyncs once (sync mode
+// "always"), applies the group to the index, acknowledges it, and drops the overlay entries the
+// index now covers. The committer is the committer thread, woken by Submit(), or a caller of
+// CommitPending() (after SubmitDeferred(), which does not wake the thread): committing on the
+// caller's thread saves the two thread hand-offs per group, which on a busy machine cost more
+// than the write itself. The committer thread still wakes every kDeferredCommitMaxMs, and so
+// commits deferred writes nobody commits, writes interval checkpoints and everysec's syncs.
 //
 // Read path: overlay first (pending, not yet acknowledged writes: the read reports their LSN
 // as observed_lsn), then the index, then the value from its segment file, checked against the
@@ -14,7 +18,11 @@
 //
 // Locks: mutex_ guards the overlay, the pending group and the counters; index_mutex_ guards the
 // index (shared for readers, exclusive for the committer's apply). Order: mutex_ before
-// index_mutex_; the committer never holds both.
+// index_mutex_; the committer never holds both. commit_mutex_ makes one thread at a time the
+// committer (the committer thread, or a caller of CommitPending()): it is held from taking the
+// pending group until that group is acknowledged, so groups are written in LSN order, and it
+// guards the segment writer and the other committer-only state. Order: commit_mutex_ before
+// mutex_.
 //
 // Failure: any write, sync, seal or segment-creation error fails the database for good:
 // pending writes are dropped (their writers get Failed), the overlay is cleared so reads show
@@ -53,6 +61,8 @@ class DBImpl final : public DB {
   Status Delete(std::string_view key) override;
   Status Write(WriteBatch batch) override;
   Result<uint64_t> Submit(WriteBatch batch) override;
+  Result<uint64_t> SubmitDeferred(WriteBatch batch) override;
+  Status CommitPending() override;
   Status WaitForAck(uint64_t lsn) override;
   uint64_t AckedLsn() const override { return acked_lsn_.load(std::memory_order_acquire); }
   void SetAckListener(std::function<void()> listener) override;
@@ -105,7 +115,10 @@ class DBImpl final : public DB {
 
   Status OpenDirectory(OpenReport* report);
   Status StartWriter(const RecoveredLog& recovered);
-  Result<uint64_t> SubmitLocked(WriteBatch& batch);
+  // What a write gets once the database has failed (mutex_ held).
+  Status FailedStatusLocked() const;
+  // Sequences `batch` into pending_; wakes the committer unless `deferred`.
+  Result<uint64_t> SubmitLocked(WriteBatch& batch, bool deferred = false);
   // Whether `key` exists as the latest submitted write left it, and its digest contribution
   // (zero if absent).
   bool CurrentEntryHashLocked(std::string_view key, StateDigest* hash);
@@ -120,10 +133,15 @@ class DBImpl final : public DB {
   void ExpireKeys(const std::vector<std::string>& keys);
 
   void CommitterLoop();
-  Status WriteGroup(const PendingGroup& group);
+  // Commits a group taken from pending_ (commit_mutex_ held since): the one place a group is
+  // committed, from the committer thread or from CommitPending(). Fails the database on error.
+  Status CommitGroupLocked(const PendingGroup& group, bool notify_listener);
+  // Writes, syncs (per the sync mode), applies and acknowledges `group`; the ack listener is
+  // called only when `notify_listener`.
+  Status WriteGroup(const PendingGroup& group, bool notify_listener);
   Status RotateTo(uint64_t segment_id, uint64_t first_lsn);
   void ApplyGroup(const PendingGroup& group);
-  void Acknowledge(uint64_t lsn, bool synced);
+  void Acknowledge(uint64_t lsn, bool synced, bool notify_listener);
   void Fail(const Status& status);
   Status WriteCheckpointNow();
   void SweeperLoop();
@@ -141,6 +159,9 @@ class DBImpl final : public DB {
   std::map<std::string, OverlayEntry, std::less<>> overlay_;
   uint64_t overlay_clear_lsn_ = 0;
   PendingGroup pending_;
+  // Whether pending_ holds a write that asked for the committer thread (Submit, not
+  // SubmitDeferred): it waits for this, not for pending_ to be non-empty.
+  bool pending_wakes_committer_ = false;
   uint64_t last_lsn_ = 0;
   StateDigest submitted_digest_;  // the digest after every submitted write (at last_lsn_)
   uint64_t submitted_keys_ = 0;   // live keys after every submitted write
@@ -163,7 +184,9 @@ class DBImpl final : public DB {
   index::Index index_;
   uint64_t applied_lsn_ = 0;
 
-  // Committer thread only.
+  // Guarded by commit_mutex_ (the committer of the moment), or the committer thread alone
+  // before it starts and after it stops.
+  std::mutex commit_mutex_;
   std::unique_ptr<log::SegmentWriter> writer_;
   uint64_t bytes_since_checkpoint_ = 0;
   bool loaded_checkpoint_ = false;  // open used a checkpoint (last_checkpoint_lsn_ is its LSN)
@@ -175,6 +198,7 @@ class DBImpl final : public DB {
 
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> caller_groups_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> log_bytes_{0};
   std::atomic<uint64_t> expired_keys_{0};

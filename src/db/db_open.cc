@@ -203,6 +203,7 @@ Status DBImpl::Close() {
   sweeper_cv_.notify_all();
   if (committer_.joinable()) committer_.join();
   if (sweeper_.joinable()) sweeper_.join();
+  std::lock_guard<std::mutex> commit_lock(commit_mutex_);  // against a late CommitPending()
   Status result;
   if (writer_ != nullptr && !failed_) {
     // The active segment ends at its last record on disk, then the checkpoint marks the end
@@ -218,7 +219,7 @@ Status DBImpl::Close() {
 }
 
 Status DBImpl::WriteCheckpointNow() {
-  // Runs on the committer thread (or after it stopped): nothing else changes the index, and the
+  // Runs as the committer (commit_mutex_ held): nothing else changes the index, and the
   // log is synced first so the checkpoint never covers a record that a crash could take back.
   if (unsynced_) {
     Status synced = writer_->Sync();

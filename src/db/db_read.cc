@@ -274,6 +274,7 @@ Statistics DBImpl::GetStatistics() {
   stats.log_bytes = log_bytes_.load();
   stats.commits = commits_.load();
   stats.syncs = syncs_.load();
+  stats.caller_groups = caller_groups_.load();
   stats.bytes_written = bytes_written_.load();
   stats.expired_keys = expired_keys_.load();
   stats.checkpoints = checkpoints_.load();

@@ -13,8 +13,14 @@ Result<uint64_t> DBImpl::Submit(WriteBatch batch) {
   return SubmitLocked(batch);
 }
 
-Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
-  if (failed_) return Status::Failed("database failed and accepts no writes: " + failure_.ToString());
+Result<uint64_t> DBImpl::SubmitDeferred(WriteBatch batch) {
+  ORDO_RETURN_IF_ERROR(log::ValidateBatch(batch));
+  std::lock_guard<std::mutex> lock(mutex_);
+  return SubmitLocked(batch, /*deferred=*/true);
+}
+
+Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
+  if (failed_) return FailedStatusLocked();
   if (closing_) {
     return options_.read_only ? Status::NotSupported("database is open read-only")
                               : Status::Failed("database is closing");
@@ -96,7 +102,10 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch) {
   next_offset_ += record_bytes;
   ++next_segment_records_;
   pending_.records.push_back(std::move(record));
-  committer_cv_.notify_one();
+  if (!deferred) {
+    pending_wakes_committer_ = true;
+    committer_cv_.notify_one();
+  }
   return lsn;
 }
 
@@ -119,6 +128,11 @@ bool DBImpl::CurrentEntryHashLocked(std::string_view key, StateDigest* hash) {
 
 Status DBImpl::WaitForAck(uint64_t lsn) {
   std::unique_lock<std::mutex> lock(mutex_);
+  if (acked_lsn_.load() < lsn && !pending_.empty() && !pending_wakes_committer_) {
+    // A deferred write someone now waits for: commit it now rather than at the backstop.
+    pending_wakes_committer_ = true;
+    committer_cv_.notify_one();
+  }
   ack_cv_.wait(lock, [&] { return acked_lsn_.load() >= lsn || failed_; });
   if (acked_lsn_.load() >= lsn) return Status::Ok();
   return Status::Failed("write not acknowledged: " + failure_.ToString());
@@ -146,30 +160,72 @@ void DBImpl::SetAckListener(std::function<void()> listener) {
   ack_listener_ = std::move(listener);
 }
 
+Status DBImpl::FailedStatusLocked() const {
+  assert(failed_);
+  return Status::Failed("database failed and accepts no writes: " + failure_.ToString());
+}
+
+Status DBImpl::CommitPending() {
+  std::unique_lock<std::mutex> commit_lock(commit_mutex_, std::try_to_lock);
+  PendingGroup group;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failed_) return FailedStatusLocked();
+    if (!commit_lock.owns_lock() || pending_.bytes.size() > kCallerCommitBytesMax) {
+      // The committer thread is busy (a group, a checkpoint), or the write would hold the
+      // caller for long: rather than block the caller, leave the writes to that thread.
+      if (!pending_.empty()) {
+        pending_wakes_committer_ = true;
+        committer_cv_.notify_one();
+      }
+      return Status::Ok();
+    }
+    // Nothing pending also covers a read-only database and one closed (Submit refuses writes
+    // once closing, and the committer thread commits everything before it stops).
+    if (pending_.empty()) return Status::Ok();
+    assert(writer_ != nullptr);
+    std::swap(group, pending_);
+    pending_wakes_committer_ = false;
+  }
+  ++caller_groups_;
+  return CommitGroupLocked(group, /*notify_listener=*/false);
+}
+
+Status DBImpl::CommitGroupLocked(const PendingGroup& group, bool notify_listener) {
+  assert(!group.empty());
+  Status written = WriteGroup(group, notify_listener);
+  if (!written.ok()) Fail(written);
+  return written;
+}
+
 void DBImpl::CommitterLoop() {
   for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      // Wakes at least every kDeferredCommitMaxMs (deferred writes do not wake it), which is
+      // also often enough for everysec's once-a-second sync and the checkpoint interval.
+      static_assert(kDeferredCommitMaxMs <= 200);
+      committer_cv_.wait_for(lock, std::chrono::milliseconds(kDeferredCommitMaxMs), [&] {
+        return pending_wakes_committer_ || closing_ || failed_ || checkpoint_requested_;
+      });
+      if (failed_) return;
+    }
+    // This thread is the committer until the group is acknowledged; a CommitPending() caller
+    // holding the role finishes its group first.
+    std::lock_guard<std::mutex> commit_lock(commit_mutex_);
     PendingGroup group;
     bool stop = false;
     bool checkpoint = false;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      const auto wait = options_.sync_mode == SyncMode::kEverySec && unsynced_
-                            ? std::chrono::milliseconds(200)
-                            : std::chrono::milliseconds(1000);
-      committer_cv_.wait_for(lock, wait, [&] {
-        return !pending_.empty() || closing_ || failed_ || checkpoint_requested_;
-      });
+      std::lock_guard<std::mutex> lock(mutex_);
       if (failed_) return;
       std::swap(group, pending_);
+      pending_wakes_committer_ = false;
       stop = closing_ && group.empty();
       checkpoint = checkpoint_requested_;
     }
     if (!group.empty()) {
-      Status written = WriteGroup(group);
-      if (!written.ok()) {
-        Fail(written);
-        return;
-      }
+      if (!CommitGroupLocked(group, /*notify_listener=*/true).ok()) return;
     } else if (unsynced_ && (stop || MonotonicMicros() - last_sync_micros_ >= 1000000)) {
       // everysec / none: what was written but not synced is synced at least once a second
       // (everysec) or at close (both).
@@ -218,7 +274,7 @@ Status DBImpl::RotateTo(uint64_t segment_id, uint64_t first_lsn) {
   return Status::Ok();
 }
 
-Status DBImpl::WriteGroup(const PendingGroup& group) {
+Status DBImpl::WriteGroup(const PendingGroup& group, bool notify_listener) {
   // Runs of records for one segment go out in one write(2); a run ends where the group crosses
   // into the next segment, which is sealed and created in between.
   size_t run_start_record = 0;
@@ -255,7 +311,7 @@ Status DBImpl::WriteGroup(const PendingGroup& group) {
     last_sync_micros_ = MonotonicMicros();
   }
   ApplyGroup(group);
-  Acknowledge(group.records.back().lsn, synced);
+  Acknowledge(group.records.back().lsn, synced, notify_listener);
   return Status::Ok();
 }
 
@@ -297,13 +353,13 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
   if (overlay_clear_lsn_ != 0 && overlay_clear_lsn_ <= applied_lsn_) overlay_clear_lsn_ = 0;
 }
 
-void DBImpl::Acknowledge(uint64_t lsn, bool synced) {
+void DBImpl::Acknowledge(uint64_t lsn, bool synced, bool notify_listener) {
   std::function<void()> listener;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (synced) durable_lsn_ = lsn;
     acked_lsn_.store(lsn, std::memory_order_release);
-    listener = ack_listener_;
+    if (notify_listener) listener = ack_listener_;
   }
   ack_cv_.notify_all();
   if (listener) listener();
@@ -322,6 +378,7 @@ void DBImpl::Fail(const Status& status) {
     overlay_.clear();
     overlay_clear_lsn_ = 0;
     pending_ = PendingGroup{};
+    pending_wakes_committer_ = false;
     std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
     submitted_digest_ = index_.digest();
     submitted_keys_ = index_.size();

@@ -167,7 +167,8 @@ void ReplyDatabaseError(CommandContext& context, const Status& status) {
 }
 
 bool SubmitBatch(CommandContext& context, WriteBatch batch) {
-  Result<uint64_t> lsn = context.db->Submit(std::move(batch));
+  // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
+  Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
   if (!lsn.ok()) {
     context.server->write_errors += 1;
     ReplyDatabaseError(context, lsn.status());

@@ -137,7 +137,8 @@ std::string PersistenceSection(CommandContext& context) {
          Line("ordo_segment_bytes", server.segment_bytes) + Line("ordo_log_bytes", stats.log_bytes) +
          Line("ordo_last_lsn", stats.last_lsn) + Line("ordo_acked_lsn", stats.acked_lsn) +
          Line("ordo_durable_lsn", stats.durable_lsn) + Line("ordo_commits", stats.commits) +
-         Line("ordo_syncs", stats.syncs) + Line("ordo_bytes_written", stats.bytes_written) +
+         Line("ordo_syncs", stats.syncs) + Line("ordo_caller_groups", stats.caller_groups) +
+         Line("ordo_bytes_written", stats.bytes_written) +
          Line("ordo_checkpoints", stats.checkpoints) +
          Line("ordo_last_checkpoint_lsn", stats.last_checkpoint_lsn) +
          Line("ordo_last_checkpoint_time_ms", stats.last_checkpoint_time_ms) +

@@ -272,6 +272,7 @@ void Server::Serve() {
     int events = loop_->Poll(timeout_ms, [this](uint64_t token, uint32_t ready) {
       HandleEvent(token, ready);
     });
+    CommitIteration();
     if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
     if (state_.shutdown_requested && !stopping_) BeginShutdown();
     if (stopping_ && (Drained() || WallMillis() >= shutdown_deadline_ms_)) return;
@@ -430,10 +431,23 @@ void Server::UpdateInterest(Connection& connection) {
   if (!loop_->Modify(connection.fd(), token, events).ok()) CloseConnection(token);
 }
 
+void Server::CommitIteration() {
+  // Commands submit their writes deferred (SubmitBatch): this iteration's writes go out here as
+  // one group, committed on this thread when the committer thread is idle, so that no write
+  // costs a hand-off between threads (Redis's appendfsync always syncs in beforeSleep too).
+  // The replies wait for the sync either way; reads go on being served by the next iteration.
+  Status committed = db_->CommitPending();
+  if (!committed.ok() || db_->AckedLsn() != last_acked_seen_) ReleaseAcked();
+}
+
 void Server::HandleAcks() {
   uint64_t counter = 0;
   ssize_t ignored = read(ack_fd_, &counter, sizeof(counter));
   (void)ignored;
+  ReleaseAcked();
+}
+
+void Server::ReleaseAcked() {
   uint64_t acked = db_->AckedLsn();
   bool progressed = acked != last_acked_seen_;
   last_acked_seen_ = acked;

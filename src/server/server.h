@@ -2,7 +2,9 @@
 // requests, runs commands against the database and sends replies once they are durable.
 //
 // Threads: the event loop is the only thread that touches connections and the only thread that
-// submits writes. The database's committer thread tells it about acknowledged writes through an
+// submits writes. Writes are submitted deferred and committed by the loop itself at the end of
+// each iteration, one group per iteration (CommitIteration); writes the database's committer
+// thread commits instead (when it is busy with a checkpoint, say) are announced through an
 // eventfd (the ack listener may not call into the database); signals (SIGTERM, SIGINT) arrive
 // through a signalfd. So every piece of server state is owned by one thread and needs no lock.
 //
@@ -84,7 +86,9 @@ class Server {
   void Execute(Connection& connection, std::vector<std::string>& args);
   void Flush(Connection& connection);
   void UpdateInterest(Connection& connection);
+  void CommitIteration();
   void HandleAcks();
+  void ReleaseAcked();
   void FailWaitingIfDatabaseFailed();
   void CloseConnection(uint64_t token);
   void BeginShutdown();
