@@ -140,7 +140,9 @@ TEST_F(DBTest, OrderedScanRangeAndPrefix) {
       ++visited_now;
     });
     EXPECT_LE(visited_now, 7u);
-    if (!cursor.empty()) EXPECT_EQ(visited_now, 7u);
+    if (!cursor.empty()) {
+      EXPECT_EQ(visited_now, 7u);
+    }
   } while (!cursor.empty());
   ASSERT_EQ(keys.size(), 100u);
   EXPECT_EQ(keys.front(), "key0100");
