@@ -61,6 +61,7 @@ struct Options {
 struct OpenReport {
   int integrity_level = 0;
   bool previous_shutdown_clean = false;
+  bool created_database = false;  // this open created the database (no previous shutdown)
   uint64_t keys = 0;
   uint64_t segments = 0;
   uint64_t log_bytes = 0;

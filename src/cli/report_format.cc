@@ -10,7 +10,9 @@ std::string FormatOpenReport(const std::string& directory, const OpenReport& rep
   text += fmt::format("keys: {}, segments: {}, log bytes: {}, last LSN: {}\n", report.keys,
                       report.segments, report.log_bytes, report.last_lsn);
   text += fmt::format("previous shutdown: {}; integrity level: {}\n",
-                      report.previous_shutdown_clean ? "clean" : "not clean (or new)",
+                      report.created_database          ? "none (new database)"
+                      : report.previous_shutdown_clean ? "clean"
+                                                       : "not clean",
                       report.integrity_level);
   text += fmt::format("checkpoint: {}; records replayed: {}, verified: {}\n",
                       report.checkpoint.empty() ? "none" : report.checkpoint,

@@ -115,6 +115,7 @@ Status DBImpl::OpenDirectory(OpenReport* report) {
     identity = NewIdentity();
     ORDO_RETURN_IF_ERROR(WriteIdentity(fs_, identity_path, identity));
     report->actions.push_back("created database " + DatabaseIdHex(identity.database_id));
+    report->created_database = true;
   } else if (!read.ok()) {
     return read;
   }

@@ -42,7 +42,9 @@ class DBTest : public ::testing::Test {
 };
 
 TEST_F(DBTest, PutGetDeleteSurviveReopen) {
-  auto db = Open();
+  OpenReport created;
+  auto db = Open({}, &created);
+  EXPECT_TRUE(created.created_database);
   ASSERT_TRUE(db->Put("alpha", "one").ok());
   ASSERT_TRUE(db->Put("beta", "two").ok());
   ASSERT_TRUE(db->Put("alpha", "uno").ok());
@@ -54,6 +56,7 @@ TEST_F(DBTest, PutGetDeleteSurviveReopen) {
   OpenReport report;
   db = Open({}, &report);
   EXPECT_TRUE(report.previous_shutdown_clean);
+  EXPECT_FALSE(report.created_database);
   EXPECT_FALSE(report.checkpoint.empty());
   EXPECT_EQ(GetOrMissing(db.get(), "alpha"), "uno");
   EXPECT_EQ(GetOrMissing(db.get(), "beta"), "<missing>");

@@ -73,8 +73,11 @@ void PrintOpenSummary(std::ostream& out, const ServerOptions& options, const Ope
       << "  checkpoint used: " << (report.checkpoint.empty() ? "none" : report.checkpoint)
       << ", records replayed: " << report.replayed_records
       << ", records verified: " << report.verified_records << "\n"
-      << "  integrity level: " << report.integrity_level << " (previous shutdown "
-      << (report.previous_shutdown_clean ? "clean" : "not clean") << ")\n"
+      << "  integrity level: " << report.integrity_level
+      << (report.created_database           ? " (new database)"
+          : report.previous_shutdown_clean ? " (previous shutdown clean)"
+                                           : " (previous shutdown not clean)")
+      << "\n"
       << "  recovery actions: " << (report.actions.empty() ? "none" : "") << "\n";
   for (const std::string& action : report.actions) out << "    - " << action << "\n";
   if (report.torn_tail_bytes > 0) {

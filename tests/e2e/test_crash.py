@@ -14,6 +14,8 @@ class CrashTest(unittest.TestCase):
     def test_acknowledged_writes_survive_kill_9(self):
         server = OrdoServer().start()
         try:
+            self.assertTrue(any("(new database)" in line for line in server.output),
+                            server.output)
             writers = [AckedWriter(server.port, i) for i in range(WRITERS)]
             for writer in writers:
                 writer.start()
