@@ -104,8 +104,8 @@ void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments) {
                                    "data directory (live or stopped; read without the lock)");
   auto* repo = command->add_option(
       "--repo", arguments->repo,
-      "backup repository: the log held by its newest backup (the continuous archive does not "
-      "exist yet, so commits after that backup are not there)");
+      "backup repository: the log its newest backup holds and the continuous archive after it "
+      "(the whole archive when there is no backup)");
   data->excludes(repo);
   repo->excludes(data);
   command->add_option("--key-file", arguments->key_file, "key file of an encrypted repository")
