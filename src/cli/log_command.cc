@@ -260,8 +260,13 @@ void AddLogCommand(CLI::App& app) {
     std::fflush(stdout);
     if (!walked.ok()) return ReportFailure("log", walked, json);
     if (!json) {
-      const std::string source =
-          arguments->data.empty() ? "backup " + summary.backup_id : arguments->data;
+      std::string source = arguments->data;
+      if (arguments->data.empty()) {
+        source = summary.backup_id.empty()   ? std::string("the archive")
+                 : !arguments->backup.empty() ? "backup " + summary.backup_id
+                                              : "backup " + summary.backup_id +
+                                                    " with the archive after it";
+      }
       std::printf("%llu commits shown; %s holds LSN %llu..%llu%s\n",
                   static_cast<unsigned long long>(printed), source.c_str(),
                   static_cast<unsigned long long>(summary.first_lsn),

@@ -151,6 +151,9 @@ class LogHistoryTest(unittest.TestCase):
         strip = lambda out: [{k: v for k, v in c.items() if k not in ("segment_id", "offset")}
                              for c in json_lines(out)]
         self.assertEqual(strip(live), strip(backed_up))
+        # The closing summary names where the commits came from.
+        self.assertIn("with the archive after it", ordo_ok("log", *repo_source).splitlines()[-1])
+        self.assertIn(self.data + " holds LSN 1..", ordo_ok("log", "--data", self.data).splitlines()[-1])
 
     def test_encrypted_repository_needs_its_key(self):
         key = os.path.join(self.tmp, "k")
