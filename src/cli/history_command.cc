@@ -95,8 +95,7 @@ void AddHistoryCommand(CLI::App& app) {
     std::fflush(stdout);
     if (!walked.ok()) return ReportFailure("history", walked, json);
     if (!json) {
-      const std::string source =
-          arguments->data.empty() ? "backup " + summary.backup_id : arguments->data;
+      const std::string source = LogSourceName(*arguments, summary);
       std::printf("%llu versions of \"%s\" in %s (LSN %llu..%llu)\n",
                   static_cast<unsigned long long>(versions),
                   EscapeBytes(*key, 64).c_str(), source.c_str(),

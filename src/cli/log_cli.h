@@ -24,6 +24,12 @@ struct LogSourceArguments {
 // Adds --data, --repo, --key-file, --backup and --json to `command`.
 void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments);
 
+// Where the walked commits came from, for a closing line: the data directory, "the archive"
+// (a repository with no backup), "backup ID" (--backup), or "backup ID with the archive after
+// it".
+std::string LogSourceName(const LogSourceArguments& arguments,
+                          const backup::LogWalkSummary& summary);
+
 // Walks the log the arguments name. InvalidArgument unless exactly one of --data and --repo.
 Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkOptions& options,
                      const backup::LogVisitor& visitor, backup::LogWalkSummary* summary);

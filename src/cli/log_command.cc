@@ -116,6 +116,14 @@ void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments) {
   command->add_flag("--json", arguments->json, "JSON lines on stdout: one object per line");
 }
 
+std::string LogSourceName(const LogSourceArguments& arguments,
+                          const backup::LogWalkSummary& summary) {
+  if (!arguments.data.empty()) return arguments.data;
+  if (summary.backup_id.empty()) return "the archive";
+  if (!arguments.backup.empty()) return "backup " + summary.backup_id;
+  return "backup " + summary.backup_id + " with the archive after it";
+}
+
 Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkOptions& options,
                      const backup::LogVisitor& visitor, backup::LogWalkSummary* summary) {
   if (arguments.data.empty() == arguments.repo.empty()) {
@@ -260,13 +268,7 @@ void AddLogCommand(CLI::App& app) {
     std::fflush(stdout);
     if (!walked.ok()) return ReportFailure("log", walked, json);
     if (!json) {
-      std::string source = arguments->data;
-      if (arguments->data.empty()) {
-        source = summary.backup_id.empty()   ? std::string("the archive")
-                 : !arguments->backup.empty() ? "backup " + summary.backup_id
-                                              : "backup " + summary.backup_id +
-                                                    " with the archive after it";
-      }
+      const std::string source = LogSourceName(*arguments, summary);
       std::printf("%llu commits shown; %s holds LSN %llu..%llu%s\n",
                   static_cast<unsigned long long>(printed), source.c_str(),
                   static_cast<unsigned long long>(summary.first_lsn),
