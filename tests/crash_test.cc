@@ -177,6 +177,13 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     sync_points = fs.sync_count();
+    // The caller path is what this variant is for: it must actually have run.
+    const uint64_t caller_groups = db->GetStatistics().caller_groups;
+    if (committer == Committer::kCaller) {
+      EXPECT_GT(caller_groups, 0u);
+    } else {
+      EXPECT_EQ(caller_groups, 0u);
+    }
     ASSERT_TRUE(db->Close().ok());
   }
   ASSERT_GT(sync_points, steps.size());
@@ -230,6 +237,41 @@ TEST_F(CrashTest, PowerLossBeforeEveryMutationReopensToAcknowledgedPrefix) {
       fs.Reset();
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
       acknowledged = RunUntilFailure(db.get(), steps);
+    }
+    const CrashMode mode = point % 2 ? CrashMode::kTornWriteWithGarbage : CrashMode::kTornWrite;
+    ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
+    ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
+                             "power loss before mutation " + std::to_string(point));
+    if (HasFatalFailure()) return;
+    std::filesystem::remove_all(directory);
+  }
+}
+
+TEST_F(CrashTest, ReviewPowerLossBeforeEveryMutationWithCallerCommits) {
+  // A power loss can come between any two calls, not only at sync points: before the nth
+  // mutating call, every call from the nth on fails and changes nothing, then the crash.
+  const auto steps = Workload();
+  uint64_t mutations = 0;
+  {
+    FaultFileSystem fs;
+    const std::string directory = Directory("count-mutations");
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+    fs.Reset();
+    ASSERT_EQ(RunUntilFailure(db.get(), steps, Committer::kCaller), steps.size());
+    mutations = fs.mutation_count();
+  }
+  ASSERT_GT(mutations, 2 * steps.size());
+  for (uint64_t point = 1; point <= mutations; ++point) {
+    FaultFileSystem fs;
+    const std::string directory = Directory("mutation" + std::to_string(point));
+    size_t acknowledged = 0;
+    {
+      std::unique_ptr<DB> db;
+      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+      fs.Reset();
+      fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
+      acknowledged = RunUntilFailure(db.get(), steps, Committer::kCaller);
     }
     const CrashMode mode = point % 2 ? CrashMode::kTornWriteWithGarbage : CrashMode::kTornWrite;
     ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());

@@ -516,5 +516,113 @@ TEST_F(DBTest, CommitPendingOnAReadOnlyDatabaseDoesNothing) {
   EXPECT_EQ(GetOrMissing(db.get(), "k"), "v");
 }
 
+// Review: the caller committing while the committer thread commits Submit()s, interval and
+// requested checkpoints, and rotations; acknowledgements stay monotonic and in order, and the
+// reopened state is every acknowledged write.
+void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB> db,
+                                    const std::function<std::unique_ptr<DB>()>& reopen) {
+  std::atomic<bool> done{false};
+  std::atomic<bool> bad{false};
+  std::map<std::string, std::string> expected_loop, expected_writer;
+  std::thread loop([&] {
+    std::mt19937 random(1);
+    uint64_t last = 0;
+    for (int i = 0; i < 4000; ++i) {
+      std::string key = "L" + std::to_string(i % 97);
+      std::string value = (i % 700 == 699) ? std::string(kCallerCommitBytesMax + 10, 'x')
+                                           : std::string(100 + random() % 900, 'a' + i % 26);
+      Result<uint64_t> lsn = db->SubmitDeferred(OnePut(key, value));
+      if (!lsn.ok()) { bad = true; ADD_FAILURE() << lsn.status().ToString(); return; }
+      if (*lsn <= last) { bad = true; ADD_FAILURE() << "lsn order"; return; }
+      last = *lsn;
+      expected_loop[key] = value;
+      if (random() % 5 == 0) {
+        Status committed = db->CommitPending();
+        if (!committed.ok()) { bad = true; ADD_FAILURE() << committed.ToString(); return; }
+        if (random() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
+    ASSERT_TRUE(db->CommitPending().ok());
+    ASSERT_TRUE(db->WaitForAck(last).ok());
+  });
+  std::thread writer([&] {
+    for (int j = 0; j < 600; ++j) {
+      std::string key = "W" + std::to_string(j % 53);
+      std::string value = std::string(200 + j % 300, 'A' + j % 26);
+      Status put = db->Put(key, value);
+      if (!put.ok()) { bad = true; ADD_FAILURE() << put.ToString(); return; }
+      expected_writer[key] = value;
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+    }
+  });
+  std::thread checkpointer([&] {
+    while (!done) {
+      Status checkpointed = db->Checkpoint();
+      if (!checkpointed.ok()) { bad = true; ADD_FAILURE() << checkpointed.ToString(); return; }
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+    }
+  });
+  std::thread watcher([&] {
+    uint64_t acked = 0, durable = 0;
+    while (!done) {
+      const Statistics stats = db->GetStatistics();
+      if (stats.acked_lsn < acked || stats.durable_lsn < durable) {
+        bad = true;
+        ADD_FAILURE() << "went backwards: acked " << acked << " -> " << stats.acked_lsn
+                      << ", durable " << durable << " -> " << stats.durable_lsn;
+        return;
+      }
+      if (options.sync_mode == SyncMode::kAlways && stats.durable_lsn < stats.acked_lsn &&
+          stats.durable_lsn != 0) {
+        // durable_lsn_ is read before acked_lsn_, so it may lag by what was acked in between.
+      }
+      acked = stats.acked_lsn;
+      durable = stats.durable_lsn;
+    }
+  });
+  loop.join();
+  writer.join();
+  done = true;
+  checkpointer.join();
+  watcher.join();
+  ASSERT_FALSE(bad);
+  const Statistics stats = db->GetStatistics();
+  EXPECT_FALSE(stats.failed);
+  std::printf("caller_groups %llu commits %llu syncs %llu checkpoints %llu segments %llu\n",
+              (unsigned long long)stats.caller_groups, (unsigned long long)stats.commits,
+              (unsigned long long)stats.syncs, (unsigned long long)stats.checkpoints,
+              (unsigned long long)stats.segments);
+  ASSERT_TRUE(db->Close().ok());
+  db = reopen();
+  for (const auto* expected : {&expected_loop, &expected_writer}) {
+    for (const auto& [key, value] : *expected) {
+      std::string got;
+      ASSERT_TRUE(db->Get(key, &got).ok()) << key;
+      ASSERT_EQ(got.size(), value.size()) << key;
+      ASSERT_TRUE(got == value) << key;
+    }
+  }
+  auto computed = db->ComputeDigest();
+  ASSERT_TRUE(computed.ok());
+  EXPECT_EQ(*computed, db->Digest());
+}
+
+TEST_F(DBTest, ReviewCallerAndCommitterThreadStressAlways) {
+  sweep_ms_ = 5;
+  Options options;
+  options.segment_bytes = kSegmentBytesMin;
+  options.checkpoint_interval_bytes = 256 * 1024;
+  CallerAndCommitterThreadStress(this, options, Open(options), [&] { return Open(options); });
+}
+
+TEST_F(DBTest, ReviewCallerAndCommitterThreadStressEverySec) {
+  sweep_ms_ = 5;
+  Options options;
+  options.segment_bytes = kSegmentBytesMin;
+  options.sync_mode = SyncMode::kEverySec;
+  options.checkpoint_interval_bytes = 256 * 1024;
+  CallerAndCommitterThreadStress(this, options, Open(options), [&] { return Open(options); });
+}
+
 }  // namespace
 }  // namespace ordo
