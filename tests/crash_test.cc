@@ -247,7 +247,7 @@ TEST_F(CrashTest, PowerLossBeforeEveryMutationReopensToAcknowledgedPrefix) {
   }
 }
 
-TEST_F(CrashTest, ReviewPowerLossBeforeEveryMutationWithCallerCommits) {
+TEST_F(CrashTest, PowerLossBeforeEveryMutationWithCallerCommits) {
   // A power loss can come between any two calls, not only at sync points: before the nth
   // mutating call, every call from the nth on fails and changes nothing, then the crash.
   const auto steps = Workload();

@@ -133,12 +133,15 @@ class DBImpl final : public DB {
   void ExpireKeys(const std::vector<std::string>& keys);
 
   void CommitterLoop();
+  // Who commits a group: the committer thread calls the ack listener and does everysec's
+  // once-a-second fdatasync; a CommitPending() caller does neither (it sees AckedLsn() move,
+  // and an event loop must not stall on a sync that `everysec` promises to keep off the path).
+  enum class CommitBy { kCommitterThread, kCaller };
   // Commits a group taken from pending_ (commit_mutex_ held since): the one place a group is
   // committed, from the committer thread or from CommitPending(). Fails the database on error.
-  Status CommitGroupLocked(const PendingGroup& group, bool notify_listener);
-  // Writes, syncs (per the sync mode), applies and acknowledges `group`; the ack listener is
-  // called only when `notify_listener`.
-  Status WriteGroup(const PendingGroup& group, bool notify_listener);
+  Status CommitGroupLocked(const PendingGroup& group, CommitBy by);
+  // Writes, syncs (per the sync mode and `by`), applies and acknowledges `group`.
+  Status WriteGroup(const PendingGroup& group, CommitBy by);
   Status RotateTo(uint64_t segment_id, uint64_t first_lsn);
   void ApplyGroup(const PendingGroup& group);
   void Acknowledge(uint64_t lsn, bool synced, bool notify_listener);

@@ -187,13 +187,14 @@ Status DBImpl::CommitPending() {
     std::swap(group, pending_);
     pending_wakes_committer_ = false;
   }
-  ++caller_groups_;
-  return CommitGroupLocked(group, /*notify_listener=*/false);
+  const Status committed = CommitGroupLocked(group, CommitBy::kCaller);
+  if (committed.ok()) ++caller_groups_;
+  return committed;
 }
 
-Status DBImpl::CommitGroupLocked(const PendingGroup& group, bool notify_listener) {
+Status DBImpl::CommitGroupLocked(const PendingGroup& group, CommitBy by) {
   assert(!group.empty());
-  Status written = WriteGroup(group, notify_listener);
+  Status written = WriteGroup(group, by);
   if (!written.ok()) Fail(written);
   return written;
 }
@@ -225,7 +226,7 @@ void DBImpl::CommitterLoop() {
       checkpoint = checkpoint_requested_;
     }
     if (!group.empty()) {
-      if (!CommitGroupLocked(group, /*notify_listener=*/true).ok()) return;
+      if (!CommitGroupLocked(group, CommitBy::kCommitterThread).ok()) return;
     } else if (unsynced_ && (stop || MonotonicMicros() - last_sync_micros_ >= 1000000)) {
       // everysec / none: what was written but not synced is synced at least once a second
       // (everysec) or at close (both).
@@ -274,7 +275,7 @@ Status DBImpl::RotateTo(uint64_t segment_id, uint64_t first_lsn) {
   return Status::Ok();
 }
 
-Status DBImpl::WriteGroup(const PendingGroup& group, bool notify_listener) {
+Status DBImpl::WriteGroup(const PendingGroup& group, CommitBy by) {
   // Runs of records for one segment go out in one write(2); a run ends where the group crosses
   // into the next segment, which is sealed and created in between.
   size_t run_start_record = 0;
@@ -301,8 +302,10 @@ Status DBImpl::WriteGroup(const PendingGroup& group, bool notify_listener) {
   assert(byte == group.bytes.size());
   commits_ += group.records.size();
   bool synced = false;
+  // everysec's sync is the committer thread's (it wakes every kDeferredCommitMaxMs and syncs
+  // what is unsynced once a second is up), never a CommitPending() caller's.
   if (options_.sync_mode == SyncMode::kAlways ||
-      (options_.sync_mode == SyncMode::kEverySec &&
+      (options_.sync_mode == SyncMode::kEverySec && by == CommitBy::kCommitterThread &&
        MonotonicMicros() - last_sync_micros_ >= 1000000)) {
     ORDO_RETURN_IF_ERROR(writer_->Sync());
     ++syncs_;
@@ -311,7 +314,7 @@ Status DBImpl::WriteGroup(const PendingGroup& group, bool notify_listener) {
     last_sync_micros_ = MonotonicMicros();
   }
   ApplyGroup(group);
-  Acknowledge(group.records.back().lsn, synced, notify_listener);
+  Acknowledge(group.records.back().lsn, synced, by == CommitBy::kCommitterThread);
   return Status::Ok();
 }
 

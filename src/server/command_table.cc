@@ -171,6 +171,7 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
   if (!lsn.ok()) {
     context.server->write_errors += 1;
+    if (lsn.status().IsFailed()) context.server->database_failed = true;
     ReplyDatabaseError(context, lsn.status());
     return false;
   }
@@ -196,6 +197,7 @@ Status ReadKey(CommandContext& context, std::string_view key, std::string* value
 }
 
 void DependOnAllWrites(CommandContext& context) {
+  if (context.server->database_failed) return;  // see ServerState::database_failed
   context.required_lsn = std::max(context.required_lsn, context.server->last_submitted_lsn);
 }
 

@@ -54,6 +54,11 @@ struct ServerState {
   // The newest LSN this server submitted: a read that found nothing, or that looked at many
   // keys, depends on it (an unacknowledged delete may be why the key is absent).
   uint64_t last_submitted_lsn = 0;
+  // The database has failed (a write or sync error; it never recovers while open). Its
+  // unacknowledged writes were dropped and reads serve the durable state, so a reply no longer
+  // depends on last_submitted_lsn (which will never be acknowledged): INFO, DBSIZE, KEYS and
+  // reads of absent keys answer at once instead of "disk error" forever.
+  bool database_failed = false;
 
   bool shutdown_requested = false;
 

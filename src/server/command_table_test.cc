@@ -131,6 +131,16 @@ TEST_F(CommandTableTest, DiskFailureBecomesAClearErrorReply) {
   EXPECT_GT(server_.write_errors, 0u);
   // Reads go on serving what is durable.
   EXPECT_EQ(Run({"GET", "before"}), "$1\r\nv\r\n");
+  // Replies that depend on every submitted write no longer wait for the one that will never
+  // be acknowledged: an absent key, DBSIZE and INFO (which an operator needs to see the
+  // failure) answer at once. Before, each of them answered "disk error" for good.
+  EXPECT_TRUE(server_.database_failed);
+  EXPECT_EQ(Run({"GET", "during"}), "$-1\r\n");
+  EXPECT_LE(last_lsn_, db_->AckedLsn());
+  EXPECT_EQ(Run({"DBSIZE"}), ":1\r\n");
+  EXPECT_LE(last_lsn_, db_->AckedLsn());
+  EXPECT_NE(Run({"INFO", "persistence"}).find("ordo_failed:1"), std::string::npos);
+  EXPECT_LE(last_lsn_, db_->AckedLsn());
 }
 
 }  // namespace

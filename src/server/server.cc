@@ -102,7 +102,18 @@ Server::Server(ServerOptions options)
   state_.archive_interval_ms = options_.archive_interval_ms;
 }
 
-Server::~Server() { CloseEverything(); }
+Server::~Server() {
+  CloseEverything();
+  // The database first: its committer thread may be calling the ack listener, which writes to
+  // ack_fd_; closing the fd before would let that write land on a reused descriptor.
+  db_.reset();
+  CloseAckFd();
+}
+
+void Server::CloseAckFd() {
+  if (ack_fd_ >= 0) close(ack_fd_);
+  ack_fd_ = -1;
+}
 
 Status Server::Run(std::ostream& out) {
   // Signals are blocked before the database starts its threads, so they inherit the mask and
@@ -131,6 +142,7 @@ Status Server::Run(std::ostream& out) {
   state_.backups = nullptr;
   Status closed = db_->Close();
   db_.reset();
+  CloseAckFd();  // the committer thread has stopped: no listener call can come now
   StopArchiving(out);  // after the close: the final round ships the last commits
   if (!closed.ok()) return closed.WithContext("closing the database");
   out << "database closed cleanly; bye" << std::endl;
@@ -439,8 +451,16 @@ void Server::CommitIteration() {
   // one group, committed on this thread when the committer thread is idle, so that no write
   // costs a hand-off between threads (Redis's appendfsync always syncs in beforeSleep too).
   // The replies wait for the sync either way; reads go on being served by the next iteration.
-  Status committed = db_->CommitPending();
-  if (!committed.ok() || db_->AckedLsn() != last_acked_seen_) ReleaseAcked();
+  // Sending the released replies can resume a paused client (its output buffer drained), whose
+  // commands then submit more writes: commit those too, in a few more rounds at most, rather
+  // than leave them to the committer thread's backstop (up to kDeferredCommitMaxMs).
+  constexpr int kCommitRoundsMax = 4;
+  for (int round = 0; round < kCommitRoundsMax; ++round) {
+    const uint64_t submitted_before = state_.last_submitted_lsn;
+    Status committed = db_->CommitPending();
+    if (!committed.ok() || db_->AckedLsn() != last_acked_seen_) ReleaseAcked();
+    if (!committed.ok() || state_.last_submitted_lsn == submitted_before) break;
+  }
 }
 
 void Server::HandleAcks() {
@@ -471,9 +491,11 @@ void Server::ReleaseAcked() {
 }
 
 void Server::FailWaitingIfDatabaseFailed() {
-  if (waiting_.empty()) return;
+  if (waiting_.empty() && state_.database_failed) return;
   Statistics stats = db_->GetStatistics();
   if (!stats.failed) return;
+  state_.database_failed = true;
+  if (waiting_.empty()) return;
   // Those writes will never be acknowledged: answer each waiting reply with the error rather
   // than hold the clients forever.
   std::string error;
@@ -525,7 +547,9 @@ void Server::CloseEverything() {
   connections_.clear();
   waiting_.clear();
   state_.connected_clients = 0;
-  for (int* fd : {&listen_fd_, &ack_fd_, &signal_fd_}) {
+  // ack_fd_ stays open until the database is closed (CloseAckFd).
+  if (loop_ != nullptr && ack_fd_ >= 0) loop_->Remove(ack_fd_);
+  for (int* fd : {&listen_fd_, &signal_fd_}) {
     if (*fd >= 0) close(*fd);
     *fd = -1;
   }

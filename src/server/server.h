@@ -93,7 +93,8 @@ class Server {
   void CloseConnection(uint64_t token);
   void BeginShutdown();
   bool Drained() const;
-  void CloseEverything();
+  void CloseEverything();  // clients, the listening socket, the signalfd
+  void CloseAckFd();       // only once the database is closed
 
   ServerOptions options_;
   ServerState state_;
