@@ -1,5 +1,7 @@
 #include "server/backup_worker.h"
 
+#include <algorithm>
+
 #include "util/clock.h"
 
 namespace ordo::server {
@@ -87,6 +89,17 @@ void BackupWorker::Record(const Status& status, const backup::BackupResult& resu
   outcome_.last_bytes_written = result.bytes_written;
   outcome_.last_new_files = result.new_files;
   outcome_.last_throughput_mib_per_second = result.throughput_mib_per_second;
+  double total_ms = 0;
+  uint64_t saved = 0;
+  outcome_.last_save_ms_max = 0;
+  for (const auto& file : result.files) {
+    if (file.reused) continue;
+    const double ms = static_cast<double>(file.save_micros) / 1000.0;
+    outcome_.last_save_ms_max = std::max(outcome_.last_save_ms_max, ms);
+    total_ms += ms;
+    ++saved;
+  }
+  outcome_.last_save_ms_mean = saved > 0 ? total_ms / static_cast<double>(saved) : 0;
 }
 
 BackupOutcome BackupWorker::outcome() const {

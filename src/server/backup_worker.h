@@ -33,6 +33,10 @@ struct BackupOutcome {
   uint64_t last_bytes_written = 0;
   uint64_t last_new_files = 0;
   double last_throughput_mib_per_second = 0;
+  // Save latency per file of the last backup (read, compress, encrypt, write, fsync, publish),
+  // over the files it stored (reused ones cost nothing): the slowest and the mean, milliseconds.
+  double last_save_ms_max = 0;
+  double last_save_ms_mean = 0;
 };
 
 // Opens the repository at `repository_path`, creating a plain one if there is none (reported

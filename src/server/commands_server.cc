@@ -94,6 +94,8 @@ std::string BackupLines(const ServerState& server) {
          Line("ordo_last_backup_bytes_written", outcome.last_bytes_written) +
          Line("ordo_last_backup_new_files", outcome.last_new_files) +
          Line("ordo_last_backup_throughput_mib_s", outcome.last_throughput_mib_per_second) +
+         Line("ordo_last_backup_save_ms_max", outcome.last_save_ms_max) +
+         Line("ordo_last_backup_save_ms_mean", outcome.last_save_ms_mean) +
          Line("ordo_last_backup_error", outcome.last_error);
 }
 

@@ -64,6 +64,10 @@ class ServerBackupTest(unittest.TestCase):
         self.assertNotEqual(info["ordo_last_backup_id"], first_id)
         # Incremental: the second backup reuses what the first stored.
         self.assertLess(info["ordo_last_backup_new_files"], 10)
+        # Save latency per stored file: at least one file (the manifest's content) was saved.
+        self.assertGreater(info["ordo_last_backup_save_ms_max"], 0)
+        self.assertGreaterEqual(info["ordo_last_backup_save_ms_max"],
+                                info["ordo_last_backup_save_ms_mean"])
 
         code, listing = ordo_json("backups", "--repo", self.repo)
         self.assertEqual(code, 0, listing)
