@@ -154,6 +154,7 @@ class CrashTest : public ::testing::Test {
   }
 
   void CrashAtEverySyncPoint(Committer committer);
+  void PowerLossBeforeEveryMutation(Committer committer);
 
   std::vector<std::string> created_;
 };
@@ -213,41 +214,14 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
 }
 
 TEST_F(CrashTest, PowerLossBeforeEveryMutationReopensToAcknowledgedPrefix) {
-  // A power loss can come between any two calls, not only at sync points: before the nth
-  // mutating call, every call from the nth on fails and changes nothing, then the crash.
-  const auto steps = Workload();
-  uint64_t mutations = 0;
-  {
-    FaultFileSystem fs;
-    const std::string directory = Directory("count-mutations");
-    std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
-    fs.Reset();
-    ASSERT_EQ(RunUntilFailure(db.get(), steps), steps.size());
-    mutations = fs.mutation_count();
-  }
-  ASSERT_GT(mutations, 2 * steps.size());
-  for (uint64_t point = 1; point <= mutations; ++point) {
-    FaultFileSystem fs;
-    const std::string directory = Directory("mutation" + std::to_string(point));
-    size_t acknowledged = 0;
-    {
-      std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
-      fs.Reset();
-      fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
-      acknowledged = RunUntilFailure(db.get(), steps);
-    }
-    const CrashMode mode = point % 2 ? CrashMode::kTornWriteWithGarbage : CrashMode::kTornWrite;
-    ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
-    ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
-                             "power loss before mutation " + std::to_string(point));
-    if (HasFatalFailure()) return;
-    std::filesystem::remove_all(directory);
-  }
+  PowerLossBeforeEveryMutation(Committer::kThread);
 }
 
 TEST_F(CrashTest, PowerLossBeforeEveryMutationWithCallerCommits) {
+  PowerLossBeforeEveryMutation(Committer::kCaller);
+}
+
+void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
   // A power loss can come between any two calls, not only at sync points: before the nth
   // mutating call, every call from the nth on fails and changes nothing, then the crash.
   const auto steps = Workload();
@@ -258,7 +232,7 @@ TEST_F(CrashTest, PowerLossBeforeEveryMutationWithCallerCommits) {
     std::unique_ptr<DB> db;
     ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
     fs.Reset();
-    ASSERT_EQ(RunUntilFailure(db.get(), steps, Committer::kCaller), steps.size());
+    ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     mutations = fs.mutation_count();
   }
   ASSERT_GT(mutations, 2 * steps.size());
@@ -271,7 +245,7 @@ TEST_F(CrashTest, PowerLossBeforeEveryMutationWithCallerCommits) {
       ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
       fs.Reset();
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
-      acknowledged = RunUntilFailure(db.get(), steps, Committer::kCaller);
+      acknowledged = RunUntilFailure(db.get(), steps, committer);
     }
     const CrashMode mode = point % 2 ? CrashMode::kTornWriteWithGarbage : CrashMode::kTornWrite;
     ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());

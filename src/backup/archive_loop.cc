@@ -14,6 +14,17 @@ namespace {
 // or this process may not write the repository.
 bool IsPermanent(const Status& status) { return status.IsFailed() || status.IsInvalidArgument(); }
 
+// Appends `value` to a ring of at most `capacity` values, overwriting the oldest once full;
+// `next` is where the next value goes then.
+void PushToRing(std::vector<int64_t>* ring, size_t* next, size_t capacity, int64_t value) {
+  if (ring->size() < capacity) {
+    ring->push_back(value);
+  } else {
+    (*ring)[*next] = value;
+    *next = (*next + 1) % capacity;
+  }
+}
+
 int64_t Percentile(std::vector<int64_t>& values, double fraction) {
   assert(!values.empty());
   const size_t index = std::min(values.size() - 1, static_cast<size_t>(fraction * values.size()));
@@ -119,12 +130,7 @@ void ContinuousArchiver::Loop() {
       backoff_ms = options_.interval_ms;
       const int64_t took_micros = std::chrono::duration_cast<std::chrono::microseconds>(
                                       Clock::now() - round_start).count();
-      if (round_micros_.size() < kArchiveRoundsTimed) {
-        round_micros_.push_back(took_micros);
-      } else {
-        round_micros_[round_micros_next_] = took_micros;
-        round_micros_next_ = (round_micros_next_ + 1) % kArchiveRoundsTimed;
-      }
+      PushToRing(&round_micros_, &round_micros_next_, kArchiveRoundsTimed, took_micros);
       next_round = round_start +
                    std::chrono::microseconds(RoundPeriodMicros(options_.interval_ms, round_micros_));
     } else {
@@ -226,14 +232,7 @@ void ContinuousArchiver::Record(const ArchiveStep& step, const Status& status,
 
 bool ContinuousArchiver::AddLags(const std::vector<int64_t>& lags, LagFigures* figures) {
   if (lags.empty()) return false;
-  for (const int64_t lag : lags) {
-    if (lags_.size() < kArchiveLagsKeptMax) {
-      lags_.push_back(lag);
-    } else {
-      lags_[lags_next_] = lag;
-      lags_next_ = (lags_next_ + 1) % kArchiveLagsKeptMax;
-    }
-  }
+  for (const int64_t lag : lags) PushToRing(&lags_, &lags_next_, kArchiveLagsKeptMax, lag);
   assert(!lags_.empty() && lags_.size() <= kArchiveLagsKeptMax);
   std::vector<int64_t> scratch = lags_;  // at most 800 KB, once per round that shipped commits
   figures->counted = scratch.size();
