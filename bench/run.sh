@@ -56,35 +56,10 @@ done
 [[ $SKIP_SERVER == 1 || -x $ORDO ]] || { echo "run.sh: $ORDO missing: build first (make bench)" >&2; exit 1; }
 [[ $SKIP_ENGINE == 1 || -x $ORDO_BENCH ]] || { echo "run.sh: $ORDO_BENCH missing: build first (make bench)" >&2; exit 1; }
 
-WORK=$(mktemp -d "$BENCH_TMP/ordo-run-XXXXXX")
-SERVER_PID=  # the one server running now, if any (servers run one at a time)
-cleanup() {
-  if [[ -n $SERVER_PID ]]; then stop_server "$SERVER_PID"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-wait_ready() {  # port pid
-  for _ in $(seq 200); do
-    if redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; then return 0; fi
-    kill -0 "$2" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-
-stop_server() {  # pid: a child of this script, so its id cannot be reused before we wait for it
-  kill -TERM "$1" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  SERVER_PID=
-}
+BENCH_NAME=run.sh
+DROP=0
+# shellcheck source=bench/common.sh
+source bench/common.sh  # WORK, PIDS and the EXIT trap that stops every server started here
 
 declare -A RPS CPU
 # cpu_ticks PID: user + system clock ticks of every thread of the process so far.
@@ -97,21 +72,16 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 # server's CPU microseconds per request to RPS[NAME.set], RPS[NAME.get], CPU[...].
 run_benchmark() {
   local name=$1 n=$2; shift 2
-  local port dir pid out test before after
-  port=$(free_port)
+  local dir pid out test before after
   dir=$WORK/$name
   rm -rf "$dir"
   mkdir -p "$dir"
   local args=()
-  for arg in "$@"; do arg=${arg//@PORT@/$port}; args+=("${arg//@DIR@/$dir}"); done
-  "${args[@]}" >"$WORK/$name.log" 2>&1 &
-  pid=$!
-  SERVER_PID=$pid
-  if ! wait_ready "$port" "$pid"; then
-    echo "run.sh: $name did not start; its log:" >&2
-    cat "$WORK/$name.log" >&2
-    exit 1
-  fi
+  for arg in "$@"; do args+=("${arg//@DIR@/$dir}"); done
+  start_server "$name" "${args[@]}"  # substitutes @PORT@, sets PORT and SERVER
+  local port=$PORT
+  pid=$SERVER
+  args=("${args[@]//@PORT@/$port}")
   printf -- '-- %s: %s\n' "$name" "${args[*]}"
   for test in set get; do
     before=$(cpu_ticks "$pid")
@@ -131,14 +101,14 @@ run_benchmark() {
     RPS[$name.$test]+="$rps "
     CPU[$name.$test]+="$cpu "
   done
-  stop_server "$pid"
+  stop_pid "$pid"
   rm -rf "$dir"
 }
 
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {if (NR == 0) print 0; else if (NR % 2) print v[(NR+1)/2]; else printf "%.2f\n", (v[NR/2]+v[NR/2+1])/2}'; }
-spread() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.0f-%.0f", lo, hi}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-verdict() { awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t) ? "met" : "NOT met" }'; }
+# Over values (common.sh's median and spread take a name of its timings L instead).
+median_of() { L[_values]=$1; median _values; }
+spread_of() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.0f-%.0f", lo, hi}'; }
+verdict() { at_least "$1" "$2"; }
 
 echo "ordo benchmark run, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r)"
@@ -170,7 +140,7 @@ if [[ $SKIP_SERVER == 0 ]]; then
   done
 
   declare -A MED
-  for key in "${!RPS[@]}"; do MED[$key]=$(median "${RPS[$key]}"); done
+  for key in "${!RPS[@]}"; do MED[$key]=$(median_of "${RPS[$key]}"); done
   r_set_always=$(ratio "${MED[ordo-always.set]}" "${MED[redis-always.set]}")
   r_set_everysec=$(ratio "${MED[ordo-always.set]}" "${MED[redis-everysec.set]}")
   r_get_always=$(ratio "${MED[ordo-always.get]}" "${MED[redis-always.get]}")
@@ -180,8 +150,8 @@ if [[ $SKIP_SERVER == 0 ]]; then
   printf '  %-16s %26s %8s %26s %8s\n' server "SET/s" "CPU us" "GET/s" "CPU us"
   for name in ordo-always redis-always redis-everysec ordo-everysec; do
     printf '  %-16s %26s %8s %26s %8s\n' "$name" \
-      "${MED[$name.set]} [$(spread "${RPS[$name.set]}")]" "$(median "${CPU[$name.set]}")" \
-      "${MED[$name.get]} [$(spread "${RPS[$name.get]}")]" "$(median "${CPU[$name.get]}")"
+      "${MED[$name.set]} [$(spread_of "${RPS[$name.set]}")]" "$(median_of "${CPU[$name.set]}")" \
+      "${MED[$name.get]} [$(spread_of "${RPS[$name.get]}")]" "$(median_of "${CPU[$name.get]}")"
   done
   echo
   printf '  %-36s %8s  %-8s %s\n' ratio value target verdict
@@ -192,7 +162,7 @@ if [[ $SKIP_SERVER == 0 ]]; then
   echo
   if [[ $MARKDOWN != "" ]]; then
     row() {  # label name
-      echo "| $1 | ${MED[$2.set]} | $(spread "${RPS[$2.set]}") | $(median "${CPU[$2.set]}") | ${MED[$2.get]} | $(spread "${RPS[$2.get]}") | $(median "${CPU[$2.get]}") |"
+      echo "| $1 | ${MED[$2.set]} | $(spread_of "${RPS[$2.set]}") | $(median_of "${CPU[$2.set]}") | ${MED[$2.get]} | $(spread_of "${RPS[$2.get]}") | $(median_of "${CPU[$2.get]}") |"
     }
     {
       echo "redis-benchmark -c $CLIENTS -d 100 -r 1000000, SET then GET, each server alone, $REPEAT interleaved round(s); -n: ordo $ORDO_N, redis always $REDIS_ALWAYS_N, redis everysec $REDIS_EVERYSEC_N. Median requests/s, lowest-highest over the rounds, and the server's CPU time per request (user + system, all threads):"
