@@ -1,5 +1,7 @@
 # The two entry points of README.md. Both install what they need first.
 BUILD_DIR ?= build
+# The same tests again, built with ThreadSanitizer (see CMakeLists.txt, ORDO_SANITIZE).
+TSAN_DIR ?= build-tsan
 JOBS ?= $(shell nproc)
 # `make run` archives the log continuously into a local repository beside the data directory,
 # so point-in-time recovery works from the first minute. Point it elsewhere with
@@ -7,7 +9,7 @@ JOBS ?= $(shell nproc)
 ORDO_DATA ?= ./data
 ORDO_REPO ?= ./ordo-repo
 
-.PHONY: deps build run test bench clean
+.PHONY: deps build build-tsan run test bench clean
 
 deps:
 	./scripts/install-deps.sh
@@ -19,11 +21,17 @@ build: deps
 run: build
 	./$(BUILD_DIR)/ordo serve --data $(ORDO_DATA) --repo $(ORDO_REPO) --archive
 
-test: build
+build-tsan: deps
+	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORDO_SANITIZE=thread >/dev/null
+	cmake --build $(TSAN_DIR) -j $(JOBS) --target ordo ordo_tests
+
+# Every test twice: in the normal build, then under ThreadSanitizer. Each prints CTest's summary.
+test: build build-tsan
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 900
+	cd $(TSAN_DIR) && ctest --output-on-failure -j 2 --timeout 900
 
 bench: build
 	./bench/run.sh
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TSAN_DIR)
