@@ -119,7 +119,17 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
                      CheckpointMismatch* mismatch) {
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
   const bool checkpoint_here = start.segment_id == state.id;
-  if (checkpoint_here && !active) reader->Seek(start.offset);
+  if (checkpoint_here && !active) {
+    // The position is the checkpoint's claim, checked before the reader is moved there: one
+    // outside the segment's records is a checkpoint that does not fit the log.
+    if (start.offset < log::kSegmentHeaderBytes || start.offset > reader->limit()) {
+      mismatch->reason = fmt::format("its position {}:{} is outside the segment's records "
+                                     "(offsets {} to {})", state.id, start.offset,
+                                     log::kSegmentHeaderBytes, reader->limit());
+      return Status::Corruption(mismatch->reason);
+    }
+    reader->Seek(start.offset);
+  }
   if (checksum != nullptr) reader->EnableChecksum(checksum);  // active: read whole, once
   bool boundary_seen = !checkpoint_here || start.offset == log::kSegmentHeaderBytes;
   if (active && checkpoint_here) *expected_lsn = state.header.first_lsn;
@@ -133,6 +143,14 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
     const auto outcome = reader->Next(&payload, &record_offset, &error);
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) {
+      if (!active && checkpoint_here && reader->offset() == start.offset) {
+        // Nothing valid at the checkpoint's position: most likely it is not a record boundary.
+        // The checkpoint is not trusted for it; if the log itself is damaged there, the
+        // replay of the whole log that follows finds it and says so.
+        mismatch->reason = fmt::format("its position {}:{} does not hold a valid record ({})",
+                                       state.id, start.offset, error.message());
+        return Status::Corruption(mismatch->reason);
+      }
       if (!active) return error;
       ORDO_ASSIGN_OR_RETURN(bool more, reader->HasValidRecordAfter(reader->offset()));
       if (more) {
