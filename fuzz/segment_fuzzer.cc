@@ -97,7 +97,7 @@ void ReadAll(fuzz::MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
     }
     FUZZ_CHECK(record_offset == before && reader.offset() > before);
     FUZZ_CHECK(record_offset + log::kRecordHeaderBytes + payload.size() == reader.offset());
-    (void)log::DecodeRecordPayload(payload, &record);
+    if (!log::DecodeRecordPayload(payload, &record).ok()) continue;
     for (const auto& op : record.ops) {
       // A value's offset points at its bytes inside the record.
       if (op.type == WriteBatch::OpType::kPut) {
