@@ -178,10 +178,15 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
       ApplyRecord(record, state.id, record_offset, index);
       ++report->replayed_records;
       if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
-        return Status::Corruption(fmt::format(
+        const std::string why = fmt::format(
             "{} offset {}: replaying LSN {} gives state digest {} with {} keys, the record says "
             "{} with {} keys", state.path, record_offset, record.lsn, index->digest().ToHex(),
-            index->size(), record.digest.ToHex(), record.live_keys));
+            index->size(), record.digest.ToHex(), record.live_keys);
+        // On top of a checkpoint, the record (checksum verified) is more credible than the
+        // state the checkpoint started from: the checkpoint is ignored, and the replay of the
+        // whole log that follows reports the log if the fault is really there.
+        if (start.segment_id != 0) mismatch->reason = "its entries do not fit the log: " + why;
+        return Status::Corruption(why);
       }
     }
   }

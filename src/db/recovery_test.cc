@@ -3,15 +3,20 @@
 // for any other checkpoint that does not fit. Before the fix, a position past a sealed
 // segment's records crashed the open (std::out_of_range from the reader), one before the
 // header's end tripped an assertion, and one inside a record failed the open as damage of the
-// (intact) log.
+// (intact) log; so did a checkpoint whose entries disagree with the digests of the records
+// replayed after it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include "db/identity.h"
+#include "index/checkpoint.h"
 #include "ordo/db.h"
+#include "ordo/file_system.h"
 #include "tests/test_util.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -60,7 +65,7 @@ class RecoveryCheckpointTest : public ::testing::Test {
     file << bytes;
   }
 
-  void ExpectIgnoredAndRebuilt() {
+  void ExpectIgnoredAndRebuilt(uint64_t keys = 200) {
     std::unique_ptr<DB> db;
     OpenReport report;
     const Status opened = DB::Open(Options(), data(), &db, &report);
@@ -72,7 +77,7 @@ class RecoveryCheckpointTest : public ::testing::Test {
     }
     EXPECT_TRUE(ignored);
     EXPECT_EQ(db->Digest(), digest_);
-    EXPECT_EQ(db->CountKeys(), 200u);
+    EXPECT_EQ(db->CountKeys(), keys);
   }
 
   testing::ScratchDirectory scratch_;
@@ -92,6 +97,39 @@ TEST_F(RecoveryCheckpointTest, ReplayPositionInsideSegmentHeaderIsIgnored) {
 TEST_F(RecoveryCheckpointTest, ReplayPositionInsideRecordIsIgnored) {
   MoveReplayPosition(WriteDatabase(), 64 + 5);
   ExpectIgnoredAndRebuilt();
+}
+
+TEST_F(RecoveryCheckpointTest, EntriesThatContradictTheReplayedLogAreIgnored) {
+  Options options;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(options, data(), &db).ok());
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db->Put("key" + std::to_string(i), "v").ok());
+  ASSERT_TRUE(db->Checkpoint().ok());
+  for (int i = 20; i < 40; ++i) ASSERT_TRUE(db->Put("key" + std::to_string(i), "v").ok());
+  digest_ = db->Digest();
+  ASSERT_TRUE(db->Close().ok());
+  // Keep only the older checkpoint, so that the records after it are replayed on top of it,
+  // and rewrite it (valid checksums, digest of its own entries) with one value hash changed.
+  std::vector<std::string> checkpoints;
+  for (const auto& entry : std::filesystem::directory_iterator(data() + "/index")) {
+    checkpoints.push_back(entry.path());
+  }
+  std::sort(checkpoints.begin(), checkpoints.end());
+  ASSERT_EQ(checkpoints.size(), 2u);
+  std::filesystem::remove(checkpoints[1]);
+  FileSystem* fs = FileSystem::Default();
+  index::Index entries;
+  index::CheckpointInfo info;
+  db::Identity identity;
+  ASSERT_TRUE(db::ReadIdentity(fs, data() + "/IDENTITY", &identity).ok());
+  ASSERT_TRUE(
+      index::LoadCheckpoint(fs, checkpoints[0], identity.database_id, &entries, &info).ok());
+  index::IndexEntry changed = *entries.Find("key3");
+  changed.value_hash ^= 1;
+  entries.Put("key3", changed);
+  std::filesystem::remove(checkpoints[0]);
+  ASSERT_TRUE(index::WriteCheckpoint(fs, data() + "/index", entries, info).ok());
+  ExpectIgnoredAndRebuilt(40);
 }
 
 }  // namespace
