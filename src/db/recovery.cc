@@ -377,7 +377,15 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
       }
       return Status::Ok();
     }
-    if (mismatch.reason.empty()) return replayed;  // damage in the log itself
+    if (mismatch.reason.empty()) {
+      // A failure not traced to the checkpoint: damage in the log, or a checkpoint that
+      // verifies but made the replay expect what the log does not hold (an LSN past the
+      // log's, a position in a segment that does not exist yet). The checkpoint is derived
+      // data and must not make an intact log unopenable, so it is ignored either way: the
+      // replay of the whole log below succeeds if only the checkpoint was wrong, and returns
+      // the log's damage if there is any.
+      mismatch.reason = "replaying the log on top of it failed: " + replayed.ToString();
+    }
     index->Clear();
     report->actions.push_back("ignored checkpoint " + path + ": " + mismatch.reason);
     report->verified_records = 0;

@@ -4,7 +4,7 @@
 // segment's records crashed the open (std::out_of_range from the reader), one before the
 // header's end tripped an assertion, and one inside a record failed the open as damage of the
 // (intact) log; so did a checkpoint whose entries disagree with the digests of the records
-// replayed after it.
+// replayed after it, or one naming a segment past the end of the log.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,16 +47,18 @@ class RecoveryCheckpointTest : public ::testing::Test {
     return path;
   }
 
-  // Points the checkpoint at `offset` of segment 1 (sealed), with a valid header checksum:
-  // what a checkpoint writer's bug, or a copy mixing two databases' files, could leave.
-  static void MoveReplayPosition(const std::string& path, uint64_t offset) {
+  // Points the checkpoint at `offset` of segment `segment_id` (by default 1, sealed), with a
+  // valid header checksum: what a checkpoint writer's bug, or a copy mixing two databases'
+  // files, could leave.
+  static void MoveReplayPosition(const std::string& path, uint64_t offset,
+                                 uint64_t segment_id = 1) {
     std::string bytes;
     {
       std::ifstream file(path, std::ios::binary);
       bytes.assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
     }
     ASSERT_GE(bytes.size(), 96u);
-    EncodeFixed64(bytes.data() + 40, 1);  // replay_segment_id
+    EncodeFixed64(bytes.data() + 40, segment_id);
     EncodeFixed64(bytes.data() + 48, offset);
     EncodeFixed64(bytes.data() + 88, Checksum64(std::string_view(bytes).substr(0, 88)));
     std::filesystem::permissions(path, std::filesystem::perms::owner_write,
@@ -96,6 +98,13 @@ TEST_F(RecoveryCheckpointTest, ReplayPositionInsideSegmentHeaderIsIgnored) {
 
 TEST_F(RecoveryCheckpointTest, ReplayPositionInsideRecordIsIgnored) {
   MoveReplayPosition(WriteDatabase(), 64 + 5);
+  ExpectIgnoredAndRebuilt();
+}
+
+// The active segment is then replayed expecting the LSN after the checkpoint's from its first
+// record on: a failure of the log's replay, not traced to the checkpoint before the fix.
+TEST_F(RecoveryCheckpointTest, ReplaySegmentPastTheLogIsIgnored) {
+  MoveReplayPosition(WriteDatabase(), 64, 99);
   ExpectIgnoredAndRebuilt();
 }
 
