@@ -23,7 +23,7 @@ run: build
 
 build-tsan: deps
 	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORDO_SANITIZE=thread >/dev/null
-	cmake --build $(TSAN_DIR) -j $(JOBS) --target ordo ordo_tests
+	cmake --build $(TSAN_DIR) -j $(JOBS)
 
 # Every test twice: in the normal build, then under ThreadSanitizer. Each prints CTest's summary.
 test: build build-tsan

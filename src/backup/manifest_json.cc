@@ -2,6 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <stdexcept>
+
 #include "backup/sha256.h"
 
 namespace ordo::backup {
@@ -42,11 +45,37 @@ Status CheckFormat(const Json& object, const std::string& path, const char* form
   if (!object.contains("version") || !object["version"].is_number_integer()) {
     return Status::Corruption(path + ": \"version\" is missing");
   }
-  if (object["version"].get<int>() != version) {
+  if (object["version"] != version) {  // compares the numbers, whatever their JSON type
     return Status::NotSupported(path + ": version " + object["version"].dump() +
                                 " (this build reads " + std::to_string(version) + ")");
   }
   return Status::Ok();
+}
+
+// A field whose JSON type or range is wrong (thrown inside the readers' try blocks, as
+// nlohmann's own exceptions are, and turned into Corruption the same way).
+struct FieldError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// nlohmann's get<uint64_t>() converts whatever number it finds: -1 becomes 2^64 - 1, 1.5
+// becomes 1, and 1e300 is undefined behaviour (found by fuzz/manifest_fuzzer.cc under UBSan).
+// These accept integers in range only.
+uint64_t GetUint64(const Json& object, const char* name) {
+  const Json& field = object.at(name);
+  if (!field.is_number_unsigned()) {
+    throw FieldError(std::string("\"") + name + "\" is not a non-negative integer");
+  }
+  return field.get<uint64_t>();
+}
+
+int64_t GetInt64(const Json& object, const char* name) {
+  const Json& field = object.at(name);
+  const bool fits = field.is_number_unsigned()
+                        ? field.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX)
+                        : field.is_number_integer();
+  if (!fits) throw FieldError(std::string("\"") + name + "\" is not a 64-bit integer");
+  return field.get<int64_t>();
 }
 
 std::string DigestHex(const StateDigest& digest) { return digest.ToHex(); }
@@ -90,13 +119,13 @@ Json FileToJson(const ManifestFile& file) {
 Status FileFromJson(const Json& object, const std::string& path, size_t index, ManifestFile* file) {
   file->kind = object.at("kind").get<std::string>();
   file->relative_path = object.at("relative_path").get<std::string>();
-  file->plain_bytes = object.at("plain_bytes").get<uint64_t>();
+  file->plain_bytes = GetUint64(object, "plain_bytes");
   file->plain_sha256 = object.at("plain_sha256").get<std::string>();
   file->stored_name = object.at("stored_name").get<std::string>();
-  file->stored_bytes = object.at("stored_bytes").get<uint64_t>();
-  file->segment_id = object.at("segment_id").get<uint64_t>();
-  file->first_lsn = object.at("first_lsn").get<uint64_t>();
-  file->last_lsn = object.at("last_lsn").get<uint64_t>();
+  file->stored_bytes = GetUint64(object, "stored_bytes");
+  file->segment_id = GetUint64(object, "segment_id");
+  file->first_lsn = GetUint64(object, "first_lsn");
+  file->last_lsn = GetUint64(object, "last_lsn");
   file->segment_key = object.at("segment_key").get<std::string>();
   const std::string where = path + ": files[" + std::to_string(index) + "]: ";
   if (!IsSha256Hex(file->stored_name) || !IsSha256Hex(file->plain_sha256)) {
@@ -147,7 +176,7 @@ Status RepositoryInfoFromJson(std::string_view text, const std::string& path,
   ORDO_RETURN_IF_ERROR(ParseSealed(text, path, &object));
   ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kRepositoryFormat, kRepositoryVersion));
   try {
-    info->format_version = object.at("version").get<int>();
+    info->format_version = static_cast<int>(GetInt64(object, "version"));
     info->repository_id = object.at("repository_id").get<std::string>();
     info->created = object.at("created").get<std::string>();
     info->compression = object.at("compression").get<std::string>();
@@ -158,6 +187,8 @@ Status RepositoryInfoFromJson(std::string_view text, const std::string& path,
     info->key_id = object.value("key_id", std::string());
     info->public_key = object.value("public_key", std::string());
   } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  } catch (const FieldError& error) {
     return Status::Corruption(path + ": malformed field: " + error.what());
   }
   if (info->compression != "zstd") {
@@ -202,23 +233,23 @@ Status ManifestFromJson(std::string_view text, const std::string& path, Manifest
   ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kManifestFormat, kManifestVersion));
   *manifest = Manifest();
   try {
-    manifest->format_version = object.at("version").get<int>();
+    manifest->format_version = static_cast<int>(GetInt64(object, "version"));
     manifest->backup_id = object.at("backup_id").get<std::string>();
     manifest->parent_backup_id = object.at("parent_backup_id").get<std::string>();
     manifest->database_id = object.at("database_id").get<std::string>();
     manifest->started = object.at("started").get<std::string>();
     manifest->finished = object.at("finished").get<std::string>();
-    manifest->first_lsn = object.at("first_lsn").get<uint64_t>();
-    manifest->last_lsn = object.at("last_lsn").get<uint64_t>();
-    manifest->first_commit_time_micros = object.at("first_commit_time_micros").get<int64_t>();
-    manifest->last_commit_time_micros = object.at("last_commit_time_micros").get<int64_t>();
+    manifest->first_lsn = GetUint64(object, "first_lsn");
+    manifest->last_lsn = GetUint64(object, "last_lsn");
+    manifest->first_commit_time_micros = GetInt64(object, "first_commit_time_micros");
+    manifest->last_commit_time_micros = GetInt64(object, "last_commit_time_micros");
     if (!ParseDigestHex(object.at("state_digest").get<std::string>(), &manifest->digest)) {
       return Status::Corruption(path + ": state_digest is not 32 lowercase hex digits");
     }
-    manifest->keys = object.at("keys").get<uint64_t>();
-    manifest->bytes_read = object.at("bytes_read").get<uint64_t>();
-    manifest->bytes_written = object.at("bytes_written").get<uint64_t>();
-    manifest->new_files = object.at("new_files").get<uint64_t>();
+    manifest->keys = GetUint64(object, "keys");
+    manifest->bytes_read = GetUint64(object, "bytes_read");
+    manifest->bytes_written = GetUint64(object, "bytes_written");
+    manifest->new_files = GetUint64(object, "new_files");
     manifest->duration_seconds = object.at("duration_seconds").get<double>();
     const Json& files = object.at("files");
     if (!files.is_array()) return Status::Corruption(path + ": \"files\" is not an array");
@@ -227,6 +258,8 @@ Status ManifestFromJson(std::string_view text, const std::string& path, Manifest
       ORDO_RETURN_IF_ERROR(FileFromJson(files[i], path, i, &manifest->files[i]));
     }
   } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  } catch (const FieldError& error) {
     return Status::Corruption(path + ": malformed field: " + error.what());
   }
   if (!IsValidBackupId(manifest->backup_id)) {
@@ -262,25 +295,27 @@ Status ArchivePieceFromJson(std::string_view text, const std::string& path, Arch
   ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kArchivePieceFormat, kArchivePieceVersion));
   *piece = ArchivePiece();
   try {
-    piece->format_version = object.at("version").get<int>();
+    piece->format_version = static_cast<int>(GetInt64(object, "version"));
     piece->database_id = object.at("database_id").get<std::string>();
-    piece->segment_id = object.at("segment_id").get<uint64_t>();
-    piece->start_offset = object.at("start_offset").get<uint64_t>();
-    piece->end_offset = object.at("end_offset").get<uint64_t>();
+    piece->segment_id = GetUint64(object, "segment_id");
+    piece->start_offset = GetUint64(object, "start_offset");
+    piece->end_offset = GetUint64(object, "end_offset");
     piece->sealed = object.at("sealed").get<bool>();
-    piece->first_lsn = object.at("first_lsn").get<uint64_t>();
-    piece->last_lsn = object.at("last_lsn").get<uint64_t>();
-    piece->records = object.at("records").get<uint64_t>();
-    piece->first_commit_time_micros = object.at("first_commit_time_micros").get<int64_t>();
-    piece->last_commit_time_micros = object.at("last_commit_time_micros").get<int64_t>();
+    piece->first_lsn = GetUint64(object, "first_lsn");
+    piece->last_lsn = GetUint64(object, "last_lsn");
+    piece->records = GetUint64(object, "records");
+    piece->first_commit_time_micros = GetInt64(object, "first_commit_time_micros");
+    piece->last_commit_time_micros = GetInt64(object, "last_commit_time_micros");
     if (!ParseDigestHex(object.at("state_digest").get<std::string>(), &piece->digest)) {
       return Status::Corruption(path + ": state_digest is not 32 lowercase hex digits");
     }
-    piece->keys = object.at("keys").get<uint64_t>();
+    piece->keys = GetUint64(object, "keys");
     piece->archived = object.at("archived").get<std::string>();
     ORDO_RETURN_IF_ERROR(FileFromJson(object.at("file"), path, 0, &piece->file));
     ORDO_RETURN_IF_ERROR(FileFromJson(object.at("identity"), path, 1, &piece->identity));
   } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  } catch (const FieldError& error) {
     return Status::Corruption(path + ": malformed field: " + error.what());
   }
   if (piece->end_offset <= piece->start_offset ||

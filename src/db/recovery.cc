@@ -119,7 +119,17 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
                      CheckpointMismatch* mismatch) {
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
   const bool checkpoint_here = start.segment_id == state.id;
-  if (checkpoint_here && !active) reader->Seek(start.offset);
+  if (checkpoint_here && !active) {
+    // The position is the checkpoint's claim, checked before the reader is moved there: one
+    // outside the segment's records is a checkpoint that does not fit the log.
+    if (start.offset < log::kSegmentHeaderBytes || start.offset > reader->limit()) {
+      mismatch->reason = fmt::format("its position {}:{} is outside the segment's records "
+                                     "(offsets {} to {})", state.id, start.offset,
+                                     log::kSegmentHeaderBytes, reader->limit());
+      return Status::Corruption(mismatch->reason);
+    }
+    reader->Seek(start.offset);
+  }
   if (checksum != nullptr) reader->EnableChecksum(checksum);  // active: read whole, once
   bool boundary_seen = !checkpoint_here || start.offset == log::kSegmentHeaderBytes;
   if (active && checkpoint_here) *expected_lsn = state.header.first_lsn;
@@ -133,6 +143,14 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
     const auto outcome = reader->Next(&payload, &record_offset, &error);
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) {
+      if (!active && checkpoint_here && reader->offset() == start.offset) {
+        // Nothing valid at the checkpoint's position: most likely it is not a record boundary.
+        // The checkpoint is not trusted for it; if the log itself is damaged there, the
+        // replay of the whole log that follows finds it and says so.
+        mismatch->reason = fmt::format("its position {}:{} does not hold a valid record ({})",
+                                       state.id, start.offset, error.message());
+        return Status::Corruption(mismatch->reason);
+      }
       if (!active) return error;
       ORDO_ASSIGN_OR_RETURN(bool more, reader->HasValidRecordAfter(reader->offset()));
       if (more) {
@@ -160,10 +178,15 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
       ApplyRecord(record, state.id, record_offset, index);
       ++report->replayed_records;
       if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
-        return Status::Corruption(fmt::format(
+        const std::string why = fmt::format(
             "{} offset {}: replaying LSN {} gives state digest {} with {} keys, the record says "
             "{} with {} keys", state.path, record_offset, record.lsn, index->digest().ToHex(),
-            index->size(), record.digest.ToHex(), record.live_keys));
+            index->size(), record.digest.ToHex(), record.live_keys);
+        // On top of a checkpoint, the record (checksum verified) is more credible than the
+        // state the checkpoint started from: the checkpoint is ignored, and the replay of the
+        // whole log that follows reports the log if the fault is really there.
+        if (start.segment_id != 0) mismatch->reason = "its entries do not fit the log: " + why;
+        return Status::Corruption(why);
       }
     }
   }
@@ -354,7 +377,15 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
       }
       return Status::Ok();
     }
-    if (mismatch.reason.empty()) return replayed;  // damage in the log itself
+    if (mismatch.reason.empty()) {
+      // A failure not traced to the checkpoint: damage in the log, or a checkpoint that
+      // verifies but made the replay expect what the log does not hold (an LSN past the
+      // log's, a position in a segment that does not exist yet). The checkpoint is derived
+      // data and must not make an intact log unopenable, so it is ignored either way: the
+      // replay of the whole log below succeeds if only the checkpoint was wrong, and returns
+      // the log's damage if there is any.
+      mismatch.reason = "replaying the log on top of it failed: " + replayed.ToString();
+    }
     index->Clear();
     report->actions.push_back("ignored checkpoint " + path + ": " + mismatch.reason);
     report->verified_records = 0;

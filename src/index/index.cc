@@ -54,13 +54,16 @@ StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_
 }
 
 void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
-  const StateDigest hash = EntryHash(key, entry.value_hash, entry.expire_at_ms);
+  // A copy: emplace and make_pair take references, and the packed entry's 8-byte fields are
+  // only 4-byte aligned (binding a reference to one is undefined behaviour; UBSan reports it).
+  const int64_t expire_at_ms = entry.expire_at_ms;
+  const StateDigest hash = EntryHash(key, entry.value_hash, expire_at_ms);
   if (add) {
     digest_.low += hash.low;
     digest_.high += hash.high;
-    if (entry.expire_at_ms != 0) {
+    if (expire_at_ms != 0) {
       ++keys_with_expiry_;
-      expiry_order_.emplace(entry.expire_at_ms, std::string(key));
+      expiry_order_.emplace(expire_at_ms, std::string(key));
     }
     if (key.size() > CompactKey::kInlineBytesMax) {
       heap_key_bytes_ += key.size();
@@ -69,9 +72,9 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
   } else {
     digest_.low -= hash.low;
     digest_.high -= hash.high;
-    if (entry.expire_at_ms != 0) {
+    if (expire_at_ms != 0) {
       --keys_with_expiry_;
-      expiry_order_.erase(std::make_pair(entry.expire_at_ms, std::string(key)));
+      expiry_order_.erase(std::make_pair(expire_at_ms, std::string(key)));
     }
     if (key.size() > CompactKey::kInlineBytesMax) {
       heap_key_bytes_ -= key.size();

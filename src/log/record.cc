@@ -102,6 +102,9 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
 }
 
 Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
+  // No ops survive from an earlier call, even when this one fails before decoding any: their
+  // views point into another record's bytes, which may be gone.
+  record->ops.clear();
   Decoder decoder(payload);
   uint64_t commit_time = 0;
   uint32_t op_count = 0;
@@ -112,7 +115,6 @@ Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
     return Status::Corruption("record payload shorter than its fixed fields");
   }
   record->commit_time_micros = static_cast<int64_t>(commit_time);
-  record->ops.clear();
   if (op_count > payload.size()) return Status::Corruption("record op count exceeds its size");
   record->ops.reserve(op_count);
   for (uint32_t i = 0; i < op_count; ++i) {

@@ -52,6 +52,14 @@ Status DecodeSegmentHeader(std::string_view bytes, const std::string& where, Seg
   header->segment_id = DecodeFixed64(bytes.data() + 32);
   header->first_lsn = DecodeFixed64(bytes.data() + 40);
   header->previous_footer_hash = DecodeFixed64(bytes.data() + 48);
+  // Ids and LSNs start at 1; a writer never stores 0. Refused here, because every reader
+  // after this point relies on it (EncodeSegmentHeader asserts it, LSN arithmetic subtracts 1).
+  if (header->segment_id == 0) {
+    return Status::Corruption(fmt::format("{} offset 32: segment id 0 (ids start at 1)", where));
+  }
+  if (header->first_lsn == 0) {
+    return Status::Corruption(fmt::format("{} offset 40: first LSN 0 (LSNs start at 1)", where));
+  }
   return Status::Ok();
 }
 

@@ -63,16 +63,21 @@ Result<bool> SegmentReader::Load(uint64_t offset, uint64_t count) {
 SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* record_offset,
                                            Status* error) {
   if (offset_ == limit_) return Outcome::kEnd;
-  const uint64_t available = limit_ - offset_;
   auto bad = [&](std::string why) {
     *error = Status::Corruption(fmt::format("{} offset {}: {}", path_, offset_, why));
     return Outcome::kBad;
   };
+  // Seek's caller checks the offset; this keeps a wrong one from underflowing `available`.
+  if (offset_ > limit_) return bad(fmt::format("position past the end of records at {}", limit_));
+  const uint64_t available = limit_ - offset_;
   auto loaded = Load(offset_, std::min<uint64_t>(available, kRecordHeaderBytes));
   if (!loaded.ok()) {
     *error = loaded.status();
     return Outcome::kBad;
   }
+  // The file is shorter than `limit` (it shrank, or the limit came from elsewhere): the
+  // window would hold fewer bytes than a header.
+  if (!*loaded) return bad(fmt::format("file ends before its limit {}", limit_));
   std::string_view head = Window(offset_, std::min<uint64_t>(available, kRecordHeaderBytes));
   if (std::all_of(head.begin(), head.end(), [](char c) { return c == 0; })) {
     // Zeros where a header would be: the end of written data, if the rest is zero too.

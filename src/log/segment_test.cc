@@ -2,6 +2,7 @@
 // segment is detected by full verification.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -10,6 +11,8 @@
 #include "log/segment_reader.h"
 #include "log/segment_verifier.h"
 #include "log/segment_writer.h"
+#include "util/checksum.h"
+#include "util/coding.h"
 
 namespace ordo::log {
 namespace {
@@ -82,6 +85,27 @@ TEST(SegmentFormat, HeaderAndFooterRoundTrip) {
   EXPECT_TRUE(ParseSegmentFileName(SegmentFileName(42), &id));
   EXPECT_EQ(id, 42u);
   EXPECT_FALSE(ParseSegmentFileName("00000000000000000042.seg.tmp", &id));
+}
+
+// Found by fuzz/segment_fuzzer.cc: a header with a valid checksum but segment id or first LSN
+// 0 was accepted, and the active segment's reader then re-encoded it (EnableChecksum) and
+// tripped EncodeSegmentHeader's assertion: recovery aborted instead of reporting corruption.
+TEST(SegmentFormat, HeaderWithIdOrFirstLsnZeroIsCorruption) {
+  SegmentHeader header;
+  header.database_id = kDatabaseId;
+  header.segment_id = 1;
+  header.first_lsn = 1;
+  const std::string valid = EncodeSegmentHeader(header);
+  for (const size_t field_at : {size_t{32}, size_t{40}}) {
+    std::string bytes = valid;
+    std::memset(bytes.data() + field_at, 0, 8);
+    EncodeFixed64(bytes.data() + 56, Checksum64(std::string_view(bytes).substr(0, 56)));
+    SegmentHeader decoded;
+    const Status status = DecodeSegmentHeader(bytes, "x", &decoded);
+    EXPECT_TRUE(status.IsCorruption()) << field_at << ": " << status.ToString();
+    EXPECT_NE(status.message().find("offset " + std::to_string(field_at)), std::string::npos)
+        << status.ToString();
+  }
 }
 
 // Writes a sealed segment of a few records; returns its path.
