@@ -6,7 +6,7 @@ system's ENOSPC tests in tests/crash_test.cc):
   write (the database fails read-only; it never retries and carries on);
 - the server stays up: PING, GET, DBSIZE and INFO answer, INFO names the failure;
 - every write that was acknowledged is there, before and after a restart, even a restart on
-  the still-full disk;
+  the still-full disk (where a write fits or is refused with the cause);
 - once there is room again, a restart takes writes again.
 
 Mounting needs root (CI runs as root); without it the test is skipped and says why.
@@ -118,16 +118,22 @@ class FullDiskTest(unittest.TestCase):
         self.assertTrue(any("No space left on device" in line for line in server.output),
                         server.output)
 
-        # A restart on the disk that is still full: every acknowledged write is served,
-        # and a write is refused with the cause.
+        # A restart on the disk that is still full: every acknowledged write is served. A
+        # write may fit or not: startup cuts the active segment's preallocated zeros, which
+        # frees some room. If it does not fit, it is refused with the cause; if it does, it
+        # is acknowledged and must survive like any other.
         full = self.start()
         client = full.client()
         self.assert_all_there(client, acked)
-        with self.assertRaises(redis.ResponseError) as refused:
-            client.set("after", "v")
-        self.assertIn("No space left on device", str(refused.exception))
+        try:
+            client.set("maybe", "v")
+            acked["maybe"] = b"v"
+            # The shutdown's checkpoint may not fit: its exit code is not asserted here.
+            full.stop(expect_code=None)
+        except redis.ResponseError as refused:
+            self.assertIn("No space left on device", str(refused))
+            full.stop(expect_code=1)
         client.close()
-        full.stop(expect_code=1)
 
         # Room again: the next start takes writes, and nothing acknowledged was lost.
         grown = mount_tmpfs(self.mount_point, 8 * DISK_BYTES, remount=True)
