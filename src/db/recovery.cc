@@ -370,7 +370,8 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
         if (!(rebuilt.digest() == index->digest()) || rebuilt.size() != index->size()) {
           return Status::Corruption(fmt::format(
               "{}: checkpoint plus log gives {} keys (digest {}), the whole log gives {} keys "
-              "(digest {})", path, index->size(), index->digest().ToHex(), rebuilt.size(),
+              "(digest {}); the log is authoritative: move this checkpoint away to open from "
+              "the log alone", path, index->size(), index->digest().ToHex(), rebuilt.size(),
               rebuilt.digest().ToHex()));
         }
         report->actions.push_back("checked checkpoint " + path + " against the whole log");
