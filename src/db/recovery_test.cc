@@ -141,5 +141,34 @@ TEST_F(RecoveryCheckpointTest, EntriesThatContradictTheReplayedLogAreIgnored) {
   ExpectIgnoredAndRebuilt(40);
 }
 
+// A checkpoint at the very end of the log (a clean shutdown's) has no records after it to be
+// checked against; level 3 compares it with the whole log, refuses the open and says what to do.
+TEST_F(RecoveryCheckpointTest, LevelThreeRefusesAContradictingCheckpointAndSaysWhatToDo) {
+  const std::string path = WriteDatabase();
+  FileSystem* fs = FileSystem::Default();
+  db::Identity identity;
+  ASSERT_TRUE(db::ReadIdentity(fs, data() + "/IDENTITY", &identity).ok());
+  index::Index entries;
+  index::CheckpointInfo info;
+  ASSERT_TRUE(index::LoadCheckpoint(fs, path, identity.database_id, &entries, &info).ok());
+  ASSERT_TRUE(entries.Erase("key7"));  // a key the log says is live
+  std::filesystem::remove(path);
+  ASSERT_TRUE(index::WriteCheckpoint(fs, data() + "/index", entries, info).ok());
+
+  Options level3;
+  level3.integrity_level = 3;
+  std::unique_ptr<DB> db;
+  const Status refused = DB::Open(level3, data(), &db);
+  ASSERT_TRUE(refused.IsCorruption()) << refused.ToString();
+  EXPECT_NE(refused.message().find(path), std::string::npos) << refused.ToString();
+  EXPECT_NE(refused.message().find("move this checkpoint away"), std::string::npos);
+
+  std::filesystem::rename(path, scratch_.Sub("kept.idx"));  // what the message says to do
+  const Status opened = DB::Open(level3, data(), &db);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  EXPECT_EQ(db->Digest(), digest_);
+  EXPECT_EQ(db->CountKeys(), 200u);
+}
+
 }  // namespace
 }  // namespace ordo
