@@ -1,7 +1,9 @@
 # The two entry points of README.md. Both install what they need first.
 BUILD_DIR ?= build
-# The same tests again, built with ThreadSanitizer (see CMakeLists.txt, ORDO_SANITIZE).
+# The same tests again, built with ThreadSanitizer and with AddressSanitizer + UBSan (see
+# CMakeLists.txt, ORDO_SANITIZE).
 TSAN_DIR ?= build-tsan
+ASAN_DIR ?= build-asan
 JOBS ?= $(shell nproc)
 # `make run` archives the log continuously into a local repository beside the data directory,
 # so point-in-time recovery works from the first minute. Point it elsewhere with
@@ -9,7 +11,7 @@ JOBS ?= $(shell nproc)
 ORDO_DATA ?= ./data
 ORDO_REPO ?= ./ordo-repo
 
-.PHONY: deps build build-tsan run test bench clean
+.PHONY: deps build build-tsan build-asan run test bench clean
 
 deps:
 	./scripts/install-deps.sh
@@ -25,13 +27,19 @@ build-tsan: deps
 	cmake -S . -B $(TSAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORDO_SANITIZE=thread >/dev/null
 	cmake --build $(TSAN_DIR) -j $(JOBS)
 
-# Every test twice: in the normal build, then under ThreadSanitizer. Each prints CTest's summary.
-test: build build-tsan
+build-asan: deps
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORDO_SANITIZE=address >/dev/null
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# Every test three times: in the normal build, under ThreadSanitizer, and under AddressSanitizer
+# with UBSan. Each run prints CTest's summary.
+test: build build-tsan build-asan
 	cd $(BUILD_DIR) && ctest --output-on-failure -j 2 --timeout 900
 	cd $(TSAN_DIR) && ctest --output-on-failure -j 2 --timeout 900
+	cd $(ASAN_DIR) && ctest --output-on-failure -j 2 --timeout 900
 
 bench: build
 	./bench/run.sh
 
 clean:
-	rm -rf $(BUILD_DIR) $(TSAN_DIR)
+	rm -rf $(BUILD_DIR) $(TSAN_DIR) $(ASAN_DIR)
