@@ -174,6 +174,19 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
     ++*expected_lsn;
     ++*record_count;
     ++report->verified_records;
+    if (record.lsn == start.lsn) {
+      // The checkpoint's own record (read when it is in the active segment, as it is after a
+      // clean shutdown): the state the checkpoint holds must be the one this record reached.
+      // Without this, a checkpoint with no record after it would be trusted unchecked below
+      // level 3, and a key it lost would read as absent.
+      if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
+        mismatch->reason = fmt::format(
+            "its {} keys (digest {}) are not the state of its LSN {}, {} keys (digest {}) by "
+            "{} offset {}", index->size(), index->digest().ToHex(), record.lsn,
+            record.live_keys, record.digest.ToHex(), state.path, record_offset);
+        return Status::Corruption(mismatch->reason);
+      }
+    }
     if (record.lsn > start.lsn) {
       ApplyRecord(record, state.id, record_offset, index);
       ++report->replayed_records;
