@@ -9,6 +9,8 @@
 namespace ordo::log {
 namespace {
 constexpr uint64_t kReadChunkBytes = 1 << 20;
+// HasValidRecordAfter checks candidate records of at most 4 x the file plus this many bytes.
+constexpr uint64_t kRecordCandidateBytesSlack = 64ull << 20;
 }
 
 Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(FileSystem* fs, const std::string& path,
@@ -122,7 +124,7 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   return Outcome::kRecord;
 }
 
-bool SegmentReader::ValidRecordAt(uint64_t offset) {
+bool SegmentReader::ValidRecordAt(uint64_t offset, uint64_t* checked_bytes) {
   auto loaded = Load(offset, kRecordHeaderBytes);
   if (!loaded.ok() || !*loaded) return false;
   const std::string_view head = Window(offset, kRecordHeaderBytes);
@@ -132,19 +134,30 @@ bool SegmentReader::ValidRecordAt(uint64_t offset) {
   if (payload_bytes > kRecordPayloadBytesMax) return false;
   loaded = Load(offset, kRecordHeaderBytes + payload_bytes);
   if (!loaded.ok() || !*loaded) return false;
+  *checked_bytes += kRecordHeaderBytes + payload_bytes;
   return Checksum64(Window(offset, kRecordHeaderBytes + payload_bytes).substr(8)) == checksum;
 }
 
 Result<bool> SegmentReader::HasValidRecordAfter(uint64_t offset) {
-  // Look for the record magic at every position; check the checksum of each candidate.
+  // Look for the record magic at every position; check the checksum of each candidate. Each
+  // check reads the candidate's claimed length, so bytes crafted with a magic at every position
+  // would cost time quadratic in the file's size (a startup that never ends). Real damage has
+  // few candidates and a real record is found at the first: past a budget of a few times the
+  // file, the question is left undecided, and undecided is damage, never a tail to cut.
+  const uint64_t budget = 4 * limit_ + kRecordCandidateBytesSlack;
+  uint64_t checked_bytes = 0;
   for (uint64_t at = offset + 1; at + kRecordHeaderBytes <= limit_;) {
     const uint64_t count = std::min(kReadChunkBytes, limit_ - at);
     ORDO_ASSIGN_OR_RETURN(bool loaded, Load(at, count));
     if (!loaded) break;
     const std::string window(Window(at, count));  // copy: ValidRecordAt may reload the buffer
     for (uint64_t i = 0; i + kRecordHeaderBytes <= window.size(); ++i) {
-      if (DecodeFixed32(window.data() + i + 8) == kRecordMagic && ValidRecordAt(at + i)) {
-        return true;
+      if (DecodeFixed32(window.data() + i + 8) != kRecordMagic) continue;
+      if (ValidRecordAt(at + i, &checked_bytes)) return true;
+      if (checked_bytes > budget) {
+        return Status::Corruption(fmt::format(
+            "{}: after offset {}, candidate records of {} bytes checked without finding a valid "
+            "one: too many to tell a torn tail from damage", path_, offset, checked_bytes));
       }
     }
     if (count <= kRecordHeaderBytes) break;

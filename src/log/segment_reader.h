@@ -66,7 +66,8 @@ class SegmentReader {
     return std::string_view(buffer_).substr(offset - buffer_offset_, count);
   }
   // Is there a valid record at `offset`? (No error: any failure means no.)
-  bool ValidRecordAt(uint64_t offset);
+  // Whether a record with a valid checksum starts at `offset`; adds the bytes it checked.
+  bool ValidRecordAt(uint64_t offset, uint64_t* checked_bytes);
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;

@@ -165,41 +165,82 @@ TEST(SegmentFormat, EverySingleByteCorruptionIsDetected) {
   }
 }
 
-TEST(SegmentReader, TornTailHasNoValidRecordAfterItButMidDamageDoes) {
-  testing::ScratchDirectory scratch;
-  const std::string path = WriteSmallSealedSegment(scratch.path());
-  std::ifstream input(path, std::ios::binary);
+// The small sealed segment's bytes without its footer: an active segment's.
+std::string SmallActiveSegmentBytes(const testing::ScratchDirectory& scratch) {
+  std::ifstream input(WriteSmallSealedSegment(scratch.path()), std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(input)), {});
-  bytes.resize(bytes.size() - kSegmentFooterBytes);  // as if active
+  bytes.resize(bytes.size() - kSegmentFooterBytes);
+  return bytes;
+}
+
+// Writes `bytes` to active.seg in `scratch`, opens a reader over them, reads every record;
+// returns the reader, positioned where reading stopped, and the count of records read.
+std::unique_ptr<SegmentReader> ReadAllRecords(const testing::ScratchDirectory& scratch,
+                                              const std::string& bytes, int* records) {
   const std::string active = scratch.Sub("active.seg");
-  {
-    std::ofstream output(active, std::ios::binary);
-    output << bytes.substr(0, bytes.size() - 5);  // last record torn
-  }
-  auto reader = SegmentReader::Open(FileSystem::Default(), active, bytes.size() - 5);
-  ASSERT_TRUE(reader.ok());
-  std::string_view payload;
-  uint64_t offset = 0;
-  Status error;
-  int records = 0;
-  while ((*reader)->Next(&payload, &offset, &error) == SegmentReader::Outcome::kRecord) ++records;
-  EXPECT_EQ(records, 3);
-  auto after = (*reader)->HasValidRecordAfter((*reader)->offset());
-  ASSERT_TRUE(after.ok());
-  EXPECT_FALSE(*after);
-  // Damage in the second record: valid records follow, so it is not a torn tail.
-  bytes[kSegmentHeaderBytes + 60] ^= 0x10;
   {
     std::ofstream output(active, std::ios::binary | std::ios::trunc);
     output << bytes;
   }
-  reader = SegmentReader::Open(FileSystem::Default(), active, bytes.size());
-  ASSERT_TRUE(reader.ok());
-  records = 0;
-  while ((*reader)->Next(&payload, &offset, &error) == SegmentReader::Outcome::kRecord) ++records;
-  after = (*reader)->HasValidRecordAfter((*reader)->offset());
+  auto reader = SegmentReader::Open(FileSystem::Default(), active, bytes.size());
+  EXPECT_TRUE(reader.ok());
+  if (!reader.ok()) return nullptr;
+  std::string_view payload;
+  uint64_t offset = 0;
+  Status error;
+  *records = 0;
+  while ((*reader)->Next(&payload, &offset, &error) == SegmentReader::Outcome::kRecord) {
+    ++*records;
+  }
+  return std::move(*reader);
+}
+
+TEST(SegmentReader, TornTailHasNoValidRecordAfterItButMidDamageDoes) {
+  testing::ScratchDirectory scratch;
+  std::string bytes = SmallActiveSegmentBytes(scratch);
+  int records = 0;
+  auto reader = ReadAllRecords(scratch, bytes.substr(0, bytes.size() - 5), &records);  // torn
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(records, 3);
+  auto after = reader->HasValidRecordAfter(reader->offset());
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(*after);
+  // Damage in the second record: valid records follow, so it is not a torn tail.
+  bytes[kSegmentHeaderBytes + 60] ^= 0x10;
+  reader = ReadAllRecords(scratch, bytes, &records);
+  ASSERT_NE(reader, nullptr);
+  after = reader->HasValidRecordAfter(reader->offset());
   ASSERT_TRUE(after.ok());
   EXPECT_TRUE(*after);
+}
+
+// Bytes crafted with a record magic every 16 bytes, each candidate claiming the rest of the
+// file: deciding "torn tail or damage" by checking every candidate read ~1 MiB per candidate,
+// 131 k candidates for 2 MiB (~137 GB, quadratic in the file), and then called it a torn tail
+// to cut. Past a budget of a few times the file it is now undecided, reported as damage.
+TEST(SegmentReader, ManyCandidateRecordsAreDamageNotATornTailAndCostBoundedWork) {
+  testing::ScratchDirectory scratch;
+  std::string bytes = SmallActiveSegmentBytes(scratch);
+  const size_t records_end = bytes.size();
+  constexpr size_t kCraftedBytes = 2 << 20;
+  bytes.resize(records_end + kCraftedBytes);
+  for (size_t at = records_end; at + kRecordHeaderBytes <= bytes.size(); at += 16) {
+    EncodeFixed64(bytes.data() + at, 0x0123456789abcdefull);  // a checksum that never matches
+    EncodeFixed32(bytes.data() + at + 8, kRecordMagic);
+    EncodeFixed32(bytes.data() + at + 12,
+                  static_cast<uint32_t>(bytes.size() - at - kRecordHeaderBytes));
+  }
+  int records = 0;
+  auto reader = ReadAllRecords(scratch, bytes, &records);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(records, 4);
+  EXPECT_EQ(reader->offset(), records_end);
+  auto after = reader->HasValidRecordAfter(reader->offset());
+  ASSERT_FALSE(after.ok());
+  EXPECT_TRUE(after.status().IsCorruption());
+  EXPECT_NE(after.status().message().find("too many to tell a torn tail from damage"),
+            std::string::npos) << after.status().ToString();
+  EXPECT_NE(after.status().message().find("active.seg"), std::string::npos);
 }
 
 }  // namespace
