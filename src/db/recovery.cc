@@ -174,33 +174,25 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
     ++*expected_lsn;
     ++*record_count;
     ++report->verified_records;
-    if (record.lsn == start.lsn) {
-      // The checkpoint's own record (read when it is in the active segment, as it is after a
-      // clean shutdown): the state the checkpoint holds must be the one this record reached.
-      // Without this, a checkpoint with no record after it would be trusted unchecked below
-      // level 3, and a key it lost would read as absent.
-      if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
-        mismatch->reason = fmt::format(
-            "its {} keys (digest {}) are not the state of its LSN {}, {} keys (digest {}) by "
-            "{} offset {}", index->size(), index->digest().ToHex(), record.lsn,
-            record.live_keys, record.digest.ToHex(), state.path, record_offset);
-        return Status::Corruption(mismatch->reason);
-      }
-    }
+    if (record.lsn < start.lsn) continue;  // in the checkpoint already
     if (record.lsn > start.lsn) {
       ApplyRecord(record, state.id, record_offset, index);
       ++report->replayed_records;
-      if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
-        const std::string why = fmt::format(
-            "{} offset {}: replaying LSN {} gives state digest {} with {} keys, the record says "
-            "{} with {} keys", state.path, record_offset, record.lsn, index->digest().ToHex(),
-            index->size(), record.digest.ToHex(), record.live_keys);
-        // On top of a checkpoint, the record (checksum verified) is more credible than the
-        // state the checkpoint started from: the checkpoint is ignored, and the replay of the
-        // whole log that follows reports the log if the fault is really there.
-        if (start.segment_id != 0) mismatch->reason = "its entries do not fit the log: " + why;
-        return Status::Corruption(why);
-      }
+    }
+    // Every record from the checkpoint's own on must find the state it records. The checkpoint's
+    // own record (read when it is in the active segment, as after a clean shutdown) checks the
+    // checkpoint itself: without it, one with no record after it would be trusted unchecked
+    // below level 3, and a key it lost would read as absent.
+    if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
+      const std::string why = fmt::format(
+          "{} offset {}: the state at LSN {} has digest {} with {} keys, the record says {} "
+          "with {} keys", state.path, record_offset, record.lsn, index->digest().ToHex(),
+          index->size(), record.digest.ToHex(), record.live_keys);
+      // On top of a checkpoint, the record (checksum verified) is more credible than the state
+      // the checkpoint started from: the checkpoint is ignored, and the replay of the whole
+      // log that follows reports the log if the fault is really there.
+      if (start.segment_id != 0) mismatch->reason = "its entries do not fit the log: " + why;
+      return Status::Corruption(why);
     }
   }
   if (checkpoint_here && reader->offset() == start.offset) boundary_seen = true;
