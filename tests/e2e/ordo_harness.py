@@ -132,31 +132,51 @@ class AckedWriter(threading.Thread):
     """Alternates SET of a fresh key and INCR of its own counter until the server goes away,
     recording what was acknowledged: acked_sets (key -> value) and acked_incrs (the last INCR
     reply). Keys are PREFIX + "w<index>:key:<n>", the counter PREFIX + "w<index>:counter";
-    with `pad`, values grow by up to 199 bytes so records vary in size."""
+    with `pad`, values grow by up to 199 bytes so records vary in size.
 
-    def __init__(self, port, index, prefix="", pad=False):
+    With `mixed`, every 7th SET also sets a far expiry (acked_ttls: keys that must keep one) and
+    every 5th step deletes the key set 3 steps before (acked_deletes: keys that must be gone).
+    A key whose DEL was sent is taken out of acked_sets first: if the DEL is never acknowledged
+    the key may or may not survive, so it is checked neither way."""
+
+    def __init__(self, port, index, prefix="", pad=False, mixed=False):
         super().__init__(daemon=True)
         self.port = port
         self.index = index
         self.prefix = prefix
         self.pad = pad
+        self.mixed = mixed
         self.counter_key = "%sw%d:counter" % (prefix, index)
         self.acked_sets = {}
+        self.acked_ttls = set()
+        self.acked_deletes = set()
         self.acked_incrs = 0
         self.error = None
+
+    def key(self, n):
+        return "%sw%d:key:%d" % (self.prefix, self.index, n)
 
     def run(self):
         client = redis.Redis(port=self.port, socket_timeout=30)
         n = 0
         try:
             while True:
-                key = "%sw%d:key:%d" % (self.prefix, self.index, n)
+                key = self.key(n)
                 value = "value-%d-%d" % (self.index, n)
                 if self.pad:
                     value += "-" + "x" * (n % 200)
-                if client.set(key, value):
+                with_ttl = self.mixed and n % 7 == 3
+                if client.set(key, value, ex=1000000 if with_ttl else None):
                     self.acked_sets[key] = value
+                    if with_ttl:
+                        self.acked_ttls.add(key)
                 self.acked_incrs = client.incr(self.counter_key)
+                victim = self.key(n - 3)
+                if self.mixed and n % 5 == 4 and victim in self.acked_sets:
+                    del self.acked_sets[victim]
+                    self.acked_ttls.discard(victim)
+                    if client.delete(victim) == 1:
+                        self.acked_deletes.add(victim)
                 n += 1
         except (redis.ConnectionError, redis.TimeoutError, ConnectionError) as error:
             self.error = error  # the server was killed: expected
