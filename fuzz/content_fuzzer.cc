@@ -8,17 +8,31 @@
 // the number of decoding threads (bit 2: 1 or 2); the rest is the stored file. With bit 3 the
 // rest is instead plain bytes that the harness encodes with EncodeContent and then damages
 // with the input's last bytes as xor patches, so the fuzzer starts from valid files of every
-// mode. Fixed keys: a fuzzer cannot forge an authenticated frame, so encrypted inputs mostly
-// exercise the header and framing checks before authentication.
+// mode. Fixed keys: a fuzzer cannot forge an authenticated frame, so raw encrypted inputs
+// mostly exercise the header and framing checks before authentication.
+//
+// With bit 4 (and an encrypted mode) the harness forges a file with the fixed keys, which
+// reaches the checks after authentication: tags in the wrong place, frames after the final tag,
+// bad end frames, zstd data that only decrypts. Input after byte 0: one byte choosing
+// chunk_plain_bytes (0 keeps the writer's), then frame specs, each [op][length][length bytes]:
+// op bits 0-1 the stream tag (MESSAGE, PUSH, REKEY, FINAL); bits 2-3 what the plain frame is:
+// 0 the bytes as they are, 1 a data frame holding the bytes zstd-compressed, 2 an end frame with
+// the right total and SHA-256 of the data frames' bytes so far, 3 an end frame claiming one
+// byte more. Bit 4 of op appends the spec's bytes raw after the frames (trailing garbage).
+// A forged file that is well formed (data frames of 1 .. chunk_plain_bytes bytes with
+// TAG_MESSAGE, then one true end frame with TAG_FINAL, then nothing) must decode, to its bytes.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include <sodium.h>
+#include <zstd.h>
 
 #include "backup/content_codec.h"
 #include "backup/keys.h"
+#include "backup/sha256.h"
+#include "util/coding.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/memory_file_system.h"
 
@@ -28,6 +42,7 @@ using namespace ordo;
 
 constexpr uint8_t kTwoWorkers = 4;
 constexpr uint8_t kEncodeFirst = 8;
+constexpr uint8_t kForgeFrames = 16;
 const std::string kPath = "repo/data/fuzz";
 
 backup::ContentKeys KeysFor(uint8_t flags) {
@@ -82,6 +97,105 @@ std::string EncodeAndDamage(const backup::ContentKeys& keys, std::string_view pl
   return bytes;
 }
 
+struct Forged {
+  std::string stored;
+  bool well_formed = false;  // so it must decode
+  uint64_t plain_bytes = 0;  // of its data frames
+};
+
+// The stored file the spec in `input` describes (see the top of this file), encrypted under the
+// fixed keys of `keys.mode` (kKey or kPublicKey) as a writer holding them would.
+Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
+  const auto byte_at = [&](size_t at) { return static_cast<uint8_t>(input[at]); };
+  if (input.empty()) return Forged{};
+  const uint32_t chunk_plain_bytes = byte_at(0) == 0 ? backup::kChunkPlainBytes : byte_at(0) * 97u;
+  std::string header(backup::kContentMagic, 8);
+  header.push_back(static_cast<char>(backup::kContentVersion));
+  header.push_back(static_cast<char>(keys.mode == backup::EncryptionMode::kKey ? 1 : 2));
+  header.push_back(static_cast<char>(backup::kCompressionZstd));
+  header.push_back('\0');
+  PutFixed32(&header, chunk_plain_bytes);
+  std::string stored = header;
+  std::string stream_key = keys.content_key;
+  if (keys.mode == backup::EncryptionMode::kPublicKey) {
+    stream_key.assign(backup::kKeyBytes, '\x5a');
+    std::string sealed(crypto_box_SEALBYTES + backup::kKeyBytes, '\0');
+    FUZZ_CHECK(crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
+                               reinterpret_cast<const unsigned char*>(stream_key.data()),
+                               stream_key.size(),
+                               reinterpret_cast<const unsigned char*>(keys.public_key.data())) == 0);
+    stored += sealed;
+  }
+  crypto_secretstream_xchacha20poly1305_state stream;
+  std::string stream_header(crypto_secretstream_xchacha20poly1305_HEADERBYTES, '\0');
+  crypto_secretstream_xchacha20poly1305_init_push(
+      &stream, reinterpret_cast<unsigned char*>(stream_header.data()),
+      reinterpret_cast<const unsigned char*>(stream_key.data()));
+  stored += stream_header;
+
+  static const unsigned char kTags[] = {crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+                                        crypto_secretstream_xchacha20poly1305_TAG_PUSH,
+                                        crypto_secretstream_xchacha20poly1305_TAG_REKEY,
+                                        crypto_secretstream_xchacha20poly1305_TAG_FINAL};
+  std::string plain;  // every data frame's bytes so far (inputs are small)
+  std::string trailing;
+  bool well_formed_so_far = true;  // only true data frames, no end frame yet
+  bool ended_well = false;         // ... and then one true end frame
+  size_t at = 1;
+  while (at + 2 <= input.size()) {
+    const uint8_t op = byte_at(at);
+    const std::string_view bytes = input.substr(at + 2, std::min<size_t>(byte_at(at + 1),
+                                                                         input.size() - at - 2));
+    at += 2 + bytes.size();
+    std::string frame;
+    const unsigned char tag = kTags[op & 3];
+    const bool was_ended_well = ended_well;
+    ended_well = false;
+    switch ((op >> 2) & 3) {
+      case 0:
+        frame.assign(bytes);
+        well_formed_so_far = false;
+        break;
+      case 1: {
+        frame.assign(1, '\1');  // data
+        std::string compressed(ZSTD_compressBound(bytes.size()), '\0');
+        const size_t size = ZSTD_compress(compressed.data(), compressed.size(), bytes.data(),
+                                          bytes.size(), 1);
+        FUZZ_CHECK(!ZSTD_isError(size));
+        frame.append(compressed, 0, size);
+        plain.append(bytes);
+        well_formed_so_far = well_formed_so_far && !was_ended_well && !bytes.empty() &&
+                             bytes.size() <= chunk_plain_bytes &&
+                             tag == crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+        break;
+      }
+      default: {
+        frame.assign(1, '\2');  // end
+        PutFixed64(&frame, plain.size() + ((op >> 2) & 3) - 2);
+        backup::Sha256 plain_hash;
+        plain_hash.Update(plain);
+        frame += plain_hash.Finish();
+        ended_well = well_formed_so_far && !was_ended_well && ((op >> 2) & 3) == 2 &&
+                     tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+        well_formed_so_far = false;
+        break;
+      }
+    }
+    if (frame.empty()) continue;  // the encrypted frame's minimum: a kind byte
+    std::string sealed(frame.size() + crypto_secretstream_xchacha20poly1305_ABYTES, '\0');
+    FUZZ_CHECK(crypto_secretstream_xchacha20poly1305_push(
+                   &stream, reinterpret_cast<unsigned char*>(sealed.data()), nullptr,
+                   reinterpret_cast<const unsigned char*>(frame.data()), frame.size(),
+                   reinterpret_cast<const unsigned char*>(header.data()), header.size(),
+                   tag) == 0);
+    PutFixed32(&stored, static_cast<uint32_t>(sealed.size()));
+    stored += sealed;
+    if (op & 16) trailing.append(bytes);
+  }
+  const bool well_formed = ended_well && trailing.empty();
+  return Forged{stored + trailing, well_formed, plain.size()};
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -89,7 +203,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint8_t flags = data[0];
   const backup::ContentKeys keys = KeysFor(flags);
   std::string stored(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (flags & kEncodeFirst) {
+  Forged forged;
+  if ((flags & kForgeFrames) && keys.mode != backup::EncryptionMode::kNone) {
+    forged = ForgeEncrypted(keys, std::string_view(reinterpret_cast<const char*>(data) + 1,
+                                                   size - 1));
+    stored = forged.stored;
+  } else if (flags & kEncodeFirst) {
     // Byte 1 says how many of the input's last bytes are patches (a multiple of 3).
     const size_t patch_bytes = std::min<size_t>(3 * (data[1] % 8), size - 2);
     const std::string_view rest(reinterpret_cast<const char*>(data) + 2, size - 2);
@@ -109,6 +228,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t workers = (flags & kTwoWorkers) ? 2 : 1;
   const Status status =
       backup::DecodeContent(keys, **file, stored.size(), sink, &summary, workers);
+  if (forged.well_formed) {
+    FUZZ_CHECK(status.ok());
+    FUZZ_CHECK(sunk == forged.plain_bytes);
+  }
   if (status.ok()) {
     FUZZ_CHECK(summary.plain_bytes == sunk);
     FUZZ_CHECK(summary.stored_bytes == stored.size());
