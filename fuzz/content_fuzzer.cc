@@ -20,7 +20,10 @@
 // the right total and SHA-256 of the data frames' bytes so far, 3 an end frame claiming one
 // byte more. Bit 4 of op appends the spec's bytes raw after the frames (trailing garbage).
 // A forged file that is well formed (data frames of 1 .. chunk_plain_bytes bytes with
-// TAG_MESSAGE, then one true end frame with TAG_FINAL, then nothing) must decode, to its bytes.
+// TAG_MESSAGE, then one true end frame with TAG_FINAL, then nothing) must decode, to its bytes;
+// one that is certainly not (a data frame without TAG_MESSAGE, an end frame without TAG_FINAL or
+// with a false total, anything after an end frame, an empty or oversized data frame, no end
+// frame at all) must not decode.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -100,6 +103,7 @@ std::string EncodeAndDamage(const backup::ContentKeys& keys, std::string_view pl
 struct Forged {
   std::string stored;
   bool well_formed = false;  // so it must decode
+  bool malformed = false;    // so it must not
   uint64_t plain_bytes = 0;  // of its data frames
 };
 
@@ -141,6 +145,9 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
   std::string trailing;
   bool well_formed_so_far = true;  // only true data frames, no end frame yet
   bool ended_well = false;         // ... and then one true end frame
+  bool malformed = false;
+  bool saw_end = false;  // an end frame (true or false) was forged
+  bool saw_raw = false;  // a raw frame may be anything, an end frame too
   size_t at = 1;
   while (at + 2 <= input.size()) {
     const uint8_t op = byte_at(at);
@@ -151,10 +158,12 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
     const unsigned char tag = kTags[op & 3];
     const bool was_ended_well = ended_well;
     ended_well = false;
+    const bool after_end = saw_end;
     switch ((op >> 2) & 3) {
       case 0:
         frame.assign(bytes);
         well_formed_so_far = false;
+        saw_raw = true;
         break;
       case 1: {
         frame.assign(1, '\1');  // data
@@ -164,9 +173,10 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
         FUZZ_CHECK(!ZSTD_isError(size));
         frame.append(compressed, 0, size);
         plain.append(bytes);
-        well_formed_so_far = well_formed_so_far && !was_ended_well && !bytes.empty() &&
-                             bytes.size() <= chunk_plain_bytes &&
-                             tag == crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+        const bool good = !bytes.empty() && bytes.size() <= chunk_plain_bytes &&
+                          tag == crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+        well_formed_so_far = well_formed_so_far && !was_ended_well && good;
+        malformed = malformed || !good;
         break;
       }
       default: {
@@ -175,13 +185,17 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
         backup::Sha256 plain_hash;
         plain_hash.Update(plain);
         frame += plain_hash.Finish();
-        ended_well = well_formed_so_far && !was_ended_well && ((op >> 2) & 3) == 2 &&
-                     tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+        const bool good = ((op >> 2) & 3) == 2 &&
+                          tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+        ended_well = well_formed_so_far && !was_ended_well && good;
         well_formed_so_far = false;
+        malformed = malformed || !good;
+        saw_end = true;
         break;
       }
     }
     if (frame.empty()) continue;  // the encrypted frame's minimum: a kind byte
+    if (after_end) malformed = true;
     std::string sealed(frame.size() + crypto_secretstream_xchacha20poly1305_ABYTES, '\0');
     FUZZ_CHECK(crypto_secretstream_xchacha20poly1305_push(
                    &stream, reinterpret_cast<unsigned char*>(sealed.data()), nullptr,
@@ -193,7 +207,8 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
     if (op & 16) trailing.append(bytes);
   }
   const bool well_formed = ended_well && trailing.empty();
-  return Forged{stored + trailing, well_formed, plain.size()};
+  malformed = malformed || (saw_end && !trailing.empty()) || (!saw_end && !saw_raw);
+  return Forged{stored + trailing, well_formed, malformed, plain.size()};
 }
 
 }  // namespace
@@ -232,6 +247,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(status.ok());
     FUZZ_CHECK(sunk == forged.plain_bytes);
   }
+  if (forged.malformed) FUZZ_CHECK(!status.ok());
   if (status.ok()) {
     FUZZ_CHECK(summary.plain_bytes == sunk);
     FUZZ_CHECK(summary.stored_bytes == stored.size());

@@ -343,9 +343,12 @@ Status ReadHeaders(const ContentKeys& keys, StoredReader& reader, DecodeState* s
   return Status::Ok();
 }
 
-// Reads one frame into `frame` (kind byte + payload, decrypted). `final` gets the stream's tag.
+// The stream tag a frame was sealed with; a plain file's frames have none.
+enum class FrameTag { kPlain, kMessage, kFinal, kOther };
+
+// Reads one frame into `frame` (kind byte + payload, decrypted) and its stream tag into `tag`.
 Status ReadFrame(StoredReader& reader, DecodeState* state, std::string* stored, std::string* frame,
-                 bool* final) {
+                 FrameTag* frame_tag) {
   std::string length_bytes;
   if (reader.remaining() == 0) return reader.Corruption("truncated: the end frame is missing");
   ORDO_RETURN_IF_ERROR(reader.ReadExact(4, &length_bytes, "frame length"));
@@ -358,7 +361,7 @@ Status ReadFrame(StoredReader& reader, DecodeState* state, std::string* stored, 
   ORDO_RETURN_IF_ERROR(reader.ReadExact(length, stored, "frame"));
   if (!state->encrypted) {
     frame->swap(*stored);
-    *final = static_cast<FrameKind>((*frame)[0]) == FrameKind::kEnd;
+    *frame_tag = FrameTag::kPlain;
     return Status::Ok();
   }
   frame->resize(length - kStreamOverheadBytes);
@@ -372,7 +375,9 @@ Status ReadFrame(StoredReader& reader, DecodeState* state, std::string* stored, 
                               "key is wrong)");
   }
   assert(frame_length == frame->size());
-  *final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+  *frame_tag = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL     ? FrameTag::kFinal
+               : tag == crypto_secretstream_xchacha20poly1305_TAG_MESSAGE ? FrameTag::kMessage
+                                                                          : FrameTag::kOther;
   return Status::Ok();
 }
 
@@ -423,18 +428,21 @@ Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint
   stages.produce = [&](size_t index) -> Result<OrderedPipeline::Produced> {
     DecodeSlot& slot = slots[index];
     slot.offset = reader.offset();
-    bool final = false;
-    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &slot.frame, &final));
+    FrameTag tag = FrameTag::kPlain;
+    ORDO_RETURN_IF_ERROR(ReadFrame(reader, &state, &stored, &slot.frame, &tag));
+    // Tags as FORMAT.md says: TAG_FINAL on the end frame, TAG_MESSAGE on every data frame (the
+    // stream's other tags, PUSH and REKEY, are never written, so a file carrying one is not ours).
     const auto kind = static_cast<FrameKind>(slot.frame[0]);
     if (kind == FrameKind::kEnd) {
-      if (!final || slot.frame.size() != 1 + kEndPayloadBytes) {
+      if ((tag != FrameTag::kPlain && tag != FrameTag::kFinal) ||
+          slot.frame.size() != 1 + kEndPayloadBytes) {
         return Status::Corruption(Where(file, slot.offset) + "malformed end frame");
       }
       return OrderedPipeline::Produced::kLastItem;
     }
-    if (kind != FrameKind::kData || final) {
+    if (kind != FrameKind::kData || (tag != FrameTag::kPlain && tag != FrameTag::kMessage)) {
       return Status::Corruption(Where(file, slot.offset) +
-                                "unknown frame kind or misplaced final tag");
+                                "unknown frame kind or a data frame without the message tag");
     }
     return OrderedPipeline::Produced::kItem;
   };
