@@ -294,7 +294,10 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {}, result};
   const std::optional<ManifestFile> previous_checkpoint =
       NewestStoredCheckpoint(repository, manifest.database_id);
-  if (previous_checkpoint.has_value() &&
+  // Only a checkpoint at or before this backup's commit can stand in: a directory restored to
+  // an earlier point keeps its database id, so the newest stored checkpoint of that id may come
+  // from the old history, past where this log ends (a manifest CheckManifest refuses).
+  if (previous_checkpoint.has_value() && previous_checkpoint->last_lsn <= source.last_lsn &&
       ReplayBytesSince(source, previous_checkpoint->last_lsn) < NewestCheckpointBytes(source)) {
     state.previous_checkpoint = &*previous_checkpoint;
   }

@@ -317,15 +317,20 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
 namespace ordo::backup {
 namespace {
 
-TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
-  ordo::testing::ScratchDirectory scratch;
-  std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
+// 20 000 small keys: a checkpoint of them outweighs the log of a few later commits.
+void WriteManySmallKeys(DB* db) {
   for (int batch_index = 0; batch_index < 20; ++batch_index) {
     WriteBatch batch;
     for (int i = 0; i < 1000; ++i) batch.Put("key" + std::to_string(batch_index * 1000 + i), "v");
     ASSERT_TRUE(db->Write(std::move(batch)).ok());
   }
+}
+
+TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
+  ordo::testing::ScratchDirectory scratch;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
+  WriteManySmallKeys(db.get());
   ASSERT_TRUE(db->Checkpoint().ok());
   auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   BackupResult first;
@@ -359,6 +364,47 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   std::string value;
   ASSERT_TRUE(restored->Get("key5", &value).ok());
   EXPECT_EQ(value, "changed");
+}
+
+// A directory restored to an earlier point keeps its database id, and may be backed up into the
+// same repository. The newest stored checkpoint of that id is then from the old history, at an
+// LSN the restored log may not reach yet: reusing it would make a backup whose checkpoint is newer
+// than its own commit, which verify refuses (and no open could use).
+TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
+  ordo::testing::ScratchDirectory scratch;
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
+  WriteManySmallKeys(db.get());
+  const uint64_t early_lsn = db->AckedLsn();
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(db->Put("later" + std::to_string(i), "v").ok());
+  ASSERT_TRUE(db->Checkpoint().ok());
+  auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
+  BackupResult first;
+  ASSERT_TRUE(Backup(FileSystem::Default(), scratch.Sub("data"), repository.get(), &first).ok());
+  db.reset();
+
+  // Restore to the early point; the restored database writes a little and checkpoints.
+  PointTarget target;
+  target.kind = PointTarget::Kind::kLsn;
+  target.lsn = early_lsn;
+  RestoreReport restored;
+  const Status cut = RestoreBackup(FileSystem::Default(), repository.get(), first.manifest,
+                                   scratch.Sub("restored"), {}, &restored, target);
+  ASSERT_TRUE(cut.ok()) << cut.ToString();
+  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("restored"), &db).ok());
+  ASSERT_TRUE(db->Put("new-history", "v").ok());
+  ASSERT_TRUE(db->Checkpoint().ok());
+  ASSERT_LT(db->AckedLsn(), first.manifest.last_lsn);
+  db.reset();
+
+  BackupResult second;
+  ASSERT_TRUE(
+      Backup(FileSystem::Default(), scratch.Sub("restored"), repository.get(), &second).ok());
+  for (const ManifestFile& file : second.manifest.files) {
+    if (file.kind == "checkpoint") EXPECT_LE(file.last_lsn, second.manifest.last_lsn);
+  }
+  const Status checked = CheckManifest(second.manifest);
+  EXPECT_TRUE(checked.ok()) << checked.ToString();
 }
 
 }  // namespace
