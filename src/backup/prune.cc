@@ -47,16 +47,20 @@ Status Prune(Repository* repository, uint64_t keep_last,
   std::map<std::string, uint64_t> stored_bytes;
   std::vector<std::string> doomed;
   std::vector<bool> keep(manifests.size(), false);
-  bool base_kept = false;  // the newest backup before the window
+  // Each database's backups are counted on their own: a repository may hold several databases,
+  // and one backed up less often than another must not lose every backup to the other's newer
+  // ones.
+  std::map<std::string, uint64_t> counted;  // by database id: backups seen, newest first
+  std::set<std::string> base_kept;          // databases whose newest backup before the window is kept
   for (size_t i = manifests.size(); i-- > 0;) {
     const Manifest& manifest = manifests[i];
-    const bool newest = manifests.size() - i <= keep_last;
+    const bool newest = ++counted[manifest.database_id] <= keep_last;
     const bool recent = keep_within_seconds.has_value() &&
                         now_micros - FinishedMicros(manifest) < *keep_within_seconds * 1000000;
     keep[i] = newest || recent;
-    if (!recent && keep_within_seconds.has_value() && !base_kept) {
+    if (!recent && keep_within_seconds.has_value() &&
+        base_kept.insert(manifest.database_id).second) {
       keep[i] = true;  // restores to the window's first moment start from it
-      base_kept = true;
     }
   }
   std::map<std::string, const Manifest*> oldest_kept;  // by database id

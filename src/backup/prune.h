@@ -35,10 +35,10 @@ struct PruneReport {
   uint64_t kept_recent = 0;  // unreferenced files younger than the grace period, left alone
 };
 
-// Keeps the newest `keep_last` backups (>= 1, else InvalidArgument) and, with
-// `keep_within_seconds` (the point-in-time window), every backup finished less than that many
-// seconds ago plus the newest one before the window, the base a restore to the window's first
-// moment starts from. Of the continuous archive it keeps every piece a kept backup's restore
+// Keeps, of each database's backups (a repository may hold several databases), the newest
+// `keep_last` (>= 1, else InvalidArgument) and, with `keep_within_seconds` (the point-in-time
+// window), every backup finished less than that many seconds ago plus the newest one before the
+// window, the base a restore to the window's first moment starts from. Of the continuous archive it keeps every piece a kept backup's restore
 // needs: all pieces after the oldest kept backup's log end (so the chain from it is never
 // broken), and the whole archive of a database with no kept backup. Removes the rest: backup
 // manifests, then archive piece descriptions oldest first (a crash leaves a shorter archive,

@@ -145,5 +145,27 @@ TEST_F(PruneTest, ADamagedManifestStopsPruneBeforeAnyDeletion) {
   EXPECT_EQ(FilesUnder(Repo()), before);
 }
 
+// A repository may hold the backups of several databases (restore --database picks one):
+// retention counts each database's backups on its own, so a database backed up less often than
+// another sharing the repository keeps its newest backups instead of losing every one.
+TEST_F(PruneTest, KeepsTheNewestBackupsOfEveryDatabase) {
+  std::unique_ptr<DB> other;
+  ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other).ok());
+  Fill(other.get(), 20);
+  BackupResult result;
+  Status status = TakeBackup(FileSystem::Default(), scratch_.Sub("other"), repository_.get(), {},
+                             &result);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  const std::string other_id = result.manifest.backup_id;
+  ASSERT_NE(result.manifest.database_id, repository_->ReadManifest(ids_[0])->database_id);
+
+  PruneReport report;
+  status = Prune(repository_.get(), 1, std::nullopt, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(report.kept_backups, (std::vector<std::string>{ids_.back(), other_id}));
+  ExpectDrillPasses(ids_.back());
+  ExpectDrillPasses(other_id);
+}
+
 }  // namespace
 }  // namespace ordo::backup

@@ -91,7 +91,8 @@ void AddPruneCommand(CLI::App& app) {
   auto* command = app.add_subcommand("prune", "Remove old backups and the files only they need");
   auto arguments = std::make_shared<PruneArguments>();
   command->add_option("--repo", arguments->repo, "backup repository")->required();
-  command->add_option("--keep-last", arguments->keep_last, "keep the newest N backups (N >= 1)")
+  command->add_option("--keep-last", arguments->keep_last,
+                      "keep the newest N backups of each database (N >= 1)")
       ->required()
       ->check(CLI::PositiveNumber);
   command->add_option("--keep-within", arguments->keep_within,
