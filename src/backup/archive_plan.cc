@@ -1,6 +1,7 @@
 #include "backup/archive_plan.h"
 
 #include <algorithm>
+#include <map>
 
 #include "backup/backup_run.h"
 #include "fmt/format.h"
@@ -105,18 +106,34 @@ std::string DescribeCoverage(const std::vector<Manifest>& backups, const Archive
   return text;
 }
 
+// The database to restore: `wanted`, or the only one the repository holds. With several (a
+// data directory created anew, or servers sharing the repository) there is no safe guess: the
+// newest backup's database need not be the one with the newest commits (the other may be
+// archived only), and restoring the wrong one would look like success.
 Result<std::string> ChooseDatabase(Repository* repository, const std::vector<Manifest>& manifests,
                                    const std::string& wanted) {
   if (!wanted.empty()) return wanted;
-  if (!manifests.empty()) return manifests.back().database_id;
+  std::map<std::string, std::string> databases;  // id -> what the repository holds of it
+  for (const Manifest& manifest : manifests) {  // oldest first: the newest backup stays
+    databases[manifest.database_id] = "newest backup " + manifest.backup_id;
+  }
   ORDO_ASSIGN_OR_RETURN(const std::vector<std::string> archived,
                         repository->ListArchivedDatabases());
-  if (archived.empty()) return Status::NotFound("the repository holds no backup and no archive");
-  if (archived.size() > 1) {
-    return Status::InvalidArgument(fmt::format(
-        "the repository holds the archives of {} databases and no backup; name one", archived.size()));
+  for (const std::string& id : archived) {
+    std::string& held = databases[id];
+    held += held.empty() ? "an archive, no backup" : ", an archive";
   }
-  return archived.front();
+  if (databases.empty()) return Status::NotFound("the repository holds no backup and no archive");
+  if (databases.size() > 1) {
+    std::string list;
+    for (const auto& [id, held] : databases) {
+      list += fmt::format("{}{} ({})", list.empty() ? "" : "; ", id, held);
+    }
+    return Status::InvalidArgument(fmt::format(
+        "the repository holds {} databases: {}. Name the one to restore with --database",
+        databases.size(), list));
+  }
+  return databases.begin()->first;
 }
 
 }  // namespace

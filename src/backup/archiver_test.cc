@@ -418,6 +418,41 @@ TEST_F(ArchiverTest, ADataDirectoryThatDoesNotContinueTheArchiveIsRefused) {
       << opened.ToString();
 }
 
+// A repository can hold several databases (a data directory created anew, or two servers
+// sharing the repository). A restore that names none must not pick one on its own: the
+// database of the newest backup is not the one whose commits are newest when the other is only
+// archived, and restoring the wrong database would report success.
+TEST_F(ArchiverTest, ARestoreOfARepositoryHoldingSeveralDatabasesMustNameOne) {
+  std::mt19937 random(23);
+  RandomWrites(random, 30);
+  BackUp();
+  auto manifests = repository_->ListManifests();
+  ASSERT_TRUE(manifests.ok() && manifests->size() == 1);
+  const std::string backed_up = manifests->front().database_id;
+  // A new database, archived into the same repository, without a backup yet.
+  {
+    std::unique_ptr<DB> other;
+    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other).ok());
+    ASSERT_TRUE(other->Put("newer", "database").ok());
+  }
+  auto archiver = OpenArchiver(scratch_.Sub("other"));
+  Archive(archiver.get());
+  const std::string archived = archiver->database_id_hex();
+  ASSERT_NE(archived, backed_up);
+
+  auto plan = PlanRestore(repository_.get(), PointTarget{});
+  ASSERT_FALSE(plan.ok()) << "restored database " << plan->database_id_hex;
+  EXPECT_TRUE(plan.status().IsInvalidArgument()) << plan.status().ToString();
+  for (const std::string& id : {backed_up, archived, std::string("--database")}) {
+    EXPECT_NE(plan.status().message().find(id), std::string::npos) << plan.status().ToString();
+  }
+  for (const std::string& id : {backed_up, archived}) {
+    auto named = PlanRestore(repository_.get(), PointTarget{}, id);
+    ASSERT_TRUE(named.ok()) << named.status().ToString();
+    EXPECT_EQ(named->database_id_hex, id);
+  }
+}
+
 TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   std::mt19937 random(17);
   auto archiver = OpenArchiver();

@@ -251,7 +251,7 @@ Status WalkRepository(FileSystem* fs, Repository* repository, const LogWalkOptio
     plan.backup = std::move(manifest);
   } else {
     // The newest backup and the archive after it: everything the repository holds.
-    ORDO_ASSIGN_OR_RETURN(plan, PlanRestore(repository, PointTarget{}));
+    ORDO_ASSIGN_OR_RETURN(plan, PlanRestore(repository, PointTarget{}, options.database_id_hex));
   }
   summary->database_id_hex = plan.database_id_hex;
   summary->backup_id = plan.backup.has_value() ? plan.backup->backup_id : "";

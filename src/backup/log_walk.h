@@ -45,6 +45,8 @@ struct LogWalkOptions {
   LogWalkFilter filter;
   // Repository: the backup to read ("" or "latest": the newest).
   std::string backup_id;
+  // Repository: the database whose log to read ("": the only one the repository holds).
+  std::string database_id_hex;
   // Repository: where segments are staged while read. Empty: a fresh directory under the
   // system's temporary directory ($TMPDIR, else /tmp), removed at the end.
   std::string scratch_directory;

@@ -18,10 +18,11 @@ struct LogSourceArguments {
   std::string repo;      // --repo REPO
   std::string key_file;  // --key-file F
   std::string backup;    // --backup ID
+  std::string database;  // --database HEX
   bool json = false;
 };
 
-// Adds --data, --repo, --key-file, --backup and --json to `command`.
+// Adds --data, --repo, --key-file, --backup, --database and --json to `command`.
 void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments);
 
 // Where the walked commits came from, for a closing line: the data directory, "the archive"

@@ -113,6 +113,9 @@ void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments) {
   command->add_option("--backup", arguments->backup,
                       "with --repo: the backup whose log to read (default: the newest)")
       ->needs(repo);
+  command->add_option("--database", arguments->database,
+                      "with --repo: the database (hex id) when the repository holds several")
+      ->needs(repo);
   command->add_flag("--json", arguments->json, "JSON lines on stdout: one object per line");
 }
 
@@ -139,6 +142,7 @@ Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkO
   ORDO_ASSIGN_OR_RETURN(auto repository, OpenRepository(arguments.repo, arguments.key_file));
   backup::LogWalkOptions with_backup = options;
   with_backup.backup_id = arguments.backup;
+  with_backup.database_id_hex = arguments.database;
   return backup::WalkRepository(fs, repository.get(), with_backup, visitor, summary)
       .WithContext(arguments.repo);
 }
