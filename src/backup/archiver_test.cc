@@ -481,6 +481,32 @@ TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   }
 }
 
+// A database that wrote nothing since its last archived commit, then was backed up: every
+// piece lies before the kept backup's end, but the newest is where the archiver resumes. Without
+// it the archive looks empty and the next archiver (a restart, or a round after an error)
+// ships the whole log again from segment 1.
+TEST_F(ArchiverTest, PruneKeepsTheNewestPieceWhereTheArchiverResumes) {
+  std::mt19937 random(29);
+  auto archiver = OpenArchiver();
+  archived_database_ = archiver->database_id_hex();
+  RandomWrites(random, 200);
+  Archive(archiver.get());
+  BackUp();  // at the archive's end: no commit since
+  const ArchivePiece newest = Pieces().back();
+  PruneReport report;
+  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report).ok());
+  ASSERT_FALSE(Pieces().empty());
+  EXPECT_EQ(Pieces().back().Name(), newest.Name());
+  EXPECT_TRUE(repository_->CheckStored(Pieces().back().file).ok());
+
+  auto resumed = OpenArchiver();
+  EXPECT_EQ(resumed->archived_lsn(), db_->AckedLsn());
+  EXPECT_EQ(Archive(resumed.get()).bytes_read, 0u);
+  auto latest = RestoreTo(PointTarget{}, "latest");
+  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ExpectState("latest", Record(), "after prune");
+}
+
 TEST_F(ArchiverTest, PruneLeavesFreshUnreferencedFilesToTheirWriter) {
   // What a running archiver or backup has stored but not yet described.
   const std::string content = "stored, its description still to come";

@@ -84,7 +84,11 @@ Status Prune(Repository* repository, uint64_t keep_last,
     const auto base = oldest_kept.find(database);
     for (const ArchivePiece& piece : pieces) {
       stored_bytes[piece.file.stored_name] = piece.file.stored_bytes;
-      if (base == oldest_kept.end() || PieceNeededAfter(*base->second, piece)) {
+      // The newest piece stays even when a kept backup covers it: an archiver resumes after it
+      // (archiver.h), and a quiet database's archive without it would look empty, so the next
+      // archiver would ship the whole log again from segment 1.
+      const bool newest = &piece == &pieces.back();
+      if (newest || base == oldest_kept.end() || PieceNeededAfter(*base->second, piece)) {
         ++report->kept_archive_pieces;
         needed.insert(piece.file.stored_name);
         needed.insert(piece.identity.stored_name);
