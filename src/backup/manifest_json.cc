@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "backup/sha256.h"
+#include "log/format.h"
 
 namespace ordo::backup {
 namespace {
@@ -326,6 +327,20 @@ Status ArchivePieceFromJson(std::string_view text, const std::string& path, Arch
   }
   if (piece->records != (piece->last_lsn + 1) - piece->first_lsn) {
     return Status::Corruption(path + ": records does not match the LSN range");
+  }
+  // A restore appends the piece to its file and copies the identity file by these paths: a
+  // description naming any other file (consistently edited, or written by something else) must
+  // not make a restore write into another file of the target.
+  const std::string segment_path = "log/" + log::SegmentFileName(piece->segment_id);
+  if (piece->file.kind != "archive-piece" || piece->file.relative_path != segment_path) {
+    return Status::Corruption(path + ": the piece's file is \"" + piece->file.relative_path +
+                              "\" (kind \"" + piece->file.kind + "\"), not the archive piece of " +
+                              segment_path);
+  }
+  if (piece->identity.kind != "identity" || piece->identity.relative_path != "IDENTITY") {
+    return Status::Corruption(path + ": the piece's identity file is \"" +
+                              piece->identity.relative_path + "\" (kind \"" +
+                              piece->identity.kind + "\"), not IDENTITY");
   }
   return Status::Ok();
 }

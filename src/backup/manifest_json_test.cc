@@ -7,8 +7,10 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "backup/sha256.h"
+#include "log/format.h"
 
 namespace ordo::backup {
 namespace {
@@ -59,6 +61,54 @@ TEST(ManifestJson, VersionIsComparedAsANumberNotTruncated) {
   Manifest manifest;
   const Status status = ManifestFromJson(WithField("version", 4294967297ull), "m.json", &manifest);
   EXPECT_EQ(status.code(), Status::Code::kNotSupported) << status.ToString();
+}
+
+ManifestFile ValidFile(const std::string& kind, const std::string& relative_path) {
+  ManifestFile file;
+  file.kind = kind;
+  file.relative_path = relative_path;
+  file.plain_bytes = 100;
+  file.plain_sha256 = std::string(64, 'a');
+  file.stored_name = std::string(64, 'b');
+  file.stored_bytes = 120;
+  return file;
+}
+
+// An archive piece as the archiver describes segment 3's first 100 bytes.
+ArchivePiece ValidPiece() {
+  ArchivePiece piece;
+  piece.database_id = std::string(32, '4');
+  piece.segment_id = 3;
+  piece.end_offset = 100;
+  piece.first_lsn = 10;
+  piece.last_lsn = 14;
+  piece.records = 5;
+  piece.archived = "2026-11-29T00:00:00.000000Z";
+  piece.file = ValidFile("archive-piece", "log/" + log::SegmentFileName(3));
+  piece.identity = ValidFile("identity", "IDENTITY");
+  return piece;
+}
+
+// A restore writes a piece into the file its description names: a description naming another
+// file than its own segment's (or an identity file elsewhere than IDENTITY) is refused, so that
+// an edited but consistent description cannot make a restore append to another file.
+TEST(ManifestJson, ArchivePieceMustNameItsOwnSegmentAndIdentityFiles) {
+  ArchivePiece parsed;
+  ASSERT_TRUE(ArchivePieceFromJson(ArchivePieceToJson(ValidPiece()), "p.json", &parsed).ok());
+  EXPECT_EQ(parsed.file.relative_path, "log/" + log::SegmentFileName(3));
+
+  std::vector<ArchivePiece> bad(5, ValidPiece());
+  bad[0].file.relative_path = "log/" + log::SegmentFileName(4);  // another segment
+  bad[1].file.relative_path = "IDENTITY";
+  bad[2].file.kind = "sealed-segment";
+  bad[3].identity.relative_path = "log/" + log::SegmentFileName(3);
+  bad[4].identity.kind = "checkpoint";
+  for (const ArchivePiece& piece : bad) {
+    const Status status = ArchivePieceFromJson(ArchivePieceToJson(piece), "p.json", &parsed);
+    EXPECT_TRUE(status.IsCorruption()) << piece.file.relative_path << " " << piece.file.kind
+                                       << ": " << status.ToString();
+    EXPECT_NE(status.message().find("p.json"), std::string::npos) << status.ToString();
+  }
 }
 
 }  // namespace
