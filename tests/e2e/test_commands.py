@@ -27,6 +27,9 @@ SCRIPT = [
     ["GETSET", "k", "gs"], ["GETSET", "gsnew", "1"], ["GETDEL", "gsnew"], ["GETDEL", "gsnew"],
     ["GETEX", "k"], ["GETEX", "missing"], ["GETEX", "k", "PERSIST"], ["GETEX", "k", "EX", "0"],
     ["GETEX", "k", "EX", "10", "PERSIST"], ["GETEX", "k", "FOO"],
+    # GETEX of a missing key replies nil before it looks at the expiry's number.
+    ["GETEX", "missing", "EX", "-1"], ["GETEX", "missing", "PXAT", "abc"],
+    ["GETEX", "missing", "EX", "1", "PX", "1"],
     ["MSET", "m1", "a", "m2", "b"], ["MSET", "m1"], ["MGET", "m1", "m2", "nope"],
     ["MSETNX", "m1", "x", "m3", "y"], ["MSETNX", "m4", "x", "m5", "y"], ["MGET", "m4", "m5"],
     ["APPEND", "ap", "hello"], ["APPEND", "ap", " world"], ["GET", "ap"], ["STRLEN", "ap"],
