@@ -203,7 +203,9 @@ void IncrementBy(CommandContext& context, int64_t increment) {
   AppendInteger(context.reply, result);
 }
 
-// Redis's string2ld: strtold over the whole text, no leading space, no NaN, no overflow.
+// Redis's string2ld: strtold over the whole text, no leading space, no NaN, no overflow. A NUL
+// byte ends strtold's input: text with one inside is not a number (Redis compares the parsed
+// length with the text's).
 bool ParseLongDouble(std::string_view text, long double* value) {
   constexpr size_t kLongDoubleCharsMax = 5 * 1024;
   if (text.empty() || text.size() >= kLongDoubleCharsMax) return false;
@@ -212,7 +214,7 @@ bool ParseLongDouble(std::string_view text, long double* value) {
   errno = 0;
   char* end = nullptr;
   long double parsed = std::strtold(buffer.c_str(), &end);
-  if (*end != '\0' || std::isnan(parsed)) return false;
+  if (end != buffer.data() + buffer.size() || std::isnan(parsed)) return false;
   if (errno == ERANGE && (parsed == HUGE_VALL || parsed == -HUGE_VALL || parsed == 0.0L)) {
     return false;
   }

@@ -47,6 +47,8 @@ SCRIPT = [
     ["INCRBYFLOAT", "f", "1.5"], ["INCRBYFLOAT", "f", "0.1"], ["INCRBYFLOAT", "f", "-1.6"],
     ["INCRBYFLOAT", "f", "abc"], ["INCRBYFLOAT", "ap", "1"], ["INCRBYFLOAT", "f", "1e3"],
     ["INCRBYFLOAT", "f2", "3.0e0"], ["INCRBYFLOAT", "f3", "10.50"], ["INCRBYFLOAT", "f", "inf"],
+    # A NUL byte inside a number (where strtold stops) makes it no float.
+    ["INCRBYFLOAT", "f", "1\x002"], ["SET", "fnul", "5\x00"], ["INCRBYFLOAT", "fnul", "1"],
     ["DEL", "m1", "m2", "nope", "m1"], ["UNLINK", "m4"], ["EXISTS", "m5", "m5", "nope"],
     ["TYPE", "m5"], ["TYPE", "nope"],
     ["EXPIRE", "nope", "10"], ["EXPIRE", "m5", "100", "NX", "XX"],
