@@ -67,6 +67,8 @@ SCRIPT = [
     ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "FOO", "1"],
     ["FLUSHALL", "SYNC"], ["DBSIZE"], ["KEYS", "*"], ["SCAN", "0"],
     ["FOO"], ["FOO", "a", "b"], ["fOo", "x" * 200],
+    # The unknown-command error prints each argument up to its first NUL byte, as printf does.
+    ["FOO", "a\x00b", "\x00", "c\r\n"], ["F\x00OO", "x"],
     ["CONFIG", "GET"], ["CONFIG", "FOO"], ["CLIENT", "FOO"], ["CLIENT", "SETNAME", "a b"],
     ["CLIENT", "GETNAME"], ["CLIENT", "SETNAME", "me"], ["CLIENT", "GETNAME"],
     ["AUTH", "x"], ["HELLO", "x"], ["HELLO", "4"], ["HELLO", "2", "FOO"],
