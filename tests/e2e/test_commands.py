@@ -66,6 +66,8 @@ SCRIPT = [
     ["KEYS", "nomatch*"], ["KEYS", "k?y:1"], ["KEYS", "k[\\[]x]"],
     ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "FOO", "1"],
     ["FLUSHALL", "SYNC"], ["DBSIZE"], ["KEYS", "*"], ["SCAN", "0"],
+    # Cursor texts strtoul reads as 0 (an empty database: cursors are each server's own).
+    ["SCAN", ""], ["SCAN", "+0"], ["SCAN", "-0"], ["SCAN", "+"], ["SCAN", " 0"], ["SCAN", "--0"],
     ["FOO"], ["FOO", "a", "b"], ["fOo", "x" * 200],
     # The unknown-command error prints each argument up to its first NUL byte, as printf does.
     ["FOO", "a\x00b", "\x00", "c\r\n"], ["F\x00OO", "x"],
