@@ -53,9 +53,9 @@ constexpr uint32_t kSetAnyExpire = kSetEx | kSetPx | kSetExAt | kSetPxAt;
 
 struct SetOptions {
   uint32_t flags = 0;
-  uint32_t expire_unit = 0;        // kSetEx, kSetPx, kSetExAt, kSetPxAt or 0 for none
-  std::string_view expire_text;    // the unit's argument, checked by ResolveExpiry
-  int64_t expire_at_ms = 0;        // absolute; 0 when no expiry option was given
+  uint32_t expire_unit = 0;      // kSetEx, kSetPx, kSetExAt, kSetPxAt or 0 for none
+  std::string_view expire_text;  // the unit's argument, checked by ResolveExpiry
+  int64_t expire_at_ms = 0;      // absolute; 0 when no expiry option was given
 };
 
 // Converts an EX/PX/EXAT/PXAT argument to an absolute time in ms, or replies the error.
