@@ -1,7 +1,9 @@
 """Differential test: the same seeded random command sequences go to `ordo serve` and to a real
-redis-server, and every reply must be the same bytes. After each sequence the whole state of
-the two servers is compared, then ordo is restarted on its data directory and must come back
-with exactly that state (its log replays to what it acknowledged).
+redis-server, and every reply must be the same bytes. Now and then ordo is killed (SIGKILL)
+between two commands and started again on its data directory; the sequence goes on. After each
+sequence the whole state of the two servers is compared, then ordo is stopped gracefully and
+started again and must come back with exactly that state (its log replays to what it
+acknowledged).
 
 The commands come from differential_commands.py (which says what is generated, what is left
 out and why). Runs of them are pipelined, 1 to 8 commands written before the replies are read.
@@ -13,7 +15,9 @@ CI runs the fixed seeds below. To run longer by hand:
     DIFF_SEEDS=1-200 DIFF_COMMANDS=5000 /usr/bin/python3 tests/e2e/test_differential.py \
         --binary build/ordo
 DIFF_SEEDS is a comma-separated list of seeds and ranges ("7", "1-50,99"); DIFF_COMMANDS the
-number of commands per seed. A failure names the seed and the command's index; rerun that seed
+number of commands per seed; DIFF_ORDO_ARGS extra arguments of `ordo serve` (for example
+"--segment-size 65536", so that a run spans many log segments; not --sync: the kills rely on
+the default, always). A failure names the seed and the command's index; rerun that seed
 alone with DIFF_COMMANDS set to the index + 1 to reproduce it.
 """
 import os
@@ -30,6 +34,7 @@ CI_COMMANDS = 2000
 HISTORY_SHOWN = 40  # preceding commands printed with a mismatch
 PIPELINE_SIZES = [1, 1, 1, 2, 3, 8]  # commands sent together, drawn for each run
 CONNECTIONS = 2  # to each server; each run of commands goes through one of them
+KILL_CHANCE = 1 / 1000  # before each run of commands: kill ordo and start it again
 SCAN_CALLS_MAX = 10000  # a SCAN iteration that has not reached cursor 0 by then is a failure
 # Allowed difference between the two servers' TTL (s) and PTTL (ms) replies: the command that
 # set the expiry reached Redis after ordo had replied to it (a slow fsync on a loaded machine
@@ -132,7 +137,7 @@ def pttl_differences(mine, theirs, tolerance_ms):
 class DifferentialTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.ordo = OrdoServer().start()
+        cls.ordo = OrdoServer(extra_args=os.environ.get("DIFF_ORDO_ARGS", "").split()).start()
         cls.real = RedisServer()
         try:
             cls.real.start()
@@ -161,7 +166,11 @@ class DifferentialTest(unittest.TestCase):
         # send them: ordo commits a pipeline's writes together and must reply the same. Each
         # run goes through one of two connections per server, drawn at random: a connection
         # must see what the other's acknowledged commands wrote.
+        # Now and then ordo is killed (SIGKILL) between two runs and started again: with
+        # --sync always every acknowledged write is on disk, so the sequence goes on as if
+        # nothing happened.
         draws = random.Random(seed)
+        self.kills = set()  # indexes of the commands ordo was killed before
         ordo_clients = [RawClient(self.ordo.port) for _ in range(CONNECTIONS)]
         redis_clients = [RawClient(self.real.port) for _ in range(CONNECTIONS)]
         try:
@@ -169,6 +178,13 @@ class DifferentialTest(unittest.TestCase):
             self.assertEqual(mine.command("FLUSHALL"), theirs.command("FLUSHALL"))
             index = 0
             while index < len(steps):
+                if draws.random() < KILL_CHANCE:
+                    for client in ordo_clients:
+                        client.close()
+                    self.ordo.kill()
+                    self.ordo.start()
+                    ordo_clients = [RawClient(self.ordo.port) for _ in range(CONNECTIONS)]
+                    self.kills.add(index)
                 connection = draws.randrange(CONNECTIONS)
                 mine, theirs = ordo_clients[connection], redis_clients[connection]
                 if steps[index][0] == SCAN:
@@ -198,6 +214,8 @@ class DifferentialTest(unittest.TestCase):
 
     def check_replies(self, seed, steps, index, pipelined, ours, real):
         check, args = steps[index]
+        if index in self.kills:
+            pipelined = "%d, the first after kill -9 and restart" % pipelined
         if check == UNORDERED and ours.startswith(b"*") and real.startswith(b"*"):
             same = sorted(parse_reply(ours)) == sorted(parse_reply(real))
         elif check == TTL:
@@ -205,9 +223,10 @@ class DifferentialTest(unittest.TestCase):
         else:  # EXACT, SCAN's key sets, or an UNORDERED reply that is an error
             same = ours == real
         if not same:
-            shown = "\n".join("  #%d %r" % (i, steps[i][1])
+            shown = "\n".join("  #%d %r%s" % (i, steps[i][1], "  (after kill -9, restart)"
+                                                if i in self.kills else "")
                               for i in range(max(0, index - HISTORY_SHOWN), index))
-            self.fail("seed %d, command #%d %r (%s, in a pipeline of %d)\n  ordo:  %r\n"
+            self.fail("seed %d, command #%d %r (%s, in a pipeline of %s)\n  ordo:  %r\n"
                       "  redis: %r\npreceding commands:\n%s\n"
                       "reproduce: DIFF_SEEDS=%d DIFF_COMMANDS=%d"
                       % (seed, index, args, check, pipelined, ours, real, shown, seed, index + 1))
