@@ -75,14 +75,13 @@ class CommandGenerator:
             (8, self.expire), (5, self.ttl), (2, self.persist), (2, self.wrong_arity),
             (1, self.unknown),
         ]
-        self.weights = [weight for weight, _ in self.handlers]
 
     def steps(self, count):
         produced = 0
         while produced < count:
-            handler = self.rng.choices(self.handlers, weights=self.weights)[0][1]
             self.follow_up = []
-            for step in [handler()] + self.follow_up:
+            command = self.weighted(self.handlers)
+            for step in [command] + self.follow_up:
                 if produced < count:
                     yield step
                     produced += 1
@@ -159,10 +158,9 @@ class CommandGenerator:
 
     def set(self):
         args = [self.cased(b"set"), self.key(), self.value()]
-        options = [[b"NX"], [b"XX"], [b"GET"], [b"KEEPTTL"], [b"EX"], [b"PX"], [b"EXAT"],
-                   [b"PXAT"], [b"BOGUS"]]
+        options = [b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT", b"BOGUS"]
         for _ in range(self.rng.choice([0, 0, 1, 1, 1, 2, 2, 3])):
-            option = self.rng.choice(options)[0]
+            option = self.rng.choice(options)
             args.append(self.cased(option))
             if option in (b"EX", b"PX", b"EXAT", b"PXAT") and not self.chance(0.03):
                 args.append(self.expiry_amount(option))
@@ -279,7 +277,7 @@ class CommandGenerator:
             args.append(self.cased(option))
             if option == b"COUNT":
                 args.append(self.rng.choice([b"%d" % self.rng.randrange(1, 20), b"0", b"-1",
-                                             b"x", b"1000"]))
+                                             b"x", b"1000", b"9223372036854775807", b""]))
             elif option == b"MATCH":
                 args.append(self.pattern())
             elif option == b"TYPE":
