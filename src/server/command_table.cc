@@ -82,14 +82,20 @@ const std::vector<CommandSpec>& Table() {
   return table;
 }
 
+// The first `bytes_max` bytes of `text`, ending at its first NUL byte if any: what Redis's
+// "%.*s" prints of an argument.
+std::string PrintedPrefix(const std::string& text, size_t bytes_max) {
+  return text.substr(0, std::min(text.find('\0'), bytes_max));
+}
+
 // Redis's text for an unknown command: the name and the first arguments, each quoted, at most
 // 128 bytes of arguments in all.
 std::string UnknownCommandText(const std::vector<std::string>& args) {
   std::string listed;
   for (size_t i = 1; i < args.size() && listed.size() < 128; ++i) {
-    listed += "'" + args[i].substr(0, 128 - listed.size()) + "' ";
+    listed += "'" + PrintedPrefix(args[i], 128 - listed.size()) + "' ";
   }
-  return "ERR unknown command '" + args[0].substr(0, 128) +
+  return "ERR unknown command '" + PrintedPrefix(args[0], 128) +
          "', with args beginning with: " + listed;
 }
 

@@ -64,7 +64,15 @@ bool DecodeCursor(ServerState* server, uint64_t cursor, std::string* start_key) 
   return true;
 }
 
+// Redis's parseScanCursorOrReply: strtoul's syntax without leading space. An empty text is 0;
+// a sign may lead ("+0" and "-0" are 0; "-N" is 2^64 - N, as strtoul negates unsigned).
 bool ParseCursor(std::string_view text, uint64_t* cursor) {
+  if (text.empty()) {
+    *cursor = 0;
+    return true;
+  }
+  bool negative = text[0] == '-';
+  if (text[0] == '+' || text[0] == '-') text.remove_prefix(1);
   if (text.empty() || text.size() > 20) return false;
   uint64_t value = 0;
   for (char c : text) {
@@ -73,7 +81,7 @@ bool ParseCursor(std::string_view text, uint64_t* cursor) {
     if (value > (UINT64_MAX - digit) / 10) return false;
     value = value * 10 + digit;
   }
-  *cursor = value;
+  *cursor = negative ? 0 - value : value;
   return true;
 }
 

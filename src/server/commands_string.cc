@@ -53,7 +53,9 @@ constexpr uint32_t kSetAnyExpire = kSetEx | kSetPx | kSetExAt | kSetPxAt;
 
 struct SetOptions {
   uint32_t flags = 0;
-  int64_t expire_at_ms = 0;  // absolute; 0 when no expiry option was given
+  uint32_t expire_unit = 0;      // kSetEx, kSetPx, kSetExAt, kSetPxAt or 0 for none
+  std::string_view expire_text;  // the unit's argument, checked by ResolveExpiry
+  int64_t expire_at_ms = 0;      // absolute; 0 when no expiry option was given
 };
 
 // Converts an EX/PX/EXAT/PXAT argument to an absolute time in ms, or replies the error.
@@ -79,11 +81,11 @@ bool ExpireArgumentToAbsolute(CommandContext& context, std::string_view text, ui
   return true;
 }
 
-// Parses options from args[first] on. `is_set`: SET's options, else GETEX's.
+// Parses options from args[first] on. `is_set`: SET's options, else GETEX's. Only the syntax:
+// the expiry's number is checked by ResolveExpiry, which GETEX calls only once it has found
+// the key (Redis's GETEX of a missing key replies nil whatever the number).
 bool ParseSetOptions(CommandContext& context, size_t first, bool is_set, SetOptions* options) {
   uint32_t& flags = options->flags;
-  uint32_t expire_unit = 0;
-  std::string_view expire_text;
   for (size_t j = first; j < context.argc(); ++j) {
     std::string_view option = context.arg(j);
     bool has_next = j + 1 < context.argc();
@@ -107,17 +109,21 @@ bool ParseSetOptions(CommandContext& context, size_t first, bool is_set, SetOpti
         return false;
       }
       flags |= unit;
-      expire_unit = unit;
-      expire_text = context.arg(++j);
+      options->expire_unit = unit;
+      options->expire_text = context.arg(++j);
     } else {
       ReplySyntaxError(context);
       return false;
     }
   }
-  if (expire_unit != 0) {
-    return ExpireArgumentToAbsolute(context, expire_text, expire_unit, &options->expire_at_ms);
-  }
   return true;
+}
+
+// Sets options->expire_at_ms from the parsed expiry option, if any, or replies the error.
+bool ResolveExpiry(CommandContext& context, SetOptions* options) {
+  if (options->expire_unit == 0) return true;
+  return ExpireArgumentToAbsolute(context, options->expire_text, options->expire_unit,
+                                  &options->expire_at_ms);
 }
 
 // Keeps only the reply appended after `mark` (an error), dropping what came before it from
@@ -197,7 +203,9 @@ void IncrementBy(CommandContext& context, int64_t increment) {
   AppendInteger(context.reply, result);
 }
 
-// Redis's string2ld: strtold over the whole text, no leading space, no NaN, no overflow.
+// Redis's string2ld: strtold over the whole text, no leading space, no NaN, no overflow. A NUL
+// byte ends strtold's input: text with one inside is not a number (Redis compares the parsed
+// length with the text's).
 bool ParseLongDouble(std::string_view text, long double* value) {
   constexpr size_t kLongDoubleCharsMax = 5 * 1024;
   if (text.empty() || text.size() >= kLongDoubleCharsMax) return false;
@@ -206,7 +214,7 @@ bool ParseLongDouble(std::string_view text, long double* value) {
   errno = 0;
   char* end = nullptr;
   long double parsed = std::strtold(buffer.c_str(), &end);
-  if (*end != '\0' || std::isnan(parsed)) return false;
+  if (end != buffer.data() + buffer.size() || std::isnan(parsed)) return false;
   if (errno == ERANGE && (parsed == HUGE_VALL || parsed == -HUGE_VALL || parsed == 0.0L)) {
     return false;
   }
@@ -240,7 +248,7 @@ void GetCommand(CommandContext& context) {
 
 void SetCommand(CommandContext& context) {
   SetOptions options;
-  if (!ParseSetOptions(context, 3, true, &options)) return;
+  if (!ParseSetOptions(context, 3, true, &options) || !ResolveExpiry(context, &options)) return;
   SetGeneric(context, context.arg(1), context.arg(2), options, false);
 }
 
@@ -296,6 +304,7 @@ void GetExCommand(CommandContext& context) {
     AppendNullBulk(context.reply);
     return;
   }
+  if (!ResolveExpiry(context, &options)) return;
   bool change_expiry = (options.flags & kSetAnyExpire) ||
                        ((options.flags & kSetPersist) && info.expire_at_ms != 0);
   if (change_expiry) {

@@ -27,6 +27,9 @@ SCRIPT = [
     ["GETSET", "k", "gs"], ["GETSET", "gsnew", "1"], ["GETDEL", "gsnew"], ["GETDEL", "gsnew"],
     ["GETEX", "k"], ["GETEX", "missing"], ["GETEX", "k", "PERSIST"], ["GETEX", "k", "EX", "0"],
     ["GETEX", "k", "EX", "10", "PERSIST"], ["GETEX", "k", "FOO"],
+    # GETEX of a missing key replies nil before it looks at the expiry's number.
+    ["GETEX", "missing", "EX", "-1"], ["GETEX", "missing", "PXAT", "abc"],
+    ["GETEX", "missing", "EX", "1", "PX", "1"],
     ["MSET", "m1", "a", "m2", "b"], ["MSET", "m1"], ["MGET", "m1", "m2", "nope"],
     ["MSETNX", "m1", "x", "m3", "y"], ["MSETNX", "m4", "x", "m5", "y"], ["MGET", "m4", "m5"],
     ["APPEND", "ap", "hello"], ["APPEND", "ap", " world"], ["GET", "ap"], ["STRLEN", "ap"],
@@ -44,6 +47,8 @@ SCRIPT = [
     ["INCRBYFLOAT", "f", "1.5"], ["INCRBYFLOAT", "f", "0.1"], ["INCRBYFLOAT", "f", "-1.6"],
     ["INCRBYFLOAT", "f", "abc"], ["INCRBYFLOAT", "ap", "1"], ["INCRBYFLOAT", "f", "1e3"],
     ["INCRBYFLOAT", "f2", "3.0e0"], ["INCRBYFLOAT", "f3", "10.50"], ["INCRBYFLOAT", "f", "inf"],
+    # A NUL byte inside a number (where strtold stops) makes it no float.
+    ["INCRBYFLOAT", "f", "1\x002"], ["SET", "fnul", "5\x00"], ["INCRBYFLOAT", "fnul", "1"],
     ["DEL", "m1", "m2", "nope", "m1"], ["UNLINK", "m4"], ["EXISTS", "m5", "m5", "nope"],
     ["TYPE", "m5"], ["TYPE", "nope"],
     ["EXPIRE", "nope", "10"], ["EXPIRE", "m5", "100", "NX", "XX"],
@@ -61,7 +66,11 @@ SCRIPT = [
     ["KEYS", "nomatch*"], ["KEYS", "k?y:1"], ["KEYS", "k[\\[]x]"],
     ["SCAN", "x"], ["SCAN", "0", "COUNT", "0"], ["SCAN", "0", "FOO", "1"],
     ["FLUSHALL", "SYNC"], ["DBSIZE"], ["KEYS", "*"], ["SCAN", "0"],
+    # Cursor texts strtoul reads as 0 (an empty database: cursors are each server's own).
+    ["SCAN", ""], ["SCAN", "+0"], ["SCAN", "-0"], ["SCAN", "+"], ["SCAN", " 0"], ["SCAN", "--0"],
     ["FOO"], ["FOO", "a", "b"], ["fOo", "x" * 200],
+    # The unknown-command error prints each argument up to its first NUL byte, as printf does.
+    ["FOO", "a\x00b", "\x00", "c\r\n"], ["F\x00OO", "x"],
     ["CONFIG", "GET"], ["CONFIG", "FOO"], ["CLIENT", "FOO"], ["CLIENT", "SETNAME", "a b"],
     ["CLIENT", "GETNAME"], ["CLIENT", "SETNAME", "me"], ["CLIENT", "GETNAME"],
     ["AUTH", "x"], ["HELLO", "x"], ["HELLO", "4"], ["HELLO", "2", "FOO"],
