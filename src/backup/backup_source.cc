@@ -48,6 +48,23 @@ Status ScanSegment(FileSystem* fs, const std::string& path, uint64_t limit, Segm
   return Status::Ok();
 }
 
+// Makes the active segment's bytes durable in the data directory before the backup reads them,
+// as the archiver does before it ships (archiver.h). A commit written but not yet synced (a
+// writer between its write and its fdatasync, or any commit under everysec or none) could
+// otherwise be copied and then lost from the directory by a power failure: the database would
+// go on with other commits at those LSNs, and a restore joining this backup with the later
+// archive would refuse the two histories. A directory this process may not write (a read-only
+// snapshot, another user's files) has no writer of ours to race, so it is read as it is; a
+// failed sync is an error (the disk is failing).
+Status SyncActiveSegment(FileSystem* fs, const std::string& path) {
+  auto handle = fs->ReopenWritableFile(path);
+  if (!handle.ok()) return Status::Ok();
+  Status synced = (*handle)->Sync();
+  const Status closed = (*handle)->Close();
+  if (synced.ok()) synced = closed;
+  return synced.WithContext("making the active segment durable before the backup copies it");
+}
+
 Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* source,
                    SegmentScan* newest_scan) {
   const std::string log_directory = directory + "/log";
@@ -85,6 +102,7 @@ Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* s
       }
     } else if (newest) {
       file.kind = SourceKind::kActivePrefix;
+      ORDO_RETURN_IF_ERROR(SyncActiveSegment(fs, file.path));
       ORDO_RETURN_IF_ERROR(ScanSegment(fs, file.path, size, newest_scan));
       file.bytes = newest_scan->valid_end;
       file.last_lsn = header.first_lsn - 1 + (newest_scan->has_records
