@@ -59,6 +59,26 @@ TEST(RestoreBackup, RefusesANonEmptyTargetAndAcceptsAnEmptyOne) {
   ExpectRestoredState(scratch.Sub("empty"), manifest);
 }
 
+// A restore opens what it restored and compares the state with what its sources claim, before
+// the target appears: parts that do not belong to one history (a backup and an archive of two
+// histories meeting exactly at a piece boundary, where no bytes overlap to compare; here a
+// manifest claiming another state) fail the restore instead of reporting a state nobody has.
+TEST(RestoreBackup, ARestoreThatDoesNotOpenToTheClaimedStateFailsAndLeavesNoTarget) {
+  ordo::testing::ScratchDirectory scratch;
+  auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
+  Manifest manifest = MakeBackup(scratch, repository.get());
+  manifest.digest.low ^= 1;
+  RestoreReport report;
+  RestoreSources sources;
+  sources.backup = &manifest;
+  const Status status = RestoreFrom(FileSystem::Default(), repository.get(), sources,
+                                    scratch.Sub("target"), {}, &report);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+  EXPECT_NE(status.message().find("do not belong to one history"), std::string::npos)
+      << status.ToString();
+  EXPECT_FALSE(std::filesystem::exists(scratch.Sub("target")));
+}
+
 TEST(RestoreBackup, AManifestCannotWriteOutsideTheTarget) {
   EXPECT_TRUE(IsRestorablePath("IDENTITY"));
   EXPECT_TRUE(IsRestorablePath("log/00000000000000000001.seg"));
