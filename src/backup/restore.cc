@@ -317,7 +317,11 @@ Status RestoreFrom(FileSystem* fs, Repository* repository, const RestoreSources&
       report->keys = report->point.keys;
     }
   }
-  if (status.ok()) status = CheckRestoredState(fs, staging, *report);
+  if (status.ok()) {
+    const int64_t check_start_micros = MonotonicMicros();
+    status = CheckRestoredState(fs, staging, *report);
+    report->check_seconds = static_cast<double>(MonotonicMicros() - check_start_micros) / 1e6;
+  }
   // The marker: the complete directory appears under the target's name at once.
   if (status.ok()) status = fs->RenameFile(staging, target);
   if (!status.ok()) {

@@ -119,6 +119,7 @@ void RunRestore(const RestoreArguments& arguments) {
     object["restored_files"] = report.files;
     object["restored_bytes"] = report.bytes;
     object["restore_seconds"] = report.duration_seconds;
+    object["check_seconds"] = report.check_seconds;
     object["restored_to"] = {{"target", target_text},
                              {"lsn", report.lsn},
                              {"commit_time", backup::Rfc3339Micros(report.commit_time_micros)},
@@ -132,11 +133,13 @@ void RunRestore(const RestoreArguments& arguments) {
   }
   const std::string base = report.backup_id.empty() ? std::string("the archive alone")
                                                     : "backup " + report.backup_id;
-  std::printf("restored %s%s to %s: %s in %.2f s\n", base.c_str(),
+  std::printf("restored %s%s to %s: %s in %.2f s (of which %.2f s opening it to check its "
+              "state)\n", base.c_str(),
               report.archive_pieces > 0
                   ? (" + " + std::to_string(report.archive_pieces) + " archive pieces").c_str()
                   : "",
-              report.target.c_str(), FormatBytes(report.bytes).c_str(), report.duration_seconds);
+              report.target.c_str(), FormatBytes(report.bytes).c_str(), report.duration_seconds,
+              report.check_seconds);
   std::printf("  restored to %s: LSN %llu committed %s, %llu keys, digest %s\n",
               target_text.c_str(), static_cast<unsigned long long>(report.lsn),
               backup::Rfc3339Micros(report.commit_time_micros).c_str(),
