@@ -363,8 +363,11 @@ bool Server::ReadInput(Connection& connection) {
   if (read_scratch_.size() < chunk) read_scratch_.resize(kReadBytesLarge);
   ssize_t count = read(connection.fd(), read_scratch_.data(), chunk);
   if (count < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  // 0: the client shut down its sending side. It may still read: the requests it sent are
+  // answered before the connection closes (Flush), as Redis answers `printf ... | nc -N`.
+  if (count == 0) connection.set_input_closed();
   connection.input().append(read_scratch_.data(), static_cast<size_t>(count));
-  return count > 0;  // 0: the client closed its side
+  return true;
 }
 
 void Server::ProcessInput(Connection& connection) {
@@ -416,10 +419,6 @@ void Server::Flush(Connection& connection) {
   } else {
     waiting_.erase(token);
   }
-  if (connection.closing() && !connection.HasWaitingReplies() && !connection.HasOutput()) {
-    CloseConnection(token);
-    return;
-  }
   // A client paused for buffering too many replies resumes once it has read them.
   bool paused_with_input = connection.input_position() < connection.input().size() &&
                            !connection.closing() && !stopping_;
@@ -431,12 +430,19 @@ void Server::Flush(Connection& connection) {
       return;
     }
   }
+  // After the resumption above: a half-closed client's input is run to its end (what is left
+  // is at most an incomplete request) before it is closed.
+  if ((connection.closing() || connection.input_closed()) && !connection.HasWaitingReplies() &&
+      !connection.HasOutput()) {
+    CloseConnection(token);
+    return;
+  }
   UpdateInterest(connection);
 }
 
 void Server::UpdateInterest(Connection& connection) {
   bool want_write = connection.HasOutput();
-  bool want_read = !connection.closing() && !stopping_ &&
+  bool want_read = !connection.closing() && !connection.input_closed() && !stopping_ &&
                    connection.BufferedReplyBytes() < kReplyBytesSoftMax;
   if (want_write == connection.want_write && want_read == connection.want_read) return;
   connection.want_write = want_write;

@@ -144,6 +144,47 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(client.read_reply(), b"+PONG\r\n")
         client.close()
 
+    def read_all_until_closed(self, client):
+        data = bytearray(client.buffer)
+        while True:
+            chunk = client.sock.recv(1 << 20)
+            if not chunk:
+                return bytes(data)
+            data += chunk
+
+    def test_half_closed_client_gets_every_reply(self):
+        # The client sends its requests, shuts down its sending side and only then reads
+        # (`printf ... | nc -N`): every reply still arrives, then the server closes.
+        value = b"v" * (32 * 1024 * 1024)  # far more than the socket buffers hold
+        self.server.client().set("halfclose:big", value)
+        client = RawClient(self.server.port)
+        client.send(raw_command("GET", "halfclose:big") + raw_command("SET", "halfclose:w", "1") +
+                    raw_command("GET", "halfclose:big"))
+        client.sock.shutdown(socket.SHUT_WR)
+        bulk = b"$%d\r\n%s\r\n" % (len(value), value)
+        received = self.read_all_until_closed(client)
+        self.assertEqual(len(received), 2 * len(bulk) + 5)
+        self.assertTrue(received == bulk + b"+OK\r\n" + bulk)
+        client.close()
+        self.assertEqual(self.server.client().get("halfclose:w"), b"1")
+        self.assert_still_serving()
+
+    def test_half_closed_client_paused_pipeline_is_answered(self):
+        # More replies than the server buffers (it pauses reading at 64 MiB): the requests it
+        # had read but not yet run when the end of input arrived are still run and answered.
+        value = b"p" * (8 * 1024 * 1024)
+        self.server.client().set("halfclose:p", value)
+        count = 24
+        client = RawClient(self.server.port)
+        client.send(raw_command("GET", "halfclose:p") * count + raw_command("INCR", "halfclose:n"))
+        client.sock.shutdown(socket.SHUT_WR)
+        bulk = b"$%d\r\n%s\r\n" % (len(value), value)
+        received = self.read_all_until_closed(client)
+        self.assertEqual(len(received), count * len(bulk) + 4)
+        self.assertTrue(received == bulk * count + b":1\r\n")
+        client.close()
+        self.assert_still_serving()
+
     def test_quit_closes_after_reply(self):
         client = RawClient(self.server.port)
         client.send(raw_command("QUIT"))
