@@ -3,6 +3,7 @@ limits, AUTH, maxclients, SHUTDOWN."""
 import socket
 import subprocess
 import threading
+import time
 import unittest
 
 import redis
@@ -230,6 +231,45 @@ class AuthAndLimitsTest(unittest.TestCase):
             for c in held:
                 c.close()
             server.stop()
+        finally:
+            server.cleanup()
+
+    def test_connection_storm_cannot_take_the_databases_descriptors(self):
+        # The hard open-files limit (256) is far below maxclients (10000) + 128: the server
+        # lowers maxclients to fit, so clients cannot take the descriptors the database needs
+        # to start a segment (64 KiB segments: a few writes start several).
+        server = OrdoServer(extra_args=["--segment-size", "65536"], open_files_limit=256)
+        try:
+            server.start()
+            writer = RawClient(server.port)
+            self.assertEqual(writer.command("PING"), b"+PONG\r\n")
+            storm = [RawClient(server.port) for _ in range(300)]
+            expected = 2 + len(storm)  # the harness's PING client, the writer, the storm
+
+            def stats():
+                reply = writer.command("INFO", "stats").decode()
+                return dict(line.split(":", 1) for line in reply.split("\r\n") if ":" in line)
+
+            deadline = time.monotonic() + 10
+            while (int(stats()["total_connections_received"]) < expected
+                   and time.monotonic() < deadline):
+                time.sleep(0.01)  # polling pace; the condition decides
+            value = "x" * 40000
+            for i in range(6):
+                self.assertEqual(writer.command("SET", "storm:%d" % i, value), b"+OK\r\n")
+            self.assertEqual(int(stats()["total_connections_received"]), expected,
+                             "every connection is accepted or refused, none left waiting")
+            refused = int(stats()["rejected_connections"])
+            self.assertGreater(refused, 0)
+            for c in storm[-refused:]:
+                self.assertEqual(c.read_reply(), b"-ERR max number of clients reached\r\n")
+            for c in storm:
+                c.close()
+            self.assertIn(b"maxclients:128\r\n", writer.command("INFO", "clients"))
+            self.assertEqual(writer.command("GET", "storm:5"), b"$40000\r\n" + value.encode() + b"\r\n")
+            writer.close()
+            server.stop()
+            self.assertIn("maxclients lowered to 128", "".join(server.output))
         finally:
             server.cleanup()
 
