@@ -63,6 +63,10 @@ class Connection {
   // After a protocol error or QUIT: no more requests are read; close once output is written.
   bool closing() const { return closing_; }
   void set_closing() { closing_ = true; }
+  // The client shut down its sending side (read returned 0): nothing more is read, the
+  // requests already received are still run and answered, then the connection closes.
+  bool input_closed() const { return input_closed_; }
+  void set_input_closed() { input_closed_ = true; }
   // Whether the socket is registered for EPOLLOUT / EPOLLIN (tracked to avoid needless
   // epoll_ctl calls).
   bool want_write = false;
@@ -86,6 +90,7 @@ class Connection {
   std::string output_;
   size_t output_offset_ = 0;
   bool closing_ = false;
+  bool input_closed_ = false;
 };
 
 }  // namespace ordo::server

@@ -41,13 +41,24 @@ Status ErrnoStatus(const std::string& what) {
 }
 
 // Like Redis's adjustOpenFilesLimit: 1000+ clients need more descriptors than the usual 1024.
-void RaiseOpenFilesLimit(uint64_t maxclients) {
+// Returns how many clients the limit allows (maxclients, or fewer when the hard limit cannot
+// keep kReservedDescriptors beside them: a connection storm must not leave the database
+// unable to start a segment, which would fail it for good) and the limit in `*open_files`.
+uint64_t RaiseOpenFilesLimit(uint64_t maxclients, uint64_t* open_files) {
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
-  rlim_t wanted = static_cast<rlim_t>(maxclients + kReservedDescriptors);
-  if (limit.rlim_cur >= wanted) return;
-  limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
-  setrlimit(RLIMIT_NOFILE, &limit);
+  *open_files = 0;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return maxclients;
+  const uint64_t wanted = maxclients > UINT32_MAX ? UINT32_MAX + kReservedDescriptors
+                                                  : maxclients + kReservedDescriptors;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    rlimit raised = limit;
+    raised.rlim_cur =
+        limit.rlim_max == RLIM_INFINITY ? wanted : std::min<rlim_t>(wanted, limit.rlim_max);
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return maxclients;
+  *open_files = limit.rlim_cur;
+  return limit.rlim_cur > kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : 0;
 }
 
 std::string PeerAddress(const sockaddr_storage& address) {
@@ -124,7 +135,20 @@ Status Server::Run(std::ostream& out) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  RaiseOpenFilesLimit(options_.maxclients);
+  uint64_t open_files = 0;
+  const uint64_t allowed_clients = RaiseOpenFilesLimit(options_.maxclients, &open_files);
+  if (allowed_clients < options_.maxclients) {
+    if (allowed_clients == 0) {
+      return Status::InvalidArgument("the open files limit (" + std::to_string(open_files) +
+                                     ") leaves no descriptor for clients: raise it (ulimit -n) "
+                                     "above " + std::to_string(kReservedDescriptors));
+    }
+    out << "maxclients lowered to " << allowed_clients << " (from " << options_.maxclients
+        << "): the open files limit is " << open_files << " and " << kReservedDescriptors
+        << " descriptors are kept for the database" << std::endl;
+    options_.maxclients = allowed_clients;
+    state_.maxclients = allowed_clients;
+  }
 
   ORDO_ASSIGN_OR_RETURN(loop_, EventLoop::Create());
   ORDO_RETURN_IF_ERROR(Listen());
@@ -363,8 +387,11 @@ bool Server::ReadInput(Connection& connection) {
   if (read_scratch_.size() < chunk) read_scratch_.resize(kReadBytesLarge);
   ssize_t count = read(connection.fd(), read_scratch_.data(), chunk);
   if (count < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+  // 0: the client shut down its sending side. It may still read: the requests it sent are
+  // answered before the connection closes (Flush), as Redis answers `printf ... | nc -N`.
+  if (count == 0) connection.set_input_closed();
   connection.input().append(read_scratch_.data(), static_cast<size_t>(count));
-  return count > 0;  // 0: the client closed its side
+  return true;
 }
 
 void Server::ProcessInput(Connection& connection) {
@@ -416,10 +443,6 @@ void Server::Flush(Connection& connection) {
   } else {
     waiting_.erase(token);
   }
-  if (connection.closing() && !connection.HasWaitingReplies() && !connection.HasOutput()) {
-    CloseConnection(token);
-    return;
-  }
   // A client paused for buffering too many replies resumes once it has read them.
   bool paused_with_input = connection.input_position() < connection.input().size() &&
                            !connection.closing() && !stopping_;
@@ -431,12 +454,19 @@ void Server::Flush(Connection& connection) {
       return;
     }
   }
+  // After the resumption above: a half-closed client's input is run to its end (what is left
+  // is at most an incomplete request) before it is closed.
+  if ((connection.closing() || connection.input_closed()) && !connection.HasWaitingReplies() &&
+      !connection.HasOutput()) {
+    CloseConnection(token);
+    return;
+  }
   UpdateInterest(connection);
 }
 
 void Server::UpdateInterest(Connection& connection) {
   bool want_write = connection.HasOutput();
-  bool want_read = !connection.closing() && !stopping_ &&
+  bool want_read = !connection.closing() && !connection.input_closed() && !stopping_ &&
                    connection.BufferedReplyBytes() < kReplyBytesSoftMax;
   if (want_write == connection.want_write && want_read == connection.want_read) return;
   connection.want_write = want_write;

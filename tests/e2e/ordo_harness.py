@@ -6,6 +6,7 @@ Every test file runs as `python3 tests/e2e/test_X.py --binary PATH_TO_ORDO`; mai
 --binary argument and runs unittest.
 """
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -65,8 +66,9 @@ def wait_for_ping(port, process, password=None):
 class OrdoServer:
     """`ordo serve` on port 0 (the server picks a free port and names it in its ready line)."""
 
-    def __init__(self, data_dir=None, extra_args=(), password=None):
+    def __init__(self, data_dir=None, extra_args=(), password=None, open_files_limit=None):
         self.owns_dir = data_dir is None
+        self.open_files_limit = open_files_limit  # RLIMIT_NOFILE (soft and hard) of the server
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="ordo-e2e-")
         self.extra_args = list(extra_args)
         self.password = password
@@ -78,8 +80,12 @@ class OrdoServer:
         args = [BINARY, "serve", "--data", self.data_dir, "--port", "0"] + self.extra_args
         if self.password:
             args += ["--requirepass", self.password]
+        limit = self.open_files_limit
+        preexec = None
+        if limit is not None:
+            preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True)
+                                        text=True, preexec_fn=preexec)
         # The ready line names the port; reading stdout blocks until it is printed or the
         # process exits, so no sleeping is needed.
         for line in self.process.stdout:

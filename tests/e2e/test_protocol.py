@@ -3,6 +3,7 @@ limits, AUTH, maxclients, SHUTDOWN."""
 import socket
 import subprocess
 import threading
+import time
 import unittest
 
 import redis
@@ -144,6 +145,47 @@ class ProtocolTest(unittest.TestCase):
         self.assertEqual(client.read_reply(), b"+PONG\r\n")
         client.close()
 
+    def read_all_until_closed(self, client):
+        data = bytearray(client.buffer)
+        while True:
+            chunk = client.sock.recv(1 << 20)
+            if not chunk:
+                return bytes(data)
+            data += chunk
+
+    def test_half_closed_client_gets_every_reply(self):
+        # The client sends its requests, shuts down its sending side and only then reads
+        # (`printf ... | nc -N`): every reply still arrives, then the server closes.
+        value = b"v" * (32 * 1024 * 1024)  # far more than the socket buffers hold
+        self.server.client().set("halfclose:big", value)
+        client = RawClient(self.server.port)
+        client.send(raw_command("GET", "halfclose:big") + raw_command("SET", "halfclose:w", "1") +
+                    raw_command("GET", "halfclose:big"))
+        client.sock.shutdown(socket.SHUT_WR)
+        bulk = b"$%d\r\n%s\r\n" % (len(value), value)
+        received = self.read_all_until_closed(client)
+        self.assertEqual(len(received), 2 * len(bulk) + 5)
+        self.assertTrue(received == bulk + b"+OK\r\n" + bulk)
+        client.close()
+        self.assertEqual(self.server.client().get("halfclose:w"), b"1")
+        self.assert_still_serving()
+
+    def test_half_closed_client_paused_pipeline_is_answered(self):
+        # More replies than the server buffers (it pauses reading at 64 MiB): the requests it
+        # had read but not yet run when the end of input arrived are still run and answered.
+        value = b"p" * (8 * 1024 * 1024)
+        self.server.client().set("halfclose:p", value)
+        count = 24
+        client = RawClient(self.server.port)
+        client.send(raw_command("GET", "halfclose:p") * count + raw_command("INCR", "halfclose:n"))
+        client.sock.shutdown(socket.SHUT_WR)
+        bulk = b"$%d\r\n%s\r\n" % (len(value), value)
+        received = self.read_all_until_closed(client)
+        self.assertEqual(len(received), count * len(bulk) + 4)
+        self.assertTrue(received == bulk * count + b":1\r\n")
+        client.close()
+        self.assert_still_serving()
+
     def test_quit_closes_after_reply(self):
         client = RawClient(self.server.port)
         client.send(raw_command("QUIT"))
@@ -189,6 +231,45 @@ class AuthAndLimitsTest(unittest.TestCase):
             for c in held:
                 c.close()
             server.stop()
+        finally:
+            server.cleanup()
+
+    def test_connection_storm_cannot_take_the_databases_descriptors(self):
+        # The hard open-files limit (256) is far below maxclients (10000) + 128: the server
+        # lowers maxclients to fit, so clients cannot take the descriptors the database needs
+        # to start a segment (64 KiB segments: a few writes start several).
+        server = OrdoServer(extra_args=["--segment-size", "65536"], open_files_limit=256)
+        try:
+            server.start()
+            writer = RawClient(server.port)
+            self.assertEqual(writer.command("PING"), b"+PONG\r\n")
+            storm = [RawClient(server.port) for _ in range(300)]
+            expected = 2 + len(storm)  # the harness's PING client, the writer, the storm
+
+            def stats():
+                reply = writer.command("INFO", "stats").decode()
+                return dict(line.split(":", 1) for line in reply.split("\r\n") if ":" in line)
+
+            deadline = time.monotonic() + 10
+            while (int(stats()["total_connections_received"]) < expected
+                   and time.monotonic() < deadline):
+                time.sleep(0.01)  # polling pace; the condition decides
+            value = "x" * 40000
+            for i in range(6):
+                self.assertEqual(writer.command("SET", "storm:%d" % i, value), b"+OK\r\n")
+            self.assertEqual(int(stats()["total_connections_received"]), expected,
+                             "every connection is accepted or refused, none left waiting")
+            refused = int(stats()["rejected_connections"])
+            self.assertGreater(refused, 0)
+            for c in storm[-refused:]:
+                self.assertEqual(c.read_reply(), b"-ERR max number of clients reached\r\n")
+            for c in storm:
+                c.close()
+            self.assertIn(b"maxclients:128\r\n", writer.command("INFO", "clients"))
+            self.assertEqual(writer.command("GET", "storm:5"), b"$40000\r\n" + value.encode() + b"\r\n")
+            writer.close()
+            server.stop()
+            self.assertIn("maxclients lowered to 128", "".join(server.output))
         finally:
             server.cleanup()
 
