@@ -10,8 +10,11 @@
 namespace ordo::server {
 
 namespace {
-// Output is compacted once this much of it has been sent, so the buffer does not grow forever
-// under a steady pipeline while never being empty.
+// Output is compacted once this much of it has been sent, and the sent part is at least half the
+// buffer, so the buffer does not grow forever under a steady pipeline while never being empty.
+// The second condition keeps the copying linear: compacting after every 1 MiB sent of one big
+// reply to a slow reader moved what was left each time, ~N^2/2 MiB for an N-byte reply
+// (~128 GiB for a 512 MiB value, on the loop thread).
 constexpr size_t kOutputCompactBytes = 1024 * 1024;
 // The most bytes one write(2) is asked to take, so one client cannot hold the loop for long.
 constexpr size_t kWriteBytesMax = 4 * 1024 * 1024;
@@ -84,7 +87,8 @@ Connection::WriteOutcome Connection::Write() {
     output_offset_ = 0;
     return WriteOutcome::kDone;
   }
-  if (output_offset_ >= kOutputCompactBytes) {
+  if (output_offset_ >= kOutputCompactBytes && output_offset_ >= output_.size() / 2) {
+    compacted_bytes_ += output_.size() - output_offset_;
     output_.erase(0, output_offset_);
     output_offset_ = 0;
   }

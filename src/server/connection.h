@@ -59,6 +59,9 @@ class Connection {
   bool HasOutput() const { return output_offset_ < output_.size(); }
   uint64_t BufferedReplyBytes() const { return waiting_bytes_ + (output_.size() - output_offset_); }
   size_t WaitingReplyCount() const { return waiting_replies_; }
+  // Bytes moved to the front of the output buffer by compaction since the connection opened:
+  // at most the bytes sent (the copy is amortised), which a test checks.
+  uint64_t compacted_bytes() const { return compacted_bytes_; }
 
   // After a protocol error or QUIT: no more requests are read; close once output is written.
   bool closing() const { return closing_; }
@@ -89,6 +92,7 @@ class Connection {
   size_t waiting_replies_ = 0;
   std::string output_;
   size_t output_offset_ = 0;
+  uint64_t compacted_bytes_ = 0;
   bool closing_ = false;
   bool input_closed_ = false;
 };
