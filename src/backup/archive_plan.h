@@ -63,7 +63,8 @@ struct RestorePlan {
 
 // Plans a restore of `repository` to `target` (kNone: the newest commit). `database_id_hex`
 // picks the database when the repository holds several ("": the only one it holds; with
-// several, InvalidArgument naming them, since a guess could restore the wrong database). `backup_id`, when not empty or "latest", forces that backup as the base.
+// several, InvalidArgument naming them, since a guess could restore the wrong database).
+// `backup_id`, when not empty or "latest", forces that backup as the base.
 // InvalidArgument stating the range the repository covers (and any gap) when the target is
 // outside it; NotFound when the repository holds neither backup nor archive.
 Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& target,

@@ -55,6 +55,7 @@ class ArchiverTest : public ::testing::Test {
                                                data.empty() ? Data() : data, repository_.get());
     const Status opened = archiver->Open();
     EXPECT_TRUE(opened.ok()) << opened.ToString();
+    if (data.empty()) archived_database_ = archiver->database_id_hex();  // the fixture's
     return archiver;
   }
   ArchiveStep Archive(Archiver* archiver) {
@@ -94,7 +95,6 @@ class ArchiverTest : public ::testing::Test {
 TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
   std::mt19937 random(11);
   auto archiver = OpenArchiver();
-  archived_database_ = archiver->database_id_hex();
   std::vector<Recorded> points;
   points.push_back(Record());
   for (int round = 0; round < 60; ++round) {
@@ -208,7 +208,6 @@ TEST_F(ArchiverTest, ResumesAfterARestartWithoutGapOrDuplicate) {
   std::mt19937 random(5);
   {
     auto first = OpenArchiver();
-    archived_database_ = first->database_id_hex();
     RandomWrites(random, 80);
     Archive(first.get());
   }
@@ -312,7 +311,6 @@ TEST_F(ArchiverTest, ACallShipsOnePieceOfTheActiveSegmentWhileTheLoadGoesOn) {
 TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
   std::mt19937 random(9);
   auto archiver = OpenArchiver();
-  archived_database_ = archiver->database_id_hex();
   for (int round = 0; round < 6; ++round) {
     RandomWrites(random, 40);
     Archive(archiver.get());
@@ -349,7 +347,6 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
 TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
   std::mt19937 random(21);
   auto archiver = OpenArchiver();
-  archived_database_ = archiver->database_id_hex();
   for (int round = 0; round < 5; ++round) {
     RandomWrites(random, 40);
     Archive(archiver.get());
@@ -456,7 +453,6 @@ TEST_F(ArchiverTest, ARestoreOfARepositoryHoldingSeveralDatabasesMustNameOne) {
 TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   std::mt19937 random(17);
   auto archiver = OpenArchiver();
-  archived_database_ = archiver->database_id_hex();
   for (int round = 0; round < 3; ++round) {
     RandomWrites(random, 120);
     Archive(archiver.get());
@@ -488,7 +484,6 @@ TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
 TEST_F(ArchiverTest, PruneKeepsTheNewestPieceWhereTheArchiverResumes) {
   std::mt19937 random(29);
   auto archiver = OpenArchiver();
-  archived_database_ = archiver->database_id_hex();
   RandomWrites(random, 200);
   Archive(archiver.get());
   BackUp();  // at the archive's end: no commit since

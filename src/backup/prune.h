@@ -38,13 +38,13 @@ struct PruneReport {
 // Keeps, of each database's backups (a repository may hold several databases), the newest
 // `keep_last` (>= 1, else InvalidArgument) and, with `keep_within_seconds` (the point-in-time
 // window), every backup finished less than that many seconds ago plus the newest one before the
-// window, the base a restore to the window's first moment starts from. Of the continuous archive it keeps every piece a kept backup's restore
-// needs: all pieces after the oldest kept backup's log end (so the chain from it is never
-// broken), the newest piece (where an archiver resumes), and the whole archive of a database
-// with no kept backup. Removes the rest: backup
+// window, the base a restore to the window's first moment starts from. Of the continuous
+// archive it keeps every piece a kept backup's restore needs: all pieces after the oldest kept
+// backup's log end (so the chain from it is never broken), the newest piece (where an archiver
+// resumes), and the whole archive of a database with no kept backup. Removes the rest: backup
 // manifests, then archive piece descriptions oldest first (a crash leaves a shorter archive,
-// never a hole), then every content file nothing kept references. With `dry_run` it only fills the
-// report. Fails without deleting anything if a manifest cannot be read (a damaged manifest may
+// never a hole), then every content file nothing kept references. With `dry_run` it only fills
+// the report. Fails without deleting anything if a manifest cannot be read (a damaged manifest may
 // reference files that would otherwise be deleted).
 Status Prune(Repository* repository, uint64_t keep_last,
              std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report,

@@ -65,8 +65,8 @@ class SegmentReader {
   std::string_view Window(uint64_t offset, uint64_t count) const {
     return std::string_view(buffer_).substr(offset - buffer_offset_, count);
   }
-  // Is there a valid record at `offset`? (No error: any failure means no.)
-  // Whether a record with a valid checksum starts at `offset`; adds the bytes it checked.
+  // Whether a record with a valid checksum starts at `offset` (no error: any failure means no);
+  // adds the bytes it checked to `checked_bytes`.
   bool ValidRecordAt(uint64_t offset, uint64_t* checked_bytes);
 
   std::string path_;

@@ -48,8 +48,7 @@ uint64_t RaiseOpenFilesLimit(uint64_t maxclients, uint64_t* open_files) {
   rlimit limit{};
   *open_files = 0;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return maxclients;
-  const uint64_t wanted = maxclients > UINT32_MAX ? UINT32_MAX + kReservedDescriptors
-                                                  : maxclients + kReservedDescriptors;
+  const uint64_t wanted = std::min<uint64_t>(maxclients, UINT32_MAX) + kReservedDescriptors;
   if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
     rlimit raised = limit;
     raised.rlim_cur =
