@@ -44,6 +44,80 @@ uint64_t NextRandom(uint64_t& state) {
   return mixed ^ (mixed >> 31);
 }
 
+// The page a crash keeps or loses as a whole in CrashMode::kTornPages.
+constexpr uint64_t kCrashPageBytes = 4096;
+
+std::string RandomBytes(size_t count, uint64_t& random_state) {
+  std::string bytes(count, '\0');
+  for (char& byte : bytes) byte = static_cast<char>(NextRandom(random_state));
+  return bytes;
+}
+
+// What `mode` leaves of a file's unsynced bytes, which start at offset `durable_size`.
+std::string TornBytes(CrashMode mode, uint64_t durable_size, std::string_view unsynced,
+                      uint64_t& random_state) {
+  const uint64_t size = unsynced.size();
+  switch (mode) {
+    case CrashMode::kDropUnsynced:
+      return std::string();
+    case CrashMode::kTornWrite:
+    case CrashMode::kTornWriteWithGarbage: {
+      std::string kept(unsynced.substr(0, NextRandom(random_state) % (size + 1)));
+      // With garbage, the end of the prefix holds random bytes: sectors the device wrote with
+      // something other than what was asked.
+      if (mode == CrashMode::kTornWriteWithGarbage && !kept.empty()) {
+        const uint64_t garbage_from = NextRandom(random_state) % kept.size();
+        const std::string garbage = RandomBytes(kept.size() - garbage_from, random_state);
+        kept.replace(garbage_from, garbage.size(), garbage);
+      }
+      return kept;
+    }
+    case CrashMode::kTornPages:
+    case CrashMode::kTornPagesWithGarbage: {
+      std::string kept(unsynced);
+      uint64_t end_of_kept = 0;
+      // Pages are aligned in the file, so the first one ends at the next page boundary.
+      for (uint64_t begin = 0; begin < size;) {
+        const uint64_t file_offset = durable_size + begin;
+        const uint64_t end =
+            std::min(size, begin + kCrashPageBytes - file_offset % kCrashPageBytes);
+        const uint64_t draw = NextRandom(random_state) % 4;
+        if (draw < 2) {
+          end_of_kept = end;  // persisted
+        } else if (draw == 3 && mode == CrashMode::kTornPagesWithGarbage) {
+          kept.replace(begin, end - begin, RandomBytes(end - begin, random_state));
+          end_of_kept = end;
+        } else {
+          std::fill(kept.begin() + begin, kept.begin() + end, '\0');
+        }
+        begin = end;
+      }
+      // The new size may not have reached the disk: then the file ends after its last page.
+      if (NextRandom(random_state) % 2 == 0) kept.resize(end_of_kept);
+      return kept;
+    }
+    case CrashMode::kTornRanges: {
+      std::string kept(unsynced);
+      std::vector<uint64_t> cuts = {0, size};
+      const uint64_t cut_count = 1 + NextRandom(random_state) % 8;
+      for (uint64_t i = 0; i < cut_count && size > 0; ++i) {
+        cuts.push_back(NextRandom(random_state) % size);
+      }
+      std::sort(cuts.begin(), cuts.end());
+      for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+        const uint64_t begin = cuts[i];
+        const uint64_t end = cuts[i + 1];
+        const uint64_t draw = NextRandom(random_state) % 4;
+        if (draw == 2) std::fill(kept.begin() + begin, kept.begin() + end, '\0');
+        if (draw == 3) kept.replace(begin, end - begin, RandomBytes(end - begin, random_state));
+      }
+      if (NextRandom(random_state) % 3 == 0) kept.resize(NextRandom(random_state) % (size + 1));
+      return kept;
+    }
+  }
+  return std::string();
+}
+
 Status StaleHandleError(const std::string& path) {
   return Status::IOError(path + ": stale handle: opened before a simulated crash");
 }
@@ -118,6 +192,18 @@ class FaultRandomAccessFile final : public RandomAccessFile {
   const uint64_t epoch_;
 };
 
+const char* CrashModeName(CrashMode mode) {
+  switch (mode) {
+    case CrashMode::kDropUnsynced: return "drop unsynced";
+    case CrashMode::kTornWrite: return "torn write";
+    case CrashMode::kTornWriteWithGarbage: return "torn write with garbage";
+    case CrashMode::kTornPages: return "torn pages";
+    case CrashMode::kTornPagesWithGarbage: return "torn pages with garbage";
+    case CrashMode::kTornRanges: return "torn ranges";
+  }
+  return "unknown";
+}
+
 FaultFileSystem::FaultFileSystem(FileSystem* target) : target_(target) {
   assert(target_ != nullptr);
 }
@@ -152,6 +238,8 @@ void FaultFileSystem::CrashAfterSyncs(uint64_t n) {
 
 void FaultFileSystem::Reset() {
   std::lock_guard<std::mutex> guard(mutex_);
+  syncs_held_ = false;
+  hold_cv_.notify_all();
   fail_armed_ = false;
   fail_matched_ = 0;
   short_write_ = ShortWrite::kNone;
@@ -205,6 +293,32 @@ Status FaultFileSystem::CheckCallLocked(Call call, const std::string& path,
     }
   }
   return Status::Ok();
+}
+
+void FaultFileSystem::HoldSyncs() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  syncs_held_ = true;
+}
+
+void FaultFileSystem::ReleaseSyncs() {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    syncs_held_ = false;
+  }
+  hold_cv_.notify_all();
+}
+
+void FaultFileSystem::WaitUntilSyncsHeld(uint64_t count) {
+  std::unique_lock<std::mutex> guard(mutex_);
+  hold_cv_.wait(guard, [&] { return syncs_waiting_ >= count; });
+}
+
+void FaultFileSystem::WaitWhileSyncsHeldLocked(std::unique_lock<std::mutex>& guard) {
+  if (!syncs_held_) return;
+  ++syncs_waiting_;
+  hold_cv_.notify_all();
+  hold_cv_.wait(guard, [&] { return !syncs_held_; });
+  --syncs_waiting_;
 }
 
 void FaultFileSystem::AfterSyncLocked() {
@@ -325,7 +439,8 @@ Status FaultFileSystem::FilePreallocate(WritableFile& target, uint64_t epoch,
 
 Status FaultFileSystem::FileSync(WritableFile& target, const NodePointer& node, uint64_t epoch,
                                  bool sync_all) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::unique_lock<std::mutex> guard(mutex_);
+  WaitWhileSyncsHeldLocked(guard);
   if (epoch != epoch_) return StaleHandleError(target.path());
   const bool was_frozen = frozen_;
   Status status = CheckCallLocked(Call::kSync, target.path(), sync_all ? "fsync" : "fdatasync");
@@ -479,7 +594,8 @@ Status FaultFileSystem::RenameFile(const std::string& source, const std::string&
 }
 
 Status FaultFileSystem::SyncDir(const std::string& directory) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::unique_lock<std::mutex> guard(mutex_);
+  WaitWhileSyncsHeldLocked(guard);
   Status status = CheckCallLocked(Call::kSync, directory, "fsync directory");
   if (status.ok()) status = target_->SyncDir(directory);
   if (status.ok()) {
@@ -556,29 +672,25 @@ Status FaultFileSystem::WriteWholeFile(const std::string& path, std::string_view
   return Status::Ok();
 }
 
-Status FaultFileSystem::CutToCrashSize(const std::string& path, const Node& node, CrashMode mode,
-                                       uint64_t& random_state) {
+Status FaultFileSystem::TearUnsyncedBytes(const std::string& path, const Node& node,
+                                          const CrashTear& tear) {
   ORDO_ASSIGN_OR_RETURN(const uint64_t size, target_->GetFileSize(path));
   const uint64_t durable = std::min(node.synced_bytes, size);
-  uint64_t keep = durable;
-  if (mode != CrashMode::kDropUnsynced && size > durable) {
-    keep = durable + NextRandom(random_state) % (size - durable + 1);
+  if (size == durable) return Status::Ok();  // nothing unsynced: nothing to decide
+  std::string unsynced(size - durable, '\0');
+  {
+    ORDO_ASSIGN_OR_RETURN(auto file, target_->NewRandomAccessFile(path));
+    size_t read_count = 0;
+    ORDO_RETURN_IF_ERROR(file->Read(durable, unsynced.size(), unsynced.data(), &read_count));
+    unsynced.resize(read_count);
   }
-  // With garbage, [garbage_from, keep) is replaced by random bytes: sectors the device wrote
-  // with something other than what was asked.
-  uint64_t garbage_from = keep;
-  if (mode == CrashMode::kTornWriteWithGarbage && keep > durable) {
-    garbage_from = durable + NextRandom(random_state) % (keep - durable);
-  }
-  if (keep == size && garbage_from == keep) return Status::Ok();
-
+  const std::string kept = tear(path, durable, unsynced);
+  if (kept == unsynced) return Status::Ok();
   if (node.read_only) ORDO_RETURN_IF_ERROR(target_->SetWritable(path));
-  ORDO_RETURN_IF_ERROR(target_->Truncate(path, garbage_from));
-  if (garbage_from < keep) {
-    std::string garbage(keep - garbage_from, '\0');
-    for (char& byte : garbage) byte = static_cast<char>(NextRandom(random_state));
+  ORDO_RETURN_IF_ERROR(target_->Truncate(path, durable));
+  if (!kept.empty()) {
     ORDO_ASSIGN_OR_RETURN(auto file, target_->ReopenWritableFile(path));
-    ORDO_RETURN_IF_ERROR(file->Append(garbage));
+    ORDO_RETURN_IF_ERROR(file->Append(kept));
     ORDO_RETURN_IF_ERROR(file->Close());
   }
   if (node.read_only) ORDO_RETURN_IF_ERROR(target_->SetReadOnly(path));
@@ -586,10 +698,23 @@ Status FaultFileSystem::CutToCrashSize(const std::string& path, const Node& node
 }
 
 Status FaultFileSystem::SimulateCrash(CrashMode mode, uint64_t seed) {
+  // One random stream for the whole crash, drawn file by file in a fixed order: the same seed
+  // and history give the same disk.
+  auto random_state = std::make_shared<uint64_t>(seed);
+  return SimulateCrash([mode, random_state](const std::string&, uint64_t durable_size,
+                                            std::string_view unsynced) {
+    return TornBytes(mode, durable_size, unsynced, *random_state);
+  });
+}
+
+Status FaultFileSystem::SimulateCrash(const CrashTear& tear) {
   std::lock_guard<std::mutex> guard(mutex_);
+  return SimulateCrashLocked(tear);
+}
+
+Status FaultFileSystem::SimulateCrashLocked(const CrashTear& tear) {
   // Every handle opened so far now refers to a machine that lost power.
   ++epoch_;
-  uint64_t random_state = seed;
 
   struct Entry {
     std::string path;
@@ -668,10 +793,10 @@ Status FaultFileSystem::SimulateCrash(CrashMode mode, uint64_t seed) {
   // durable bytes only.
   for (const Entry& entry : durable_entries) {
     if (entry.node->live_path != entry.path) continue;
-    ORDO_RETURN_IF_ERROR(CutToCrashSize(entry.path, *entry.node, mode, random_state));
+    ORDO_RETURN_IF_ERROR(TearUnsyncedBytes(entry.path, *entry.node, tear));
   }
   for (const Move& move : moves) {
-    ORDO_RETURN_IF_ERROR(CutToCrashSize(move.final_path, *move.node, mode, random_state));
+    ORDO_RETURN_IF_ERROR(TearUnsyncedBytes(move.final_path, *move.node, tear));
   }
 
   // The machine rebooted: whatever is on disk now is durable, and is adopted on first use.

@@ -17,9 +17,21 @@
 //   * Sync() and SyncAll() succeeding make every byte up to the handle's logical end (Size())
 //     durable. Zeros preallocated after it (WritableFile::Preallocate) count as unsynced: a
 //     crash may drop them, which in reality it would not; recovery must handle both.
-//   * A crash cuts every file to its durable size (CrashMode::kDropUnsynced), or keeps a random
-//     prefix of the unsynced bytes, cut at any byte (kTornWrite), possibly with the end of that
-//     prefix overwritten by random bytes (kTornWriteWithGarbage). Durable bytes are never changed.
+//   * A crash decides, file by file, what becomes of the unsynced bytes [durable size, size):
+//       kDropUnsynced          all are lost: the file is cut to its durable size;
+//       kTornWrite             a random prefix of them is kept, cut at any byte;
+//       kTornWriteWithGarbage  as kTornWrite, with the end of that prefix random bytes;
+//       kTornPages             each 4 KiB page (aligned in the file; the first one starts at the
+//                              durable size) is kept or lost on its own, in no order, as page
+//                              writeback and a disk's own cache persist them; a lost page reads
+//                              as zeros (what was there: preallocated zeros, or a hole); the
+//                              file keeps its size, or ends after its last kept page;
+//       kTornPagesWithGarbage  as kTornPages, and a lost page may read as random bytes;
+//       kTornRanges            cut at 1 to 8 random byte offsets, each range kept, zeros or
+//                              random bytes (a device that writes sectors in any order); the
+//                              file may end anywhere after the durable size;
+//     or, for a test that needs one exact shape, as a CrashTear function says. Durable bytes
+//     are never changed.
 //   * A Sync that fails (injected or real) "poisons" the file, as Linux does after an fsync
 //     error (the dirty pages are marked clean and dropped): later Syncs on that file return OK
 //     but make nothing more durable, until a Truncate cuts the file back to its durable size or
@@ -86,7 +98,9 @@
 //   The target's WritableFile must not write on Close or destruction (true of the POSIX one).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,11 +125,26 @@ enum class Errno : uint8_t {
   kENOSPC,  // Status::NoSpace
 };
 
+// What a crash does to each file's unsynced bytes (see THE CRASH MODEL above).
 enum class CrashMode : uint8_t {
   kDropUnsynced,          // every file is cut to its durable size
   kTornWrite,             // each file keeps a random prefix of its unsynced bytes
   kTornWriteWithGarbage,  // as kTornWrite, and the end of that prefix may be random bytes
+  kTornPages,             // each 4 KiB page kept or lost (zeros) on its own, in no order
+  kTornPagesWithGarbage,  // as kTornPages, and a lost page may be random bytes
+  kTornRanges,            // random byte ranges, each kept, zeros or random bytes
 };
+inline constexpr CrashMode kCrashModes[] = {
+    CrashMode::kDropUnsynced, CrashMode::kTornWrite,  CrashMode::kTornWriteWithGarbage,
+    CrashMode::kTornPages,    CrashMode::kTornPagesWithGarbage, CrashMode::kTornRanges};
+const char* CrashModeName(CrashMode mode);
+
+// An exact crash, for a test that needs one shape: called for each file that has unsynced
+// bytes, with its path, its durable size and the unsynced bytes as the file held them; returns
+// what the file holds after its durable size once the power is back (any length: shorter cuts
+// the file, longer extends it).
+using CrashTear = std::function<std::string(const std::string& path, uint64_t durable_size,
+                                            std::string_view unsynced)>;
 
 // What a failed (injected) Append leaves in the file.
 enum class ShortWrite : uint8_t {
@@ -138,6 +167,8 @@ class FaultFileSystem final : public FileSystem {
   // file durable. `seed` drives the torn-write choices; the same seed and the same history give
   // the same result. Fails only if the target fails while rewriting the files.
   [[nodiscard]] Status SimulateCrash(CrashMode mode = CrashMode::kDropUnsynced, uint64_t seed = 0);
+  // The same, with `tear` deciding what each file keeps of its unsynced bytes.
+  [[nodiscard]] Status SimulateCrash(const CrashTear& tear);
 
   // --- Faults ---
 
@@ -148,7 +179,20 @@ class FaultFileSystem final : public FileSystem {
   void SetShortWrite(ShortWrite short_write);
   // After the nth sync point counted from now (n >= 1) the file system freezes.
   void CrashAfterSyncs(uint64_t n);
-  // Clears FailAfter, CrashAfterSyncs, the freeze, the short-write setting and the counters.
+  // --- A slow disk ---
+
+  // From now on every sync point (Sync, SyncAll, SyncDir) waits, before it does anything, until
+  // ReleaseSyncs(): a disk whose flushes take as long as the test wants. Writers line up behind
+  // the held sync exactly as behind a slow one (group commit), and a test can arm a fault or a
+  // freeze for the syncs that follow. Reads and other calls go on.
+  void HoldSyncs();
+  // Lets the held sync points, and every later one, run.
+  void ReleaseSyncs();
+  // Returns once at least `count` sync points are waiting in HoldSyncs().
+  void WaitUntilSyncsHeld(uint64_t count = 1);
+
+  // Clears FailAfter, CrashAfterSyncs, the freeze, a hold, the short-write setting and the
+  // counters.
   // Keeps the durability model (what is synced and what a crash would drop).
   void Reset();
 
@@ -209,6 +253,8 @@ class FaultFileSystem final : public FileSystem {
   Status CheckCallLocked(Call call, const std::string& path, const std::string& operation);
   // Counts a completed sync point for CrashAfterSyncs.
   void AfterSyncLocked();
+  // Waits (releasing the lock) while HoldSyncs() holds sync points.
+  void WaitWhileSyncsHeldLocked(std::unique_lock<std::mutex>& guard);
   Status InjectedError(const std::string& path, const std::string& operation) const;
 
   // The node live at `path`; adopts an untracked existing file as fully durable; null if none.
@@ -229,8 +275,9 @@ class FaultFileSystem final : public FileSystem {
   bool IsStale(uint64_t epoch);
 
   // SimulateCrash helpers.
-  Status CutToCrashSize(const std::string& path, const Node& node, CrashMode mode,
-                        uint64_t& random_state);
+  Status SimulateCrashLocked(const CrashTear& tear);
+  // Gives the file at `path` its durable bytes followed by what `tear` keeps of the rest.
+  Status TearUnsyncedBytes(const std::string& path, const Node& node, const CrashTear& tear);
   Status WriteWholeFile(const std::string& path, std::string_view bytes, bool read_only);
 
   FileSystem* const target_;
@@ -254,6 +301,9 @@ class FaultFileSystem final : public FileSystem {
   uint64_t crash_after_syncs_ = 0;
   uint64_t syncs_since_armed_ = 0;
   bool frozen_ = false;
+  bool syncs_held_ = false;
+  uint64_t syncs_waiting_ = 0;  // sync points waiting in HoldSyncs()
+  std::condition_variable hold_cv_;
 
   // Counters.
   uint64_t sync_count_ = 0;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <string>
@@ -249,6 +250,74 @@ TEST_F(FaultFileSystemTest, TornWriteWithGarbageNeverTouchesSyncedBytes) {
     }
   }
   EXPECT_TRUE(saw_garbage);
+}
+
+TEST_F(FaultFileSystemTest, TornPagesKeepOrLoseEachPageOnItsOwnOutOfOrder) {
+  // Synced bytes end in the middle of a page: the first unsynced "page" is the rest of it.
+  const std::string synced = Pattern(1000, 'a');
+  const std::string unsynced = Pattern(5 * 4096, 'A');
+  const std::string all = synced + unsynced;
+  bool saw_hole_before_kept_page = false;
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    MakeFile("log", synced, unsynced);
+    ASSERT_TRUE(fs_.SimulateCrash(CrashMode::kTornPages, seed).ok());
+    const std::string after = OnDisk(Path("log"));
+    ASSERT_GE(after.size(), synced.size());
+    ASSERT_LE(after.size(), all.size());
+    ASSERT_EQ(after.substr(0, synced.size()), synced) << "seed " << seed;
+    bool lost_one = false;
+    for (uint64_t page = synced.size(); page < after.size();) {
+      const uint64_t end = std::min<uint64_t>(after.size(), (page / 4096 + 1) * 4096);
+      const std::string kept = after.substr(page, end - page);
+      const bool intact = kept == all.substr(page, end - page);
+      EXPECT_TRUE(intact || kept == std::string(kept.size(), '\0'))
+          << "seed " << seed << ": page at " << page << " is neither kept nor zeros";
+      if (!intact) lost_one = true;
+      if (intact && lost_one) saw_hole_before_kept_page = true;
+      page = end;
+    }
+  }
+  EXPECT_TRUE(saw_hole_before_kept_page);  // the shape a prefix-only model never makes
+}
+
+TEST_F(FaultFileSystemTest, TornPagesAndRangesNeverTouchSyncedBytesAndRepeatForASeed) {
+  const std::string synced = Pattern(5000, 'a');
+  const std::string unsynced = Pattern(20000, 'A');
+  for (const CrashMode mode : {CrashMode::kTornPagesWithGarbage, CrashMode::kTornRanges}) {
+    bool saw_change = false;
+    for (uint64_t seed = 0; seed < 20; ++seed) {
+      std::string first;
+      for (int round = 0; round < 2; ++round) {
+        MakeFile("log", synced, unsynced);
+        ASSERT_TRUE(fs_.SimulateCrash(mode, seed).ok());
+        const std::string after = OnDisk(Path("log"));
+        ASSERT_GE(after.size(), synced.size()) << CrashModeName(mode);
+        ASSERT_EQ(after.substr(0, synced.size()), synced) << CrashModeName(mode) << " " << seed;
+        if (round == 0) first = after;
+        EXPECT_EQ(after, first) << CrashModeName(mode) << ": seed " << seed << " differs";
+        if (after != synced + unsynced) saw_change = true;
+      }
+    }
+    EXPECT_TRUE(saw_change) << CrashModeName(mode);
+  }
+}
+
+TEST_F(FaultFileSystemTest, ACrashTearGivesEachFileExactlyWhatItReturns) {
+  MakeFile("log", "synced|", "one|two|three");
+  MakeFile("other", "kept", "");
+  std::vector<std::string> asked;
+  ASSERT_TRUE(fs_.SimulateCrash([&](const std::string& path, uint64_t durable_size,
+                                    std::string_view unsynced) {
+                   asked.push_back(path);
+                   EXPECT_EQ(durable_size, 7u);
+                   EXPECT_EQ(unsynced, "one|two|three");
+                   return std::string("one|\0\0\0|three", 13);
+                 }).ok());
+  // Only files with unsynced bytes are asked about.
+  ASSERT_EQ(asked.size(), 1u);
+  EXPECT_EQ(asked[0], Path("log"));
+  EXPECT_EQ(OnDisk(Path("log")), std::string("synced|one|\0\0\0|three", 20));
+  EXPECT_EQ(OnDisk(Path("other")), "kept");
 }
 
 // --- Old handles after a crash ---
