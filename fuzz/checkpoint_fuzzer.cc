@@ -72,11 +72,13 @@ void AppendRecord(uint64_t segment_id, uint64_t lsn, const WriteBatch& batch, st
   log::EncodeRecord(meta, batch, &scratch, &value_offsets);
   log::DecodedRecord decoded;
   FUZZ_CHECK(log::DecodeRecordPayload(std::string_view(scratch).substr(log::kRecordHeaderBytes),
-                                      &decoded).ok());
+                                      log::kFormatVersion, &decoded).ok());
   db::ApplyRecord(decoded, segment_id, offset, state);
   meta.digest = state->digest();
   meta.live_keys = state->size();
   log::EncodeRecord(meta, batch, segment, &value_offsets);
+  // Every earlier record durable, as when each commit is synced before the next.
+  log::StampRecords(std::span<char>(segment->data() + offset, segment->size() - offset), lsn - 1);
   fixture->records.push_back(FixtureRecord{segment_id, offset, lsn});
 }
 

@@ -91,13 +91,18 @@ void ReadAll(fuzz::MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) {
       FUZZ_CHECK(!error.ok());
-      auto after = reader.HasValidRecordAfter(reader.offset());
+      auto after = reader.FindRecordsAfter(reader.offset());
       FUZZ_CHECK(after.ok());
+      // Whatever it finds lies after the bad position, and its evidence is one of them.
+      if (after->count > 0) {
+        FUZZ_CHECK(after->first_offset > reader.offset() && after->first_offset < limit);
+        FUZZ_CHECK(after->highest_durable_offset >= after->first_offset);
+      }
       break;
     }
     FUZZ_CHECK(record_offset == before && reader.offset() > before);
     FUZZ_CHECK(record_offset + log::kRecordHeaderBytes + payload.size() == reader.offset());
-    if (!log::DecodeRecordPayload(payload, &record).ok()) continue;
+    if (!log::DecodeRecordPayload(payload, reader.header().format_version, &record).ok()) continue;
     for (const auto& op : record.ops) {
       // A value's offset points at its bytes inside the record.
       if (op.type == WriteBatch::OpType::kPut) {
@@ -130,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         &footer);
   }
   log::DecodedRecord record;
-  (void)log::DecodeRecordPayload(segment, &record);
+  (void)log::DecodeRecordPayload(segment, log::kFormatVersion, &record);
 
   fuzz::MemoryFileSystem fs;
   const uint64_t file_size = segment.size();

@@ -70,6 +70,11 @@ struct OpenReport {
   uint64_t replayed_records = 0;  // records replayed after the checkpoint
   uint64_t verified_records = 0;  // records whose checksum was checked
   uint64_t torn_tail_bytes = 0;   // bytes cut from the end of the active segment
+  // The records a cut removed: from the LSN expected where it cut, through the highest LSN of a
+  // whole record found after that point (0 when none was found). Both 0 when nothing was cut.
+  // Never acknowledged in sync mode `always` (docs/OPERATIONS.md, "The startup summary").
+  uint64_t cut_from_lsn = 0;
+  uint64_t cut_through_lsn = 0;
   std::vector<std::string> actions;  // each recovery action, one sentence each
   int64_t duration_micros = 0;
 };

@@ -178,7 +178,7 @@ Status Archiver::ScanRecords(const std::string& path, uint64_t start, uint64_t l
     if (reader->Next(&payload, &record_offset, &error) != log::SegmentReader::Outcome::kRecord) {
       break;
     }
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, header.format_version, &record)
                              .WithContext(fmt::format("{} offset {}", path, record_offset)));
     if (record.lsn != scan->last_lsn + 1) {
       return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected", path,

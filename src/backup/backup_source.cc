@@ -31,7 +31,7 @@ Status ScanSegment(FileSystem* fs, const std::string& path, uint64_t limit, Segm
     // The end, or bytes that are not (yet) a whole record: a record being appended right now,
     // or a seal footer written since the file's size was read. The prefix before it is whole.
     if (outcome != log::SegmentReader::Outcome::kRecord) break;
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader->header().format_version, &record)
                              .WithContext(fmt::format("{} offset {}", path, record_offset)));
     if (record.lsn != expected_lsn) {
       return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected", path,

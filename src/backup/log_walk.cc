@@ -59,7 +59,7 @@ Status WalkSegment(FileSystem* fs, const std::string& path, const std::string& w
       return Status::Corruption(
           fmt::format("{} offset {}: {}", where, reader.offset(), error.ToString()));
     }
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader.header().format_version, &record)
                              .WithContext(fmt::format("{} offset {}", where, record_offset)));
     if (record.lsn != expected) {
       return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected", where,

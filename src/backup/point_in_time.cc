@@ -56,7 +56,7 @@ Status ScanForCut(FileSystem* fs, const SegmentFile& segment, const PointTarget&
     const auto outcome = reader->Next(&payload, &record_offset, &error);
     if (outcome == log::SegmentReader::Outcome::kEnd) return Status::Ok();
     if (outcome == log::SegmentReader::Outcome::kBad) return error;
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader->header().format_version, &record)
                              .WithContext(fmt::format("{} offset {}", segment.path, record_offset)));
     if (!Keeps(target, record.lsn, record.commit_time_micros)) {
       *stopped = true;
@@ -149,7 +149,7 @@ Result<uint64_t> FindRestorePoint(FileSystem* fs, const std::vector<SegmentFile>
     log::DecodedRecord record;
     while (reader->Next(&payload, &record_offset, &error) ==
            log::SegmentReader::Outcome::kRecord) {
-      ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record));
+      ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader->header().format_version, &record));
       for (const auto& op : record.ops) {
         if (op.type == WriteBatch::OpType::kRestorePoint && op.key == name) found = record.lsn;
       }

@@ -201,7 +201,7 @@ Status ScanRecords(VerifyState& state, const ManifestFile& file, const std::stri
     const auto outcome = reader.Next(&payload, &record_offset, &error);
     if (outcome == log::SegmentReader::Outcome::kEnd) break;
     if (outcome == log::SegmentReader::Outcome::kBad) return error.WithContext(where);
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, last)
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader.header().format_version, last)
                              .WithContext(fmt::format("{} offset {}", where, record_offset)));
     if (last->lsn != expected_lsn) {
       return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected", where,

@@ -114,7 +114,9 @@ class DBImpl final : public DB {
   };
 
   Status OpenDirectory(OpenReport* report);
-  Status StartWriter(const RecoveredLog& recovered);
+  // Opens the active segment for appending (sealing one of an earlier format first), or
+  // creates the next segment when the newest is sealed.
+  Status StartWriter(const RecoveredLog& recovered, OpenReport* report);
   // What a write gets once the database has failed (mutex_ held).
   Status FailedStatusLocked() const;
   // Sequences `batch` into pending_; wakes the committer unless `deferred`.
@@ -139,9 +141,10 @@ class DBImpl final : public DB {
   enum class CommitBy { kCommitterThread, kCaller };
   // Commits a group taken from pending_ (commit_mutex_ held since): the one place a group is
   // committed, from the committer thread or from CommitPending(). Fails the database on error.
-  Status CommitGroupLocked(const PendingGroup& group, CommitBy by);
-  // Writes, syncs (per the sync mode and `by`), applies and acknowledges `group`.
-  Status WriteGroup(const PendingGroup& group, CommitBy by);
+  Status CommitGroupLocked(PendingGroup& group, CommitBy by);
+  // Writes (stamping each record with the durable LSN of that moment: SegmentWriter), syncs (per
+  // the sync mode and `by`), applies and acknowledges `group`.
+  Status WriteGroup(PendingGroup& group, CommitBy by);
   Status RotateTo(uint64_t segment_id, uint64_t first_lsn);
   void ApplyGroup(const PendingGroup& group);
   void Acknowledge(uint64_t lsn, bool synced, bool notify_listener);

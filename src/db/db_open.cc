@@ -153,7 +153,7 @@ Status DBImpl::OpenImpl(OpenReport* report) {
   }
   log_bytes_ = log_bytes;
   if (!options_.read_only) {
-    ORDO_RETURN_IF_ERROR(StartWriter(recovered));
+    ORDO_RETURN_IF_ERROR(StartWriter(recovered, report));
     committer_ = std::thread([this] { CommitterLoop(); });
     if (options_.expiry_sweep_interval_ms > 0) sweeper_ = std::thread([this] { SweeperLoop(); });
   } else {
@@ -167,7 +167,7 @@ Status DBImpl::OpenImpl(OpenReport* report) {
   return Status::Ok();
 }
 
-Status DBImpl::StartWriter(const RecoveredLog& recovered) {
+Status DBImpl::StartWriter(const RecoveredLog& recovered, OpenReport* report) {
   const std::string log_directory = directory_ + "/log";
   if (recovered.has_active) {
     const SegmentState& active = recovered.segments.back();
@@ -175,6 +175,15 @@ Status DBImpl::StartWriter(const RecoveredLog& recovered) {
                                        fs_, active.path, active.header, recovered.active_size,
                                        recovered.active_records, recovered.last_lsn,
                                        recovered.active_checksum));
+    if (active.header.format_version < log::kFormatVersion) {
+      // Written by an earlier format (docs/FORMAT.md, "Versions"): a segment holds records of
+      // one format, so it is sealed as it is (even with no record) and new records go to a new
+      // segment of this build's format.
+      ORDO_RETURN_IF_ERROR(RotateTo(active.id + 1, recovered.last_lsn + 1));
+      report->actions.push_back(fmt::format(
+          "sealed {} (segment format {}); new records go to {} (format {})", active.path,
+          active.header.format_version, writer_->path(), log::kFormatVersion));
+    }
   } else {
     log::SegmentHeader header;
     header.database_id = database_id_;

@@ -192,7 +192,7 @@ Status DBImpl::CommitPending() {
   return committed;
 }
 
-Status DBImpl::CommitGroupLocked(const PendingGroup& group, CommitBy by) {
+Status DBImpl::CommitGroupLocked(PendingGroup& group, CommitBy by) {
   assert(!group.empty());
   Status written = WriteGroup(group, by);
   if (!written.ok()) Fail(written);
@@ -275,7 +275,7 @@ Status DBImpl::RotateTo(uint64_t segment_id, uint64_t first_lsn) {
   return Status::Ok();
 }
 
-Status DBImpl::WriteGroup(const PendingGroup& group, CommitBy by) {
+Status DBImpl::WriteGroup(PendingGroup& group, CommitBy by) {
   // Runs of records for one segment go out in one write(2); a run ends where the group crosses
   // into the next segment, which is sealed and created in between.
   size_t run_start_record = 0;
@@ -285,7 +285,7 @@ Status DBImpl::WriteGroup(const PendingGroup& group, CommitBy by) {
     const bool end = i == group.records.size();
     if (end || group.records[i].segment_id != writer_->header().segment_id) {
       if (i > run_start_record) {
-        const std::string_view run(group.bytes.data() + run_start_byte, byte - run_start_byte);
+        const std::span<char> run(group.bytes.data() + run_start_byte, byte - run_start_byte);
         ORDO_RETURN_IF_ERROR(writer_->Append(run, i - run_start_record, group.records[i - 1].lsn));
         bytes_written_ += run.size();
         log_bytes_ += run.size();

@@ -104,6 +104,47 @@ Status VerifySealed(FileSystem* fs, const SegmentState& state, OpenReport* repor
   return Status::Ok();
 }
 
+// What recovery does with bytes at the end of the newest segment that are not whole records.
+struct TailCut {
+  bool torn = false;           // cut them: they never became durable
+  uint64_t from_lsn = 0;       // the LSN expected where the cut starts
+  uint64_t through_lsn = 0;    // the highest LSN of a whole record found after it (0: none)
+  uint64_t durable_lsn = 0;    // the highest durable LSN those records name
+};
+
+// The newest segment stops at `error` (at the reader's offset, where LSN `expected_lsn` should
+// start). A torn tail (OK, `cut` filled) or damage (Corruption naming file and offset):
+//   * no whole valid record follows: the remains of a write interrupted by the crash;
+//   * format 2: every whole record after it names a durable LSN below `expected_lsn`, so
+//     nothing from there on had been synced when any of them was written: a write that reached
+//     the disk out of order (pages persist in any order), never durable, never acknowledged
+//     in sync mode always;
+//   * otherwise (a record written after `expected_lsn` was durable follows; or, in format 1,
+//     any valid record does, since format 1 cannot tell): durable bytes changed.
+Status ClassifyBadTail(SegmentReader* reader, uint64_t expected_lsn, const Status& error,
+                       TailCut* cut) {
+  ORDO_ASSIGN_OR_RETURN(const log::RecordsAfter after, reader->FindRecordsAfter(reader->offset()));
+  const uint32_t version = reader->header().format_version;
+  if (after.count > 0 && version < 2) {
+    return error.WithContext("damage inside the active segment (valid records follow it, so it "
+                             "is not a torn tail)");
+  }
+  if (after.count > 0 && after.highest_durable_lsn >= expected_lsn) {
+    return error.WithContext(fmt::format(
+        "damage to durable data, not a torn write: the record at offset {} (LSN {}) was written "
+        "after every LSN up to {} had been made durable, and LSN {} was expected here; cutting "
+        "here would lose LSNs {} to {} or more, of which {} to {} were durable",
+        after.highest_durable_offset, after.highest_durable_record_lsn, after.highest_durable_lsn,
+        expected_lsn, expected_lsn, after.highest_lsn, expected_lsn,
+        std::min(after.highest_durable_lsn, after.highest_lsn)));
+  }
+  cut->torn = true;
+  cut->from_lsn = expected_lsn;
+  cut->through_lsn = after.count > 0 ? after.highest_lsn : 0;
+  cut->durable_lsn = after.highest_durable_lsn;
+  return Status::Ok();
+}
+
 struct ReplayStart {
   uint64_t segment_id = 0;  // 0: from the beginning of the log
   uint64_t offset = 0;
@@ -111,11 +152,13 @@ struct ReplayStart {
 };
 
 // Replays one segment into `index`. For the active segment reads from its start (verifying
-// everything) and handles its end; returns the valid end through `valid_end`.
-Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, const ReplayStart& start,
-                     StreamingChecksum* checksum,
+// everything) and handles its end; returns the valid end through `valid_end`. The newest
+// segment (`tail`), sealed or not, may end in bytes that never became durable (a torn write or
+// a torn seal): `cut` says whether they are to be cut (ClassifyBadTail).
+Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool active,
+                     const ReplayStart& start, StreamingChecksum* checksum,
                      uint64_t* expected_lsn, index::Index* index, uint64_t* valid_end,
-                     uint64_t* record_count, bool* torn, OpenReport* report,
+                     uint64_t* record_count, TailCut* cut, OpenReport* report,
                      CheckpointMismatch* mismatch) {
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
   const bool checkpoint_here = start.segment_id == state.id;
@@ -137,10 +180,19 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
   uint64_t record_offset = 0;
   Status error;
   log::DecodedRecord record;
-  *torn = false;
+  *cut = TailCut{};
   for (;;) {
     if (reader->offset() == start.offset && checkpoint_here) boundary_seen = true;
-    const auto outcome = reader->Next(&payload, &record_offset, &error);
+    auto outcome = reader->Next(&payload, &record_offset, &error);
+    if (outcome == SegmentReader::Outcome::kEnd && tail && !active &&
+        reader->offset() < reader->limit()) {
+      // Zeros before the seal footer where records should be: a footer that persisted while
+      // records written before it did not (a torn seal), or damage. Decided as for bad bytes.
+      error = Status::Corruption(fmt::format("{} offset {}: zero bytes where records should be "
+                                             "(the seal footer says they end at {})", state.path,
+                                             reader->offset(), reader->limit()));
+      outcome = SegmentReader::Outcome::kBad;
+    }
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) {
       if (!active && checkpoint_here && reader->offset() == start.offset) {
@@ -151,16 +203,11 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
                                        state.id, start.offset, error.message());
         return Status::Corruption(mismatch->reason);
       }
-      if (!active) return error;
-      ORDO_ASSIGN_OR_RETURN(bool more, reader->HasValidRecordAfter(reader->offset()));
-      if (more) {
-        return error.WithContext("damage inside the active segment (valid records follow it, so "
-                                 "it is not a torn tail)");
-      }
-      *torn = true;
+      if (!tail) return error;
+      ORDO_RETURN_IF_ERROR(ClassifyBadTail(reader.get(), *expected_lsn, error, cut));
       break;
     }
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, &record)
+    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader->header().format_version, &record)
                              .WithContext(fmt::format("{} offset {}", state.path, record_offset)));
     if (record.lsn != *expected_lsn) {
       if (checkpoint_here && record_offset == start.offset) {
@@ -201,7 +248,7 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
                                    state.id, start.offset);
     return Status::Corruption(mismatch->reason);
   }
-  if (!active && *expected_lsn - 1 != state.footer.last_lsn) {
+  if (!active && !cut->torn && *expected_lsn - 1 != state.footer.last_lsn) {
     if (checkpoint_here) {
       mismatch->reason = fmt::format("it covers LSN {} but segment {} ends at LSN {}",
                                      start.lsn, state.id, state.footer.last_lsn);
@@ -213,9 +260,13 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool active, con
   return Status::Ok();
 }
 
-Status CutTornTail(FileSystem* fs, const SegmentState& state, uint64_t valid_end) {
-  ORDO_RETURN_IF_ERROR(fs->Truncate(state.path, valid_end));
-  ORDO_ASSIGN_OR_RETURN(auto file, fs->ReopenWritableFile(state.path));
+// Cuts the newest segment back to `valid_end` (durably) and records its new size in `state`.
+// `torn_seal`: its footer persisted, so the file may have been made read-only.
+Status CutTornTail(FileSystem* fs, SegmentState* state, uint64_t valid_end, bool torn_seal) {
+  if (torn_seal) ORDO_RETURN_IF_ERROR(fs->SetWritable(state->path));
+  ORDO_RETURN_IF_ERROR(fs->Truncate(state->path, valid_end));
+  state->file_size = valid_end;
+  ORDO_ASSIGN_OR_RETURN(auto file, fs->ReopenWritableFile(state->path));
   ORDO_RETURN_IF_ERROR(file->SyncAll());
   return file->Close();
 }
@@ -230,29 +281,56 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
   }
   log->last_lsn = expected_lsn - 1;
   for (size_t i = 0; i < log->segments.size(); ++i) {
-    const SegmentState& state = log->segments[i];
-    const bool active = !state.sealed && i + 1 == log->segments.size();
+    SegmentState& state = log->segments[i];
+    const bool tail = i + 1 == log->segments.size();
+    const bool active = !state.sealed && tail;
     if (!active && state.id < start.segment_id) continue;
     uint64_t valid_end = 0;
     uint64_t record_count = 0;
-    bool torn = false;
+    TailCut cut;
     if (active) log->active_checksum.Reset();
-    ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, active, start,
+    ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, tail, active, start,
                                        active ? &log->active_checksum : nullptr, &expected_lsn,
-                                       index, &valid_end,
-                                       &record_count, &torn, report, mismatch));
-    if (active) {
-      if (torn) {
+                                       index, &valid_end, &record_count, &cut, report, mismatch));
+    const bool torn_seal = cut.torn && !active;
+    if (torn_seal) {
+      // A torn seal: its footer persisted, records before it did not. The cut takes the footer
+      // too, and the segment is the active one again, with the records before the cut (counted
+      // by LSN, as a sealed segment's replay may have started at a checkpoint) and their
+      // checksum (read once more: a sealed segment's replay keeps none).
+      report->actions.push_back(fmt::format("{} the seal of {}: records before its footer never "
+                                            "became durable (a crash while sealing)",
+                                            options.read_only ? "ignored" : "undid", state.path));
+      record_count = expected_lsn - state.header.first_lsn;
+      log->active_checksum.Reset();
+      ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, valid_end));
+      ORDO_RETURN_IF_ERROR(reader->UpdateChecksumWithPrefix(valid_end, &log->active_checksum));
+      state.sealed = false;
+      state.footer = log::SegmentFooter{};
+    }
+    if (!state.sealed && tail) {
+      if (cut.torn) {
         report->torn_tail_bytes = state.file_size - valid_end;
+        report->cut_from_lsn = cut.from_lsn;
+        report->cut_through_lsn = cut.through_lsn;
+        const std::string records_cut =
+            cut.through_lsn == 0
+                ? fmt::format("from LSN {} on, no whole record", cut.from_lsn)
+                : fmt::format("LSNs {} to {}; the whole records after the cut were written when "
+                              "only LSNs up to {} were durable",
+                              cut.from_lsn, cut.through_lsn, cut.durable_lsn);
         report->actions.push_back(fmt::format(
-            "{} {} bytes of torn tail at the end of {} (offset {} to {}): the remains of a write "
-            "that was never acknowledged", options.read_only ? "ignored" : "cut",
-            report->torn_tail_bytes, state.path, valid_end, state.file_size));
-        if (!options.read_only) ORDO_RETURN_IF_ERROR(CutTornTail(fs, state, valid_end));
+            "{} {} bytes of torn tail at the end of {} (offset {} to {}; {}): the remains of "
+            "writes that never became durable, so never acknowledged in sync mode always",
+            options.read_only ? "ignored" : "cut", report->torn_tail_bytes, state.path,
+            valid_end, state.file_size, records_cut));
+        if (!options.read_only) {
+          ORDO_RETURN_IF_ERROR(CutTornTail(fs, &state, valid_end, torn_seal));
+        }
       } else if (valid_end < state.file_size && !options.read_only) {
         // Zeros preallocated ahead of the last record (a crash before the clean close trimmed
         // them): not data, cut so the segment ends at its last record again.
-        ORDO_RETURN_IF_ERROR(CutTornTail(fs, state, valid_end));
+        ORDO_RETURN_IF_ERROR(CutTornTail(fs, &state, valid_end, /*torn_seal=*/false));
       }
       if (start.segment_id > state.id || (start.segment_id == state.id && valid_end < start.offset)) {
         mismatch->reason = "it is newer than the end of the log";

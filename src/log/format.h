@@ -9,9 +9,14 @@
 // two segments. Bytes that are all zero where a record header would start mark the end of
 // written data (a pre-zeroed or extended file); anything else that fails to decode is damage,
 // which recovery classifies as a torn tail (cut) or corruption (stop), see segment_reader.h.
+//
+// Versions. The segment header's format_version says how its records' payloads are laid out:
+// version 2 (written by this build) carries each record's durable LSN, version 1 (read, never
+// written) does not. A segment holds records of its own version only.
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,12 +29,18 @@ namespace ordo::log {
 
 inline constexpr char kSegmentMagic[8] = {'O', 'R', 'D', 'O', 'S', 'E', 'G', '1'};
 inline constexpr char kFooterMagic[8] = {'O', 'R', 'D', 'O', 'E', 'N', 'D', '1'};
-inline constexpr uint32_t kFormatVersion = 1;
+// The segment format this build writes, and the oldest it reads.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kFormatVersionOldest = 1;
 inline constexpr uint32_t kSegmentHeaderBytes = 64;
 inline constexpr uint32_t kSegmentFooterBytes = 48;
 inline constexpr uint32_t kRecordHeaderBytes = 16;
-// lsn, commit time, digest, live keys, op count
-inline constexpr uint32_t kRecordFixedPayloadBytes = 8 + 8 + 16 + 8 + 4;
+// Version 2: lsn, durable lsn, commit time, digest, live keys, op count.
+inline constexpr uint32_t kRecordFixedPayloadBytes = 8 + 8 + 8 + 16 + 8 + 4;
+// Version 1: as version 2 without the durable lsn.
+inline constexpr uint32_t kRecordFixedPayloadBytesVersion1 = kRecordFixedPayloadBytes - 8;
+// Where a version 2 record's durable LSN sits, from the record's start (header included).
+inline constexpr uint32_t kRecordDurableLsnOffset = kRecordHeaderBytes + 8;
 inline constexpr uint32_t kRecordMagic = 0x52445230;  // bytes "0RDR" on disk
 // A record's payload is at most this long: the largest value plus room for a batch of keys.
 inline constexpr uint64_t kRecordPayloadBytesMax = 1024ull * 1024 * 1024;
@@ -96,17 +107,27 @@ struct RecordMeta {
 
 struct DecodedRecord {
   uint64_t lsn = 0;
+  // Every record with an LSN up to this one had been made durable (fdatasync) before this record
+  // was written: what recovery uses to tell a torn unsynced write from damage to durable data
+  // (docs/FORMAT.md, "End of records"). Format 2; 0 in a format 1 record, which lacks it.
+  uint64_t durable_lsn = 0;
   int64_t commit_time_micros = 0;
   StateDigest digest;
   uint64_t live_keys = 0;
   std::vector<RecordOp> ops;  // views into the record bytes
 };
 
-// Appends one whole record (header and payload) for `batch` to `target` and, for each op,
-// the offset of its value bytes from the start of the record (0 for ops without a value).
-// The batch must be validated (ValidateBatch) first.
+// Appends one record (header and payload, format kFormatVersion) for `batch` to `target` and,
+// for each op, the offset of its value bytes from the start of the record (0 for ops without a
+// value). The batch must be validated (ValidateBatch) first. The record is not valid until
+// StampRecords() fills in its durable LSN and checksum, which only the log writer knows: the
+// durable LSN at the moment the record is written, not when it was encoded.
 void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* target,
                   std::vector<uint32_t>* value_offsets);
+
+// Stamps every record of `records` (whole records from EncodeRecord, back to back): writes
+// `durable_lsn` into each and then its checksum. Returns the number of records.
+uint64_t StampRecords(std::span<char> records, uint64_t durable_lsn);
 
 // Size EncodeRecord would produce, to place the record before encoding it.
 uint64_t EncodedRecordBytes(const WriteBatch& batch);
@@ -114,7 +135,9 @@ uint64_t EncodedRecordBytes(const WriteBatch& batch);
 // InvalidArgument naming the op and limit when a key, value or the whole batch is too large.
 Status ValidateBatch(const WriteBatch& batch);
 
-// Decodes a payload (the bytes after the 16-byte header, already checksum-verified).
-Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record);
+// Decodes a payload (the bytes after the 16-byte header, already checksum-verified) of a record
+// in a segment of `format_version` (the header's).
+Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
+                           DecodedRecord* record);
 
 }  // namespace ordo::log

@@ -1,6 +1,7 @@
-// Record codec. Payload layout (docs/FORMAT.md, "Record"):
-//     lsn u64 | commit_time_micros i64 | digest_low u64 | digest_high u64 | live_keys u64 |
-//     op_count u32 | op*
+// Record codec. Payload layout (docs/FORMAT.md, "Record"), format 2:
+//     lsn u64 | durable_lsn u64 | commit_time_micros i64 | digest_low u64 | digest_high u64 |
+//     live_keys u64 | op_count u32 | op*
+// Format 1 is the same without durable_lsn.
 // op: type u8, then by type
 //     kPut:    key_length varint | key | value_length varint | value | expire_at_ms i64
 //     kDelete, kExpire: key_length varint | key
@@ -72,8 +73,10 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   const size_t record_start = target->size();
   const uint64_t expected_bytes = EncodedRecordBytes(batch);
   target->reserve(record_start + expected_bytes);
-  target->append(kRecordHeaderBytes, '\0');  // filled in below, once the payload is known
+  // The checksum and the durable LSN are StampRecords'; the magic and length are set below.
+  target->append(kRecordHeaderBytes, '\0');
   PutFixed64(target, meta.lsn);
+  PutFixed64(target, 0);  // durable_lsn
   PutFixed64(target, static_cast<uint64_t>(meta.commit_time_micros));
   PutFixed64(target, meta.digest.low);
   PutFixed64(target, meta.digest.high);
@@ -97,18 +100,42 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   char* header = target->data() + record_start;
   EncodeFixed32(header + 8, kRecordMagic);
   EncodeFixed32(header + 12, static_cast<uint32_t>(payload_bytes));
-  const std::string_view checked(header + 8, 8 + payload_bytes);
-  EncodeFixed64(header, Checksum64(checked));
 }
 
-Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
+uint64_t StampRecords(std::span<char> records, uint64_t durable_lsn) {
+  uint64_t count = 0;
+  for (size_t at = 0; at < records.size(); ++count) {
+    char* record = records.data() + at;
+    assert(records.size() - at >= kRecordHeaderBytes + kRecordFixedPayloadBytes);
+    assert(DecodeFixed32(record + 8) == kRecordMagic);
+    const uint32_t payload_bytes = DecodeFixed32(record + 12);
+    assert(records.size() - at >= kRecordHeaderBytes + payload_bytes);
+    // A record is written after every record up to durable_lsn was synced, never before its own.
+    assert(durable_lsn < DecodeFixed64(record + kRecordHeaderBytes));
+    EncodeFixed64(record + kRecordDurableLsnOffset, durable_lsn);
+    EncodeFixed64(record, Checksum64(std::string_view(record + 8, 8 + payload_bytes)));
+    at += kRecordHeaderBytes + payload_bytes;
+  }
+  return count;
+}
+
+Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
+                           DecodedRecord* record) {
   // No ops survive from an earlier call, even when this one fails before decoding any: their
   // views point into another record's bytes, which may be gone.
   record->ops.clear();
+  assert(format_version >= kFormatVersionOldest && format_version <= kFormatVersion);
   Decoder decoder(payload);
   uint64_t commit_time = 0;
   uint32_t op_count = 0;
-  if (!decoder.GetFixed64(&record->lsn) || !decoder.GetFixed64(&commit_time) ||
+  record->durable_lsn = 0;
+  if (!decoder.GetFixed64(&record->lsn)) {
+    return Status::Corruption("record payload shorter than its fixed fields");
+  }
+  if (format_version >= 2 && !decoder.GetFixed64(&record->durable_lsn)) {
+    return Status::Corruption("record payload shorter than its fixed fields");
+  }
+  if (!decoder.GetFixed64(&commit_time) ||
       !decoder.GetFixed64(&record->digest.low) || !decoder.GetFixed64(&record->digest.high) ||
       !decoder.GetFixed64(&record->live_keys) ||
       !decoder.GetFixed32(&op_count)) {
@@ -116,6 +143,11 @@ Status DecodeRecordPayload(std::string_view payload, DecodedRecord* record) {
   }
   record->commit_time_micros = static_cast<int64_t>(commit_time);
   if (op_count > payload.size()) return Status::Corruption("record op count exceeds its size");
+  // Written after every LSN up to it was durable, so never after its own record.
+  if (record->durable_lsn >= record->lsn && format_version >= 2) {
+    return Status::Corruption(fmt::format("record of LSN {} names durable LSN {}, not below its own",
+                                          record->lsn, record->durable_lsn));
+  }
   record->ops.reserve(op_count);
   for (uint32_t i = 0; i < op_count; ++i) {
     uint8_t type = 0;

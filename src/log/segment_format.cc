@@ -42,11 +42,12 @@ Status DecodeSegmentHeader(std::string_view bytes, const std::string& where, Seg
   }
   header->format_version = DecodeFixed32(bytes.data() + 8);
   const uint32_t header_bytes = DecodeFixed32(bytes.data() + 12);
-  if (header->format_version != kFormatVersion || header_bytes != kSegmentHeaderBytes) {
+  if (header->format_version < kFormatVersionOldest || header->format_version > kFormatVersion ||
+      header_bytes != kSegmentHeaderBytes) {
     return Status::NotSupported(fmt::format("{} offset 8: segment format version {} (header {} "
-                                            "bytes) is not supported by this build (version {})",
-                                            where, header->format_version, header_bytes,
-                                            kFormatVersion));
+                                            "bytes) is not supported by this build (versions {} "
+                                            "to {})", where, header->format_version, header_bytes,
+                                            kFormatVersionOldest, kFormatVersion));
   }
   header->database_id.assign(bytes.data() + 16, kDatabaseIdBytes);
   header->segment_id = DecodeFixed64(bytes.data() + 32);

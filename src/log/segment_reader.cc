@@ -1,6 +1,7 @@
 #include "log/segment_reader.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "fmt/format.h"
 #include "util/checksum.h"
@@ -9,7 +10,7 @@
 namespace ordo::log {
 namespace {
 constexpr uint64_t kReadChunkBytes = 1 << 20;
-// HasValidRecordAfter checks candidate records of at most 4 x the file plus this many bytes.
+// FindRecordsAfter checks candidate records of at most 4 x the file plus this many bytes.
 constexpr uint64_t kRecordCandidateBytesSlack = 64ull << 20;
 }
 
@@ -82,19 +83,17 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   if (!*loaded) return bad(fmt::format("file ends before its limit {}", limit_));
   std::string_view head = Window(offset_, std::min<uint64_t>(available, kRecordHeaderBytes));
   if (std::all_of(head.begin(), head.end(), [](char c) { return c == 0; })) {
-    // Zeros where a header would be: the end of written data, if the rest is zero too.
-    auto after = HasValidRecordAfter(offset_);
-    if (after.ok() && !*after) {
-      bool all_zero = true;
-      for (uint64_t at = offset_; at < limit_ && all_zero; at += kReadChunkBytes) {
-        const uint64_t count = std::min(kReadChunkBytes, limit_ - at);
-        auto chunk = Load(at, count);
-        if (!chunk.ok() || !*chunk) return bad("unreadable tail");
-        const auto window = Window(at, count);
-        all_zero = std::all_of(window.begin(), window.end(), [](char c) { return c == 0; });
-      }
-      if (all_zero) return Outcome::kEnd;
+    // Zeros where a header would be: the end of written data, if the rest is zero too (and then
+    // no record can follow: every record holds its non-zero magic).
+    bool all_zero = true;
+    for (uint64_t at = offset_; at < limit_ && all_zero; at += kReadChunkBytes) {
+      const uint64_t count = std::min(kReadChunkBytes, limit_ - at);
+      auto chunk = Load(at, count);
+      if (!chunk.ok() || !*chunk) return bad("unreadable tail");
+      const auto window = Window(at, count);
+      all_zero = std::all_of(window.begin(), window.end(), [](char c) { return c == 0; });
     }
+    if (all_zero) return Outcome::kEnd;
     return bad("zero bytes where a record header should be");
   }
   if (available < kRecordHeaderBytes) {
@@ -124,7 +123,8 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   return Outcome::kRecord;
 }
 
-bool SegmentReader::ValidRecordAt(uint64_t offset, uint64_t* checked_bytes) {
+bool SegmentReader::ValidRecordAt(uint64_t offset, uint64_t* checked_bytes,
+                                  std::string_view* record) {
   auto loaded = Load(offset, kRecordHeaderBytes);
   if (!loaded.ok() || !*loaded) return false;
   const std::string_view head = Window(offset, kRecordHeaderBytes);
@@ -135,10 +135,11 @@ bool SegmentReader::ValidRecordAt(uint64_t offset, uint64_t* checked_bytes) {
   loaded = Load(offset, kRecordHeaderBytes + payload_bytes);
   if (!loaded.ok() || !*loaded) return false;
   *checked_bytes += kRecordHeaderBytes + payload_bytes;
-  return Checksum64(Window(offset, kRecordHeaderBytes + payload_bytes).substr(8)) == checksum;
+  *record = Window(offset, kRecordHeaderBytes + payload_bytes);
+  return Checksum64(record->substr(8)) == checksum;
 }
 
-Result<bool> SegmentReader::HasValidRecordAfter(uint64_t offset) {
+Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset) {
   // Look for the record magic at every position; check the checksum of each candidate. Each
   // check reads the candidate's claimed length, so bytes crafted with a magic at every position
   // would cost time quadratic in the file's size (a startup that never ends). Real damage has
@@ -146,36 +147,66 @@ Result<bool> SegmentReader::HasValidRecordAfter(uint64_t offset) {
   // file, the question is left undecided, and undecided is damage, never a tail to cut.
   const uint64_t budget = 4 * limit_ + kRecordCandidateBytesSlack;
   uint64_t checked_bytes = 0;
+  RecordsAfter found;
   for (uint64_t at = offset + 1; at + kRecordHeaderBytes <= limit_;) {
     const uint64_t count = std::min(kReadChunkBytes, limit_ - at);
     ORDO_ASSIGN_OR_RETURN(bool loaded, Load(at, count));
     if (!loaded) break;
     const std::string window(Window(at, count));  // copy: ValidRecordAt may reload the buffer
+    uint64_t record_end = 0;                        // set when a record was found in the window
     for (uint64_t i = 0; i + kRecordHeaderBytes <= window.size(); ++i) {
       if (DecodeFixed32(window.data() + i + 8) != kRecordMagic) continue;
-      if (ValidRecordAt(at + i, &checked_bytes)) return true;
+      std::string_view record;
+      if (ValidRecordAt(at + i, &checked_bytes, &record)) {
+        if (found.count++ == 0) found.first_offset = at + i;
+        const std::string_view payload = record.substr(kRecordHeaderBytes);
+        const uint64_t lsn = payload.size() >= 8 ? DecodeFixed64(payload.data()) : 0;
+        uint64_t durable_lsn = 0;
+        if (header_.format_version >= 2) {
+          durable_lsn = payload.size() >= kRecordFixedPayloadBytes
+                            ? DecodeFixed64(payload.data() + 8)
+                            : std::numeric_limits<uint64_t>::max();
+        }
+        found.highest_lsn = std::max(found.highest_lsn, lsn);
+        if (durable_lsn >= found.highest_durable_lsn) {
+          found.highest_durable_lsn = durable_lsn;
+          found.highest_durable_offset = at + i;
+          found.highest_durable_record_lsn = lsn;
+        }
+        record_end = at + i + record.size();
+        break;
+      }
       if (checked_bytes > budget) {
         return Status::Corruption(fmt::format(
             "{}: after offset {}, candidate records of {} bytes checked without finding a valid "
             "one: too many to tell a torn tail from damage", path_, offset, checked_bytes));
       }
     }
-    if (count <= kRecordHeaderBytes) break;
+    if (record_end != 0) {
+      at = record_end;  // the next record may start right there
+      continue;
+    }
+    if (at + count >= limit_) break;
     at += count - kRecordHeaderBytes + 1;
   }
-  return false;
+  return found;
 }
 
 Result<uint64_t> SegmentReader::ChecksumPrefix(uint64_t end) {
   StreamingChecksum checksum;
+  ORDO_RETURN_IF_ERROR(UpdateChecksumWithPrefix(end, &checksum));
+  return checksum.Digest();
+}
+
+Status SegmentReader::UpdateChecksumWithPrefix(uint64_t end, StreamingChecksum* checksum) {
   std::string chunk;
   for (uint64_t at = 0; at < end;) {
     const uint64_t count = std::min(kReadChunkBytes * 4, end - at);
     ORDO_RETURN_IF_ERROR(ReadExact(at, count, &chunk));
-    checksum.Update(chunk);
+    checksum->Update(chunk);
     at += count;
   }
-  return checksum.Digest();
+  return Status::Ok();
 }
 
 Result<SegmentTail> ReadSegmentTail(FileSystem* fs, const std::string& path, uint64_t file_size) {

@@ -1,9 +1,10 @@
 // Sequential, verifying reader of one segment file.
 //
 // Every record returned has passed its checksum. Next() stops at the first position that is not
-// a whole valid record and says why; whether that is a torn tail (the remains of a crash in the
-// middle of an append, safe to cut) or damage (corruption to report) is decided by the caller
-// with HasValidRecordAfter(): a torn tail is the end of the file, so no valid record follows it.
+// a whole valid record and says why; whether that is a torn tail (the remains of a write that
+// never became durable, safe to cut) or damage (corruption to report) is decided by the caller
+// from FindRecordsAfter(): the whole valid records after that position, and the durable LSN
+// each names (docs/FORMAT.md, "End of records").
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,19 @@
 #include "util/checksum.h"
 
 namespace ordo::log {
+
+// What FindRecordsAfter() found after a position.
+struct RecordsAfter {
+  uint64_t count = 0;         // whole valid records
+  uint64_t first_offset = 0;  // where the first starts (when count > 0)
+  uint64_t highest_lsn = 0;   // the highest LSN among them
+  // Format 2: the highest durable LSN any of them names, and that record's offset and LSN.
+  // A record too short to hold the field counts as naming the highest possible (never cut on
+  // what cannot be read). Format 1 records name none (0).
+  uint64_t highest_durable_lsn = 0;
+  uint64_t highest_durable_offset = 0;
+  uint64_t highest_durable_record_lsn = 0;
+};
 
 class SegmentReader {
  public:
@@ -47,12 +61,16 @@ class SegmentReader {
   uint64_t offset() const { return offset_; }
   uint64_t limit() const { return limit_; }
 
-  // True if a whole valid record starts anywhere in (offset, limit): then damage at `offset` is
-  // not a torn tail. Reads the rest of the file.
-  Result<bool> HasValidRecordAfter(uint64_t offset);
+  // Every whole valid record that starts in (offset, limit): searched for at every position, and
+  // after each one found from its end (a record inside another's value is not one). Reads the
+  // rest of the file. Corruption when the bytes hold so many candidate records that deciding
+  // would cost more than a few times the file (undecided: never a tail to cut).
+  Result<RecordsAfter> FindRecordsAfter(uint64_t offset);
 
   // XXH3-64 of bytes [0, end).
   Result<uint64_t> ChecksumPrefix(uint64_t end);
+  // Updates `checksum` with bytes [0, end).
+  Status UpdateChecksumWithPrefix(uint64_t end, StreamingChecksum* checksum);
 
   // Reads `count` bytes at `offset` (exactly, else Corruption).
   Status ReadExact(uint64_t offset, size_t count, std::string* bytes);
@@ -66,8 +84,9 @@ class SegmentReader {
     return std::string_view(buffer_).substr(offset - buffer_offset_, count);
   }
   // Whether a record with a valid checksum starts at `offset` (no error: any failure means no);
-  // adds the bytes it checked to `checked_bytes`.
-  bool ValidRecordAt(uint64_t offset, uint64_t* checked_bytes);
+  // adds the bytes it checked to `checked_bytes`. When it does, `record` views its bytes (valid
+  // until the next load).
+  bool ValidRecordAt(uint64_t offset, uint64_t* checked_bytes, std::string_view* record);
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;

@@ -30,9 +30,13 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   std::vector<uint32_t> value_offsets;
   EncodeRecord(RecordMeta{77, 1700000000000000, StateDigest{5, 6}}, batch, &bytes, &value_offsets);
   ASSERT_EQ(bytes.size(), EncodedRecordBytes(batch));
+  ASSERT_EQ(StampRecords(bytes, 70), 1u);
+  EXPECT_EQ(DecodeFixed64(bytes.data()), Checksum64(std::string_view(bytes).substr(8)));
   DecodedRecord record;
-  ASSERT_TRUE(DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes), &record).ok());
+  ASSERT_TRUE(DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes),
+                                  kFormatVersion, &record).ok());
   EXPECT_EQ(record.lsn, 77u);
+  EXPECT_EQ(record.durable_lsn, 70u);
   EXPECT_EQ(record.commit_time_micros, 1700000000000000);
   EXPECT_EQ(record.digest, (StateDigest{5, 6}));
   ASSERT_EQ(record.ops.size(), 5u);
@@ -55,12 +59,50 @@ TEST(RecordCodec, TruncatedOrPaddedPayloadIsCorruption) {
   std::string bytes;
   std::vector<uint32_t> offsets;
   EncodeRecord(RecordMeta{1, 1, {}}, batch, &bytes, &offsets);
+  StampRecords(bytes, 0);
   const std::string payload = bytes.substr(kRecordHeaderBytes);
   DecodedRecord record;
   for (size_t cut = 0; cut < payload.size(); ++cut) {
-    EXPECT_TRUE(DecodeRecordPayload(payload.substr(0, cut), &record).IsCorruption()) << cut;
+    EXPECT_TRUE(DecodeRecordPayload(payload.substr(0, cut), kFormatVersion, &record).IsCorruption())
+        << cut;
   }
-  EXPECT_TRUE(DecodeRecordPayload(payload + "x", &record).IsCorruption());
+  EXPECT_TRUE(DecodeRecordPayload(payload + "x", kFormatVersion, &record).IsCorruption());
+  // Read as format 1 (no durable LSN) the same bytes do not decode either: versions differ.
+  EXPECT_TRUE(DecodeRecordPayload(payload, 1, &record).IsCorruption());
+}
+
+TEST(RecordCodec, ADurableLsnNotBelowTheRecordsOwnIsCorruption) {
+  WriteBatch batch;
+  batch.Put("key", "value");
+  std::string bytes;
+  std::vector<uint32_t> offsets;
+  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, &offsets);
+  EncodeFixed64(bytes.data() + kRecordDurableLsnOffset, 5);  // as a forger would, not StampRecords
+  DecodedRecord record;
+  const Status status = DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes),
+                                            kFormatVersion, &record);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+}
+
+TEST(RecordCodec, StampRecordsStampsEveryRecordOfARun) {
+  std::string run;
+  std::vector<uint32_t> offsets;
+  for (uint64_t lsn = 10; lsn < 13; ++lsn) {
+    WriteBatch batch;
+    batch.Put("key" + std::to_string(lsn), std::string(lsn * 100, 'v'));
+    EncodeRecord(RecordMeta{lsn, 1, {}}, batch, &run, &offsets);
+  }
+  ASSERT_EQ(StampRecords(run, 9), 3u);
+  DecodedRecord record;
+  for (size_t at = 0, lsn = 10; at < run.size(); ++lsn) {
+    const uint32_t payload_bytes = DecodeFixed32(run.data() + at + 12);
+    const std::string_view whole(run.data() + at, kRecordHeaderBytes + payload_bytes);
+    EXPECT_EQ(DecodeFixed64(whole.data()), Checksum64(whole.substr(8))) << lsn;
+    ASSERT_TRUE(DecodeRecordPayload(whole.substr(kRecordHeaderBytes), kFormatVersion, &record).ok());
+    EXPECT_EQ(record.lsn, lsn);
+    EXPECT_EQ(record.durable_lsn, 9u);
+    at += whole.size();
+  }
 }
 
 TEST(SegmentFormat, HeaderAndFooterRoundTrip) {
@@ -108,7 +150,8 @@ TEST(SegmentFormat, HeaderWithIdOrFirstLsnZeroIsCorruption) {
   }
 }
 
-// Writes a sealed segment of a few records; returns its path.
+// Writes a sealed segment of four records, each synced before the next (so record n names
+// durable LSN n - 1); returns its path.
 std::string WriteSmallSealedSegment(const std::string& directory) {
   SegmentHeader header;
   header.database_id = kDatabaseId;
@@ -123,9 +166,9 @@ std::string WriteSmallSealedSegment(const std::string& directory) {
     std::string bytes;
     std::vector<uint32_t> offsets;
     EncodeRecord(RecordMeta{lsn, static_cast<int64_t>(1000 + lsn), {}}, batch, &bytes, &offsets);
-    EXPECT_TRUE((*writer)->Append(bytes, 1, lsn).ok());
+    EXPECT_TRUE((*writer)->Append(std::span<char>(bytes), 1, lsn).ok());
+    EXPECT_TRUE((*writer)->Sync().ok());  // each commit durable before the next is written
   }
-  EXPECT_TRUE((*writer)->Sync().ok());
   EXPECT_TRUE((*writer)->Seal().ok());
   return (*writer)->path();
 }
@@ -202,16 +245,59 @@ TEST(SegmentReader, TornTailHasNoValidRecordAfterItButMidDamageDoes) {
   auto reader = ReadAllRecords(scratch, bytes.substr(0, bytes.size() - 5), &records);  // torn
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(records, 3);
-  auto after = reader->HasValidRecordAfter(reader->offset());
+  auto after = reader->FindRecordsAfter(reader->offset());
   ASSERT_TRUE(after.ok());
-  EXPECT_FALSE(*after);
-  // Damage in the second record: valid records follow, so it is not a torn tail.
+  EXPECT_EQ(after->count, 0u);
+  // Damage in the first record: the other three follow, each naming what was durable when it
+  // was written (WriteSmallSealedSegment syncs after every record).
   bytes[kSegmentHeaderBytes + 60] ^= 0x10;
   reader = ReadAllRecords(scratch, bytes, &records);
   ASSERT_NE(reader, nullptr);
-  after = reader->HasValidRecordAfter(reader->offset());
+  EXPECT_EQ(records, 0);
+  after = reader->FindRecordsAfter(reader->offset());
   ASSERT_TRUE(after.ok());
-  EXPECT_TRUE(*after);
+  EXPECT_EQ(after->count, 3u);
+  EXPECT_EQ(after->highest_lsn, 4u);
+  EXPECT_EQ(after->highest_durable_lsn, 3u);
+  EXPECT_EQ(after->highest_durable_record_lsn, 4u);
+  EXPECT_GT(after->first_offset, reader->offset());
+  EXPECT_GT(after->highest_durable_offset, after->first_offset);
+}
+
+// A value may hold the bytes of a whole record (a dump of a segment stored as a value): once a
+// record is found, the search goes on after it, so a record inside its value is not counted.
+TEST(SegmentReader, ARecordInsideAValueIsNotCountedAsOne) {
+  testing::ScratchDirectory scratch;
+  WriteBatch inner_batch;
+  inner_batch.Put("inner", "x");
+  std::string inner;
+  std::vector<uint32_t> offsets;
+  EncodeRecord(RecordMeta{99, 1, {}}, inner_batch, &inner, &offsets);
+  StampRecords(inner, 98);  // names durable LSN 98: would look like damage if it were counted
+  SegmentHeader header;
+  header.database_id = kDatabaseId;
+  header.segment_id = 1;
+  header.first_lsn = 1;
+  std::string bytes = EncodeSegmentHeader(header);
+  const size_t first_end = bytes.size() + 100;  // where record 1 would end: left as garbage
+  bytes.append(100, '\x5a');
+  for (uint64_t lsn = 2; lsn <= 3; ++lsn) {
+    WriteBatch batch;
+    batch.Put("outer" + std::to_string(lsn), inner);
+    const size_t start = bytes.size();
+    EncodeRecord(RecordMeta{lsn, 1, {}}, batch, &bytes, &offsets);
+    StampRecords(std::span<char>(bytes.data() + start, bytes.size() - start), 0);
+  }
+  int records = 0;
+  auto reader = ReadAllRecords(scratch, bytes, &records);
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(records, 0);
+  auto after = reader->FindRecordsAfter(reader->offset());
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->count, 2u);
+  EXPECT_EQ(after->highest_lsn, 3u);
+  EXPECT_EQ(after->highest_durable_lsn, 0u);
+  EXPECT_LE(after->first_offset, first_end);
 }
 
 // Bytes crafted with a record magic every 16 bytes, each candidate claiming the rest of the
@@ -235,7 +321,7 @@ TEST(SegmentReader, ManyCandidateRecordsAreDamageNotATornTailAndCostBoundedWork)
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(records, 4);
   EXPECT_EQ(reader->offset(), records_end);
-  auto after = reader->HasValidRecordAfter(reader->offset());
+  auto after = reader->FindRecordsAfter(reader->offset());
   ASSERT_FALSE(after.ok());
   EXPECT_TRUE(after.status().IsCorruption());
   EXPECT_NE(after.status().message().find("too many to tell a torn tail from damage"),

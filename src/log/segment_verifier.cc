@@ -26,7 +26,7 @@ Status VerifySealedSegment(FileSystem* fs, const std::string& path, SegmentSumma
     const auto outcome = reader->Next(&payload, &record_offset, &error);
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) return error;
-    ORDO_RETURN_IF_ERROR(DecodeRecordPayload(payload, &record)
+    ORDO_RETURN_IF_ERROR(DecodeRecordPayload(payload, reader->header().format_version, &record)
                              .WithContext(fmt::format("{} offset {}", path, record_offset)));
     if (record.lsn != expected_lsn) {
       return Status::Corruption(fmt::format("{} offset {}: LSN {} where {} was expected", path,

@@ -20,6 +20,8 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(FileSystem* fs,
   writer->size_ = bytes.size();
   writer->preallocated_bytes_ = bytes.size();
   writer->last_lsn_ = header.first_lsn - 1;
+  // The previous segment was sealed (fsynced) before this one was created.
+  writer->durable_lsn_ = writer->last_lsn_;
   return writer;
 }
 
@@ -33,17 +35,29 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Reopen(FileSystem* fs, con
     return Status::Corruption(fmt::format("{}: expected {} bytes when reopening, found {}", path,
                                           size, file->Size()));
   }
+  ORDO_RETURN_IF_ERROR(file->Sync());
   std::unique_ptr<SegmentWriter> writer(new SegmentWriter(fs, path, std::move(file), header));
   writer->size_ = size;
   writer->preallocated_bytes_ = size;
   writer->record_count_ = record_count;
   writer->last_lsn_ = last_lsn;
+  writer->durable_lsn_ = last_lsn;
   writer->checksum_ = checksum;
   return writer;
 }
 
-Status SegmentWriter::Append(std::string_view records, uint64_t record_count, uint64_t last_lsn) {
+Status SegmentWriter::Sync() {
+  ORDO_RETURN_IF_ERROR(file_->Sync());
+  durable_lsn_ = last_lsn_;
+  return Status::Ok();
+}
+
+Status SegmentWriter::Append(std::span<char> records, uint64_t record_count, uint64_t last_lsn) {
   assert(last_lsn > last_lsn_ || record_count == 0);
+  assert(header_.format_version == kFormatVersion);
+  const uint64_t stamped = StampRecords(records, durable_lsn_);
+  assert(stamped == record_count);
+  (void)stamped;
   const uint64_t end = size_ + records.size();
   if (preallocate_chunk_bytes_ > 0 && end > preallocated_bytes_) {
     const uint64_t target =
@@ -51,8 +65,9 @@ Status SegmentWriter::Append(std::string_view records, uint64_t record_count, ui
     ORDO_RETURN_IF_ERROR(file_->Preallocate(target));
     preallocated_bytes_ = target;
   }
-  ORDO_RETURN_IF_ERROR(file_->Append(records));
-  checksum_.Update(records);
+  const std::string_view bytes(records.data(), records.size());
+  ORDO_RETURN_IF_ERROR(file_->Append(bytes));
+  checksum_.Update(bytes);
   size_ += records.size();
   record_count_ += record_count;
   last_lsn_ = last_lsn;
@@ -63,7 +78,9 @@ Status SegmentWriter::Append(std::string_view records, uint64_t record_count, ui
 Status SegmentWriter::Finish() {
   ORDO_RETURN_IF_ERROR(file_->TrimPreallocation());
   preallocated_bytes_ = size_;
-  return file_->SyncAll();
+  ORDO_RETURN_IF_ERROR(file_->SyncAll());
+  durable_lsn_ = last_lsn_;
+  return Status::Ok();
 }
 
 Result<SegmentFooter> SegmentWriter::Seal() {

@@ -4,6 +4,12 @@
 // footer, fsyncs, closes and makes the file read-only; only then does the caller create the
 // next segment (Create: header, fsync the file, fsync the directory). Not thread-safe: the
 // committer thread owns it.
+//
+// The writer stamps each record it appends with its durable LSN: the last LSN it knows to be
+// durable at that moment (synced in this segment, or before it in a sealed one). Invariant: a
+// record's durable LSN is at least the LSN of every record made durable before its write(2),
+// so a record naming durable LSN D proves nothing after D was synced when it was written.
+// Recovery relies on it to tell a torn unsynced write from damage (docs/FORMAT.md).
 #pragma once
 
 #include <cstdint>
@@ -25,7 +31,8 @@ class SegmentWriter {
                                                        const SegmentHeader& header);
   // Reopens an existing active segment whose valid bytes end at `size` (any torn tail already
   // cut), with `record_count` records, the last LSN `last_lsn`, and the checksum of its first
-  // `size` bytes.
+  // `size` bytes. Syncs the file first: its records may have been read from the page cache
+  // after a process crash, and the records appended next will name `last_lsn` as durable.
   static Result<std::unique_ptr<SegmentWriter>> Reopen(FileSystem* fs, const std::string& path,
                                                        const SegmentHeader& header, uint64_t size,
                                                        uint64_t record_count, uint64_t last_lsn,
@@ -38,10 +45,12 @@ class SegmentWriter {
     preallocate_chunk_bytes_ = chunk_bytes;
     preallocate_limit_bytes_ = limit_bytes;
   }
-  // Appends whole records (one write(2)); `record_count` and `last_lsn` describe them.
-  Status Append(std::string_view records, uint64_t record_count, uint64_t last_lsn);
-  // fdatasync.
-  Status Sync() { return file_->Sync(); }
+  // Stamps whole records from EncodeRecord (see StampRecords) with durable_lsn() and appends
+  // them (one write(2)); `record_count` and `last_lsn` describe them. Only to a segment of
+  // this build's format.
+  Status Append(std::span<char> records, uint64_t record_count, uint64_t last_lsn);
+  // fdatasync; on success every record appended so far is durable.
+  Status Sync();
   // Cuts preallocated zeros and fsyncs: the file ends at its last record (clean close).
   Status Finish();
   // Appends the footer, fsyncs, closes, sets read-only. Returns the footer (its checksum is the
@@ -51,6 +60,9 @@ class SegmentWriter {
   const SegmentHeader& header() const { return header_; }
   uint64_t size() const { return size_; }
   uint64_t record_count() const { return record_count_; }
+  uint64_t last_lsn() const { return last_lsn_; }
+  // The last LSN known durable: what the next records appended are stamped with.
+  uint64_t durable_lsn() const { return durable_lsn_; }
   const std::string& path() const { return path_; }
 
  private:
@@ -68,6 +80,7 @@ class SegmentWriter {
   uint64_t preallocate_limit_bytes_ = 0;
   uint64_t record_count_ = 0;
   uint64_t last_lsn_ = 0;
+  uint64_t durable_lsn_ = 0;  // <= last_lsn_
   StreamingChecksum checksum_;  // of bytes [0, size_)
 };
 
