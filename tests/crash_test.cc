@@ -1,12 +1,15 @@
 // Crash and I/O-error tests of the engine on the fault-injecting file system.
 //
 // A scripted workload (puts, overwrites, deletes, batches, a clear, rotations through a tiny
-// segment size, checkpoints) runs one write at a time. Each test counts the sync points (or the
-// writes) of one clean run, then for every one of them runs the workload again, crashing or
-// failing there. After the crash the database is reopened and must hold exactly the state after
-// the acknowledged writes, or after one more (the write in flight, which may have become
-// durable without being acknowledged). Nothing acknowledged may be missing; nothing never
-// written may appear.
+// segment size, checkpoints) runs one write at a time, or in groups of up to eight writes that
+// go out together (one write(2) of many records and pages). Each test counts the sync points
+// (or the mutating calls) of one clean run, then for every one of them runs the workload again,
+// crashing or failing there, and tears what was not synced in every way the crash model knows
+// (a prefix, pages or byte ranges out of order, zeros or garbage). After the crash the database
+// must open by itself (a torn write is never called damage) at some LSN K, and hold exactly the
+// state after the first K writes, where K is at least every write known durable (in sync mode
+// always: every acknowledged one) and at most every write submitted. Nothing acknowledged may
+// be missing; nothing never written may appear.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -26,6 +29,7 @@ using State = std::map<std::string, std::string>;
 struct Step {
   WriteBatch batch;
   bool checkpoint_after = false;
+  bool group_end = true;  // the grouped runner commits the group after this write
 };
 
 std::vector<Step> Workload() {
@@ -52,6 +56,32 @@ std::vector<Step> Workload() {
   return steps;
 }
 
+// Groups of 1 to 8 writes of 40 bytes to 9 KB (so a group is one page or many), with deletes,
+// a clear, rotations of the 64 KiB segments and checkpoints.
+std::vector<Step> GroupedWorkload() {
+  std::vector<Step> steps;
+  size_t group_left = 0;
+  for (int i = 0; i < 90; ++i) {
+    if (group_left == 0) group_left = 1 + (i * 7 + 3) % 8;
+    Step step;
+    const std::string key = "g" + std::to_string(i % 23);
+    if (i % 13 == 12) {
+      step.batch.Delete("g" + std::to_string((i + 4) % 23));
+    } else if (i == 50) {
+      step.batch.Clear();
+      step.batch.Put("after-clear", "yes");
+    } else {
+      const size_t sizes[] = {40, 1500, 9000, 300, 4100};
+      step.batch.Put(key, std::string(sizes[i % 5] + i, static_cast<char>('a' + i % 26)));
+    }
+    step.group_end = --group_left == 0;
+    step.checkpoint_after = step.group_end && i % 29 == 28;
+    steps.push_back(std::move(step));
+  }
+  steps.back().group_end = true;
+  return steps;
+}
+
 void Apply(const WriteBatch& batch, State* state) {
   for (const auto& op : batch.ops()) {
     switch (op.type) {
@@ -64,9 +94,10 @@ void Apply(const WriteBatch& batch, State* state) {
   }
 }
 
-Options TestOptions(FileSystem* fs) {
+Options TestOptions(FileSystem* fs, SyncMode sync_mode = SyncMode::kAlways) {
   Options options;
   options.file_system = fs;
+  options.sync_mode = sync_mode;
   options.segment_bytes = kSegmentBytesMin;
   options.checkpoint_interval_bytes = 0;  // checkpoints only where the workload asks
   options.expiry_sweep_interval_ms = 0;
@@ -109,6 +140,33 @@ size_t RunUntilFailure(DB* db, const std::vector<Step>& steps,
   return acknowledged;
 }
 
+// How far a grouped run got before its first failure.
+struct GroupedRun {
+  size_t submitted = 0;     // writes handed to the database
+  size_t acknowledged = 0;  // writes whose acknowledgement came back
+  size_t durable = 0;       // writes the database knew durable (synced) when it stopped
+};
+
+// Runs the workload a group at a time: SubmitDeferred for each write of the group, then one
+// CommitPending (one write(2) for the group, or for several when the committer thread joins in),
+// then waits for the last acknowledgement. LSN n is write n: a fresh database starts at LSN 1.
+GroupedRun RunGroupedUntilFailure(DB* db, const std::vector<Step>& steps) {
+  GroupedRun run;
+  uint64_t last_lsn = 0;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Result<uint64_t> lsn = db->SubmitDeferred(steps[i].batch);
+    if (!lsn.ok()) break;
+    ++run.submitted;
+    last_lsn = *lsn;
+    if (!steps[i].group_end) continue;
+    if (!db->CommitPending().ok() || !db->WaitForAck(last_lsn).ok()) break;
+    run.acknowledged = run.submitted;
+    if (steps[i].checkpoint_after && !db->Checkpoint().ok()) break;
+  }
+  run.durable = db->GetStatistics().durable_lsn;
+  return run;
+}
+
 class CrashTest : public ::testing::Test {
  protected:
   std::string Directory(const std::string& name) {
@@ -128,21 +186,34 @@ class CrashTest : public ::testing::Test {
   void ExpectAcknowledgedPrefix(FileSystem* fs, const std::string& directory,
                                 const std::vector<Step>& steps, size_t acknowledged,
                                 const std::string& context) {
-    State expected;
-    for (size_t i = 0; i < acknowledged; ++i) Apply(steps[i].batch, &expected);
-    std::optional<State> one_more;
-    if (acknowledged < steps.size()) {
-      one_more = expected;
-      Apply(steps[acknowledged].batch, &*one_more);
-    }
+    ExpectPrefix(fs, directory, SyncMode::kAlways, steps, acknowledged,
+                 std::min(acknowledged + 1, steps.size()), context);
+  }
+
+  // Reopens `directory`, which must open by itself, at some LSN K in [at_least, at_most], with
+  // exactly the state of the first K writes; then checks the digest, that it takes writes, and
+  // that it passes level 3.
+  void ExpectPrefix(FileSystem* fs, const std::string& directory, SyncMode sync_mode,
+                    const std::vector<Step>& steps, size_t at_least, size_t at_most,
+                    const std::string& context) {
     std::unique_ptr<DB> db;
     OpenReport report;
-    Status opened = DB::Open(TestOptions(fs), directory, &db, &report);
+    Status opened = DB::Open(TestOptions(fs, sync_mode), directory, &db, &report);
     ASSERT_TRUE(opened.ok()) << context << ": " << opened.ToString();
+    const uint64_t lsn = report.last_lsn;
+    ASSERT_GE(lsn, at_least) << context << ": writes known durable are missing";
+    ASSERT_LE(lsn, at_most) << context << ": LSN past every write submitted";
+    if (report.cut_from_lsn != 0) {
+      // A cut starts right after what was kept, and never at a write known durable.
+      EXPECT_EQ(report.cut_from_lsn, lsn + 1) << context;
+      EXPECT_GT(report.cut_from_lsn, at_least) << context;
+    }
+    State expected;
+    for (size_t i = 0; i < lsn; ++i) Apply(steps[i].batch, &expected);
     const State actual = ReadState(db.get());
-    const bool matches = actual == expected || (one_more && actual == *one_more);
-    ASSERT_TRUE(matches) << context << ": state has " << actual.size() << " keys, acknowledged "
-                         << "prefix of " << acknowledged << " writes has " << expected.size();
+    ASSERT_TRUE(actual == expected) << context << ": state has " << actual.size()
+                                    << " keys, the first " << lsn << " writes make "
+                                    << expected.size();
     auto computed = db->ComputeDigest();
     ASSERT_TRUE(computed.ok()) << context;
     EXPECT_EQ(*computed, db->Digest()) << context;
@@ -156,6 +227,15 @@ class CrashTest : public ::testing::Test {
 
   void CrashAtEverySyncPoint(Committer committer);
   void PowerLossBeforeEveryMutation(Committer committer);
+  // Where the grouped crash loops lose power.
+  enum class PowerLoss {
+    kAfterSync,       // just after each sync point completes (CrashAfterSyncs)
+    kAtSync,          // as each sync point is issued, the writes before it unsynced (CrashAtSync)
+    kBeforeMutation,  // before each mutating call (FailAfter, persistent)
+  };
+  // The grouped workload in `sync_mode`, losing power at every point `where` names, each crash
+  // torn in every crash mode (before every mutation: one mode a point, in turn).
+  void GroupedCrashes(SyncMode sync_mode, PowerLoss where);
 
   std::vector<std::string> created_;
 };
@@ -191,26 +271,34 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
   ASSERT_GT(sync_points, steps.size());
   RecordProperty("sync_points", static_cast<int>(sync_points));
   std::printf("workload: %zu writes, %llu sync points\n", steps.size(), static_cast<unsigned long long>(sync_points));
-  const CrashMode modes[] = {CrashMode::kDropUnsynced, CrashMode::kTornWrite,
-                             CrashMode::kTornWriteWithGarbage};
   for (uint64_t point = 1; point <= sync_points; ++point) {
-    const CrashMode mode = modes[point % 3];
-    FaultFileSystem fs;
-    const std::string directory = Directory("point" + std::to_string(point));
-    size_t acknowledged = 0;
-    {
-      std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
-      fs.Reset();
-      fs.CrashAfterSyncs(point);
-      acknowledged = RunUntilFailure(db.get(), steps, committer);
-      db.reset();  // Close fails against the frozen file system; that is the crash
+    for (const bool at_sync : {false, true}) {
+      for (const CrashMode mode : kCrashModes) {
+        FaultFileSystem fs;
+        const std::string directory = Directory("point" + std::to_string(point));
+        size_t acknowledged = 0;
+        {
+          std::unique_ptr<DB> db;
+          ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+          fs.Reset();
+          // Just after the sync point, or as it is issued (what was written before it unsynced).
+          if (at_sync) {
+            fs.CrashAtSync(point);
+          } else {
+            fs.CrashAfterSyncs(point);
+          }
+          acknowledged = RunUntilFailure(db.get(), steps, committer);
+          db.reset();  // Close fails against the frozen file system; that is the crash
+        }
+        ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
+        ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
+                                 std::string(at_sync ? "crash at" : "crash after") +
+                                     " sync point " + std::to_string(point) + ", " +
+                                     CrashModeName(mode));
+        if (HasFatalFailure()) return;
+        std::filesystem::remove_all(directory);
+      }
     }
-    ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
-    ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
-                             "crash after sync point " + std::to_string(point));
-    if (HasFatalFailure()) return;
-    std::filesystem::remove_all(directory);
   }
 }
 
@@ -248,12 +336,89 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
       acknowledged = RunUntilFailure(db.get(), steps, committer);
     }
-    const CrashMode mode = point % 2 ? CrashMode::kTornWriteWithGarbage : CrashMode::kTornWrite;
+    const CrashMode mode = kCrashModes[point % std::size(kCrashModes)];
     ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
     ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
-                             "power loss before mutation " + std::to_string(point));
+                             "power loss before mutation " + std::to_string(point) + ", " +
+                                 CrashModeName(mode));
     if (HasFatalFailure()) return;
     std::filesystem::remove_all(directory);
+  }
+}
+
+TEST_F(CrashTest, GroupedWritesLosePowerAtAndAfterEverySyncPointInSyncModeAlways) {
+  GroupedCrashes(SyncMode::kAlways, PowerLoss::kAtSync);
+  GroupedCrashes(SyncMode::kAlways, PowerLoss::kAfterSync);
+}
+TEST_F(CrashTest, GroupedWritesLosePowerAtAndAfterEverySyncPointInSyncModeEverySec) {
+  GroupedCrashes(SyncMode::kEverySec, PowerLoss::kAtSync);
+  GroupedCrashes(SyncMode::kEverySec, PowerLoss::kAfterSync);
+}
+TEST_F(CrashTest, GroupedWritesLosePowerAtAndAfterEverySyncPointInSyncModeNone) {
+  GroupedCrashes(SyncMode::kNone, PowerLoss::kAtSync);
+  GroupedCrashes(SyncMode::kNone, PowerLoss::kAfterSync);
+}
+TEST_F(CrashTest, GroupedWritesLosePowerBeforeEveryMutationInSyncModeAlways) {
+  GroupedCrashes(SyncMode::kAlways, PowerLoss::kBeforeMutation);
+}
+TEST_F(CrashTest, GroupedWritesLosePowerBeforeEveryMutationInSyncModeEverySec) {
+  GroupedCrashes(SyncMode::kEverySec, PowerLoss::kBeforeMutation);
+}
+
+void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
+  const bool at_mutations = where == PowerLoss::kBeforeMutation;
+  const auto steps = GroupedWorkload();
+  uint64_t points = 0;
+  {
+    FaultFileSystem fs;
+    const std::string directory = Directory("count-grouped");
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(TestOptions(&fs, sync_mode), directory, &db).ok());
+    fs.Reset();
+    const GroupedRun run = RunGroupedUntilFailure(db.get(), steps);
+    ASSERT_EQ(run.acknowledged, steps.size());
+    points = at_mutations ? fs.mutation_count() : fs.sync_count();
+    ASSERT_TRUE(db->Close().ok());
+  }
+  ASSERT_GT(points, 3u);
+  std::printf("grouped workload (%s): %zu writes, %llu %s\n", SyncModeName(sync_mode),
+              steps.size(), static_cast<unsigned long long>(points),
+              at_mutations ? "mutations" : "sync points");
+  for (uint64_t point = 1; point <= points; ++point) {
+    // Every crash mode at every point would be 6x the loop before every mutation; there one
+    // mode a point, in turn, covers each mode at a sixth of the points.
+    std::vector<CrashMode> modes(std::begin(kCrashModes), std::end(kCrashModes));
+    if (at_mutations) modes = {kCrashModes[point % std::size(kCrashModes)]};
+    for (const CrashMode mode : modes) {
+      FaultFileSystem fs;
+      const std::string directory = Directory("grouped" + std::to_string(point));
+      GroupedRun run;
+      {
+        std::unique_ptr<DB> db;
+        ASSERT_TRUE(DB::Open(TestOptions(&fs, sync_mode), directory, &db).ok());
+        fs.Reset();
+        switch (where) {
+          case PowerLoss::kAfterSync: fs.CrashAfterSyncs(point); break;
+          case PowerLoss::kAtSync: fs.CrashAtSync(point); break;
+          case PowerLoss::kBeforeMutation:
+            fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
+            break;
+        }
+        run = RunGroupedUntilFailure(db.get(), steps);
+      }
+      ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
+      // What the database knew durable survives; in sync mode always that is every write
+      // acknowledged (it acknowledges only after the sync).
+      if (sync_mode == SyncMode::kAlways) EXPECT_GE(run.durable, run.acknowledged);
+      ExpectPrefix(&fs, directory, sync_mode, steps, run.durable, run.submitted,
+                   std::string(SyncModeName(sync_mode)) + ", power loss " +
+                       (where == PowerLoss::kBeforeMutation ? "before mutation "
+                        : where == PowerLoss::kAtSync       ? "at sync point "
+                                                            : "after sync point ") +
+                       std::to_string(point) + ", " + CrashModeName(mode));
+      if (HasFatalFailure()) return;
+      std::filesystem::remove_all(directory);
+    }
   }
 }
 

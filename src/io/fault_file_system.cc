@@ -232,6 +232,16 @@ void FaultFileSystem::CrashAfterSyncs(uint64_t n) {
   assert(n >= 1);
   std::lock_guard<std::mutex> guard(mutex_);
   crash_armed_ = true;
+  crash_at_sync_ = false;
+  crash_after_syncs_ = n;
+  syncs_since_armed_ = 0;
+}
+
+void FaultFileSystem::CrashAtSync(uint64_t n) {
+  assert(n >= 1);
+  std::lock_guard<std::mutex> guard(mutex_);
+  crash_armed_ = true;
+  crash_at_sync_ = true;
   crash_after_syncs_ = n;
   syncs_since_armed_ = 0;
 }
@@ -282,6 +292,10 @@ Status FaultFileSystem::CheckCallLocked(Call call, const std::string& path,
   const bool is_sync = call == Call::kSync;
   if (!is_read) ++mutation_count_;
   if (is_sync) ++sync_count_;
+  if (is_sync && crash_armed_ && crash_at_sync_ && !frozen_ &&
+      ++syncs_since_armed_ >= crash_after_syncs_) {
+    frozen_ = true;  // CrashAtSync: this sync point never happens
+  }
   if (frozen_ && !is_read) {
     return Status::IOError(path + ": " + operation + ": simulated power loss");
   }
@@ -322,7 +336,7 @@ void FaultFileSystem::WaitWhileSyncsHeldLocked(std::unique_lock<std::mutex>& gua
 }
 
 void FaultFileSystem::AfterSyncLocked() {
-  if (!crash_armed_ || frozen_) return;
+  if (!crash_armed_ || crash_at_sync_ || frozen_) return;
   ++syncs_since_armed_;
   if (syncs_since_armed_ >= crash_after_syncs_) frozen_ = true;
 }

@@ -83,6 +83,7 @@
 // freezes the file system: every later mutating call returns Status::IOError naming the path
 // and "simulated power loss", and changes nothing. Reads still work (they see what the page
 // cache would). A later SimulateCrash() drops what was not durable at the freeze.
+// CrashAtSync(n) freezes at the nth sync point instead, which then fails unperformed.
 //
 // HANDLES, THREADS, LIFETIME
 //
@@ -179,6 +180,10 @@ class FaultFileSystem final : public FileSystem {
   void SetShortWrite(ShortWrite short_write);
   // After the nth sync point counted from now (n >= 1) the file system freezes.
   void CrashAfterSyncs(uint64_t n);
+  // The nth sync point counted from now (n >= 1) never happens: the power goes out as it is
+  // issued, so it and every later mutating call fail as under a freeze. What was written before
+  // it stays unsynced, for SimulateCrash to tear: the crash that sync points most often meet.
+  void CrashAtSync(uint64_t n);
   // --- A slow disk ---
 
   // From now on every sync point (Sync, SyncAll, SyncDir) waits, before it does anything, until
@@ -298,6 +303,7 @@ class FaultFileSystem final : public FileSystem {
   uint64_t fail_matched_ = 0;
   ShortWrite short_write_ = ShortWrite::kNone;
   bool crash_armed_ = false;
+  bool crash_at_sync_ = false;  // CrashAtSync (freeze at the sync), not CrashAfterSyncs
   uint64_t crash_after_syncs_ = 0;
   uint64_t syncs_since_armed_ = 0;
   bool frozen_ = false;

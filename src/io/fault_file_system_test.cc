@@ -487,6 +487,25 @@ TEST_F(FaultFileSystemTest, CountsSyncPointsAndMutations) {
   EXPECT_FALSE(ExistsOnDisk(Path("log2")));
 }
 
+TEST_F(FaultFileSystemTest, CrashAtSyncFreezesAtTheSyncWhichNeverHappens) {
+  MakeFile("log", "", "");
+  Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
+  ASSERT_TRUE(file.ok());
+  fs_.CrashAtSync(2);
+  ASSERT_TRUE((*file)->Append("a").ok());
+  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_TRUE((*file)->Append("b").ok());
+  EXPECT_FALSE(fs_.frozen());
+  const Status sync = (*file)->Sync();  // the power goes out as the second sync is issued
+  EXPECT_TRUE(sync.IsIOError());
+  EXPECT_NE(sync.message().find("simulated power loss"), std::string::npos) << sync.ToString();
+  EXPECT_TRUE(fs_.frozen());
+  EXPECT_TRUE((*file)->Append("c").IsIOError());
+  EXPECT_EQ(OnDisk(Path("log")), "ab");
+  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_EQ(OnDisk(Path("log")), "a");  // "b" was written, never synced
+}
+
 TEST_F(FaultFileSystemTest, CrashAfterSyncsFreezesTheFileSystem) {
   MakeFile("log", "", "");
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
