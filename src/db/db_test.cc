@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -335,6 +336,106 @@ TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
   ASSERT_TRUE(status.IsCorruption()) << status.ToString();
   EXPECT_NE(status.message().find("00000000000000000001.seg offset 64"), std::string::npos)
       << status.message();
+}
+
+// Damage to durable data is still refused (issue 19): a flip of any byte of a record that was
+// synced, followed by records written after that sync (each names it durable), stops the open
+// with Corruption naming the file and the record's offset, and touches nothing. `ordo check`
+// (CheckDatabase) says it is damage to durable data, not a torn write. (The last record has no
+// later record to witness that it was synced: damage there reads as a torn write and is cut;
+// docs/OPERATIONS.md, "Torn writes and damage", says so.)
+TEST_F(DBTest, AnyByteOfASyncedRecordFollowedByLaterRecordsIsDamageNotATornTail) {
+  auto db = Open();
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(db->Put("key" + std::to_string(i), std::string(40 + i, 'a' + i)).ok());
+  }
+  db.reset();
+  const std::string segment = data() + "/log/00000000000000000001.seg";
+  std::string pristine;
+  {
+    std::ifstream input(segment, std::ios::binary);
+    pristine.assign(std::istreambuf_iterator<char>(input), {});
+  }
+  std::vector<size_t> record_offsets;
+  for (size_t at = 64; at + 16 <= pristine.size();) {
+    record_offsets.push_back(at);
+    uint32_t payload_bytes = 0;
+    std::memcpy(&payload_bytes, pristine.data() + at + 12, 4);
+    at += 16 + payload_bytes;
+  }
+  ASSERT_EQ(record_offsets.size(), 5u);
+  const auto write_segment = [&](const std::string& bytes) {
+    std::filesystem::permissions(segment, std::filesystem::perms::owner_write,
+                                 std::filesystem::perm_options::add);
+    std::ofstream output(segment, std::ios::binary | std::ios::trunc);
+    output << bytes;
+  };
+  for (size_t record = 0; record + 1 < record_offsets.size(); ++record) {
+    for (size_t at = record_offsets[record]; at < record_offsets[record + 1]; ++at) {
+      std::string damaged = pristine;
+      damaged[at] = static_cast<char>(damaged[at] ^ (at % 2 ? 0x01 : 0xff));
+      write_segment(damaged);
+      std::unique_ptr<DB> reopened;
+      const Status status = DB::Open(Options{}, data(), &reopened);
+      ASSERT_TRUE(status.IsCorruption()) << "byte " << at << ": " << status.ToString();
+      const std::string named = "00000000000000000001.seg offset " +
+                                std::to_string(record_offsets[record]) + ":";
+      EXPECT_NE(status.message().find(named), std::string::npos)
+          << "byte " << at << ": " << status.message();
+      EXPECT_NE(status.message().find("damage to durable data"), std::string::npos)
+          << status.message();
+      std::ifstream input(segment, std::ios::binary);
+      const std::string after((std::istreambuf_iterator<char>(input)), {});
+      ASSERT_EQ(after, damaged) << "byte " << at << ": a refused open changed the segment";
+    }
+  }
+  std::string damaged = pristine;
+  damaged[record_offsets[2] + 30] ^= 0x10;  // inside LSN 3's record: LSNs 4 and 5 follow
+  write_segment(damaged);
+  OpenReport report;
+  const Status checked = CheckDatabase(data(), 2, FileSystem::Default(), &report);
+  ASSERT_TRUE(checked.IsCorruption()) << checked.ToString();
+  EXPECT_NE(checked.message().find("the record at offset " + std::to_string(record_offsets[4]) +
+                                   " (LSN 5) was written after every LSN up to 4 had been made "
+                                   "durable, and LSN 3 was expected here"),
+            std::string::npos)
+      << checked.message();
+  EXPECT_NE(checked.message().find("would lose LSNs 3 to 5 or more, of which 3 to 4 were durable"),
+            std::string::npos)
+      << checked.message();
+}
+
+// A newest segment that is sealed, with the next one left incomplete by a crash during
+// rotation: the next one is created only after the seal's fsync, so the seal was durable, and
+// damage to its last record is refused, not undone as a torn seal.
+TEST_F(DBTest, DamageInASealKnownDurableIsRefused) {
+  Options options;
+  options.segment_bytes = kSegmentBytesMin;
+  auto db = Open(options);
+  for (int i = 0; db->GetStatistics().segments < 2; ++i) {
+    ASSERT_TRUE(db->Put("key" + std::to_string(i), std::string(3000, 'v')).ok());
+  }
+  db.reset();
+  const std::string first = data() + "/log/00000000000000000001.seg";
+  const std::string second = data() + "/log/00000000000000000002.seg";
+  // The crash came while creating segment 2: it holds 20 bytes of a header.
+  std::filesystem::resize_file(second, 20);
+  std::filesystem::remove_all(data() + "/index");
+  std::filesystem::create_directory(data() + "/index");
+  const auto size = std::filesystem::file_size(first);
+  std::filesystem::permissions(first, std::filesystem::perms::owner_write,
+                               std::filesystem::perm_options::add);
+  {
+    std::fstream file(first, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(static_cast<std::streamoff>(size - 48 - 100));  // in the last record's value
+    file.put('\x7f');
+  }
+  std::unique_ptr<DB> reopened;
+  const Status status = DB::Open(options, data(), &reopened);
+  ASSERT_TRUE(status.IsCorruption()) << status.ToString();
+  EXPECT_NE(status.message().find("00000000000000000001.seg offset"), std::string::npos)
+      << status.message();
+  EXPECT_EQ(std::filesystem::file_size(first), size);
 }
 
 TEST_F(DBTest, LimitsAreRefusedWithClearErrors) {

@@ -44,6 +44,7 @@ Status ListSegments(FileSystem* fs, const std::string& log_directory, bool read_
           ORDO_RETURN_IF_ERROR(fs->RemoveFile(state.path));
           ORDO_RETURN_IF_ERROR(fs->SyncDir(log_directory));
         }
+        if (!segments->empty()) segments->back().seal_durable = true;
         break;
       }
     }
@@ -203,7 +204,7 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
                                        state.id, start.offset, error.message());
         return Status::Corruption(mismatch->reason);
       }
-      if (!tail) return error;
+      if (!tail || state.seal_durable) return error;
       ORDO_RETURN_IF_ERROR(ClassifyBadTail(reader.get(), *expected_lsn, error, cut));
       break;
     }

@@ -33,6 +33,10 @@ struct SegmentState {
   log::SegmentHeader header;
   bool sealed = false;
   log::SegmentFooter footer;  // when sealed
+  // The seal is known durable: a newer segment was created (only ever after the seal's fsync),
+  // even if that one was then removed as incomplete. Then bad bytes in it are damage, never a
+  // torn seal.
+  bool seal_durable = false;
 };
 
 struct RecoveredLog {
