@@ -257,6 +257,7 @@ void FaultFileSystem::Reset() {
   syncs_since_armed_ = 0;
   frozen_ = false;
   sync_count_ = 0;
+  sync_points_.clear();
   mutation_count_ = 0;
   injected_count_ = 0;
 }
@@ -264,6 +265,10 @@ void FaultFileSystem::Reset() {
 uint64_t FaultFileSystem::sync_count() const {
   std::lock_guard<std::mutex> guard(mutex_);
   return sync_count_;
+}
+std::vector<std::string> FaultFileSystem::sync_points() const {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return sync_points_;
 }
 uint64_t FaultFileSystem::mutation_count() const {
   std::lock_guard<std::mutex> guard(mutex_);
@@ -291,7 +296,10 @@ Status FaultFileSystem::CheckCallLocked(Call call, const std::string& path,
   const bool is_read = call == Call::kRead;
   const bool is_sync = call == Call::kSync;
   if (!is_read) ++mutation_count_;
-  if (is_sync) ++sync_count_;
+  if (is_sync) {
+    ++sync_count_;
+    sync_points_.push_back(operation + " " + path);
+  }
   if (is_sync && crash_armed_ && crash_at_sync_ && !frozen_ &&
       ++syncs_since_armed_ >= crash_after_syncs_) {
     frozen_ = true;  // CrashAtSync: this sync point never happens

@@ -205,6 +205,9 @@ class FaultFileSystem final : public FileSystem {
 
   // Sync, SyncAll and SyncDir calls.
   uint64_t sync_count() const;
+  // Each of those calls, in order, named as "fdatasync PATH", "fsync PATH" or
+  // "fsync directory PATH": sync point n is element n - 1.
+  std::vector<std::string> sync_points() const;
   // Mutating calls (the kAny set).
   uint64_t mutation_count() const;
   // Failures injected by FailAfter (not those of a frozen file system).
@@ -313,6 +316,7 @@ class FaultFileSystem final : public FileSystem {
 
   // Counters.
   uint64_t sync_count_ = 0;
+  std::vector<std::string> sync_points_;
   uint64_t mutation_count_ = 0;
   uint64_t injected_count_ = 0;
 };
