@@ -131,10 +131,12 @@ Status ClassifyBadTail(SegmentReader* reader, uint64_t expected_lsn, const Statu
                              "is not a torn tail)");
   }
   if (after.count > 0 && after.highest_durable_lsn >= expected_lsn) {
-    return error.WithContext(fmt::format(
-        "damage to durable data, not a torn write: the record at offset {} (LSN {}) was written "
-        "after every LSN up to {} had been made durable, and LSN {} was expected here; cutting "
-        "here would lose LSNs {} to {} or more, of which {} to {} were durable",
+    // The file and offset first, as every damage message has them.
+    return Status::Corruption(fmt::format(
+        "{}: damage to durable data, not a torn write: the record at offset {} (LSN {}) was "
+        "written after every LSN up to {} had been made durable, and LSN {} was expected here; "
+        "cutting here would lose LSNs {} to {} or more, of which {} to {} were durable",
+        error.message(),
         after.highest_durable_offset, after.highest_durable_record_lsn, after.highest_durable_lsn,
         expected_lsn, expected_lsn, after.highest_lsn, expected_lsn,
         std::min(after.highest_durable_lsn, after.highest_lsn)));
