@@ -195,9 +195,10 @@ class CrashTest : public ::testing::Test {
   // that it passes level 3.
   void ExpectPrefix(FileSystem* fs, const std::string& directory, SyncMode sync_mode,
                     const std::vector<Step>& steps, size_t at_least, size_t at_most,
-                    const std::string& context) {
+                    const std::string& context, OpenReport* opened_report = nullptr) {
     std::unique_ptr<DB> db;
-    OpenReport report;
+    OpenReport local_report;
+    OpenReport& report = opened_report != nullptr ? *opened_report : local_report;
     Status opened = DB::Open(TestOptions(fs, sync_mode), directory, &db, &report);
     ASSERT_TRUE(opened.ok()) << context << ": " << opened.ToString();
     const uint64_t lsn = report.last_lsn;
@@ -572,6 +573,62 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   Options check = TestOptions(&fs);
   check.integrity_level = 3;
   ASSERT_TRUE(DB::Open(check, directory, &db).ok());
+}
+
+// A crash while sealing, in sync mode none (the segment's records were never synced): the
+// footer reached the disk, a page of records before it did not. `ordo check --level 3` (read-only)
+// calls it a torn seal, not damage, and startup undoes the seal, cuts at the hole and goes on
+// writing to the segment.
+TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
+  FaultFileSystem fs;
+  const std::string directory = Directory("torn-seal");
+  const std::string first = directory + "/log/00000000000000000001.seg";
+  std::vector<Step> steps;
+  size_t submitted = 0;
+  {
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(TestOptions(&fs, SyncMode::kNone), directory, &db).ok());
+    fs.Reset();
+    fs.CrashAtSync(1);  // in sync mode none the first sync is the seal's
+    for (int i = 0; i < 40; ++i) {
+      Step step;
+      step.batch.Put("key" + std::to_string(i), std::string(3000, static_cast<char>('a' + i)));
+      steps.push_back(step);
+      ++submitted;
+      if (!db->Write(step.batch).ok()) break;
+    }
+    ASSERT_EQ(fs.sync_points().size(), 1u);
+    EXPECT_EQ(fs.sync_points()[0], "fsync " + first);
+  }
+  const uint64_t sealed_size = std::filesystem::file_size(first);
+  ASSERT_TRUE(fs.SimulateCrash([&](const std::string& path, uint64_t, std::string_view unsynced) {
+                  std::string kept(unsynced);
+                  if (path == first) std::fill(kept.begin() + 20000, kept.begin() + 24096, '\0');
+                  return kept;
+                }).ok());
+  ASSERT_EQ(std::filesystem::file_size(first), sealed_size);  // the footer is there, sealed
+  OpenReport checked;
+  const Status check = CheckDatabase(directory, 3, &fs, &checked);
+  ASSERT_TRUE(check.ok()) << check.ToString();
+  const auto said = [](const OpenReport& report, const std::string& words) {
+    for (const auto& action : report.actions) {
+      if (action.find(words) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(said(checked, "ignored the seal of " + first)) << checked.actions.size();
+  EXPECT_EQ(std::filesystem::file_size(first), sealed_size);  // a check changes nothing
+  OpenReport report;
+  ExpectPrefix(&fs, directory, SyncMode::kNone, steps, 0, submitted, "torn seal", &report);
+  if (HasFatalFailure()) return;
+  EXPECT_TRUE(said(report, "undid the seal of " + first));
+  EXPECT_GT(report.cut_through_lsn, report.cut_from_lsn);  // whole records after the hole, cut
+  EXPECT_LT(std::filesystem::file_size(first), 24096u);
+  // The repaired segment is the active one again: it took the post-recovery write.
+  std::unique_ptr<DB> db;
+  ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+  EXPECT_EQ(db->GetStatistics().active_segment_id, 1u);
+  EXPECT_EQ(db->GetStatistics().segments, 1u);
 }
 
 }  // namespace

@@ -426,11 +426,19 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
   const std::string log_directory = directory + "/log";
   ORDO_RETURN_IF_ERROR(ListSegments(fs, log_directory, options.read_only, &log->segments, report));
   ORDO_RETURN_IF_ERROR(CheckInventory(fs, database_id, &log->segments));
-  if (options.integrity_level >= 3) {
-    for (const auto& state : log->segments) {
-      if (state.sealed) ORDO_RETURN_IF_ERROR(VerifySealed(fs, state, report));
+  // Level 3 verifies every seal first; the newest segment's, unless known durable, only once the
+  // replay has decided it is not a torn seal (which the replay undoes: verifying it first would
+  // call a crash while sealing damage).
+  const auto verify_seals = [&](bool newest) -> Status {
+    if (options.integrity_level < 3) return Status::Ok();
+    for (size_t i = 0; i < log->segments.size(); ++i) {
+      const SegmentState& state = log->segments[i];
+      const bool undecided = i + 1 == log->segments.size() && !state.seal_durable;
+      if (state.sealed && undecided == newest) ORDO_RETURN_IF_ERROR(VerifySealed(fs, state, report));
     }
-  }
+    return Status::Ok();
+  };
+  ORDO_RETURN_IF_ERROR(verify_seals(/*newest=*/false));
   for (uint64_t lsn : ListCheckpoints(fs, directory + "/index")) {
     const std::string path = directory + "/index/" + index::CheckpointFileName(lsn);
     index::CheckpointInfo info;
@@ -462,7 +470,7 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
         }
         report->actions.push_back("checked checkpoint " + path + " against the whole log");
       }
-      return Status::Ok();
+      return verify_seals(/*newest=*/true);
     }
     if (mismatch.reason.empty()) {
       // A failure not traced to the checkpoint: damage in the log, or a checkpoint that
@@ -483,7 +491,8 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
     report->actions.push_back("rebuilt the index from the whole log (no usable checkpoint)");
   }
   CheckpointMismatch mismatch;
-  return Replay(fs, options, ReplayStart{}, index, log, report, &mismatch);
+  ORDO_RETURN_IF_ERROR(Replay(fs, options, ReplayStart{}, index, log, report, &mismatch));
+  return verify_seals(/*newest=*/true);
 }
 
 }  // namespace ordo::db
