@@ -69,6 +69,7 @@ class MemoryFileSystem : public FileSystem {
     return Status::Ok();
   }
   Status SyncDir(const std::string&) override { return Status::Ok(); }
+  Status SyncFile(const std::string&) override { return Status::Ok(); }
   Status Truncate(const std::string& path, uint64_t) override { return Refuse(path); }
   Status SetReadOnly(const std::string& path) override { return Refuse(path); }
   Status SetWritable(const std::string& path) override { return Refuse(path); }

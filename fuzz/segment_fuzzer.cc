@@ -84,6 +84,7 @@ void ReadAll(fuzz::MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
   uint64_t record_offset = 0;
   Status error;
   log::DecodedRecord record;
+  uint64_t expected_lsn = reader.header().first_lsn;  // of the next record, if the log is sound
   while (true) {
     const uint64_t before = reader.offset();
     const auto outcome = reader.Next(&payload, &record_offset, &error);
@@ -91,17 +92,20 @@ void ReadAll(fuzz::MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) {
       FUZZ_CHECK(!error.ok());
-      auto after = reader.FindRecordsAfter(reader.offset());
+      auto after = reader.FindRecordsAfter(reader.offset(), expected_lsn);
       FUZZ_CHECK(after.ok());
       // Whatever it finds lies after the bad position, and its evidence is one of them.
       if (after->count > 0) {
         FUZZ_CHECK(after->first_offset > reader.offset() && after->first_offset < limit);
         FUZZ_CHECK(after->highest_durable_offset >= after->first_offset);
+        FUZZ_CHECK(after->highest_lsn > expected_lsn);
+        FUZZ_CHECK(after->highest_durable_lsn < after->highest_durable_record_lsn);
       }
       break;
     }
     FUZZ_CHECK(record_offset == before && reader.offset() > before);
     FUZZ_CHECK(record_offset + log::kRecordHeaderBytes + payload.size() == reader.offset());
+    ++expected_lsn;
     if (!log::DecodeRecordPayload(payload, reader.header().format_version, &record).ok()) continue;
     for (const auto& op : record.ops) {
       // A value's offset points at its bytes inside the record.

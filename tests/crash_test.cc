@@ -13,11 +13,14 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <thread>
 
 #include "io/fault_file_system.h"
+#include "log/format.h"
+#include "log/segment_reader.h"
 #include "ordo/db.h"
 #include "tests/test_util.h"
 
@@ -629,6 +632,82 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
   EXPECT_EQ(db->GetStatistics().active_segment_id, 1u);
   EXPECT_EQ(db->GetStatistics().segments, 1u);
+}
+
+// A run killed while sealing (the footer written, its fsync never returned) leaves the seal in
+// the page cache only. The next start reads a sealed newest segment; it must make that seal
+// durable before it creates the next segment, since a newer segment vouches for the seal before
+// it, and writes after it name everything before them durable. Without that, a power cut tore
+// the seal and startup refused the directory as damaged.
+TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
+  const std::string killed = Directory("killed-run");
+  const std::string restarted = Directory("restarted");
+  const std::string second = "/log/00000000000000000002.seg";
+  Options options = TestOptions(FileSystem::Default());
+  State acknowledged;
+  {
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(options, killed, &db).ok());
+    for (int i = 0; !std::filesystem::exists(killed + second) ||
+                    std::filesystem::file_size(killed + second) < 10000; ++i) {
+      const std::string key = "before" + std::to_string(i);
+      ASSERT_TRUE(db->Put(key, std::string(3000, 'b')).ok());
+      acknowledged[key] = std::string(3000, 'b');
+    }
+    ASSERT_TRUE(db->Close().ok());
+  }
+  // The restarted directory starts as a copy; the killed run then writes 5 more records and the
+  // seal of segment 2, all reaching only the page cache of the restarted directory.
+  std::filesystem::copy(killed, restarted, std::filesystem::copy_options::recursive);
+  {
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(options, killed, &db).ok());
+    for (int i = 0; i < 5; ++i) {
+      const std::string key = "sealed-in-cache" + std::to_string(i);
+      ASSERT_TRUE(db->Put(key, std::string(3000, 's')).ok());
+      acknowledged[key] = std::string(3000, 's');
+    }
+    ASSERT_TRUE(db->Close().ok());
+  }
+  std::string records;
+  {
+    std::ifstream input(killed + second, std::ios::binary);
+    records.assign(std::istreambuf_iterator<char>(input), {});
+  }
+  const uint64_t durable_size = std::filesystem::file_size(restarted + second);
+  ASSERT_GT(records.size(), durable_size);
+  auto reader = log::SegmentReader::Open(FileSystem::Default(), killed + second, records.size());
+  ASSERT_TRUE(reader.ok());
+  log::SegmentFooter footer;
+  footer.last_lsn = acknowledged.size();
+  footer.record_count = footer.last_lsn - (*reader)->header().first_lsn + 1;
+  footer.records_end = records.size();
+  footer.segment_checksum = *(*reader)->ChecksumPrefix(records.size());
+  FaultFileSystem fs;
+  {
+    auto file = fs.ReopenWritableFile(restarted + second);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append(std::string_view(records).substr(durable_size)).ok());
+    ASSERT_TRUE((*file)->Append(log::EncodeSegmentFooter(&footer)).ok());
+    ASSERT_TRUE((*file)->Close().ok());
+  }
+  {
+    // The restart: a sealed newest segment, so it creates segment 3 and takes writes there.
+    std::unique_ptr<DB> db;
+    ASSERT_TRUE(DB::Open(TestOptions(&fs), restarted, &db).ok());
+    EXPECT_EQ(db->GetStatistics().active_segment_id, 3u);
+    for (int i = 0; i < 3; ++i) {
+      const std::string key = "after-restart" + std::to_string(i);
+      ASSERT_TRUE(db->Put(key, "r").ok());
+      acknowledged[key] = "r";
+    }
+  }
+  // The power cut loses what is still only in the page cache, a page at a time.
+  ASSERT_TRUE(fs.SimulateCrash(CrashMode::kTornPages, 7).ok());
+  std::unique_ptr<DB> db;
+  const Status opened = DB::Open(TestOptions(&fs), restarted, &db);
+  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  EXPECT_EQ(ReadState(db.get()), acknowledged);
 }
 
 }  // namespace

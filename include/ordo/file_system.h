@@ -91,6 +91,9 @@ class FileSystem {
   virtual Status RenameFile(const std::string& source, const std::string& target) = 0;
   // fsync of a directory: makes creations, renames and removals in it durable.
   virtual Status SyncDir(const std::string& directory) = 0;
+  // fsync of an existing file through a read-only descriptor (so it works on a read-only file):
+  // makes durable what another process, or this one before a crash, wrote to it.
+  virtual Status SyncFile(const std::string& path) = 0;
   // Cuts `path` to `size` bytes (used only to cut a torn log tail).
   virtual Status Truncate(const std::string& path, uint64_t size) = 0;
   // Removes write permission from `path` (sealed segments are read-only on disk).

@@ -261,6 +261,7 @@ class ReopenHookFileSystem final : public FileSystem {
     return base_->RenameFile(source, target);
   }
   Status SyncDir(const std::string& directory) override { return base_->SyncDir(directory); }
+  Status SyncFile(const std::string& path) override { return base_->SyncFile(path); }
   Status Truncate(const std::string& path, uint64_t size) override {
     return base_->Truncate(path, size);
   }

@@ -48,21 +48,18 @@ Status ScanSegment(FileSystem* fs, const std::string& path, uint64_t limit, Segm
   return Status::Ok();
 }
 
-// Makes the active segment's bytes durable in the data directory before the backup reads them,
+// Makes the newest segment's bytes durable in the data directory before the backup reads them,
 // as the archiver does before it ships (archiver.h). A commit written but not yet synced (a
-// writer between its write and its fdatasync, or any commit under everysec or none) could
-// otherwise be copied and then lost from the directory by a power failure: the database would
-// go on with other commits at those LSNs, and a restore joining this backup with the later
-// archive would refuse the two histories. A directory this process may not write (a read-only
-// snapshot, another user's files) has no writer of ours to race, so it is read as it is; a
-// failed sync is an error (the disk is failing).
-Status SyncActiveSegment(FileSystem* fs, const std::string& path) {
-  auto handle = fs->ReopenWritableFile(path);
-  if (!handle.ok()) return Status::Ok();
-  Status synced = (*handle)->Sync();
-  const Status closed = (*handle)->Close();
-  if (synced.ok()) synced = closed;
-  return synced.WithContext("making the active segment durable before the backup copies it");
+// writer between its write and its fdatasync, or any commit under everysec or none), or a seal
+// whose fsync has not returned yet, could otherwise be copied and then lost from the directory
+// by a power failure (recovery cuts a torn write, and undoes a torn seal): the database would go
+// on with other commits at those LSNs, and a restore joining this backup with the later archive
+// would refuse the two histories. The fsync goes through a read-only descriptor, so it works on
+// a sealed (read-only) segment and on files this process may not write; a failed sync is an
+// error (the disk is failing).
+Status SyncNewestSegment(FileSystem* fs, const std::string& path) {
+  return fs->SyncFile(path).WithContext(
+      "making the newest segment durable before the backup copies it");
 }
 
 Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* source,
@@ -98,11 +95,12 @@ Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* s
       file.last_lsn = tail.footer.last_lsn;
       previous_footer_hash = tail.footer.footer_checksum;
       if (newest) {
+        ORDO_RETURN_IF_ERROR(SyncNewestSegment(fs, file.path));
         ORDO_RETURN_IF_ERROR(ScanSegment(fs, file.path, tail.footer.records_end, newest_scan));
       }
     } else if (newest) {
       file.kind = SourceKind::kActivePrefix;
-      ORDO_RETURN_IF_ERROR(SyncActiveSegment(fs, file.path));
+      ORDO_RETURN_IF_ERROR(SyncNewestSegment(fs, file.path));
       ORDO_RETURN_IF_ERROR(ScanSegment(fs, file.path, size, newest_scan));
       file.bytes = newest_scan->valid_end;
       file.last_lsn = header.first_lsn - 1 + (newest_scan->has_records

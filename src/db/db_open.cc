@@ -169,6 +169,12 @@ Status DBImpl::OpenImpl(OpenReport* report) {
 
 Status DBImpl::StartWriter(const RecoveredLog& recovered, OpenReport* report) {
   const std::string log_directory = directory_ + "/log";
+  // A run killed before its syncs returned leaves writes in the page cache only: records of the
+  // active segment (Reopen syncs them), a seal, the directory entry of a new segment. They are
+  // made durable before anything is written after them, because what comes after vouches for
+  // them: records name what was durable when they were written, and a newer segment proves the
+  // seal before it durable (docs/FORMAT.md, "End of records").
+  ORDO_RETURN_IF_ERROR(fs_->SyncDir(log_directory));
   if (recovered.has_active) {
     const SegmentState& active = recovered.segments.back();
     ORDO_ASSIGN_OR_RETURN(writer_, log::SegmentWriter::Reopen(
@@ -185,6 +191,9 @@ Status DBImpl::StartWriter(const RecoveredLog& recovered, OpenReport* report) {
           active.header.format_version, writer_->path(), log::kFormatVersion));
     }
   } else {
+    if (!recovered.segments.empty()) {
+      ORDO_RETURN_IF_ERROR(fs_->SyncFile(recovered.segments.back().path));
+    }
     log::SegmentHeader header;
     header.database_id = database_id_;
     header.segment_id = recovered.segments.empty() ? 1 : recovered.segments.back().id + 1;

@@ -105,6 +105,15 @@ Status VerifySealed(FileSystem* fs, const SegmentState& state, OpenReport* repor
   return Status::Ok();
 }
 
+// Adds a line to the startup summary once: recovery may replay the newest segment more than
+// once (a checkpoint tried, then the whole log), and in read-only mode finds the same tail again.
+void AddAction(OpenReport* report, std::string action) {
+  for (const auto& existing : report->actions) {
+    if (existing == action) return;
+  }
+  report->actions.push_back(std::move(action));
+}
+
 // What recovery does with bytes at the end of the newest segment that are not whole records.
 struct TailCut {
   bool torn = false;           // cut them: they never became durable
@@ -124,7 +133,8 @@ struct TailCut {
 //     any valid record does, since format 1 cannot tell): durable bytes changed.
 Status ClassifyBadTail(SegmentReader* reader, uint64_t expected_lsn, const Status& error,
                        TailCut* cut) {
-  ORDO_ASSIGN_OR_RETURN(const log::RecordsAfter after, reader->FindRecordsAfter(reader->offset()));
+  ORDO_ASSIGN_OR_RETURN(const log::RecordsAfter after,
+                        reader->FindRecordsAfter(reader->offset(), expected_lsn));
   const uint32_t version = reader->header().format_version;
   if (after.count > 0 && version < 2) {
     return error.WithContext("damage inside the active segment (valid records follow it, so it "
@@ -154,10 +164,12 @@ struct ReplayStart {
   uint64_t lsn = 0;         // records up to this LSN are already in the index
 };
 
-// Replays one segment into `index`. For the active segment reads from its start (verifying
-// everything) and handles its end; returns the valid end through `valid_end`. The newest
-// segment (`tail`), sealed or not, may end in bytes that never became durable (a torn write or
-// a torn seal): `cut` says whether they are to be cut (ClassifyBadTail).
+// Replays one segment into `index`; returns the valid end through `valid_end`. The newest
+// segment (`tail`), sealed or not, is read from its start (every record verified, and counted,
+// and checksummed into `checksum`), whatever the checkpoint says, and may end in bytes that
+// never became durable (a torn write or a torn seal): `cut` says whether they are to be cut
+// (ClassifyBadTail). Reading it whole means a bad position is always one the log has, never
+// one a checkpoint claims.
 Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool active,
                      const ReplayStart& start, StreamingChecksum* checksum,
                      uint64_t* expected_lsn, index::Index* index, uint64_t* valid_end,
@@ -165,7 +177,7 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
                      CheckpointMismatch* mismatch) {
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
   const bool checkpoint_here = start.segment_id == state.id;
-  if (checkpoint_here && !active) {
+  if (checkpoint_here && !tail) {
     // The position is the checkpoint's claim, checked before the reader is moved there: one
     // outside the segment's records is a checkpoint that does not fit the log.
     if (start.offset < log::kSegmentHeaderBytes || start.offset > reader->limit()) {
@@ -176,9 +188,9 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
     }
     reader->Seek(start.offset);
   }
-  if (checksum != nullptr) reader->EnableChecksum(checksum);  // active: read whole, once
+  if (checksum != nullptr) reader->EnableChecksum(checksum);  // the tail: read whole, once
   bool boundary_seen = !checkpoint_here || start.offset == log::kSegmentHeaderBytes;
-  if (active && checkpoint_here) *expected_lsn = state.header.first_lsn;
+  if (tail && checkpoint_here) *expected_lsn = state.header.first_lsn;
   std::string_view payload;
   uint64_t record_offset = 0;
   Status error;
@@ -198,7 +210,7 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
     }
     if (outcome == SegmentReader::Outcome::kEnd) break;
     if (outcome == SegmentReader::Outcome::kBad) {
-      if (!active && checkpoint_here && reader->offset() == start.offset) {
+      if (!tail && checkpoint_here && reader->offset() == start.offset) {
         // Nothing valid at the checkpoint's position: most likely it is not a record boundary.
         // The checkpoint is not trusted for it; if the log itself is damaged there, the
         // replay of the whole log that follows finds it and says so.
@@ -287,27 +299,22 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
     SegmentState& state = log->segments[i];
     const bool tail = i + 1 == log->segments.size();
     const bool active = !state.sealed && tail;
-    if (!active && state.id < start.segment_id) continue;
+    if (!tail && state.id < start.segment_id) continue;
     uint64_t valid_end = 0;
     uint64_t record_count = 0;
     TailCut cut;
-    if (active) log->active_checksum.Reset();
+    if (tail) log->active_checksum.Reset();
     ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, tail, active, start,
-                                       active ? &log->active_checksum : nullptr, &expected_lsn,
+                                       tail ? &log->active_checksum : nullptr, &expected_lsn,
                                        index, &valid_end, &record_count, &cut, report, mismatch));
     const bool torn_seal = cut.torn && !active;
     if (torn_seal) {
       // A torn seal: its footer persisted, records before it did not. The cut takes the footer
-      // too, and the segment is the active one again, with the records before the cut (counted
-      // by LSN, as a sealed segment's replay may have started at a checkpoint) and their
-      // checksum (read once more: a sealed segment's replay keeps none).
-      report->actions.push_back(fmt::format("{} the seal of {}: records before its footer never "
-                                            "became durable (a crash while sealing)",
-                                            options.read_only ? "ignored" : "undid", state.path));
-      record_count = expected_lsn - state.header.first_lsn;
-      log->active_checksum.Reset();
-      ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, valid_end));
-      ORDO_RETURN_IF_ERROR(reader->UpdateChecksumWithPrefix(valid_end, &log->active_checksum));
+      // too, and the segment is the active one again (its records counted and checksummed by
+      // the replay, which read it whole).
+      AddAction(report, fmt::format("{} the seal of {}: records before its footer never became "
+                                    "durable (a crash while sealing)",
+                                    options.read_only ? "ignored" : "undid", state.path));
       state.sealed = false;
       state.footer = log::SegmentFooter{};
     }
@@ -322,7 +329,7 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
                 : fmt::format("LSNs {} to {}; the whole records after the cut were written when "
                               "only LSNs up to {} were durable",
                               cut.from_lsn, cut.through_lsn, cut.durable_lsn);
-        report->actions.push_back(fmt::format(
+        AddAction(report, fmt::format(
             "{} {} bytes of torn tail at the end of {} (offset {} to {}; {}): the remains of "
             "writes that never became durable, so never acknowledged in sync mode always",
             options.read_only ? "ignored" : "cut", report->torn_tail_bytes, state.path,

@@ -6,10 +6,13 @@
 //   2. Checkpoint: the newest checkpoint that loads cleanly and fits the log is used; one that
 //      does not is ignored (and the next older tried) with a reason in the report.
 //   3. Replay: sealed segments from the checkpoint's position, verifying every record read.
-//   4. The active segment is always read whole: every record verified, LSNs continuous. The
-//      first bytes that are not a whole valid record end it: if no valid record follows them,
-//      they are a torn tail and are cut (truncate + fsync); otherwise it is damage and recovery
-//      stops with Corruption naming the file and offset.
+//   4. The newest segment, sealed or not, is always read whole: every record verified, LSNs
+//      continuous. The first bytes that are not a whole valid record end it: if no record of
+//      this log follows them that was written after they were durable (each record names the
+//      LSN durable when it was written), they are a torn write and are cut (truncate + fsync),
+//      with the seal footer if it persisted before them (a torn seal); otherwise it is damage
+//      and recovery stops with Corruption naming the file and offset. docs/FORMAT.md, "End of
+//      records", has the rule.
 //   Level 3 also reads every record of every sealed segment, checks each seal's checksum, and
 //   rebuilds the index from the whole log to compare it with the checkpoint's.
 #pragma once

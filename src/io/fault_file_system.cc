@@ -644,6 +644,25 @@ Status FaultFileSystem::SyncDir(const std::string& directory) {
   return status;
 }
 
+Status FaultFileSystem::SyncFile(const std::string& path) {
+  std::unique_lock<std::mutex> guard(mutex_);
+  WaitWhileSyncsHeldLocked(guard);
+  const bool was_frozen = frozen_;
+  Status status = CheckCallLocked(Call::kSync, path, "fsync");
+  NodePointer node = status.ok() ? LiveNodeLocked(NormalPath(path)) : nullptr;
+  if (status.ok()) status = target_->SyncFile(path);
+  if (node != nullptr) {
+    if (status.ok() && !node->sync_failed) {
+      const Result<uint64_t> size = target_->GetFileSize(path);
+      if (size.ok()) node->synced_bytes = *size;
+    } else if (!status.ok() && !was_frozen) {
+      node->sync_failed = true;
+    }
+  }
+  AfterSyncLocked();
+  return status;
+}
+
 Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {
   std::lock_guard<std::mutex> guard(mutex_);
   ORDO_RETURN_IF_ERROR(

@@ -72,9 +72,11 @@
 //
 // Calls are classified as:
 //   kWrite  WritableFile::Append.
-//   kSync   WritableFile::Sync, WritableFile::SyncAll, FileSystem::SyncDir (the "sync points").
+//   kSync   WritableFile::Sync, WritableFile::SyncAll, FileSystem::SyncDir, FileSystem::SyncFile
+//           (the "sync points"; SyncFile makes every byte of the file durable, named "fsync
+//           PATH" like SyncAll).
 //   kRead   RandomAccessFile::Read, FileSystem::NewRandomAccessFile.
-//   kAny    every mutating call: Append, Sync, SyncAll, SyncDir, NewWritableFile,
+//   kAny    every mutating call: Append, Sync, SyncAll, SyncDir, SyncFile, NewWritableFile,
 //           ReopenWritableFile, CreateDir, RemoveFile, RenameFile, Truncate, SetReadOnly,
 //           SetWritable, LockFile. (Not reads, not Close, not the queries FileExists,
 //           GetFileSize, GetChildren.)
@@ -228,6 +230,7 @@ class FaultFileSystem final : public FileSystem {
   Status RemoveFile(const std::string& path) override;
   Status RenameFile(const std::string& source, const std::string& target) override;
   Status SyncDir(const std::string& directory) override;
+  Status SyncFile(const std::string& path) override;
   Status Truncate(const std::string& path, uint64_t size) override;
   Status SetReadOnly(const std::string& path) override;
   Status SetWritable(const std::string& path) override;

@@ -213,6 +213,15 @@ class PosixFileSystem final : public FileSystem {
     if (result != 0) return ErrnoStatus("fsync directory", directory, error_number);
     return Status::Ok();
   }
+  Status SyncFile(const std::string& path) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus("open", path, errno);
+    const int result = ::fsync(fd);
+    const int error_number = errno;
+    ::close(fd);
+    if (result != 0) return ErrnoStatus("fsync", path, error_number);
+    return Status::Ok();
+  }
   Status Truncate(const std::string& path, uint64_t size) override {
     if (::truncate(path.c_str(), static_cast<off_t>(size)) != 0) {
       return ErrnoStatus("truncate to " + std::to_string(size), path, errno);

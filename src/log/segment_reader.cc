@@ -1,7 +1,6 @@
 #include "log/segment_reader.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "fmt/format.h"
 #include "util/checksum.h"
@@ -139,7 +138,30 @@ bool SegmentReader::ValidRecordAt(uint64_t offset, uint64_t* checked_bytes,
   return Checksum64(record->substr(8)) == checksum;
 }
 
-Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset) {
+bool SegmentReader::NoteIfPlausible(uint64_t offset, uint64_t expected_lsn, uint64_t at,
+                                    std::string_view record, RecordsAfter* found) const {
+  const bool durable_field = header_.format_version >= 2;
+  const uint64_t fixed_bytes =
+      durable_field ? kRecordFixedPayloadBytes : kRecordFixedPayloadBytesVersion1;
+  const std::string_view payload = record.substr(kRecordHeaderBytes);
+  if (payload.size() < fixed_bytes) return false;
+  const uint64_t lsn = DecodeFixed64(payload.data());
+  const uint64_t durable_lsn = durable_field ? DecodeFixed64(payload.data() + 8) : 0;
+  // Records expected_lsn .. lsn - 1 lie in [offset, at), each at least this long.
+  const uint64_t room = (at - offset) / (kRecordHeaderBytes + fixed_bytes);
+  if (lsn <= expected_lsn || lsn - expected_lsn > room) return false;
+  if (durable_field && durable_lsn >= lsn) return false;
+  if (found->count++ == 0) found->first_offset = at;
+  found->highest_lsn = std::max(found->highest_lsn, lsn);
+  if (found->count == 1 || durable_lsn > found->highest_durable_lsn) {
+    found->highest_durable_lsn = durable_lsn;
+    found->highest_durable_offset = at;
+    found->highest_durable_record_lsn = lsn;
+  }
+  return true;
+}
+
+Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset, uint64_t expected_lsn) {
   // Look for the record magic at every position; check the checksum of each candidate. Each
   // check reads the candidate's claimed length, so bytes crafted with a magic at every position
   // would cost time quadratic in the file's size (a startup that never ends). Real damage has
@@ -153,27 +175,19 @@ Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset) {
     ORDO_ASSIGN_OR_RETURN(bool loaded, Load(at, count));
     if (!loaded) break;
     const std::string window(Window(at, count));  // copy: ValidRecordAt may reload the buffer
-    uint64_t record_end = 0;                        // set when a record was found in the window
+    uint64_t chain_end = 0;                        // set when one of this log's records is found
     for (uint64_t i = 0; i + kRecordHeaderBytes <= window.size(); ++i) {
       if (DecodeFixed32(window.data() + i + 8) != kRecordMagic) continue;
       std::string_view record;
-      if (ValidRecordAt(at + i, &checked_bytes, &record)) {
-        if (found.count++ == 0) found.first_offset = at + i;
-        const std::string_view payload = record.substr(kRecordHeaderBytes);
-        const uint64_t lsn = payload.size() >= 8 ? DecodeFixed64(payload.data()) : 0;
-        uint64_t durable_lsn = 0;
-        if (header_.format_version >= 2) {
-          durable_lsn = payload.size() >= kRecordFixedPayloadBytes
-                            ? DecodeFixed64(payload.data() + 8)
-                            : std::numeric_limits<uint64_t>::max();
+      if (ValidRecordAt(at + i, &checked_bytes, &record) &&
+          NoteIfPlausible(offset, expected_lsn, at + i, record, &found)) {
+        // The records after it follow one another: read them in turn, not byte by byte.
+        chain_end = at + i + record.size();
+        while (chain_end + kRecordHeaderBytes <= limit_ &&
+               ValidRecordAt(chain_end, &checked_bytes, &record) &&
+               NoteIfPlausible(offset, expected_lsn, chain_end, record, &found)) {
+          chain_end += record.size();
         }
-        found.highest_lsn = std::max(found.highest_lsn, lsn);
-        if (durable_lsn >= found.highest_durable_lsn) {
-          found.highest_durable_lsn = durable_lsn;
-          found.highest_durable_offset = at + i;
-          found.highest_durable_record_lsn = lsn;
-        }
-        record_end = at + i + record.size();
         break;
       }
       if (checked_bytes > budget) {
@@ -182,8 +196,8 @@ Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset) {
             "one: too many to tell a torn tail from damage", path_, offset, checked_bytes));
       }
     }
-    if (record_end != 0) {
-      at = record_end;  // the next record may start right there
+    if (chain_end != 0) {
+      at = chain_end;  // where the chain broke: search on from there
       continue;
     }
     if (at + count >= limit_) break;
@@ -194,19 +208,14 @@ Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset) {
 
 Result<uint64_t> SegmentReader::ChecksumPrefix(uint64_t end) {
   StreamingChecksum checksum;
-  ORDO_RETURN_IF_ERROR(UpdateChecksumWithPrefix(end, &checksum));
-  return checksum.Digest();
-}
-
-Status SegmentReader::UpdateChecksumWithPrefix(uint64_t end, StreamingChecksum* checksum) {
   std::string chunk;
   for (uint64_t at = 0; at < end;) {
     const uint64_t count = std::min(kReadChunkBytes * 4, end - at);
     ORDO_RETURN_IF_ERROR(ReadExact(at, count, &chunk));
-    checksum->Update(chunk);
+    checksum.Update(chunk);
     at += count;
   }
-  return Status::Ok();
+  return checksum.Digest();
 }
 
 Result<SegmentTail> ReadSegmentTail(FileSystem* fs, const std::string& path, uint64_t file_size) {

@@ -24,8 +24,7 @@ struct RecordsAfter {
   uint64_t first_offset = 0;  // where the first starts (when count > 0)
   uint64_t highest_lsn = 0;   // the highest LSN among them
   // Format 2: the highest durable LSN any of them names, and that record's offset and LSN.
-  // A record too short to hold the field counts as naming the highest possible (never cut on
-  // what cannot be read). Format 1 records name none (0).
+  // Format 1 records name none (0).
   uint64_t highest_durable_lsn = 0;
   uint64_t highest_durable_offset = 0;
   uint64_t highest_durable_record_lsn = 0;
@@ -61,16 +60,20 @@ class SegmentReader {
   uint64_t offset() const { return offset_; }
   uint64_t limit() const { return limit_; }
 
-  // Every whole valid record that starts in (offset, limit): searched for at every position, and
-  // after each one found from its end (a record inside another's value is not one). Reads the
-  // rest of the file. Corruption when the bytes hold so many candidate records that deciding
-  // would cost more than a few times the file (undecided: never a tail to cut).
-  Result<RecordsAfter> FindRecordsAfter(uint64_t offset);
+  // Every whole valid record that starts in (offset, limit) and could be this log's record
+  // there, given that LSN `expected_lsn` belongs at `offset`: its LSN n is above expected_lsn
+  // and leaves room for the records before it (offset + (n - expected_lsn) x the smallest
+  // record <= its own offset), and a format-2 record names a durable LSN below n. Anything else
+  // with a valid checksum (a record stored inside a value, bytes of another log) is not one of
+  // this log's records, so it proves nothing and is skipped. Searched for at every position;
+  // after a record is found, the records that follow it are read in turn (so a record inside
+  // their values is never taken for one). Reads the rest of the file. Corruption when the bytes
+  // hold so many candidate records that deciding would cost more than a few times the file
+  // (undecided: never a tail to cut).
+  Result<RecordsAfter> FindRecordsAfter(uint64_t offset, uint64_t expected_lsn);
 
   // XXH3-64 of bytes [0, end).
   Result<uint64_t> ChecksumPrefix(uint64_t end);
-  // Updates `checksum` with bytes [0, end).
-  Status UpdateChecksumWithPrefix(uint64_t end, StreamingChecksum* checksum);
 
   // Reads `count` bytes at `offset` (exactly, else Corruption).
   Status ReadExact(uint64_t offset, size_t count, std::string* bytes);
@@ -87,6 +90,10 @@ class SegmentReader {
   // adds the bytes it checked to `checked_bytes`. When it does, `record` views its bytes (valid
   // until the next load).
   bool ValidRecordAt(uint64_t offset, uint64_t* checked_bytes, std::string_view* record);
+  // For FindRecordsAfter: whether the valid record at `at` could be this log's (see there) and,
+  // if so, counts it in `found`.
+  bool NoteIfPlausible(uint64_t offset, uint64_t expected_lsn, uint64_t at,
+                       std::string_view record, RecordsAfter* found) const;
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;
