@@ -91,7 +91,13 @@ void PrintOpenSummary(std::ostream& out, const ServerOptions& options, const Ope
       << "  recovery actions: " << (report.actions.empty() ? "none" : "") << "\n";
   for (const std::string& action : report.actions) out << "    - " << action << "\n";
   if (report.torn_tail_bytes > 0) {
-    out << "  torn tail cut: " << report.torn_tail_bytes << " bytes\n";
+    out << "  torn tail cut: " << report.torn_tail_bytes << " bytes";
+    if (report.cut_through_lsn != 0) {
+      out << ", LSNs " << report.cut_from_lsn << " to " << report.cut_through_lsn;
+    } else if (report.cut_from_lsn != 0) {
+      out << ", from LSN " << report.cut_from_lsn;
+    }
+    out << " (never durable)\n";
   }
   out << "  sync mode: " << SyncModeName(options.sync_mode)
       << ", segment size: " << options.segment_bytes << " bytes\n"
