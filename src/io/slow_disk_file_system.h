@@ -1,0 +1,84 @@
+// A FileSystem that models a slow disk: every sync point (WritableFile::Sync and SyncAll,
+// FileSystem::SyncDir and SyncFile) takes at least `sync_delay_ms` before it reaches the target,
+// which does all the work. Everything else passes straight through.
+//
+// Why: a server under a disk slower than its clients (a saturated device, a throttled cloud
+// volume) holds the writes waiting for their fdatasync in memory; the tests of its per-client
+// and server-wide memory limits need that disk on demand, in the real binary
+// (`ordo serve --enable-debug-command`, then `DEBUG SYNC-DELAY <ms>`; docs/OPERATIONS-server.md).
+// A delay changed while syncs wait applies to them at once: lowering it to 0 releases them.
+//
+// Thread-safe; the target must outlive this object and every file opened through it.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+#include "ordo/file_system.h"
+
+namespace ordo {
+
+class SlowDiskFileSystem final : public FileSystem {
+ public:
+  // `target` is not owned.
+  explicit SlowDiskFileSystem(FileSystem* target = FileSystem::Default()) : target_(target) {}
+
+  // Every sync point from now on, and those waiting now, take at least `delay_ms` from their
+  // start (0: none).
+  void SetSyncDelayMs(uint64_t delay_ms);
+  uint64_t sync_delay_ms() const;
+  // Sync points waiting at this moment.
+  uint64_t syncs_waiting() const;
+  // Returns once at least `count` sync points are waiting.
+  void WaitUntilSyncsWaiting(uint64_t count);
+
+  // Waits as the delay says; called by every sync point before it runs.
+  void WaitBeforeSync();
+
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
+  Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override;
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
+    return target_->NewRandomAccessFile(path);
+  }
+  bool FileExists(const std::string& path) override { return target_->FileExists(path); }
+  Result<uint64_t> GetFileSize(const std::string& path) override {
+    return target_->GetFileSize(path);
+  }
+  Result<int64_t> GetModificationTimeMicros(const std::string& path) override {
+    return target_->GetModificationTimeMicros(path);
+  }
+  Result<std::vector<std::string>> GetChildren(const std::string& directory) override {
+    return target_->GetChildren(directory);
+  }
+  Status CreateDir(const std::string& directory) override { return target_->CreateDir(directory); }
+  Status RemoveFile(const std::string& path) override { return target_->RemoveFile(path); }
+  Status RenameFile(const std::string& source, const std::string& target) override {
+    return target_->RenameFile(source, target);
+  }
+  Status SyncDir(const std::string& directory) override {
+    WaitBeforeSync();
+    return target_->SyncDir(directory);
+  }
+  Status SyncFile(const std::string& path) override {
+    WaitBeforeSync();
+    return target_->SyncFile(path);
+  }
+  Status Truncate(const std::string& path, uint64_t size) override {
+    return target_->Truncate(path, size);
+  }
+  Status SetReadOnly(const std::string& path) override { return target_->SetReadOnly(path); }
+  Status SetWritable(const std::string& path) override { return target_->SetWritable(path); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return target_->LockFile(path);
+  }
+
+ private:
+  FileSystem* const target_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  uint64_t sync_delay_ms_ = 0;
+  uint64_t syncs_waiting_ = 0;
+};
+
+}  // namespace ordo
