@@ -1,10 +1,13 @@
 // `ordo serve`: the Redis-protocol server over a data directory (src/server/server.h).
 #include <iostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "ordo/options.h"
+#include "server/client_limits.h"
 #include "server/server.h"
 
 namespace ordo::cli {
@@ -16,7 +19,33 @@ struct ServeFlags {
   std::string sync = "always";
   uint32_t port = 6379;
   std::string archive_interval;  // --archive-interval, e.g. "1s", "250ms"
+  // Client limits as given (server/client_limits.h); empty: the default.
+  std::vector<std::pair<std::string, std::string>> limits;
+  std::string enable_debug_command = "no";
 };
+
+// The client limits and enable-debug-command, or false after saying why.
+bool ParseLimits(const ServeFlags& flags, server::ServerOptions* options) {
+  for (const auto& [name, value] : flags.limits) {
+    if (value.empty()) continue;
+    std::string error;
+    if (!server::SetClientLimit(name, value, &options->limits, &error)) {
+      std::cerr << "ordo serve: --" << name << " '" << value << "': " << error << "\n";
+      return false;
+    }
+  }
+  using Allowed = server::ServerState::DebugAllowed;
+  const std::string& debug = flags.enable_debug_command;
+  if (debug == "no") options->enable_debug_command = Allowed::kNo;
+  else if (debug == "yes") options->enable_debug_command = Allowed::kYes;
+  else if (debug == "local") options->enable_debug_command = Allowed::kLocal;
+  else {
+    std::cerr << "ordo serve: --enable-debug-command must be no, yes or local, not '" << debug
+              << "'\n";
+    return false;
+  }
+  return true;
+}
 
 // The interval of --archive-interval in milliseconds, or false after saying why.
 bool ParseArchiveInterval(const ServeFlags& flags, int64_t* interval_ms) {
@@ -54,7 +83,7 @@ void RunServe(const ServeFlags& flags) {
     exit_code = 2;
     return;
   }
-  if (!ParseArchiveInterval(flags, &options.archive_interval_ms)) {
+  if (!ParseArchiveInterval(flags, &options.archive_interval_ms) || !ParseLimits(flags, &options)) {
     exit_code = 2;
     return;
   }
@@ -94,6 +123,24 @@ void AddServeCommand(CLI::App& app) {
                   "Archive the log continuously into --repo (point-in-time recovery)");
   serve->add_option("--archive-interval", flags->archive_interval,
                     "How often the growing log is archived: 100ms..1h (default 1s)");
+  flags->limits = {{"maxmemory-clients", ""},
+                   {"client-query-buffer-limit", ""},
+                   {"proto-max-bulk-len", ""},
+                   {"client-output-buffer-limit", ""}};
+  serve->add_option("--maxmemory-clients", flags->limits[0].second,
+                    "Most memory all clients together may hold (bytes, 512mb, 2gb, or a percent "
+                    "of physical memory like 25%; 0: no cap); the clients holding most are "
+                    "disconnected first (default 25%)");
+  serve->add_option("--client-query-buffer-limit", flags->limits[1].second,
+                    "Largest request a client may send (default 1gb)");
+  serve->add_option("--proto-max-bulk-len", flags->limits[2].second,
+                    "Longest bulk (value) in a request, 1mb..512mb (default 512mb)");
+  serve->add_option("--client-output-buffer-limit", flags->limits[3].second,
+                    "Replies a client may leave unread, as redis.conf: 'normal HARD SOFT SECONDS' "
+                    "(default normal 0 0 0: none)");
+  serve->add_option("--enable-debug-command", flags->enable_debug_command,
+                    "Allow DEBUG (test aids such as DEBUG SYNC-DELAY): no|yes|local")
+      ->capture_default_str();
   serve->callback([flags] { RunServe(*flags); });
 }
 

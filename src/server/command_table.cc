@@ -73,6 +73,7 @@ const std::vector<CommandSpec>& Table() {
       {"hello", -1, kFast | kNoAuth, 0, 0, 0, HelloCommand},
       {"auth", -2, kFast | kNoAuth, 0, 0, 0, AuthCommand},
       {"shutdown", -1, kAdmin, 0, 0, 0, ShutdownCommand},
+      {"debug", -2, kAdmin, 0, 0, 0, DebugCommand},
       // Persistence (commands_persistence.cc).
       {"save", 1, kAdmin, 0, 0, 0, SaveCommand},
       {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
@@ -132,6 +133,13 @@ void ExecuteCommand(CommandContext& context) {
     return;
   }
   context.server->total_commands_processed += 1;
+  // CLIENT LIST's cmd=: the name, and the subcommand of a container command ("client|list").
+  std::string& last = context.client->last_command;
+  last = spec->name;
+  if (context.argc() >= 2 && (spec->name == "client" || spec->name == "config" ||
+                              spec->name == "command" || spec->name == "debug")) {
+    last += "|" + ToLower(context.arg(1).substr(0, 32));
+  }
   spec->handler(context);
 }
 
@@ -173,6 +181,10 @@ void ReplyDatabaseError(CommandContext& context, const Status& status) {
 }
 
 bool SubmitBatch(CommandContext& context, WriteBatch batch) {
+  // Until it is acknowledged the write is held twice: as the record waiting for the disk and as
+  // the copy reads see meanwhile (client_limits.h).
+  uint64_t held_bytes = 0;
+  for (const WriteBatch::Op& op : batch.ops()) held_bytes += 2 * (op.key.size() + op.value.size() + 32);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
   if (!lsn.ok()) {
@@ -182,6 +194,7 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
     return false;
   }
   context.required_lsn = std::max(context.required_lsn, *lsn);
+  context.submitted_bytes += held_bytes;
   context.server->last_submitted_lsn = std::max(context.server->last_submitted_lsn, *lsn);
   return true;
 }

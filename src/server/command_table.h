@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -18,6 +19,11 @@
 
 #include "ordo/db.h"
 #include "ordo/options.h"
+#include "server/client_limits.h"
+
+namespace ordo {
+class SlowDiskFileSystem;
+}  // namespace ordo
 
 namespace ordo::backup {
 class ContinuousArchiver;
@@ -40,6 +46,13 @@ struct ServerState {
   uint64_t maxclients = 0;
   OpenReport open_report;
   int64_t start_time_ms = 0;
+  // What a client may make the server hold (client_limits.h); CONFIG SET changes it.
+  ClientLimits limits;
+  // enable-debug-command: whether DEBUG runs (Redis's setting and refusal), and from where.
+  enum class DebugAllowed { kNo, kYes, kLocal };
+  DebugAllowed enable_debug_command = DebugAllowed::kNo;
+  // The slow-disk model under the database, when DEBUG is enabled (DEBUG SYNC-DELAY).
+  SlowDiskFileSystem* slow_disk = nullptr;
 
   // Counters (INFO stats and clients).
   uint64_t connected_clients = 0;
@@ -50,6 +63,19 @@ struct ServerState {
   uint64_t keyspace_misses = 0;
   uint64_t write_errors = 0;  // writes refused by the database (disk error, bad argument)
   uint64_t pending_replies = 0;  // replies held until their LSN is acknowledged
+
+  // Client memory (client_limits.h), kept up to date by the server.
+  uint64_t clients_memory = 0;       // every connected client's tot-mem (mem_clients_normal)
+  uint64_t pending_write_bytes = 0;  // writes waiting for durability, of clients gone too
+  uint64_t writes_waiting_for_budget = 0;  // write commands held back for the write budget
+  uint64_t evicted_clients = 0;            // disconnected by maxmemory-clients
+  uint64_t query_buffer_limit_disconnections = 0;
+  uint64_t output_buffer_limit_disconnections = 0;
+  // CLIENT LIST: one line per connection, as Redis's (set by the server; the command layer
+  // does not see connections).
+  std::function<std::string()> describe_clients;
+  // The largest query and output buffers among the clients (INFO's client_recent_max_*).
+  std::function<std::pair<uint64_t, uint64_t>()> largest_client_buffers;
 
   // The newest LSN this server submitted: a read that found nothing, or that looked at many
   // keys, depends on it (an unacknowledged delete may be why the key is absent).
@@ -92,6 +118,7 @@ struct CommandContext {
   const std::vector<std::string>* args = nullptr;
   std::string* reply = nullptr;  // the handler appends exactly one RESP reply
   uint64_t required_lsn = 0;     // the reply may be sent once AckedLsn() >= required_lsn
+  uint64_t submitted_bytes = 0;  // memory the writes it submitted hold until acknowledged
 
   const std::string& arg(size_t i) const { return (*args)[i]; }
   size_t argc() const { return args->size(); }

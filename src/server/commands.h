@@ -93,6 +93,7 @@ void ClientCommand(CommandContext& context);
 void HelloCommand(CommandContext& context);
 void AuthCommand(CommandContext& context);
 void ShutdownCommand(CommandContext& context);
+void DebugCommand(CommandContext& context);
 
 // ---- commands_persistence.cc
 void SaveCommand(CommandContext& context);

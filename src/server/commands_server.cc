@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <utility>
 
 #include "backup/archive_loop.h"
 #include "backup/backup_run.h"
+#include "io/slow_disk_file_system.h"
 #include "server/backup_worker.h"
 #include "server/commands.h"
 #include "server/glob_match.h"
@@ -67,9 +69,66 @@ std::string ServerSection(CommandContext& context) {
 
 std::string ClientsSection(CommandContext& context) {
   const ServerState& server = *context.server;
+  std::pair<uint64_t, uint64_t> largest{0, 0};
+  if (server.largest_client_buffers) largest = server.largest_client_buffers();
   return "# Clients\r\n" + Line("connected_clients", server.connected_clients) +
-         Line("maxclients", server.maxclients) + Line("blocked_clients", 0) +
-         Line("replies_waiting_for_durability", server.pending_replies);
+         Line("maxclients", server.maxclients) +
+         Line("client_recent_max_input_buffer", largest.first) +
+         Line("client_recent_max_output_buffer", largest.second) + Line("blocked_clients", 0) +
+         Line("replies_waiting_for_durability", server.pending_replies) +
+         Line("writes_waiting_for_budget", server.writes_waiting_for_budget);
+}
+
+// Redis's bytesToHuman: 930B, 1.23K, 4.50M, 2.00G.
+std::string HumanBytes(uint64_t bytes) {
+  char buffer[32];
+  const double value = static_cast<double>(bytes);
+  if (bytes < 1024) {
+    std::snprintf(buffer, sizeof(buffer), "%lluB", static_cast<unsigned long long>(bytes));
+  } else if (bytes < 1024ull * 1024) {
+    std::snprintf(buffer, sizeof(buffer), "%.2fK", value / 1024);
+  } else if (bytes < 1024ull * 1024 * 1024) {
+    std::snprintf(buffer, sizeof(buffer), "%.2fM", value / (1024 * 1024));
+  } else {
+    std::snprintf(buffer, sizeof(buffer), "%.2fG", value / (1024.0 * 1024 * 1024));
+  }
+  return buffer;
+}
+
+// A "VmRSS:" style line of /proc/self/status, in bytes (0 if absent).
+uint64_t ProcessStatusBytes(std::string_view field) {
+  FILE* status = std::fopen("/proc/self/status", "r");
+  if (status == nullptr) return 0;
+  char line[256];
+  uint64_t bytes = 0;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    std::string_view text(line);
+    if (text.substr(0, field.size()) != field) continue;
+    unsigned long long kilobytes = 0;
+    if (std::sscanf(line + field.size(), "%llu", &kilobytes) == 1) bytes = kilobytes * 1024;
+    break;
+  }
+  std::fclose(status);
+  return bytes;
+}
+
+// ordo has no counting allocator: used_memory is the resident set (as used_memory_rss), so
+// redis-cli --stat and dashboards show what the process really holds.
+std::string MemorySection(CommandContext& context) {
+  const ServerState& server = *context.server;
+  const uint64_t resident = ProcessStatusBytes("VmRSS:");
+  const uint64_t peak = ProcessStatusBytes("VmHWM:");
+  const uint64_t cap = server.limits.MaxMemoryClientsBytes();
+  return "# Memory\r\n" + Line("used_memory", resident) +
+         Line("used_memory_human", HumanBytes(resident)) + Line("used_memory_rss", resident) +
+         Line("used_memory_rss_human", HumanBytes(resident)) + Line("used_memory_peak", peak) +
+         Line("used_memory_peak_human", HumanBytes(peak)) + Line("maxmemory", 0) +
+         Line("maxmemory_human", "0B") + Line("maxmemory_policy", "noeviction") +
+         Line("mem_clients_slaves", 0) + Line("mem_clients_normal", server.clients_memory) +
+         Line("maxmemory_clients", cap) + Line("maxmemory_clients_human", HumanBytes(cap)) +
+         Line("ordo_index_bytes", context.db->GetStatistics().index_bytes) +
+         Line("ordo_pending_write_bytes", server.pending_write_bytes) +
+         Line("ordo_write_budget_bytes", server.limits.WriteBudgetBytes());
 }
 
 // The backup fields of INFO persistence (rdb_* as Redis names its saves; ordo_backup_*).
@@ -159,6 +218,11 @@ std::string StatsSection(CommandContext& context) {
          Line("expired_keys", stats.expired_keys) + Line("evicted_keys", 0) +
          Line("keyspace_hits", server.keyspace_hits) +
          Line("keyspace_misses", server.keyspace_misses) +
+         Line("evicted_clients", server.evicted_clients) +
+         Line("client_query_buffer_limit_disconnections",
+              server.query_buffer_limit_disconnections) +
+         Line("client_output_buffer_limit_disconnections",
+              server.output_buffer_limit_disconnections) +
          Line("write_errors", server.write_errors);
 }
 
@@ -175,15 +239,16 @@ std::string KeyspaceSection(CommandContext& context) {
 using SectionFunction = std::string (*)(CommandContext&);
 const std::vector<std::pair<std::string_view, SectionFunction>>& Sections() {
   static const std::vector<std::pair<std::string_view, SectionFunction>> sections = {
-      {"server", ServerSection},       {"clients", ClientsSection}, {"persistence", PersistenceSection},
-      {"stats", StatsSection},         {"keyspace", KeyspaceSection},
+      {"server", ServerSection},   {"clients", ClientsSection}, {"memory", MemorySection},
+      {"persistence", PersistenceSection}, {"stats", StatsSection},
+      {"keyspace", KeyspaceSection},
   };
   return sections;
 }
 
 // The values CONFIG GET reports: enough for client libraries and tools that probe settings.
 std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState& server) {
-  return {
+  std::vector<std::pair<std::string, std::string>> values = {
       {"bind", server.bind_address},
       {"port", std::to_string(server.port)},
       {"dir", server.data_directory},
@@ -199,11 +264,16 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState&
       {"requirepass", server.requirepass},
       {"timeout", "0"},
       {"tcp-keepalive", "300"},
-      {"proto-max-bulk-len", std::to_string(kBulkBytesMax)},
       {"cluster-enabled", "no"},
       {"protected-mode", "no"},
+      {"enable-debug-command",
+       server.enable_debug_command == ServerState::DebugAllowed::kYes     ? "yes"
+       : server.enable_debug_command == ServerState::DebugAllowed::kLocal ? "local"
+                                                                          : "no"},
       {"ordo-segment-size", std::to_string(server.segment_bytes)},
   };
+  for (auto& limit : ClientLimitValues(server.limits)) values.push_back(std::move(limit));
+  return values;
 }
 
 std::string_view FlagName(uint32_t flag) {
@@ -285,8 +355,11 @@ void InfoCommand(CommandContext& context) {
     if (!all && std::find(wanted.begin(), wanted.end(), name) == wanted.end()) continue;
     if (!text.empty()) text += "\r\n";
     text += section(context);
+    // The key counts include every submitted write (as DBSIZE): they wait for it to be
+    // durable. The other sections describe the server, not data, and answer at once, so an
+    // operator can look at a server whose disk has stalled.
+    if (name == "keyspace") DependOnAllWrites(context);
   }
-  DependOnAllWrites(context);
   AppendBulk(context.reply, text);
 }
 
@@ -306,9 +379,27 @@ void ConfigCommand(CommandContext& context) {
     }
     AppendBulkArray(context.reply, items);
   } else if (sub == "set") {
-    if (context.argc() < 4) return ReplyWrongSubcommandArity(context);
-    ReplyError(context, "ERR Unknown option or number of arguments for CONFIG SET - '" +
-                            context.arg(2) + "'");
+    if (context.argc() < 4 || context.argc() % 2 != 0) {
+      return ReplyWrongSubcommandArity(context);
+    }
+    // Redis 7 sets several name/value pairs at once, all or none.
+    ClientLimits changed = context.server->limits;
+    for (size_t i = 2; i < context.argc(); i += 2) {
+      const std::string name = ToLower(context.arg(i));
+      bool known = false;
+      for (const auto& [setting, value] : ClientLimitValues(changed)) known |= setting == name;
+      if (!known) {
+        return ReplyError(context, "ERR Unknown option or number of arguments for CONFIG SET - '" +
+                                       context.arg(i) + "'");
+      }
+      std::string error;
+      if (!SetClientLimit(name, context.arg(i + 1), &changed, &error)) {
+        return ReplyError(context, "ERR CONFIG SET failed (possibly related to argument '" +
+                                       context.arg(i) + "') - " + error);
+      }
+    }
+    context.server->limits = changed;
+    ReplyOk(context);
   } else if (sub == "resetstat") {
     context.server->total_commands_processed = 0;
     context.server->keyspace_hits = 0;
@@ -372,8 +463,10 @@ void ClientCommand(CommandContext& context) {
     AppendBulk(context.reply, client.name);
   } else if (sub == "setinfo" && context.argc() == 4) {
     ReplyOk(context);  // library name and version: accepted, not recorded
+  } else if (sub == "list" && context.argc() == 2 && context.server->describe_clients) {
+    AppendBulk(context.reply, context.server->describe_clients());
   } else if ((sub == "info" && context.argc() == 2) || (sub == "list" && context.argc() >= 2)) {
-    // Only this connection is described: the command layer does not see the others.
+    // This connection alone (CLIENT INFO; CLIENT LIST with filters, not built).
     AppendBulk(context.reply, "id=" + std::to_string(client.id) + " addr=" + client.address +
                                   " name=" + client.name + " db=0 cmd=client|" + sub + "\n");
   } else if (sub == "id" || sub == "setname" || sub == "getname" || sub == "setinfo" ||
@@ -480,6 +573,43 @@ void ShutdownCommand(CommandContext& context) {
   // No reply: like Redis, the connection closes when the server exits. The server finishes
   // what is in flight and closes the database (Server::Run).
   context.server->shutdown_requested = true;
+}
+
+// DEBUG: Redis's test aids, refused unless enable-debug-command allows them (Redis's text).
+// ordo has one: SYNC-DELAY <ms>, every fdatasync and fsync of the database takes at least that
+// long (the slow-disk model the server opens the database on when DEBUG is enabled); 0 is a
+// normal disk again and releases the syncs waiting.
+void DebugCommand(CommandContext& context) {
+  const ServerState& server = *context.server;
+  const std::string& address = context.client->address;
+  const bool local = address.rfind("127.", 0) == 0 || address.rfind("::1", 0) == 0 ||
+                     address.rfind("[::1]", 0) == 0;
+  if (server.enable_debug_command == ServerState::DebugAllowed::kNo ||
+      (server.enable_debug_command == ServerState::DebugAllowed::kLocal && !local)) {
+    return ReplyError(context,
+                      "ERR DEBUG command not allowed. If the enable-debug-command option is set "
+                      "to \"local\", you can run it from a local connection, otherwise you need "
+                      "to set this option in the configuration file, and then restart the "
+                      "server.");
+  }
+  const std::string sub = ToLower(context.arg(1));
+  if (sub == "help" && context.argc() == 2) {
+    AppendBulkArray(context.reply,
+                    {"DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                     "SYNC-DELAY <milliseconds>",
+                     "    Every fdatasync and fsync of the database takes at least this long (a "
+                     "slow disk); 0 restores the disk and releases the syncs waiting.",
+                     "HELP", "    Print this help."});
+  } else if (sub == "sync-delay" && context.argc() == 3) {
+    int64_t milliseconds = 0;
+    if (!ParseIntegerArgument(context, context.arg(2), &milliseconds)) return;
+    if (milliseconds < 0) return ReplyError(context, "ERR the delay must not be negative");
+    if (server.slow_disk == nullptr) return ReplyError(context, "ERR no slow-disk model");
+    server.slow_disk->SetSyncDelayMs(static_cast<uint64_t>(milliseconds));
+    ReplyOk(context);
+  } else {
+    ReplyUnknownSubcommand(context);
+  }
 }
 
 }  // namespace ordo::server

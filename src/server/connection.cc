@@ -18,6 +18,15 @@ namespace {
 constexpr size_t kOutputCompactBytes = 1024 * 1024;
 // The most bytes one write(2) is asked to take, so one client cannot hold the loop for long.
 constexpr size_t kWriteBytesMax = 4 * 1024 * 1024;
+// An emptied input or output buffer keeps up to this much allocated (the next request or reply
+// reuses it); a larger one is given back.
+constexpr size_t kBufferKeepBytes = 64 * 1024;
+
+uint64_t ArgumentBytes(const std::vector<std::string>& args) {
+  uint64_t bytes = args.capacity() * sizeof(std::string);
+  for (const std::string& arg : args) bytes += arg.capacity();
+  return bytes;
+}
 }  // namespace
 
 Connection::Connection(int fd, ClientState client) : fd_(fd), client_(std::move(client)) {
@@ -30,6 +39,48 @@ void Connection::CompactInput() {
   if (input_position_ == 0) return;
   input_.erase(0, input_position_);
   input_position_ = 0;
+  if (input_.empty() && input_.capacity() > kBufferKeepBytes) std::string().swap(input_);
+}
+
+uint64_t Connection::QueryBytes() const {
+  return (input_.size() - input_position_) + parser_.PartialBytes() + held_command_bytes_;
+}
+
+ConnectionMemory Connection::Memory() const {
+  ConnectionMemory memory;
+  memory.query = input_.capacity();
+  memory.arguments = parser_.PartialBytes() + held_command_bytes_;
+  memory.pending_writes = pending_write_bytes_;
+  uint64_t waiting_allocated = 0;
+  for (const WaitingReply& reply : waiting_) waiting_allocated += reply.bytes.capacity();
+  memory.replies = waiting_allocated + output_.capacity();
+  return memory;
+}
+
+void Connection::AddPendingWrite(uint64_t lsn, uint64_t bytes) {
+  assert(pending_writes_.empty() || pending_writes_.back().first <= lsn);
+  if (!pending_writes_.empty() && pending_writes_.back().first == lsn) {
+    pending_writes_.back().second += bytes;
+  } else {
+    pending_writes_.emplace_back(lsn, bytes);
+  }
+  pending_write_bytes_ += bytes;
+}
+
+std::deque<std::pair<uint64_t, uint64_t>> Connection::TakePendingWrites() {
+  pending_write_bytes_ = 0;
+  return std::move(pending_writes_);
+}
+
+void Connection::HoldCommand(std::vector<std::string>&& args) {
+  assert(!HasHeldCommand());
+  held_command_ = std::move(args);
+  held_command_bytes_ = std::max<uint64_t>(ArgumentBytes(held_command_), 1);
+}
+
+std::vector<std::string> Connection::TakeHeldCommand() {
+  held_command_bytes_ = 0;
+  return std::move(held_command_);
 }
 
 void Connection::QueueReply(std::string_view bytes, uint64_t required_lsn, uint32_t replies) {
@@ -47,7 +98,13 @@ void Connection::QueueReply(std::string_view bytes, uint64_t required_lsn, uint3
   waiting_replies_ += replies;
 }
 
-void Connection::ReleaseAcked(uint64_t acked_lsn) {
+uint64_t Connection::ReleaseAcked(uint64_t acked_lsn) {
+  uint64_t released = 0;
+  while (!pending_writes_.empty() && pending_writes_.front().first <= acked_lsn) {
+    released += pending_writes_.front().second;
+    pending_writes_.pop_front();
+  }
+  pending_write_bytes_ -= released;
   while (!waiting_.empty() && waiting_.front().required_lsn <= acked_lsn) {
     WaitingReply& front = waiting_.front();
     waiting_bytes_ -= front.bytes.size();
@@ -59,9 +116,10 @@ void Connection::ReleaseAcked(uint64_t acked_lsn) {
     waiting_replies_ -= front.replies;
     waiting_.pop_front();
   }
+  return released;
 }
 
-void Connection::FailWaiting(uint64_t acked_lsn, std::string_view error_reply) {
+uint64_t Connection::FailWaiting(uint64_t acked_lsn, std::string_view error_reply) {
   ReleaseAcked(acked_lsn);
   for (WaitingReply& reply : waiting_) {
     for (uint32_t i = 0; i < reply.replies; ++i) output_.append(error_reply);
@@ -69,6 +127,19 @@ void Connection::FailWaiting(uint64_t acked_lsn, std::string_view error_reply) {
   waiting_.clear();
   waiting_bytes_ = 0;
   waiting_replies_ = 0;
+  // The failed database dropped the writes it had not acknowledged, and their memory.
+  const uint64_t released = pending_write_bytes_;
+  pending_writes_.clear();
+  pending_write_bytes_ = 0;
+  return released;
+}
+
+void Connection::DiscardReplies() {
+  waiting_.clear();
+  waiting_bytes_ = 0;
+  waiting_replies_ = 0;
+  std::string().swap(output_);
+  output_offset_ = 0;
 }
 
 Connection::WriteOutcome Connection::Write() {
@@ -85,6 +156,7 @@ Connection::WriteOutcome Connection::Write() {
   if (output_offset_ == output_.size()) {
     output_.clear();
     output_offset_ = 0;
+    if (output_.capacity() > kBufferKeepBytes) std::string().swap(output_);
     return WriteOutcome::kDone;
   }
   if (output_offset_ >= kOutputCompactBytes && output_offset_ >= output_.size() / 2) {

@@ -1,5 +1,5 @@
-// One client connection: its socket, the request parser, and the queue of replies waiting for
-// durability.
+// One client connection: its socket, the request parser, the queue of replies waiting for
+// durability, and the account of what it makes the server hold (server/client_limits.h).
 //
 // Reply ordering and durability. Each command's reply carries the LSN it depends on (its own
 // write, or what its read observed). Replies leave in command order, and a reply may leave only
@@ -14,17 +14,23 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "server/client_limits.h"
 #include "server/command_table.h"
 #include "server/resp_parser.h"
 
 namespace ordo::server {
 
-// Replies buffered per connection (waiting or unsent) above which the server stops reading
-// that client's requests until the client reads its replies: a pipelining client that never
-// reads cannot make the server buffer without bound.
-inline constexpr uint64_t kReplyBytesSoftMax = 64ull * 1024 * 1024;
+// What a connection holds, in bytes, by kind (CLIENT LIST's qbuf, argv-mem, omem, tot-mem).
+struct ConnectionMemory {
+  uint64_t query = 0;           // the input buffer's allocation
+  uint64_t arguments = 0;       // arguments parsed so far, and a command held back
+  uint64_t pending_writes = 0;  // its writes waiting for durability (see AddPendingWrite)
+  uint64_t replies = 0;         // replies waiting for durability, and output not yet sent
+  uint64_t Total() const { return query + arguments + pending_writes + replies; }
+};
 
 class Connection {
  public:
@@ -37,21 +43,54 @@ class Connection {
 
   int fd() const { return fd_; }
   ClientState& client() { return client_; }
+  const ClientState& client() const { return client_; }
   RespParser& parser() { return parser_; }
+  const std::string& input() const { return input_; }
+  size_t input_position() const { return input_position_; }
   // Bytes received and not yet parsed, from input_position() on.
   std::string& input() { return input_; }
   size_t& input_position() { return input_position_; }
-  // Drops parsed bytes from the front of the input buffer.
+  // Drops parsed bytes from the front of the input buffer; an emptied buffer that grew past
+  // kBufferKeepBytes is given back (one large request must not pin its memory for good).
   void CompactInput();
+  // Bytes of the request being read: unparsed input and arguments parsed so far (what
+  // client-query-buffer-limit limits), and a command held back.
+  uint64_t QueryBytes() const;
+
+  // A write this client submitted, holding about `bytes` until `lsn` is acknowledged.
+  void AddPendingWrite(uint64_t lsn, uint64_t bytes);
+  // Its writes waiting for durability.
+  uint64_t PendingWriteBytes() const { return pending_write_bytes_; }
+  // What it holds that its own reading drains: writes waiting and replies. Past
+  // kClientHeldBytesSoftMax its requests are no longer read.
+  uint64_t HeldBytes() const { return pending_write_bytes_ + BufferedReplyBytes(); }
+  ConnectionMemory Memory() const;
+
+  // A write command held back until the server-wide write budget has room (Server): its
+  // arguments, taken from the parser. While one is held no request is read.
+  void HoldCommand(std::vector<std::string>&& args);
+  bool HasHeldCommand() const { return held_command_bytes_ > 0; }
+  std::vector<std::string> TakeHeldCommand();
+
+  // client-output-buffer-limit's soft limit: when the replies first went over it (0: not over).
+  int64_t soft_limit_since_ms = 0;
+  // The memory last added to the server's total for this connection (Server::Account).
+  uint64_t accounted_bytes = 0;
 
   // Queues one or more replies (already encoded) that may be sent once `required_lsn` is
   // acknowledged. `replies` counts them, so a failure can answer each one.
   void QueueReply(std::string_view bytes, uint64_t required_lsn, uint32_t replies = 1);
-  // Moves every queued reply whose LSN is <= acked_lsn to the output buffer.
-  void ReleaseAcked(uint64_t acked_lsn);
+  // Moves every queued reply whose LSN is <= acked_lsn to the output buffer, and forgets the
+  // pending writes up to it. Returns the pending-write bytes released.
+  uint64_t ReleaseAcked(uint64_t acked_lsn);
+  // Takes the pending writes (the connection is closing; they are still to be acknowledged).
+  std::deque<std::pair<uint64_t, uint64_t>> TakePendingWrites();
   // Replaces every queued reply whose LSN is > acked_lsn by `error_reply` (the database failed
-  // and those writes will never be acknowledged) and releases them.
-  void FailWaiting(uint64_t acked_lsn, std::string_view error_reply);
+  // and those writes will never be acknowledged) and releases them, with every pending write.
+  // Returns the pending-write bytes released.
+  uint64_t FailWaiting(uint64_t acked_lsn, std::string_view error_reply);
+  // Drops every reply not yet sent, waiting or not (the client is to be closed at once).
+  void DiscardReplies();
   // Writes as much output as the socket takes.
   WriteOutcome Write();
 
@@ -88,6 +127,10 @@ class Connection {
   std::string input_;
   size_t input_position_ = 0;
   std::deque<WaitingReply> waiting_;  // strictly increasing required_lsn
+  std::deque<std::pair<uint64_t, uint64_t>> pending_writes_;  // (lsn, bytes), increasing lsn
+  uint64_t pending_write_bytes_ = 0;
+  std::vector<std::string> held_command_;
+  uint64_t held_command_bytes_ = 0;
   uint64_t waiting_bytes_ = 0;
   size_t waiting_replies_ = 0;
   std::string output_;

@@ -279,4 +279,10 @@ RespParser::Outcome RespParser::ParseBulkData(std::string_view input, size_t* po
   return Outcome::kCommand;  // internal: go on with the next state
 }
 
+uint64_t RespParser::PartialBytes() const {
+  uint64_t bytes = partial_.capacity() * sizeof(std::string);
+  for (const std::string& argument : partial_) bytes += argument.capacity();
+  return bytes;
+}
+
 }  // namespace ordo::server

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,8 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "server/reply.h"
@@ -58,6 +62,32 @@ uint64_t RaiseOpenFilesLimit(uint64_t maxclients, uint64_t* open_files) {
   if (limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= wanted) return maxclients;
   *open_files = limit.rlim_cur;
   return limit.rlim_cur > kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : 0;
+}
+
+// Redis's sdscatrepr: the bytes in double quotes, with \n \r \t \a \b, \\ and \" escaped
+// and other unprintable bytes as \xHH.
+std::string QuotedBytes(std::string_view bytes) {
+  std::string quoted = "\"";
+  for (unsigned char c : bytes) {
+    switch (c) {
+      case '\\': quoted += "\\\\"; break;
+      case '"': quoted += "\\\""; break;
+      case '\n': quoted += "\\n"; break;
+      case '\r': quoted += "\\r"; break;
+      case '\t': quoted += "\\t"; break;
+      case '\a': quoted += "\\a"; break;
+      case '\b': quoted += "\\b"; break;
+      default:
+        if (std::isprint(c)) {
+          quoted.push_back(static_cast<char>(c));
+        } else {
+          char escaped[5];
+          std::snprintf(escaped, sizeof(escaped), "\\x%02x", c);
+          quoted += escaped;
+        }
+    }
+  }
+  return quoted + "\"";
 }
 
 std::string PeerAddress(const sockaddr_storage& address) {
@@ -116,6 +146,25 @@ Server::Server(ServerOptions options)
   state_.requirepass = options_.requirepass;
   state_.maxclients = options_.maxclients;
   state_.archive_interval_ms = options_.archive_interval_ms;
+  state_.limits = options_.limits;
+  state_.enable_debug_command = options_.enable_debug_command;
+  state_.describe_clients = [this] {
+    std::string lines;
+    for (const auto& [token, connection] : connections_) {
+      lines += DescribeClient(*connection) + "\n";
+    }
+    return lines;
+  };
+  state_.largest_client_buffers = [this] {
+    uint64_t query = 0;
+    uint64_t output = 0;
+    for (const auto& [token, connection] : connections_) {
+      const ConnectionMemory memory = connection->Memory();
+      query = std::max(query, memory.query + memory.arguments);
+      output = std::max(output, memory.replies);
+    }
+    return std::make_pair(query, output);
+  };
 }
 
 Server::~Server() {
@@ -140,6 +189,14 @@ Status Server::Run(std::ostream& out) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  log_ = &out;
+#ifdef __GLIBC__
+  // Blocks of 128 KiB or more (values, large requests and replies) are mapped on their own and
+  // unmapped when freed, so memory a burst of large values took goes back to the system at once
+  // and RSS follows what clients hold (client_limits.h), not their peak. Left alone, glibc
+  // raises this threshold as large blocks are freed, and keeps such blocks in its heap.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
   uint64_t open_files = 0;
   const uint64_t allowed_clients = RaiseOpenFilesLimit(options_.maxclients, &open_files);
   if (allowed_clients < options_.maxclients) {
@@ -294,6 +351,13 @@ Status Server::OpenDatabase(std::ostream& out) {
   options.create_if_missing = true;
   options.sync_mode = options_.sync_mode;
   options.segment_bytes = options_.segment_bytes;
+  if (options_.enable_debug_command != ServerState::DebugAllowed::kNo) {
+    // DEBUG SYNC-DELAY steers a slow-disk model under the database (a test aid): with no delay
+    // set it only passes calls through.
+    slow_disk_ = std::make_unique<SlowDiskFileSystem>(FileSystem::Default());
+    options.file_system = slow_disk_.get();
+    state_.slow_disk = slow_disk_.get();
+  }
   OpenReport report;
   Status status = DB::Open(options, options_.data_directory, &db_, &report);
   if (!status.ok()) return status.WithContext("opening " + options_.data_directory);
@@ -317,6 +381,7 @@ void Server::Serve() {
       HandleEvent(token, ready);
     });
     CommitIteration();
+    EnforceMaxMemoryClients();
     if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
     if (state_.shutdown_requested && !stopping_) BeginShutdown();
     if (stopping_ && (Drained() || WallMillis() >= shutdown_deadline_ms_)) return;
@@ -335,7 +400,11 @@ void Server::HandleEvent(uint64_t token, uint32_t events) {
     }
   } else {
     auto found = connections_.find(token);
-    if (found != connections_.end()) HandleClient(*found->second, events);
+    if (found == connections_.end()) return;
+    HandleClient(*found->second, events);
+    // Checked after every client handled, not once an iteration: in one iteration hundreds of
+    // clients may each read a large piece of a request.
+    EnforceMaxMemoryClients();
   }
 }
 
@@ -370,10 +439,24 @@ void Server::AcceptClients() {
   }
 }
 
+uint64_t Server::TokenOf(const Connection& connection) {
+  return connection.client().id + kFirstClientToken - 1;
+}
+
 void Server::HandleClient(Connection& connection, uint32_t events) {
-  uint64_t token = connection.client().id + kFirstClientToken - 1;
+  uint64_t token = TokenOf(connection);
   if ((events & EventLoop::kReadable) && connection.want_read) {
     if (!ReadInput(connection)) {
+      CloseConnection(token);
+      return;
+    }
+    if (connection.QueryBytes() > state_.limits.query_buffer_bytes) {
+      // Redis's readQueryFromClient: the request is larger than any the server will hold.
+      const std::string& input = connection.input();
+      const size_t start = connection.input_position();
+      Log("Closing client that reached max query buffer length: " + DescribeClient(connection) +
+          " (qbuf initial bytes: " + QuotedBytes(input.substr(start, 64)) + ")");
+      state_.query_buffer_limit_disconnections += 1;
       CloseConnection(token);
       return;
     }
@@ -400,8 +483,9 @@ bool Server::ReadInput(Connection& connection) {
 }
 
 void Server::ProcessInput(Connection& connection) {
-  while (!connection.closing() && !stopping_ &&
-         connection.BufferedReplyBytes() < kReplyBytesSoftMax) {
+  connection.parser().set_bulk_bytes_max(state_.limits.bulk_bytes);
+  while (!connection.closing() && !stopping_ && !connection.HasHeldCommand() &&
+         connection.HeldBytes() < kClientHeldBytesSoftMax) {
     RespParser::Outcome outcome = connection.parser().Parse(
         connection.input(), &connection.input_position(), &args_scratch_);
     if (outcome == RespParser::Outcome::kNeedMore) break;
@@ -414,6 +498,18 @@ void Server::ProcessInput(Connection& connection) {
       break;
     }
     if (args_scratch_.empty()) continue;  // an empty request gets no reply
+    if (WriteBudgetFull()) {
+      const CommandSpec* spec = LookupCommand(args_scratch_[0]);
+      if (spec != nullptr && (spec->flags & kCommandWrite)) {
+        // Writes waiting for the disk hold the whole budget: this one waits to run until acks
+        // make room (ResumeHeldWriters), and nothing more is read from this client meanwhile.
+        connection.HoldCommand(std::move(args_scratch_));
+        args_scratch_.clear();
+        budget_waiters_.push_back(TokenOf(connection));
+        state_.writes_waiting_for_budget += 1;
+        break;
+      }
+    }
     Execute(connection, args_scratch_);
   }
   connection.CompactInput();
@@ -429,29 +525,40 @@ void Server::Execute(Connection& connection, std::vector<std::string>& args) {
   context.reply = &reply_scratch_;
   ExecuteCommand(context);
   uint64_t required_lsn = context.required_lsn;
+  if (context.submitted_bytes > 0) {
+    connection.AddPendingWrite(required_lsn, context.submitted_bytes);
+    state_.pending_write_bytes += context.submitted_bytes;
+  }
   if (required_lsn <= last_acked_seen_) required_lsn = 0;
-  if (!reply_scratch_.empty()) connection.QueueReply(reply_scratch_, required_lsn);
+  if (!reply_scratch_.empty()) {
+    connection.QueueReply(reply_scratch_, required_lsn);
+    // Redis checks as a reply is added, before any of it is written.
+    if (CloseIfOverOutputBufferLimit(connection)) return;
+  }
   if (connection.client().close_after_reply || state_.shutdown_requested) {
     connection.set_closing();
   }
 }
 
 void Server::Flush(Connection& connection) {
-  uint64_t token = connection.client().id + kFirstClientToken - 1;
-  connection.ReleaseAcked(last_acked_seen_);
+  uint64_t token = TokenOf(connection);
+  state_.pending_write_bytes -= connection.ReleaseAcked(last_acked_seen_);
   if (connection.Write() == Connection::WriteOutcome::kClosed) {
     CloseConnection(token);
     return;
   }
+  CloseIfOverOutputBufferLimit(connection);
+  Account(connection);
   if (connection.HasWaitingReplies()) {
     waiting_.insert(token);
   } else {
     waiting_.erase(token);
   }
-  // A client paused for buffering too many replies resumes once it has read them.
+  // A client paused for holding too much (replies it has not read, writes waiting for the
+  // disk) resumes once they have drained.
   bool paused_with_input = connection.input_position() < connection.input().size() &&
-                           !connection.closing() && !stopping_;
-  if (paused_with_input && connection.BufferedReplyBytes() < kReplyBytesSoftMax / 2) {
+                           !connection.closing() && !stopping_ && !connection.HasHeldCommand();
+  if (paused_with_input && connection.HeldBytes() < kClientHeldBytesSoftMax / 2) {
     size_t before = connection.input().size();
     ProcessInput(connection);
     if (connection.input().size() != before) {
@@ -472,7 +579,8 @@ void Server::Flush(Connection& connection) {
 void Server::UpdateInterest(Connection& connection) {
   bool want_write = connection.HasOutput();
   bool want_read = !connection.closing() && !connection.input_closed() && !stopping_ &&
-                   connection.BufferedReplyBytes() < kReplyBytesSoftMax;
+                   !connection.HasHeldCommand() &&
+                   connection.HeldBytes() < kClientHeldBytesSoftMax;
   if (want_write == connection.want_write && want_read == connection.want_read) return;
   connection.want_write = want_write;
   connection.want_read = want_read;
@@ -510,6 +618,10 @@ void Server::ReleaseAcked() {
   bool progressed = acked != last_acked_seen_;
   last_acked_seen_ = acked;
   if (!progressed) FailWaitingIfDatabaseFailed();  // the listener also fires on failure
+  while (!orphan_writes_.empty() && orphan_writes_.front().first <= acked) {
+    state_.pending_write_bytes -= orphan_writes_.front().second;
+    orphan_writes_.pop_front();
+  }
   std::vector<uint64_t> tokens(waiting_.begin(), waiting_.end());
   uint64_t pending = 0;
   for (uint64_t token : tokens) {
@@ -523,6 +635,7 @@ void Server::ReleaseAcked() {
     if (still != connections_.end()) pending += still->second->WaitingReplyCount();
   }
   state_.pending_replies = pending;
+  ResumeHeldWriters();
 }
 
 void Server::FailWaitingIfDatabaseFailed() {
@@ -540,18 +653,127 @@ void Server::FailWaitingIfDatabaseFailed() {
   for (uint64_t token : tokens) {
     auto found = connections_.find(token);
     if (found == connections_.end()) continue;
-    found->second->FailWaiting(last_acked_seen_, error);
+    state_.pending_write_bytes -= found->second->FailWaiting(last_acked_seen_, error);
     Flush(*found->second);
   }
+  // The failed database dropped every write it had not acknowledged.
+  for (const auto& [lsn, bytes] : orphan_writes_) state_.pending_write_bytes -= bytes;
+  orphan_writes_.clear();
 }
 
 void Server::CloseConnection(uint64_t token) {
   auto found = connections_.find(token);
   if (found == connections_.end()) return;
-  loop_->Remove(found->second->fd());
+  Connection& connection = *found->second;
+  loop_->Remove(connection.fd());
   waiting_.erase(token);
+  // Its writes still wait for the disk, and still hold their memory until acknowledged.
+  for (const auto& write : connection.TakePendingWrites()) orphan_writes_.push_back(write);
+  if (connection.HasHeldCommand()) state_.writes_waiting_for_budget -= 1;
+  state_.clients_memory -= connection.accounted_bytes;
   connections_.erase(found);
   state_.connected_clients = connections_.size();
+}
+
+void Server::Account(Connection& connection) {
+  const uint64_t now = connection.Memory().Total();
+  state_.clients_memory += now;
+  state_.clients_memory -= connection.accounted_bytes;
+  connection.accounted_bytes = now;
+}
+
+bool Server::WriteBudgetFull() const {
+  const uint64_t budget = state_.limits.WriteBudgetBytes();
+  return budget > 0 && state_.pending_write_bytes >= budget;
+}
+
+void Server::ResumeHeldWriters() {
+  while (!budget_waiters_.empty() && !WriteBudgetFull() && !stopping_) {
+    const uint64_t token = budget_waiters_.front();
+    budget_waiters_.pop_front();
+    auto found = connections_.find(token);
+    if (found == connections_.end() || !found->second->HasHeldCommand()) continue;
+    Connection& connection = *found->second;
+    std::vector<std::string> args = connection.TakeHeldCommand();
+    state_.writes_waiting_for_budget -= 1;
+    Execute(connection, args);
+    ProcessInput(connection);  // its pipeline goes on (and may be held again)
+    Flush(connection);
+  }
+}
+
+bool Server::CloseIfOverOutputBufferLimit(Connection& connection) {
+  if (connection.closing() && !connection.HasOutput() && !connection.HasWaitingReplies()) {
+    return false;  // closing already, nothing left to send
+  }
+  // Redis's checkClientOutputBufferLimits, for the normal class: over the hard limit, or over
+  // the soft limit for longer than its seconds.
+  const OutputBufferLimit& limit = state_.limits.normal;
+  const uint64_t used = connection.BufferedReplyBytes();
+  const bool hard = limit.hard_bytes > 0 && used >= limit.hard_bytes;
+  bool soft = limit.soft_bytes > 0 && used >= limit.soft_bytes;
+  if (soft) {
+    const int64_t now_ms = WallMillis();
+    if (connection.soft_limit_since_ms == 0) {
+      connection.soft_limit_since_ms = now_ms;
+      soft = false;
+    } else {
+      soft = now_ms - connection.soft_limit_since_ms > limit.soft_seconds * 1000;
+    }
+  } else {
+    connection.soft_limit_since_ms = 0;
+  }
+  if (!hard && !soft) return false;
+  Log("Client " + DescribeClient(connection) +
+      " scheduled to be closed ASAP for overcoming of output buffer limits.");
+  state_.output_buffer_limit_disconnections += 1;
+  connection.DiscardReplies();
+  connection.set_closing();  // Flush closes it: nothing is left to send
+  return true;
+}
+
+void Server::EnforceMaxMemoryClients() {
+  const uint64_t cap = state_.limits.MaxMemoryClientsBytes();
+  if (cap == 0 || state_.clients_memory <= cap) return;
+  // Redis's client eviction: the clients holding most go first, only as many as needed.
+  std::vector<std::pair<uint64_t, uint64_t>> by_memory;  // (tot-mem, token)
+  for (auto& [token, connection] : connections_) {
+    Account(*connection);
+    by_memory.emplace_back(connection->accounted_bytes, token);
+  }
+  std::sort(by_memory.rbegin(), by_memory.rend());
+  for (const auto& [memory, token] : by_memory) {
+    if (state_.clients_memory <= cap) return;
+    auto found = connections_.find(token);
+    if (found == connections_.end()) continue;
+    Log("Evicting client: " + DescribeClient(*found->second));
+    state_.evicted_clients += 1;
+    CloseConnection(token);
+  }
+  if (state_.clients_memory > cap) {
+    Log("Over client maxmemory after evicting all evictable clients");
+  }
+}
+
+std::string Server::DescribeClient(const Connection& connection) const {
+  // Redis's catClientInfoString, with the fields ordo has; pending-writes is ordo's own (its
+  // writes waiting for the disk).
+  const ClientState& client = connection.client();
+  const ConnectionMemory memory = connection.Memory();
+  const int64_t now_ms = WallMillis();
+  std::string command = client.last_command.empty() ? "NULL" : client.last_command;
+  return "id=" + std::to_string(client.id) + " addr=" + client.address +
+         " fd=" + std::to_string(connection.fd()) + " name=" + client.name +
+         " age=" + std::to_string((now_ms - client.created_ms) / 1000) +
+         " db=0 qbuf=" + std::to_string(connection.QueryBytes()) +
+         " argv-mem=" + std::to_string(memory.arguments) +
+         " pending-writes=" + std::to_string(memory.pending_writes) +
+         " omem=" + std::to_string(memory.replies) +
+         " tot-mem=" + std::to_string(memory.Total()) + " cmd=" + command;
+}
+
+void Server::Log(const std::string& line) {
+  if (log_ != nullptr) *log_ << line << std::endl;
 }
 
 void Server::BeginShutdown() {

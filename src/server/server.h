@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -30,6 +31,7 @@
 #include <vector>
 
 #include "backup/archive_loop.h"
+#include "io/slow_disk_file_system.h"
 #include "ordo/db.h"
 #include "ordo/options.h"
 #include "server/backup_worker.h"
@@ -56,6 +58,11 @@ struct ServerOptions {
   // archive_interval_ms.
   bool archive = false;
   int64_t archive_interval_ms = backup::kArchiveIntervalDefaultMs;
+  // What a client may make the server hold (client_limits.h).
+  ClientLimits limits;
+  // enable-debug-command: DEBUG runs (and the database sits on the slow-disk model DEBUG
+  // SYNC-DELAY steers) only when not kNo.
+  ServerState::DebugAllowed enable_debug_command = ServerState::DebugAllowed::kNo;
 };
 
 class Server {
@@ -91,6 +98,23 @@ class Server {
   void ReleaseAcked();
   void FailWaitingIfDatabaseFailed();
   void CloseConnection(uint64_t token);
+
+  // Client memory (client_limits.h).
+  static uint64_t TokenOf(const Connection& connection);
+  // Brings the connection's share of state_.clients_memory up to date.
+  void Account(Connection& connection);
+  // Whether writes waiting for durability have reached the server-wide budget.
+  bool WriteBudgetFull() const;
+  // Runs held-back write commands, oldest first, while the write budget has room.
+  void ResumeHeldWriters();
+  // If the client's replies are over client-output-buffer-limit, drops them and marks it to be
+  // closed (as Redis's freeClientAsync: the caller still holds it); true if it did.
+  bool CloseIfOverOutputBufferLimit(Connection& connection);
+  // Evicts the clients holding most until all hold at most maxmemory-clients.
+  void EnforceMaxMemoryClients();
+  // Redis's client description (CLIENT LIST, the eviction and limit log lines).
+  std::string DescribeClient(const Connection& connection) const;
+  void Log(const std::string& line);
   void BeginShutdown();
   bool Drained() const;
   void CloseEverything();  // clients, the listening socket, the signalfd
@@ -98,6 +122,8 @@ class Server {
 
   ServerOptions options_;
   ServerState state_;
+  std::ostream* log_ = nullptr;  // where Run's caller reads the server's messages
+  std::unique_ptr<SlowDiskFileSystem> slow_disk_;  // with enable-debug-command only
   std::unique_ptr<DB> db_;
   std::unique_ptr<BackupWorker> backups_;
   std::unique_ptr<backup::ContinuousArchiver> archive_;
@@ -107,6 +133,11 @@ class Server {
   int signal_fd_ = -1;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::unordered_set<uint64_t> waiting_;  // connections holding replies for unacked LSNs
+  // Pending writes (lsn, bytes) of clients that went away: still held until acknowledged.
+  std::deque<std::pair<uint64_t, uint64_t>> orphan_writes_;
+  // Connections holding a write command back for the write budget, oldest first (some may be
+  // gone or resumed since: skipped).
+  std::deque<uint64_t> budget_waiters_;
   uint64_t next_token_;
   uint64_t last_acked_seen_ = 0;
   bool stopping_ = false;
