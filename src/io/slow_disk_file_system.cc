@@ -12,11 +12,11 @@ class SlowDiskWritableFile final : public WritableFile {
       : disk_(disk), target_(std::move(target)) {}
   Status Append(std::string_view bytes) override { return target_->Append(bytes); }
   Status Sync() override {
-    disk_->WaitBeforeSync();
+    ORDO_RETURN_IF_ERROR(disk_->WaitBeforeSync(target_->path()));
     return target_->Sync();
   }
   Status SyncAll() override {
-    disk_->WaitBeforeSync();
+    ORDO_RETURN_IF_ERROR(disk_->WaitBeforeSync(target_->path()));
     return target_->SyncAll();
   }
   Status Close() override { return target_->Close(); }
@@ -57,7 +57,15 @@ void SlowDiskFileSystem::WaitUntilSyncsWaiting(uint64_t count) {
   changed_.wait(guard, [&] { return syncs_waiting_ >= count; });
 }
 
-void SlowDiskFileSystem::WaitBeforeSync() {
+void SlowDiskFileSystem::SetSyncFailure(bool fail) {
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    fail_syncs_ = fail;
+  }
+  changed_.notify_all();
+}
+
+Status SlowDiskFileSystem::WaitBeforeSync(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> guard(mutex_);
   ++syncs_waiting_;
@@ -68,6 +76,8 @@ void SlowDiskFileSystem::WaitBeforeSync() {
     changed_.wait_until(guard, start + std::chrono::milliseconds(sync_delay_ms_));
   }
   --syncs_waiting_;
+  if (fail_syncs_) return Status::IOError(path + ": fsync: Input/output error (slow disk model)");
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<WritableFile>> SlowDiskFileSystem::NewWritableFile(const std::string& path) {

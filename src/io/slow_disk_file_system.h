@@ -1,6 +1,7 @@
 // A FileSystem that models a slow disk: every sync point (WritableFile::Sync and SyncAll,
 // FileSystem::SyncDir and SyncFile) takes at least `sync_delay_ms` before it reaches the target,
-// which does all the work. Everything else passes straight through.
+// which does all the work, or fails with EIO while told to (a failing disk). Everything else
+// passes straight through.
 //
 // Why: a server under a disk slower than its clients (a saturated device, a throttled cloud
 // volume) holds the writes waiting for their fdatasync in memory; the tests of its per-client
@@ -33,8 +34,13 @@ class SlowDiskFileSystem final : public FileSystem {
   // Returns once at least `count` sync points are waiting.
   void WaitUntilSyncsWaiting(uint64_t count);
 
-  // Waits as the delay says; called by every sync point before it runs.
-  void WaitBeforeSync();
+  // While set, every sync point (after its delay) fails with EIO instead of running: a disk
+  // that fails.
+  void SetSyncFailure(bool fail);
+
+  // Waits as the delay says; called by every sync point before it runs. Returns the error a
+  // failing disk gives `path`, or OK.
+  Status WaitBeforeSync(const std::string& path);
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
   Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override;
@@ -57,11 +63,11 @@ class SlowDiskFileSystem final : public FileSystem {
     return target_->RenameFile(source, target);
   }
   Status SyncDir(const std::string& directory) override {
-    WaitBeforeSync();
+    ORDO_RETURN_IF_ERROR(WaitBeforeSync(directory));
     return target_->SyncDir(directory);
   }
   Status SyncFile(const std::string& path) override {
-    WaitBeforeSync();
+    ORDO_RETURN_IF_ERROR(WaitBeforeSync(path));
     return target_->SyncFile(path);
   }
   Status Truncate(const std::string& path, uint64_t size) override {
@@ -79,6 +85,7 @@ class SlowDiskFileSystem final : public FileSystem {
   std::condition_variable changed_;
   uint64_t sync_delay_ms_ = 0;
   uint64_t syncs_waiting_ = 0;
+  bool fail_syncs_ = false;
 };
 
 }  // namespace ordo

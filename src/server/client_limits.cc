@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <limits>
 
 #include "ordo/options.h"
@@ -18,19 +19,18 @@ std::string Lower(std::string_view text) {
   return lower;
 }
 
-// Splits on spaces, as redis.conf and CONFIG SET split a multi-value setting.
+// Splits on each space, as Redis's sdssplitlen does for this setting: two spaces make an empty
+// word between them (and so a malformed setting); an empty text makes no word.
 std::vector<std::string> Words(std::string_view text) {
   std::vector<std::string> words;
-  std::string word;
-  for (char c : text) {
-    if (c == ' ') {
-      if (!word.empty()) words.push_back(std::move(word));
-      word.clear();
-    } else {
-      word.push_back(c);
-    }
+  if (text.empty()) return words;
+  size_t start = 0;
+  for (size_t space = text.find(' '); space != std::string_view::npos;
+       space = text.find(' ', start)) {
+    words.emplace_back(text.substr(start, space - start));
+    start = space + 1;
   }
-  if (!word.empty()) words.push_back(std::move(word));
+  words.emplace_back(text.substr(start));
   return words;
 }
 
@@ -42,7 +42,7 @@ bool ParseSeconds(std::string_view text, int64_t* seconds) {
 // nothing.
 bool SetOutputBufferLimits(std::string_view value, ClientLimits* limits, std::string* error) {
   const std::vector<std::string> words = Words(value);
-  if (words.empty() || words.size() % 4 != 0) {
+  if (words.size() % 4 != 0) {
     *error = "Wrong number of arguments in buffer limit configuration.";
     return false;
   }
@@ -78,10 +78,27 @@ std::string FormatLimit(std::string_view name, const OutputBufferLimit& limit) {
 ClientLimits::ClientLimits() : bulk_bytes(kBulkBytesMax) {}
 
 uint64_t PhysicalMemoryBytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page_bytes = sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || page_bytes <= 0) return 0;
-  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes);
+  // Read once: it is asked for at every write command (the write budget).
+  static const uint64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES);
+    const long page_bytes = sysconf(_SC_PAGESIZE);
+    uint64_t total = pages > 0 && page_bytes > 0
+                         ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes)
+                         : 0;
+    // In a container, its memory limit when lower (cgroup v2, then v1; "max" means none).
+    for (const char* path : {"/sys/fs/cgroup/memory.max",
+                             "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+      FILE* file = std::fopen(path, "r");
+      if (file == nullptr) continue;
+      unsigned long long limit = 0;
+      const bool read = std::fscanf(file, "%llu", &limit) == 1;
+      std::fclose(file);
+      if (read && limit > 0 && (total == 0 || limit < total)) total = limit;
+      break;
+    }
+    return total;
+  }();
+  return bytes;
 }
 
 uint64_t ClientLimits::MaxMemoryClientsBytes() const {
@@ -94,7 +111,7 @@ bool ParseMemory(std::string_view text, uint64_t* bytes) {
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
     ++digits;
   }
-  if (digits == 0) return false;
+  // No digits is 0, as Redis's memtoull reads "" and "mb".
   const std::string unit = Lower(text.substr(digits));
   uint64_t multiplier = 0;
   if (unit.empty() || unit == "b") multiplier = 1;
@@ -124,9 +141,12 @@ bool SetClientLimit(std::string_view name, std::string_view value, ClientLimits*
   if (setting == "maxmemory-clients") {
     if (!value.empty() && value.back() == '%') {
       int64_t percent = 0;
-      if (!ParseInt64(value.substr(0, value.size() - 1), &percent) || percent < 0 ||
-          percent > 100) {
+      if (!ParseInt64(value.substr(0, value.size() - 1), &percent) || percent < 0) {
         *error = "argument must be a memory or percent value";
+        return false;
+      }
+      if (percent > 100) {
+        *error = "percentage argument must be less or equal to 100";
         return false;
       }
       limits->maxmemory_clients = -percent;

@@ -64,11 +64,13 @@ struct ClientLimits {
   uint64_t WriteBudgetBytes() const { return MaxMemoryClientsBytes() / 2; }
 };
 
-// Physical memory of this machine, in bytes (0 if unknown).
+// Physical memory of this machine, or its container's limit when lower, in bytes (0 if
+// unknown).
 uint64_t PhysicalMemoryBytes();
 
 // Parses a memory value as Redis's memtoull: digits with an optional unit, case-insensitive:
-// b, k (1000), kb (1024), m, mb, g, gb. False for anything else (a sign, spaces, an overflow).
+// b, k (1000), kb (1024), m, mb, g, gb; no digits reads as 0. False for anything else (a sign,
+// spaces, an overflow).
 bool ParseMemory(std::string_view text, uint64_t* bytes);
 
 // Sets one setting from its CONFIG SET / command-line text. On failure returns false and

@@ -379,13 +379,18 @@ void ConfigCommand(CommandContext& context) {
     }
     AppendBulkArray(context.reply, items);
   } else if (sub == "set") {
-    if (context.argc() < 4 || context.argc() % 2 != 0) {
-      return ReplyWrongSubcommandArity(context);
-    }
+    if (context.argc() < 4) return ReplyWrongSubcommandArity(context);
+    if (context.argc() % 2 != 0) return ReplySyntaxError(context);
     // Redis 7 sets several name/value pairs at once, all or none.
     ClientLimits changed = context.server->limits;
+    std::vector<std::string> seen;
     for (size_t i = 2; i < context.argc(); i += 2) {
       const std::string name = ToLower(context.arg(i));
+      if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+        return ReplyError(context, "ERR CONFIG SET failed (possibly related to argument '" +
+                                       context.arg(i) + "') - duplicate parameter");
+      }
+      seen.push_back(name);
       bool known = false;
       for (const auto& [setting, value] : ClientLimitValues(changed)) known |= setting == name;
       if (!known) {
@@ -582,8 +587,9 @@ void ShutdownCommand(CommandContext& context) {
 void DebugCommand(CommandContext& context) {
   const ServerState& server = *context.server;
   const std::string& address = context.client->address;
-  const bool local = address.rfind("127.", 0) == 0 || address.rfind("::1", 0) == 0 ||
-                     address.rfind("[::1]", 0) == 0;
+  // Redis's "local": exactly 127.0.0.1 or ::1 (the address is "ip:port").
+  const std::string host = address.substr(0, address.rfind(':'));
+  const bool local = host == "127.0.0.1" || host == "::1";
   if (server.enable_debug_command == ServerState::DebugAllowed::kNo ||
       (server.enable_debug_command == ServerState::DebugAllowed::kLocal && !local)) {
     return ReplyError(context,
@@ -599,6 +605,9 @@ void DebugCommand(CommandContext& context) {
                      "SYNC-DELAY <milliseconds>",
                      "    Every fdatasync and fsync of the database takes at least this long (a "
                      "slow disk); 0 restores the disk and releases the syncs waiting.",
+                     "SYNC-FAIL <0|1>",
+                     "    While 1, every fdatasync and fsync of the database fails with EIO (a "
+                     "failing disk: the database fails for good).",
                      "HELP", "    Print this help."});
   } else if (sub == "sync-delay" && context.argc() == 3) {
     int64_t milliseconds = 0;
@@ -606,6 +615,12 @@ void DebugCommand(CommandContext& context) {
     if (milliseconds < 0) return ReplyError(context, "ERR the delay must not be negative");
     if (server.slow_disk == nullptr) return ReplyError(context, "ERR no slow-disk model");
     server.slow_disk->SetSyncDelayMs(static_cast<uint64_t>(milliseconds));
+    ReplyOk(context);
+  } else if (sub == "sync-fail" && context.argc() == 3) {
+    const std::string& value = context.arg(2);
+    if (value != "0" && value != "1") return ReplyError(context, "ERR SYNC-FAIL takes 0 or 1");
+    if (server.slow_disk == nullptr) return ReplyError(context, "ERR no slow-disk model");
+    server.slow_disk->SetSyncFailure(value == "1");
     ReplyOk(context);
   } else {
     ReplyUnknownSubcommand(context);

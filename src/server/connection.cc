@@ -23,8 +23,8 @@ constexpr size_t kWriteBytesMax = 4 * 1024 * 1024;
 constexpr size_t kBufferKeepBytes = 64 * 1024;
 
 uint64_t ArgumentBytes(const std::vector<std::string>& args) {
-  uint64_t bytes = args.capacity() * sizeof(std::string);
-  for (const std::string& arg : args) bytes += arg.capacity();
+  uint64_t bytes = args.size() * sizeof(std::string);
+  for (const std::string& arg : args) bytes += arg.size();
   return bytes;
 }
 }  // namespace
@@ -47,13 +47,13 @@ uint64_t Connection::QueryBytes() const {
 }
 
 ConnectionMemory Connection::Memory() const {
+  // Bytes held, not allocations: a string's capacity runs up to twice its size, and the part
+  // never written is not resident; counting it would evict a client for memory it never used.
   ConnectionMemory memory;
-  memory.query = input_.capacity();
+  memory.query = input_.size();
   memory.arguments = parser_.PartialBytes() + held_command_bytes_;
   memory.pending_writes = pending_write_bytes_;
-  uint64_t waiting_allocated = 0;
-  for (const WaitingReply& reply : waiting_) waiting_allocated += reply.bytes.capacity();
-  memory.replies = waiting_allocated + output_.capacity();
+  memory.replies = waiting_bytes_ + output_.size();
   return memory;
 }
 
@@ -120,7 +120,7 @@ uint64_t Connection::ReleaseAcked(uint64_t acked_lsn) {
 }
 
 uint64_t Connection::FailWaiting(uint64_t acked_lsn, std::string_view error_reply) {
-  ReleaseAcked(acked_lsn);
+  uint64_t released = ReleaseAcked(acked_lsn);
   for (WaitingReply& reply : waiting_) {
     for (uint32_t i = 0; i < reply.replies; ++i) output_.append(error_reply);
   }
@@ -128,7 +128,7 @@ uint64_t Connection::FailWaiting(uint64_t acked_lsn, std::string_view error_repl
   waiting_bytes_ = 0;
   waiting_replies_ = 0;
   // The failed database dropped the writes it had not acknowledged, and their memory.
-  const uint64_t released = pending_write_bytes_;
+  released += pending_write_bytes_;
   pending_writes_.clear();
   pending_write_bytes_ = 0;
   return released;

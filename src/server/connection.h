@@ -72,8 +72,9 @@ class Connection {
   bool HasHeldCommand() const { return held_command_bytes_ > 0; }
   std::vector<std::string> TakeHeldCommand();
 
-  // client-output-buffer-limit's soft limit: when the replies first went over it (0: not over).
-  int64_t soft_limit_since_ms = 0;
+  // client-output-buffer-limit's soft limit: when the output first went over it, in Unix
+  // seconds (0: not over).
+  int64_t soft_limit_since_seconds = 0;
   // The memory last added to the server's total for this connection (Server::Account).
   uint64_t accounted_bytes = 0;
 
@@ -96,6 +97,8 @@ class Connection {
 
   bool HasWaitingReplies() const { return !waiting_.empty(); }
   bool HasOutput() const { return output_offset_ < output_.size(); }
+  // Replies released to the client and not yet sent (what client-output-buffer-limit limits).
+  uint64_t UnsentOutputBytes() const { return output_.size() - output_offset_; }
   uint64_t BufferedReplyBytes() const { return waiting_bytes_ + (output_.size() - output_offset_); }
   size_t WaitingReplyCount() const { return waiting_replies_; }
   // Bytes moved to the front of the output buffer by compaction since the connection opened:

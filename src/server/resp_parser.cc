@@ -280,8 +280,8 @@ RespParser::Outcome RespParser::ParseBulkData(std::string_view input, size_t* po
 }
 
 uint64_t RespParser::PartialBytes() const {
-  uint64_t bytes = partial_.capacity() * sizeof(std::string);
-  for (const std::string& argument : partial_) bytes += argument.capacity();
+  uint64_t bytes = partial_.size() * sizeof(std::string);
+  for (const std::string& argument : partial_) bytes += argument.size();
   return bytes;
 }
 

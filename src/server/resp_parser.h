@@ -60,7 +60,7 @@ class RespParser {
 
   // True while a command is partly read (for diagnostics and idle timeouts).
   bool InCommand() const { return state_ != State::kStart; }
-  // Memory held by the arguments of the command being read (its allocations).
+  // Bytes of the arguments of the command being read, so far.
   uint64_t PartialBytes() const;
   // proto-max-bulk-len from now on (CONFIG SET); a bulk already being read keeps its length.
   void set_bulk_bytes_max(uint64_t bytes) { limits_.bulk_bytes_max = bytes; }

@@ -498,11 +498,12 @@ void Server::ProcessInput(Connection& connection) {
       break;
     }
     if (args_scratch_.empty()) continue;  // an empty request gets no reply
-    if (WriteBudgetFull()) {
+    if (state_.writes_waiting_for_budget > 0 || WriteBudgetFull()) {
       const CommandSpec* spec = LookupCommand(args_scratch_[0]);
       if (spec != nullptr && (spec->flags & kCommandWrite)) {
-        // Writes waiting for the disk hold the whole budget: this one waits to run until acks
-        // make room (ResumeHeldWriters), and nothing more is read from this client meanwhile.
+        // Writes waiting for the disk hold the whole budget (or others wait for it already):
+        // this one waits its turn to run until acks make room (ResumeHeldWriters, oldest
+        // first), and nothing more is read from this client meanwhile.
         connection.HoldCommand(std::move(args_scratch_));
         args_scratch_.clear();
         budget_waiters_.push_back(TokenOf(connection));
@@ -568,7 +569,8 @@ void Server::Flush(Connection& connection) {
   }
   // After the resumption above: a half-closed client's input is run to its end (what is left
   // is at most an incomplete request) before it is closed.
-  if ((connection.closing() || connection.input_closed()) && !connection.HasWaitingReplies() &&
+  if ((connection.closing() || connection.input_closed()) && !connection.HasHeldCommand() &&
+      !connection.HasWaitingReplies() &&
       !connection.HasOutput()) {
     CloseConnection(token);
     return;
@@ -618,9 +620,9 @@ void Server::ReleaseAcked() {
   bool progressed = acked != last_acked_seen_;
   last_acked_seen_ = acked;
   if (!progressed) FailWaitingIfDatabaseFailed();  // the listener also fires on failure
-  while (!orphan_writes_.empty() && orphan_writes_.front().first <= acked) {
-    state_.pending_write_bytes -= orphan_writes_.front().second;
-    orphan_writes_.pop_front();
+  while (!orphan_writes_.empty() && orphan_writes_.begin()->first <= acked) {
+    state_.pending_write_bytes -= orphan_writes_.begin()->second;
+    orphan_writes_.erase(orphan_writes_.begin());
   }
   std::vector<uint64_t> tokens(waiting_.begin(), waiting_.end());
   uint64_t pending = 0;
@@ -639,11 +641,18 @@ void Server::ReleaseAcked() {
 }
 
 void Server::FailWaitingIfDatabaseFailed() {
-  if (waiting_.empty() && state_.database_failed) return;
+  if (waiting_.empty() && orphan_writes_.empty() && state_.database_failed) return;
   Statistics stats = db_->GetStatistics();
   if (!stats.failed) return;
   state_.database_failed = true;
-  if (waiting_.empty()) return;
+  // The failed database dropped every write it had not acknowledged: nothing is held for them
+  // any more, and the writes held back for the budget run now (and get the disk error).
+  for (const auto& [lsn, bytes] : orphan_writes_) state_.pending_write_bytes -= bytes;
+  orphan_writes_.clear();
+  if (waiting_.empty()) {
+    ResumeHeldWriters();
+    return;
+  }
   // Those writes will never be acknowledged: answer each waiting reply with the error rather
   // than hold the clients forever.
   std::string error;
@@ -656,9 +665,7 @@ void Server::FailWaitingIfDatabaseFailed() {
     state_.pending_write_bytes -= found->second->FailWaiting(last_acked_seen_, error);
     Flush(*found->second);
   }
-  // The failed database dropped every write it had not acknowledged.
-  for (const auto& [lsn, bytes] : orphan_writes_) state_.pending_write_bytes -= bytes;
-  orphan_writes_.clear();
+  ResumeHeldWriters();
 }
 
 void Server::CloseConnection(uint64_t token) {
@@ -668,7 +675,7 @@ void Server::CloseConnection(uint64_t token) {
   loop_->Remove(connection.fd());
   waiting_.erase(token);
   // Its writes still wait for the disk, and still hold their memory until acknowledged.
-  for (const auto& write : connection.TakePendingWrites()) orphan_writes_.push_back(write);
+  for (const auto& write : connection.TakePendingWrites()) orphan_writes_.insert(write);
   if (connection.HasHeldCommand()) state_.writes_waiting_for_budget -= 1;
   state_.clients_memory -= connection.accounted_bytes;
   connections_.erase(found);
@@ -708,20 +715,22 @@ bool Server::CloseIfOverOutputBufferLimit(Connection& connection) {
   }
   // Redis's checkClientOutputBufferLimits, for the normal class: over the hard limit, or over
   // the soft limit for longer than its seconds.
+  // Replies still waiting for durability are not in it: the client could not have read them
+  // yet (they count in its tot-mem).
   const OutputBufferLimit& limit = state_.limits.normal;
-  const uint64_t used = connection.BufferedReplyBytes();
+  const uint64_t used = connection.UnsentOutputBytes();
   const bool hard = limit.hard_bytes > 0 && used >= limit.hard_bytes;
   bool soft = limit.soft_bytes > 0 && used >= limit.soft_bytes;
   if (soft) {
-    const int64_t now_ms = WallMillis();
-    if (connection.soft_limit_since_ms == 0) {
-      connection.soft_limit_since_ms = now_ms;
+    const int64_t now_seconds = WallMillis() / 1000;  // whole seconds, as Redis's unixtime
+    if (connection.soft_limit_since_seconds == 0) {
+      connection.soft_limit_since_seconds = now_seconds;
       soft = false;
     } else {
-      soft = now_ms - connection.soft_limit_since_ms > limit.soft_seconds * 1000;
+      soft = now_seconds - connection.soft_limit_since_seconds > limit.soft_seconds;
     }
   } else {
-    connection.soft_limit_since_ms = 0;
+    connection.soft_limit_since_seconds = 0;
   }
   if (!hard && !soft) return false;
   Log("Client " + DescribeClient(connection) +

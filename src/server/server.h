@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -134,7 +135,7 @@ class Server {
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
   std::unordered_set<uint64_t> waiting_;  // connections holding replies for unacked LSNs
   // Pending writes (lsn, bytes) of clients that went away: still held until acknowledged.
-  std::deque<std::pair<uint64_t, uint64_t>> orphan_writes_;
+  std::multimap<uint64_t, uint64_t> orphan_writes_;  // lsn -> bytes
   // Connections holding a write command back for the write budget, oldest first (some may be
   // gone or resumed since: skipped).
   std::deque<uint64_t> budget_waiters_;

@@ -15,6 +15,7 @@ real binary with a slow-disk model (`--enable-debug-command yes`, `DEBUG SYNC-DE
 """
 import os
 import socket
+import struct
 import threading
 import time
 import unittest
@@ -214,6 +215,62 @@ class ClientMemoryTest(unittest.TestCase):
                 self.assertEqual(admin.get(heavy.key(i)), heavy.value(i))
         server.stop()
 
+    def fill_write_budget(self, server, admin):
+        """Stalls the disk and fills the write budget (maxmemory-clients 16mb: 8 MiB) with one
+        client's 4 MiB SET (held as twice its key and value). Returns that client's socket."""
+        admin.execute_command("DEBUG", "SYNC-DELAY", 3600 * 1000)
+        writer = socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE_S)
+        writer.sendall(raw_command("SET", "fill", b"f" * (4 * MIB)))
+        wait_until(lambda: int(info_field(admin, "ordo_pending_write_bytes")) >= 8 * MIB,
+                   "the budget to fill")
+        self.assertEqual(info_field(admin, "writes_waiting_for_budget"), "0")
+        return writer
+
+    def test_a_half_closed_client_gets_the_reply_of_a_write_held_for_the_budget(self):
+        # A client that shuts down its sending side while its write waits for the budget gets
+        # that write run and answered, and the requests after it, before it is closed.
+        server = self.serve("--maxmemory-clients", "16mb")
+        admin = server.client()
+        writer = self.fill_write_budget(server, admin)
+        raw = RawClient(server.port)
+        raw.send(raw_command("SET", "held", "yes") + raw_command("PING"))
+        wait_until(lambda: info_field(admin, "writes_waiting_for_budget") == "1",
+                   "the SET to be held")
+        raw.sock.shutdown(socket.SHUT_WR)
+        admin.execute_command("DEBUG", "SYNC-DELAY", 0)
+        self.assertEqual(raw.read_reply(), b"+OK\r\n")
+        self.assertEqual(raw.read_reply(), b"+PONG\r\n")
+        self.assertTrue(raw.is_closed())
+        raw.close()
+        writer.close()
+        self.assertEqual(admin.get("held"), b"yes")
+        server.stop()
+
+    def test_writes_held_for_the_budget_get_the_disk_error_when_the_disk_fails(self):
+        # Regression (review of 2026-12-02): when the budget was full of writes whose client had
+        # gone and the disk failed, the writes held for the budget waited forever.
+        server = self.serve("--maxmemory-clients", "16mb")
+        admin = server.client()
+        writer = self.fill_write_budget(server, admin)
+        # A reset, not a close: a client that only closed could still be reading (half-closed)
+        # and keeps its connection until its reply is sent; a reset one is gone at once, and
+        # its write still waits for the disk with nobody waiting for it.
+        writer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.close()
+        wait_until(lambda: info_field(admin, "connected_clients") == "1", "the writer to go")
+        raw = RawClient(server.port)
+        raw.send(raw_command("SET", "held", "yes"))
+        wait_until(lambda: info_field(admin, "writes_waiting_for_budget") == "1",
+                   "the SET to be held")
+        admin.execute_command("DEBUG", "SYNC-FAIL", 1)
+        admin.execute_command("DEBUG", "SYNC-DELAY", 0)  # the stalled fdatasync fails
+        reply = raw.read_reply()
+        self.assertTrue(reply.startswith(b"-ERR disk error: "), reply)
+        raw.close()
+        self.assertEqual(info_field(admin, "writes_waiting_for_budget"), "0")
+        self.assertEqual(info_field(admin, "ordo_pending_write_bytes"), "0")
+        server.stop(expect_code=None)  # a failed database closes with an error
+
     def test_query_buffer_limit_closes_the_client_with_redis_log_line(self):
         server = self.serve("--client-query-buffer-limit", "2mb", "--proto-max-bulk-len", "1mb")
         admin = server.client()
@@ -286,6 +343,15 @@ class ClientMemoryTest(unittest.TestCase):
                 ("CONFIG", "SET", "maxmemory-clients", "0", "proto-max-bulk-len", "bad"),
                 ("CONFIG", "GET", "maxmemory-clients"),
                 ("CONFIG", "SET", "maxmemory-clients"),
+                ("CONFIG", "SET", "maxmemory-clients", "1mb", "proto-max-bulk-len"),
+                ("CONFIG", "SET", "maxmemory-clients", "150%"),
+                ("CONFIG", "SET", "maxmemory-clients", ""),
+                ("CONFIG", "GET", "maxmemory-clients"),
+                ("CONFIG", "SET", "client-output-buffer-limit", ""),
+                ("CONFIG", "SET", "client-output-buffer-limit", "normal  1mb 1mb 5"),
+                ("CONFIG", "SET", "maxmemory-clients", "1mb", "maxmemory-clients", "2mb"),
+                ("CONFIG", "SET", "client-query-buffer-limit", "mb"),
+                ("CONFIG", "GET", "client-output-buffer-limit"),
             ]
             for command in commands:
                 ordo_raw.send(raw_command(*command))
