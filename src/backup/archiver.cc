@@ -33,6 +33,16 @@ std::string Archiver::SegmentPath(uint64_t segment_id) const {
   return directory_ + "/log/" + log::SegmentFileName(segment_id);
 }
 
+Status Archiver::StoreIdentity() {
+  const std::string identity_path = directory_ + "/IDENTITY";
+  ORDO_ASSIGN_OR_RETURN(const uint64_t identity_bytes, fs_->GetFileSize(identity_path));
+  identity_ = ManifestFile{};
+  identity_.kind = "identity";
+  identity_.relative_path = "IDENTITY";
+  uint64_t written = 0;
+  return StoreRange(identity_path, 0, identity_bytes, &identity_, &written);
+}
+
 Status Archiver::Open() {
   open_ = false;
   if (!repository_->CanWrite()) {
@@ -48,12 +58,9 @@ Status Archiver::Open() {
   ORDO_RETURN_IF_ERROR(read);
   database_id_ = identity.database_id;
   database_hex_ = db::DatabaseIdHex(database_id_);
-  ORDO_ASSIGN_OR_RETURN(const uint64_t identity_bytes, fs_->GetFileSize(identity_path));
-  identity_ = ManifestFile{};
-  identity_.kind = "identity";
-  identity_.relative_path = "IDENTITY";
-  uint64_t written = 0;
-  ORDO_RETURN_IF_ERROR(StoreRange(identity_path, 0, identity_bytes, &identity_, &written));
+  // A label for the lease this archiver publishes when a piece reuses a stored file.
+  ORDO_RETURN_IF_ERROR(repository_->BeginWrite("archive " + database_hex_, false));
+  ORDO_RETURN_IF_ERROR(StoreIdentity());
 
   ORDO_ASSIGN_OR_RETURN(const std::vector<ArchivePiece> pieces,
                         repository_->ListArchivePieces(database_hex_));
@@ -284,9 +291,21 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
   piece.file.last_lsn = scan.last_lsn;
   uint64_t written = 0;
   ORDO_RETURN_IF_ERROR(StoreRange(path, next_offset_, end, &piece.file, &written));
-  const int64_t published_micros = WallMicros();
+  int64_t published_micros = WallMicros();
   piece.archived = Rfc3339Micros(published_micros);
-  ORDO_RETURN_IF_ERROR(repository_->WriteArchivePiece(piece));
+  Status published = repository_->WriteArchivePiece(piece);
+  if (published.IsBusy()) {
+    // A concurrent prune took a file the piece names (repository.h): store both again.
+    ORDO_RETURN_IF_ERROR(StoreIdentity());
+    piece.identity = identity_;
+    uint64_t rewritten = 0;
+    ORDO_RETURN_IF_ERROR(StoreRange(path, next_offset_, end, &piece.file, &rewritten));
+    written += rewritten;
+    published_micros = WallMicros();
+    piece.archived = Rfc3339Micros(published_micros);
+    published = repository_->WriteArchivePiece(piece);
+  }
+  ORDO_RETURN_IF_ERROR(published);
 
   ++step->pieces;
   step->bytes_read += end - next_offset_;

@@ -89,6 +89,8 @@ class Archiver {
   // Ships the next piece, if any; `sealed`: it completed a sealed segment.
   Status ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step);
   Status ScanRecords(const std::string& path, uint64_t start, uint64_t limit, Scan* scan);
+  // Stores the data directory's IDENTITY (or finds it stored) into identity_.
+  Status StoreIdentity();
   Status StoreRange(const std::string& path, uint64_t start, uint64_t end, ManifestFile* file,
                     uint64_t* written);
   Status CheckResumePoint(const ArchivePiece& last);

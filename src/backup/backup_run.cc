@@ -291,31 +291,52 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   manifest.digest = source.digest;
   manifest.keys = source.keys;
 
-  CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {}, result};
-  const std::optional<ManifestFile> previous_checkpoint =
-      NewestStoredCheckpoint(repository, manifest.database_id);
-  // Only a checkpoint at or before this backup's commit can stand in: a directory restored to
-  // an earlier point keeps its database id, so the newest stored checkpoint of that id may come
-  // from the old history, past where this log ends (a manifest CheckManifest refuses).
-  if (previous_checkpoint.has_value() && previous_checkpoint->last_lsn <= source.last_lsn &&
-      ReplayBytesSince(source, previous_checkpoint->last_lsn) < NewestCheckpointBytes(source)) {
-    state.previous_checkpoint = &*previous_checkpoint;
-  }
-  for (const SourceFile& file : source.files) state.progress.bytes_total += file.bytes;
-  for (const SourceFile& file : source.files) {
-    ORDO_RETURN_IF_ERROR(BackUpFile(state, file, manifest.database_id, &manifest));
-  }
-  state.progress.current_file.clear();
-  ReportProgress(state);
+  // The lease keeps what this backup stores, and then what it reuses, from a concurrent prune
+  // until the manifest names them (repository.h); it goes when the backup ends, however it ends.
+  ORDO_RETURN_IF_ERROR(repository->BeginWrite("backup " + manifest.backup_id, true));
+  struct EndLease {
+    Repository* repository;
+    ~EndLease() { (void)repository->EndWrite(); }
+  } end_lease{repository};
 
-  result->duration_seconds = static_cast<double>(MonotonicMicros() - start_micros) / 1e6;
-  manifest.finished = Rfc3339Micros(WallMicros());
-  manifest.bytes_read = result->bytes_read;
-  manifest.bytes_written = result->bytes_written;
-  manifest.new_files = result->new_files;
-  manifest.duration_seconds = result->duration_seconds;
-  // The marker: until this returns, the backup does not exist.
-  ORDO_RETURN_IF_ERROR(repository->WriteManifest(manifest));
+  // A prune running beside may take a file this backup meant to reuse: WriteManifest then
+  // says Busy before publishing, and the files are gone through again (what is stored already
+  // is found again at once; what was taken is stored anew).
+  constexpr int kAttemptsMax = 3;
+  for (int attempt = 1;; ++attempt) {
+    CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {},
+                    result};
+    const std::optional<ManifestFile> previous_checkpoint =
+        NewestStoredCheckpoint(repository, manifest.database_id);
+    // Only a checkpoint at or before this backup's commit can stand in: a directory restored
+    // to an earlier point keeps its database id, so the newest stored checkpoint of that id
+    // may come from the old history, past where this log ends (a manifest CheckManifest
+    // refuses).
+    if (previous_checkpoint.has_value() && previous_checkpoint->last_lsn <= source.last_lsn &&
+        ReplayBytesSince(source, previous_checkpoint->last_lsn) < NewestCheckpointBytes(source)) {
+      state.previous_checkpoint = &*previous_checkpoint;
+    }
+    manifest.files.clear();
+    result->files.clear();  // the figures of this attempt's files (the byte counts add up)
+    for (const SourceFile& file : source.files) state.progress.bytes_total += file.bytes;
+    for (const SourceFile& file : source.files) {
+      ORDO_RETURN_IF_ERROR(BackUpFile(state, file, manifest.database_id, &manifest));
+    }
+    state.progress.current_file.clear();
+    ReportProgress(state);
+
+    result->duration_seconds = static_cast<double>(MonotonicMicros() - start_micros) / 1e6;
+    manifest.finished = Rfc3339Micros(WallMicros());
+    manifest.bytes_read = result->bytes_read;
+    manifest.bytes_written = result->bytes_written;
+    manifest.new_files = result->new_files;
+    manifest.duration_seconds = result->duration_seconds;
+    // The marker: until this returns, the backup does not exist.
+    const Status written = repository->WriteManifest(manifest);
+    if (written.ok()) break;
+    if (!written.IsBusy() || attempt == kAttemptsMax) return written;
+    result->errors.push_back("attempt " + std::to_string(attempt) + ": " + written.message());
+  }
   result->throughput_mib_per_second =
       result->duration_seconds > 0
           ? static_cast<double>(result->bytes_read) / (1024.0 * 1024.0) / result->duration_seconds

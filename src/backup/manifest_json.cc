@@ -345,4 +345,48 @@ Status ArchivePieceFromJson(std::string_view text, const std::string& path, Arch
   return Status::Ok();
 }
 
+std::string LeaseToJson(const Lease& lease) {
+  Json object{{"format", kLeaseFormat},
+              {"version", kLeaseVersion},
+              {"id", lease.id},
+              {"writer", lease.writer},
+              {"host", lease.host},
+              {"pid", lease.pid},
+              {"created_micros", lease.created_micros},
+              {"refreshed_micros", lease.refreshed_micros},
+              {"protect_since_micros", lease.protect_since_micros},
+              {"files", lease.files}};
+  return SealAndDump(std::move(object));
+}
+
+Status LeaseFromJson(std::string_view text, const std::string& path, Lease* lease) {
+  Json object;
+  ORDO_RETURN_IF_ERROR(ParseSealed(text, path, &object));
+  ORDO_RETURN_IF_ERROR(CheckFormat(object, path, kLeaseFormat, kLeaseVersion));
+  *lease = Lease();
+  try {
+    lease->id = object.at("id").get<std::string>();
+    lease->writer = object.at("writer").get<std::string>();
+    lease->host = object.at("host").get<std::string>();
+    lease->pid = GetInt64(object, "pid");
+    lease->created_micros = GetInt64(object, "created_micros");
+    lease->refreshed_micros = GetInt64(object, "refreshed_micros");
+    lease->protect_since_micros = GetInt64(object, "protect_since_micros");
+    lease->files = object.at("files").get<std::vector<std::string>>();
+  } catch (const Json::exception& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  } catch (const FieldError& error) {
+    return Status::Corruption(path + ": malformed field: " + error.what());
+  }
+  for (const std::string& name : lease->files) {
+    if (!IsSha256Hex(name)) {
+      return Status::Corruption(path + ": \"" + name + "\" is not a stored name (SHA-256)");
+    }
+  }
+  if (lease->id.size() != 16 || lease->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Status::Corruption(path + ": lease id \"" + lease->id + "\" is not 16 hex digits");
+  }
+  return Status::Ok();
+}
+
 }  // namespace ordo::backup

@@ -36,6 +36,14 @@ std::string ManifestToJson(const Manifest& manifest);
 // another version.
 Status ManifestFromJson(std::string_view text, const std::string& path, Manifest* manifest);
 
+inline constexpr char kLeaseFormat[] = "ordo-lease";
+inline constexpr int kLeaseVersion = 1;
+
+std::string LeaseToJson(const Lease& lease);
+// Corruption naming `path` if malformed, its checksum fails, or a field is out of shape;
+// NotSupported for another version.
+Status LeaseFromJson(std::string_view text, const std::string& path, Lease* lease);
+
 std::string ArchivePieceToJson(const ArchivePiece& piece);
 // Corruption naming `path` if malformed, its checksum fails, or a field is out of shape;
 // NotSupported for another version.

@@ -1,6 +1,7 @@
 #include "backup/prune.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -12,12 +13,63 @@
 namespace ordo::backup {
 namespace {
 
+// A backup's files count as its own from a little before its lease says it began: the clocks
+// of the file system and of the writer may disagree by a moment.
+constexpr int64_t kProtectSlackMicros = 60 * 1000000;
+
 // When a backup finished, from its manifest (or, failing that, from its id's time stamp).
 int64_t FinishedMicros(const Manifest& manifest) {
   int64_t micros = 0;
   if (ParseRfc3339(manifest.finished, &micros)) return micros;
   if (ParseRfc3339(manifest.started, &micros)) return micros;
   return 0;  // unknown: treated as old; keep_last still protects the newest
+}
+
+// Every content file that something in the repository names now: manifests, archive pieces
+// (of every database) and the leases of live writers (stale leases, of writers that crashed,
+// are left out and listed in `stale`).
+Status ReferencedNow(Repository* repository, int64_t now_micros, std::set<std::string>* names,
+                     std::vector<Lease>* stale) {
+  ORDO_ASSIGN_OR_RETURN(const std::vector<Manifest> manifests, repository->ListManifests());
+  for (const Manifest& manifest : manifests) {
+    for (const ManifestFile& file : manifest.files) names->insert(file.stored_name);
+  }
+  ORDO_ASSIGN_OR_RETURN(const std::vector<std::string> databases,
+                        repository->ListArchivedDatabases());
+  for (const std::string& database : databases) {
+    ORDO_ASSIGN_OR_RETURN(const std::vector<ArchivePiece> pieces,
+                          repository->ListArchivePieces(database));
+    for (const ArchivePiece& piece : pieces) {
+      names->insert(piece.file.stored_name);
+      names->insert(piece.identity.stored_name);
+    }
+  }
+  ORDO_ASSIGN_OR_RETURN(const std::vector<Lease> leases, repository->ListLeases());
+  for (const Lease& lease : leases) {
+    if (now_micros - lease.refreshed_micros >= kLeaseLifetimeSeconds * 1000000) {
+      if (stale != nullptr) stale->push_back(lease);
+      continue;
+    }
+    names->insert(lease.files.begin(), lease.files.end());
+  }
+  return Status::Ok();
+}
+
+// A file prune moved to trash/ goes back to data/ if something names it now (a manifest or
+// piece published since prune planned, a writer's lease), and is removed for good otherwise.
+Status SettleTrash(Repository* repository, const std::vector<std::string>& trashed,
+                   int64_t now_micros, PruneReport* report) {
+  std::set<std::string> referenced;
+  ORDO_RETURN_IF_ERROR(ReferencedNow(repository, now_micros, &referenced, nullptr));
+  for (const std::string& name : trashed) {
+    if (referenced.contains(name)) {
+      ORDO_RETURN_IF_ERROR(repository->RestoreTrashed(name).WithContext("restoring data/" + name));
+      report->restored_files.push_back(name);
+    } else {
+      ORDO_RETURN_IF_ERROR(repository->RemoveTrashed(name).WithContext("removing trash/" + name));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -34,9 +86,15 @@ Status Prune(Repository* repository, uint64_t keep_last,
   if (keep_within_seconds.has_value() && *keep_within_seconds < 0) {
     return Status::InvalidArgument("keep-within must not be negative");
   }
+  const int64_t start_micros = WallMicros();
+  // What an interrupted prune left in trash/ is settled first, against what names files now.
+  ORDO_ASSIGN_OR_RETURN(const std::vector<std::string> leftovers, repository->ListTrashed());
+  if (!dry_run && !leftovers.empty()) {
+    ORDO_RETURN_IF_ERROR(SettleTrash(repository, leftovers, start_micros, report));
+  }
   // Content files are listed before what references them, so that a file an archiver or a
   // backup publishes while prune runs is not in `names` unless its reference was published
-  // before the references are read... except in the moment between the two (see prune.h).
+  // before the references are read; the leases and the trash close the rest (prune.h).
   ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, repository->ListStoredNames());
   ORDO_ASSIGN_OR_RETURN(std::vector<Manifest> manifests, repository->ListManifests());
   // Newest last: backup ids sort by start time (NewBackupId).
@@ -99,9 +157,37 @@ Status Prune(Repository* repository, uint64_t keep_last,
     }
   }
   report->removed_backups = doomed;
+  // Live writers' leases: what they reuse, and what they stored since they began.
+  std::vector<Lease> stale;
+  int64_t protect_since_micros = std::numeric_limits<int64_t>::max();
+  {
+    ORDO_ASSIGN_OR_RETURN(const std::vector<Lease> leases, repository->ListLeases());
+    for (const Lease& lease : leases) {
+      if (now_micros - lease.refreshed_micros >= kLeaseLifetimeSeconds * 1000000) {
+        stale.push_back(lease);
+        continue;
+      }
+      ++report->live_leases;
+      needed.insert(lease.files.begin(), lease.files.end());
+      if (lease.protect_since_micros > 0) {
+        protect_since_micros = std::min(protect_since_micros, lease.protect_since_micros);
+      }
+    }
+  }
+  for (const Lease& lease : stale) {
+    report->removed_leases.push_back(lease.id + " (" + lease.writer + " on " + lease.host +
+                                     ", pid " + std::to_string(lease.pid) + ")");
+  }
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     if (needed.contains(name)) continue;
+    if (protect_since_micros != std::numeric_limits<int64_t>::max()) {
+      auto modified = repository->StoredModifiedMicros(name);
+      if (!modified.ok() || *modified >= protect_since_micros - kProtectSlackMicros) {
+        ++report->kept_recent;  // a running backup's, its manifest still to come
+        continue;
+      }
+    }
     if (grace_seconds > 0) {
       auto modified = repository->StoredModifiedMicros(name);
       if (!modified.ok() || now_micros - *modified < grace_seconds * 1000000) {
@@ -124,16 +210,44 @@ Status Prune(Repository* repository, uint64_t keep_last,
     ORDO_RETURN_IF_ERROR(repository->RemoveArchivePiece(piece).WithContext(
         "removing archive piece " + piece.database_id + "/" + piece.Name()));
   }
+  if (!stale.empty()) {
+    // Read again just before: a writer that woke up since republished its lease (then it stays).
+    ORDO_ASSIGN_OR_RETURN(const std::vector<Lease> now, repository->ListLeases());
+    for (const Lease& lease : stale) {
+      const bool refreshed = std::any_of(now.begin(), now.end(), [&](const Lease& current) {
+        return current.id == lease.id && current.refreshed_micros != lease.refreshed_micros;
+      });
+      if (refreshed) continue;
+      ORDO_RETURN_IF_ERROR(
+          repository->RemoveLease(lease.id).WithContext("removing stale lease " + lease.id));
+    }
+  }
+  // Two phases, so that a writer publishing at this moment never names a removed file: move
+  // the doomed files to trash/, then read again what names files (manifests and pieces
+  // published since the plan, leases) and put back what is named; only the rest is removed.
+  // A writer leases what it reuses before it checks that it is in data/: either the file was
+  // still there after the lease was out (then this second read sees the lease), or the writer
+  // found it gone and stores it again.
+  std::vector<std::string> trashed;
   for (const std::string& name : report->removed_files) {
     assert(!needed.contains(name));
-    ORDO_RETURN_IF_ERROR(repository->RemoveStored(name).WithContext("removing data/" + name));
+    ORDO_RETURN_IF_ERROR(repository->TrashStored(name).WithContext("moving data/" + name +
+                                                                   " to trash/"));
+    trashed.push_back(name);
+  }
+  ORDO_RETURN_IF_ERROR(SettleTrash(repository, trashed, WallMicros(), report));
+  for (const std::string& name : report->restored_files) {
+    std::erase(report->removed_files, name);
+    if (auto known = stored_bytes.find(name); known != stored_bytes.end()) {
+      report->removed_bytes -= std::min(report->removed_bytes, known->second);
+    }
   }
   return Status::Ok();
 }
 
 Status RemoveTemporaryFiles(FileSystem* fs, const std::string& repository_path, bool dry_run,
                             PruneReport* report, int64_t grace_seconds) {
-  std::vector<std::string> folders = {"data", "manifests"};
+  std::vector<std::string> folders = {"data", "manifests", "leases"};
   if (auto databases = fs->GetChildren(repository_path + "/archive"); databases.ok()) {
     std::sort(databases->begin(), databases->end());
     for (const std::string& database : *databases) {

@@ -6,11 +6,21 @@
 // under data/ that no kept manifest references (including what interrupted backups left). A
 // crash between the two leaves only unreferenced files, which the next prune removes.
 //
-// Running beside a backup or an archiver (continuous archiving never stops): their newest files
-// are not referenced yet (a content file is published before the manifest or piece description
-// that names it). So unreferenced content files and temporaries younger than `grace_seconds`
-// are left alone (`kept_recent`); `ordo prune` uses a grace of 15 minutes, far longer than the
-// moment between a file and its reference. With a grace of 0 prune must not run beside a writer.
+// Running beside a backup or an archiver (continuous archiving never stops), across processes
+// and crashes of either (docs/FORMAT.md, "Leases and trash"):
+//   * what a writer reuses is named in its lease before its manifest or piece is published, and
+//     prune keeps every file a live lease names;
+//   * a backup's own new files are not referenced until its manifest lands, however long it
+//     runs: its lease's protect_since keeps every file modified since it began;
+//   * prune moves doomed files to trash/ and reads manifests, pieces and leases again before it
+//     removes any: what was published or leased meanwhile goes back to data/ (`restored_files`).
+//     A writer whose reused file went to trash/ before its lease was out finds it gone and
+//     stores it again. Readers find a file in trash/ too, so a prune that crashes between the
+//     two phases breaks nothing; the next prune settles trash/ first.
+//   * stale leases (not refreshed for kLeaseLifetimeSeconds: a writer that crashed) are ignored
+//     and removed.
+// Unreferenced content files and temporaries younger than `grace_seconds` are left alone too
+// (`kept_recent`): `ordo prune` uses 15 minutes, for writers that hold no lease (older builds).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +43,11 @@ struct PruneReport {
   uint64_t kept_archive_pieces = 0;
   std::vector<std::string> removed_temporary;  // "data/.tmp-*", "manifests/.tmp-*" leftovers
   uint64_t kept_recent = 0;  // unreferenced files younger than the grace period, left alone
+  uint64_t live_leases = 0;  // writers running beside this prune
+  std::vector<std::string> removed_leases;  // stale leases: "<id> (<writer> on <host>, pid N)"
+  // Doomed at the plan, but named by a manifest, piece or lease published meanwhile: put back
+  // (not in removed_files).
+  std::vector<std::string> restored_files;
 };
 
 // Keeps, of each database's backups (a repository may hold several databases), the newest

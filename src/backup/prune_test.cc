@@ -7,6 +7,7 @@
 #include <set>
 
 #include "backup/backup_test_util.h"
+#include "backup/manifest_json.h"
 #include "backup/verify.h"
 
 namespace ordo::backup {
@@ -49,6 +50,7 @@ class PruneTest : public ::testing::Test {
     auto manifest = repository->ReadManifest(backup_id);
     ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
     const std::string scratch = scratch_.Sub("drill-" + backup_id);
+    std::filesystem::remove_all(scratch);  // a backup may be drilled more than once
     std::filesystem::create_directories(scratch);
     VerifyOptions options;
     options.drill = true;
@@ -165,6 +167,110 @@ TEST_F(PruneTest, KeepsTheNewestBackupsOfEveryDatabase) {
   EXPECT_EQ(report.kept_backups, (std::vector<std::string>{ids_.back(), other_id}));
   ExpectDrillPasses(ids_.back());
   ExpectDrillPasses(other_id);
+}
+
+// Files only the oldest backup names: what prune with keep_last 1 removes.
+std::vector<std::string> OnlyIn(Repository* repository, const std::string& oldest) {
+  std::set<std::string> others;
+  auto manifests = repository->ListManifests();
+  EXPECT_TRUE(manifests.ok());
+  std::set<std::string> own;
+  for (const Manifest& manifest : *manifests) {
+    for (const ManifestFile& file : manifest.files) {
+      (manifest.backup_id == oldest ? own : others).insert(file.stored_name);
+    }
+  }
+  std::vector<std::string> only;
+  for (const std::string& name : own) {
+    if (!others.contains(name)) only.push_back(name);
+  }
+  return only;
+}
+
+void PlaceLease(const std::string& repository, const Lease& lease) {
+  std::filesystem::create_directories(repository + "/leases");
+  std::ofstream(repository + "/leases/" + lease.id + ".json") << LeaseToJson(lease);
+}
+
+// A running writer's lease keeps the files it names; a lease not refreshed for a day is a
+// writer that died: prune names it, removes it, and does not keep its files.
+TEST_F(PruneTest, ALiveLeaseKeepsWhatItNamesAndAStaleOneIsRemoved) {
+  const std::vector<std::string> doomed = OnlyIn(repository_.get(), ids_[0]);
+  ASSERT_GE(doomed.size(), 2u);
+  Lease live;
+  live.id = "00000000000000aa";
+  live.writer = "backup live";
+  live.host = "here";
+  live.pid = 1;
+  live.created_micros = live.refreshed_micros = WallMicros();
+  live.files = {doomed[0]};
+  PlaceLease(Repo(), live);
+  Lease stale = live;
+  stale.id = "00000000000000bb";
+  stale.writer = "backup crashed";
+  stale.refreshed_micros = WallMicros() - (kLeaseLifetimeSeconds + 1) * 1000000;
+  stale.files = {doomed[1]};
+  PlaceLease(Repo(), stale);
+
+  PruneReport report;
+  const Status status = Prune(repository_.get(), 1, std::nullopt, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_EQ(report.live_leases, 1u);
+  EXPECT_EQ(report.removed_leases,
+            std::vector<std::string>{"00000000000000bb (backup crashed on here, pid 1)"});
+  EXPECT_TRUE(std::filesystem::exists(Repo() + "/data/" + doomed[0]));
+  EXPECT_FALSE(std::filesystem::exists(Repo() + "/data/" + doomed[1]));
+  EXPECT_TRUE(std::filesystem::exists(Repo() + "/leases/00000000000000aa.json"));
+  EXPECT_FALSE(std::filesystem::exists(Repo() + "/leases/00000000000000bb.json"));
+  EXPECT_TRUE(std::filesystem::is_empty(Repo() + "/trash"));
+  ExpectDrillPasses(ids_.back());
+}
+
+// What a prune that died between its two phases left in trash/: readers find it there, and the
+// next prune puts back what a manifest names and removes the rest.
+TEST_F(PruneTest, FilesLeftInTrashAreReadThereAndTheNextPruneSettlesThem) {
+  const std::vector<std::string> doomed = OnlyIn(repository_.get(), ids_[0]);
+  ASSERT_FALSE(doomed.empty());
+  auto newest = repository_->ReadManifest(ids_.back());
+  ASSERT_TRUE(newest.ok());
+  const std::string named = newest->files.front().stored_name;
+  std::filesystem::create_directories(Repo() + "/trash");
+  for (const std::string& name : {named, doomed[0]}) {
+    std::filesystem::rename(Repo() + "/data/" + name, Repo() + "/trash/" + name);
+  }
+  ExpectDrillPasses(ids_.back());  // reads `named` from trash/
+
+  PruneReport report;
+  const Status status = Prune(repository_.get(), 4, std::nullopt, false, &report);
+  ASSERT_TRUE(status.ok()) << status.ToString();
+  EXPECT_TRUE(report.removed_backups.empty());
+  EXPECT_TRUE(std::filesystem::exists(Repo() + "/data/" + named));
+  // The oldest backup still names doomed[0] (keep_last 4 keeps it): put back too.
+  EXPECT_TRUE(std::filesystem::exists(Repo() + "/data/" + doomed[0]));
+  EXPECT_TRUE(std::filesystem::is_empty(Repo() + "/trash"));
+  for (const std::string& id : ids_) ExpectDrillPasses(id);
+
+  // Unnamed once the oldest backup goes: a file left in trash/ then is removed for good.
+  ASSERT_TRUE(Prune(repository_.get(), 3, std::nullopt, true, &report).ok());
+  std::filesystem::rename(Repo() + "/data/" + doomed[0], Repo() + "/trash/" + doomed[0]);
+  report = PruneReport{};
+  ASSERT_TRUE(Prune(repository_.get(), 3, std::nullopt, false, &report).ok());
+  EXPECT_FALSE(std::filesystem::exists(Repo() + "/trash/" + doomed[0]));
+  EXPECT_FALSE(std::filesystem::exists(Repo() + "/data/" + doomed[0]));
+  ExpectDrillPasses(ids_.back());
+}
+
+// A lease that does not parse might name anything: prune deletes nothing rather than guess.
+TEST_F(PruneTest, ADamagedLeaseStopsPruneBeforeAnyDeletion) {
+  std::filesystem::create_directories(Repo() + "/leases");
+  std::ofstream(Repo() + "/leases/00000000000000cc.json") << "{\"format\": \"ordo-lease\"";
+  const auto before = FilesUnder(Repo());
+  PruneReport report;
+  const Status status = Prune(repository_.get(), 1, std::nullopt, false, &report);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+  EXPECT_NE(status.message().find("00000000000000cc.json"), std::string::npos)
+      << status.ToString();
+  EXPECT_EQ(FilesUnder(Repo()), before);
 }
 
 }  // namespace

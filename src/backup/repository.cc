@@ -6,13 +6,18 @@
 #include <algorithm>
 #include <cassert>
 #include <ctime>
+
+#include <unistd.h>
 #include <map>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include "backup/content_codec.h"
 #include "backup/keys.h"
 #include "backup/manifest_json.h"
 #include "backup/sha256.h"
+#include "util/clock.h"
 
 namespace ordo::backup {
 namespace {
@@ -23,6 +28,9 @@ constexpr char kManifestDirectory[] = "manifests";
 constexpr char kTemporaryPrefix[] = ".tmp-";
 constexpr char kManifestSuffix[] = ".json";
 constexpr char kArchiveDirectory[] = "archive";
+constexpr char kLeaseDirectory[] = "leases";
+constexpr char kTrashDirectory[] = "trash";
+constexpr uint64_t kLeaseBytesMax = 64 << 20;
 // Small JSON files are read whole; anything larger is not one of ours.
 constexpr uint64_t kDescriptionBytesMax = 64 << 10;
 constexpr uint64_t kManifestBytesMax = 256 << 20;
@@ -111,6 +119,7 @@ class LocalRepository final : public Repository {
         keys_(std::move(keys)),
         can_read_(can_read),
         can_write_(can_write) {}
+  ~LocalRepository() override { (void)EndWrite(); }
 
   const RepositoryInfo& info() const override { return info_; }
   bool CanRead() const override { return can_read_; }
@@ -136,6 +145,14 @@ class LocalRepository final : public Repository {
   Result<std::vector<std::string>> ListArchivedDatabases() override;
   Result<std::vector<ArchivePiece>> ListArchivePieces(const std::string& database_id_hex) override;
   Status RemoveArchivePiece(const ArchivePiece& piece) override;
+  Status BeginWrite(const std::string& writer, bool protect_new_files) override;
+  Status EndWrite() override;
+  Result<std::vector<Lease>> ListLeases() override;
+  Status RemoveLease(const std::string& id) override;
+  Status TrashStored(const std::string& stored_name) override;
+  Status RestoreTrashed(const std::string& stored_name) override;
+  Status RemoveTrashed(const std::string& stored_name) override;
+  Result<std::vector<std::string>> ListTrashed() override;
 
  private:
   using PlainKey = std::pair<std::string, uint64_t>;  // plain SHA-256, plain bytes
@@ -153,6 +170,25 @@ class LocalRepository final : public Repository {
   std::string ArchivePiecePath(const ArchivePiece& piece) const {
     return ArchiveDirectory(piece.database_id) + "/" + piece.Name() + kManifestSuffix;
   }
+  std::string LeaseDirectory() const { return path_ + "/" + kLeaseDirectory; }
+  std::string LeasePath(const std::string& id) const {
+    return LeaseDirectory() + "/" + id + kManifestSuffix;
+  }
+  std::string TrashDirectory() const { return path_ + "/" + kTrashDirectory; }
+  std::string TrashPath(const std::string& name) const { return TrashDirectory() + "/" + name; }
+  // Where a content file is: data/, or trash/ while a prune decides about it (readers read it
+  // there), or "" if neither.
+  std::string StoredPath(const std::string& name) const;
+  // Creates REPO/`name`/ if missing, durably.
+  Status EnsureDirectory(const std::string& name);
+  // Publishes lease_ (replacing this writer's earlier version), refreshed now.
+  Status PublishLease();
+  // Republishes the lease once it is kLeaseRefreshSeconds old.
+  Status RefreshLeaseIfDue();
+  // The writer's side of the protocol (repository.h): leases the files `what` reuses, then
+  // checks that every file it names is in data/. Busy naming a reused file that is gone (a
+  // concurrent prune took it: store it again); Corruption for a file of this writer's own.
+  Status PinAndCheck(const std::vector<const ManifestFile*>& files, const std::string& what);
   Status CannotWrite() const;
   Status CannotRead() const;
   // Lists the manifests once, for the caches; a failure leaves the caches partial (then a
@@ -173,6 +209,13 @@ class LocalRepository final : public Repository {
   bool listed_ = false;
   std::map<std::string, Manifest> manifests_;  // by backup id, once listed
   std::map<PlainKey, ManifestFile> known_;     // content this repository holds, by plain hash
+  // Content files this object published (not reuses: kept by the lease's protect_since or by
+  // prune's grace until a manifest or piece names them).
+  std::set<std::string> published_;
+  // The files of the last archive piece this object published: the newest piece, which prune
+  // always keeps, so reusing them needs no lease.
+  std::set<std::string> last_piece_files_;
+  std::optional<Lease> lease_;  // published at leases/<id>.json while set
 };
 
 Status LocalRepository::CannotWrite() const {
@@ -248,8 +291,9 @@ Status LocalRepository::PutFile(const ReadChunk& source, ManifestFile* file, uin
   file->stored_name = summary.stored_sha256;
   file->stored_bytes = summary.stored_bytes;
   if (written != nullptr && published) *written = summary.stored_bytes;
+  if (published) published_.insert(summary.stored_sha256);
   Remember(*file);
-  return Status::Ok();
+  return RefreshLeaseIfDue();
 }
 
 Status LocalRepository::ReadFile(const ManifestFile& file, const WriteChunk& sink) {
@@ -257,8 +301,10 @@ Status LocalRepository::ReadFile(const ManifestFile& file, const WriteChunk& sin
   if (!IsSha256Hex(file.stored_name)) {
     return Status::InvalidArgument("stored name \"" + file.stored_name + "\" is not a SHA-256");
   }
-  const std::string path = DataPath(file.stored_name);
-  if (!fs_->FileExists(path)) return Status::Corruption(path + ": missing from the repository");
+  const std::string path = StoredPath(file.stored_name);
+  if (path.empty()) {
+    return Status::Corruption(DataPath(file.stored_name) + ": missing from the repository");
+  }
   ORDO_ASSIGN_OR_RETURN(auto stored, fs_->NewRandomAccessFile(path));
   ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
   stored->AdviseSequential();
@@ -294,8 +340,10 @@ Status LocalRepository::CheckStored(const ManifestFile& file) {
   if (!IsSha256Hex(file.stored_name)) {
     return Status::InvalidArgument("stored name \"" + file.stored_name + "\" is not a SHA-256");
   }
-  const std::string path = DataPath(file.stored_name);
-  if (!fs_->FileExists(path)) return Status::Corruption(path + ": missing from the repository");
+  const std::string path = StoredPath(file.stored_name);
+  if (path.empty()) {
+    return Status::Corruption(DataPath(file.stored_name) + ": missing from the repository");
+  }
   std::string actual;
   uint64_t size = 0;
   ORDO_RETURN_IF_ERROR(HashStoredFile(fs_, path, &actual, &size));
@@ -327,12 +375,8 @@ Status LocalRepository::CheckManifestFiles(const Manifest& manifest) const {
       return Status::InvalidArgument("manifest " + manifest.backup_id + ": stored name \"" +
                                      file.stored_name + "\" is not a SHA-256");
     }
-    if (!fs_->FileExists(DataPath(file.stored_name))) {
-      return Status::Corruption("manifest " + manifest.backup_id + " lists " +
-                                DataPath(file.stored_name) + ", which is not in the repository");
-    }
   }
-  return Status::Ok();
+  return Status::Ok();  // that each is in data/ is PinAndCheck's, once the lease is out
 }
 
 Status LocalRepository::WriteManifest(const Manifest& manifest) {
@@ -342,6 +386,9 @@ Status LocalRepository::WriteManifest(const Manifest& manifest) {
                                    "\" (expected yyyymmddThhmmssZ-8hex)");
   }
   ORDO_RETURN_IF_ERROR(CheckManifestFiles(manifest));
+  std::vector<const ManifestFile*> files;
+  for (const ManifestFile& file : manifest.files) files.push_back(&file);
+  ORDO_RETURN_IF_ERROR(PinAndCheck(files, "backup " + manifest.backup_id));
   const std::string json = ManifestToJson(manifest);
   const std::string final_path = ManifestPath(manifest.backup_id);
   Manifest parsed;  // what a reader will see: refuse to publish what it would reject
@@ -443,11 +490,13 @@ Status LocalRepository::WriteArchivePiece(const ArchivePiece& piece) {
                                    "\" is not 32 lowercase hex digits");
   }
   for (const ManifestFile* file : {&piece.file, &piece.identity}) {
-    if (!IsSha256Hex(file->stored_name) || !fs_->FileExists(DataPath(file->stored_name))) {
-      return Status::Corruption("archive piece " + piece.Name() + " lists data/" +
-                                file->stored_name + ", which is not in the repository");
+    if (!IsSha256Hex(file->stored_name)) {
+      return Status::Corruption("archive piece " + piece.Name() + " lists \"" +
+                                file->stored_name + "\", which is not a stored name");
     }
   }
+  ORDO_RETURN_IF_ERROR(PinAndCheck({&piece.file, &piece.identity},
+                                   "archive piece " + piece.database_id + "/" + piece.Name()));
   const std::string json = ArchivePieceToJson(piece);
   const std::string final_path = ArchivePiecePath(piece);
   ArchivePiece parsed;  // refuse to publish what a reader would reject
@@ -476,6 +525,7 @@ Status LocalRepository::WriteArchivePiece(const ArchivePiece& piece) {
   bool published = false;
   if (status.ok()) status = Publish(fs_, directory, temporary, final_path, &published);
   if (!status.ok() && !temporary.empty() && !published) (void)fs_->RemoveFile(temporary);
+  if (status.ok()) last_piece_files_ = {piece.file.stored_name, piece.identity.stored_name};
   return status;
 }
 
@@ -521,6 +571,173 @@ Status LocalRepository::RemoveArchivePiece(const ArchivePiece& piece) {
   }
   ORDO_RETURN_IF_ERROR(fs_->RemoveFile(ArchivePiecePath(piece)));
   return fs_->SyncDir(ArchiveDirectory(piece.database_id));
+}
+
+std::string LocalRepository::StoredPath(const std::string& name) const {
+  if (fs_->FileExists(DataPath(name))) return DataPath(name);
+  if (fs_->FileExists(TrashPath(name))) return TrashPath(name);
+  return "";
+}
+
+Status LocalRepository::EnsureDirectory(const std::string& name) {
+  const std::string directory = path_ + "/" + name;
+  if (fs_->FileExists(directory)) return Status::Ok();
+  ORDO_RETURN_IF_ERROR(fs_->CreateDir(directory));
+  return fs_->SyncDir(path_);
+}
+
+Status LocalRepository::PublishLease() {
+  assert(lease_.has_value());
+  ORDO_RETURN_IF_ERROR(EnsureDirectory(kLeaseDirectory));
+  lease_->refreshed_micros = WallMicros();
+  std::string temporary;
+  Status status = WriteTemporary(fs_, LeaseDirectory(), LeaseToJson(*lease_), &temporary);
+  // A lease is the one file a writer replaces: its own, by rename over the earlier version.
+  if (status.ok()) status = fs_->RenameFile(temporary, LeasePath(lease_->id));
+  if (!status.ok()) {
+    if (!temporary.empty()) (void)fs_->RemoveFile(temporary);
+    return status.WithContext("publishing lease " + LeasePath(lease_->id));
+  }
+  return fs_->SyncDir(LeaseDirectory());
+}
+
+Status LocalRepository::RefreshLeaseIfDue() {
+  if (!lease_.has_value()) return Status::Ok();
+  if (WallMicros() - lease_->refreshed_micros < kLeaseRefreshSeconds * 1000000) {
+    return Status::Ok();
+  }
+  return PublishLease();
+}
+
+Status LocalRepository::BeginWrite(const std::string& writer, bool protect_new_files) {
+  if (!can_write_) return CannotWrite();
+  if (!lease_.has_value()) {
+    Lease lease;
+    lease.id = RandomHex(8);
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) == 0) lease.host = host;
+    lease.pid = static_cast<int64_t>(getpid());
+    lease.created_micros = WallMicros();
+    lease_ = std::move(lease);
+  }
+  lease_->writer = writer;
+  if (protect_new_files && lease_->protect_since_micros == 0) {
+    lease_->protect_since_micros = WallMicros();
+  }
+  return PublishLease();
+}
+
+Status LocalRepository::EndWrite() {
+  if (!lease_.has_value()) return Status::Ok();
+  const std::string id = lease_->id;
+  lease_.reset();
+  return RemoveLease(id);
+}
+
+Status LocalRepository::PinAndCheck(const std::vector<const ManifestFile*>& files,
+                                    const std::string& what) {
+  std::vector<std::string> reused;
+  for (const ManifestFile* file : files) {
+    const std::string& name = file->stored_name;
+    if (!published_.contains(name) && !last_piece_files_.contains(name)) reused.push_back(name);
+  }
+  if (!reused.empty()) {
+    if (!lease_.has_value()) ORDO_RETURN_IF_ERROR(BeginWrite("ordo writer", false));
+    bool grew = false;
+    for (const std::string& name : reused) {
+      if (std::find(lease_->files.begin(), lease_->files.end(), name) == lease_->files.end()) {
+        lease_->files.push_back(name);
+        grew = true;
+      }
+    }
+    // Republished when it grew, or when it is due: a writer idle for a day (an archiver of a
+    // quiet database) may have had its lease removed as stale.
+    ORDO_RETURN_IF_ERROR(grew ? PublishLease() : RefreshLeaseIfDue());
+  }
+  // After the lease is out: a prune that moves one of them to trash/ from now on sees the lease
+  // when it re-reads, and puts it back.
+  for (const ManifestFile* file : files) {
+    if (fs_->FileExists(DataPath(file->stored_name))) continue;
+    // Taken by a concurrent prune (one of our own files only when prune runs with no grace
+    // period beside a writer that does not protect its new files): the writer stores it again.
+    known_.erase(PlainKey(file->plain_sha256, file->plain_bytes));
+    published_.erase(file->stored_name);
+    return Status::Busy(what + " names " + DataPath(file->stored_name) +
+                        ", which is no longer in the repository (a concurrent prune took it): "
+                        "store it again");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Lease>> LocalRepository::ListLeases() {
+  std::vector<Lease> leases;
+  if (!fs_->FileExists(LeaseDirectory())) return leases;
+  ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->GetChildren(LeaseDirectory()));
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    if (name.starts_with(".") || !name.ends_with(kManifestSuffix)) continue;
+    const std::string path = LeaseDirectory() + "/" + name;
+    ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
+    if (size > kLeaseBytesMax) return Status::Corruption(path + ": too large for a lease");
+    auto text = ReadFileToString(fs_, path);
+    if (!text.ok() && !fs_->FileExists(path)) continue;  // its writer ended meanwhile
+    ORDO_RETURN_IF_ERROR(text.status());
+    Lease lease;
+    ORDO_RETURN_IF_ERROR(LeaseFromJson(*text, path, &lease));
+    if (lease.id + kManifestSuffix != name) {
+      return Status::Corruption(path + ": holds lease " + lease.id + ", its name says otherwise");
+    }
+    leases.push_back(std::move(lease));
+  }
+  return leases;
+}
+
+Status LocalRepository::RemoveLease(const std::string& id) {
+  const std::string path = LeasePath(id);
+  if (!fs_->FileExists(path)) return Status::Ok();
+  ORDO_RETURN_IF_ERROR(fs_->RemoveFile(path));
+  return fs_->SyncDir(LeaseDirectory());
+}
+
+Status LocalRepository::TrashStored(const std::string& stored_name) {
+  if (!IsSha256Hex(stored_name)) {
+    return Status::InvalidArgument("stored name \"" + stored_name + "\" is not a SHA-256");
+  }
+  ORDO_RETURN_IF_ERROR(EnsureDirectory(kTrashDirectory));
+  ORDO_RETURN_IF_ERROR(fs_->RenameFile(DataPath(stored_name), TrashPath(stored_name)));
+  // Both directories: the file is in one of them after a crash, never in none or two.
+  ORDO_RETURN_IF_ERROR(fs_->SyncDir(TrashDirectory()));
+  ORDO_RETURN_IF_ERROR(fs_->SyncDir(DataDirectory()));
+  std::erase_if(known_, [&](const auto& entry) { return entry.second.stored_name == stored_name; });
+  return Status::Ok();
+}
+
+Status LocalRepository::RestoreTrashed(const std::string& stored_name) {
+  if (!IsSha256Hex(stored_name)) {
+    return Status::InvalidArgument("stored name \"" + stored_name + "\" is not a SHA-256");
+  }
+  if (!fs_->FileExists(TrashPath(stored_name))) return Status::Ok();  // restored already
+  if (fs_->FileExists(DataPath(stored_name))) return RemoveTrashed(stored_name);  // stored again
+  ORDO_RETURN_IF_ERROR(fs_->RenameFile(TrashPath(stored_name), DataPath(stored_name)));
+  ORDO_RETURN_IF_ERROR(fs_->SyncDir(DataDirectory()));
+  return fs_->SyncDir(TrashDirectory());
+}
+
+Status LocalRepository::RemoveTrashed(const std::string& stored_name) {
+  if (!IsSha256Hex(stored_name)) {
+    return Status::InvalidArgument("stored name \"" + stored_name + "\" is not a SHA-256");
+  }
+  if (!fs_->FileExists(TrashPath(stored_name))) return Status::Ok();
+  ORDO_RETURN_IF_ERROR(fs_->RemoveFile(TrashPath(stored_name)));
+  return fs_->SyncDir(TrashDirectory());
+}
+
+Result<std::vector<std::string>> LocalRepository::ListTrashed() {
+  if (!fs_->FileExists(TrashDirectory())) return std::vector<std::string>{};
+  ORDO_ASSIGN_OR_RETURN(std::vector<std::string> names, fs_->GetChildren(TrashDirectory()));
+  std::erase_if(names, [](const std::string& name) { return !IsSha256Hex(name); });
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 // Checks `key` against the repository's description and says what this process can do.

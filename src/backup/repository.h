@@ -131,6 +131,28 @@ struct ArchivePiece {
   bool IsFollowedBy(const ArchivePiece& next) const;
 };
 
+// A writer's lease (docs/FORMAT.md, "Leases and trash"): the content files a running backup or
+// archiver relies on without having written them itself, published before the manifest or
+// piece that names them, so that a concurrent prune keeps them. Stored as
+// leases/<id>.json; the only repository files that are replaced (a writer republishes its own).
+struct Lease {
+  std::string id;            // 16 lowercase hex digits, random per writer
+  std::string writer;        // what holds it: "backup <backup id>", "archive <database id>"
+  std::string host;          // where it runs, and its process id
+  int64_t pid = 0;
+  int64_t created_micros = 0;
+  int64_t refreshed_micros = 0;  // a lease not refreshed for kLeaseLifetimeSeconds is stale
+  // Content files modified at or after this time (Unix micros) are the writer's own, not yet
+  // referenced: prune keeps them. 0: none (the archiver, whose files are referenced within a
+  // round).
+  int64_t protect_since_micros = 0;
+  std::vector<std::string> files;  // stored names it relies on
+};
+// A lease its writer has not refreshed for this long belongs to a writer that crashed: prune
+// ignores it and removes it. Writers refresh theirs far more often (kLeaseRefreshSeconds).
+inline constexpr int64_t kLeaseLifetimeSeconds = 24 * 3600;
+inline constexpr int64_t kLeaseRefreshSeconds = 3600;
+
 // A new backup id for a backup started at `unix_micros`: "<yyyymmddThhmmssZ>-<8 random hex>".
 std::string MakeBackupId(int64_t unix_micros);
 // True for the shape MakeBackupId produces (so an id is always a safe file name).
@@ -196,7 +218,8 @@ class Repository {
   // Publishes a manifest (temporary name, fsync, rename, directory fsync). The manifest is
   // the backup: before this returns, the backup does not exist. InvalidArgument for a
   // malformed backup_id or one already used by a different manifest (an identical one is OK);
-  // Corruption if a file it lists is not in data/ (a caller bug or a damaged repository).
+  // Busy, publishing nothing, if a file it lists is not in data/ once the files it reuses are
+  // leased (a concurrent prune took it: the writer stores it again; see below).
   virtual Status WriteManifest(const Manifest& manifest) = 0;
   // Every manifest, oldest first (by backup_id). Temporary files (".tmp-*") are ignored. A
   // manifest that does not parse or fails its checksum is reported as Corruption naming it.
@@ -204,9 +227,10 @@ class Repository {
   virtual Result<std::vector<Manifest>> ListManifests() = 0;
   virtual Result<Manifest> ReadManifest(const std::string& backup_id) = 0;
 
-  // The continuous archive. Publishes `piece`'s description (same protocol as a manifest: the
-  // content file it names must be durable already; an identical description under the same
-  // name is OK, a different one is refused: the archive is never rewritten).
+  // The continuous archive. Publishes `piece`'s description (same protocol as a manifest,
+  // Busy included: the content file it names must be durable already; an identical
+  // description under the same name is OK, a different one is refused: the archive is never
+  // rewritten).
   virtual Status WriteArchivePiece(const ArchivePiece& piece) = 0;
   // The database ids (hex) that have an archive directory, sorted.
   virtual Result<std::vector<std::string>> ListArchivedDatabases() = 0;
@@ -215,6 +239,26 @@ class Repository {
   virtual Result<std::vector<ArchivePiece>> ListArchivePieces(
       const std::string& database_id_hex) = 0;
 
+  // ---- Writers and prune (docs/FORMAT.md, "Leases and trash").
+  //
+  // A writer publishes a lease naming every file its manifest or piece reuses (lists without
+  // having written it through this object), then checks that each is still in data/, then
+  // publishes the manifest or piece, so prune, which moves files to trash/ before it re-reads
+  // what references them, either sees the lease or has moved the file before the check (then
+  // WriteManifest / WriteArchivePiece return Busy naming it, and the writer stores it again).
+  // WriteManifest and WriteArchivePiece do this themselves; a backup also calls BeginWrite at
+  // its start, so the files it stores stay kept until its manifest names them, however long it
+  // runs, and EndWrite at its end.
+
+  // Publishes this object's lease for `writer`; with `protect_new_files`, every content file
+  // stored from now on is kept by prune while the lease lives.
+  virtual Status BeginWrite(const std::string& writer, bool protect_new_files) = 0;
+  // Removes this object's lease, if any (also done by the destructor, as best it can).
+  virtual Status EndWrite() = 0;
+  // Every lease, stale ones included (the caller decides by refreshed_micros). A lease that
+  // does not parse is Corruption naming it.
+  virtual Result<std::vector<Lease>> ListLeases() = 0;
+
   // Deletion, for prune only.
   virtual Status RemoveArchivePiece(const ArchivePiece& piece) = 0;
   virtual Status RemoveManifest(const std::string& backup_id) = 0;
@@ -222,6 +266,15 @@ class Repository {
   virtual Status RemoveStored(const std::string& stored_name) = 0;
   // When a content file was last modified (written), Unix microseconds.
   virtual Result<int64_t> StoredModifiedMicros(const std::string& stored_name) = 0;
+  virtual Status RemoveLease(const std::string& id) = 0;
+  // Prune's two-phase removal: a content file moves from data/ to trash/ (readers still find
+  // it there), then, once prune has re-read everything that references files, it is restored
+  // to data/ or removed for good.
+  virtual Status TrashStored(const std::string& stored_name) = 0;
+  // Back to data/; OK if it is there already (a writer stored it again) or gone.
+  virtual Status RestoreTrashed(const std::string& stored_name) = 0;
+  virtual Status RemoveTrashed(const std::string& stored_name) = 0;
+  virtual Result<std::vector<std::string>> ListTrashed() = 0;
 };
 
 }  // namespace ordo::backup

@@ -61,7 +61,10 @@ void RunPrune(const PruneArguments& arguments) {
                       {"removed_temporary", report.removed_temporary},
                       {"removed_archive_pieces", report.removed_archive_pieces},
                       {"kept_archive_pieces", report.kept_archive_pieces},
-                      {"kept_recent_files", report.kept_recent}});
+                      {"kept_recent_files", report.kept_recent},
+                      {"live_leases", report.live_leases},
+                      {"removed_leases", report.removed_leases},
+                      {"restored_files", report.restored_files}});
   }
   const char* verb = report.dry_run ? "would remove" : "removed";
   std::printf("prune %s: kept %zu backups; %s %zu backups and %zu files (%s)%s\n",
@@ -76,9 +79,20 @@ void RunPrune(const PruneArguments& arguments) {
                 report.removed_archive_pieces.size());
   }
   if (report.kept_recent > 0) {
-    std::printf("  left %llu unreferenced files younger than --grace %s (a running backup or "
-                "archiver may be writing them)\n",
+    std::printf("  left %llu unreferenced files a running backup or archiver may be writing "
+                "(under a live lease, or younger than --grace %s)\n",
                 static_cast<unsigned long long>(report.kept_recent), arguments.grace.c_str());
+  }
+  if (report.live_leases > 0) {
+    std::printf("  live leases: %llu (running backups or archivers; what they need was kept)\n",
+                static_cast<unsigned long long>(report.live_leases));
+  }
+  for (const auto& lease : report.removed_leases) {
+    std::printf("  %s stale lease %s\n", verb, lease.c_str());
+  }
+  if (!report.restored_files.empty()) {
+    std::printf("  restored: %zu files a writer published or leased while prune ran\n",
+                report.restored_files.size());
   }
   for (const auto& name : report.removed_temporary) {
     std::printf("  %s leftover temporary file %s\n", verb, name.c_str());
