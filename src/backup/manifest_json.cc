@@ -383,7 +383,8 @@ Status LeaseFromJson(std::string_view text, const std::string& path, Lease* leas
       return Status::Corruption(path + ": \"" + name + "\" is not a stored name (SHA-256)");
     }
   }
-  if (lease->id.size() != 16 || lease->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
+  if (lease->id.size() != 16 ||
+      lease->id.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return Status::Corruption(path + ": lease id \"" + lease->id + "\" is not 16 hex digits");
   }
   return Status::Ok();

@@ -2,6 +2,8 @@
 // of the backup's file-system changes (or dies part way, leaving trash/) never leaves a
 // published manifest naming a file that is gone, and the next prune settles what is left.
 //
+// A backup killed at any step leaves nothing a prune or the next backup trips on.
+//
 // The race it rules out: backup B3 of a copy of an old directory reuses content files only an
 // old backup (B1) references; a prune that plans before B3's manifest exists dooms B1 and those
 // files (keep_last = 1 keeps B2), and removes them while B3 is about to publish.
@@ -313,6 +315,46 @@ TEST_F(PruneRaceTest, APruneThatDiesPartWayLeavesTrashThatReadersFindAndTheNextP
     }
   }
   EXPECT_GT(left_trash, 0);
+}
+
+TEST_F(PruneRaceTest, ABackupKilledAtAnyStepLeavesNothingAPruneOrTheNextBackupTripsOn) {
+  for (int dies_at = 1;; ++dies_at) {
+    const std::string context = "backup dies at change " + std::to_string(dies_at);
+    SCOPED_TRACE(context);
+    const std::string path = FreshRepository(dies_at);
+    bool died = false;
+    {
+      HookedFileSystem dying;
+      dying.before_change = [&] {
+        if (dying.changes < dies_at) return Status::Ok();
+        died = true;
+        return Status::IOError("killed");  // and every change after, its lease's removal too
+      };
+      auto repository = Repository::Open(&dying, path, {});
+      ASSERT_TRUE(repository.ok()) << repository.status().ToString();
+      BackupResult result;
+      const Status status =
+          TakeBackup(FileSystem::Default(), scratch_.Sub("a1"), repository->get(), {}, &result);
+      if (!died) {
+        ASSERT_TRUE(status.ok()) << status.ToString();
+        break;  // the backup ran to its end: every death was covered
+      }
+      // Killed after its manifest was published (only its lease's removal failed): a backup.
+      if (status.ok()) EXPECT_TRUE(repository->get()->ReadManifest(result.manifest.backup_id).ok());
+    }
+    PruneReport pruned;
+    ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &pruned).ok());
+    ExpectEveryManifestVerifies(path, context);
+    BackupResult result;
+    int changes = 0;
+    const Status again = BackUpA1With(path, 0, [] {}, &changes, &result);
+    ASSERT_TRUE(again.ok()) << again.ToString();
+    PruneReport settled;
+    ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &settled).ok());
+    EXPECT_EQ(settled.kept_backups, std::vector<std::string>{result.manifest.backup_id});
+    ExpectEveryManifestVerifies(path, context + ", backed up again");
+    if (HasFatalFailure()) return;
+  }
 }
 
 }  // namespace
