@@ -175,8 +175,9 @@ ordo::Options BulkOptions() {
 
 // ---- 1. Durable writes.
 void BenchWrites(const Config& config, const std::string& directory) {
-  std::printf("\n== durable writes (sync always, 100-byte values, random keys of 1 M, %.0f s each)\n",
-              config.seconds);
+  std::printf(
+      "\n== durable writes (sync always, 100-byte values, random keys of 1 M, %.0f s each)\n",
+      config.seconds);
   ordo::Options options;
   options.sync_mode = ordo::SyncMode::kAlways;
   std::unique_ptr<ordo::DB> db;
@@ -270,10 +271,11 @@ void Build(const std::string& directory, uint64_t keys, size_t value_bytes,
   ordo::Status closed = db->Close();
   if (!closed.ok()) Die("close", closed);
   const double close_seconds = Seconds(Clock::now() - close_start);
-  std::printf("  built %s keys x %zu-byte values in %.1f s (%.0f puts/s), close with checkpoint "
-              "%.1f s, %.0f MB on disk\n",
-              Count(keys).c_str(), value_bytes, loaded, keys / loaded, close_seconds,
-              DirectoryBytes(directory) / 1e6);
+  std::printf(
+      "  built %s keys x %zu-byte values in %.1f s (%.0f puts/s), close with checkpoint "
+      "%.1f s, %.0f MB on disk\n",
+      Count(keys).c_str(), value_bytes, loaded, keys / loaded, close_seconds,
+      DirectoryBytes(directory) / 1e6);
   std::fflush(stdout);
 }
 
@@ -302,16 +304,15 @@ struct OpenResult {
   if (!opened.ok()) Die("open " + directory, opened);
   const Memory after = ReadMemory();
   const ordo::Statistics stats = db->GetStatistics();
-  std::printf("RESULT seconds_ns=%" PRIu64 " keys=%" PRIu64 " segments=%" PRIu64
-              " log_bytes=%" PRIu64 " last_lsn=%" PRIu64 " replayed=%" PRIu64 " verified=%" PRIu64
-              " level=%d clean=%d report_micros=%" PRId64 " rss_before=%" PRIu64
-              " rss_after=%" PRIu64 " anon_before=%" PRIu64 " anon_after=%" PRIu64
-              " index_bytes=%" PRIu64 " checkpoint=%s\n",
-              static_cast<uint64_t>(seconds * 1e9), report.keys, report.segments,
-              report.log_bytes, report.last_lsn, report.replayed_records, report.verified_records,
-              report.integrity_level, report.previous_shutdown_clean ? 1 : 0,
-              report.duration_micros, before.rss, after.rss, before.anon, after.anon,
-              stats.index_bytes, report.checkpoint.empty() ? "none" : "yes");
+  std::printf(
+      "RESULT seconds_ns=%" PRIu64 " keys=%" PRIu64 " segments=%" PRIu64 " log_bytes=%" PRIu64
+      " last_lsn=%" PRIu64 " replayed=%" PRIu64 " verified=%" PRIu64
+      " level=%d clean=%d report_micros=%" PRId64 " rss_before=%" PRIu64 " rss_after=%" PRIu64
+      " anon_before=%" PRIu64 " anon_after=%" PRIu64 " index_bytes=%" PRIu64 " checkpoint=%s\n",
+      static_cast<uint64_t>(seconds * 1e9), report.keys, report.segments, report.log_bytes,
+      report.last_lsn, report.replayed_records, report.verified_records, report.integrity_level,
+      report.previous_shutdown_clean ? 1 : 0, report.duration_micros, before.rss, after.rss,
+      before.anon, after.anon, stats.index_bytes, report.checkpoint.empty() ? "none" : "yes");
   for (const auto& action : report.actions) std::printf("ACTION %s\n", action.c_str());
   std::fflush(stdout);
   ::_exit(0);
@@ -371,9 +372,11 @@ void PrintOpen(const char* what, const OpenResult& r) {
               ", clean %" PRIu64 ", checkpoint %s, replayed %" PRIu64 " records, verified %" PRIu64
               ", report %.3f s)\n",
               what, r.seconds, r.Get("keys"), r.Get("segments"), r.Get("log_bytes") / 1e6,
-              r.Get("level"), r.Get("clean"), r.fields.count("checkpoint") ? r.fields.at("checkpoint").c_str() : "?",
+              r.Get("level"), r.Get("clean"),
+              r.fields.count("checkpoint") ? r.fields.at("checkpoint").c_str() : "?",
               r.Get("replayed"), r.Get("verified"), r.Get("report_micros") / 1e6);
-  if (r.fields.count("runs")) std::printf("    median of runs: %s s\n", r.fields.at("runs").c_str());
+  if (r.fields.count("runs"))
+    std::printf("    median of runs: %s s\n", r.fields.at("runs").c_str());
   std::fflush(stdout);
 }
 
@@ -438,9 +441,10 @@ int Main(int argc, char** argv) {
     } else if (arg == "--markdown") {
       config.markdown = next();
     } else if (arg == "--help" || arg == "-h") {
-      std::printf("usage: ordo_bench [--quick] [--dir BASE] [--only writes,open,replay,memory]\n"
-                  "                  [--seconds S] [--threads 1,4,16,64] [--repeat N]\n"
-                  "                  [--markdown FILE] [--keep]\n");
+      std::printf(
+          "usage: ordo_bench [--quick] [--dir BASE] [--only writes,open,replay,memory]\n"
+          "                  [--seconds S] [--threads 1,4,16,64] [--repeat N]\n"
+          "                  [--markdown FILE] [--keep]\n");
       return 0;
     } else {
       std::fprintf(stderr, "ordo_bench: unknown argument %s (try --help)\n", arg.c_str());
@@ -525,10 +529,10 @@ int Main(int argc, char** argv) {
                 Count(config.replay_keys).c_str(), config.replay_value_bytes);
     const std::string directory = root + "/replay";
     Build(directory, config.replay_keys, config.replay_value_bytes);
-    BenchReplay(self, directory,
-                Count(config.replay_keys) + " keys x " +
-                    std::to_string(config.replay_value_bytes) + " B",
-                true, config.repeat);
+    BenchReplay(
+        self, directory,
+        Count(config.replay_keys) + " keys x " + std::to_string(config.replay_value_bytes) + " B",
+        true, config.repeat);
     if (!config.keep) fs::remove_all(directory);
   }
 
@@ -546,8 +550,8 @@ int Main(int argc, char** argv) {
     std::ofstream out(config.markdown, std::ios::app);
     out << "| engine figure | measured | target | |\n| --- | --- | --- | --- |\n";
     for (const auto& row : g_rows) {
-      out << "| " << row.figure << " | " << row.value << " | " << row.target << " | "
-          << row.verdict << " |\n";
+      out << "| " << row.figure << " | " << row.value << " | " << row.target << " | " << row.verdict
+          << " |\n";
     }
     out << "\n";
   }

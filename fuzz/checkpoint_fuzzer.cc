@@ -72,7 +72,8 @@ void AppendRecord(uint64_t segment_id, uint64_t lsn, const WriteBatch& batch, st
   log::EncodeRecord(meta, batch, &scratch, &value_offsets);
   log::DecodedRecord decoded;
   FUZZ_CHECK(log::DecodeRecordPayload(std::string_view(scratch).substr(log::kRecordHeaderBytes),
-                                      log::kFormatVersion, &decoded).ok());
+                                      log::kFormatVersion, &decoded)
+                 .ok());
   db::ApplyRecord(decoded, segment_id, offset, state);
   meta.digest = state->digest();
   meta.live_keys = state->size();
@@ -203,8 +204,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The loader alone.
   fuzz::MemoryFileSystem fs = fixture->fs;
-  const uint64_t name_lsn =
-      checkpoint.size() >= 40 ? DecodeFixed64(checkpoint.data() + 32) : 0;
+  const uint64_t name_lsn = checkpoint.size() >= 40 ? DecodeFixed64(checkpoint.data() + 32) : 0;
   const std::string path = kDirectory + "/index/" + index::CheckpointFileName(name_lsn);
   fs.SetFile(path, checkpoint);
   {

@@ -24,20 +24,20 @@
 // one that is certainly not (a data frame without TAG_MESSAGE, an end frame without TAG_FINAL or
 // with a false total, anything after an end frame, an empty or oversized data frame, no end
 // frame at all) must not decode.
+#include <sodium.h>
+#include <zstd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include <sodium.h>
-#include <zstd.h>
-
 #include "backup/content_codec.h"
 #include "backup/keys.h"
 #include "backup/sha256.h"
-#include "util/coding.h"
 #include "fuzz/fuzz_check.h"
 #include "fuzz/memory_file_system.h"
+#include "util/coding.h"
 
 namespace {
 
@@ -53,7 +53,8 @@ backup::ContentKeys KeysFor(uint8_t flags) {
   static const std::string box_public_key = [] {
     std::string public_key(crypto_box_PUBLICKEYBYTES, '\0');
     FUZZ_CHECK(crypto_scalarmult_base(reinterpret_cast<unsigned char*>(public_key.data()),
-                                      reinterpret_cast<const unsigned char*>(secret_key.data())) == 0);
+                                      reinterpret_cast<const unsigned char*>(secret_key.data())) ==
+               0);
     return public_key;
   }();
   backup::ContentKeys keys;
@@ -81,7 +82,8 @@ std::string EncodeAndDamage(const backup::ContentKeys& keys, std::string_view pl
   auto file = fs.NewWritableFile(kPath);
   FUZZ_CHECK(file.ok());
   size_t offset = 0;
-  const backup::Repository::ReadChunk source = [&](char* buffer, size_t capacity) -> Result<size_t> {
+  const backup::Repository::ReadChunk source = [&](char* buffer,
+                                                   size_t capacity) -> Result<size_t> {
     const size_t count = std::min(capacity, plain.size() - offset);
     std::memcpy(buffer, plain.data() + offset, count);
     offset += count;
@@ -93,8 +95,9 @@ std::string EncodeAndDamage(const backup::ContentKeys& keys, std::string_view pl
   FUZZ_CHECK(stored.ok());
   std::string bytes = *stored;
   for (size_t at = 0; at + 3 <= patches.size(); at += 3) {
-    const size_t where = (static_cast<uint8_t>(patches[at]) |
-                          static_cast<uint8_t>(patches[at + 1]) << 8) % bytes.size();
+    const size_t where =
+        (static_cast<uint8_t>(patches[at]) | static_cast<uint8_t>(patches[at + 1]) << 8) %
+        bytes.size();
     bytes[where] = static_cast<char>(bytes[where] ^ patches[at + 2]);
   }
   return bytes;
@@ -124,10 +127,10 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
   if (keys.mode == backup::EncryptionMode::kPublicKey) {
     stream_key.assign(backup::kKeyBytes, '\x5a');
     std::string sealed(crypto_box_SEALBYTES + backup::kKeyBytes, '\0');
-    FUZZ_CHECK(crypto_box_seal(reinterpret_cast<unsigned char*>(sealed.data()),
-                               reinterpret_cast<const unsigned char*>(stream_key.data()),
-                               stream_key.size(),
-                               reinterpret_cast<const unsigned char*>(keys.public_key.data())) == 0);
+    FUZZ_CHECK(crypto_box_seal(
+                   reinterpret_cast<unsigned char*>(sealed.data()),
+                   reinterpret_cast<const unsigned char*>(stream_key.data()), stream_key.size(),
+                   reinterpret_cast<const unsigned char*>(keys.public_key.data())) == 0);
     stored += sealed;
   }
   crypto_secretstream_xchacha20poly1305_state stream;
@@ -151,8 +154,8 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
   size_t at = 1;
   while (at + 2 <= input.size()) {
     const uint8_t op = byte_at(at);
-    const std::string_view bytes = input.substr(at + 2, std::min<size_t>(byte_at(at + 1),
-                                                                         input.size() - at - 2));
+    const std::string_view bytes =
+        input.substr(at + 2, std::min<size_t>(byte_at(at + 1), input.size() - at - 2));
     at += 2 + bytes.size();
     std::string frame;
     const unsigned char tag = kTags[op & 3];
@@ -168,8 +171,8 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
       case 1: {
         frame.assign(1, '\1');  // data
         std::string compressed(ZSTD_compressBound(bytes.size()), '\0');
-        const size_t size = ZSTD_compress(compressed.data(), compressed.size(), bytes.data(),
-                                          bytes.size(), 1);
+        const size_t size =
+            ZSTD_compress(compressed.data(), compressed.size(), bytes.data(), bytes.size(), 1);
         FUZZ_CHECK(!ZSTD_isError(size));
         frame.append(compressed, 0, size);
         plain.append(bytes);
@@ -185,8 +188,8 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
         backup::Sha256 plain_hash;
         plain_hash.Update(plain);
         frame += plain_hash.Finish();
-        const bool good = ((op >> 2) & 3) == 2 &&
-                          tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+        const bool good =
+            ((op >> 2) & 3) == 2 && tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
         ended_well = well_formed_so_far && !was_ended_well && good;
         well_formed_so_far = false;
         malformed = malformed || !good;
@@ -200,8 +203,7 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
     FUZZ_CHECK(crypto_secretstream_xchacha20poly1305_push(
                    &stream, reinterpret_cast<unsigned char*>(sealed.data()), nullptr,
                    reinterpret_cast<const unsigned char*>(frame.data()), frame.size(),
-                   reinterpret_cast<const unsigned char*>(header.data()), header.size(),
-                   tag) == 0);
+                   reinterpret_cast<const unsigned char*>(header.data()), header.size(), tag) == 0);
     PutFixed32(&stored, static_cast<uint32_t>(sealed.size()));
     stored += sealed;
     if (op & 16) trailing.append(bytes);
@@ -220,8 +222,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string stored(reinterpret_cast<const char*>(data) + 1, size - 1);
   Forged forged;
   if ((flags & kForgeFrames) && keys.mode != backup::EncryptionMode::kNone) {
-    forged = ForgeEncrypted(keys, std::string_view(reinterpret_cast<const char*>(data) + 1,
-                                                   size - 1));
+    forged =
+        ForgeEncrypted(keys, std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
     stored = forged.stored;
   } else if (flags & kEncodeFirst) {
     // Byte 1 says how many of the input's last bytes are patches (a multiple of 3).
@@ -241,8 +243,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   };
   backup::ContentSummary summary;
   const size_t workers = (flags & kTwoWorkers) ? 2 : 1;
-  const Status status =
-      backup::DecodeContent(keys, **file, stored.size(), sink, &summary, workers);
+  const Status status = backup::DecodeContent(keys, **file, stored.size(), sink, &summary, workers);
   if (forged.well_formed) {
     FUZZ_CHECK(status.ok());
     FUZZ_CHECK(sunk == forged.plain_bytes);

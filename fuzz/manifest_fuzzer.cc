@@ -7,10 +7,9 @@
 // JSON text. Every file carries a "sha256" over the rest, which random text never matches; to
 // reach the field checks behind it, "seal" parses the text and, if it is a JSON object, sets
 // its "sha256" field as the writer does.
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -73,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       backup::RepositoryInfo info;
       if (backup::RepositoryInfoFromJson(text, kPath, &info).ok()) {
         backup::RepositoryInfo again;
-        FUZZ_CHECK(backup::RepositoryInfoFromJson(backup::RepositoryInfoToJson(info), kPath,
-                                                  &again).ok());
+        FUZZ_CHECK(
+            backup::RepositoryInfoFromJson(backup::RepositoryInfoToJson(info), kPath, &again).ok());
       }
       break;
     }

@@ -21,7 +21,9 @@ namespace ordo::fuzz {
 class MemoryFileSystem : public FileSystem {
  public:
   // Adds or replaces the file at `path` (a flat name space: directories are path prefixes).
-  void SetFile(const std::string& path, std::string contents) { files_[path] = std::move(contents); }
+  void SetFile(const std::string& path, std::string contents) {
+    files_[path] = std::move(contents);
+  }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     files_[path].clear();

@@ -37,7 +37,7 @@ struct Transcript {
 RespLimits LimitsFor(uint8_t selector) {
   if (selector & 0x80) return RespLimits();  // the server's own limits
   RespLimits limits;
-  limits.bulk_bytes_max = selector & 0x0f;               // 0 .. 15 bytes
+  limits.bulk_bytes_max = selector & 0x0f;                // 0 .. 15 bytes
   limits.multibulk_args_max = 1 + ((selector >> 4) & 3);  // 1 .. 4 arguments
   limits.inline_bytes_max = 4 + (selector & 0x1f);        // 4 .. 35 bytes
   return limits;
@@ -57,8 +57,8 @@ bool ParseAvailable(RespParser* parser, const RespLimits& limits, const std::str
                     size_t* position, Transcript* transcript) {
   while (true) {
     const size_t before = *position;
-    const bool inline_command = before < buffer.size() && buffer[before] != '*' &&
-                                !parser->InCommand();
+    const bool inline_command =
+        before < buffer.size() && buffer[before] != '*' && !parser->InCommand();
     Command args;
     const RespParser::Outcome outcome = parser->Parse(buffer, position, &args);
     FUZZ_CHECK(*position >= before && *position <= buffer.size());

@@ -55,8 +55,7 @@ void Repair(uint8_t flags, std::string* segment) {
     std::memcpy(segment->data(), log::kSegmentMagic, sizeof(log::kSegmentMagic));
     EncodeFixed32(segment->data() + 8, log::kFormatVersion);
     EncodeFixed32(segment->data() + 12, log::kSegmentHeaderBytes);
-    EncodeFixed64(segment->data() + 56,
-                  Checksum64(std::string_view(segment->data(), 56)));
+    EncodeFixed64(segment->data() + 56, Checksum64(std::string_view(segment->data(), 56)));
   }
   RepairRecords(segment);
   if ((flags & kAppendFooter) && segment->size() >= log::kSegmentHeaderBytes) {
@@ -110,8 +109,7 @@ void ReadAll(fuzz::MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
     for (const auto& op : record.ops) {
       // A value's offset points at its bytes inside the record.
       if (op.type == WriteBatch::OpType::kPut) {
-        FUZZ_CHECK(op.value_offset + op.value.size() <=
-                   log::kRecordHeaderBytes + payload.size());
+        FUZZ_CHECK(op.value_offset + op.value.size() <= log::kRecordHeaderBytes + payload.size());
       }
     }
   }

@@ -9,6 +9,7 @@ packages=(
   libzstd-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools python3 python3-redis rocksdb-tools
+  clang-format
 )
 
 missing=()

@@ -88,11 +88,18 @@ std::vector<Step> GroupedWorkload() {
 void Apply(const WriteBatch& batch, State* state) {
   for (const auto& op : batch.ops()) {
     switch (op.type) {
-      case WriteBatch::OpType::kPut: (*state)[op.key] = op.value; break;
+      case WriteBatch::OpType::kPut:
+        (*state)[op.key] = op.value;
+        break;
       case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire: state->erase(op.key); break;
-      case WriteBatch::OpType::kClear: state->clear(); break;
-      case WriteBatch::OpType::kRestorePoint: break;
+      case WriteBatch::OpType::kExpire:
+        state->erase(op.key);
+        break;
+      case WriteBatch::OpType::kClear:
+        state->clear();
+        break;
+      case WriteBatch::OpType::kRestorePoint:
+        break;
     }
   }
 }
@@ -109,11 +116,11 @@ Options TestOptions(FileSystem* fs, SyncMode sync_mode = SyncMode::kAlways) {
 
 State ReadState(DB* db) {
   State state;
-  Status walked = db->ForEach("", "", [&](std::string_view key, std::string_view value,
-                                          const ReadInfo&) {
-    state.emplace(key, value);
-    return true;
-  });
+  Status walked =
+      db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
+        state.emplace(key, value);
+        return true;
+      });
   EXPECT_TRUE(walked.ok()) << walked.ToString();
   return state;
 }
@@ -215,9 +222,9 @@ class CrashTest : public ::testing::Test {
     State expected;
     for (size_t i = 0; i < lsn; ++i) Apply(steps[i].batch, &expected);
     const State actual = ReadState(db.get());
-    ASSERT_TRUE(actual == expected) << context << ": state has " << actual.size()
-                                    << " keys, the first " << lsn << " writes make "
-                                    << expected.size();
+    ASSERT_TRUE(actual == expected)
+        << context << ": state has " << actual.size() << " keys, the first " << lsn
+        << " writes make " << expected.size();
     auto computed = db->ComputeDigest();
     ASSERT_TRUE(computed.ok()) << context;
     EXPECT_EQ(*computed, db->Digest()) << context;
@@ -274,7 +281,8 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
   }
   ASSERT_GT(sync_points, steps.size());
   RecordProperty("sync_points", static_cast<int>(sync_points));
-  std::printf("workload: %zu writes, %llu sync points\n", steps.size(), static_cast<unsigned long long>(sync_points));
+  std::printf("workload: %zu writes, %llu sync points\n", steps.size(),
+              static_cast<unsigned long long>(sync_points));
   for (uint64_t point = 1; point <= sync_points; ++point) {
     for (const bool at_sync : {false, true}) {
       for (const CrashMode mode : kCrashModes) {
@@ -342,9 +350,9 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     }
     const CrashMode mode = kCrashModes[point % std::size(kCrashModes)];
     ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
-    ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
-                             "power loss before mutation " + std::to_string(point) + ", " +
-                                 CrashModeName(mode));
+    ExpectAcknowledgedPrefix(
+        &fs, directory, steps, acknowledged,
+        "power loss before mutation " + std::to_string(point) + ", " + CrashModeName(mode));
     if (HasFatalFailure()) return;
     std::filesystem::remove_all(directory);
   }
@@ -385,9 +393,8 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
     ASSERT_TRUE(db->Close().ok());
   }
   ASSERT_GT(points, 3u);
-  std::printf("grouped workload (%s): %zu writes, %llu %s\n", SyncModeName(sync_mode),
-              steps.size(), static_cast<unsigned long long>(points),
-              at_mutations ? "mutations" : "sync points");
+  std::printf("grouped workload (%s): %zu writes, %llu %s\n", SyncModeName(sync_mode), steps.size(),
+              static_cast<unsigned long long>(points), at_mutations ? "mutations" : "sync points");
   for (uint64_t point = 1; point <= points; ++point) {
     // Every crash mode at every point would be 6x the loop before every mutation; there one
     // mode a point, in turn, covers each mode at a sixth of the points.
@@ -402,8 +409,12 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
         ASSERT_TRUE(DB::Open(TestOptions(&fs, sync_mode), directory, &db).ok());
         fs.Reset();
         switch (where) {
-          case PowerLoss::kAfterSync: fs.CrashAfterSyncs(point); break;
-          case PowerLoss::kAtSync: fs.CrashAtSync(point); break;
+          case PowerLoss::kAfterSync:
+            fs.CrashAfterSyncs(point);
+            break;
+          case PowerLoss::kAtSync:
+            fs.CrashAtSync(point);
+            break;
           case PowerLoss::kBeforeMutation:
             fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
             break;
@@ -413,7 +424,9 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
       ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
       // What the database knew durable survives; in sync mode always that is every write
       // acknowledged (it acknowledges only after the sync).
-      if (sync_mode == SyncMode::kAlways) EXPECT_GE(run.durable, run.acknowledged);
+      if (sync_mode == SyncMode::kAlways) {
+        EXPECT_GE(run.durable, run.acknowledged);
+      }
       ExpectPrefix(&fs, directory, sync_mode, steps, run.durable, run.submitted,
                    std::string(SyncModeName(sync_mode)) + ", power loss " +
                        (where == PowerLoss::kBeforeMutation ? "before mutation "
@@ -649,7 +662,8 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
     std::unique_ptr<DB> db;
     ASSERT_TRUE(DB::Open(options, killed, &db).ok());
     for (int i = 0; !std::filesystem::exists(killed + second) ||
-                    std::filesystem::file_size(killed + second) < 10000; ++i) {
+                    std::filesystem::file_size(killed + second) < 10000;
+         ++i) {
       const std::string key = "before" + std::to_string(i);
       ASSERT_TRUE(db->Put(key, std::string(3000, 'b')).ok());
       acknowledged[key] = std::string(3000, 'b');

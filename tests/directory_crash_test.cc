@@ -42,11 +42,11 @@ uint64_t FindSyncPoint(const std::vector<std::string>& points, const std::string
 
 State ReadState(DB* db) {
   State state;
-  EXPECT_TRUE(db->ForEach("", "", [&](std::string_view key, std::string_view value,
-                                      const ReadInfo&) {
-                    state.emplace(key, value);
-                    return true;
-                  }).ok());
+  EXPECT_TRUE(
+      db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
+          state.emplace(key, value);
+          return true;
+        }).ok());
   return state;
 }
 
@@ -231,7 +231,8 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
     backup::RestoreReport report;
     const std::string target = scratch_.Sub(synced ? "restored-after" : "restored-at");
     ASSERT_TRUE(backup::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
-                                    target, {}, &report).ok());
+                                    target, {}, &report)
+                    .ok());
     backup::testing::ExpectRestoredState(target, expected, "restored after the crash");
   }
 }

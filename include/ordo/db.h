@@ -34,10 +34,10 @@ namespace ordo {
 class WriteBatch {
  public:
   enum class OpType : uint8_t {
-    kPut = 1,     // key, value, expire_at_ms (0 = never)
-    kDelete = 2,  // key
-    kClear = 3,   // removes every key (FLUSHDB, FLUSHALL)
-    kExpire = 4,  // key: a delete because the key's time ran out (logged so the log decides)
+    kPut = 1,           // key, value, expire_at_ms (0 = never)
+    kDelete = 2,        // key
+    kClear = 3,         // removes every key (FLUSHDB, FLUSHALL)
+    kExpire = 4,        // key: a delete because the key's time ran out (logged so the log decides)
     kRestorePoint = 5,  // key holds a name: marks this commit for `ordo restore --point`; no
                         // change to the state
   };
@@ -51,9 +51,13 @@ class WriteBatch {
   void Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0) {
     ops_.push_back(Op{OpType::kPut, std::string(key), std::string(value), expire_at_ms});
   }
-  void Delete(std::string_view key) { ops_.push_back(Op{OpType::kDelete, std::string(key), {}, 0}); }
+  void Delete(std::string_view key) {
+    ops_.push_back(Op{OpType::kDelete, std::string(key), {}, 0});
+  }
   void Clear() { ops_.push_back(Op{OpType::kClear, {}, {}, 0}); }
-  void Expire(std::string_view key) { ops_.push_back(Op{OpType::kExpire, std::string(key), {}, 0}); }
+  void Expire(std::string_view key) {
+    ops_.push_back(Op{OpType::kExpire, std::string(key), {}, 0});
+  }
   void RestorePoint(std::string_view name) {
     ops_.push_back(Op{OpType::kRestorePoint, std::string(name), {}, 0});
   }
@@ -69,7 +73,7 @@ class WriteBatch {
 
 // What a read found besides the value.
 struct ReadInfo {
-  int64_t expire_at_ms = 0;   // 0 = no expiry
+  int64_t expire_at_ms = 0;  // 0 = no expiry
   uint64_t value_bytes = 0;
   uint64_t observed_lsn = 0;  // the newest not-yet-acknowledged LSN this read saw, 0 if none
 };
@@ -86,9 +90,9 @@ struct StateDigest {
 struct Statistics {
   uint64_t keys = 0;
   uint64_t keys_with_expiry = 0;
-  uint64_t last_lsn = 0;       // the newest LSN submitted
-  uint64_t acked_lsn = 0;      // the newest LSN acknowledged
-  uint64_t durable_lsn = 0;    // the newest LSN known to be on disk (fdatasync done)
+  uint64_t last_lsn = 0;     // the newest LSN submitted
+  uint64_t acked_lsn = 0;    // the newest LSN acknowledged
+  uint64_t durable_lsn = 0;  // the newest LSN known to be on disk (fdatasync done)
   uint64_t segments = 0;
   uint64_t active_segment_id = 0;
   uint64_t log_bytes = 0;
@@ -100,9 +104,9 @@ struct Statistics {
   uint64_t checkpoints = 0;    // checkpoints written since open
   uint64_t last_checkpoint_lsn = 0;
   int64_t last_checkpoint_time_ms = 0;
-  uint64_t index_bytes = 0;    // estimated memory of the in-memory index
+  uint64_t index_bytes = 0;  // estimated memory of the in-memory index
   bool failed = false;
-  std::string failure;         // the error that failed the database, when failed
+  std::string failure;  // the error that failed the database, when failed
 };
 
 class DB {
@@ -111,8 +115,8 @@ class DB {
   // at the chosen integrity level. Fails with Busy if another process holds the directory,
   // Corruption naming file and offset for damage that is not a torn tail, InvalidArgument for
   // bad options. `report` (optional) receives what opening did.
-  static Status Open(const Options& options, const std::string& directory,
-                     std::unique_ptr<DB>* db, OpenReport* report = nullptr);
+  static Status Open(const Options& options, const std::string& directory, std::unique_ptr<DB>* db,
+                     OpenReport* report = nullptr);
 
   // Closes: stops accepting writes, makes everything submitted durable, writes a checkpoint and
   // marks the shutdown clean. Also done by the destructor (which cannot report errors).
@@ -191,7 +195,6 @@ class DB {
 
 // Verifies a database directory without opening it for writing (ordo check). Level 0..3.
 // Fills `report`; returns Corruption naming file and offset for damage.
-Status CheckDatabase(const std::string& directory, int level, FileSystem* fs,
-                     OpenReport* report);
+Status CheckDatabase(const std::string& directory, int level, FileSystem* fs, OpenReport* report);
 
 }  // namespace ordo

@@ -28,7 +28,9 @@ class [[nodiscard]] Status {
 
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status NotFound(std::string message) { return Status(Code::kNotFound, std::move(message)); }
+  static Status NotFound(std::string message) {
+    return Status(Code::kNotFound, std::move(message));
+  }
   static Status Corruption(std::string message) {
     return Status(Code::kCorruption, std::move(message));
   }
@@ -74,7 +76,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {  // NOLINT: implicit by design
     assert(!status_.ok());
   }
@@ -102,9 +104,9 @@ class [[nodiscard]] Result {
 }  // namespace ordo
 
 // Returns early from the enclosing function when `expr` yields a failed Status.
-#define ORDO_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::ordo::Status ordo_status_ = (expr);   \
+#define ORDO_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::ordo::Status ordo_status_ = (expr);        \
     if (!ordo_status_.ok()) return ordo_status_; \
   } while (0)
 

@@ -36,10 +36,14 @@ int64_t Percentile(std::vector<int64_t>& values, double fraction) {
 
 std::string ArchiveStatusText(ArchiveState state, const std::string& failure_reason) {
   switch (state) {
-    case ArchiveState::kStarting: return "starting";
-    case ArchiveState::kOk: return "ok";
-    case ArchiveState::kRetrying: return "retrying";
-    case ArchiveState::kFailed: return "failed: " + failure_reason;
+    case ArchiveState::kStarting:
+      return "starting";
+    case ArchiveState::kOk:
+      return "ok";
+    case ArchiveState::kRetrying:
+      return "retrying";
+    case ArchiveState::kFailed:
+      return "failed: " + failure_reason;
   }
   return "unknown";
 }
@@ -63,8 +67,8 @@ Result<std::unique_ptr<ContinuousArchiver>> ContinuousArchiver::Start(
     ContinuousArchiverOptions options, RoundObserver observer) {
   if (options.interval_ms < kArchiveIntervalMinMs || options.interval_ms > kArchiveIntervalMaxMs) {
     return Status::InvalidArgument("archive interval " + std::to_string(options.interval_ms) +
-                                   " ms: must be " + std::to_string(kArchiveIntervalMinMs) +
-                                   ".." + std::to_string(kArchiveIntervalMaxMs) + " ms");
+                                   " ms: must be " + std::to_string(kArchiveIntervalMinMs) + ".." +
+                                   std::to_string(kArchiveIntervalMaxMs) + " ms");
   }
   assert(repository != nullptr);
   options.backoff_max_ms = std::max(options.backoff_max_ms, options.interval_ms);
@@ -128,11 +132,11 @@ void ContinuousArchiver::Loop() {
     Clock::time_point next_round;
     if (status.ok()) {
       backoff_ms = options_.interval_ms;
-      const int64_t took_micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                                      Clock::now() - round_start).count();
+      const int64_t took_micros =
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - round_start).count();
       PushToRing(&round_micros_, &round_micros_next_, kArchiveRoundsTimed, took_micros);
-      next_round = round_start +
-                   std::chrono::microseconds(RoundPeriodMicros(options_.interval_ms, round_micros_));
+      next_round = round_start + std::chrono::microseconds(
+                                     RoundPeriodMicros(options_.interval_ms, round_micros_));
     } else {
       backoff_ms = std::min(backoff_ms * 2, options_.backoff_max_ms);
       next_round = Clock::now() + std::chrono::milliseconds(backoff_ms);
@@ -141,9 +145,9 @@ void ContinuousArchiver::Loop() {
     bool stop = false;
     for (;;) {
       const Clock::time_point poll =
-          status.ok() ? std::min(next_round, Clock::now() + std::chrono::milliseconds(
-                                                                kArchiveSealPollMs))
-                      : next_round;
+          status.ok()
+              ? std::min(next_round, Clock::now() + std::chrono::milliseconds(kArchiveSealPollMs))
+              : next_round;
       std::unique_lock<std::mutex> lock(mutex_);
       if (wake_.wait_until(lock, poll, [this] { return stop_requested_; })) {
         stop = true;
@@ -215,8 +219,8 @@ void ContinuousArchiver::Record(const ArchiveStep& step, const Status& status,
       ++s.errors;
       s.last_error = status.ToString();
       s.state = IsPermanent(status) ? ArchiveState::kFailed : ArchiveState::kRetrying;
-      s.status = ArchiveStatusText(
-          s.state, status.IsFailed() ? "diverged" : "cannot write the repository");
+      s.status = ArchiveStatusText(s.state,
+                                   status.IsFailed() ? "diverged" : "cannot write the repository");
     }
     if (new_lags) {
       s.lags_counted = lags.counted;

@@ -92,7 +92,7 @@ struct ArchiveSnapshot {
   uint64_t rounds = 0;     // finished, successful or not
   uint64_t errors = 0;     // failed rounds
   uint64_t pieces = 0;
-  uint64_t records = 0;    // commits archived
+  uint64_t records = 0;  // commits archived
   uint64_t bytes_read = 0;
   uint64_t bytes_written = 0;
   uint64_t archived_lsn = 0;  // the newest commit in the archive (0: none yet)
@@ -128,9 +128,11 @@ class ContinuousArchiver {
   // Starts the loop over `data_directory` into `repository` (taken over; it must be writable).
   // InvalidArgument for an interval outside kArchiveIntervalMinMs..kArchiveIntervalMaxMs. The
   // first round starts at once; its outcome shows in Snapshot.
-  static Result<std::unique_ptr<ContinuousArchiver>> Start(
-      FileSystem* fs, std::string data_directory, std::unique_ptr<Repository> repository,
-      ContinuousArchiverOptions options, RoundObserver observer = nullptr);
+  static Result<std::unique_ptr<ContinuousArchiver>> Start(FileSystem* fs,
+                                                           std::string data_directory,
+                                                           std::unique_ptr<Repository> repository,
+                                                           ContinuousArchiverOptions options,
+                                                           RoundObserver observer = nullptr);
   ~ContinuousArchiver();  // Stop()
   ContinuousArchiver(const ContinuousArchiver&) = delete;
   ContinuousArchiver& operator=(const ContinuousArchiver&) = delete;
@@ -167,16 +169,16 @@ class ContinuousArchiver {
   Archiver archiver_;
   bool archiver_open_ = false;
   bool archiver_opened_once_ = false;  // its archived_lsn() is meaningful
-  std::vector<int64_t> lags_;  // ring of the newest commit lags, at most kArchiveLagsKeptMax
-  size_t lags_next_ = 0;       // where the next lag goes once the ring is full
+  std::vector<int64_t> lags_;         // ring of the newest commit lags, at most kArchiveLagsKeptMax
+  size_t lags_next_ = 0;              // where the next lag goes once the ring is full
   uint64_t early_round_segment_ = 0;  // the segment whose seal last started a round early
   std::vector<int64_t> round_micros_;  // durations of the newest successful rounds (ring)
   size_t round_micros_next_ = 0;
   Status final_status_;  // of the final round, set before the thread ends (join orders it)
 
   mutable std::mutex mutex_;
-  mutable std::condition_variable wake_;         // Stop() -> loop
-  mutable std::condition_variable round_done_;   // loop -> WaitForRounds
+  mutable std::condition_variable wake_;        // Stop() -> loop
+  mutable std::condition_variable round_done_;  // loop -> WaitForRounds
   bool stop_requested_ = false;
   bool loop_ended_ = false;
   ArchiveSnapshot snapshot_;

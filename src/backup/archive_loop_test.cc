@@ -32,16 +32,16 @@ class ArchiveLoopTest : public ::testing::Test {
     ContinuousArchiverOptions options;
     options.interval_ms = interval_ms;
     options.backoff_max_ms = backoff_max_ms;
-    auto started = ContinuousArchiver::Start(FileSystem::Default(), Data(),
-                                             testing::OpenRepositoryOrDie(&faults_, Repo()),
-                                             options);
+    auto started = ContinuousArchiver::Start(
+        FileSystem::Default(), Data(), testing::OpenRepositoryOrDie(&faults_, Repo()), options);
     EXPECT_TRUE(started.ok()) << started.status().ToString();
     return started.ok() ? std::move(*started) : nullptr;
   }
   void Write(int count, int salt = 0) {
     for (int i = 0; i < count; ++i) {
       ASSERT_TRUE(db_->Put("key" + std::to_string((i + salt) % 97),
-                           std::string(500, static_cast<char>('a' + (i + salt) % 26))).ok());
+                           std::string(500, static_cast<char>('a' + (i + salt) % 26)))
+                      .ok());
     }
   }
   // Waits, round by round, until `predicate` holds for the snapshot or the loop ended.
@@ -75,9 +75,8 @@ TEST_F(ArchiveLoopTest, RefusesAnIntervalOutsideItsLimits) {
   for (const int64_t interval_ms : {kArchiveIntervalMinMs - 1, kArchiveIntervalMaxMs + 1}) {
     ContinuousArchiverOptions options;
     options.interval_ms = interval_ms;
-    auto started = ContinuousArchiver::Start(FileSystem::Default(), Data(),
-                                             testing::OpenRepositoryOrDie(&faults_, Repo()),
-                                             options);
+    auto started = ContinuousArchiver::Start(
+        FileSystem::Default(), Data(), testing::OpenRepositoryOrDie(&faults_, Repo()), options);
     EXPECT_TRUE(started.status().IsInvalidArgument()) << interval_ms;
   }
   auto boundary = StartLoop(kArchiveIntervalMinMs);
@@ -143,8 +142,7 @@ TEST_F(ArchiveLoopTest, RetriesWithBackoffWhileTheRepositoryFailsAndCatchesUp) {
   faults_.FailAfter(1, FaultKind::kAny, Errno::kENOSPC, /*persistent=*/true);
   Write(300, 7);  // commits go on while the repository is full
   const uint64_t during = db_->AckedLsn();
-  ArchiveSnapshot failing =
-      WaitFor(*loop, [](const ArchiveSnapshot& s) { return s.errors >= 3; });
+  ArchiveSnapshot failing = WaitFor(*loop, [](const ArchiveSnapshot& s) { return s.errors >= 3; });
   EXPECT_EQ(failing.state, ArchiveState::kRetrying);
   EXPECT_EQ(failing.status, "retrying");
   EXPECT_NE(failing.last_error.find("injected fault"), std::string::npos) << failing.last_error;
@@ -152,9 +150,9 @@ TEST_F(ArchiveLoopTest, RetriesWithBackoffWhileTheRepositoryFailsAndCatchesUp) {
   EXPECT_GT(LiveLagMicros(failing, during, WallMicros()), 0);
 
   faults_.Reset();  // the repository has room again
-  const ArchiveSnapshot recovered = WaitFor(
-      *loop, [&](const ArchiveSnapshot& s) { return s.state == ArchiveState::kOk &&
-                                                    s.archived_lsn >= during; });
+  const ArchiveSnapshot recovered = WaitFor(*loop, [&](const ArchiveSnapshot& s) {
+    return s.state == ArchiveState::kOk && s.archived_lsn >= during;
+  });
   EXPECT_EQ(recovered.state, ArchiveState::kOk);
   EXPECT_EQ(recovered.archived_lsn, during);
   EXPECT_GE(recovered.errors, 3u);
@@ -209,7 +207,8 @@ TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   RestoreReport report;
   ASSERT_TRUE(RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
-                          scratch_.Sub("earlier"), {}, &report, earlier).ok());
+                          scratch_.Sub("earlier"), {}, &report, earlier)
+                  .ok());
   {
     std::unique_ptr<DB> earlier_db;
     ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("earlier"), &earlier_db).ok());
@@ -218,8 +217,7 @@ TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
   ContinuousArchiverOptions options;
   options.interval_ms = kArchiveIntervalMinMs;
   auto started = ContinuousArchiver::Start(FileSystem::Default(), scratch_.Sub("earlier"),
-                                           testing::OpenRepositoryOrDie(&faults_, Repo()),
-                                           options);
+                                           testing::OpenRepositoryOrDie(&faults_, Repo()), options);
   ASSERT_TRUE(started.ok());
   auto& loop = *started;
   const ArchiveSnapshot failed =

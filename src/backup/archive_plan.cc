@@ -21,9 +21,9 @@ struct Candidate {
   const ArchiveRun* run = nullptr;   // null: the backup alone
   size_t join = 0;                   // first piece of `run` to add
   uint64_t skip = 0;
-  uint64_t base_lsn = 0;             // newest commit of the base (0: the archive alone)
+  uint64_t base_lsn = 0;  // newest commit of the base (0: the archive alone)
   int64_t base_time = 0;
-  uint64_t reach_lsn = 0;            // newest commit reachable
+  uint64_t reach_lsn = 0;  // newest commit reachable
   int64_t reach_time = 0;
 };
 
@@ -114,7 +114,7 @@ Result<std::string> ChooseDatabase(Repository* repository, const std::vector<Man
                                    const std::string& wanted) {
   if (!wanted.empty()) return wanted;
   std::map<std::string, std::string> databases;  // id -> what the repository holds of it
-  for (const Manifest& manifest : manifests) {  // oldest first: the newest backup stays
+  for (const Manifest& manifest : manifests) {   // oldest first: the newest backup stays
     databases[manifest.database_id] = "newest backup " + manifest.backup_id;
   }
   ORDO_ASSIGN_OR_RETURN(const std::vector<std::string> archived,
@@ -156,8 +156,9 @@ ArchiveLayout LayOutArchive(const std::string& database_id_hex,
       missing.start_offset = previous.sealed ? 0 : previous.end_offset;
       layout.gaps.push_back(fmt::format(
           "piece {} is missing: after {} comes piece {} (segment {} offset {}, LSN {}); LSN {} "
-          "to {} are not in the archive", missing.Name(), DescribeEnd(previous), piece.Name(),
-          piece.segment_id, piece.start_offset, piece.first_lsn, previous.last_lsn + 1,
+          "to {} are not in the archive",
+          missing.Name(), DescribeEnd(previous), piece.Name(), piece.segment_id, piece.start_offset,
+          piece.first_lsn, previous.last_lsn + 1,
           piece.first_lsn > previous.last_lsn + 1 ? piece.first_lsn - 1 : previous.last_lsn + 1));
     }
     layout.runs.push_back(ArchiveRun{{piece}});
@@ -183,8 +184,8 @@ RestoreSources RestorePlan::Sources() const {
 Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& target,
                                 const std::string& database_id_hex, const std::string& backup_id) {
   ORDO_ASSIGN_OR_RETURN(std::vector<Manifest> all, repository->ListManifests());
-  ORDO_ASSIGN_OR_RETURN(const std::string database, ChooseDatabase(repository, all,
-                                                                   database_id_hex));
+  ORDO_ASSIGN_OR_RETURN(const std::string database,
+                        ChooseDatabase(repository, all, database_id_hex));
   std::vector<Manifest> backups;
   for (Manifest& manifest : all) {
     if (manifest.database_id != database) continue;
@@ -232,7 +233,8 @@ Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& targe
     }
     return Status::InvalidArgument(
         "no backup precedes the archive, and the archive does not start at the database's "
-        "first commit: nothing to restore from (" + DescribeCoverage(backups, layout) + ")");
+        "first commit: nothing to restore from (" +
+        DescribeCoverage(backups, layout) + ")");
   }
 
   const Candidate* chosen = nullptr;
@@ -253,9 +255,9 @@ Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& targe
       return Status::InvalidArgument(fmt::format(
           "the archive has a gap: the newest commit it holds (LSN {}) cannot be reached; the "
           "newest restorable commit is LSN {} (committed {}). Restore to it with --lsn {} if "
-          "losing what follows is acceptable ({})", layout.runs.back().last_lsn(),
-          chosen->reach_lsn, Rfc3339Micros(chosen->reach_time), chosen->reach_lsn,
-          DescribeCoverage(backups, layout)));
+          "losing what follows is acceptable ({})",
+          layout.runs.back().last_lsn(), chosen->reach_lsn, Rfc3339Micros(chosen->reach_time),
+          chosen->reach_lsn, DescribeCoverage(backups, layout)));
     }
   } else {
     auto reaches = [&](const Candidate& c) {
@@ -285,10 +287,9 @@ Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& targe
       for (const Candidate& candidate : candidates) {
         if (reaches(candidate)) after = false;
       }
-      return Status::InvalidArgument(fmt::format("{} is {} what the repository covers: {}",
-                                                 target.Describe(),
-                                                 after ? "after" : "before or outside",
-                                                 DescribeCoverage(backups, layout)));
+      return Status::InvalidArgument(
+          fmt::format("{} is {} what the repository covers: {}", target.Describe(),
+                      after ? "after" : "before or outside", DescribeCoverage(backups, layout)));
     }
   }
 

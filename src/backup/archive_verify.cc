@@ -11,8 +11,8 @@ namespace ordo::backup {
 namespace {
 
 std::string Describe(const ArchivePiece& piece, const ManifestFile& file) {
-  return fmt::format("archive piece {}/{} ({} data/{})", piece.database_id, piece.Name(),
-                     file.kind, file.stored_name);
+  return fmt::format("archive piece {}/{} ({} data/{})", piece.database_id, piece.Name(), file.kind,
+                     file.stored_name);
 }
 
 // Restores the newest archived commit into scratch space and checks the copy against the
@@ -23,14 +23,15 @@ Status Drill(FileSystem* fs, Repository* repository, const ArchiveVerifyOptions&
                         PlanRestore(repository, PointTarget{}, report->database_id_hex));
   const std::string target = options.scratch_directory + "/drill-archive";
   RestoreReport restored;
-  ORDO_RETURN_IF_ERROR(RestoreFrom(fs, repository, plan.Sources(), target, options.progress,
-                                   &restored)
-                           .WithContext("drill"));
+  ORDO_RETURN_IF_ERROR(
+      RestoreFrom(fs, repository, plan.Sources(), target, options.progress, &restored)
+          .WithContext("drill"));
   report->restore_seconds = restored.duration_seconds;
   const int64_t open_start_micros = MonotonicMicros();
   OpenReport check;
-  ORDO_RETURN_IF_ERROR(CheckDatabase(target, 3, fs, &check).WithContext(
-      "drill: the archive restored to its newest commit fails the level-3 check"));
+  ORDO_RETURN_IF_ERROR(
+      CheckDatabase(target, 3, fs, &check)
+          .WithContext("drill: the archive restored to its newest commit fails the level-3 check"));
   Options open;
   open.file_system = fs;
   open.read_only = true;
@@ -46,9 +47,9 @@ Status Drill(FileSystem* fs, Repository* repository, const ArchiveVerifyOptions&
       report->restored_keys != restored.keys || report->restored_last_lsn != restored.lsn) {
     return Status::Corruption(fmt::format(
         "drill: the archive restored to digest {} (recomputed {}), {} keys at LSN {}; its "
-        "newest piece says digest {}, {} keys at LSN {}", report->restored_digest.ToHex(),
-        computed.ToHex(), report->restored_keys, report->restored_last_lsn,
-        restored.digest.ToHex(), restored.keys, restored.lsn));
+        "newest piece says digest {}, {} keys at LSN {}",
+        report->restored_digest.ToHex(), computed.ToHex(), report->restored_keys,
+        report->restored_last_lsn, restored.digest.ToHex(), restored.keys, restored.lsn));
   }
   report->drilled = true;
   return Status::Ok();
@@ -108,14 +109,16 @@ Status VerifyArchive(FileSystem* fs, Repository* repository, const std::string& 
     }
   }
   if (!report->problems.empty()) {
-    return Status::Corruption(fmt::format("the archive of database {} has {} problem(s); the "
-                                          "first: {}", database_id_hex, report->problems.size(),
-                                          report->problems.front()));
+    return Status::Corruption(
+        fmt::format("the archive of database {} has {} problem(s); the "
+                    "first: {}",
+                    database_id_hex, report->problems.size(), report->problems.front()));
   }
   if (options.drill) {
     if (!repository->CanRead()) {
-      return Status::InvalidArgument("a drill restores the archive and needs the secret key "
-                                     "(--key-file)");
+      return Status::InvalidArgument(
+          "a drill restores the archive and needs the secret key "
+          "(--key-file)");
     }
     ORDO_RETURN_IF_ERROR(Drill(fs, repository, options, report));
   }

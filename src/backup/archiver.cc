@@ -107,8 +107,10 @@ Status Archiver::CheckResumePoint(const ArchivePiece& last) {
       directory_, database_hex_, repository_->info().repository_id, last.Name(), last.last_lsn,
       Rfc3339Micros(last.last_commit_time_micros));
   if (!fs_->FileExists(path)) {
-    return Status::Failed(diverged + fmt::format(" is in segment {}, which the data directory "
-                                                 "does not have", last.segment_id) +
+    return Status::Failed(diverged +
+                          fmt::format(" is in segment {}, which the data directory "
+                                      "does not have",
+                                      last.segment_id) +
                           ". Was the directory restored to an earlier point, or replaced? "
                           "Archive it into another repository (docs/OPERATIONS.md)");
   }
@@ -119,8 +121,8 @@ Status Archiver::CheckResumePoint(const ArchivePiece& last) {
     Sha256 hash;
     std::string buffer(kCopyChunkBytes, '\0');
     for (uint64_t offset = last.start_offset; offset < last.end_offset;) {
-      const size_t count = static_cast<size_t>(
-          std::min<uint64_t>(buffer.size(), last.end_offset - offset));
+      const size_t count =
+          static_cast<size_t>(std::min<uint64_t>(buffer.size(), last.end_offset - offset));
       size_t read_count = 0;
       ORDO_RETURN_IF_ERROR(file->Read(offset, count, buffer.data(), &read_count));
       if (read_count != count) break;
@@ -130,12 +132,14 @@ Status Archiver::CheckResumePoint(const ArchivePiece& last) {
     actual = hash.FinishHex();
   }
   if (actual != last.file.plain_sha256) {
-    return Status::Failed(diverged + fmt::format(
-        " holds bytes {}..{} of segment {}, and the data directory's segment {} ({} bytes) "
-        "holds {} there. Was the directory restored to an earlier point, or replaced? Archive "
-        "it into another repository (docs/OPERATIONS.md)",
-        last.start_offset, last.end_offset, last.segment_id, path, size,
-        size >= last.end_offset ? "other bytes" : "fewer bytes"));
+    return Status::Failed(
+        diverged +
+        fmt::format(
+            " holds bytes {}..{} of segment {}, and the data directory's segment {} ({} bytes) "
+            "holds {} there. Was the directory restored to an earlier point, or replaced? Archive "
+            "it into another repository (docs/OPERATIONS.md)",
+            last.start_offset, last.end_offset, last.segment_id, path, size,
+            size >= last.end_offset ? "other bytes" : "fewer bytes"));
   }
   return Status::Ok();
 }
@@ -159,16 +163,15 @@ bool Archiver::SealedSegmentWaiting() {
   return open_ && fs_->FileExists(SegmentPath(next_segment_ + 1));
 }
 
-Status Archiver::ScanRecords(const std::string& path, uint64_t start, uint64_t limit,
-                             Scan* scan) {
+Status Archiver::ScanRecords(const std::string& path, uint64_t start, uint64_t limit, Scan* scan) {
   ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs_, path, limit));
   const log::SegmentHeader& header = reader->header();
   if (header.database_id != database_id_ || header.segment_id != next_segment_) {
     return Status::Corruption(path + ": the segment header names another database or segment");
   }
   if (start == 0 && header.first_lsn != last_lsn_ + 1) {
-    return Status::Corruption(fmt::format("{}: starts at LSN {}, the archive ends at LSN {}",
-                                          path, header.first_lsn, last_lsn_));
+    return Status::Corruption(fmt::format("{}: starts at LSN {}, the archive ends at LSN {}", path,
+                                          header.first_lsn, last_lsn_));
   }
   if (start > 0) reader->Seek(start);
   scan->end = reader->offset();
@@ -213,8 +216,10 @@ Status Archiver::StoreRange(const std::string& path, uint64_t start, uint64_t en
     size_t read_count = 0;
     ORDO_RETURN_IF_ERROR(input->Read(offset, count, buffer, &read_count));
     if (read_count != count) {
-      return Status::Corruption(fmt::format("{} offset {}: file ended, {} bytes were to be "
-                                            "archived", path, offset + read_count, end));
+      return Status::Corruption(
+          fmt::format("{} offset {}: file ended, {} bytes were to be "
+                      "archived",
+                      path, offset + read_count, end));
     }
     offset += read_count;
     return read_count;
@@ -245,8 +250,8 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
   ORDO_ASSIGN_OR_RETURN(const log::SegmentTail tail, log::ReadSegmentTail(fs_, path, size));
   if (tail.sealed && !next_exists) return Status::Ok();
   if (!tail.sealed && next_exists) {
-    return Status::Corruption(fmt::format("{}: not sealed, but segment {} follows it", path,
-                                          next_segment_ + 1));
+    return Status::Corruption(
+        fmt::format("{}: not sealed, but segment {} follows it", path, next_segment_ + 1));
   }
   Scan scan;
   ORDO_RETURN_IF_ERROR(
@@ -256,7 +261,8 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
     if (scan.end != tail.footer.records_end || scan.last_lsn != tail.footer.last_lsn) {
       return Status::Corruption(fmt::format(
           "{} offset {}: the records end at LSN {} here, the seal footer says offset {} and LSN "
-          "{}", path, scan.end, scan.last_lsn, tail.footer.records_end, tail.footer.last_lsn));
+          "{}",
+          path, scan.end, scan.last_lsn, tail.footer.records_end, tail.footer.last_lsn));
     }
     end = size;  // the footer is part of the last piece
   } else {
@@ -279,8 +285,8 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
   piece.last_lsn = scan.last_lsn;
   piece.records = scan.records;
   piece.first_commit_time_micros = scan.first_commit_time_micros;
-  piece.last_commit_time_micros = scan.records > 0 ? scan.last_commit_time_micros
-                                                   : last_commit_time_micros_;
+  piece.last_commit_time_micros =
+      scan.records > 0 ? scan.last_commit_time_micros : last_commit_time_micros_;
   piece.digest = scan.digest;
   piece.keys = scan.keys;
   piece.identity = identity_;

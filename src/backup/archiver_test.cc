@@ -51,8 +51,8 @@ class ArchiverTest : public ::testing::Test {
   }
   Recorded Record() { return testing::RecordState(db_.get()); }
   std::unique_ptr<Archiver> OpenArchiver(const std::string& data = "") {
-    auto archiver = std::make_unique<Archiver>(FileSystem::Default(),
-                                               data.empty() ? Data() : data, repository_.get());
+    auto archiver = std::make_unique<Archiver>(FileSystem::Default(), data.empty() ? Data() : data,
+                                               repository_.get());
     const Status opened = archiver->Open();
     EXPECT_TRUE(opened.ok()) << opened.ToString();
     if (data.empty()) archived_database_ = archiver->database_id_hex();  // the fixture's
@@ -116,8 +116,9 @@ TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
   for (size_t i = 0; i < points.size(); ++i) {
     const Recorded& point = points[i];
     PointTarget target;
-    target.kind = i % 3 == 0 ? PointTarget::Kind::kLsn
-                 : i % 3 == 1 ? PointTarget::Kind::kBeforeLsn : PointTarget::Kind::kTime;
+    target.kind = i % 3 == 0   ? PointTarget::Kind::kLsn
+                  : i % 3 == 1 ? PointTarget::Kind::kBeforeLsn
+                               : PointTarget::Kind::kTime;
     target.lsn = target.kind == PointTarget::Kind::kBeforeLsn ? point.lsn + 1 : point.lsn;
     target.time_micros = point.time_micros;
     const std::string name = "restore" + std::to_string(i);
@@ -192,12 +193,13 @@ TEST_F(ArchiverTest, TheRepositorysLogIncludesTheArchiveAfterTheNewestBackup) {
   options.filter.key = "late-key";
   options.scratch_directory = scratch_.path();
   LogWalkSummary summary;
-  const Status walked = WalkRepository(FileSystem::Default(), repository_.get(), options,
-                                       [&](const LogCommit& commit) {
-                                         seen.push_back(commit.record->lsn);
-                                         return true;
-                                       },
-                                       &summary);
+  const Status walked = WalkRepository(
+      FileSystem::Default(), repository_.get(), options,
+      [&](const LogCommit& commit) {
+        seen.push_back(commit.record->lsn);
+        return true;
+      },
+      &summary);
   ASSERT_TRUE(walked.ok()) << walked.ToString();
   EXPECT_EQ(seen, std::vector<uint64_t>{late_lsn});
   EXPECT_EQ(summary.last_lsn, db_->AckedLsn());
@@ -330,7 +332,8 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
   EXPECT_TRUE(latest.status().IsInvalidArgument());
   EXPECT_NE(latest.status().message().find("gap"), std::string::npos) << latest.status().ToString();
   EXPECT_NE(latest.status().message().find("--lsn " + std::to_string(before_gap)),
-            std::string::npos) << latest.status().ToString();
+            std::string::npos)
+      << latest.status().ToString();
   // Up to the gap is still restorable.
   PointTarget target;
   target.kind = PointTarget::Kind::kLsn;
@@ -357,8 +360,8 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
   options.scratch_directory = scratch_.Sub("verify-scratch");
   ASSERT_TRUE(FileSystem::Default()->CreateDir(options.scratch_directory).ok());
   ArchiveVerifyReport report;
-  Status verified = VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_,
-                                  options, &report);
+  Status verified =
+      VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
   ASSERT_TRUE(verified.ok()) << verified.ToString();
   EXPECT_TRUE(report.drilled);
   EXPECT_EQ(report.restored_last_lsn, db_->AckedLsn());
@@ -373,16 +376,16 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
   options.drill = false;
   options.scratch_directory = scratch_.Sub("verify-scratch2");
   ASSERT_TRUE(FileSystem::Default()->CreateDir(options.scratch_directory).ok());
-  verified = VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options,
-                           &report);
+  verified =
+      VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
   ASSERT_TRUE(verified.IsCorruption()) << verified.ToString();
   EXPECT_NE(verified.message().find(pieces[1].file.stored_name), std::string::npos)
       << verified.ToString();
 
   // A removed description is a gap, named by the missing piece.
   ASSERT_TRUE(repository_->RemoveArchivePiece(pieces[2]).ok());
-  verified = VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options,
-                           &report);
+  verified =
+      VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
   ASSERT_FALSE(verified.ok());
   ASSERT_EQ(report.problems.size(), 2u);
   EXPECT_NE(report.problems.front().find("gap"), std::string::npos) << report.problems.front();
@@ -509,12 +512,16 @@ TEST_F(ArchiverTest, PruneLeavesFreshUnreferencedFilesToTheirWriter) {
   size_t offset = 0;
   ManifestFile file;
   uint64_t written = 0;
-  ASSERT_TRUE(repository_->PutFile([&](char* buffer, size_t capacity) -> Result<size_t> {
-    const size_t count = std::min(capacity, content.size() - offset);
-    std::memcpy(buffer, content.data() + offset, count);
-    offset += count;
-    return count;
-  }, &file, &written).ok());
+  ASSERT_TRUE(repository_
+                  ->PutFile(
+                      [&](char* buffer, size_t capacity) -> Result<size_t> {
+                        const size_t count = std::min(capacity, content.size() - offset);
+                        std::memcpy(buffer, content.data() + offset, count);
+                        offset += count;
+                        return count;
+                      },
+                      &file, &written)
+                  .ok());
   BackUp();
   PruneReport report;
   ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report, 3600).ok());
@@ -594,8 +601,9 @@ TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
     ASSERT_TRUE(plan.ok()) << plan.status().ToString();
     RestoreReport report;
     const std::string target = scratch.Sub("restored-" + std::to_string(n));
-    ASSERT_TRUE(RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target, {},
-                            &report).ok());
+    ASSERT_TRUE(
+        RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target, {}, &report)
+            .ok());
     testing::ExpectRestoredState(target, expected, "after the crash");
     if (HasFatalFailure()) return;
     std::filesystem::remove_all(repo);

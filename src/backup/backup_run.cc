@@ -21,7 +21,8 @@ namespace {
 class Pacer {
  public:
   explicit Pacer(double mib_per_second)
-      : bytes_per_micro_(mib_per_second * 1024.0 * 1024.0 / 1e6), start_micros_(MonotonicMicros()) {}
+      : bytes_per_micro_(mib_per_second * 1024.0 * 1024.0 / 1e6),
+        start_micros_(MonotonicMicros()) {}
   void Account(uint64_t bytes) {
     done_ += bytes;
     if (bytes_per_micro_ <= 0) return;
@@ -64,8 +65,8 @@ ManifestFile DescribeFile(const SourceFile& source) {
 
 // Streams the first `source.bytes` bytes of the source file into the repository. Sets
 // `*vanished` (and returns OK) when a checkpoint was removed before it could be opened.
-Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
-                 uint64_t* written, bool* vanished) {
+Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file, uint64_t* written,
+                 bool* vanished) {
   *vanished = false;
   auto opened = state.fs->NewRandomAccessFile(source.path);
   if (!opened.ok()) {
@@ -82,15 +83,15 @@ Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
   input->AdviseSequential();
   uint64_t offset = 0;
   const Repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
-    const uint64_t count =
-        std::min<uint64_t>({capacity, kCopyChunkBytes, source.bytes - offset});
+    const uint64_t count = std::min<uint64_t>({capacity, kCopyChunkBytes, source.bytes - offset});
     if (count == 0) return size_t{0};
     size_t read_count = 0;
     ORDO_RETURN_IF_ERROR(input->Read(offset, count, buffer, &read_count));
     if (read_count != count) {
-      return Status::Corruption(fmt::format("{} offset {}: file ended, {} bytes were captured "
-                                            "for the backup", source.path, offset + read_count,
-                                            source.bytes));
+      return Status::Corruption(
+          fmt::format("{} offset {}: file ended, {} bytes were captured "
+                      "for the backup",
+                      source.path, offset + read_count, source.bytes));
     }
     offset += read_count;
     state.result->bytes_read += read_count;
@@ -100,8 +101,8 @@ Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
     return read_count;
   };
   *written = 0;
-  ORDO_RETURN_IF_ERROR(state.repository->PutFile(read_chunk, file, written)
-                           .WithContext("storing " + source.path));
+  ORDO_RETURN_IF_ERROR(
+      state.repository->PutFile(read_chunk, file, written).WithContext("storing " + source.path));
   if (offset != source.bytes) {
     return Status::IOError(fmt::format("storing {}: the repository took {} of {} bytes",
                                        source.path, offset, source.bytes));
@@ -114,8 +115,8 @@ Status BackUpFile(CopyState& state, const SourceFile& source, const std::string&
                   Manifest* manifest) {
   state.progress.current_file = source.relative_path;
   ReportProgress(state);
-  BackupFileFigure figure{source.relative_path, SourceKindName(source.kind), source.bytes,
-                          0, false, 0};
+  BackupFileFigure figure{
+      source.relative_path, SourceKindName(source.kind), source.bytes, 0, false, 0};
   const int64_t start_micros = MonotonicMicros();
   ManifestFile file = DescribeFile(source);
   if (source.kind == SourceKind::kSealedSegment) {
@@ -151,7 +152,8 @@ Status BackUpFile(CopyState& state, const SourceFile& source, const std::string&
     ORDO_RETURN_IF_ERROR(StoreFile(state, source, &file, &figure.bytes_written, &vanished));
     if (vanished) {
       state.result->errors.push_back(
-          source.relative_path + " was removed by the server while the backup ran (it keeps "
+          source.relative_path +
+          " was removed by the server while the backup ran (it keeps "
           "only the newest checkpoints); left out: a restore rebuilds the index from the log");
       state.progress.bytes_done += source.bytes;
       return Status::Ok();
@@ -170,8 +172,8 @@ Status BackUpFile(CopyState& state, const SourceFile& source, const std::string&
 uint64_t ReplayBytesSince(const BackupSource& source, uint64_t lsn) {
   uint64_t bytes = 0;
   for (const SourceFile& file : source.files) {
-    const bool segment = file.kind == SourceKind::kSealedSegment ||
-                         file.kind == SourceKind::kActivePrefix;
+    const bool segment =
+        file.kind == SourceKind::kSealedSegment || file.kind == SourceKind::kActivePrefix;
     if (segment && file.last_lsn > lsn) bytes += file.bytes;
   }
   return bytes;
@@ -304,8 +306,7 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   // is found again at once; what was taken is stored anew).
   constexpr int kAttemptsMax = 3;
   for (int attempt = 1;; ++attempt) {
-    CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {},
-                    result};
+    CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {}, result};
     const std::optional<ManifestFile> previous_checkpoint =
         NewestStoredCheckpoint(repository, manifest.database_id);
     // Only a checkpoint at or before this backup's commit can stand in: a directory restored

@@ -42,8 +42,8 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
     last_total = progress.bytes_total;
   };
   BackupResult result;
-  Status status = TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(),
-                             options, &result);
+  Status status =
+      TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), options, &result);
   ASSERT_TRUE(status.ok()) << status.ToString();
   const Manifest& manifest = result.manifest;
   EXPECT_TRUE(result.errors.empty());
@@ -69,8 +69,8 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   EXPECT_EQ(listed->front().backup_id, manifest.backup_id);
 
   RestoreReport report;
-  status = RestoreBackup(FileSystem::Default(), repository.get(), manifest,
-                         scratch.Sub("restored"), {}, &report);
+  status = RestoreBackup(FileSystem::Default(), repository.get(), manifest, scratch.Sub("restored"),
+                         {}, &report);
   ASSERT_TRUE(status.ok()) << status.ToString();
   EXPECT_EQ(report.files, manifest.files.size());
   OpenReport check;
@@ -334,11 +334,13 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   ASSERT_TRUE(db->Checkpoint().ok());
   auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   BackupResult first;
-  ASSERT_TRUE(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &first).ok());
+  ASSERT_TRUE(
+      TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &first).ok());
   ASSERT_TRUE(db->Put("key5", "changed").ok());
   ASSERT_TRUE(db->Checkpoint().ok());  // the data directory now has a newer checkpoint
   BackupResult second;
-  ASSERT_TRUE(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &second).ok());
+  ASSERT_TRUE(
+      TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &second).ok());
   auto stored_checkpoint = [](const Manifest& manifest) {
     for (const auto& file : manifest.files) {
       if (file.kind == "checkpoint") return file;
@@ -353,7 +355,8 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   EXPECT_LT(second.bytes_read, old_checkpoint.plain_bytes);
   RestoreReport report;
   ASSERT_TRUE(RestoreBackup(FileSystem::Default(), repository.get(), second.manifest,
-                            scratch.Sub("restored"), {}, &report).ok());
+                            scratch.Sub("restored"), {}, &report)
+                  .ok());
   Options check;
   check.integrity_level = 3;
   std::unique_ptr<DB> restored;
@@ -401,7 +404,9 @@ TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
   ASSERT_TRUE(
       Backup(FileSystem::Default(), scratch.Sub("restored"), repository.get(), &second).ok());
   for (const ManifestFile& file : second.manifest.files) {
-    if (file.kind == "checkpoint") EXPECT_LE(file.last_lsn, second.manifest.last_lsn);
+    if (file.kind == "checkpoint") {
+      EXPECT_LE(file.last_lsn, second.manifest.last_lsn);
+    }
   }
   const Status checked = CheckManifest(second.manifest);
   EXPECT_TRUE(checked.ok()) << checked.ToString();

@@ -69,8 +69,8 @@ Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* s
   uint64_t previous_footer_hash = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     if (i > 0 && ids[i] != ids[i - 1] + 1) {
-      return Status::Corruption(fmt::format("{}: segment {} is missing", log_directory,
-                                            ids[i - 1] + 1));
+      return Status::Corruption(
+          fmt::format("{}: segment {} is missing", log_directory, ids[i - 1] + 1));
     }
     SourceFile file;
     file.segment_id = ids[i];
@@ -103,12 +103,11 @@ Status AddSegments(FileSystem* fs, const std::string& directory, BackupSource* s
       ORDO_RETURN_IF_ERROR(SyncNewestSegment(fs, file.path));
       ORDO_RETURN_IF_ERROR(ScanSegment(fs, file.path, size, newest_scan));
       file.bytes = newest_scan->valid_end;
-      file.last_lsn = header.first_lsn - 1 + (newest_scan->has_records
-                                                  ? newest_scan->last.lsn - header.first_lsn + 1
-                                                  : 0);
+      file.last_lsn = header.first_lsn - 1 +
+                      (newest_scan->has_records ? newest_scan->last.lsn - header.first_lsn + 1 : 0);
     } else {
-      return Status::Corruption(fmt::format("{}: not sealed, but segment {} follows it",
-                                            file.path, ids[i] + 1));
+      return Status::Corruption(
+          fmt::format("{}: not sealed, but segment {} follows it", file.path, ids[i] + 1));
     }
     source->files.push_back(std::move(file));
   }
@@ -132,10 +131,14 @@ Status FindLastCommit(FileSystem* fs, BackupSource* source, SegmentScan* scan) {
 
 const char* SourceKindName(SourceKind kind) {
   switch (kind) {
-    case SourceKind::kIdentity: return "identity";
-    case SourceKind::kSealedSegment: return "sealed-segment";
-    case SourceKind::kActivePrefix: return "active-prefix";
-    case SourceKind::kCheckpoint: return "checkpoint";
+    case SourceKind::kIdentity:
+      return "identity";
+    case SourceKind::kSealedSegment:
+      return "sealed-segment";
+    case SourceKind::kActivePrefix:
+      return "active-prefix";
+    case SourceKind::kCheckpoint:
+      return "checkpoint";
   }
   return "unknown";
 }
@@ -168,8 +171,10 @@ Status CaptureBackupSource(FileSystem* fs, const std::string& data_directory,
     const SourceFile& first = source->files[1];
     source->first_lsn = first.first_lsn;
     SegmentScan first_scan;
-    ORDO_RETURN_IF_ERROR(ScanSegment(fs, first.path, first.bytes, &first_scan, /*first_only=*/true));
-    if (first_scan.has_records) source->first_commit_time_micros = first_scan.first.commit_time_micros;
+    ORDO_RETURN_IF_ERROR(
+        ScanSegment(fs, first.path, first.bytes, &first_scan, /*first_only=*/true));
+    if (first_scan.has_records)
+      source->first_commit_time_micros = first_scan.first.commit_time_micros;
   }
 
   // The newest checkpoint no newer than the backup's commit (derived data: optional).

@@ -43,15 +43,14 @@ struct BackupSource {
   uint64_t last_lsn = 0;    // the backup's commit boundary; 0 for an empty database
   int64_t first_commit_time_micros = 0;
   int64_t last_commit_time_micros = 0;  // commit time of last_lsn
-  StateDigest digest;       // state digest at last_lsn
-  uint64_t keys = 0;        // live keys at last_lsn
-  std::vector<SourceFile> files;  // restore order: identity, segments by id, checkpoint
+  StateDigest digest;                   // state digest at last_lsn
+  uint64_t keys = 0;                    // live keys at last_lsn
+  std::vector<SourceFile> files;        // restore order: identity, segments by id, checkpoint
 };
 
 // Captures what a backup of `data_directory` copies. Checks the segment chain on the way
 // (headers, seals, previous-footer hashes), reading every record of the active segment; fails
 // with Corruption naming file and offset on damage, NotFound when it is not a data directory.
-Status CaptureBackupSource(FileSystem* fs, const std::string& data_directory,
-                           BackupSource* source);
+Status CaptureBackupSource(FileSystem* fs, const std::string& data_directory, BackupSource* source);
 
 }  // namespace ordo::backup

@@ -107,7 +107,8 @@ TEST(BackupSource, CaptureDuringConcurrentWritesIsAConsistentPrefix) {
 TEST(BackupSource, EmptyAndMissingDirectories) {
   testing::ScratchDirectory scratch;
   BackupSource source;
-  EXPECT_TRUE(CaptureBackupSource(FileSystem::Default(), scratch.Sub("none"), &source).IsNotFound());
+  EXPECT_TRUE(
+      CaptureBackupSource(FileSystem::Default(), scratch.Sub("none"), &source).IsNotFound());
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
   ASSERT_TRUE(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source).ok());

@@ -40,9 +40,10 @@ inline Options SmallSegments() {
 // so that the active segment holds commits after the checkpoint.
 inline void Fill(DB* db, int count, int salt = 0) {
   for (int i = 0; i < count; ++i) {
-    ASSERT_TRUE(db->Put("key" + std::to_string(i % 150),
-                        std::string(700, static_cast<char>('a' + (i + salt) % 26)) +
-                            std::to_string(i)).ok());
+    ASSERT_TRUE(
+        db->Put("key" + std::to_string(i % 150),
+                std::string(700, static_cast<char>('a' + (i + salt) % 26)) + std::to_string(i))
+            .ok());
   }
   ASSERT_TRUE(db->Checkpoint().ok());
   ASSERT_TRUE(db->Put("after-checkpoint" + std::to_string(salt), "x").ok());
@@ -59,11 +60,11 @@ inline std::map<std::string, std::string> ReadAll(const std::string& directory) 
   EXPECT_TRUE(opened.ok()) << opened.ToString();
   std::map<std::string, std::string> all;
   if (!opened.ok()) return all;
-  EXPECT_TRUE(db->ForEach("", "", [&](std::string_view key, std::string_view value,
-                                      const ReadInfo&) {
-                    all.emplace(std::string(key), std::string(value));
-                    return true;
-                  }).ok());
+  EXPECT_TRUE(
+      db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
+          all.emplace(std::string(key), std::string(value));
+          return true;
+        }).ok());
   return all;
 }
 
@@ -92,11 +93,11 @@ inline Recorded RecordState(DB* db) {
   point.lsn = db->AckedLsn();
   point.time_micros = WallMicros();
   point.digest = db->Digest();
-  EXPECT_TRUE(db->ForEach("", "", [&](std::string_view key, std::string_view value,
-                                      const ReadInfo&) {
-                    point.state.emplace(key, value);
-                    return true;
-                  }).ok());
+  EXPECT_TRUE(
+      db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
+          point.state.emplace(key, value);
+          return true;
+        }).ok());
   return point;
 }
 

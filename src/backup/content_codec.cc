@@ -95,9 +95,9 @@ class FrameWriter {
     const unsigned char tag = final ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
                                     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
     unsigned long long length = 0;
-    crypto_secretstream_xchacha20poly1305_push(
-        &stream_, Bytes(output_) + kFramePrefixBytes, &length, Bytes(frame), frame.size(),
-        Bytes(fixed_header_), fixed_header_.size(), tag);
+    crypto_secretstream_xchacha20poly1305_push(&stream_, Bytes(output_) + kFramePrefixBytes,
+                                               &length, Bytes(frame), frame.size(),
+                                               Bytes(fixed_header_), fixed_header_.size(), tag);
     assert(length == stored);
     return WriteRaw(std::string_view(output_.data(), kFramePrefixBytes + stored));
   }
@@ -203,8 +203,7 @@ Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& sourc
       slot.plain = std::make_unique_for_overwrite<char[]>(kChunkPlainBytes);
       slot.frame = std::make_unique_for_overwrite<char[]>(kFrameBufferBytes);
     }
-    ORDO_ASSIGN_OR_RETURN(slot.plain_bytes,
-                          FillChunk(source, slot.plain.get(), kChunkPlainBytes));
+    ORDO_ASSIGN_OR_RETURN(slot.plain_bytes, FillChunk(source, slot.plain.get(), kChunkPlainBytes));
     if (slot.plain_bytes == 0) return OrderedPipeline::Produced::kEnd;
     plain_hash.Update(std::string_view(slot.plain.get(), slot.plain_bytes));
     plain_bytes += slot.plain_bytes;
@@ -229,8 +228,8 @@ Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& sourc
     EncodeSlot& slot = slots[index];
     return writer.WriteFrame(slot.frame.get(), slot.frame_bytes, false);
   };
-  ORDO_RETURN_IF_ERROR(OrderedPipeline::Run(slots.size(), workers,
-                                            OrderedPipeline::CallerRuns::kProduce, stages));
+  ORDO_RETURN_IF_ERROR(
+      OrderedPipeline::Run(slots.size(), workers, OrderedPipeline::CallerRuns::kProduce, stages));
 
   const std::string plain_digest = plain_hash.Finish();
   std::string end(kFramePrefixBytes, '\0');
@@ -387,8 +386,8 @@ namespace {
 
 // One frame in flight through the decoding pipeline; buffers allocated on first use.
 struct DecodeSlot {
-  std::string frame;    // kind byte + payload, decrypted
-  uint64_t offset = 0;  // of the frame's length field in the stored file
+  std::string frame;              // kind byte + payload, decrypted
+  uint64_t offset = 0;            // of the frame's length field in the stored file
   std::unique_ptr<char[]> plain;  // chunk_plain_bytes: the decompressed data frame
   size_t plain_bytes = 0;
 };
@@ -407,8 +406,7 @@ std::string Where(const RandomAccessFile& file, uint64_t offset) {
 // checks and their messages are a one-thread loop's: an error at frame n is returned after
 // frames before n reached `sink`, and none after it did.
 Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint64_t file_bytes,
-                     const Repository::WriteChunk& sink, ContentSummary* summary,
-                     size_t workers) {
+                     const Repository::WriteChunk& sink, ContentSummary* summary, size_t workers) {
   ORDO_RETURN_IF_ERROR(InitSodium());
   assert(workers >= 1 && workers <= kCodecWorkersMax);
   StoredReader reader(file, file_bytes);
@@ -453,8 +451,8 @@ Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint
       slot.plain = std::make_unique_for_overwrite<char[]>(state.chunk_plain_bytes);
     }
     const size_t size =
-        ZSTD_decompressDCtx(decompressors[worker].get(), slot.plain.get(),
-                            state.chunk_plain_bytes, slot.frame.data() + 1, slot.frame.size() - 1);
+        ZSTD_decompressDCtx(decompressors[worker].get(), slot.plain.get(), state.chunk_plain_bytes,
+                            slot.frame.data() + 1, slot.frame.size() - 1);
     if (ZSTD_isError(size) || size == 0) {
       return Status::Corruption(Where(file, slot.offset) + "zstd frame does not decompress: " +
                                 (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "empty chunk"));
@@ -485,8 +483,8 @@ Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint
     summary->plain_sha256 = ToHex(plain_digest);
     return Status::Ok();
   };
-  ORDO_RETURN_IF_ERROR(OrderedPipeline::Run(slots.size(), workers,
-                                            OrderedPipeline::CallerRuns::kConsume, stages));
+  ORDO_RETURN_IF_ERROR(
+      OrderedPipeline::Run(slots.size(), workers, OrderedPipeline::CallerRuns::kConsume, stages));
   summary->plain_bytes = plain_bytes;
   summary->stored_bytes = file_bytes;
   summary->stored_sha256 = reader.FinishHash();

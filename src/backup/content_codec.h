@@ -63,8 +63,8 @@ struct ContentSummary {
   std::string stored_sha256;  // hex
 };
 
-// The number of (de)compression threads EncodeContent and DecodeContent use by default: one per core, at most
-// kCodecWorkersMax.
+// The number of (de)compression threads EncodeContent and DecodeContent use by default: one per
+// core, at most kCodecWorkersMax.
 size_t CodecWorkers();
 
 // Encodes everything `source` yields into `file` (appended; not synced). Errors of `source` and
@@ -73,8 +73,7 @@ size_t CodecWorkers();
 // thread, in order; `workers` (1 .. kCodecWorkersMax) threads compress. Every thread has ended
 // when this returns. The bytes written do not depend on `workers`.
 Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
-                     WritableFile* file, ContentSummary* summary,
-                     size_t workers = CodecWorkers());
+                     WritableFile* file, ContentSummary* summary, size_t workers = CodecWorkers());
 
 // Decodes the stored file `file` of `file_bytes` bytes, handing plain bytes to `sink` (which may
 // be empty: then only checks). Verifies structure, every chunk's authentication and

@@ -102,8 +102,8 @@ std::string ReferenceEncoding(const std::string& plain) {
   std::string compressed(ZSTD_compressBound(kChunk), '\0');
   for (size_t offset = 0; offset < plain.size(); offset += kChunk) {
     const size_t size = std::min(kChunk, plain.size() - offset);
-    const size_t bytes = ZSTD_compress2(context, compressed.data(), compressed.size(),
-                                        plain.data() + offset, size);
+    const size_t bytes =
+        ZSTD_compress2(context, compressed.data(), compressed.size(), plain.data() + offset, size);
     EXPECT_FALSE(ZSTD_isError(bytes));
     PutFixed32(&out, static_cast<uint32_t>(1 + bytes));
     out.push_back('\x01');
@@ -147,9 +147,8 @@ TEST(ContentCodecTest, BytesAreTheFormatsWhateverTheThreadCount) {
       Source source(&plain);
       MemoryFile file;
       ContentSummary summary;
-      const Status status =
-          EncodeContent(KeysFor(EncryptionMode::kNone), source.Function(), &file, &summary,
-                        workers);
+      const Status status = EncodeContent(KeysFor(EncryptionMode::kNone), source.Function(), &file,
+                                          &summary, workers);
       ASSERT_TRUE(status.ok()) << status.ToString();
       EXPECT_TRUE(file.contents() == expected) << "the stored bytes differ from the format's";
       EXPECT_EQ(summary.plain_bytes, size);
@@ -230,8 +229,8 @@ TEST(ContentCodecTest, FileErrorWhileChunksAreInFlightIsReturned) {
       EXPECT_TRUE(status.IsNoSpace()) << status.ToString();
       EXPECT_EQ(file.appends(), fail_append) << "nothing is appended after a failed append";
       // The source is not read far beyond the failure: the ring holds a bounded number.
-      EXPECT_LE(source.offset, (fail_append + kCodecWorkersMax + kCodecSlotsBeyondWorkers) *
-                                   kChunk);
+      EXPECT_LE(source.offset,
+                (fail_append + kCodecWorkersMax + kCodecSlotsBeyondWorkers) * kChunk);
     }
   }
 }

@@ -110,8 +110,8 @@ class ScratchSpace {
     }
     std::string pattern = base + "/ordo-log-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr) {
-      return Status::IOError(fmt::format("{}: cannot create a scratch directory: {}", base,
-                                         std::strerror(errno)));
+      return Status::IOError(
+          fmt::format("{}: cannot create a scratch directory: {}", base, std::strerror(errno)));
     }
     owned_ = pattern;
     return Status::Ok();
@@ -154,8 +154,7 @@ Status WalkDataDirectory(FileSystem* fs, const std::string& data_directory,
     }
     bool go_on = true;
     ORDO_RETURN_IF_ERROR(WalkSegment(fs, file.path, file.path, file.segment_id, limit,
-                                     file.last_lsn, options, visitor, &next_lsn, summary,
-                                     &go_on));
+                                     file.last_lsn, options, visitor, &next_lsn, summary, &go_on));
     if (!go_on) break;
   }
   return Status::Ok();
@@ -178,8 +177,8 @@ Result<std::vector<SegmentParts>> GroupSegments(const RestorePlan& plan) {
   if (plan.backup.has_value()) {
     for (const ManifestFile& file : plan.backup->files) {
       if (file.kind != "sealed-segment" && file.kind != "active-prefix") continue;
-      segments.push_back(SegmentParts{file.segment_id, &file, {}, file.kind == "sealed-segment",
-                                      file.last_lsn});
+      segments.push_back(
+          SegmentParts{file.segment_id, &file, {}, file.kind == "sealed-segment", file.last_lsn});
     }
     std::sort(segments.begin(), segments.end(), [](const SegmentParts& a, const SegmentParts& b) {
       return a.segment_id < b.segment_id;
@@ -190,9 +189,10 @@ Result<std::vector<SegmentParts>> GroupSegments(const RestorePlan& plan) {
     const uint64_t skip = i == 0 ? plan.skip_bytes : 0;
     if (segments.empty() || segments.back().segment_id != piece.segment_id) {
       if (piece.start_offset != 0) {
-        return Status::Corruption(fmt::format("archive piece {}: starts inside segment {}, "
-                                              "whose beginning is in no backup or piece",
-                                              piece.Name(), piece.segment_id));
+        return Status::Corruption(
+            fmt::format("archive piece {}: starts inside segment {}, "
+                        "whose beginning is in no backup or piece",
+                        piece.Name(), piece.segment_id));
       }
       segments.push_back(SegmentParts{piece.segment_id, nullptr, {}, false, 0});
     }
@@ -202,8 +202,8 @@ Result<std::vector<SegmentParts>> GroupSegments(const RestorePlan& plan) {
   }
   for (size_t i = 1; i < segments.size(); ++i) {
     if (segments[i].segment_id != segments[i - 1].segment_id + 1) {
-      return Status::Corruption(fmt::format("the log lacks segment {}",
-                                            segments[i - 1].segment_id + 1));
+      return Status::Corruption(
+          fmt::format("the log lacks segment {}", segments[i - 1].segment_id + 1));
     }
   }
   return segments;
@@ -214,18 +214,21 @@ Status StageSegment(FileSystem* fs, Repository* repository, const SegmentParts& 
                     const std::string& staged) {
   ORDO_ASSIGN_OR_RETURN(auto out, fs->NewWritableFile(staged));
   if (parts.backup_file != nullptr) {
-    ORDO_RETURN_IF_ERROR(repository->ReadFile(*parts.backup_file, [&](std::string_view bytes) {
-      return out->Append(bytes);
-    }));
+    ORDO_RETURN_IF_ERROR(repository->ReadFile(
+        *parts.backup_file, [&](std::string_view bytes) { return out->Append(bytes); }));
   }
   for (const auto& [piece, skip] : parts.pieces) {
     uint64_t to_skip = skip;
-    ORDO_RETURN_IF_ERROR(repository->ReadFile(piece->file, [&](std::string_view bytes) {
-      const size_t dropped = static_cast<size_t>(std::min<uint64_t>(to_skip, bytes.size()));
-      to_skip -= dropped;
-      bytes.remove_prefix(dropped);
-      return bytes.empty() ? Status::Ok() : out->Append(bytes);
-    }).WithContext("archive piece " + piece->Name()));
+    ORDO_RETURN_IF_ERROR(repository
+                             ->ReadFile(piece->file,
+                                        [&](std::string_view bytes) {
+                                          const size_t dropped = static_cast<size_t>(
+                                              std::min<uint64_t>(to_skip, bytes.size()));
+                                          to_skip -= dropped;
+                                          bytes.remove_prefix(dropped);
+                                          return bytes.empty() ? Status::Ok() : out->Append(bytes);
+                                        })
+                             .WithContext("archive piece " + piece->Name()));
   }
   return out->Close();
 }
@@ -265,11 +268,11 @@ Status WalkRepository(FileSystem* fs, Repository* repository, const LogWalkOptio
   const std::string staged = scratch.path() + "/segment";
   uint64_t next_lsn = 0;
   for (const SegmentParts& parts : segments) {
-    const std::string where = fmt::format("segment {} of {}", parts.segment_id,
-                                          summary->backup_id.empty()
-                                              ? std::string("the archive")
-                                              : "backup " + summary->backup_id +
-                                                    (parts.pieces.empty() ? "" : " + archive"));
+    const std::string where = fmt::format(
+        "segment {} of {}", parts.segment_id,
+        summary->backup_id.empty()
+            ? std::string("the archive")
+            : "backup " + summary->backup_id + (parts.pieces.empty() ? "" : " + archive"));
     ORDO_RETURN_IF_ERROR(StageSegment(fs, repository, parts, staged).WithContext(where));
     ORDO_ASSIGN_OR_RETURN(uint64_t limit, fs->GetFileSize(staged));
     if (parts.sealed) {
@@ -394,8 +397,7 @@ bool ParseTimeArgument(const std::string& text, int64_t* unix_micros) {
       ++position;
       int zone_hours = 0, zone_minutes = 0;
       if (!ReadDigits(text, &position, 2, &zone_hours) || !Expect(text, &position, ':') ||
-          !ReadDigits(text, &position, 2, &zone_minutes) || zone_hours > 23 ||
-          zone_minutes > 59) {
+          !ReadDigits(text, &position, 2, &zone_minutes) || zone_hours > 23 || zone_minutes > 59) {
         return false;
       }
       offset_seconds = (zone_hours * 3600 + zone_minutes * 60) * (zone == '+' ? 1 : -1);
@@ -428,11 +430,16 @@ std::string FormatTimeMillis(int64_t unix_micros) {
 
 const char* OpTypeName(WriteBatch::OpType type) {
   switch (type) {
-    case WriteBatch::OpType::kPut: return "set";
-    case WriteBatch::OpType::kDelete: return "delete";
-    case WriteBatch::OpType::kClear: return "clear";
-    case WriteBatch::OpType::kExpire: return "expire";
-    case WriteBatch::OpType::kRestorePoint: return "restore-point";
+    case WriteBatch::OpType::kPut:
+      return "set";
+    case WriteBatch::OpType::kDelete:
+      return "delete";
+    case WriteBatch::OpType::kClear:
+      return "clear";
+    case WriteBatch::OpType::kExpire:
+      return "expire";
+    case WriteBatch::OpType::kRestorePoint:
+      return "restore-point";
   }
   return "unknown";
 }

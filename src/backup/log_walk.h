@@ -65,13 +65,13 @@ using LogVisitor = std::function<bool(const LogCommit& commit)>;
 
 struct LogWalkSummary {
   std::string database_id_hex;
-  std::string backup_id;     // repository: the backup read
-  uint64_t first_lsn = 0;    // the LSN range the source holds (last < first when empty)
+  std::string backup_id;   // repository: the backup read
+  uint64_t first_lsn = 0;  // the LSN range the source holds (last < first when empty)
   uint64_t last_lsn = 0;
-  uint64_t segments = 0;     // segments read
+  uint64_t segments = 0;  // segments read
   uint64_t records_read = 0;
   uint64_t records_matched = 0;
-  bool stopped = false;      // the visitor stopped the walk
+  bool stopped = false;  // the visitor stopped the walk
 };
 
 // Walks the log of `data_directory`. NotFound if it is not a data directory.

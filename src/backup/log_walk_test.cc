@@ -4,7 +4,6 @@
 #include "backup/log_walk.h"
 
 #include <gtest/gtest.h>
-
 #include <sodium.h>
 
 #include <atomic>
@@ -47,8 +46,7 @@ LogVisitor Collect(std::vector<Seen>* seen) {
     entry.live_keys = commit.record->live_keys;
     entry.segment_id = commit.segment_id;
     for (const auto& op : commit.record->ops) {
-      entry.ops.push_back(
-          SeenOp{op.type, std::string(op.key), op.value.size(), op.expire_at_ms});
+      entry.ops.push_back(SeenOp{op.type, std::string(op.key), op.value.size(), op.expire_at_ms});
     }
     seen->push_back(std::move(entry));
     return true;
@@ -185,9 +183,9 @@ TEST(LogWalk, RepositoryAfterBackupGivesTheSameLog) {
   ExpectWholeLog(seen, last - 1, clear_lsn, first.manifest.digest, first.manifest.keys);
 
   options.backup_id = "20200101T000000Z-00000000";
-  EXPECT_TRUE(WalkRepository(FileSystem::Default(), repository.get(), options, Collect(&seen),
-                             &summary)
-                  .IsNotFound());
+  EXPECT_TRUE(
+      WalkRepository(FileSystem::Default(), repository.get(), options, Collect(&seen), &summary)
+          .IsNotFound());
 }
 
 TEST(LogWalk, EmptyRepositoryIsNotFound) {
@@ -196,9 +194,8 @@ TEST(LogWalk, EmptyRepositoryIsNotFound) {
   ASSERT_NE(repository, nullptr);
   std::vector<Seen> seen;
   LogWalkSummary summary;
-  EXPECT_TRUE(
-      WalkRepository(FileSystem::Default(), repository.get(), {}, Collect(&seen), &summary)
-          .IsNotFound());
+  EXPECT_TRUE(WalkRepository(FileSystem::Default(), repository.get(), {}, Collect(&seen), &summary)
+                  .IsNotFound());
 }
 
 TEST(LogWalk, FiltersSelectCommits) {
@@ -216,8 +213,8 @@ TEST(LogWalk, FiltersSelectCommits) {
   LogWalkOptions options;
   options.filter.key = "key5";
   std::vector<Seen> seen;
-  ASSERT_TRUE(WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary)
-                  .ok());
+  ASSERT_TRUE(
+      WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary).ok());
   std::vector<uint64_t> expected;
   for (const Seen& entry : all) {
     for (const SeenOp& op : entry.ops) {
@@ -242,8 +239,8 @@ TEST(LogWalk, FiltersSelectCommits) {
   options.filter.since_micros = since;
   options.filter.until_micros = until;
   seen.clear();
-  ASSERT_TRUE(WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary)
-                  .ok());
+  ASSERT_TRUE(
+      WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary).ok());
   size_t count = 0;
   for (const Seen& entry : all) count += entry.time >= since && entry.time <= until;
   EXPECT_EQ(seen.size(), count);
@@ -255,8 +252,9 @@ TEST(LogWalk, FiltersSelectCommits) {
 
   // The visitor stops the walk.
   size_t visited = 0;
-  ASSERT_TRUE(WalkDataDirectory(FileSystem::Default(), data, {},
-                                [&](const LogCommit&) { return ++visited < 7; }, &summary)
+  ASSERT_TRUE(WalkDataDirectory(
+                  FileSystem::Default(), data, {}, [&](const LogCommit&) { return ++visited < 7; },
+                  &summary)
                   .ok());
   EXPECT_EQ(visited, 7u);
   EXPECT_TRUE(summary.stopped);
@@ -266,9 +264,9 @@ TEST(LogWalk, MissingDirectoryIsNotFoundAndDamageIsCorruption) {
   ordo::testing::ScratchDirectory scratch;
   LogWalkSummary summary;
   std::vector<Seen> seen;
-  EXPECT_TRUE(WalkDataDirectory(FileSystem::Default(), scratch.Sub("nothing"), {},
-                                Collect(&seen), &summary)
-                  .IsNotFound());
+  EXPECT_TRUE(
+      WalkDataDirectory(FileSystem::Default(), scratch.Sub("nothing"), {}, Collect(&seen), &summary)
+          .IsNotFound());
 
   const std::string data = scratch.Sub("data");
   {
@@ -313,8 +311,8 @@ TEST(LogWalk, PublicKeyRepositoryNeedsTheSecretKey) {
   std::unique_ptr<DB> db;
   ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
   const uint64_t clear_lsn = Workload(db.get());
-  auto writer = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"),
-                            EncryptionMode::kPublicKey, read_key, public_key);
+  auto writer = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"), EncryptionMode::kPublicKey,
+                            read_key, public_key);
   ASSERT_NE(writer, nullptr);
   writer = testing::OpenRepositoryOrDie(FileSystem::Default(), scratch.Sub("repo"), write_key);
   BackupResult result;

@@ -1,8 +1,7 @@
 #include "backup/manifest_json.h"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 #include "backup/sha256.h"
@@ -339,8 +338,8 @@ Status ArchivePieceFromJson(std::string_view text, const std::string& path, Arch
   }
   if (piece->identity.kind != "identity" || piece->identity.relative_path != "IDENTITY") {
     return Status::Corruption(path + ": the piece's identity file is \"" +
-                              piece->identity.relative_path + "\" (kind \"" +
-                              piece->identity.kind + "\"), not IDENTITY");
+                              piece->identity.relative_path + "\" (kind \"" + piece->identity.kind +
+                              "\"), not IDENTITY");
   }
   return Status::Ok();
 }

@@ -4,8 +4,8 @@
 #include "backup/manifest_json.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -53,8 +53,10 @@ TEST(ManifestJson, NumberOutOfRangeOrOfWrongKindIsCorruption) {
   }
   Manifest manifest;
   EXPECT_TRUE(ManifestFromJson(WithField("first_commit_time_micros", 9223372036854775808ull),
-                               "m.json", &manifest).IsCorruption());
-  EXPECT_TRUE(ManifestFromJson(WithField("first_commit_time_micros", -5), "m.json", &manifest).ok());
+                               "m.json", &manifest)
+                  .IsCorruption());
+  EXPECT_TRUE(
+      ManifestFromJson(WithField("first_commit_time_micros", -5), "m.json", &manifest).ok());
 }
 
 TEST(ManifestJson, VersionIsComparedAsANumberNotTruncated) {
@@ -105,8 +107,8 @@ TEST(ManifestJson, ArchivePieceMustNameItsOwnSegmentAndIdentityFiles) {
   bad[4].identity.kind = "checkpoint";
   for (const ArchivePiece& piece : bad) {
     const Status status = ArchivePieceFromJson(ArchivePieceToJson(piece), "p.json", &parsed);
-    EXPECT_TRUE(status.IsCorruption()) << piece.file.relative_path << " " << piece.file.kind
-                                       << ": " << status.ToString();
+    EXPECT_TRUE(status.IsCorruption())
+        << piece.file.relative_path << " " << piece.file.kind << ": " << status.ToString();
     EXPECT_NE(status.message().find("p.json"), std::string::npos) << status.ToString();
   }
 }

@@ -16,9 +16,12 @@ bool Keeps(const PointTarget& target, uint64_t lsn, int64_t commit_time_micros) 
     case PointTarget::Kind::kNone:
     case PointTarget::Kind::kPoint:  // resolved to an LSN before the cut
       return true;
-    case PointTarget::Kind::kLsn: return lsn <= target.lsn;
-    case PointTarget::Kind::kBeforeLsn: return lsn < target.lsn;
-    case PointTarget::Kind::kTime: return commit_time_micros <= target.time_micros;
+    case PointTarget::Kind::kLsn:
+      return lsn <= target.lsn;
+    case PointTarget::Kind::kBeforeLsn:
+      return lsn < target.lsn;
+    case PointTarget::Kind::kTime:
+      return commit_time_micros <= target.time_micros;
   }
   return true;
 }
@@ -44,7 +47,8 @@ Result<std::vector<SegmentFile>> ListSegments(FileSystem* fs, const std::string&
 // at the first record not kept.
 Status ScanForCut(FileSystem* fs, const SegmentFile& segment, const PointTarget& target,
                   PointReport* report, uint64_t* kept_end, bool* stopped) {
-  ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail, log::ReadSegmentTail(fs, segment.path, segment.size));
+  ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail,
+                        log::ReadSegmentTail(fs, segment.path, segment.size));
   const uint64_t limit = tail.sealed ? tail.footer.records_end : segment.size;
   ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs, segment.path, limit));
   *kept_end = reader->offset();
@@ -56,8 +60,9 @@ Status ScanForCut(FileSystem* fs, const SegmentFile& segment, const PointTarget&
     const auto outcome = reader->Next(&payload, &record_offset, &error);
     if (outcome == log::SegmentReader::Outcome::kEnd) return Status::Ok();
     if (outcome == log::SegmentReader::Outcome::kBad) return error;
-    ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader->header().format_version, &record)
-                             .WithContext(fmt::format("{} offset {}", segment.path, record_offset)));
+    ORDO_RETURN_IF_ERROR(
+        log::DecodeRecordPayload(payload, reader->header().format_version, &record)
+            .WithContext(fmt::format("{} offset {}", segment.path, record_offset)));
     if (!Keeps(target, record.lsn, record.commit_time_micros)) {
       *stopped = true;
       return Status::Ok();
@@ -95,11 +100,16 @@ Status RemoveNewerCheckpoints(FileSystem* fs, const std::string& directory, uint
 
 std::string PointTarget::Describe() const {
   switch (kind) {
-    case Kind::kNone: return "the backup's last commit";
-    case Kind::kLsn: return fmt::format("LSN {}", lsn);
-    case Kind::kBeforeLsn: return fmt::format("the commit before LSN {}", lsn);
-    case Kind::kTime: return "time " + Rfc3339Micros(time_micros);
-    case Kind::kPoint: return "restore point \"" + point_name + "\"";
+    case Kind::kNone:
+      return "the backup's last commit";
+    case Kind::kLsn:
+      return fmt::format("LSN {}", lsn);
+    case Kind::kBeforeLsn:
+      return fmt::format("the commit before LSN {}", lsn);
+    case Kind::kTime:
+      return "time " + Rfc3339Micros(time_micros);
+    case Kind::kPoint:
+      return "restore point \"" + point_name + "\"";
   }
   return "?";
 }
@@ -147,9 +157,9 @@ Result<uint64_t> FindRestorePoint(FileSystem* fs, const std::vector<SegmentFile>
     uint64_t record_offset = 0;
     Status error;
     log::DecodedRecord record;
-    while (reader->Next(&payload, &record_offset, &error) ==
-           log::SegmentReader::Outcome::kRecord) {
-      ORDO_RETURN_IF_ERROR(log::DecodeRecordPayload(payload, reader->header().format_version, &record));
+    while (reader->Next(&payload, &record_offset, &error) == log::SegmentReader::Outcome::kRecord) {
+      ORDO_RETURN_IF_ERROR(
+          log::DecodeRecordPayload(payload, reader->header().format_version, &record));
       for (const auto& op : record.ops) {
         if (op.type == WriteBatch::OpType::kRestorePoint && op.key == name) found = record.lsn;
       }
@@ -174,8 +184,8 @@ Result<size_t> FirstSegmentToScan(FileSystem* fs, const std::vector<SegmentFile>
   const uint64_t last_kept = target.kind == PointTarget::Kind::kLsn ? target.lsn : target.lsn - 1;
   size_t first = 0;
   for (size_t next = 1; next + 1 < segments.size(); ++next) {
-    ORDO_ASSIGN_OR_RETURN(auto reader, log::SegmentReader::Open(fs, segments[next].path,
-                                                                segments[next].size));
+    ORDO_ASSIGN_OR_RETURN(auto reader,
+                          log::SegmentReader::Open(fs, segments[next].path, segments[next].size));
     if (reader->header().first_lsn > last_kept) break;
     first = next;
   }

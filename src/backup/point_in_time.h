@@ -28,9 +28,9 @@ namespace ordo::backup {
 struct PointTarget {
   enum class Kind { kNone, kLsn, kBeforeLsn, kTime, kPoint };
   Kind kind = Kind::kNone;
-  std::string point_name;    // kPoint: keep up to the newest commit marking this restore point
-  uint64_t lsn = 0;          // kLsn: keep up to and including it; kBeforeLsn: keep below it
-  int64_t time_micros = 0;   // kTime: keep every commit at or before this Unix time
+  std::string point_name;   // kPoint: keep up to the newest commit marking this restore point
+  uint64_t lsn = 0;         // kLsn: keep up to and including it; kBeforeLsn: keep below it
+  int64_t time_micros = 0;  // kTime: keep every commit at or before this Unix time
   std::string Describe() const;
 };
 

@@ -28,9 +28,7 @@ class PointInTimeTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db_).ok());
   }
-  void Write(WriteBatch batch) {
-    ASSERT_TRUE(db_->Write(std::move(batch)).ok());
-  }
+  void Write(WriteBatch batch) { ASSERT_TRUE(db_->Write(std::move(batch)).ok()); }
   Recorded Record() { return testing::RecordState(db_.get()); }
   std::unique_ptr<Repository> BackUp() {
     auto repository = testing::InitAndOpen(FileSystem::Default(), scratch_.Sub("repo"));
@@ -47,8 +45,8 @@ class PointInTimeTest : public ::testing::Test {
     auto chosen = ChooseBackupForPoint(*manifests, target);
     EXPECT_TRUE(chosen.ok()) << chosen.status().ToString();
     RestoreReport report;
-    Status restored = RestoreBackup(FileSystem::Default(), repository, *chosen,
-                                    scratch_.Sub(name), {}, &report, target);
+    Status restored = RestoreBackup(FileSystem::Default(), repository, *chosen, scratch_.Sub(name),
+                                    {}, &report, target);
     EXPECT_TRUE(restored.ok()) << restored.ToString();
     return report;
   }
@@ -85,8 +83,9 @@ TEST_F(PointInTimeTest, RestoresToManyRecordedPointsExactly) {
   for (size_t i = 0; i < points.size(); ++i) {
     const Recorded& point = points[i];
     PointTarget target;
-    target.kind = i % 3 == 0 ? PointTarget::Kind::kLsn
-                 : i % 3 == 1 ? PointTarget::Kind::kBeforeLsn : PointTarget::Kind::kTime;
+    target.kind = i % 3 == 0   ? PointTarget::Kind::kLsn
+                  : i % 3 == 1 ? PointTarget::Kind::kBeforeLsn
+                               : PointTarget::Kind::kTime;
     target.lsn = target.kind == PointTarget::Kind::kBeforeLsn ? point.lsn + 1 : point.lsn;
     target.time_micros = point.time_micros;
     const std::string name = "restore" + std::to_string(i);

@@ -74,14 +74,14 @@ Status SettleTrash(Repository* repository, const std::vector<std::string>& trash
 
 }  // namespace
 
-Status Prune(Repository* repository, uint64_t keep_last,
-             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report,
-             int64_t grace_seconds) {
+Status Prune(Repository* repository, uint64_t keep_last, std::optional<int64_t> keep_within_seconds,
+             bool dry_run, PruneReport* report, int64_t grace_seconds) {
   *report = PruneReport{};
   report->dry_run = dry_run;
   if (keep_last < 1) {
-    return Status::InvalidArgument("keep-last must be at least 1: prune never removes every "
-                                   "backup");
+    return Status::InvalidArgument(
+        "keep-last must be at least 1: prune never removes every "
+        "backup");
   }
   if (keep_within_seconds.has_value() && *keep_within_seconds < 0) {
     return Status::InvalidArgument("keep-within must not be negative");
@@ -109,7 +109,7 @@ Status Prune(Repository* repository, uint64_t keep_last,
   // and one backed up less often than another must not lose every backup to the other's newer
   // ones.
   std::map<std::string, uint64_t> counted;  // by database id: backups seen, newest first
-  std::set<std::string> base_kept;          // databases whose newest backup before the window is kept
+  std::set<std::string> base_kept;  // databases whose newest backup before the window is kept
   for (size_t i = manifests.size(); i-- > 0;) {
     const Manifest& manifest = manifests[i];
     const bool newest = ++counted[manifest.database_id] <= keep_last;
@@ -124,7 +124,8 @@ Status Prune(Repository* repository, uint64_t keep_last,
   std::map<std::string, const Manifest*> oldest_kept;  // by database id
   for (size_t i = 0; i < manifests.size(); ++i) {
     const Manifest& manifest = manifests[i];
-    for (const ManifestFile& file : manifest.files) stored_bytes[file.stored_name] = file.stored_bytes;
+    for (const ManifestFile& file : manifest.files)
+      stored_bytes[file.stored_name] = file.stored_bytes;
     if (!keep[i]) {
       doomed.push_back(manifest.backup_id);
       continue;
@@ -203,8 +204,8 @@ Status Prune(Repository* repository, uint64_t keep_last,
   if (dry_run) return Status::Ok();
   // Manifests first: each removal makes one whole backup disappear; files after.
   for (const std::string& backup_id : doomed) {
-    ORDO_RETURN_IF_ERROR(repository->RemoveManifest(backup_id)
-                             .WithContext("removing backup " + backup_id));
+    ORDO_RETURN_IF_ERROR(
+        repository->RemoveManifest(backup_id).WithContext("removing backup " + backup_id));
   }
   for (const ArchivePiece& piece : doomed_pieces) {  // oldest first: no hole on a crash
     ORDO_RETURN_IF_ERROR(repository->RemoveArchivePiece(piece).WithContext(
@@ -231,8 +232,8 @@ Status Prune(Repository* repository, uint64_t keep_last,
   std::vector<std::string> trashed;
   for (const std::string& name : report->removed_files) {
     assert(!needed.contains(name));
-    ORDO_RETURN_IF_ERROR(repository->TrashStored(name).WithContext("moving data/" + name +
-                                                                   " to trash/"));
+    ORDO_RETURN_IF_ERROR(
+        repository->TrashStored(name).WithContext("moving data/" + name + " to trash/"));
     trashed.push_back(name);
   }
   ORDO_RETURN_IF_ERROR(SettleTrash(repository, trashed, WallMicros(), report));

@@ -35,10 +35,10 @@ namespace ordo::backup {
 
 struct PruneReport {
   bool dry_run = false;
-  std::vector<std::string> kept_backups;     // ids, oldest first
-  std::vector<std::string> removed_backups;  // ids (would be removed, when dry_run)
-  std::vector<std::string> removed_files;    // stored names under data/
-  uint64_t removed_bytes = 0;                // stored bytes of removed files, where known
+  std::vector<std::string> kept_backups;            // ids, oldest first
+  std::vector<std::string> removed_backups;         // ids (would be removed, when dry_run)
+  std::vector<std::string> removed_files;           // stored names under data/
+  uint64_t removed_bytes = 0;                       // stored bytes of removed files, where known
   std::vector<std::string> removed_archive_pieces;  // "<database id>/<piece name>"
   uint64_t kept_archive_pieces = 0;
   std::vector<std::string> removed_temporary;  // "data/.tmp-*", "manifests/.tmp-*" leftovers
@@ -61,9 +61,8 @@ struct PruneReport {
 // never a hole), then every content file nothing kept references. With `dry_run` it only fills
 // the report. Fails without deleting anything if a manifest cannot be read (a damaged manifest may
 // reference files that would otherwise be deleted).
-Status Prune(Repository* repository, uint64_t keep_last,
-             std::optional<int64_t> keep_within_seconds, bool dry_run, PruneReport* report,
-             int64_t grace_seconds = 0);
+Status Prune(Repository* repository, uint64_t keep_last, std::optional<int64_t> keep_within_seconds,
+             bool dry_run, PruneReport* report, int64_t grace_seconds = 0);
 
 // Removes the temporary files (".tmp-*", repository.h) that interrupted writes left in
 // `repository_path`/data, /manifests and /archive/<database id>, older than `grace_seconds`;

@@ -39,8 +39,7 @@ class HookedFileSystem final : public FileSystem {
     ORDO_RETURN_IF_ERROR(Change());
     return base_->ReopenWritableFile(path);
   }
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
-      const std::string& path) override {
+  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     return base_->NewRandomAccessFile(path);
   }
   bool FileExists(const std::string& path) override { return base_->FileExists(path); }
@@ -252,7 +251,8 @@ TEST_F(PruneRaceTest, ABackupAtAnyStepOfAPruneNeverLosesWhatItsManifestNames) {
       if (hooked.changes == at) {
         ran = true;
         int changes = 0;
-        backed_up = BackUpA1With(path, 0, [] {}, &changes, &result);
+        backed_up = BackUpA1With(
+            path, 0, [] {}, &changes, &result);
       }
       return Status::Ok();
     };
@@ -275,7 +275,9 @@ TEST_F(PruneRaceTest, APruneThatDiesPartWayLeavesTrashThatReadersFindAndTheNextP
   int backup_changes = 0;
   {
     BackupResult result;
-    ASSERT_TRUE(BackUpA1With(FreshRepository(0), 0, [] {}, &backup_changes, &result).ok());
+    ASSERT_TRUE(BackUpA1With(
+                    FreshRepository(0), 0, [] {}, &backup_changes, &result)
+                    .ok());
   }
   ASSERT_GT(backup_changes, 4);
   int left_trash = 0;
@@ -340,14 +342,17 @@ TEST_F(PruneRaceTest, ABackupKilledAtAnyStepLeavesNothingAPruneOrTheNextBackupTr
         break;  // the backup ran to its end: every death was covered
       }
       // Killed after its manifest was published (only its lease's removal failed): a backup.
-      if (status.ok()) EXPECT_TRUE(repository->get()->ReadManifest(result.manifest.backup_id).ok());
+      if (status.ok()) {
+        EXPECT_TRUE(repository->get()->ReadManifest(result.manifest.backup_id).ok());
+      }
     }
     PruneReport pruned;
     ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &pruned).ok());
     ExpectEveryManifestVerifies(path, context);
     BackupResult result;
     int changes = 0;
-    const Status again = BackUpA1With(path, 0, [] {}, &changes, &result);
+    const Status again = BackUpA1With(
+        path, 0, [] {}, &changes, &result);
     ASSERT_TRUE(again.ok()) << again.ToString();
     PruneReport settled;
     ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &settled).ok());

@@ -35,8 +35,8 @@ class PruneTest : public ::testing::Test {
     for (int round = 0; round < 4; ++round) {
       Fill(db.get(), 150, round);
       BackupResult result;
-      const Status status = TakeBackup(FileSystem::Default(), scratch_.Sub("data"),
-                                       repository_.get(), {}, &result);
+      const Status status =
+          TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository_.get(), {}, &result);
       ASSERT_TRUE(status.ok()) << status.ToString();
       ids_.push_back(result.manifest.backup_id);
     }
@@ -155,8 +155,8 @@ TEST_F(PruneTest, KeepsTheNewestBackupsOfEveryDatabase) {
   ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other).ok());
   Fill(other.get(), 20);
   BackupResult result;
-  Status status = TakeBackup(FileSystem::Default(), scratch_.Sub("other"), repository_.get(), {},
-                             &result);
+  Status status =
+      TakeBackup(FileSystem::Default(), scratch_.Sub("other"), repository_.get(), {}, &result);
   ASSERT_TRUE(status.ok()) << status.ToString();
   const std::string other_id = result.manifest.backup_id;
   ASSERT_NE(result.manifest.database_id, repository_->ReadManifest(ids_[0])->database_id);
@@ -268,8 +268,7 @@ TEST_F(PruneTest, ADamagedLeaseStopsPruneBeforeAnyDeletion) {
   PruneReport report;
   const Status status = Prune(repository_.get(), 1, std::nullopt, false, &report);
   EXPECT_TRUE(status.IsCorruption()) << status.ToString();
-  EXPECT_NE(status.message().find("00000000000000cc.json"), std::string::npos)
-      << status.ToString();
+  EXPECT_NE(status.message().find("00000000000000cc.json"), std::string::npos) << status.ToString();
   EXPECT_EQ(FilesUnder(Repo()), before);
 }
 

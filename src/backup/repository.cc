@@ -3,11 +3,11 @@
 // publishing (temporary name, fsync, read-only, rename, directory fsync), listing and the caches.
 #include "backup/repository.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cassert>
 #include <ctime>
-
-#include <unistd.h>
 #include <map>
 #include <optional>
 #include <set>
@@ -491,8 +491,8 @@ Status LocalRepository::WriteArchivePiece(const ArchivePiece& piece) {
   }
   for (const ManifestFile* file : {&piece.file, &piece.identity}) {
     if (!IsSha256Hex(file->stored_name)) {
-      return Status::Corruption("archive piece " + piece.Name() + " lists \"" +
-                                file->stored_name + "\", which is not a stored name");
+      return Status::Corruption("archive piece " + piece.Name() + " lists \"" + file->stored_name +
+                                "\", which is not a stored name");
     }
   }
   ORDO_RETURN_IF_ERROR(PinAndCheck({&piece.file, &piece.identity},
@@ -515,7 +515,8 @@ Status LocalRepository::WriteArchivePiece(const ArchivePiece& piece) {
   if (fs_->FileExists(final_path)) {
     ORDO_ASSIGN_OR_RETURN(const std::string existing, ReadFileToString(fs_, final_path));
     if (existing != json) {
-      return Status::InvalidArgument(final_path + " exists already with other contents: the "
+      return Status::InvalidArgument(final_path +
+                                     " exists already with other contents: the "
                                      "archive is never rewritten");
     }
     return fs_->SyncDir(directory);
@@ -552,7 +553,8 @@ Result<std::vector<ArchivePiece>> LocalRepository::ListArchivePieces(
     if (name.starts_with(".") || !name.ends_with(kManifestSuffix)) continue;
     const std::string path = directory + "/" + name;
     ORDO_ASSIGN_OR_RETURN(const uint64_t size, fs_->GetFileSize(path));
-    if (size > kDescriptionBytesMax) return Status::Corruption(path + ": too large for an archive piece");
+    if (size > kDescriptionBytesMax)
+      return Status::Corruption(path + ": too large for an archive piece");
     ORDO_ASSIGN_OR_RETURN(const std::string text, ReadFileToString(fs_, path));
     ArchivePiece piece;
     ORDO_RETURN_IF_ERROR(ArchivePieceFromJson(text, path, &piece));

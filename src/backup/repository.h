@@ -41,9 +41,9 @@ struct RepositoryInfo {
   int format_version = 1;
   std::string compression = "zstd";
   EncryptionMode encryption = EncryptionMode::kNone;
-  std::string key_id;         // kKey: identifies the key (not secret), checked before use
-  std::string public_key;     // kPublicKey: the public key, base64
-  std::string created;        // RFC 3339
+  std::string key_id;      // kKey: identifies the key (not secret), checked before use
+  std::string public_key;  // kPublicKey: the public key, base64
+  std::string created;     // RFC 3339
 };
 
 // Key material for opening a repository. Empty for "none"; the 32-byte secret key for "key";
@@ -70,27 +70,27 @@ struct ManifestFile {
   std::string kind;           // "identity", "sealed-segment", "active-prefix", "checkpoint"
   std::string relative_path;  // where it goes in a restored data directory
   uint64_t plain_bytes = 0;
-  std::string plain_sha256;   // hex, of the plain bytes
-  std::string stored_name;    // hex SHA-256 of the stored bytes = its name under data/
+  std::string plain_sha256;  // hex, of the plain bytes
+  std::string stored_name;   // hex SHA-256 of the stored bytes = its name under data/
   uint64_t stored_bytes = 0;
-  uint64_t segment_id = 0;    // segments
+  uint64_t segment_id = 0;  // segments
   uint64_t first_lsn = 0;
   uint64_t last_lsn = 0;
-  std::string segment_key;    // sealed segments: "<database id>:<segment id>:<footer checksum>"
+  std::string segment_key;  // sealed segments: "<database id>:<segment id>:<footer checksum>"
 };
 
 struct Manifest {
   int format_version = 1;
-  std::string backup_id;      // "<yyyymmddThhmmssZ>-<8 hex>": sorts by time
+  std::string backup_id;         // "<yyyymmddThhmmssZ>-<8 hex>": sorts by time
   std::string parent_backup_id;  // the previous backup in this repository, empty for the first
-  std::string database_id;    // hex
-  std::string started;        // RFC 3339
+  std::string database_id;       // hex
+  std::string started;           // RFC 3339
   std::string finished;
   uint64_t first_lsn = 0;
   uint64_t last_lsn = 0;
   int64_t first_commit_time_micros = 0;
   int64_t last_commit_time_micros = 0;
-  StateDigest digest;         // at last_lsn
+  StateDigest digest;  // at last_lsn
   uint64_t keys = 0;
   std::vector<ManifestFile> files;  // in restore order
   // Figures of the run that wrote it.
@@ -108,21 +108,21 @@ struct Manifest {
 // sort in log order and a missing piece shows as a hole in the sequence.
 struct ArchivePiece {
   int format_version = 1;
-  std::string database_id;      // 32 hex digits
+  std::string database_id;  // 32 hex digits
   uint64_t segment_id = 0;
-  uint64_t start_offset = 0;    // 0: the piece starts with the segment header
-  uint64_t end_offset = 0;      // > start_offset
-  bool sealed = false;          // the piece ends with the seal footer: the segment is complete
-  uint64_t first_lsn = 0;       // LSNs of the records that start in the piece; last < first
-  uint64_t last_lsn = 0;        // when it holds none (a footer alone, a header alone)
+  uint64_t start_offset = 0;  // 0: the piece starts with the segment header
+  uint64_t end_offset = 0;    // > start_offset
+  bool sealed = false;        // the piece ends with the seal footer: the segment is complete
+  uint64_t first_lsn = 0;     // LSNs of the records that start in the piece; last < first
+  uint64_t last_lsn = 0;      // when it holds none (a footer alone, a header alone)
   uint64_t records = 0;
   int64_t first_commit_time_micros = 0;
   int64_t last_commit_time_micros = 0;
-  StateDigest digest;           // after the newest commit archived so far (last_lsn, or the
-  uint64_t keys = 0;            // previous piece's when this one holds no record)
-  std::string archived;         // RFC 3339 (microseconds) when the piece was published
-  ManifestFile file;            // kind "archive-piece", relative_path "log/<segment>.seg"
-  ManifestFile identity;        // kind "identity": the database's IDENTITY file
+  StateDigest digest;     // after the newest commit archived so far (last_lsn, or the
+  uint64_t keys = 0;      // previous piece's when this one holds no record)
+  std::string archived;   // RFC 3339 (microseconds) when the piece was published
+  ManifestFile file;      // kind "archive-piece", relative_path "log/<segment>.seg"
+  ManifestFile identity;  // kind "identity": the database's IDENTITY file
 
   // "<segment id, 20 digits>-<start offset, 20 digits>": the file name without ".json".
   std::string Name() const;
@@ -136,9 +136,9 @@ struct ArchivePiece {
 // piece that names them, so that a concurrent prune keeps them. Stored as
 // leases/<id>.json; the only repository files that are replaced (a writer republishes its own).
 struct Lease {
-  std::string id;            // 16 lowercase hex digits, random per writer
-  std::string writer;        // what holds it: "backup <backup id>", "archive <database id>"
-  std::string host;          // where it runs, and its process id
+  std::string id;      // 16 lowercase hex digits, random per writer
+  std::string writer;  // what holds it: "backup <backup id>", "archive <database id>"
+  std::string host;    // where it runs, and its process id
   int64_t pid = 0;
   int64_t created_micros = 0;
   int64_t refreshed_micros = 0;  // a lease not refreshed for kLeaseLifetimeSeconds is stale
@@ -165,14 +165,13 @@ class Repository {
   // bytes). InvalidArgument if a repository or other files are there already, or a key is
   // missing or malformed. ordo-repository.json is published last: it makes the repository.
   static Status Init(FileSystem* fs, const std::string& path, EncryptionMode mode,
-                     const KeyMaterial& key, const std::string& public_key,
-                     RepositoryInfo* info);
+                     const KeyMaterial& key, const std::string& public_key, RepositoryInfo* info);
   // Opens an existing repository. NotFound ("no repository at PATH") if there is none at
   // `path`; Corruption or NotSupported if its description is damaged or of an unknown version;
   // InvalidArgument ("wrong key ...") if `key` is given and does not match. A key given to an
   // unencrypted repository is ignored.
   static Result<std::unique_ptr<Repository>> Open(FileSystem* fs, const std::string& path,
-                                                   const KeyMaterial& key);
+                                                  const KeyMaterial& key);
   virtual ~Repository() = default;
 
   virtual const RepositoryInfo& info() const = 0;

@@ -32,13 +32,16 @@ Status CheckTarget(FileSystem* fs, const std::string& target) {
   if (!fs->FileExists(target)) return Status::Ok();
   auto children = fs->GetChildren(target);
   if (!children.ok()) {
-    return Status::InvalidArgument(target + ": exists and is not a directory that can be "
-                                   "listed (" + children.status().message() + ")");
+    return Status::InvalidArgument(target +
+                                   ": exists and is not a directory that can be "
+                                   "listed (" +
+                                   children.status().message() + ")");
   }
   if (!children->empty()) {
-    return Status::InvalidArgument(fmt::format("{}: exists and is not empty ({} entries); "
-                                               "restore only into a new or empty directory",
-                                               target, children->size()));
+    return Status::InvalidArgument(
+        fmt::format("{}: exists and is not empty ({} entries); "
+                    "restore only into a new or empty directory",
+                    target, children->size()));
   }
   return Status::Ok();
 }
@@ -66,9 +69,10 @@ Status RestoreFile(RestoreState& state, const ManifestFile& file, const std::str
   ORDO_RETURN_IF_ERROR(
       state.repository->ReadFile(file, sink).WithContext("restoring " + file.relative_path));
   if (written != file.plain_bytes) {
-    return Status::Corruption(fmt::format("restoring {} (data/{}): {} bytes where the manifest "
-                                          "says {}", file.relative_path, file.stored_name,
-                                          written, file.plain_bytes));
+    return Status::Corruption(
+        fmt::format("restoring {} (data/{}): {} bytes where the manifest "
+                    "says {}",
+                    file.relative_path, file.stored_name, written, file.plain_bytes));
   }
   // Not fsynced here: every file is fsynced once all are written (SyncRestored), so the
   // kernel writes them back while the next ones stream in. Nothing is visible before the
@@ -102,8 +106,8 @@ Status AppendPiece(RestoreState& state, const ArchivePiece& piece, uint64_t skip
                    const std::string& staging, std::vector<StagedFile>* staged) {
   FileSystem* fs = state.fs;
   const std::string path = staging + "/" + piece.file.relative_path;
-  const std::string where = fmt::format("archive piece {} of database {}", piece.Name(),
-                                        piece.database_id);
+  const std::string where =
+      fmt::format("archive piece {} of database {}", piece.Name(), piece.database_id);
   state.figures.current_file = piece.file.relative_path;
   std::unique_ptr<WritableFile> output;
   if (piece.start_offset == 0 && skip == 0) {
@@ -114,17 +118,18 @@ Status AppendPiece(RestoreState& state, const ArchivePiece& piece, uint64_t skip
     ORDO_ASSIGN_OR_RETURN(output, fs->NewWritableFile(path));
   } else {
     if (!fs->FileExists(path)) {
-      return Status::Corruption(fmt::format("{}: starts at offset {} of segment {}, whose "
-                                            "earlier bytes are in no backup or piece",
-                                            where, piece.start_offset, piece.segment_id));
+      return Status::Corruption(
+          fmt::format("{}: starts at offset {} of segment {}, whose "
+                      "earlier bytes are in no backup or piece",
+                      where, piece.start_offset, piece.segment_id));
     }
     ORDO_ASSIGN_OR_RETURN(output, fs->ReopenWritableFile(path));
   }
   if (output->Size() != piece.start_offset + skip) {
-    return Status::Corruption(fmt::format("{}: starts at offset {} of segment {}, but what comes "
-                                          "before it ends at {}: the archive has a gap there",
-                                          where, piece.start_offset + skip, piece.segment_id,
-                                          output->Size()));
+    return Status::Corruption(
+        fmt::format("{}: starts at offset {} of segment {}, but what comes "
+                    "before it ends at {}: the archive has a gap there",
+                    where, piece.start_offset + skip, piece.segment_id, output->Size()));
   }
   std::unique_ptr<RandomAccessFile> overlap;
   if (skip > 0) {
@@ -144,7 +149,8 @@ Status AppendPiece(RestoreState& state, const ArchivePiece& piece, uint64_t skip
         return Status::Corruption(fmt::format(
             "{} and the backup disagree about segment {} before offset {}: they come from "
             "different histories (was the database restored to an earlier point and archived "
-            "again?)", where, piece.segment_id, piece.start_offset + skip));
+            "again?)",
+            where, piece.segment_id, piece.start_offset + skip));
       }
       bytes.remove_prefix(compared);
       position += compared;
@@ -155,8 +161,8 @@ Status AppendPiece(RestoreState& state, const ArchivePiece& piece, uint64_t skip
     if (*state.progress) (*state.progress)(state.figures);
     return Status::Ok();
   };
-  ORDO_RETURN_IF_ERROR(state.repository->ReadFile(piece.file, sink).WithContext("restoring " +
-                                                                                where));
+  ORDO_RETURN_IF_ERROR(
+      state.repository->ReadFile(piece.file, sink).WithContext("restoring " + where));
   if (position != piece.end_offset) {
     return Status::Corruption(fmt::format("{} (data/{}): {} bytes where it says {}", where,
                                           piece.file.stored_name, position - piece.start_offset,
@@ -186,8 +192,8 @@ Status RestoreInto(RestoreState& state, const RestoreSources& sources, const std
     NoteStaged(&staged, staging + "/IDENTITY", false);
   }
   for (size_t i = 0; i < sources.pieces.size(); ++i) {
-    ORDO_RETURN_IF_ERROR(AppendPiece(state, sources.pieces[i], i == 0 ? sources.skip_bytes : 0,
-                                     staging, &staged));
+    ORDO_RETURN_IF_ERROR(
+        AppendPiece(state, sources.pieces[i], i == 0 ? sources.skip_bytes : 0, staging, &staged));
     ++state.report->archive_pieces;
   }
   for (const StagedFile& file : staged) {
@@ -280,9 +286,10 @@ Status RestoreFrom(FileSystem* fs, Repository* repository, const RestoreSources&
   }
   for (const ManifestFile* file : files) {
     if (!IsRestorablePath(file->relative_path)) {
-      return Status::Corruption(fmt::format("file path \"{}\" (data/{}) is not a data "
-                                            "directory path", file->relative_path,
-                                            file->stored_name));
+      return Status::Corruption(
+          fmt::format("file path \"{}\" (data/{}) is not a data "
+                      "directory path",
+                      file->relative_path, file->stored_name));
     }
   }
   ORDO_RETURN_IF_ERROR(CheckTarget(fs, target));
@@ -325,13 +332,12 @@ Status RestoreFrom(FileSystem* fs, Repository* repository, const RestoreSources&
   // The marker: the complete directory appears under the target's name at once.
   if (status.ok()) status = fs->RenameFile(staging, target);
   if (!status.ok()) {
-    const std::string what = sources.backup != nullptr
-                                 ? "backup " + sources.backup->backup_id
-                                 : std::string("the archive");
-    return status.WithContext(fmt::format("restore of {}{} to {} failed; {} holds the partial "
-                                          "copy and can be deleted", what,
-                                          sources.pieces.empty() ? "" : " and its archive",
-                                          target, staging));
+    const std::string what = sources.backup != nullptr ? "backup " + sources.backup->backup_id
+                                                       : std::string("the archive");
+    return status.WithContext(
+        fmt::format("restore of {}{} to {} failed; {} holds the partial "
+                    "copy and can be deleted",
+                    what, sources.pieces.empty() ? "" : " and its archive", target, staging));
   }
   ORDO_RETURN_IF_ERROR(fs->SyncDir(ParentDirectory(target)));
   report->duration_seconds = static_cast<double>(MonotonicMicros() - start_micros) / 1e6;

@@ -35,8 +35,8 @@ struct RestoreReport {
   uint64_t bytes = 0;  // plain bytes written
   double duration_seconds = 0;
   double check_seconds = 0;  // of duration_seconds: opening the copy to check its state
-  bool cut = false;    // restored to a point before the backup's last commit
-  PointReport point;   // when cut: the commit restored to and the state it must have
+  bool cut = false;          // restored to a point before the backup's last commit
+  PointReport point;         // when cut: the commit restored to and the state it must have
 };
 
 // True for the relative paths a manifest may name: "IDENTITY", "log/<name>", "index/<name>"

@@ -53,8 +53,8 @@ TEST(RestoreBackup, RefusesANonEmptyTargetAndAcceptsAnEmptyOne) {
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(scratch.path()), {}), 3);
 
   std::filesystem::create_directories(scratch.Sub("empty"));
-  status = RestoreBackup(FileSystem::Default(), repository.get(), manifest,
-                         scratch.Sub("empty/"), {}, &report);
+  status = RestoreBackup(FileSystem::Default(), repository.get(), manifest, scratch.Sub("empty/"),
+                         {}, &report);
   ASSERT_TRUE(status.ok()) << status.ToString();
   ExpectRestoredState(scratch.Sub("empty"), manifest);
 }
@@ -178,7 +178,8 @@ TEST(RestoreBackup, PublicKeyHostCanBackUpButOnlyTheSecretKeyRestores) {
   ASSERT_TRUE(public_only.secret_key.empty());
   RepositoryInfo info;
   ASSERT_TRUE(Repository::Init(fs, scratch.Sub("repo"), EncryptionMode::kPublicKey, {},
-                               public_only.public_key, &info).ok());
+                               public_only.public_key, &info)
+                  .ok());
   auto host = testing::OpenRepositoryOrDie(fs, scratch.Sub("repo"), public_only);
   ASSERT_NE(host, nullptr);
   EXPECT_TRUE(host->CanWrite());

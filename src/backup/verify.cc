@@ -36,16 +36,17 @@ Status CheckManifestFile(const std::string& where, const ManifestFile& file) {
     return Status::Corruption(fmt::format("{}: bad file path \"{}\"", where, file.relative_path));
   }
   if (!IsHex(file.stored_name, 64) || !IsHex(file.plain_sha256, 64)) {
-    return Status::Corruption(fmt::format("{}: {} has a malformed hash (stored name \"{}\", "
-                                          "plain sha256 \"{}\")", where, file.relative_path,
-                                          file.stored_name, file.plain_sha256));
+    return Status::Corruption(
+        fmt::format("{}: {} has a malformed hash (stored name \"{}\", "
+                    "plain sha256 \"{}\")",
+                    where, file.relative_path, file.stored_name, file.plain_sha256));
   }
   if (file.kind == "identity" && file.relative_path != "IDENTITY") {
     return Status::Corruption(where + ": the identity is listed as " + file.relative_path);
   }
   if (IsSegment(file) && file.relative_path != "log/" + log::SegmentFileName(file.segment_id)) {
-    return Status::Corruption(fmt::format("{}: segment {} is listed as {}", where,
-                                          file.segment_id, file.relative_path));
+    return Status::Corruption(
+        fmt::format("{}: segment {} is listed as {}", where, file.segment_id, file.relative_path));
   }
   if (file.kind == "checkpoint" &&
       file.relative_path != "index/" + index::CheckpointFileName(file.last_lsn)) {
@@ -53,8 +54,8 @@ Status CheckManifestFile(const std::string& where, const ManifestFile& file) {
                                           file.last_lsn, file.relative_path));
   }
   if (file.kind != "identity" && !IsSegment(file) && file.kind != "checkpoint") {
-    return Status::Corruption(fmt::format("{}: {} has unknown kind \"{}\"", where,
-                                          file.relative_path, file.kind));
+    return Status::Corruption(
+        fmt::format("{}: {} has unknown kind \"{}\"", where, file.relative_path, file.kind));
   }
   return Status::Ok();
 }
@@ -74,20 +75,19 @@ Status CheckSegmentChain(const std::string& where, const Manifest& manifest) {
                                   previous->relative_path);
       }
       if (file.segment_id != previous->segment_id + 1 || file.first_lsn != previous->last_lsn + 1) {
-        return Status::Corruption(fmt::format("{}: {} does not follow {} (segment {} LSN {}, "
-                                              "expected segment {} LSN {})", where,
-                                              file.relative_path, previous->relative_path,
-                                              file.segment_id, file.first_lsn,
-                                              previous->segment_id + 1, previous->last_lsn + 1));
+        return Status::Corruption(
+            fmt::format("{}: {} does not follow {} (segment {} LSN {}, "
+                        "expected segment {} LSN {})",
+                        where, file.relative_path, previous->relative_path, file.segment_id,
+                        file.first_lsn, previous->segment_id + 1, previous->last_lsn + 1));
       }
     }
     if (file.last_lsn + 1 < file.first_lsn) {
       return Status::Corruption(fmt::format("{}: {} has LSN range {}..{}", where,
                                             file.relative_path, file.first_lsn, file.last_lsn));
     }
-    if (file.kind == "sealed-segment" &&
-        !file.segment_key.starts_with(fmt::format("{}:{}:", manifest.database_id,
-                                                  file.segment_id))) {
+    if (file.kind == "sealed-segment" && !file.segment_key.starts_with(fmt::format(
+                                             "{}:{}:", manifest.database_id, file.segment_id))) {
       return Status::Corruption(fmt::format("{}: {} has segment key \"{}\" of another segment",
                                             where, file.relative_path, file.segment_key));
     }
@@ -95,8 +95,8 @@ Status CheckSegmentChain(const std::string& where, const Manifest& manifest) {
   }
   const uint64_t end_lsn = previous != nullptr ? previous->last_lsn : 0;
   if (end_lsn != manifest.last_lsn) {
-    return Status::Corruption(fmt::format("{}: the segments end at LSN {}, the backup at {}",
-                                          where, end_lsn, manifest.last_lsn));
+    return Status::Corruption(fmt::format("{}: the segments end at LSN {}, the backup at {}", where,
+                                          end_lsn, manifest.last_lsn));
   }
   return Status::Ok();
 }
@@ -106,8 +106,8 @@ Status CheckSegmentChain(const std::string& where, const Manifest& manifest) {
 Status CheckManifest(const Manifest& manifest) {
   const std::string where = "manifests/" + manifest.backup_id + ".json";
   if (manifest.format_version != 1) {
-    return Status::NotSupported(fmt::format("{}: format version {} (this build reads 1)", where,
-                                            manifest.format_version));
+    return Status::NotSupported(
+        fmt::format("{}: format version {} (this build reads 1)", where, manifest.format_version));
   }
   if (manifest.backup_id.empty() || !IsHex(manifest.database_id, 32)) {
     return Status::Corruption(where + ": missing backup id or malformed database id \"" +
@@ -130,9 +130,10 @@ Status CheckManifest(const Manifest& manifest) {
     if (file.kind == "checkpoint") {
       ++checkpoints;
       if (i + 1 != manifest.files.size() || file.last_lsn > manifest.last_lsn) {
-        return Status::Corruption(fmt::format("{}: checkpoint {} is not last or is newer than "
-                                              "the backup's LSN {}", where, file.relative_path,
-                                              manifest.last_lsn));
+        return Status::Corruption(
+            fmt::format("{}: checkpoint {} is not last or is newer than "
+                        "the backup's LSN {}",
+                        where, file.relative_path, manifest.last_lsn));
       }
     }
   }
@@ -171,8 +172,8 @@ Status CopyToScratch(VerifyState& state, const ManifestFile& file,
     ReportProgress(state);
     return Status::Ok();
   };
-  ORDO_RETURN_IF_ERROR(state.repository->ReadFile(file, sink)
-                           .WithContext(Describe(*state.manifest, file)));
+  ORDO_RETURN_IF_ERROR(
+      state.repository->ReadFile(file, sink).WithContext(Describe(*state.manifest, file)));
   ORDO_RETURN_IF_ERROR(output->Close());
   if (bytes != file.plain_bytes) {
     return Status::Corruption(fmt::format("{}: {} plain bytes, the manifest says {}",
@@ -213,8 +214,10 @@ Status ScanRecords(VerifyState& state, const ManifestFile& file, const std::stri
     *has_last = true;
   }
   if (reader.offset() != limit) {
-    return Status::Corruption(fmt::format("{} offset {}: records end here, the manifest says "
-                                          "{}", where, reader.offset(), limit));
+    return Status::Corruption(
+        fmt::format("{} offset {}: records end here, the manifest says "
+                    "{}",
+                    where, reader.offset(), limit));
   }
   return Status::Ok();
 }
@@ -231,9 +234,10 @@ Status CheckSegment(VerifyState& state, const ManifestFile& file, const std::str
     const std::string key = fmt::format("{}:{}:{:016x}", manifest.database_id, file.segment_id,
                                         summary.footer.footer_checksum);
     if (summary.footer.last_lsn != file.last_lsn || key != file.segment_key) {
-      return Status::Corruption(fmt::format("{}: footer says last LSN {} and key {}, the "
-                                            "manifest {} and {}", where, summary.footer.last_lsn,
-                                            key, file.last_lsn, file.segment_key));
+      return Status::Corruption(
+          fmt::format("{}: footer says last LSN {} and key {}, the "
+                      "manifest {} and {}",
+                      where, summary.footer.last_lsn, key, file.last_lsn, file.segment_key));
     }
     records_end = summary.footer.records_end;
     state.report->records_checked += summary.records;
@@ -255,11 +259,11 @@ Status CheckSegment(VerifyState& state, const ManifestFile& file, const std::str
   }
   if (db::DatabaseIdHex(header.database_id) != manifest.database_id ||
       header.segment_id != file.segment_id || header.first_lsn != file.first_lsn) {
-    return Status::Corruption(fmt::format("{}: header says database {} segment {} first LSN {}, "
-                                          "the manifest {} {} {}", where,
-                                          db::DatabaseIdHex(header.database_id), header.segment_id,
-                                          header.first_lsn, manifest.database_id,
-                                          file.segment_id, file.first_lsn));
+    return Status::Corruption(
+        fmt::format("{}: header says database {} segment {} first LSN {}, "
+                    "the manifest {} {} {}",
+                    where, db::DatabaseIdHex(header.database_id), header.segment_id,
+                    header.first_lsn, manifest.database_id, file.segment_id, file.first_lsn));
   }
   if (state.has_previous_footer && header.previous_footer_hash != state.previous_footer_checksum) {
     return Status::Corruption(where + " offset 48: does not follow the previous segment");
@@ -270,13 +274,14 @@ Status CheckSegment(VerifyState& state, const ManifestFile& file, const std::str
     state.previous_footer_checksum = tail.footer.footer_checksum;
     state.has_previous_footer = true;
   }
-  if (holds_last && has_last && (last.lsn != manifest.last_lsn || last.digest != manifest.digest ||
-                                 last.live_keys != manifest.keys)) {
-    return Status::Corruption(fmt::format("{}: the record at LSN {} has digest {} and {} keys, "
-                                          "the manifest says digest {} and {} keys at LSN {}",
-                                          where, last.lsn, last.digest.ToHex(), last.live_keys,
-                                          manifest.digest.ToHex(), manifest.keys,
-                                          manifest.last_lsn));
+  if (holds_last && has_last &&
+      (last.lsn != manifest.last_lsn || last.digest != manifest.digest ||
+       last.live_keys != manifest.keys)) {
+    return Status::Corruption(
+        fmt::format("{}: the record at LSN {} has digest {} and {} keys, "
+                    "the manifest says digest {} and {} keys at LSN {}",
+                    where, last.lsn, last.digest.ToHex(), last.live_keys, manifest.digest.ToHex(),
+                    manifest.keys, manifest.last_lsn));
   }
   ++state.report->segments_checked;
   return Status::Ok();
@@ -284,19 +289,19 @@ Status CheckSegment(VerifyState& state, const ManifestFile& file, const std::str
 
 Status CheckContents(VerifyState& state) {
   const Manifest& manifest = *state.manifest;
-  const std::string scratch_path = state.options->scratch_directory + "/verify-" +
-                                   manifest.backup_id + ".scratch";
+  const std::string scratch_path =
+      state.options->scratch_directory + "/verify-" + manifest.backup_id + ".scratch";
   for (const ManifestFile& file : manifest.files) {
     Status status = CopyToScratch(state, file, scratch_path);
     if (status.ok() && IsSegment(file)) status = CheckSegment(state, file, scratch_path);
     if (status.ok() && file.kind == "identity") {
       db::Identity identity;
-      status = db::ReadIdentity(state.fs, scratch_path, &identity)
-                   .WithContext(Describe(manifest, file));
+      status =
+          db::ReadIdentity(state.fs, scratch_path, &identity).WithContext(Describe(manifest, file));
       if (status.ok() && db::DatabaseIdHex(identity.database_id) != manifest.database_id) {
         status = Status::Corruption(Describe(manifest, file) + ": names database " +
-                                    db::DatabaseIdHex(identity.database_id) +
-                                    ", the manifest " + manifest.database_id);
+                                    db::DatabaseIdHex(identity.database_id) + ", the manifest " +
+                                    manifest.database_id);
       }
     }
     Status removed = state.fs->RemoveFile(scratch_path);
@@ -318,23 +323,23 @@ Status Drill(VerifyState& state) {
     ReportProgress(state);
   };
   RestoreReport restore_report;
-  ORDO_RETURN_IF_ERROR(RestoreBackup(state.fs, state.repository, manifest, target, progress,
-                                     &restore_report)
-                           .WithContext("drill"));
+  ORDO_RETURN_IF_ERROR(
+      RestoreBackup(state.fs, state.repository, manifest, target, progress, &restore_report)
+          .WithContext("drill"));
   report->restore_seconds = restore_report.duration_seconds;
   const int64_t open_start_micros = MonotonicMicros();
   OpenReport check_report;
   ORDO_RETURN_IF_ERROR(CheckDatabase(target, 3, state.fs, &check_report)
-                           .WithContext("drill: the restored copy of backup " +
-                                        manifest.backup_id + " fails the level-3 check"));
+                           .WithContext("drill: the restored copy of backup " + manifest.backup_id +
+                                        " fails the level-3 check"));
   Options options;
   options.file_system = state.fs;
   options.read_only = true;
   options.create_if_missing = false;
   options.integrity_level = 1;
   std::unique_ptr<DB> db;
-  ORDO_RETURN_IF_ERROR(DB::Open(options, target, &db)
-                           .WithContext("drill: opening the restored copy " + target));
+  ORDO_RETURN_IF_ERROR(
+      DB::Open(options, target, &db).WithContext("drill: opening the restored copy " + target));
   report->open_seconds = static_cast<double>(MonotonicMicros() - open_start_micros) / 1e6;
   report->rto_seconds = report->restore_seconds + report->open_seconds;
   report->restored_digest = db->Digest();
@@ -345,9 +350,10 @@ Status Drill(VerifyState& state) {
       report->restored_keys != manifest.keys || report->restored_last_lsn != manifest.last_lsn) {
     return Status::Corruption(fmt::format(
         "drill: backup {} restored to digest {} (recomputed {}), {} keys at LSN {}; the "
-        "manifest says digest {}, {} keys at LSN {}", manifest.backup_id,
-        report->restored_digest.ToHex(), computed.ToHex(), report->restored_keys,
-        report->restored_last_lsn, manifest.digest.ToHex(), manifest.keys, manifest.last_lsn));
+        "manifest says digest {}, {} keys at LSN {}",
+        manifest.backup_id, report->restored_digest.ToHex(), computed.ToHex(),
+        report->restored_keys, report->restored_last_lsn, manifest.digest.ToHex(), manifest.keys,
+        manifest.last_lsn));
   }
   if (manifest.last_commit_time_micros > 0) {
     report->rpo_seconds =

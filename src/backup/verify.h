@@ -47,15 +47,15 @@ struct VerifyReport {
   uint64_t contents_checked = 0;  // files whose plain bytes were checked
   uint64_t segments_checked = 0;  // segments whose every record was checked
   uint64_t records_checked = 0;
-  uint64_t bytes_checked = 0;     // plain bytes read
+  uint64_t bytes_checked = 0;  // plain bytes read
   bool contents_verified = false;
   std::vector<std::string> not_checked;  // what could not be checked, one sentence each
   // Drill.
   bool drilled = false;
-  double restore_seconds = 0;   // restore into scratch space
-  double open_seconds = 0;      // level-3 check and open of the restored copy
-  double rto_seconds = 0;       // restore + open: time until the copy could serve
-  double rpo_seconds = 0;       // age of the backup's last commit when verified
+  double restore_seconds = 0;  // restore into scratch space
+  double open_seconds = 0;     // level-3 check and open of the restored copy
+  double rto_seconds = 0;      // restore + open: time until the copy could serve
+  double rpo_seconds = 0;      // age of the backup's last commit when verified
   StateDigest restored_digest;
   uint64_t restored_keys = 0;
   uint64_t restored_last_lsn = 0;

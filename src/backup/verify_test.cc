@@ -25,8 +25,9 @@ class VerifyTest : public ::testing::Test {
     repository_ = InitAndOpen(FileSystem::Default(), Repo());
     ASSERT_NE(repository_, nullptr);
     BackupResult result;
-    ASSERT_TRUE(TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository_.get(), {},
-                           &result).ok());
+    ASSERT_TRUE(
+        TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository_.get(), {}, &result)
+            .ok());
     manifest_ = result.manifest;
     std::filesystem::create_directories(scratch_.Sub("scratch"));
   }
@@ -105,7 +106,8 @@ TEST_F(VerifyTest, AMissingDataFileIsNamed) {
   // Restore refuses too, and leaves no target behind.
   RestoreReport restore_report;
   EXPECT_FALSE(RestoreBackup(FileSystem::Default(), repository_.get(), manifest_,
-                             scratch_.Sub("restored"), {}, &restore_report).ok());
+                             scratch_.Sub("restored"), {}, &restore_report)
+                   .ok());
   EXPECT_FALSE(std::filesystem::exists(scratch_.Sub("restored")));
 }
 
@@ -154,9 +156,8 @@ TEST_F(VerifyTest, ManifestFactsAreCheckedAgainstTheLog) {
 }
 
 TEST_F(VerifyTest, ADamagedRepositoryDescriptionIsNamed) {
-  EditFile(Repo() + "/ordo-repository.json", [](std::string& bytes) {
-    bytes.resize(bytes.size() / 2);
-  });
+  EditFile(Repo() + "/ordo-repository.json",
+           [](std::string& bytes) { bytes.resize(bytes.size() / 2); });
   auto opened = Repository::Open(FileSystem::Default(), Repo(), {});
   ASSERT_FALSE(opened.ok());
   EXPECT_TRUE(opened.status().IsCorruption()) << opened.status().ToString();

@@ -93,8 +93,7 @@ void RunContinuously(const ArchiveArguments& arguments, int64_t interval_ms,
                                                 std::move(repository), options, observer);
   if (!loop.ok()) return ReportFailure("archive", loop.status(), arguments.json);
   std::fprintf(stderr, "archive: archiving %s into %s every %lld ms; SIGINT or SIGTERM stops\n",
-               arguments.data.c_str(), arguments.repo.c_str(),
-               static_cast<long long>(interval_ms));
+               arguments.data.c_str(), arguments.repo.c_str(), static_cast<long long>(interval_ms));
   int received = 0;
   sigwait(&signals, &received);
   const Status final_round = (*loop)->Stop();
@@ -116,8 +115,7 @@ void RunContinuously(const ArchiveArguments& arguments, int64_t interval_ms,
                       {"lag_p99_ms", snapshot.lag_p99_micros / 1000}});
   }
   PrintShipped("archive: stopped after", snapshot.pieces, snapshot.records, snapshot.bytes_read,
-               snapshot.bytes_written, snapshot.archived_lsn,
-               snapshot.archived_commit_time_micros);
+               snapshot.bytes_written, snapshot.archived_lsn, snapshot.archived_commit_time_micros);
 }
 
 void RunArchive(const ArchiveArguments& arguments) {
@@ -147,8 +145,9 @@ void AddArchiveCommand(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--repo", arguments->repo, "backup repository (created plain if absent)")
       ->required();
-  command->add_option("--archive-interval", arguments->interval,
-                      "how often the growing log is archived: 100ms..1h")
+  command
+      ->add_option("--archive-interval", arguments->interval,
+                   "how often the growing log is archived: 100ms..1h")
       ->capture_default_str();
   command->add_option("--key-file", arguments->key_file,
                       "key of an encrypted repository (ordo keygen)");

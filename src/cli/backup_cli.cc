@@ -10,7 +10,7 @@
 namespace ordo::cli {
 
 Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& path,
-                                                            const std::string& key_file) {
+                                                           const std::string& key_file) {
   backup::KeyMaterial key;
   if (!key_file.empty()) {
     ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(FileSystem::Default(), key_file, &key));
@@ -19,9 +19,9 @@ Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& pa
 }
 
 Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* command,
-                                                                    const std::string& path,
-                                                                    const std::string& key_file,
-                                                                    bool* created) {
+                                                                   const std::string& path,
+                                                                   const std::string& key_file,
+                                                                   bool* created) {
   *created = false;
   auto opened = OpenRepository(path, key_file);
   if (opened.ok() || !opened.status().IsNotFound()) return opened;
@@ -54,15 +54,24 @@ Result<backup::Manifest> ChooseBackup(backup::Repository* repository, const std:
 namespace {
 const char* CodeName(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return "ok";
-    case Status::Code::kNotFound: return "not-found";
-    case Status::Code::kCorruption: return "corruption";
-    case Status::Code::kIOError: return "io-error";
-    case Status::Code::kNoSpace: return "no-space";
-    case Status::Code::kInvalidArgument: return "invalid-argument";
-    case Status::Code::kBusy: return "busy";
-    case Status::Code::kFailed: return "failed";
-    case Status::Code::kNotSupported: return "not-supported";
+    case Status::Code::kOk:
+      return "ok";
+    case Status::Code::kNotFound:
+      return "not-found";
+    case Status::Code::kCorruption:
+      return "corruption";
+    case Status::Code::kIOError:
+      return "io-error";
+    case Status::Code::kNoSpace:
+      return "no-space";
+    case Status::Code::kInvalidArgument:
+      return "invalid-argument";
+    case Status::Code::kBusy:
+      return "busy";
+    case Status::Code::kFailed:
+      return "failed";
+    case Status::Code::kNotSupported:
+      return "not-supported";
   }
   return "unknown";
 }
@@ -119,12 +128,18 @@ bool ParseDurationSeconds(const std::string& text, int64_t* seconds) {
   const int64_t count = std::stoll(text.substr(0, digits));
   const std::string unit = text.substr(digits);
   int64_t scale = 0;
-  if (unit.empty() || unit == "s") scale = 1;
-  else if (unit == "m") scale = 60;
-  else if (unit == "h") scale = 3600;
-  else if (unit == "d") scale = 86400;
-  else if (unit == "w") scale = 7 * 86400;
-  else return false;
+  if (unit.empty() || unit == "s")
+    scale = 1;
+  else if (unit == "m")
+    scale = 60;
+  else if (unit == "h")
+    scale = 3600;
+  else if (unit == "d")
+    scale = 86400;
+  else if (unit == "w")
+    scale = 7 * 86400;
+  else
+    return false;
   *seconds = count * scale;
   return true;
 }
@@ -149,9 +164,12 @@ bool ParseDurationMillis(const std::string& text, int64_t* milliseconds) {
 
 const char* EncryptionModeName(backup::EncryptionMode mode) {
   switch (mode) {
-    case backup::EncryptionMode::kNone: return "none";
-    case backup::EncryptionMode::kKey: return "key";
-    case backup::EncryptionMode::kPublicKey: return "public-key";
+    case backup::EncryptionMode::kNone:
+      return "none";
+    case backup::EncryptionMode::kKey:
+      return "key";
+    case backup::EncryptionMode::kPublicKey:
+      return "public-key";
   }
   return "unknown";
 }

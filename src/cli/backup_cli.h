@@ -15,15 +15,15 @@ namespace ordo::cli {
 
 // Reads `key_file` (if not empty) and opens the repository at `path`.
 Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& path,
-                                                            const std::string& key_file);
+                                                           const std::string& key_file);
 
 // Opens the repository at `path`, creating a plain one when there is none (saying so on stderr,
 // prefixed with `command`). With a key file given, a missing repository is an error: an
 // encrypted one is made with `ordo repo init`.
 Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* command,
-                                                                    const std::string& path,
-                                                                    const std::string& key_file,
-                                                                    bool* created);
+                                                                   const std::string& path,
+                                                                   const std::string& key_file,
+                                                                   bool* created);
 
 // "latest" (or empty) is the newest backup; otherwise the id. NotFound naming the repository
 // when there is none.

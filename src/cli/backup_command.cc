@@ -53,12 +53,13 @@ void PrintText(const BackupArguments& arguments, const backup::BackupResult& res
               static_cast<unsigned long long>(manifest.first_lsn),
               static_cast<unsigned long long>(manifest.last_lsn),
               static_cast<unsigned long long>(manifest.keys), manifest.digest.ToHex().c_str());
-  std::printf("  files: %zu (%llu new, %llu sealed segments reused); read %s, wrote %s in "
-              "%.2f s (%.1f MiB/s)\n", manifest.files.size(),
-              static_cast<unsigned long long>(result.new_files),
-              static_cast<unsigned long long>(result.reused_files),
-              FormatBytes(result.bytes_read).c_str(), FormatBytes(result.bytes_written).c_str(),
-              result.duration_seconds, result.throughput_mib_per_second);
+  std::printf(
+      "  files: %zu (%llu new, %llu sealed segments reused); read %s, wrote %s in "
+      "%.2f s (%.1f MiB/s)\n",
+      manifest.files.size(), static_cast<unsigned long long>(result.new_files),
+      static_cast<unsigned long long>(result.reused_files), FormatBytes(result.bytes_read).c_str(),
+      FormatBytes(result.bytes_written).c_str(), result.duration_seconds,
+      result.throughput_mib_per_second);
   for (const auto& error : result.errors) std::printf("  note: %s\n", error.c_str());
 }
 
@@ -71,8 +72,9 @@ void AddBackupCommand(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--repo", arguments->repo, "backup repository (created plain if absent)")
       ->required();
-  command->add_option("--rate-limit", arguments->rate_limit_mib_per_second,
-                      "read at most this many MiB/s from the data directory (0: no limit)")
+  command
+      ->add_option("--rate-limit", arguments->rate_limit_mib_per_second,
+                   "read at most this many MiB/s from the data directory (0: no limit)")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--key-file", arguments->key_file,
                       "secret key of a \"key\" repository (ordo keygen)");
@@ -91,8 +93,7 @@ void AddBackupCommand(CLI::App& app) {
                                              repository->get(), options, &result);
     bar.Finish();
     if (!status.ok()) {
-      return ReportFailure("backup", status.WithContext("no backup was made"),
-                           arguments->json);
+      return ReportFailure("backup", status.WithContext("no backup was made"), arguments->json);
     }
     if (arguments->json) return PrintJson(ResultJson(*arguments, result, created));
     PrintText(*arguments, result);

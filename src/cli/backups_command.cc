@@ -36,15 +36,14 @@ void AddBackupsCommand(CLI::App& app) {
                         {"backups", std::move(list)}});
     }
     std::printf("repository %s (id %s, encryption %s): %zu backups\n", repo->c_str(),
-                info.repository_id.c_str(), EncryptionModeName(info.encryption),
-                manifests->size());
+                info.repository_id.c_str(), EncryptionModeName(info.encryption), manifests->size());
     if (manifests->empty()) return;
-    std::printf("%-26s %-27s %-23s %10s %10s %10s %9s\n", "ID", "FINISHED", "LSN", "KEYS",
-                "SIZE", "NEW", "SECONDS");
+    std::printf("%-26s %-27s %-23s %10s %10s %10s %9s\n", "ID", "FINISHED", "LSN", "KEYS", "SIZE",
+                "NEW", "SECONDS");
     for (const auto& manifest : *manifests) {
       const nlohmann::json summary = ManifestSummary(manifest);
-      const std::string lsns = std::to_string(manifest.first_lsn) + ".." +
-                               std::to_string(manifest.last_lsn);
+      const std::string lsns =
+          std::to_string(manifest.first_lsn) + ".." + std::to_string(manifest.last_lsn);
       std::printf("%-26s %-27s %-23s %10llu %10s %10s %9.2f\n", manifest.backup_id.c_str(),
                   manifest.finished.c_str(), lsns.c_str(),
                   static_cast<unsigned long long>(manifest.keys),

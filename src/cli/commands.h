@@ -12,11 +12,11 @@ extern int exit_code;
 // Adds --segment-size (bytes, checked against the engine's limits) to `command`.
 void AddSegmentSizeOption(CLI::App* command, uint64_t* segment_bytes, const std::string& help);
 
-void AddServeCommand(CLI::App& app);   // serve_command.cc
-void AddCheckCommand(CLI::App& app);   // check_command.cc
-void AddDumpCommand(CLI::App& app);    // dump_command.cc
-void AddRepoCommand(CLI::App& app);    // repo_command.cc
-void AddKeygenCommand(CLI::App& app);  // keygen_command.cc
+void AddServeCommand(CLI::App& app);    // serve_command.cc
+void AddCheckCommand(CLI::App& app);    // check_command.cc
+void AddDumpCommand(CLI::App& app);     // dump_command.cc
+void AddRepoCommand(CLI::App& app);     // repo_command.cc
+void AddKeygenCommand(CLI::App& app);   // keygen_command.cc
 void AddBackupCommand(CLI::App& app);   // backup_command.cc
 void AddBackupsCommand(CLI::App& app);  // backups_command.cc
 void AddVerifyCommand(CLI::App& app);   // verify_command.cc

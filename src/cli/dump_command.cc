@@ -58,16 +58,16 @@ void AddDumpCommand(CLI::App& app) {
       exit_code = 1;
       return;
     }
-    Status walked = db->ForEach("", "", [](std::string_view key, std::string_view value,
-                                           const ReadInfo& info) {
-      nlohmann::json line = nlohmann::json::object();
-      AddField(&line, "key", key);
-      AddField(&line, "value", value);
-      if (info.expire_at_ms != 0) line["expire_at_ms"] = info.expire_at_ms;
-      std::fputs(line.dump().c_str(), stdout);
-      std::fputc('\n', stdout);
-      return true;
-    });
+    Status walked =
+        db->ForEach("", "", [](std::string_view key, std::string_view value, const ReadInfo& info) {
+          nlohmann::json line = nlohmann::json::object();
+          AddField(&line, "key", key);
+          AddField(&line, "value", value);
+          if (info.expire_at_ms != 0) line["expire_at_ms"] = info.expire_at_ms;
+          std::fputs(line.dump().c_str(), stdout);
+          std::fputc('\n', stdout);
+          return true;
+        });
     if (!walked.ok()) {
       std::fprintf(stderr, "dump: %s\n", walked.ToString().c_str());
       exit_code = 1;

@@ -72,9 +72,8 @@ void AddHistoryCommand(CLI::App& app) {
       const std::string preview =
           put ? "\"" + EscapeBytes(op.value, kPreviewBytes) + "\""
               : (op.type == WriteBatch::OpType::kClear ? "(FLUSHALL: all keys removed)" : "-");
-      std::printf("%-10llu %-24s %-7s %10s %-24s %s\n",
-                  static_cast<unsigned long long>(record.lsn), time.c_str(), name, size.c_str(),
-                  expires.c_str(), preview.c_str());
+      std::printf("%-10llu %-24s %-7s %10s %-24s %s\n", static_cast<unsigned long long>(record.lsn),
+                  time.c_str(), name, size.c_str(), expires.c_str(), preview.c_str());
     };
     auto visitor = [&](const backup::LogCommit& commit) {
       const log::DecodedRecord& record = *commit.record;
@@ -97,9 +96,8 @@ void AddHistoryCommand(CLI::App& app) {
     if (!json) {
       const std::string source = LogSourceName(*arguments, summary);
       std::printf("%llu versions of \"%s\" in %s (LSN %llu..%llu)\n",
-                  static_cast<unsigned long long>(versions),
-                  EscapeBytes(*key, 64).c_str(), source.c_str(),
-                  static_cast<unsigned long long>(summary.first_lsn),
+                  static_cast<unsigned long long>(versions), EscapeBytes(*key, 64).c_str(),
+                  source.c_str(), static_cast<unsigned long long>(summary.first_lsn),
                   static_cast<unsigned long long>(summary.last_lsn));
     }
   });

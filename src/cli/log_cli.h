@@ -2,11 +2,10 @@
 // log comes from (--data or --repo), walking it, and printing keys and values.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
 
 #include "backup/log_walk.h"
 #include "nlohmann/json.hpp"

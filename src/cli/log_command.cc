@@ -110,11 +110,13 @@ void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments) {
   repo->excludes(data);
   command->add_option("--key-file", arguments->key_file, "key file of an encrypted repository")
       ->needs(repo);
-  command->add_option("--backup", arguments->backup,
-                      "with --repo: the backup whose log to read (default: the newest)")
+  command
+      ->add_option("--backup", arguments->backup,
+                   "with --repo: the backup whose log to read (default: the newest)")
       ->needs(repo);
-  command->add_option("--database", arguments->database,
-                      "with --repo: the database (hex id) when the repository holds several")
+  command
+      ->add_option("--database", arguments->database,
+                   "with --repo: the database (hex id) when the repository holds several")
       ->needs(repo);
   command->add_flag("--json", arguments->json, "JSON lines on stdout: one object per line");
 }
@@ -200,14 +202,15 @@ void AddLogCommand(CLI::App& app) {
                       "only commits at or after this time: RFC 3339 (2024-05-01T12:00:00Z) or "
                       "Unix seconds");
   command->add_option("--until", *until, "only commits at or before this time (same forms)");
-  command->add_option("--key", *key,
-                      "only commits that touch this key (a FLUSHALL touches every key)")
+  command
+      ->add_option("--key", *key, "only commits that touch this key (a FLUSHALL touches every key)")
       ->each([key_given](const std::string&) { *key_given = true; });
-  auto* limit_option = command->add_option("--limit", *limit,
-                                            "print at most N commits, the oldest (0: all)");
-  command->add_option("--last", *last,
-                      "print only the newest N matching commits (the whole log is still read; "
-                      "memory holds N lines)")
+  auto* limit_option =
+      command->add_option("--limit", *limit, "print at most N commits, the oldest (0: all)");
+  command
+      ->add_option("--last", *last,
+                   "print only the newest N matching commits (the whole log is still read; "
+                   "memory holds N lines)")
       ->excludes(limit_option);
   command->footer(
       "Output: one line per commit (with --json one JSON object per line; binary keys as "
@@ -220,17 +223,17 @@ void AddLogCommand(CLI::App& app) {
     int64_t micros = 0;
     if (!since->empty()) {
       if (!backup::ParseTimeArgument(*since, &micros)) {
-        return ReportFailure("log", Status::InvalidArgument("--since " + *since +
-                                                            ": not RFC 3339 or Unix seconds"),
-                             arguments->json);
+        return ReportFailure(
+            "log", Status::InvalidArgument("--since " + *since + ": not RFC 3339 or Unix seconds"),
+            arguments->json);
       }
       options.filter.since_micros = micros;
     }
     if (!until->empty()) {
       if (!backup::ParseTimeArgument(*until, &micros)) {
-        return ReportFailure("log", Status::InvalidArgument("--until " + *until +
-                                                            ": not RFC 3339 or Unix seconds"),
-                             arguments->json);
+        return ReportFailure(
+            "log", Status::InvalidArgument("--until " + *until + ": not RFC 3339 or Unix seconds"),
+            arguments->json);
       }
       options.filter.until_micros = micros;
     }
@@ -241,8 +244,8 @@ void AddLogCommand(CLI::App& app) {
     std::deque<std::string> newest;  // --last: the newest lines, printed at the end
     auto emit = [&](const std::string& line) {
       if (!json && !header) {
-        std::printf("%-10s %-24s %6s %10s %-12s %s\n", "LSN", "TIME", "OPS", "LIVE_KEYS",
-                    "DIGEST", "KEYS");
+        std::printf("%-10s %-24s %6s %10s %-12s %s\n", "LSN", "TIME", "OPS", "LIVE_KEYS", "DIGEST",
+                    "KEYS");
         header = true;
       }
       std::printf("%s\n", line.c_str());
@@ -253,9 +256,9 @@ void AddLogCommand(CLI::App& app) {
       std::string line =
           json ? CommitJson(commit).dump()
                : fmt::format("{:<10} {:<24} {:>6} {:>10} {:<12} {}", record.lsn,
-                             backup::FormatTimeMillis(record.commit_time_micros),
-                             record.ops.size(), record.live_keys,
-                             record.digest.ToHex().substr(0, 12), KeysTouched(record));
+                             backup::FormatTimeMillis(record.commit_time_micros), record.ops.size(),
+                             record.live_keys, record.digest.ToHex().substr(0, 12),
+                             KeysTouched(record));
       if (*last != 0) {
         newest.push_back(std::move(line));
         if (newest.size() > *last) newest.pop_front();

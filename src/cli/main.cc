@@ -2,7 +2,6 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
-
 #include "ordo/options.h"
 
 namespace ordo::cli {

@@ -17,7 +17,8 @@ constexpr size_t kFileNameCharsMax = 32;
 
 std::string FormatDuration(double seconds) {
   const auto total = static_cast<int64_t>(std::max(0.0, seconds) + 0.5);
-  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  if (total >= 3600)
+    return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
   return fmt::format("{}:{:02}", total / 60, total % 60);
 }
 
@@ -35,7 +36,8 @@ std::string FormatBytes(uint64_t bytes) {
 }
 
 ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), enabled_(::isatty(STDERR_FILENO) == 1),
+    : label_(std::move(label)),
+      enabled_(::isatty(STDERR_FILENO) == 1),
       start_micros_(MonotonicMicros()) {}
 
 ProgressBar::~ProgressBar() { Finish(); }
@@ -69,19 +71,21 @@ void ProgressBar::Draw(bool final_draw) {
                               ? 1.0
                               : std::min(1.0, static_cast<double>(last_.bytes_done) /
                                                   static_cast<double>(last_.bytes_total));
-  const double rate = elapsed_seconds > 0 ? static_cast<double>(last_.bytes_done) / elapsed_seconds : 0;
+  const double rate =
+      elapsed_seconds > 0 ? static_cast<double>(last_.bytes_done) / elapsed_seconds : 0;
   std::string bar(kBarCells, ' ');
   std::fill_n(bar.begin(), static_cast<size_t>(fraction * kBarCells), '#');
   std::string left = "--:--";
   if (final_draw) {
     left = FormatDuration(elapsed_seconds);
   } else if (rate > 0) {
-    left = FormatDuration(static_cast<double>(last_.bytes_total - std::min(last_.bytes_total,
-                                                                           last_.bytes_done)) /
-                          rate);
+    left = FormatDuration(
+        static_cast<double>(last_.bytes_total - std::min(last_.bytes_total, last_.bytes_done)) /
+        rate);
   }
   std::string file = last_.current_file;
-  if (file.size() > kFileNameCharsMax) file = "..." + file.substr(file.size() - kFileNameCharsMax + 3);
+  if (file.size() > kFileNameCharsMax)
+    file = "..." + file.substr(file.size() - kFileNameCharsMax + 3);
   // \r and "erase to end of line" redraw in place.
   std::fprintf(stderr, "\r%s [%s] %3.0f%% %s / %s  %s/s  %s %s  %s\x1b[K", label_.c_str(),
                bar.c_str(), fraction * 100, FormatBytes(last_.bytes_done).c_str(),

@@ -25,30 +25,29 @@ void RunPrune(const PruneArguments& arguments) {
   if (!arguments.keep_within.empty()) {
     int64_t seconds = 0;
     if (!ParseDurationSeconds(arguments.keep_within, &seconds)) {
-      return ReportFailure("prune", Status::InvalidArgument(
-                                        "--keep-within \"" + arguments.keep_within +
-                                        "\": expected a duration like 7d, 12h, 30m or 90s"),
-                           arguments.json);
+      return ReportFailure(
+          "prune",
+          Status::InvalidArgument("--keep-within \"" + arguments.keep_within +
+                                  "\": expected a duration like 7d, 12h, 30m or 90s"),
+          arguments.json);
     }
     keep_within_seconds = seconds;
   }
   int64_t grace_seconds = 0;
   if (!ParseDurationSeconds(arguments.grace, &grace_seconds)) {
-    return ReportFailure("prune", Status::InvalidArgument(
-                                      "--grace \"" + arguments.grace +
-                                      "\": expected a duration like 15m, 1h or 0"),
+    return ReportFailure("prune",
+                         Status::InvalidArgument("--grace \"" + arguments.grace +
+                                                 "\": expected a duration like 15m, 1h or 0"),
                          arguments.json);
   }
   auto repository = OpenRepository(arguments.repo, "");
   if (!repository.ok()) return ReportFailure("prune", repository.status(), arguments.json);
   backup::PruneReport report;
-  const Status status = backup::Prune(repository->get(), arguments.keep_last,
-                                      keep_within_seconds, arguments.dry_run, &report,
-                                      grace_seconds);
+  const Status status = backup::Prune(repository->get(), arguments.keep_last, keep_within_seconds,
+                                      arguments.dry_run, &report, grace_seconds);
   if (!status.ok()) return ReportFailure("prune", status, arguments.json);
   const Status cleaned = backup::RemoveTemporaryFiles(FileSystem::Default(), arguments.repo,
-                                                      arguments.dry_run, &report,
-                                                      grace_seconds);
+                                                      arguments.dry_run, &report, grace_seconds);
   if (!cleaned.ok()) return ReportFailure("prune", cleaned, arguments.json);
   if (arguments.json) {
     return PrintJson({{"command", "prune"},
@@ -79,9 +78,10 @@ void RunPrune(const PruneArguments& arguments) {
                 report.removed_archive_pieces.size());
   }
   if (report.kept_recent > 0) {
-    std::printf("  left %llu unreferenced files a running backup or archiver may be writing "
-                "(under a live lease, or younger than --grace %s)\n",
-                static_cast<unsigned long long>(report.kept_recent), arguments.grace.c_str());
+    std::printf(
+        "  left %llu unreferenced files a running backup or archiver may be writing "
+        "(under a live lease, or younger than --grace %s)\n",
+        static_cast<unsigned long long>(report.kept_recent), arguments.grace.c_str());
   }
   if (report.live_leases > 0) {
     std::printf("  live leases: %llu (running backups or archivers; what they need was kept)\n",
@@ -105,16 +105,18 @@ void AddPruneCommand(CLI::App& app) {
   auto* command = app.add_subcommand("prune", "Remove old backups and the files only they need");
   auto arguments = std::make_shared<PruneArguments>();
   command->add_option("--repo", arguments->repo, "backup repository")->required();
-  command->add_option("--keep-last", arguments->keep_last,
-                      "keep the newest N backups of each database (N >= 1)")
+  command
+      ->add_option("--keep-last", arguments->keep_last,
+                   "keep the newest N backups of each database (N >= 1)")
       ->required()
       ->check(CLI::PositiveNumber);
   command->add_option("--keep-within", arguments->keep_within,
                       "point-in-time window: keep every backup finished within this long "
                       "(7d, 12h, 30m), the newest one before it, and the archive they need");
-  command->add_option("--grace", arguments->grace,
-                      "leave unreferenced files younger than this (a running backup or "
-                      "archiver may still reference them); 0 removes them at once")
+  command
+      ->add_option("--grace", arguments->grace,
+                   "leave unreferenced files younger than this (a running backup or "
+                   "archiver may still reference them); 0 removes them at once")
       ->capture_default_str();
   command->add_flag("--dry-run", arguments->dry_run, "say what would be removed, remove nothing");
   command->add_flag("--json", arguments->json, "print one JSON object on stdout");

@@ -64,8 +64,10 @@ Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
   } else if (!arguments.time.empty()) {
     point.kind = backup::PointTarget::Kind::kTime;
     if (!backup::ParseRfc3339(arguments.time, &point.time_micros)) {
-      return Status::InvalidArgument("--time: not an RFC 3339 UTC time like "
-                                     "2026-11-22T04:30:00Z: " + arguments.time);
+      return Status::InvalidArgument(
+          "--time: not an RFC 3339 UTC time like "
+          "2026-11-22T04:30:00Z: " +
+          arguments.time);
     }
   }
   return point;
@@ -99,18 +101,19 @@ void RunRestore(const RestoreArguments& arguments) {
   if (!plan.ok()) return ReportFailure("restore", plan.status(), arguments.json);
   ProgressBar bar("restore");
   backup::RestoreReport report;
-  const Status status = backup::RestoreFrom(FileSystem::Default(), repository->get(),
-                                            plan->Sources(), arguments.target, bar.Callback(),
-                                            &report, *point);
+  const Status status =
+      backup::RestoreFrom(FileSystem::Default(), repository->get(), plan->Sources(),
+                          arguments.target, bar.Callback(), &report, *point);
   bar.Finish();
   if (!status.ok()) return ReportFailure("restore", status, arguments.json);
-  const std::string target_text = point->kind == backup::PointTarget::Kind::kNone
-                                      ? std::string(plan->pieces.empty() && plan->backup
-                                                        ? "the backup's commit"
-                                                        : "the newest archived commit")
-                                      : point->Describe();
+  const std::string target_text =
+      point->kind == backup::PointTarget::Kind::kNone
+          ? std::string(plan->pieces.empty() && plan->backup ? "the backup's commit"
+                                                             : "the newest archived commit")
+          : point->Describe();
   if (arguments.json) {
-    nlohmann::json object = plan->backup ? ManifestSummary(*plan->backup) : nlohmann::json::object();
+    nlohmann::json object =
+        plan->backup ? ManifestSummary(*plan->backup) : nlohmann::json::object();
     object["command"] = "restore";
     object["database_id"] = plan->database_id_hex;
     object["base_backup"] = report.backup_id;
@@ -131,15 +134,17 @@ void RunRestore(const RestoreArguments& arguments) {
     }
     return PrintJson(std::move(object));
   }
-  const std::string base = report.backup_id.empty() ? std::string("the archive alone")
-                                                    : "backup " + report.backup_id;
-  std::printf("restored %s%s to %s: %s in %.2f s (of which %.2f s opening it to check its "
-              "state)\n", base.c_str(),
-              report.archive_pieces > 0
-                  ? (" + " + std::to_string(report.archive_pieces) + " archive pieces").c_str()
-                  : "",
-              report.target.c_str(), FormatBytes(report.bytes).c_str(), report.duration_seconds,
-              report.check_seconds);
+  const std::string base =
+      report.backup_id.empty() ? std::string("the archive alone") : "backup " + report.backup_id;
+  std::printf(
+      "restored %s%s to %s: %s in %.2f s (of which %.2f s opening it to check its "
+      "state)\n",
+      base.c_str(),
+      report.archive_pieces > 0
+          ? (" + " + std::to_string(report.archive_pieces) + " archive pieces").c_str()
+          : "",
+      report.target.c_str(), FormatBytes(report.bytes).c_str(), report.duration_seconds,
+      report.check_seconds);
   std::printf("  restored to %s: LSN %llu committed %s, %llu keys, digest %s\n",
               target_text.c_str(), static_cast<unsigned long long>(report.lsn),
               backup::Rfc3339Micros(report.commit_time_micros).c_str(),
@@ -150,20 +155,21 @@ void RunRestore(const RestoreArguments& arguments) {
 
 void AddRestoreCommand(CLI::App& app) {
   auto* command = app.add_subcommand(
-      "restore", "Restore into a new data directory: to the newest archived commit, or to a "
-                 "point (--lsn, --before-lsn, --time, --point), or one backup (--backup)");
+      "restore",
+      "Restore into a new data directory: to the newest archived commit, or to a "
+      "point (--lsn, --before-lsn, --time, --point), or one backup (--backup)");
   auto arguments = std::make_shared<RestoreArguments>();
   command->add_option("--repo", arguments->repo, "backup repository")->required();
   command->add_option("--to", arguments->target, "new data directory (absent or empty)")
       ->required();
-  command->add_option("--backup", arguments->backup_id,
-                      "restore exactly this backup (with a target: start from it); default: "
-                      "the cheapest base, then the continuous archive")
+  command
+      ->add_option("--backup", arguments->backup_id,
+                   "restore exactly this backup (with a target: start from it); default: "
+                   "the cheapest base, then the continuous archive")
       ->capture_default_str();
   command->add_option("--database", arguments->database,
                       "database id (hex) when the repository holds several");
-  command->add_option("--key-file", arguments->key_file,
-                      "secret key of an encrypted repository");
+  command->add_option("--key-file", arguments->key_file, "secret key of an encrypted repository");
   command->add_flag("--json", arguments->json, "print one JSON object on stdout");
   command->add_option("--lsn", arguments->lsn,
                       "restore to the state right after this commit (see `ordo log`)");

@@ -36,9 +36,12 @@ bool ParseLimits(const ServeFlags& flags, server::ServerOptions* options) {
   }
   using Allowed = server::ServerState::DebugAllowed;
   const std::string& debug = flags.enable_debug_command;
-  if (debug == "no") options->enable_debug_command = Allowed::kNo;
-  else if (debug == "yes") options->enable_debug_command = Allowed::kYes;
-  else if (debug == "local") options->enable_debug_command = Allowed::kLocal;
+  if (debug == "no")
+    options->enable_debug_command = Allowed::kNo;
+  else if (debug == "yes")
+    options->enable_debug_command = Allowed::kYes;
+  else if (debug == "local")
+    options->enable_debug_command = Allowed::kLocal;
   else {
     std::cerr << "ordo serve: --enable-debug-command must be no, yes or local, not '" << debug
               << "'\n";
@@ -55,7 +58,8 @@ bool ParseArchiveInterval(const ServeFlags& flags, int64_t* interval_ms) {
     return false;
   }
   if (!ParseDurationMillis(flags.archive_interval, interval_ms) ||
-      *interval_ms < backup::kArchiveIntervalMinMs || *interval_ms > backup::kArchiveIntervalMaxMs) {
+      *interval_ms < backup::kArchiveIntervalMinMs ||
+      *interval_ms > backup::kArchiveIntervalMaxMs) {
     std::cerr << "ordo serve: --archive-interval must be a duration from "
               << backup::kArchiveIntervalMinMs << "ms to " << backup::kArchiveIntervalMaxMs / 1000
               << "s, like 1s or 250ms, not '" << flags.archive_interval << "'\n";
@@ -115,8 +119,9 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--maxclients", flags->options.maxclients, "Most clients at once")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
       ->capture_default_str();
-  serve->add_option("--repo", flags->options.repository,
-                    "Backup repository: SAVE and BGSAVE back up into it (created plain if missing)");
+  serve->add_option(
+      "--repo", flags->options.repository,
+      "Backup repository: SAVE and BGSAVE back up into it (created plain if missing)");
   serve->add_option("--key-file", flags->options.key_file,
                     "Key of an encrypted backup repository (from ordo keygen)");
   serve->add_flag("--archive", flags->options.archive,
@@ -138,8 +143,9 @@ void AddServeCommand(CLI::App& app) {
   serve->add_option("--client-output-buffer-limit", flags->limits[3].second,
                     "Replies a client may leave unread, as redis.conf: 'normal HARD SOFT SECONDS' "
                     "(default normal 0 0 0: none)");
-  serve->add_option("--enable-debug-command", flags->enable_debug_command,
-                    "Allow DEBUG (test aids such as DEBUG SYNC-DELAY): no|yes|local")
+  serve
+      ->add_option("--enable-debug-command", flags->enable_debug_command,
+                   "Allow DEBUG (test aids such as DEBUG SYNC-DELAY): no|yes|local")
       ->capture_default_str();
   serve->callback([flags] { RunServe(*flags); });
 }

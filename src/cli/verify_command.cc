@@ -98,20 +98,21 @@ void PrintText(const backup::Manifest& manifest, const backup::VerifyReport& rep
 }
 
 nlohmann::json ArchiveJson(const backup::ArchiveVerifyReport& report) {
-  nlohmann::json object{{"database_id", report.database_id_hex},
-                        {"pieces", report.pieces},
-                        {"runs", report.runs},
-                        {"first_lsn", report.first_lsn},
-                        {"last_lsn", report.last_lsn},
-                        {"first_commit_time", backup::Rfc3339Micros(report.first_commit_time_micros)},
-                        {"last_commit_time", backup::Rfc3339Micros(report.last_commit_time_micros)},
-                        {"stored_checked", report.stored_checked},
-                        {"contents_checked", report.contents_checked},
-                        {"contents_verified", report.contents_verified},
-                        {"bytes_checked", report.bytes_checked},
-                        {"problems", report.problems},
-                        {"not_checked", report.not_checked},
-                        {"drilled", report.drilled}};
+  nlohmann::json object{
+      {"database_id", report.database_id_hex},
+      {"pieces", report.pieces},
+      {"runs", report.runs},
+      {"first_lsn", report.first_lsn},
+      {"last_lsn", report.last_lsn},
+      {"first_commit_time", backup::Rfc3339Micros(report.first_commit_time_micros)},
+      {"last_commit_time", backup::Rfc3339Micros(report.last_commit_time_micros)},
+      {"stored_checked", report.stored_checked},
+      {"contents_checked", report.contents_checked},
+      {"contents_verified", report.contents_verified},
+      {"bytes_checked", report.bytes_checked},
+      {"problems", report.problems},
+      {"not_checked", report.not_checked},
+      {"drilled", report.drilled}};
   if (report.drilled) {
     object["drill"] = {{"restore_seconds", report.restore_seconds},
                        {"open_seconds", report.open_seconds},
@@ -125,13 +126,15 @@ nlohmann::json ArchiveJson(const backup::ArchiveVerifyReport& report) {
 void PrintArchiveText(const backup::ArchiveVerifyReport& report, const Status& status) {
   std::printf("verify archive of database %s: %s\n", report.database_id_hex.c_str(),
               status.ok() ? "OK" : "FAILED");
-  std::printf("  %llu pieces, LSN %llu to %llu (commits %s to %s); %llu stored files hash to "
-              "their names\n", static_cast<unsigned long long>(report.pieces),
-              static_cast<unsigned long long>(report.first_lsn),
-              static_cast<unsigned long long>(report.last_lsn),
-              backup::Rfc3339Micros(report.first_commit_time_micros).c_str(),
-              backup::Rfc3339Micros(report.last_commit_time_micros).c_str(),
-              static_cast<unsigned long long>(report.stored_checked));
+  std::printf(
+      "  %llu pieces, LSN %llu to %llu (commits %s to %s); %llu stored files hash to "
+      "their names\n",
+      static_cast<unsigned long long>(report.pieces),
+      static_cast<unsigned long long>(report.first_lsn),
+      static_cast<unsigned long long>(report.last_lsn),
+      backup::Rfc3339Micros(report.first_commit_time_micros).c_str(),
+      backup::Rfc3339Micros(report.last_commit_time_micros).c_str(),
+      static_cast<unsigned long long>(report.stored_checked));
   if (report.contents_verified) {
     std::printf("  contents: %llu files (%s) checked\n",
                 static_cast<unsigned long long>(report.contents_checked),
@@ -142,12 +145,12 @@ void PrintArchiveText(const backup::ArchiveVerifyReport& report, const Status& s
     std::printf("  NOT CHECKED: %s\n", missing.c_str());
   }
   if (report.drilled) {
-    std::printf("  drill: restored to LSN %llu in %.2f s, level-3 check and open in %.2f s; "
-                "digest %s, %llu keys: equal to the newest piece's\n",
-                static_cast<unsigned long long>(report.restored_last_lsn),
-                report.restore_seconds, report.open_seconds,
-                report.restored_digest.ToHex().c_str(),
-                static_cast<unsigned long long>(report.restored_keys));
+    std::printf(
+        "  drill: restored to LSN %llu in %.2f s, level-3 check and open in %.2f s; "
+        "digest %s, %llu keys: equal to the newest piece's\n",
+        static_cast<unsigned long long>(report.restored_last_lsn), report.restore_seconds,
+        report.open_seconds, report.restored_digest.ToHex().c_str(),
+        static_cast<unsigned long long>(report.restored_keys));
   }
 }
 
@@ -163,8 +166,8 @@ void RunVerify(const VerifyArguments& arguments) {
   auto repository = OpenRepository(arguments.repo, arguments.key_file);
   if (!repository.ok()) return ReportFailure("verify", repository.status(), arguments.json);
   auto manifest = ChooseBackup(repository->get(), arguments.repo, arguments.backup_id);
-  const bool no_backup = !manifest.ok() && manifest.status().IsNotFound() &&
-                         arguments.backup_id == "latest";
+  const bool no_backup =
+      !manifest.ok() && manifest.status().IsNotFound() && arguments.backup_id == "latest";
   const std::string database =
       ArchivedDatabase(repository->get(), manifest.ok() ? &*manifest : nullptr);
   if (!manifest.ok() && !(no_backup && !database.empty())) {
@@ -172,11 +175,11 @@ void RunVerify(const VerifyArguments& arguments) {
   }
   ScratchSpace scratch(arguments.scratch);
   if (scratch.path().empty()) {
-    return ReportFailure("verify", Status::IOError("cannot create a scratch directory under " +
-                                                   (arguments.scratch.empty()
-                                                        ? std::string("$TMPDIR")
-                                                        : arguments.scratch)),
-                         arguments.json);
+    return ReportFailure(
+        "verify",
+        Status::IOError("cannot create a scratch directory under " +
+                        (arguments.scratch.empty() ? std::string("$TMPDIR") : arguments.scratch)),
+        arguments.json);
   }
   nlohmann::json object = nlohmann::json::object();
   if (manifest.ok()) {
@@ -186,8 +189,8 @@ void RunVerify(const VerifyArguments& arguments) {
     options.scratch_directory = scratch.path();
     options.progress = bar.Callback();
     backup::VerifyReport report;
-    const Status status = backup::VerifyBackup(FileSystem::Default(), repository->get(),
-                                               *manifest, options, &report);
+    const Status status =
+        backup::VerifyBackup(FileSystem::Default(), repository->get(), *manifest, options, &report);
     bar.Finish();
     if (!status.ok()) {
       if (!arguments.json) std::printf("verify backup %s: FAILED\n", manifest->backup_id.c_str());
@@ -200,9 +203,9 @@ void RunVerify(const VerifyArguments& arguments) {
     }
   }
   object["command"] = "verify";
-  auto pieces = database.empty() ? Result<std::vector<backup::ArchivePiece>>(
-                                       std::vector<backup::ArchivePiece>{})
-                                 : (*repository)->ListArchivePieces(database);
+  auto pieces = database.empty()
+                    ? Result<std::vector<backup::ArchivePiece>>(std::vector<backup::ArchivePiece>{})
+                    : (*repository)->ListArchivePieces(database);
   if (!pieces.ok()) return ReportFailure("verify", pieces.status(), arguments.json);
   if (!pieces->empty()) {
     ProgressBar bar("verify archive");
@@ -211,8 +214,8 @@ void RunVerify(const VerifyArguments& arguments) {
     options.scratch_directory = scratch.path();
     options.progress = bar.Callback();
     backup::ArchiveVerifyReport report;
-    const Status status = backup::VerifyArchive(FileSystem::Default(), repository->get(),
-                                                database, options, &report);
+    const Status status =
+        backup::VerifyArchive(FileSystem::Default(), repository->get(), database, options, &report);
     bar.Finish();
     if (arguments.json) {
       object["archive"] = ArchiveJson(report);
@@ -237,8 +240,10 @@ void RunVerify(const VerifyArguments& arguments) {
 }  // namespace
 
 void AddVerifyCommand(CLI::App& app) {
-  auto* command = app.add_subcommand("verify", "Verify a backup and the continuous archive (hashes, records; --drill "
-                                               "restores them and compares the state digest)");
+  auto* command =
+      app.add_subcommand("verify",
+                         "Verify a backup and the continuous archive (hashes, records; --drill "
+                         "restores them and compares the state digest)");
   auto arguments = std::make_shared<VerifyArguments>();
   command->add_option("--repo", arguments->repo, "backup repository")->required();
   command->add_option("--backup", arguments->backup_id, "backup id, or latest")

@@ -12,18 +12,25 @@ namespace ordo {
 
 const char* SyncModeName(SyncMode mode) {
   switch (mode) {
-    case SyncMode::kAlways: return "always";
-    case SyncMode::kEverySec: return "everysec";
-    case SyncMode::kNone: return "none";
+    case SyncMode::kAlways:
+      return "always";
+    case SyncMode::kEverySec:
+      return "everysec";
+    case SyncMode::kNone:
+      return "none";
   }
   return "unknown";
 }
 
 bool ParseSyncMode(const std::string& text, SyncMode* mode) {
-  if (text == "always") *mode = SyncMode::kAlways;
-  else if (text == "everysec") *mode = SyncMode::kEverySec;
-  else if (text == "none") *mode = SyncMode::kNone;
-  else return false;
+  if (text == "always")
+    *mode = SyncMode::kAlways;
+  else if (text == "everysec")
+    *mode = SyncMode::kEverySec;
+  else if (text == "none")
+    *mode = SyncMode::kNone;
+  else
+    return false;
   return true;
 }
 
@@ -60,9 +67,10 @@ Status CheckDatabase(const std::string& directory, int level, FileSystem* fs, Op
   if (level >= 3) {
     ORDO_ASSIGN_OR_RETURN(StateDigest computed, db->ComputeDigest());
     if (!(computed == db->Digest())) {
-      return Status::Corruption(fmt::format("{}: digest recomputed from every value {} differs "
-                                            "from the index's {}", directory, computed.ToHex(),
-                                            db->Digest().ToHex()));
+      return Status::Corruption(
+          fmt::format("{}: digest recomputed from every value {} differs "
+                      "from the index's {}",
+                      directory, computed.ToHex(), db->Digest().ToHex()));
     }
     report->actions.push_back("recomputed the state digest from every value: " + computed.ToHex());
   }
@@ -108,7 +116,8 @@ Status DBImpl::OpenDirectory(OpenReport* report) {
       }
     }
     if (has_segments) {
-      return Status::Corruption(identity_path + ": missing, but log/ holds segments; restore "
+      return Status::Corruption(identity_path +
+                                ": missing, but log/ holds segments; restore "
                                 "IDENTITY from the copy this directory came from");
     }
     if (options_.read_only) return Status::NotFound(identity_path + ": not an ordo data directory");
@@ -177,10 +186,10 @@ Status DBImpl::StartWriter(const RecoveredLog& recovered, OpenReport* report) {
   ORDO_RETURN_IF_ERROR(fs_->SyncDir(log_directory));
   if (recovered.has_active) {
     const SegmentState& active = recovered.segments.back();
-    ORDO_ASSIGN_OR_RETURN(writer_, log::SegmentWriter::Reopen(
-                                       fs_, active.path, active.header, recovered.active_size,
-                                       recovered.active_records, recovered.last_lsn,
-                                       recovered.active_checksum));
+    ORDO_ASSIGN_OR_RETURN(
+        writer_, log::SegmentWriter::Reopen(fs_, active.path, active.header, recovered.active_size,
+                                            recovered.active_records, recovered.last_lsn,
+                                            recovered.active_checksum));
     if (active.header.format_version < log::kFormatVersion) {
       // Written by an earlier format (docs/FORMAT.md, "Versions"): a segment holds records of
       // one format, so it is sealed as it is (even with no record) and new records go to a new
@@ -278,8 +287,10 @@ Status DBImpl::WriteCheckpointNow() {
     std::vector<uint64_t> lsns;
     for (const auto& name : *names) {
       uint64_t lsn = 0;
-      if (index::ParseCheckpointFileName(name, &lsn)) lsns.push_back(lsn);
-      else if (name.ends_with(".idx.tmp")) (void)fs_->RemoveFile(index_directory + "/" + name);
+      if (index::ParseCheckpointFileName(name, &lsn))
+        lsns.push_back(lsn);
+      else if (name.ends_with(".idx.tmp"))
+        (void)fs_->RemoveFile(index_directory + "/" + name);
     }
     std::sort(lsns.rbegin(), lsns.rend());
     for (size_t i = 2; i < lsns.size(); ++i) {

@@ -57,7 +57,8 @@ Status DBImpl::ReadValue(const index::IndexEntry& entry, std::string* value) {
   ORDO_ASSIGN_OR_RETURN(auto file, SegmentFile(entry.segment_id));
   value->resize(entry.value_bytes);
   size_t read_count = 0;
-  ORDO_RETURN_IF_ERROR(file->Read(entry.value_offset, entry.value_bytes, value->data(), &read_count));
+  ORDO_RETURN_IF_ERROR(
+      file->Read(entry.value_offset, entry.value_bytes, value->data(), &read_count));
   if (read_count != entry.value_bytes) {
     return Status::Corruption(fmt::format("{} offset {}: value of {} bytes cut short at {}",
                                           file->path(), entry.value_offset, entry.value_bytes,
@@ -65,9 +66,10 @@ Status DBImpl::ReadValue(const index::IndexEntry& entry, std::string* value) {
   }
   const uint64_t hash = Checksum64(*value);
   if (hash != entry.value_hash) {
-    return Status::Corruption(fmt::format("{} offset {}: value hash mismatch (index {:016x}, "
-                                          "read {:016x})", file->path(), entry.value_offset,
-                                          entry.value_hash, hash));
+    return Status::Corruption(
+        fmt::format("{} offset {}: value hash mismatch (index {:016x}, "
+                    "read {:016x})",
+                    file->path(), entry.value_offset, entry.value_hash, hash));
   }
   return Status::Ok();
 }
@@ -94,7 +96,8 @@ Status DBImpl::GetInfo(std::string_view key, ReadInfo* info) {
 Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
   Found found;
   ReadInfo local;
-  ORDO_RETURN_IF_ERROR(LookupLive(key, /*want_value=*/true, &found, info != nullptr ? info : &local));
+  ORDO_RETURN_IF_ERROR(
+      LookupLive(key, /*want_value=*/true, &found, info != nullptr ? info : &local));
   if (found.from_overlay) {
     *value = std::move(found.overlay_value);
     return Status::Ok();
@@ -192,9 +195,9 @@ std::string DBImpl::Scan(std::string_view start, std::string_view end, size_t li
   return next;
 }
 
-Status DBImpl::ForEach(std::string_view start, std::string_view end,
-                       const std::function<bool(std::string_view, std::string_view,
-                                                const ReadInfo&)>& visit) {
+Status DBImpl::ForEach(
+    std::string_view start, std::string_view end,
+    const std::function<bool(std::string_view, std::string_view, const ReadInfo&)>& visit) {
   std::string cursor(start);
   std::string value;
   for (;;) {

@@ -153,12 +153,12 @@ TEST_F(DBTest, OrderedScanRangeAndPrefix) {
   EXPECT_EQ(keys.back(), "key0199");
   EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
   int visited = 0;
-  ASSERT_TRUE(db->ForEach("key", "kez", [&](std::string_view key, std::string_view value,
-                                              const ReadInfo&) {
-    EXPECT_EQ(std::to_string(std::stoi(std::string(key.substr(3)))), value);
-    ++visited;
-    return true;
-  }).ok());
+  ASSERT_TRUE(
+      db->ForEach("key", "kez", [&](std::string_view key, std::string_view value, const ReadInfo&) {
+          EXPECT_EQ(std::to_string(std::stoi(std::string(key.substr(3)))), value);
+          ++visited;
+          return true;
+        }).ok());
   EXPECT_EQ(visited, 1000);
 }
 
@@ -235,7 +235,8 @@ TEST_F(DBTest, SegmentReopenedAfterCrashOrCloseSealsWithTheRightChecksum) {
   const std::string value(1000, 'v');
   for (int round = 0; round < 3; ++round) {
     auto db = Open(options);
-    for (int i = 0; i < 40; ++i) ASSERT_TRUE(db->Put("r" + std::to_string(round) + "-" + std::to_string(i), value).ok());
+    for (int i = 0; i < 40; ++i)
+      ASSERT_TRUE(db->Put("r" + std::to_string(round) + "-" + std::to_string(i), value).ok());
     if (round == 1) std::filesystem::remove_all(data() + "/index");  // no checkpoint: replay all
   }
   options.integrity_level = 3;
@@ -266,7 +267,8 @@ TEST_F(DBTest, MissingOrDamagedCheckpointIsRebuiltFromLog) {
   EXPECT_EQ(db->Digest(), digest);
   EXPECT_EQ(db->CountKeys(), 100u);
   bool said = false;
-  for (const auto& action : report.actions) said |= action.find("ignored checkpoint") != std::string::npos;
+  for (const auto& action : report.actions)
+    said |= action.find("ignored checkpoint") != std::string::npos;
   EXPECT_TRUE(said);
   db.reset();
   std::filesystem::remove_all(data() + "/index");
@@ -378,8 +380,8 @@ TEST_F(DBTest, AnyByteOfASyncedRecordFollowedByLaterRecordsIsDamageNotATornTail)
       std::unique_ptr<DB> reopened;
       const Status status = DB::Open(Options{}, data(), &reopened);
       ASSERT_TRUE(status.IsCorruption()) << "byte " << at << ": " << status.ToString();
-      const std::string named = "00000000000000000001.seg offset " +
-                                std::to_string(record_offsets[record]) + ":";
+      const std::string named =
+          "00000000000000000001.seg offset " + std::to_string(record_offsets[record]) + ":";
       EXPECT_NE(status.message().find(named), std::string::npos)
           << "byte " << at << ": " << status.message();
       EXPECT_NE(status.message().find("damage to durable data"), std::string::npos)
@@ -658,13 +660,25 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
       std::string value = (i % 700 == 699) ? std::string(kCallerCommitBytesMax + 10, 'x')
                                            : std::string(100 + random() % 900, 'a' + i % 26);
       Result<uint64_t> lsn = db->SubmitDeferred(OnePut(key, value));
-      if (!lsn.ok()) { bad = true; ADD_FAILURE() << lsn.status().ToString(); return; }
-      if (*lsn <= last) { bad = true; ADD_FAILURE() << "lsn order"; return; }
+      if (!lsn.ok()) {
+        bad = true;
+        ADD_FAILURE() << lsn.status().ToString();
+        return;
+      }
+      if (*lsn <= last) {
+        bad = true;
+        ADD_FAILURE() << "lsn order";
+        return;
+      }
       last = *lsn;
       expected_loop[key] = value;
       if (random() % 5 == 0) {
         Status committed = db->CommitPending();
-        if (!committed.ok()) { bad = true; ADD_FAILURE() << committed.ToString(); return; }
+        if (!committed.ok()) {
+          bad = true;
+          ADD_FAILURE() << committed.ToString();
+          return;
+        }
         if (random() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
     }
@@ -676,7 +690,11 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
       std::string key = "W" + std::to_string(j % 53);
       std::string value = std::string(200 + j % 300, 'A' + j % 26);
       Status put = db->Put(key, value);
-      if (!put.ok()) { bad = true; ADD_FAILURE() << put.ToString(); return; }
+      if (!put.ok()) {
+        bad = true;
+        ADD_FAILURE() << put.ToString();
+        return;
+      }
       expected_writer[key] = value;
       std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
@@ -684,7 +702,11 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
   std::thread checkpointer([&] {
     while (!done) {
       Status checkpointed = db->Checkpoint();
-      if (!checkpointed.ok()) { bad = true; ADD_FAILURE() << checkpointed.ToString(); return; }
+      if (!checkpointed.ok()) {
+        bad = true;
+        ADD_FAILURE() << checkpointed.ToString();
+        return;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(3));
     }
   });

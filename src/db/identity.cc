@@ -57,9 +57,10 @@ Status ReadIdentity(FileSystem* fs, const std::string& path, Identity* identity)
   }
   identity->format_version = document["version"];
   if (identity->format_version != kIdentityFormatVersion) {
-    return Status::NotSupported(fmt::format("{}: format version {} is not supported (this build "
-                                            "reads version {})", path, identity->format_version,
-                                            kIdentityFormatVersion));
+    return Status::NotSupported(
+        fmt::format("{}: format version {} is not supported (this build "
+                    "reads version {})",
+                    path, identity->format_version, kIdentityFormatVersion));
   }
   identity->created = document.value("created", "");
   return Status::Ok();

@@ -15,7 +15,7 @@ inline constexpr int kIdentityFormatVersion = 1;
 struct Identity {
   std::string database_id;  // 16 raw bytes
   int format_version = kIdentityFormatVersion;
-  std::string created;      // RFC 3339, UTC
+  std::string created;  // RFC 3339, UTC
 };
 
 std::string DatabaseIdHex(const std::string& database_id);

@@ -26,9 +26,10 @@ Status ListSegments(FileSystem* fs, const std::string& log_directory, bool read_
     state.id = ids[i];
     state.path = log_directory + "/" + log::SegmentFileName(ids[i]);
     if (i > 0 && ids[i] != ids[i - 1] + 1) {
-      return Status::Corruption(fmt::format("{}: segment {} is missing: the log jumps from "
-                                            "segment {} to {}", log_directory, ids[i - 1] + 1,
-                                            ids[i - 1], ids[i]));
+      return Status::Corruption(
+          fmt::format("{}: segment {} is missing: the log jumps from "
+                      "segment {} to {}",
+                      log_directory, ids[i - 1] + 1, ids[i - 1], ids[i]));
     }
     ORDO_ASSIGN_OR_RETURN(state.file_size, fs->GetFileSize(state.path));
     const bool newest = i + 1 == ids.size();
@@ -37,9 +38,10 @@ Status ListSegments(FileSystem* fs, const std::string& log_directory, bool read_
       // records, so it is removed and created again.
       auto reader = SegmentReader::Open(fs, state.path, state.file_size);
       if (!reader.ok()) {
-        report->actions.push_back(fmt::format("removed incomplete new segment {} ({} bytes, "
-                                              "crash during rotation)", state.path,
-                                              state.file_size));
+        report->actions.push_back(
+            fmt::format("removed incomplete new segment {} ({} bytes, "
+                        "crash during rotation)",
+                        state.path, state.file_size));
         if (!read_only) {
           ORDO_RETURN_IF_ERROR(fs->RemoveFile(state.path));
           ORDO_RETURN_IF_ERROR(fs->SyncDir(log_directory));
@@ -71,22 +73,25 @@ Status CheckInventory(FileSystem* fs, const std::string& database_id,
     state.footer = tail.footer;
     const bool newest = i + 1 == segments->size();
     if (!newest && !state.sealed) {
-      return Status::Corruption(fmt::format("{} offset {}: segment is not sealed (no valid "
-                                            "footer) but segment {} follows it", state.path,
-                                            state.file_size, state.id + 1));
+      return Status::Corruption(
+          fmt::format("{} offset {}: segment is not sealed (no valid "
+                      "footer) but segment {} follows it",
+                      state.path, state.file_size, state.id + 1));
     }
     if (i > 0) {
       const SegmentState& previous = (*segments)[i - 1];
       if (state.header.previous_footer_hash != previous.footer.footer_checksum) {
-        return Status::Corruption(fmt::format("{} offset 48: header names previous footer "
-                                              "{:016x}, but {} has footer {:016x}", state.path,
-                                              state.header.previous_footer_hash, previous.path,
-                                              previous.footer.footer_checksum));
+        return Status::Corruption(
+            fmt::format("{} offset 48: header names previous footer "
+                        "{:016x}, but {} has footer {:016x}",
+                        state.path, state.header.previous_footer_hash, previous.path,
+                        previous.footer.footer_checksum));
       }
       if (state.header.first_lsn != previous.footer.last_lsn + 1) {
-        return Status::Corruption(fmt::format("{} offset 40: first LSN {} does not follow the "
-                                              "previous segment's last LSN {}", state.path,
-                                              state.header.first_lsn, previous.footer.last_lsn));
+        return Status::Corruption(
+            fmt::format("{} offset 40: first LSN {} does not follow the "
+                        "previous segment's last LSN {}",
+                        state.path, state.header.first_lsn, previous.footer.last_lsn));
       }
     }
   }
@@ -116,10 +121,10 @@ void AddAction(OpenReport* report, std::string action) {
 
 // What recovery does with bytes at the end of the newest segment that are not whole records.
 struct TailCut {
-  bool torn = false;           // cut them: they never became durable
-  uint64_t from_lsn = 0;       // the LSN expected where the cut starts
-  uint64_t through_lsn = 0;    // the highest LSN of a whole record found after it (0: none)
-  uint64_t durable_lsn = 0;    // the highest durable LSN those records name
+  bool torn = false;         // cut them: they never became durable
+  uint64_t from_lsn = 0;     // the LSN expected where the cut starts
+  uint64_t through_lsn = 0;  // the highest LSN of a whole record found after it (0: none)
+  uint64_t durable_lsn = 0;  // the highest durable LSN those records name
 };
 
 // The newest segment stops at `error` (at the reader's offset, where LSN `expected_lsn` should
@@ -137,8 +142,9 @@ Status ClassifyBadTail(SegmentReader* reader, uint64_t expected_lsn, const Statu
                         reader->FindRecordsAfter(reader->offset(), expected_lsn));
   const uint32_t version = reader->header().format_version;
   if (after.count > 0 && version < 2) {
-    return error.WithContext("damage inside the active segment (valid records follow it, so it "
-                             "is not a torn tail)");
+    return error.WithContext(
+        "damage inside the active segment (valid records follow it, so it "
+        "is not a torn tail)");
   }
   if (after.count > 0 && after.highest_durable_lsn >= expected_lsn) {
     // The file and offset first, as every damage message has them.
@@ -146,9 +152,8 @@ Status ClassifyBadTail(SegmentReader* reader, uint64_t expected_lsn, const Statu
         "{}: damage to durable data, not a torn write: the record at offset {} (LSN {}) was "
         "written after every LSN up to {} had been made durable, and LSN {} was expected here; "
         "cutting here would lose LSNs {} to {} or more, of which {} to {} were durable",
-        error.message(),
-        after.highest_durable_offset, after.highest_durable_record_lsn, after.highest_durable_lsn,
-        expected_lsn, expected_lsn, after.highest_lsn, expected_lsn,
+        error.message(), after.highest_durable_offset, after.highest_durable_record_lsn,
+        after.highest_durable_lsn, expected_lsn, expected_lsn, after.highest_lsn, expected_lsn,
         std::min(after.highest_durable_lsn, after.highest_lsn)));
   }
   cut->torn = true;
@@ -161,7 +166,7 @@ Status ClassifyBadTail(SegmentReader* reader, uint64_t expected_lsn, const Statu
 struct ReplayStart {
   uint64_t segment_id = 0;  // 0: from the beginning of the log
   uint64_t offset = 0;
-  uint64_t lsn = 0;         // records up to this LSN are already in the index
+  uint64_t lsn = 0;  // records up to this LSN are already in the index
 };
 
 // Replays one segment into `index`; returns the valid end through `valid_end`. The newest
@@ -171,19 +176,19 @@ struct ReplayStart {
 // (ClassifyBadTail). Reading it whole means a bad position is always one the log has, never
 // one a checkpoint claims.
 Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool active,
-                     const ReplayStart& start, StreamingChecksum* checksum,
-                     uint64_t* expected_lsn, index::Index* index, uint64_t* valid_end,
-                     uint64_t* record_count, TailCut* cut, OpenReport* report,
-                     CheckpointMismatch* mismatch) {
+                     const ReplayStart& start, StreamingChecksum* checksum, uint64_t* expected_lsn,
+                     index::Index* index, uint64_t* valid_end, uint64_t* record_count, TailCut* cut,
+                     OpenReport* report, CheckpointMismatch* mismatch) {
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, state.path, RecordLimit(state)));
   const bool checkpoint_here = start.segment_id == state.id;
   if (checkpoint_here && !tail) {
     // The position is the checkpoint's claim, checked before the reader is moved there: one
     // outside the segment's records is a checkpoint that does not fit the log.
     if (start.offset < log::kSegmentHeaderBytes || start.offset > reader->limit()) {
-      mismatch->reason = fmt::format("its position {}:{} is outside the segment's records "
-                                     "(offsets {} to {})", state.id, start.offset,
-                                     log::kSegmentHeaderBytes, reader->limit());
+      mismatch->reason = fmt::format(
+          "its position {}:{} is outside the segment's records "
+          "(offsets {} to {})",
+          state.id, start.offset, log::kSegmentHeaderBytes, reader->limit());
       return Status::Corruption(mismatch->reason);
     }
     reader->Seek(start.offset);
@@ -203,9 +208,10 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
         reader->offset() < reader->limit()) {
       // Zeros before the seal footer where records should be: a footer that persisted while
       // records written before it did not (a torn seal), or damage. Decided as for bad bytes.
-      error = Status::Corruption(fmt::format("{} offset {}: zero bytes where records should be "
-                                             "(the seal footer says they end at {})", state.path,
-                                             reader->offset(), reader->limit()));
+      error =
+          Status::Corruption(fmt::format("{} offset {}: zero bytes where records should be "
+                                         "(the seal footer says they end at {})",
+                                         state.path, reader->offset(), reader->limit()));
       outcome = SegmentReader::Outcome::kBad;
     }
     if (outcome == SegmentReader::Outcome::kEnd) break;
@@ -248,8 +254,9 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
     if (!(index->digest() == record.digest) || index->size() != record.live_keys) {
       const std::string why = fmt::format(
           "{} offset {}: the state at LSN {} has digest {} with {} keys, the record says {} "
-          "with {} keys", state.path, record_offset, record.lsn, index->digest().ToHex(),
-          index->size(), record.digest.ToHex(), record.live_keys);
+          "with {} keys",
+          state.path, record_offset, record.lsn, index->digest().ToHex(), index->size(),
+          record.digest.ToHex(), record.live_keys);
       // On top of a checkpoint, the record (checksum verified) is more credible than the state
       // the checkpoint started from: the checkpoint is ignored, and the replay of the whole
       // log that follows reports the log if the fault is really there.
@@ -265,8 +272,8 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
   }
   if (!active && !cut->torn && *expected_lsn - 1 != state.footer.last_lsn) {
     if (checkpoint_here) {
-      mismatch->reason = fmt::format("it covers LSN {} but segment {} ends at LSN {}",
-                                     start.lsn, state.id, state.footer.last_lsn);
+      mismatch->reason = fmt::format("it covers LSN {} but segment {} ends at LSN {}", start.lsn,
+                                     state.id, state.footer.last_lsn);
     }
     return Status::Corruption(fmt::format("{}: footer's last LSN {} but records end at {}",
                                           state.path, state.footer.last_lsn, *expected_lsn - 1));
@@ -305,8 +312,8 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
     TailCut cut;
     if (tail) log->active_checksum.Reset();
     ORDO_RETURN_IF_ERROR(ReplaySegment(fs, state, tail, active, start,
-                                       tail ? &log->active_checksum : nullptr, &expected_lsn,
-                                       index, &valid_end, &record_count, &cut, report, mismatch));
+                                       tail ? &log->active_checksum : nullptr, &expected_lsn, index,
+                                       &valid_end, &record_count, &cut, report, mismatch));
     const bool torn_seal = cut.torn && !active;
     if (torn_seal) {
       // A torn seal: its footer persisted, records before it did not. The cut takes the footer
@@ -326,14 +333,17 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
         const std::string records_cut =
             cut.through_lsn == 0
                 ? fmt::format("from LSN {} on, no whole record", cut.from_lsn)
-                : fmt::format("LSNs {} to {}; the whole records after the cut were written when "
-                              "only LSNs up to {} were durable",
-                              cut.from_lsn, cut.through_lsn, cut.durable_lsn);
-        AddAction(report, fmt::format(
-            "{} {} bytes of torn tail at the end of {} (offset {} to {}; {}): the remains of "
-            "writes that never became durable, so never acknowledged in sync mode always",
-            options.read_only ? "ignored" : "cut", report->torn_tail_bytes, state.path,
-            valid_end, state.file_size, records_cut));
+                : fmt::format(
+                      "LSNs {} to {}; the whole records after the cut were written when "
+                      "only LSNs up to {} were durable",
+                      cut.from_lsn, cut.through_lsn, cut.durable_lsn);
+        AddAction(
+            report,
+            fmt::format(
+                "{} {} bytes of torn tail at the end of {} (offset {} to {}; {}): the remains of "
+                "writes that never became durable, so never acknowledged in sync mode always",
+                options.read_only ? "ignored" : "cut", report->torn_tail_bytes, state.path,
+                valid_end, state.file_size, records_cut));
         if (!options.read_only) {
           ORDO_RETURN_IF_ERROR(CutTornTail(fs, &state, valid_end, torn_seal));
         }
@@ -342,7 +352,8 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
         // them): not data, cut so the segment ends at its last record again.
         ORDO_RETURN_IF_ERROR(CutTornTail(fs, &state, valid_end, /*torn_seal=*/false));
       }
-      if (start.segment_id > state.id || (start.segment_id == state.id && valid_end < start.offset)) {
+      if (start.segment_id > state.id ||
+          (start.segment_id == state.id && valid_end < start.offset)) {
         mismatch->reason = "it is newer than the end of the log";
         return Status::Corruption(mismatch->reason);
       }
@@ -353,8 +364,8 @@ Status Replay(FileSystem* fs, const RecoveryOptions& options, const ReplayStart&
     log->last_lsn = expected_lsn - 1;
   }
   if (start.segment_id != 0 && log->last_lsn < start.lsn) {
-    mismatch->reason = fmt::format("it covers LSN {} but the log ends at LSN {}", start.lsn,
-                                   log->last_lsn);
+    mismatch->reason =
+        fmt::format("it covers LSN {} but the log ends at LSN {}", start.lsn, log->last_lsn);
     return Status::Corruption(mismatch->reason);
   }
   return Status::Ok();
@@ -441,7 +452,8 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
     for (size_t i = 0; i < log->segments.size(); ++i) {
       const SegmentState& state = log->segments[i];
       const bool undecided = i + 1 == log->segments.size() && !state.seal_durable;
-      if (state.sealed && undecided == newest) ORDO_RETURN_IF_ERROR(VerifySealed(fs, state, report));
+      if (state.sealed && undecided == newest)
+        ORDO_RETURN_IF_ERROR(VerifySealed(fs, state, report));
     }
     return Status::Ok();
   };
@@ -450,7 +462,8 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
     const std::string path = directory + "/index/" + index::CheckpointFileName(lsn);
     index::CheckpointInfo info;
     Status loaded = index::LoadCheckpoint(fs, path, database_id, index, &info);
-    if (loaded.ok() && info.lsn != lsn) loaded = Status::Corruption(path + ": LSN differs from name");
+    if (loaded.ok() && info.lsn != lsn)
+      loaded = Status::Corruption(path + ": LSN differs from name");
     if (!loaded.ok()) {
       index->Clear();
       report->actions.push_back("ignored checkpoint " + path + " (" + loaded.ToString() + ")");
@@ -467,12 +480,14 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
         RecoveredLog again;
         again.segments = log->segments;
         OpenReport scratch;
-        ORDO_RETURN_IF_ERROR(Replay(fs, options, ReplayStart{}, &rebuilt, &again, &scratch, &mismatch));
+        ORDO_RETURN_IF_ERROR(
+            Replay(fs, options, ReplayStart{}, &rebuilt, &again, &scratch, &mismatch));
         if (!(rebuilt.digest() == index->digest()) || rebuilt.size() != index->size()) {
           return Status::Corruption(fmt::format(
               "{}: checkpoint plus log gives {} keys (digest {}), the whole log gives {} keys "
               "(digest {}); the log is authoritative: move this checkpoint away to open from "
-              "the log alone", path, index->size(), index->digest().ToHex(), rebuilt.size(),
+              "the log alone",
+              path, index->size(), index->digest().ToHex(), rebuilt.size(),
               rebuilt.digest().ToHex()));
         }
         report->actions.push_back("checked checkpoint " + path + " against the whole log");

@@ -47,9 +47,9 @@ struct RecoveredLog {
   bool has_active = false;             // the last segment is unsealed and is the active one
   uint64_t active_size = 0;            // valid bytes of the active segment (after any cut)
   uint64_t active_records = 0;
-  StreamingChecksum active_checksum;   // of the active segment's valid bytes
-  uint64_t last_lsn = 0;               // 0 for an empty log
-  uint64_t checkpoint_lsn = 0;         // LSN of the checkpoint used, 0 if none
+  StreamingChecksum active_checksum;  // of the active segment's valid bytes
+  uint64_t last_lsn = 0;              // 0 for an empty log
+  uint64_t checkpoint_lsn = 0;        // LSN of the checkpoint used, 0 if none
 };
 
 struct RecoveryOptions {

@@ -123,7 +123,8 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
   const std::string_view trailer = std::string_view(bytes).substr(trailer_at);
   if (std::memcmp(trailer.data() + 16, kTrailerMagic, sizeof(kTrailerMagic)) != 0 ||
       DecodeFixed64(trailer.data()) != info->entry_count) {
-    return Status::Corruption(fmt::format("{} offset {}: bad checkpoint trailer", path, trailer_at));
+    return Status::Corruption(
+        fmt::format("{} offset {}: bad checkpoint trailer", path, trailer_at));
   }
   const std::string_view entries =
       std::string_view(bytes).substr(kCheckpointHeaderBytes, trailer_at - kCheckpointHeaderBytes);

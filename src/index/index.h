@@ -14,9 +14,9 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
-#include <string_view>
 
 #include "absl/container/btree_map.h"
 #include "ordo/db.h"
@@ -31,8 +31,8 @@ struct IndexEntry {
   uint32_t segment_id = 0;
   uint32_t value_offset = 0;  // offset of the value's first byte in the segment file
   uint32_t value_bytes = 0;
-  int64_t expire_at_ms = 0;   // 0 = never
-  uint64_t value_hash = 0;    // XXH3-64 of the value
+  int64_t expire_at_ms = 0;  // 0 = never
+  uint64_t value_hash = 0;   // XXH3-64 of the value
 };
 #pragma pack(pop)
 static_assert(sizeof(IndexEntry) == 28 && alignof(IndexEntry) == 4);
@@ -81,6 +81,7 @@ class CompactKey {
     other.bytes_[kMarkerAt] = 0;  // other becomes an empty inline key
   }
   char bytes_[kBytes];
+
  public:
   static constexpr size_t kInlineBytesMax = kBytes - 1;
 };

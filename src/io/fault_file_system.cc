@@ -194,12 +194,18 @@ class FaultRandomAccessFile final : public RandomAccessFile {
 
 const char* CrashModeName(CrashMode mode) {
   switch (mode) {
-    case CrashMode::kDropUnsynced: return "drop unsynced";
-    case CrashMode::kTornWrite: return "torn write";
-    case CrashMode::kTornWriteWithGarbage: return "torn write with garbage";
-    case CrashMode::kTornPages: return "torn pages";
-    case CrashMode::kTornPagesWithGarbage: return "torn pages with garbage";
-    case CrashMode::kTornRanges: return "torn ranges";
+    case CrashMode::kDropUnsynced:
+      return "drop unsynced";
+    case CrashMode::kTornWrite:
+      return "torn write";
+    case CrashMode::kTornWriteWithGarbage:
+      return "torn write with garbage";
+    case CrashMode::kTornPages:
+      return "torn pages";
+    case CrashMode::kTornPagesWithGarbage:
+      return "torn pages with garbage";
+    case CrashMode::kTornRanges:
+      return "torn ranges";
   }
   return "unknown";
 }
@@ -742,10 +748,10 @@ Status FaultFileSystem::SimulateCrash(CrashMode mode, uint64_t seed) {
   // One random stream for the whole crash, drawn file by file in a fixed order: the same seed
   // and history give the same disk.
   auto random_state = std::make_shared<uint64_t>(seed);
-  return SimulateCrash([mode, random_state](const std::string&, uint64_t durable_size,
-                                            std::string_view unsynced) {
-    return TornBytes(mode, durable_size, unsynced, *random_state);
-  });
+  return SimulateCrash(
+      [mode, random_state](const std::string&, uint64_t durable_size, std::string_view unsynced) {
+        return TornBytes(mode, durable_size, unsynced, *random_state);
+      });
 }
 
 Status FaultFileSystem::SimulateCrash(const CrashTear& tear) {

@@ -138,8 +138,9 @@ enum class CrashMode : uint8_t {
   kTornRanges,            // random byte ranges, each kept, zeros or random bytes
 };
 inline constexpr CrashMode kCrashModes[] = {
-    CrashMode::kDropUnsynced, CrashMode::kTornWrite,  CrashMode::kTornWriteWithGarbage,
-    CrashMode::kTornPages,    CrashMode::kTornPagesWithGarbage, CrashMode::kTornRanges};
+    CrashMode::kDropUnsynced,         CrashMode::kTornWrite,
+    CrashMode::kTornWriteWithGarbage, CrashMode::kTornPages,
+    CrashMode::kTornPagesWithGarbage, CrashMode::kTornRanges};
 const char* CrashModeName(CrashMode mode);
 
 // An exact crash, for a test that needs one shape: called for each file that has unsynced

@@ -3,7 +3,6 @@
 // test works in its own real temporary directory, read back through the POSIX FileSystem so
 // the assertions are about bytes on disk, not about the model's bookkeeping.
 #include "io/fault_file_system.h"
-#include "tests/test_util.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,6 +13,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/test_util.h"
 
 namespace ordo {
 namespace {
@@ -312,7 +313,8 @@ TEST_F(FaultFileSystemTest, ACrashTearGivesEachFileExactlyWhatItReturns) {
                    EXPECT_EQ(durable_size, 7u);
                    EXPECT_EQ(unsynced, "one|two|three");
                    return std::string("one|\0\0\0|three", 13);
-                 }).ok());
+                 })
+                  .ok());
   // Only files with unsynced bytes are asked about.
   ASSERT_EQ(asked.size(), 1u);
   EXPECT_EQ(asked[0], Path("log"));

@@ -6,8 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -34,8 +34,7 @@ class PosixWritableFile final : public WritableFile {
 
   Status Append(std::string_view bytes) override {
     while (!bytes.empty()) {
-      const ssize_t written =
-          ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
+      const ssize_t written = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
       if (written < 0) {
         if (errno == EINTR) continue;
         return ErrnoStatus("write at offset " + std::to_string(size_), path_, errno);
@@ -49,9 +48,10 @@ class PosixWritableFile final : public WritableFile {
   Status Preallocate(uint64_t physical_bytes) override {
     static const std::string zeros(1 << 16, '\0');
     while (physical_size_ < physical_bytes) {
-      const size_t count = static_cast<size_t>(
-          std::min<uint64_t>(zeros.size(), physical_bytes - physical_size_));
-      const ssize_t written = ::pwrite(fd_, zeros.data(), count, static_cast<off_t>(physical_size_));
+      const size_t count =
+          static_cast<size_t>(std::min<uint64_t>(zeros.size(), physical_bytes - physical_size_));
+      const ssize_t written =
+          ::pwrite(fd_, zeros.data(), count, static_cast<off_t>(physical_size_));
       if (written < 0) {
         if (errno == EINTR) continue;
         return ErrnoStatus("preallocate at offset " + std::to_string(physical_size_), path_, errno);
@@ -101,7 +101,8 @@ class PosixRandomAccessFile final : public RandomAccessFile {
   Status Read(uint64_t offset, size_t count, char* scratch, size_t* read_count) const override {
     size_t done = 0;
     while (done < count) {
-      const ssize_t got = ::pread(fd_, scratch + done, count - done, static_cast<off_t>(offset + done));
+      const ssize_t got =
+          ::pread(fd_, scratch + done, count - done, static_cast<off_t>(offset + done));
       if (got < 0) {
         if (errno == EINTR) continue;
         return ErrnoStatus("read at offset " + std::to_string(offset + done), path_, errno);
@@ -250,8 +251,9 @@ class PosixFileSystem final : public FileSystem {
       std::lock_guard<std::mutex> guard(held_locks_mutex);
       held_locks.erase(path);
       if (error_number == EWOULDBLOCK) {
-        return Status::Busy(path + ": locked by another process (is an ordo server running on "
-                                   "this data directory?)");
+        return Status::Busy(path +
+                            ": locked by another process (is an ordo server running on "
+                            "this data directory?)");
       }
       return ErrnoStatus("lock", path, error_number);
     }

@@ -40,10 +40,18 @@ TEST(SlowDiskFileSystem, EverySyncPointWaitsAtLeastTheDelay) {
     const auto start = std::chrono::steady_clock::now();
     Status status;
     switch (which) {
-      case 0: status = (*file)->Sync(); break;
-      case 1: status = (*file)->SyncAll(); break;
-      case 2: status = disk.SyncDir(scratch.path()); break;
-      case 3: status = disk.SyncFile(scratch.Sub("log")); break;
+      case 0:
+        status = (*file)->Sync();
+        break;
+      case 1:
+        status = (*file)->SyncAll();
+        break;
+      case 2:
+        status = disk.SyncDir(scratch.path());
+        break;
+      case 3:
+        status = disk.SyncFile(scratch.Sub("log"));
+        break;
     }
     ASSERT_TRUE(status.ok()) << status.ToString();
     // A lower bound only: a sleep never ends early, whatever else the machine does.

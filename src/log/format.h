@@ -55,14 +55,14 @@ struct SegmentHeader {
   uint32_t format_version = kFormatVersion;
   DatabaseId database_id;
   uint64_t segment_id = 0;
-  uint64_t first_lsn = 0;           // the LSN the first record of this segment has or will have
+  uint64_t first_lsn = 0;             // the LSN the first record of this segment has or will have
   uint64_t previous_footer_hash = 0;  // footer checksum of segment_id - 1; 0 for the first
 };
 
 struct SegmentFooter {
-  uint64_t last_lsn = 0;       // LSN of the last record; first_lsn - 1 when there is none
+  uint64_t last_lsn = 0;  // LSN of the last record; first_lsn - 1 when there is none
   uint64_t record_count = 0;
-  uint64_t records_end = 0;    // offset of the footer = end of the last record
+  uint64_t records_end = 0;       // offset of the footer = end of the last record
   uint64_t segment_checksum = 0;  // XXH3-64 of bytes [0, records_end)
   uint64_t footer_checksum = 0;   // XXH3-64 of the footer's first 40 bytes; the chain hash
 };

@@ -43,18 +43,18 @@ Status ValidateBatch(const WriteBatch& batch) {
   for (size_t i = 0; i < batch.ops().size(); ++i) {
     const auto& op = batch.ops()[i];
     if (op.key.size() > kKeyBytesMax) {
-      return Status::InvalidArgument(fmt::format(
-          "key of {} bytes exceeds the limit of {} bytes", op.key.size(), kKeyBytesMax));
+      return Status::InvalidArgument(fmt::format("key of {} bytes exceeds the limit of {} bytes",
+                                                 op.key.size(), kKeyBytesMax));
     }
     if (op.value.size() > kValueBytesMax) {
-      return Status::InvalidArgument(fmt::format(
-          "value of {} bytes exceeds the limit of {} bytes", op.value.size(), kValueBytesMax));
+      return Status::InvalidArgument(fmt::format("value of {} bytes exceeds the limit of {} bytes",
+                                                 op.value.size(), kValueBytesMax));
     }
     if (op.type == WriteBatch::OpType::kRestorePoint &&
         (op.key.empty() || op.key.size() > kRestorePointNameBytesMax)) {
-      return Status::InvalidArgument(fmt::format(
-          "restore point name of {} bytes: it must have 1 to {} bytes", op.key.size(),
-          kRestorePointNameBytesMax));
+      return Status::InvalidArgument(
+          fmt::format("restore point name of {} bytes: it must have 1 to {} bytes", op.key.size(),
+                      kRestorePointNameBytesMax));
     }
     if (op.expire_at_ms < 0) {
       return Status::InvalidArgument(fmt::format("negative expiry time {}", op.expire_at_ms));
@@ -62,8 +62,9 @@ Status ValidateBatch(const WriteBatch& batch) {
   }
   const uint64_t payload_bytes = EncodedRecordBytes(batch) - kRecordHeaderBytes;
   if (payload_bytes > kRecordPayloadBytesMax) {
-    return Status::InvalidArgument(fmt::format("write batch of {} bytes exceeds the limit of {} bytes",
-                                               payload_bytes, kRecordPayloadBytesMax));
+    return Status::InvalidArgument(
+        fmt::format("write batch of {} bytes exceeds the limit of {} bytes", payload_bytes,
+                    kRecordPayloadBytesMax));
   }
   return Status::Ok();
 }
@@ -135,9 +136,8 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
   if (format_version >= 2 && !decoder.GetFixed64(&record->durable_lsn)) {
     return Status::Corruption("record payload shorter than its fixed fields");
   }
-  if (!decoder.GetFixed64(&commit_time) ||
-      !decoder.GetFixed64(&record->digest.low) || !decoder.GetFixed64(&record->digest.high) ||
-      !decoder.GetFixed64(&record->live_keys) ||
+  if (!decoder.GetFixed64(&commit_time) || !decoder.GetFixed64(&record->digest.low) ||
+      !decoder.GetFixed64(&record->digest.high) || !decoder.GetFixed64(&record->live_keys) ||
       !decoder.GetFixed32(&op_count)) {
     return Status::Corruption("record payload shorter than its fixed fields");
   }
@@ -145,8 +145,9 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
   if (op_count > payload.size()) return Status::Corruption("record op count exceeds its size");
   // Written after every LSN up to it was durable, so never after its own record.
   if (record->durable_lsn >= record->lsn && format_version >= 2) {
-    return Status::Corruption(fmt::format("record of LSN {} names durable LSN {}, not below its own",
-                                          record->lsn, record->durable_lsn));
+    return Status::Corruption(
+        fmt::format("record of LSN {} names durable LSN {}, not below its own", record->lsn,
+                    record->durable_lsn));
   }
   record->ops.reserve(op_count);
   for (uint32_t i = 0; i < op_count; ++i) {
@@ -180,7 +181,8 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
     record->ops.push_back(op);
   }
   if (!decoder.empty()) {
-    return Status::Corruption(fmt::format("record has {} bytes after its last op", decoder.remaining()));
+    return Status::Corruption(
+        fmt::format("record has {} bytes after its last op", decoder.remaining()));
   }
   return Status::Ok();
 }

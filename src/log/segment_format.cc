@@ -25,7 +25,8 @@ std::string EncodeSegmentHeader(const SegmentHeader& header) {
   return bytes;
 }
 
-Status DecodeSegmentHeader(std::string_view bytes, const std::string& where, SegmentHeader* header) {
+Status DecodeSegmentHeader(std::string_view bytes, const std::string& where,
+                           SegmentHeader* header) {
   if (bytes.size() < kSegmentHeaderBytes) {
     return Status::Corruption(fmt::format("{} offset 0: segment header truncated ({} of {} bytes)",
                                           where, bytes.size(), kSegmentHeaderBytes));
@@ -44,10 +45,11 @@ Status DecodeSegmentHeader(std::string_view bytes, const std::string& where, Seg
   const uint32_t header_bytes = DecodeFixed32(bytes.data() + 12);
   if (header->format_version < kFormatVersionOldest || header->format_version > kFormatVersion ||
       header_bytes != kSegmentHeaderBytes) {
-    return Status::NotSupported(fmt::format("{} offset 8: segment format version {} (header {} "
-                                            "bytes) is not supported by this build (versions {} "
-                                            "to {})", where, header->format_version, header_bytes,
-                                            kFormatVersionOldest, kFormatVersion));
+    return Status::NotSupported(fmt::format(
+        "{} offset 8: segment format version {} (header {} "
+        "bytes) is not supported by this build (versions {} "
+        "to {})",
+        where, header->format_version, header_bytes, kFormatVersionOldest, kFormatVersion));
   }
   header->database_id.assign(bytes.data() + 16, kDatabaseIdBytes);
   header->segment_id = DecodeFixed64(bytes.data() + 32);
@@ -76,7 +78,8 @@ std::string EncodeSegmentFooter(SegmentFooter* footer) {
   return bytes;
 }
 
-Status DecodeSegmentFooter(std::string_view bytes, const std::string& where, SegmentFooter* footer) {
+Status DecodeSegmentFooter(std::string_view bytes, const std::string& where,
+                           SegmentFooter* footer) {
   if (bytes.size() != kSegmentFooterBytes ||
       std::memcmp(bytes.data(), kFooterMagic, sizeof(kFooterMagic)) != 0) {
     return Status::Corruption(where + ": no seal footer");

@@ -11,7 +11,7 @@ namespace {
 constexpr uint64_t kReadChunkBytes = 1 << 20;
 // FindRecordsAfter checks candidate records of at most 4 x the file plus this many bytes.
 constexpr uint64_t kRecordCandidateBytesSlack = 64ull << 20;
-}
+}  // namespace
 
 Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(FileSystem* fs, const std::string& path,
                                                            uint64_t limit) {
@@ -19,8 +19,10 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(FileSystem* fs, const
   std::unique_ptr<SegmentReader> reader(new SegmentReader(path, std::move(file), limit));
   std::string header_bytes;
   if (limit < kSegmentHeaderBytes) {
-    return Status::Corruption(fmt::format("{} offset 0: file of {} bytes is shorter than a segment "
-                                          "header ({} bytes)", path, limit, kSegmentHeaderBytes));
+    return Status::Corruption(
+        fmt::format("{} offset 0: file of {} bytes is shorter than a segment "
+                    "header ({} bytes)",
+                    path, limit, kSegmentHeaderBytes));
   }
   ORDO_RETURN_IF_ERROR(reader->ReadExact(0, kSegmentHeaderBytes, &header_bytes));
   ORDO_RETURN_IF_ERROR(DecodeSegmentHeader(header_bytes, path, &reader->header_));
@@ -102,8 +104,7 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   const uint32_t magic = DecodeFixed32(head.data() + 8);
   const uint32_t payload_bytes = DecodeFixed32(head.data() + 12);
   if (magic != kRecordMagic) return bad(fmt::format("bad record magic {:08x}", magic));
-  if (payload_bytes > kRecordPayloadBytesMax ||
-      payload_bytes > available - kRecordHeaderBytes) {
+  if (payload_bytes > kRecordPayloadBytesMax || payload_bytes > available - kRecordHeaderBytes) {
     return bad(fmt::format("record length {} runs past the end ({} bytes left)", payload_bytes,
                            available - kRecordHeaderBytes));
   }
@@ -175,7 +176,7 @@ Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset, uint64_t e
     ORDO_ASSIGN_OR_RETURN(bool loaded, Load(at, count));
     if (!loaded) break;
     const std::string window(Window(at, count));  // copy: ValidRecordAt may reload the buffer
-    uint64_t chain_end = 0;                        // set when one of this log's records is found
+    uint64_t chain_end = 0;                       // set when one of this log's records is found
     for (uint64_t i = 0; i + kRecordHeaderBytes <= window.size(); ++i) {
       if (DecodeFixed32(window.data() + i + 8) != kRecordMagic) continue;
       std::string_view record;
@@ -193,7 +194,8 @@ Result<RecordsAfter> SegmentReader::FindRecordsAfter(uint64_t offset, uint64_t e
       if (checked_bytes > budget) {
         return Status::Corruption(fmt::format(
             "{}: after offset {}, candidate records of {} bytes checked without finding a valid "
-            "one: too many to tell a torn tail from damage", path_, offset, checked_bytes));
+            "one: too many to tell a torn tail from damage",
+            path_, offset, checked_bytes));
       }
     }
     if (chain_end != 0) {

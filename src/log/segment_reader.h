@@ -92,8 +92,8 @@ class SegmentReader {
   bool ValidRecordAt(uint64_t offset, uint64_t* checked_bytes, std::string_view* record);
   // For FindRecordsAfter: whether the valid record at `at` could be this log's (see there) and,
   // if so, counts it in `found`.
-  bool NoteIfPlausible(uint64_t offset, uint64_t expected_lsn, uint64_t at,
-                       std::string_view record, RecordsAfter* found) const;
+  bool NoteIfPlausible(uint64_t offset, uint64_t expected_lsn, uint64_t at, std::string_view record,
+                       RecordsAfter* found) const;
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;
@@ -101,7 +101,7 @@ class SegmentReader {
   SegmentHeader header_;
   uint64_t offset_ = kSegmentHeaderBytes;
   StreamingChecksum* checksum_ = nullptr;  // see EnableChecksum
-  std::string buffer_;         // bytes [buffer_offset_, buffer_offset_ + buffer_.size())
+  std::string buffer_;  // bytes [buffer_offset_, buffer_offset_ + buffer_.size())
   uint64_t buffer_offset_ = 0;
 };
 

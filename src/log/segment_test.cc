@@ -6,11 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/test_util.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
 #include "log/segment_verifier.h"
 #include "log/segment_writer.h"
+#include "tests/test_util.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 
@@ -34,7 +34,8 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   EXPECT_EQ(DecodeFixed64(bytes.data()), Checksum64(std::string_view(bytes).substr(8)));
   DecodedRecord record;
   ASSERT_TRUE(DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes),
-                                  kFormatVersion, &record).ok());
+                                  kFormatVersion, &record)
+                  .ok());
   EXPECT_EQ(record.lsn, 77u);
   EXPECT_EQ(record.durable_lsn, 70u);
   EXPECT_EQ(record.commit_time_micros, 1700000000000000);
@@ -98,7 +99,8 @@ TEST(RecordCodec, StampRecordsStampsEveryRecordOfARun) {
     const uint32_t payload_bytes = DecodeFixed32(run.data() + at + 12);
     const std::string_view whole(run.data() + at, kRecordHeaderBytes + payload_bytes);
     EXPECT_EQ(DecodeFixed64(whole.data()), Checksum64(whole.substr(8))) << lsn;
-    ASSERT_TRUE(DecodeRecordPayload(whole.substr(kRecordHeaderBytes), kFormatVersion, &record).ok());
+    ASSERT_TRUE(
+        DecodeRecordPayload(whole.substr(kRecordHeaderBytes), kFormatVersion, &record).ok());
     EXPECT_EQ(record.lsn, lsn);
     EXPECT_EQ(record.durable_lsn, 9u);
     at += whole.size();
@@ -338,7 +340,8 @@ TEST(SegmentReader, ManyCandidateRecordsAreDamageNotATornTailAndCostBoundedWork)
   ASSERT_FALSE(after.ok());
   EXPECT_TRUE(after.status().IsCorruption());
   EXPECT_NE(after.status().message().find("too many to tell a torn tail from damage"),
-            std::string::npos) << after.status().ToString();
+            std::string::npos)
+      << after.status().ToString();
   EXPECT_NE(after.status().message().find("active.seg"), std::string::npos);
 }
 

@@ -9,9 +9,9 @@ Status VerifySealedSegment(FileSystem* fs, const std::string& path, SegmentSumma
   ORDO_ASSIGN_OR_RETURN(uint64_t file_size, fs->GetFileSize(path));
   ORDO_ASSIGN_OR_RETURN(SegmentTail tail, ReadSegmentTail(fs, path, file_size));
   if (!tail.sealed) {
-    return Status::Corruption(fmt::format("{} offset {}: no valid seal footer at the end",
-                                          path, file_size < kSegmentFooterBytes
-                                                    ? 0 : file_size - kSegmentFooterBytes));
+    return Status::Corruption(
+        fmt::format("{} offset {}: no valid seal footer at the end", path,
+                    file_size < kSegmentFooterBytes ? 0 : file_size - kSegmentFooterBytes));
   }
   summary->footer = tail.footer;
   ORDO_ASSIGN_OR_RETURN(auto reader, SegmentReader::Open(fs, path, tail.footer.records_end));
@@ -37,20 +37,22 @@ Status VerifySealedSegment(FileSystem* fs, const std::string& path, SegmentSumma
   }
   const SegmentFooter& footer = tail.footer;
   if (reader->offset() != footer.records_end) {
-    return Status::Corruption(fmt::format("{} offset {}: records end before the footer at {}",
-                                          path, reader->offset(), footer.records_end));
+    return Status::Corruption(fmt::format("{} offset {}: records end before the footer at {}", path,
+                                          reader->offset(), footer.records_end));
   }
   if (summary->records != footer.record_count || expected_lsn - 1 != footer.last_lsn) {
-    return Status::Corruption(fmt::format("{} offset {}: footer says {} records up to LSN {}, "
-                                          "found {} up to LSN {}", path, footer.records_end,
-                                          footer.record_count, footer.last_lsn, summary->records,
-                                          expected_lsn - 1));
+    return Status::Corruption(
+        fmt::format("{} offset {}: footer says {} records up to LSN {}, "
+                    "found {} up to LSN {}",
+                    path, footer.records_end, footer.record_count, footer.last_lsn,
+                    summary->records, expected_lsn - 1));
   }
   ORDO_ASSIGN_OR_RETURN(uint64_t checksum, reader->ChecksumPrefix(footer.records_end));
   if (checksum != footer.segment_checksum) {
-    return Status::Corruption(fmt::format("{} offset {}: segment checksum mismatch (footer "
-                                          "{:016x}, computed {:016x})", path, footer.records_end,
-                                          footer.segment_checksum, checksum));
+    return Status::Corruption(
+        fmt::format("{} offset {}: segment checksum mismatch (footer "
+                    "{:016x}, computed {:016x})",
+                    path, footer.records_end, footer.segment_checksum, checksum));
   }
   return Status::Ok();
 }

@@ -25,15 +25,13 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(FileSystem* fs,
   return writer;
 }
 
-Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Reopen(FileSystem* fs, const std::string& path,
-                                                             const SegmentHeader& header,
-                                                             uint64_t size, uint64_t record_count,
-                                                             uint64_t last_lsn,
-                                                             const StreamingChecksum& checksum) {
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Reopen(
+    FileSystem* fs, const std::string& path, const SegmentHeader& header, uint64_t size,
+    uint64_t record_count, uint64_t last_lsn, const StreamingChecksum& checksum) {
   ORDO_ASSIGN_OR_RETURN(auto file, fs->ReopenWritableFile(path));
   if (file->Size() != size) {
-    return Status::Corruption(fmt::format("{}: expected {} bytes when reopening, found {}", path,
-                                          size, file->Size()));
+    return Status::Corruption(
+        fmt::format("{}: expected {} bytes when reopening, found {}", path, size, file->Size()));
   }
   ORDO_RETURN_IF_ERROR(file->Sync());
   std::unique_ptr<SegmentWriter> writer(new SegmentWriter(fs, path, std::move(file), header));

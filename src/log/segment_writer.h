@@ -80,7 +80,7 @@ class SegmentWriter {
   uint64_t preallocate_limit_bytes_ = 0;
   uint64_t record_count_ = 0;
   uint64_t last_lsn_ = 0;
-  uint64_t durable_lsn_ = 0;  // <= last_lsn_
+  uint64_t durable_lsn_ = 0;    // <= last_lsn_
   StreamingChecksum checksum_;  // of bytes [0, size_)
 };
 

@@ -25,7 +25,7 @@ struct BackupOutcome {
   uint64_t backup_errors = 0;
   int64_t last_success_time_s = 0;  // Unix seconds of the last successful backup, 0 if none
   bool last_ok = true;
-  std::string last_error;           // of the last failed backup
+  std::string last_error;  // of the last failed backup
   std::string last_backup_id;
   uint64_t last_lsn = 0;
   double last_duration_seconds = 0;
@@ -50,8 +50,7 @@ class BackupWorker {
   // reports through `created`). Fails if it cannot be opened or written with `key`.
   static Result<std::unique_ptr<BackupWorker>> Open(const std::string& data_directory,
                                                     const std::string& repository_path,
-                                                    const backup::KeyMaterial& key,
-                                                    bool* created);
+                                                    const backup::KeyMaterial& key, bool* created);
   ~BackupWorker();  // waits for a backup in progress
 
   // Runs a backup on the calling thread. Busy if one is in progress.

@@ -86,8 +86,8 @@ uint64_t PhysicalMemoryBytes() {
                          ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page_bytes)
                          : 0;
     // In a container, its memory limit when lower (cgroup v2, then v1; "max" means none).
-    for (const char* path : {"/sys/fs/cgroup/memory.max",
-                             "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    for (const char* path :
+         {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
       FILE* file = std::fopen(path, "r");
       if (file == nullptr) continue;
       unsigned long long limit = 0;
@@ -114,14 +114,22 @@ bool ParseMemory(std::string_view text, uint64_t* bytes) {
   // No digits is 0, as Redis's memtoull reads "" and "mb".
   const std::string unit = Lower(text.substr(digits));
   uint64_t multiplier = 0;
-  if (unit.empty() || unit == "b") multiplier = 1;
-  else if (unit == "k") multiplier = 1000;
-  else if (unit == "kb") multiplier = 1024;
-  else if (unit == "m") multiplier = 1000 * 1000;
-  else if (unit == "mb") multiplier = 1024 * 1024;
-  else if (unit == "g") multiplier = 1000ull * 1000 * 1000;
-  else if (unit == "gb") multiplier = 1024ull * 1024 * 1024;
-  else return false;
+  if (unit.empty() || unit == "b")
+    multiplier = 1;
+  else if (unit == "k")
+    multiplier = 1000;
+  else if (unit == "kb")
+    multiplier = 1024;
+  else if (unit == "m")
+    multiplier = 1000 * 1000;
+  else if (unit == "mb")
+    multiplier = 1024 * 1024;
+  else if (unit == "g")
+    multiplier = 1000ull * 1000 * 1000;
+  else if (unit == "gb")
+    multiplier = 1024ull * 1024 * 1024;
+  else
+    return false;
   uint64_t number = 0;
   for (size_t i = 0; i < digits; ++i) {
     const uint64_t digit = static_cast<uint64_t>(text[i] - '0');

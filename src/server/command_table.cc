@@ -184,7 +184,8 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   // Until it is acknowledged the write is held twice: as the record waiting for the disk and as
   // the copy reads see meanwhile (client_limits.h).
   uint64_t held_bytes = 0;
-  for (const WriteBatch::Op& op : batch.ops()) held_bytes += 2 * (op.key.size() + op.value.size() + 32);
+  for (const WriteBatch::Op& op : batch.ops())
+    held_bytes += 2 * (op.key.size() + op.value.size() + 32);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
   if (!lsn.ok()) {
@@ -199,10 +200,9 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   return true;
 }
 
-Status ReadKey(CommandContext& context, std::string_view key, std::string* value,
-               ReadInfo* info) {
-  Status status = value != nullptr ? context.db->Get(key, value, info)
-                                   : context.db->GetInfo(key, info);
+Status ReadKey(CommandContext& context, std::string_view key, std::string* value, ReadInfo* info) {
+  Status status =
+      value != nullptr ? context.db->Get(key, value, info) : context.db->GetInfo(key, info);
   if (status.ok()) {
     context.required_lsn = std::max(context.required_lsn, info->observed_lsn);
     context.server->keyspace_hits += 1;

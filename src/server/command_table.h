@@ -61,12 +61,12 @@ struct ServerState {
   uint64_t rejected_connections = 0;
   uint64_t keyspace_hits = 0;
   uint64_t keyspace_misses = 0;
-  uint64_t write_errors = 0;  // writes refused by the database (disk error, bad argument)
+  uint64_t write_errors = 0;     // writes refused by the database (disk error, bad argument)
   uint64_t pending_replies = 0;  // replies held until their LSN is acknowledged
 
   // Client memory (client_limits.h), kept up to date by the server.
-  uint64_t clients_memory = 0;       // every connected client's tot-mem (mem_clients_normal)
-  uint64_t pending_write_bytes = 0;  // writes waiting for durability, of clients gone too
+  uint64_t clients_memory = 0;             // every connected client's tot-mem (mem_clients_normal)
+  uint64_t pending_write_bytes = 0;        // writes waiting for durability, of clients gone too
   uint64_t writes_waiting_for_budget = 0;  // write commands held back for the write budget
   uint64_t evicted_clients = 0;            // disconnected by maxmemory-clients
   uint64_t query_buffer_limit_disconnections = 0;

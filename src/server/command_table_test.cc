@@ -47,7 +47,8 @@ class CommandTableTest : public ::testing::Test {
 
 TEST_F(CommandTableTest, DispatchChecksNameArityAndAuth) {
   Open();
-  EXPECT_EQ(Run({"nosuch", "a"}), "-ERR unknown command 'nosuch', with args beginning with: 'a' \r\n");
+  EXPECT_EQ(Run({"nosuch", "a"}),
+            "-ERR unknown command 'nosuch', with args beginning with: 'a' \r\n");
   EXPECT_EQ(Run({"GET"}), "-ERR wrong number of arguments for 'get' command\r\n");
   EXPECT_EQ(Run({"Ping"}), "+PONG\r\n");
   client_.authenticated = false;
@@ -113,8 +114,9 @@ TEST_F(CommandTableTest, ScanCursorsForShortAndLongKeysVisitEveryKey) {
     cursor = reply.substr(start, reply.find("\r\n", start) - start);
     ASSERT_LT(++rounds, 20);
   } while (cursor != "0");
-  for (const std::string& key : keys) EXPECT_NE(replies.find(key + "\r\n"), std::string::npos) << key;
-  EXPECT_EQ(Run({"SCAN", "9223372036854775807"}), "-ERR invalid cursor\r\n");  // length 127
+  for (const std::string& key : keys)
+    EXPECT_NE(replies.find(key + "\r\n"), std::string::npos) << key;
+  EXPECT_EQ(Run({"SCAN", "9223372036854775807"}), "-ERR invalid cursor\r\n");   // length 127
   EXPECT_EQ(Run({"SCAN", "18446744073709551615"}), "-ERR invalid cursor\r\n");  // never issued
 }
 

@@ -31,8 +31,7 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch);
 // Reads a key. OK: *value (if not null) and *info are set and the reply depends on the LSN the
 // read observed. NotFound: the reply depends on every write this server submitted. Any other
 // status: the error reply has been appended.
-Status ReadKey(CommandContext& context, std::string_view key, std::string* value,
-               ReadInfo* info);
+Status ReadKey(CommandContext& context, std::string_view key, std::string* value, ReadInfo* info);
 // For replies computed from many keys (KEYS, SCAN, DBSIZE): depend on every submitted write.
 void DependOnAllWrites(CommandContext& context);
 

@@ -267,12 +267,12 @@ void ScanCommand(CommandContext& context) {
   }
   std::vector<std::string> keys;
   bool type_matches = type.empty() || EqualsIgnoreCase(type, "string");
-  std::string next = context.db->Scan(start, "", static_cast<size_t>(count),
-                                      [&](const DB::ScanEntry& entry) {
-                                        if (type_matches && MatchesPattern(pattern, entry.key)) {
-                                          keys.push_back(entry.key);
-                                        }
-                                      });
+  std::string next =
+      context.db->Scan(start, "", static_cast<size_t>(count), [&](const DB::ScanEntry& entry) {
+        if (type_matches && MatchesPattern(pattern, entry.key)) {
+          keys.push_back(entry.key);
+        }
+      });
   DependOnAllWrites(context);
   AppendArrayHeader(context.reply, 2);
   AppendBulk(context.reply, std::to_string(EncodeCursor(context.server, next)));

@@ -36,7 +36,8 @@ void RestorePointCommand(CommandContext& context) {
   // Waits for the acknowledgement inside the command, so the reply carries a durable LSN.
   auto lsn = context.db->CreateRestorePoint(context.arg(1));
   if (!lsn.ok()) {
-    if (lsn.status().IsInvalidArgument()) return ReplyError(context, "ERR " + lsn.status().message());
+    if (lsn.status().IsInvalidArgument())
+      return ReplyError(context, "ERR " + lsn.status().message());
     return ReplyError(context, "ERR disk error: " + lsn.status().ToString());
   }
   AppendInteger(context.reply, static_cast<int64_t>(*lsn));

@@ -45,9 +45,7 @@ std::string Line(std::string_view name, const std::string& value) {
 std::string Line(std::string_view name, uint64_t value) {
   return Line(name, std::to_string(value));
 }
-std::string Line(std::string_view name, int64_t value) {
-  return Line(name, std::to_string(value));
-}
+std::string Line(std::string_view name, int64_t value) { return Line(name, std::to_string(value)); }
 std::string Line(std::string_view name, int value) { return Line(name, std::to_string(value)); }
 std::string Line(std::string_view name, double value) {
   char buffer[32];
@@ -60,10 +58,10 @@ std::string ServerSection(CommandContext& context) {
   int64_t uptime_seconds = (WallMillis() - server.start_time_ms) / 1000;
   return "# Server\r\n" + Line("redis_version", std::string(kRedisVersion)) +
          Line("ordo_version", std::string(ORDO_VERSION)) + Line("redis_mode", "standalone") +
-         Line("os", "Linux") + Line("arch_bits", 64) +
-         Line("multiplexing_api", "epoll") + Line("process_id", static_cast<uint64_t>(getpid())) +
-         Line("tcp_port", server.port) + Line("server_time_usec", WallMicros()) +
-         Line("uptime_in_seconds", uptime_seconds) + Line("uptime_in_days", uptime_seconds / 86400) +
+         Line("os", "Linux") + Line("arch_bits", 64) + Line("multiplexing_api", "epoll") +
+         Line("process_id", static_cast<uint64_t>(getpid())) + Line("tcp_port", server.port) +
+         Line("server_time_usec", WallMicros()) + Line("uptime_in_seconds", uptime_seconds) +
+         Line("uptime_in_days", uptime_seconds / 86400) +
          Line("data_directory", server.data_directory);
 }
 
@@ -134,7 +132,8 @@ std::string MemorySection(CommandContext& context) {
 // The backup fields of INFO persistence (rdb_* as Redis names its saves; ordo_backup_*).
 std::string BackupLines(const ServerState& server) {
   if (server.backups == nullptr) {
-    return Line("rdb_bgsave_in_progress", 0) + Line("rdb_last_save_time", server.start_time_ms / 1000) +
+    return Line("rdb_bgsave_in_progress", 0) +
+           Line("rdb_last_save_time", server.start_time_ms / 1000) +
            Line("rdb_last_bgsave_status", "ok") + Line("ordo_backup_repository", "");
   }
   const BackupOutcome outcome = server.backups->outcome();
@@ -168,10 +167,10 @@ std::string ArchiveLines(const ServerState& server, uint64_t acked_lsn) {
          Line("archive_last_error", archive.last_error) +
          Line("archive_interval_ms", server.archive_interval_ms) +
          Line("archive_lsn", archive.archived_lsn) +
-         Line("archive_commit_time", archive.archived_commit_time_micros == 0
-                                         ? std::string()
-                                         : backup::Rfc3339Micros(
-                                               archive.archived_commit_time_micros)) +
+         Line("archive_commit_time",
+              archive.archived_commit_time_micros == 0
+                  ? std::string()
+                  : backup::Rfc3339Micros(archive.archived_commit_time_micros)) +
          Line("archive_lag_ms", lag_ms) +
          Line("archive_lag_p50_ms", archive.lag_p50_micros / 1000) +
          Line("archive_lag_p99_ms", archive.lag_p99_micros / 1000) +
@@ -195,10 +194,11 @@ std::string PersistenceSection(CommandContext& context) {
          Line("ordo_sync_mode", SyncModeName(server.sync_mode)) +
          Line("ordo_segments", stats.segments) +
          Line("ordo_active_segment_id", stats.active_segment_id) +
-         Line("ordo_segment_bytes", server.segment_bytes) + Line("ordo_log_bytes", stats.log_bytes) +
-         Line("ordo_last_lsn", stats.last_lsn) + Line("ordo_acked_lsn", stats.acked_lsn) +
-         Line("ordo_durable_lsn", stats.durable_lsn) + Line("ordo_commits", stats.commits) +
-         Line("ordo_syncs", stats.syncs) + Line("ordo_caller_groups", stats.caller_groups) +
+         Line("ordo_segment_bytes", server.segment_bytes) +
+         Line("ordo_log_bytes", stats.log_bytes) + Line("ordo_last_lsn", stats.last_lsn) +
+         Line("ordo_acked_lsn", stats.acked_lsn) + Line("ordo_durable_lsn", stats.durable_lsn) +
+         Line("ordo_commits", stats.commits) + Line("ordo_syncs", stats.syncs) +
+         Line("ordo_caller_groups", stats.caller_groups) +
          Line("ordo_bytes_written", stats.bytes_written) +
          Line("ordo_checkpoints", stats.checkpoints) +
          Line("ordo_last_checkpoint_lsn", stats.last_checkpoint_lsn) +
@@ -239,9 +239,9 @@ std::string KeyspaceSection(CommandContext& context) {
 using SectionFunction = std::string (*)(CommandContext&);
 const std::vector<std::pair<std::string_view, SectionFunction>>& Sections() {
   static const std::vector<std::pair<std::string_view, SectionFunction>> sections = {
-      {"server", ServerSection},   {"clients", ClientsSection}, {"memory", MemorySection},
-      {"persistence", PersistenceSection}, {"stats", StatsSection},
-      {"keyspace", KeyspaceSection},
+      {"server", ServerSection}, {"clients", ClientsSection},
+      {"memory", MemorySection}, {"persistence", PersistenceSection},
+      {"stats", StatsSection},   {"keyspace", KeyspaceSection},
   };
   return sections;
 }
@@ -278,12 +278,18 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState&
 
 std::string_view FlagName(uint32_t flag) {
   switch (flag) {
-    case kCommandWrite: return "write";
-    case kCommandReadOnly: return "readonly";
-    case kCommandNoAuth: return "no_auth";
-    case kCommandFast: return "fast";
-    case kCommandAdmin: return "admin";
-    default: return "";
+    case kCommandWrite:
+      return "write";
+    case kCommandReadOnly:
+      return "readonly";
+    case kCommandNoAuth:
+      return "no_auth";
+    case kCommandFast:
+      return "fast";
+    case kCommandAdmin:
+      return "admin";
+    default:
+      return "";
   }
 }
 
@@ -516,7 +522,8 @@ void HelloCommand(CommandContext& context) {
   if (username != nullptr) {
     bool ok = *username == "default" &&
               (context.server->requirepass.empty() || *password == context.server->requirepass);
-    if (!ok) return ReplyError(context, "WRONGPASS invalid username-password pair or user is disabled.");
+    if (!ok)
+      return ReplyError(context, "WRONGPASS invalid username-password pair or user is disabled.");
     client.authenticated = true;
   }
   if (!client.authenticated) {

@@ -305,8 +305,8 @@ void GetExCommand(CommandContext& context) {
     return;
   }
   if (!ResolveExpiry(context, &options)) return;
-  bool change_expiry = (options.flags & kSetAnyExpire) ||
-                       ((options.flags & kSetPersist) && info.expire_at_ms != 0);
+  bool change_expiry =
+      (options.flags & kSetAnyExpire) || ((options.flags & kSetPersist) && info.expire_at_ms != 0);
   if (change_expiry) {
     WriteBatch batch;
     if ((options.flags & kSetAnyExpire) && options.expire_at_ms <= WallMillis()) {
@@ -337,8 +337,8 @@ void MGetCommand(CommandContext& context) {
 
 void MSetCommand(CommandContext& context) {
   if (context.argc() % 2 == 0) {
-    ReplyError(context, "ERR wrong number of arguments for '" + ToLower(context.arg(0)) +
-                            "' command");
+    ReplyError(context,
+               "ERR wrong number of arguments for '" + ToLower(context.arg(0)) + "' command");
     return;
   }
   bool only_if_none_exist = EqualsIgnoreCase(context.arg(0), "msetnx");

@@ -3,8 +3,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cassert>
 #include <algorithm>
+#include <cassert>
 #include <cerrno>
 
 namespace ordo::server {

@@ -129,7 +129,7 @@ class Connection {
   RespParser parser_;
   std::string input_;
   size_t input_position_ = 0;
-  std::deque<WaitingReply> waiting_;  // strictly increasing required_lsn
+  std::deque<WaitingReply> waiting_;                          // strictly increasing required_lsn
   std::deque<std::pair<uint64_t, uint64_t>> pending_writes_;  // (lsn, bytes), increasing lsn
   uint64_t pending_write_bytes_ = 0;
   std::vector<std::string> held_command_;

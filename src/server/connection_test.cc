@@ -1,10 +1,9 @@
 // The durability gate of a connection: replies leave in order, only once acknowledged.
 #include "server/connection.h"
 
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 

@@ -15,7 +15,7 @@ void AppendSimpleString(std::string* out, std::string_view text);
 void AppendError(std::string* out, std::string_view text);
 void AppendInteger(std::string* out, int64_t value);
 void AppendBulk(std::string* out, std::string_view bytes);
-void AppendNullBulk(std::string* out);   // "$-1\r\n"
+void AppendNullBulk(std::string* out);  // "$-1\r\n"
 void AppendArrayHeader(std::string* out, uint64_t count);
 void AppendNullArray(std::string* out);  // "*-1\r\n"
 void AppendBulkArray(std::string* out, const std::vector<std::string>& items);

@@ -19,7 +19,9 @@ int HexDigitValue(char c) {
   return -1;
 }
 
-bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f'; }
+bool IsSpace(char c) {
+  return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\v' || c == '\f';
+}
 
 // Reads one double-quoted argument starting after the opening quote at `*i`. Returns false
 // when the closing quote is missing or not followed by a space or the end of the line.
@@ -28,19 +30,32 @@ bool ReadDoubleQuoted(std::string_view line, size_t* i, std::string* arg) {
   while (true) {
     if (p >= line.size()) return false;
     char c = line[p];
-    if (c == '\\' && p + 3 < line.size() && line[p + 1] == 'x' &&
-        HexDigitValue(line[p + 2]) >= 0 && HexDigitValue(line[p + 3]) >= 0) {
-      arg->push_back(static_cast<char>(HexDigitValue(line[p + 2]) * 16 + HexDigitValue(line[p + 3])));
+    if (c == '\\' && p + 3 < line.size() && line[p + 1] == 'x' && HexDigitValue(line[p + 2]) >= 0 &&
+        HexDigitValue(line[p + 3]) >= 0) {
+      arg->push_back(
+          static_cast<char>(HexDigitValue(line[p + 2]) * 16 + HexDigitValue(line[p + 3])));
       p += 4;
     } else if (c == '\\' && p + 1 < line.size()) {
       char e = line[p + 1];
       switch (e) {
-        case 'n': arg->push_back('\n'); break;
-        case 'r': arg->push_back('\r'); break;
-        case 't': arg->push_back('\t'); break;
-        case 'b': arg->push_back('\b'); break;
-        case 'a': arg->push_back('\a'); break;
-        default: arg->push_back(e); break;
+        case 'n':
+          arg->push_back('\n');
+          break;
+        case 'r':
+          arg->push_back('\r');
+          break;
+        case 't':
+          arg->push_back('\t');
+          break;
+        case 'b':
+          arg->push_back('\b');
+          break;
+        case 'a':
+          arg->push_back('\a');
+          break;
+        default:
+          arg->push_back(e);
+          break;
       }
       p += 2;
     } else if (c == '"') {

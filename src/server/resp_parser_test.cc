@@ -132,8 +132,7 @@ TEST(RespParserTest, OversizedBulkRefusedBeforeItsBytes) {
   EXPECT_EQ(ErrorOf("*2\r\n$3\r\nSET\r\n$536870913\r\n"), "Protocol error: invalid bulk length");
   RespParser parser;
   std::vector<Args> commands;
-  EXPECT_EQ(ParseAll(&parser, "*2\r\n$3\r\nSET\r\n$536870912\r\n", &commands),
-            Outcome::kNeedMore);
+  EXPECT_EQ(ParseAll(&parser, "*2\r\n$3\r\nSET\r\n$536870912\r\n", &commands), Outcome::kNeedMore);
   EXPECT_TRUE(parser.InCommand());
   RespLimits limits;
   limits.bulk_bytes_max = 3;

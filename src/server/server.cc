@@ -70,13 +70,27 @@ std::string QuotedBytes(std::string_view bytes) {
   std::string quoted = "\"";
   for (unsigned char c : bytes) {
     switch (c) {
-      case '\\': quoted += "\\\\"; break;
-      case '"': quoted += "\\\""; break;
-      case '\n': quoted += "\\n"; break;
-      case '\r': quoted += "\\r"; break;
-      case '\t': quoted += "\\t"; break;
-      case '\a': quoted += "\\a"; break;
-      case '\b': quoted += "\\b"; break;
+      case '\\':
+        quoted += "\\\\";
+        break;
+      case '"':
+        quoted += "\\\"";
+        break;
+      case '\n':
+        quoted += "\\n";
+        break;
+      case '\r':
+        quoted += "\\r";
+        break;
+      case '\t':
+        quoted += "\\t";
+        break;
+      case '\a':
+        quoted += "\\a";
+        break;
+      case '\b':
+        quoted += "\\b";
+        break;
       default:
         if (std::isprint(c)) {
           quoted.push_back(static_cast<char>(c));
@@ -114,7 +128,7 @@ void PrintOpenSummary(std::ostream& out, const ServerOptions& options, const Ope
       << ", records replayed: " << report.replayed_records
       << ", records verified: " << report.verified_records << "\n"
       << "  integrity level: " << report.integrity_level
-      << (report.created_database           ? " (new database)"
+      << (report.created_database          ? " (new database)"
           : report.previous_shutdown_clean ? " (previous shutdown clean)"
                                            : " (previous shutdown not clean)")
       << "\n"
@@ -203,7 +217,8 @@ Status Server::Run(std::ostream& out) {
     if (allowed_clients == 0) {
       return Status::InvalidArgument("the open files limit (" + std::to_string(open_files) +
                                      ") leaves no descriptor for clients: raise it (ulimit -n) "
-                                     "above " + std::to_string(kReservedDescriptors));
+                                     "above " +
+                                     std::to_string(kReservedDescriptors));
     }
     out << "maxclients lowered to " << allowed_clients << " (from " << options_.maxclients
         << "): the open files limit is " << open_files << " and " << kReservedDescriptors
@@ -228,7 +243,7 @@ Status Server::Run(std::ostream& out) {
   state_.backups = nullptr;
   Status closed = db_->Close();
   db_.reset();
-  CloseAckFd();  // the committer thread has stopped: no listener call can come now
+  CloseAckFd();        // the committer thread has stopped: no listener call can come now
   StopArchiving(out);  // after the close: the final round ships the last commits
   if (!closed.ok()) return closed.WithContext("closing the database");
   out << "database closed cleanly; bye" << std::endl;
@@ -377,9 +392,8 @@ Status Server::OpenDatabase(std::ostream& out) {
 void Server::Serve() {
   while (true) {
     int timeout_ms = stopping_ ? kStoppingPollMs : kIdlePollMs;
-    int events = loop_->Poll(timeout_ms, [this](uint64_t token, uint32_t ready) {
-      HandleEvent(token, ready);
-    });
+    int events = loop_->Poll(timeout_ms,
+                             [this](uint64_t token, uint32_t ready) { HandleEvent(token, ready); });
     CommitIteration();
     EnforceMaxMemoryClients();
     if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
@@ -486,8 +500,8 @@ void Server::ProcessInput(Connection& connection) {
   connection.parser().set_bulk_bytes_max(state_.limits.bulk_bytes);
   while (!connection.closing() && !stopping_ && !connection.HasHeldCommand() &&
          connection.HeldBytes() < kClientHeldBytesSoftMax) {
-    RespParser::Outcome outcome = connection.parser().Parse(
-        connection.input(), &connection.input_position(), &args_scratch_);
+    RespParser::Outcome outcome =
+        connection.parser().Parse(connection.input(), &connection.input_position(), &args_scratch_);
     if (outcome == RespParser::Outcome::kNeedMore) break;
     if (outcome == RespParser::Outcome::kError) {
       // Redis's behaviour: reply with the protocol error, then close after writing it.
@@ -570,8 +584,7 @@ void Server::Flush(Connection& connection) {
   // After the resumption above: a half-closed client's input is run to its end (what is left
   // is at most an incomplete request) before it is closed.
   if ((connection.closing() || connection.input_closed()) && !connection.HasHeldCommand() &&
-      !connection.HasWaitingReplies() &&
-      !connection.HasOutput()) {
+      !connection.HasWaitingReplies() && !connection.HasOutput()) {
     CloseConnection(token);
     return;
   }
@@ -581,12 +594,12 @@ void Server::Flush(Connection& connection) {
 void Server::UpdateInterest(Connection& connection) {
   bool want_write = connection.HasOutput();
   bool want_read = !connection.closing() && !connection.input_closed() && !stopping_ &&
-                   !connection.HasHeldCommand() &&
-                   connection.HeldBytes() < kClientHeldBytesSoftMax;
+                   !connection.HasHeldCommand() && connection.HeldBytes() < kClientHeldBytesSoftMax;
   if (want_write == connection.want_write && want_read == connection.want_read) return;
   connection.want_write = want_write;
   connection.want_read = want_read;
-  uint32_t events = (want_read ? EventLoop::kReadable : 0) | (want_write ? EventLoop::kWritable : 0);
+  uint32_t events =
+      (want_read ? EventLoop::kReadable : 0) | (want_write ? EventLoop::kWritable : 0);
   uint64_t token = connection.client().id + kFirstClientToken - 1;
   if (!loop_->Modify(connection.fd(), token, events).ok()) CloseConnection(token);
 }
@@ -777,8 +790,8 @@ std::string Server::DescribeClient(const Connection& connection) const {
          " db=0 qbuf=" + std::to_string(connection.QueryBytes()) +
          " argv-mem=" + std::to_string(memory.arguments) +
          " pending-writes=" + std::to_string(memory.pending_writes) +
-         " omem=" + std::to_string(memory.replies) +
-         " tot-mem=" + std::to_string(memory.Total()) + " cmd=" + command;
+         " omem=" + std::to_string(memory.replies) + " tot-mem=" + std::to_string(memory.Total()) +
+         " cmd=" + command;
 }
 
 void Server::Log(const std::string& line) {

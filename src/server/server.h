@@ -123,7 +123,7 @@ class Server {
 
   ServerOptions options_;
   ServerState state_;
-  std::ostream* log_ = nullptr;  // where Run's caller reads the server's messages
+  std::ostream* log_ = nullptr;                    // where Run's caller reads the server's messages
   std::unique_ptr<SlowDiskFileSystem> slow_disk_;  // with enable-debug-command only
   std::unique_ptr<DB> db_;
   std::unique_ptr<BackupWorker> backups_;

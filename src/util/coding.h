@@ -17,12 +17,14 @@ inline void EncodeFixed64(char* target, uint64_t value) {
 }
 inline uint32_t DecodeFixed32(const char* source) {
   uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<uint32_t>(static_cast<unsigned char>(source[i])) << (8 * i);
+  for (int i = 0; i < 4; ++i)
+    value |= static_cast<uint32_t>(static_cast<unsigned char>(source[i])) << (8 * i);
   return value;
 }
 inline uint64_t DecodeFixed64(const char* source) {
   uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= static_cast<uint64_t>(static_cast<unsigned char>(source[i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    value |= static_cast<uint64_t>(static_cast<unsigned char>(source[i])) << (8 * i);
   return value;
 }
 

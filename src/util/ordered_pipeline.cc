@@ -44,7 +44,7 @@ class Pipeline {
   std::condition_variable item_transformed_;  // the consumer waits for its next item
   std::vector<SlotState> state_;
   std::vector<Status> transform_error_;  // of the item in the slot, reported in stream order
-  uint64_t produced_ = 0;        // items 0 .. produced_ - 1 have been produced
+  uint64_t produced_ = 0;                // items 0 .. produced_ - 1 have been produced
   uint64_t next_transform_ = 0;  // the next item a worker takes (workers take them in order)
   bool produce_ended_ = false;   // produced_ is final
   Status produce_error_;         // why item produced_ could not be produced, if it failed
@@ -81,7 +81,7 @@ void Pipeline::Produce() {
     if (!produced.ok() || *produced == OrderedPipeline::Produced::kEnd) {
       if (!produced.ok()) produce_error_ = produced.status();
       produce_ended_ = true;
-      item_produced_.notify_all();  // idle workers leave
+      item_produced_.notify_all();     // idle workers leave
       item_transformed_.notify_all();  // the consumer may be waiting for this item
       return;
     }
@@ -163,8 +163,7 @@ Status OrderedPipeline::Run(size_t slots, size_t workers, CallerRuns caller_runs
       threads.emplace_back([&pipeline, worker] { pipeline.Transform(worker); });
     }
   } catch (const std::system_error& error) {
-    pipeline.Abort(Status::IOError(std::string("cannot start a pipeline thread: ") +
-                                   error.what()));
+    pipeline.Abort(Status::IOError(std::string("cannot start a pipeline thread: ") + error.what()));
     started = false;
   }
   if (started) {
