@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A diagnostic probe, not a benchmark of record (docs/BENCHMARKS.md, "Three more probes"): SET
+# A diagnostic probe, not a benchmark of record (bench/results/2026-11-29-590dbea.md): SET
 # throughput of ordo's ways to run --sync always, beside ordo everysec and Redis, with the
 # guest's halt polling off (this VM's boot setting) and on (200 us). Needs root (it writes
 # /sys/module/haltpoll/parameters/guest_halt_poll_ns, and restores it on exit) and the builds of
