@@ -24,9 +24,9 @@
 
 #include "db/recovery.h"
 #include "fuzz/fuzz_check.h"
-#include "fuzz/memory_file_system.h"
 #include "index/checkpoint.h"
 #include "index/index.h"
+#include "io/memory_file_system.h"
 #include "log/format.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -49,7 +49,7 @@ struct FixtureRecord {
 };
 
 struct Fixture {
-  fuzz::MemoryFileSystem fs;
+  MemoryFileSystem fs{MemoryFileSystem::Repairs::kRefuse};
   std::vector<FixtureRecord> records;
   std::map<uint64_t, std::string> true_checkpoints;  // by LSN, 0 .. last
   StateDigest final_digest;
@@ -85,7 +85,7 @@ void AppendRecord(uint64_t segment_id, uint64_t lsn, const WriteBatch& batch, st
 
 void AddTrueCheckpoint(const index::Index& state, uint64_t lsn, uint64_t segment_id,
                        uint64_t offset, Fixture* fixture) {
-  fuzz::MemoryFileSystem scratch;
+  MemoryFileSystem scratch{MemoryFileSystem::Repairs::kRefuse};
   index::CheckpointInfo info;
   info.database_id = kDatabaseId;
   info.lsn = lsn;
@@ -203,7 +203,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & kRepair) Repair(&checkpoint);
 
   // The loader alone.
-  fuzz::MemoryFileSystem fs = fixture->fs;
+  MemoryFileSystem fs = fixture->fs;
   const uint64_t name_lsn = checkpoint.size() >= 40 ? DecodeFixed64(checkpoint.data() + 32) : 0;
   const std::string path = kDirectory + "/index/" + index::CheckpointFileName(name_lsn);
   fs.SetFile(path, checkpoint);

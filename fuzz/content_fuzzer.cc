@@ -36,7 +36,7 @@
 #include "backup/keys.h"
 #include "backup/sha256.h"
 #include "fuzz/fuzz_check.h"
-#include "fuzz/memory_file_system.h"
+#include "io/memory_file_system.h"
 #include "util/coding.h"
 
 namespace {
@@ -78,7 +78,7 @@ backup::ContentKeys KeysFor(uint8_t flags) {
 // Encodes `plain` as a content file, then xors `patches` (3 bytes each: u16 offset, xor byte).
 std::string EncodeAndDamage(const backup::ContentKeys& keys, std::string_view plain,
                             std::string_view patches) {
-  fuzz::MemoryFileSystem fs;
+  MemoryFileSystem fs{MemoryFileSystem::Repairs::kRefuse};
   auto file = fs.NewWritableFile(kPath);
   FUZZ_CHECK(file.ok());
   size_t offset = 0;
@@ -232,7 +232,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     stored = EncodeAndDamage(keys, rest.substr(0, rest.size() - patch_bytes),
                              rest.substr(rest.size() - patch_bytes));
   }
-  fuzz::MemoryFileSystem fs;
+  MemoryFileSystem fs{MemoryFileSystem::Repairs::kRefuse};
   fs.SetFile(kPath, stored);
   auto file = fs.NewRandomAccessFile(kPath);
   FUZZ_CHECK(file.ok());

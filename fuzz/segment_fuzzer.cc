@@ -16,7 +16,7 @@
 #include <string_view>
 
 #include "fuzz/fuzz_check.h"
-#include "fuzz/memory_file_system.h"
+#include "io/memory_file_system.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
 #include "log/segment_verifier.h"
@@ -69,7 +69,7 @@ void Repair(uint8_t flags, std::string* segment) {
 }
 
 // Reads every record as recovery does, and decodes each payload.
-void ReadAll(fuzz::MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
+void ReadAll(MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
   auto tail = log::ReadSegmentTail(fs, kPath, file_size);
   FUZZ_CHECK(tail.ok());
   const uint64_t limit = tail->sealed ? tail->footer.records_end : file_size;
@@ -139,7 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   log::DecodedRecord record;
   (void)log::DecodeRecordPayload(segment, log::kFormatVersion, &record);
 
-  fuzz::MemoryFileSystem fs;
+  MemoryFileSystem fs{MemoryFileSystem::Repairs::kRefuse};
   const uint64_t file_size = segment.size();
   fs.SetFile(kPath, std::move(segment));
   ReadAll(&fs, file_size, flags);

@@ -121,7 +121,7 @@ State ReadState(DB* db) {
         state.emplace(key, value);
         return true;
       });
-  EXPECT_TRUE(walked.ok()) << walked.ToString();
+  EXPECT_OK(walked);
   return state;
 }
 
@@ -210,7 +210,7 @@ class CrashTest : public ::testing::Test {
     OpenReport local_report;
     OpenReport& report = opened_report != nullptr ? *opened_report : local_report;
     Status opened = DB::Open(TestOptions(fs, sync_mode), directory, &db, &report);
-    ASSERT_TRUE(opened.ok()) << context << ": " << opened.ToString();
+    ASSERT_OK(opened) << context << ": " << opened.ToString();
     const uint64_t lsn = report.last_lsn;
     ASSERT_GE(lsn, at_least) << context << ": writes known durable are missing";
     ASSERT_LE(lsn, at_most) << context << ": LSN past every write submitted";
@@ -226,14 +226,14 @@ class CrashTest : public ::testing::Test {
         << context << ": state has " << actual.size() << " keys, the first " << lsn
         << " writes make " << expected.size();
     auto computed = db->ComputeDigest();
-    ASSERT_TRUE(computed.ok()) << context;
+    ASSERT_OK(computed) << context;
     EXPECT_EQ(*computed, db->Digest()) << context;
     // The database must take writes again after recovery.
-    ASSERT_TRUE(db->Put("post-recovery", "ok").ok()) << context;
-    ASSERT_TRUE(db->Close().ok()) << context;
+    ASSERT_OK(db->Put("post-recovery", "ok")) << context;
+    ASSERT_OK(db->Close()) << context;
     Options check = TestOptions(fs);
     check.integrity_level = 3;
-    ASSERT_TRUE(DB::Open(check, directory, &db).ok()) << context << ": level 3 after recovery";
+    ASSERT_OK(DB::Open(check, directory, &db)) << context << ": level 3 after recovery";
   }
 
   void CrashAtEverySyncPoint(Committer committer);
@@ -266,7 +266,7 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
     FaultFileSystem fs;
     const std::string directory = Directory("count");
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     sync_points = fs.sync_count();
@@ -277,7 +277,7 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
     } else {
       EXPECT_EQ(caller_groups, 0u);
     }
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_OK(db->Close());
   }
   ASSERT_GT(sync_points, steps.size());
   RecordProperty("sync_points", static_cast<int>(sync_points));
@@ -291,7 +291,7 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
         size_t acknowledged = 0;
         {
           std::unique_ptr<DB> db;
-          ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+          ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
           fs.Reset();
           // Just after the sync point, or as it is issued (what was written before it unsynced).
           if (at_sync) {
@@ -302,7 +302,7 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
           acknowledged = RunUntilFailure(db.get(), steps, committer);
           db.reset();  // Close fails against the frozen file system; that is the crash
         }
-        ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
+        ASSERT_OK(fs.SimulateCrash(mode, point));
         ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
                                  std::string(at_sync ? "crash at" : "crash after") +
                                      " sync point " + std::to_string(point) + ", " +
@@ -331,7 +331,7 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     FaultFileSystem fs;
     const std::string directory = Directory("count-mutations");
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     mutations = fs.mutation_count();
@@ -343,13 +343,13 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     size_t acknowledged = 0;
     {
       std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
       fs.Reset();
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
       acknowledged = RunUntilFailure(db.get(), steps, committer);
     }
     const CrashMode mode = kCrashModes[point % std::size(kCrashModes)];
-    ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
+    ASSERT_OK(fs.SimulateCrash(mode, point));
     ExpectAcknowledgedPrefix(
         &fs, directory, steps, acknowledged,
         "power loss before mutation " + std::to_string(point) + ", " + CrashModeName(mode));
@@ -385,12 +385,12 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
     FaultFileSystem fs;
     const std::string directory = Directory("count-grouped");
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs, sync_mode), directory, &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs, sync_mode), directory, &db));
     fs.Reset();
     const GroupedRun run = RunGroupedUntilFailure(db.get(), steps);
     ASSERT_EQ(run.acknowledged, steps.size());
     points = at_mutations ? fs.mutation_count() : fs.sync_count();
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_OK(db->Close());
   }
   ASSERT_GT(points, 3u);
   std::printf("grouped workload (%s): %zu writes, %llu %s\n", SyncModeName(sync_mode), steps.size(),
@@ -406,7 +406,7 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
       GroupedRun run;
       {
         std::unique_ptr<DB> db;
-        ASSERT_TRUE(DB::Open(TestOptions(&fs, sync_mode), directory, &db).ok());
+        ASSERT_OK(DB::Open(TestOptions(&fs, sync_mode), directory, &db));
         fs.Reset();
         switch (where) {
           case PowerLoss::kAfterSync:
@@ -421,7 +421,7 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
         }
         run = RunGroupedUntilFailure(db.get(), steps);
       }
-      ASSERT_TRUE(fs.SimulateCrash(mode, point).ok());
+      ASSERT_OK(fs.SimulateCrash(mode, point));
       // What the database knew durable survives; in sync mode always that is every write
       // acknowledged (it acknowledges only after the sync).
       if (sync_mode == SyncMode::kAlways) {
@@ -466,7 +466,7 @@ TEST_F(CrashTest, WriteAndSyncErrorsFailTheDatabaseAndLoseNothingAcknowledged) {
         size_t acknowledged = 0;
         {
           std::unique_ptr<DB> db;
-          ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+          ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
           fs.Reset();
           fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
           fs.FailAfter(n, fault.kind, fault.error, fault.persistent);
@@ -485,7 +485,7 @@ TEST_F(CrashTest, WriteAndSyncErrorsFailTheDatabaseAndLoseNothingAcknowledged) {
             }
           }
         }
-        ASSERT_TRUE(fs.SimulateCrash(CrashMode::kDropUnsynced, n).ok());
+        ASSERT_OK(fs.SimulateCrash(CrashMode::kDropUnsynced, n));
         ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged, context);
         if (HasFatalFailure()) return;
         std::filesystem::remove_all(directory);
@@ -504,19 +504,19 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
     size_t acknowledged = 0;
     {
       std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
       fs.Reset();
       fs.CrashAfterSyncs(40);
       acknowledged = RunUntilFailure(db.get(), steps);
     }
-    ASSERT_TRUE(fs.SimulateCrash(CrashMode::kTornWriteWithGarbage, point).ok());
+    ASSERT_OK(fs.SimulateCrash(CrashMode::kTornWriteWithGarbage, point));
     {
       fs.CrashAfterSyncs(point);
       std::unique_ptr<DB> db;
       Status opened = DB::Open(TestOptions(&fs), directory, &db);
       (void)opened;  // may fail against the frozen file system: that is the crash
     }
-    ASSERT_TRUE(fs.SimulateCrash(CrashMode::kDropUnsynced, point).ok());
+    ASSERT_OK(fs.SimulateCrash(CrashMode::kDropUnsynced, point));
     ExpectAcknowledgedPrefix(&fs, directory, steps, acknowledged,
                              "crash during recovery at sync point " + std::to_string(point));
     if (HasFatalFailure()) return;
@@ -532,17 +532,17 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   FaultFileSystem fs;
   const std::string directory = Directory("out-of-order");
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+  ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
   State expected;
   for (int i = 0; i < 10; ++i) {
     const std::string key = "acked" + std::to_string(i);
-    ASSERT_TRUE(db->Put(key, std::string(700, static_cast<char>('a' + i))).ok());
+    ASSERT_OK(db->Put(key, std::string(700, static_cast<char>('a' + i))));
     expected[key] = std::string(700, static_cast<char>('a' + i));
   }
   // A slow disk: the committer stalls in the fdatasync of "held", and five writes line up behind
   // it; they go out together in the next group, whose fdatasync then fails (power lost).
   fs.HoldSyncs();
-  std::thread held([&] { EXPECT_TRUE(db->Put("held", "acknowledged").ok()); });
+  std::thread held([&] { EXPECT_OK(db->Put("held", "acknowledged")); });
   fs.WaitUntilSyncsHeld();
   expected["held"] = "acknowledged";
   const uint64_t written_before = db->GetStatistics().bytes_written;
@@ -551,7 +551,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
     WriteBatch batch;
     batch.Put("group" + std::to_string(i), std::string(1000, static_cast<char>('A' + i)));
     Result<uint64_t> lsn = db->Submit(std::move(batch));
-    ASSERT_TRUE(lsn.ok()) << lsn.status().ToString();
+    ASSERT_OK(lsn);
     lsns.push_back(*lsn);
   }
   fs.FailAfter(2, FaultKind::kSync, Errno::kEIO, /*persistent=*/true);
@@ -564,18 +564,17 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   db.reset();
 
   // Parts 1 and 3 of 3 reach the disk: records 1-2 and 5. Records 3-4 stay zeros.
-  ASSERT_TRUE(fs.SimulateCrash([&](const std::string& path, uint64_t, std::string_view unsynced) {
-                  std::string kept(unsynced);
-                  if (path.ends_with(".seg")) {
-                    EXPECT_GE(kept.size(), group_bytes) << path;
-                    std::fill(kept.begin() + 2 * record_bytes, kept.begin() + 4 * record_bytes,
-                              '\0');
-                  }
-                  return kept;
-                }).ok());
+  ASSERT_OK(fs.SimulateCrash([&](const std::string& path, uint64_t, std::string_view unsynced) {
+    std::string kept(unsynced);
+    if (path.ends_with(".seg")) {
+      EXPECT_GE(kept.size(), group_bytes) << path;
+      std::fill(kept.begin() + 2 * record_bytes, kept.begin() + 4 * record_bytes, '\0');
+    }
+    return kept;
+  }));
   OpenReport report;
   const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  ASSERT_OK(opened);
   // A crash may keep any whole prefix of what was written: records 1-2 of the group stay.
   expected["group0"] = std::string(1000, 'A');
   expected["group1"] = std::string(1000, 'B');
@@ -584,11 +583,11 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   EXPECT_GT(report.torn_tail_bytes, 3 * record_bytes);
   EXPECT_EQ(report.cut_from_lsn, lsns[2]);
   EXPECT_EQ(report.cut_through_lsn, lsns[4]);
-  ASSERT_TRUE(db->Put("post-recovery", "ok").ok());
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Put("post-recovery", "ok"));
+  ASSERT_OK(db->Close());
   Options check = TestOptions(&fs);
   check.integrity_level = 3;
-  ASSERT_TRUE(DB::Open(check, directory, &db).ok());
+  ASSERT_OK(DB::Open(check, directory, &db));
 }
 
 // A crash while sealing, in sync mode none (the segment's records were never synced): the
@@ -603,7 +602,7 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   size_t submitted = 0;
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs, SyncMode::kNone), directory, &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs, SyncMode::kNone), directory, &db));
     fs.Reset();
     fs.CrashAtSync(1);  // in sync mode none the first sync is the seal's
     for (int i = 0; i < 40; ++i) {
@@ -617,15 +616,15 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
     EXPECT_EQ(fs.sync_points()[0], "fsync " + first);
   }
   const uint64_t sealed_size = std::filesystem::file_size(first);
-  ASSERT_TRUE(fs.SimulateCrash([&](const std::string& path, uint64_t, std::string_view unsynced) {
-                  std::string kept(unsynced);
-                  if (path == first) std::fill(kept.begin() + 20000, kept.begin() + 24096, '\0');
-                  return kept;
-                }).ok());
+  ASSERT_OK(fs.SimulateCrash([&](const std::string& path, uint64_t, std::string_view unsynced) {
+    std::string kept(unsynced);
+    if (path == first) std::fill(kept.begin() + 20000, kept.begin() + 24096, '\0');
+    return kept;
+  }));
   ASSERT_EQ(std::filesystem::file_size(first), sealed_size);  // the footer is there, sealed
   OpenReport checked;
   const Status check = CheckDatabase(directory, 3, &fs, &checked);
-  ASSERT_TRUE(check.ok()) << check.ToString();
+  ASSERT_OK(check);
   const auto said = [](const OpenReport& report, const std::string& words) {
     for (const auto& action : report.actions) {
       if (action.find(words) != std::string::npos) return true;
@@ -642,7 +641,7 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   EXPECT_LT(std::filesystem::file_size(first), 24096u);
   // The repaired segment is the active one again: it took the post-recovery write.
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+  ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
   EXPECT_EQ(db->GetStatistics().active_segment_id, 1u);
   EXPECT_EQ(db->GetStatistics().segments, 1u);
 }
@@ -660,28 +659,28 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   State acknowledged;
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(options, killed, &db).ok());
+    ASSERT_OK(DB::Open(options, killed, &db));
     for (int i = 0; !std::filesystem::exists(killed + second) ||
                     std::filesystem::file_size(killed + second) < 10000;
          ++i) {
       const std::string key = "before" + std::to_string(i);
-      ASSERT_TRUE(db->Put(key, std::string(3000, 'b')).ok());
+      ASSERT_OK(db->Put(key, std::string(3000, 'b')));
       acknowledged[key] = std::string(3000, 'b');
     }
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_OK(db->Close());
   }
   // The restarted directory starts as a copy; the killed run then writes 5 more records and the
   // seal of segment 2, all reaching only the page cache of the restarted directory.
   std::filesystem::copy(killed, restarted, std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(options, killed, &db).ok());
+    ASSERT_OK(DB::Open(options, killed, &db));
     for (int i = 0; i < 5; ++i) {
       const std::string key = "sealed-in-cache" + std::to_string(i);
-      ASSERT_TRUE(db->Put(key, std::string(3000, 's')).ok());
+      ASSERT_OK(db->Put(key, std::string(3000, 's')));
       acknowledged[key] = std::string(3000, 's');
     }
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_OK(db->Close());
   }
   std::string records;
   {
@@ -691,7 +690,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   const uint64_t durable_size = std::filesystem::file_size(restarted + second);
   ASSERT_GT(records.size(), durable_size);
   auto reader = log::SegmentReader::Open(FileSystem::Default(), killed + second, records.size());
-  ASSERT_TRUE(reader.ok());
+  ASSERT_OK(reader);
   log::SegmentFooter footer;
   footer.last_lsn = acknowledged.size();
   footer.record_count = footer.last_lsn - (*reader)->header().first_lsn + 1;
@@ -700,27 +699,27 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   FaultFileSystem fs;
   {
     auto file = fs.ReopenWritableFile(restarted + second);
-    ASSERT_TRUE(file.ok());
-    ASSERT_TRUE((*file)->Append(std::string_view(records).substr(durable_size)).ok());
-    ASSERT_TRUE((*file)->Append(log::EncodeSegmentFooter(&footer)).ok());
-    ASSERT_TRUE((*file)->Close().ok());
+    ASSERT_OK(file);
+    ASSERT_OK((*file)->Append(std::string_view(records).substr(durable_size)));
+    ASSERT_OK((*file)->Append(log::EncodeSegmentFooter(&footer)));
+    ASSERT_OK((*file)->Close());
   }
   {
     // The restart: a sealed newest segment, so it creates segment 3 and takes writes there.
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs), restarted, &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs), restarted, &db));
     EXPECT_EQ(db->GetStatistics().active_segment_id, 3u);
     for (int i = 0; i < 3; ++i) {
       const std::string key = "after-restart" + std::to_string(i);
-      ASSERT_TRUE(db->Put(key, "r").ok());
+      ASSERT_OK(db->Put(key, "r"));
       acknowledged[key] = "r";
     }
   }
   // The power cut loses what is still only in the page cache, a page at a time.
-  ASSERT_TRUE(fs.SimulateCrash(CrashMode::kTornPages, 7).ok());
+  ASSERT_OK(fs.SimulateCrash(CrashMode::kTornPages, 7));
   std::unique_ptr<DB> db;
   const Status opened = DB::Open(TestOptions(&fs), restarted, &db);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  ASSERT_OK(opened);
   EXPECT_EQ(ReadState(db.get()), acknowledged);
 }
 

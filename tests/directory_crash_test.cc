@@ -42,11 +42,10 @@ uint64_t FindSyncPoint(const std::vector<std::string>& points, const std::string
 
 State ReadState(DB* db) {
   State state;
-  EXPECT_TRUE(
-      db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
-          state.emplace(key, value);
-          return true;
-        }).ok());
+  EXPECT_OK(db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
+    state.emplace(key, value);
+    return true;
+  }));
   return state;
 }
 
@@ -81,10 +80,10 @@ TEST_F(DirectoryCrashTest, ANewSegmentIsThereAfterPowerLossOnlyOnceTheLogDirecto
   {
     FaultFileSystem fs;
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs), scratch_.Sub("count"), &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs), scratch_.Sub("count"), &db));
     fs.Reset();
     State ignored;
-    ASSERT_TRUE(PutUntilFailure(db.get(), &ignored).ok());
+    ASSERT_OK(PutUntilFailure(db.get(), &ignored));
     ASSERT_GE(db->GetStatistics().segments, 2u);
     // Rotation: seal segment 1 (fsync), create segment 2 (fsync), then its directory entry.
     point = FindSyncPoint(fs.sync_points(), "fsync directory " + scratch_.Sub("count") + "/log");
@@ -99,23 +98,23 @@ TEST_F(DirectoryCrashTest, ANewSegmentIsThereAfterPowerLossOnlyOnceTheLogDirecto
     State acknowledged;
     {
       std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
       fs.Reset();
       LosePowerAt(&fs, point, synced);
       EXPECT_FALSE(PutUntilFailure(db.get(), &acknowledged).ok());
       EXPECT_TRUE(std::filesystem::exists(second));  // created, in the live directory
     }
-    ASSERT_TRUE(fs.SimulateCrash().ok());
+    ASSERT_OK(fs.SimulateCrash());
     EXPECT_EQ(std::filesystem::exists(second), synced);
     std::unique_ptr<DB> db;
     OpenReport report;
     const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-    ASSERT_TRUE(opened.ok()) << opened.ToString();
+    ASSERT_OK(opened);
     EXPECT_EQ(ReadState(db.get()), acknowledged);
     EXPECT_TRUE(std::filesystem::exists(second));  // created again when it was missing
     EXPECT_EQ(db->GetStatistics().active_segment_id, 2u);
-    ASSERT_TRUE(db->Put("after", "ok").ok());
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_OK(db->Put("after", "ok"));
+    ASSERT_OK(db->Close());
   }
 }
 
@@ -124,18 +123,18 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
   const auto fill = [](DB* db, State* acknowledged) {
     for (int i = 0; i < 8; ++i) {
       const std::string key = "key" + std::to_string(i);
-      ASSERT_TRUE(db->Put(key, std::string(500, 'v')).ok());
+      ASSERT_OK(db->Put(key, std::string(500, 'v')));
       (*acknowledged)[key] = std::string(500, 'v');
     }
   };
   {
     FaultFileSystem fs;
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(TestOptions(&fs), scratch_.Sub("count"), &db).ok());
+    ASSERT_OK(DB::Open(TestOptions(&fs), scratch_.Sub("count"), &db));
     State ignored;
     fill(db.get(), &ignored);
     fs.Reset();
-    ASSERT_TRUE(db->Checkpoint().ok());
+    ASSERT_OK(db->Checkpoint());
     point = FindSyncPoint(fs.sync_points(), "fsync directory " + scratch_.Sub("count") + "/index");
     ASSERT_GT(point, 0u);
   }
@@ -148,14 +147,14 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
     State acknowledged;
     {
       std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(TestOptions(&fs), directory, &db).ok());
+      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
       fill(db.get(), &acknowledged);
       fs.Reset();
       LosePowerAt(&fs, point, synced);
       EXPECT_EQ(db->Checkpoint().ok(), synced);
       EXPECT_TRUE(std::filesystem::exists(checkpoint));  // renamed, in the live directory
     }
-    ASSERT_TRUE(fs.SimulateCrash().ok());
+    ASSERT_OK(fs.SimulateCrash());
     EXPECT_EQ(std::filesystem::exists(checkpoint), synced);
     // Nothing of the checkpoint is left half-made: no temporary survives either.
     for (const auto& entry : std::filesystem::directory_iterator(directory + "/index")) {
@@ -164,7 +163,7 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
     std::unique_ptr<DB> db;
     OpenReport report;
     const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-    ASSERT_TRUE(opened.ok()) << opened.ToString();
+    ASSERT_OK(opened);
     EXPECT_EQ(report.checkpoint, synced ? checkpoint : "");
     EXPECT_EQ(ReadState(db.get()), acknowledged);
   }
@@ -175,7 +174,7 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
   backup::testing::Recorded expected;
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(backup::testing::SmallSegments(), data, &db).ok());
+    ASSERT_OK(DB::Open(backup::testing::SmallSegments(), data, &db));
     backup::testing::Fill(db.get(), 120, 3);
     expected = backup::testing::RecordState(db.get());
   }
@@ -186,11 +185,11 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
     auto repository = backup::testing::InitAndOpen(&fs, scratch_.Sub("count"));
     ASSERT_NE(repository, nullptr);
     backup::Archiver archiver(&fs, data, repository.get());
-    ASSERT_TRUE(archiver.Open().ok());
+    ASSERT_OK(archiver.Open());
     piece_directory = "/archive/" + archiver.database_id_hex();
     fs.Reset();
     backup::ArchiveStep step;
-    ASSERT_TRUE(archiver.ArchiveAvailable(&step).ok());
+    ASSERT_OK(archiver.ArchiveAvailable(&step));
     ASSERT_GT(step.pieces, 1u);
     // The first piece: content file published, its description renamed into place, then the
     // directory's fsync.
@@ -209,30 +208,29 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
       auto repository = backup::testing::InitAndOpen(&fs, repo);
       ASSERT_NE(repository, nullptr);
       backup::Archiver archiver(&fs, data, repository.get());
-      ASSERT_TRUE(archiver.Open().ok());
+      ASSERT_OK(archiver.Open());
       fs.Reset();
       LosePowerAt(&fs, point, synced);
       backup::ArchiveStep step;
       EXPECT_FALSE(archiver.ArchiveAvailable(&step).ok());
       EXPECT_TRUE(std::filesystem::exists(first_piece));  // renamed, in the live directory
     }
-    ASSERT_TRUE(fs.SimulateCrash().ok());
+    ASSERT_OK(fs.SimulateCrash());
     EXPECT_EQ(std::filesystem::exists(first_piece), synced);
     // The next round resumes from what the archive holds and ships the rest (or all again).
     auto repository = backup::testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
     ASSERT_NE(repository, nullptr);
     backup::Archiver resumed(FileSystem::Default(), data, repository.get());
-    ASSERT_TRUE(resumed.Open().ok());
+    ASSERT_OK(resumed.Open());
     backup::ArchiveStep step;
-    ASSERT_TRUE(resumed.ArchiveAvailable(&step).ok());
+    ASSERT_OK(resumed.ArchiveAvailable(&step));
     EXPECT_EQ(resumed.archived_lsn(), expected.lsn);
     auto plan = backup::PlanRestore(repository.get(), backup::PointTarget{});
-    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_OK(plan);
     backup::RestoreReport report;
     const std::string target = scratch_.Sub(synced ? "restored-after" : "restored-at");
-    ASSERT_TRUE(backup::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
-                                    target, {}, &report)
-                    .ok());
+    ASSERT_OK(backup::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target,
+                                  {}, &report));
     backup::testing::ExpectRestoredState(target, expected, "restored after the crash");
   }
 }

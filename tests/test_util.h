@@ -1,11 +1,34 @@
-// Shared helpers for ordo's gtest suites: scratch directories that clean up after themselves.
+// Shared helpers for ordo's gtest suites: status assertions that print the status, and scratch
+// directories that clean up after themselves.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
+#include "ordo/status.h"
+
+// ASSERT_OK(x) / EXPECT_OK(x): `x` (a Status or a Result) is OK; on failure the message names
+// the expression and prints the status ("db->Put(key, value) is IO error: ...").
+#define ASSERT_OK(expression) ASSERT_PRED_FORMAT1(::ordo::testing::IsOk, expression)
+#define EXPECT_OK(expression) EXPECT_PRED_FORMAT1(::ordo::testing::IsOk, expression)
+
 namespace ordo::testing {
+
+inline const Status& StatusOf(const Status& status) { return status; }
+template <typename T>
+const Status& StatusOf(const Result<T>& result) {
+  return result.status();
+}
+
+template <typename T>
+::testing::AssertionResult IsOk(const char* text, const T& value) {
+  const Status& status = StatusOf(value);
+  if (status.ok()) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << text << " is " << status.ToString();
+}
 
 class ScratchDirectory {
  public:

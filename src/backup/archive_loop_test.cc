@@ -21,7 +21,7 @@ constexpr int64_t kWaitMs = 60 * 1000;
 class ArchiveLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), Data(), &db_).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), Data(), &db_));
     testing::InitAndOpen(&faults_, Repo());  // created, then opened again by each loop
   }
   std::string Data() { return scratch_.Sub("data"); }
@@ -34,14 +34,13 @@ class ArchiveLoopTest : public ::testing::Test {
     options.backoff_max_ms = backoff_max_ms;
     auto started = ContinuousArchiver::Start(
         FileSystem::Default(), Data(), testing::OpenRepositoryOrDie(&faults_, Repo()), options);
-    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    EXPECT_OK(started);
     return started.ok() ? std::move(*started) : nullptr;
   }
   void Write(int count, int salt = 0) {
     for (int i = 0; i < count; ++i) {
-      ASSERT_TRUE(db_->Put("key" + std::to_string((i + salt) % 97),
-                           std::string(500, static_cast<char>('a' + (i + salt) % 26)))
-                      .ok());
+      ASSERT_OK(db_->Put("key" + std::to_string((i + salt) % 97),
+                         std::string(500, static_cast<char>('a' + (i + salt) % 26))));
     }
   }
   // Waits, round by round, until `predicate` holds for the snapshot or the loop ended.
@@ -58,11 +57,11 @@ class ArchiveLoopTest : public ::testing::Test {
   void ExpectRestoresToLatest(const std::string& name) {
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
     auto plan = PlanRestore(repository.get(), PointTarget{});
-    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_OK(plan);
     RestoreReport report;
     const Status restored = RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
                                         scratch_.Sub(name), {}, &report);
-    ASSERT_TRUE(restored.ok()) << restored.ToString();
+    ASSERT_OK(restored);
     testing::ExpectRestoredState(scratch_.Sub(name), testing::RecordState(db_.get()), name);
   }
 
@@ -81,7 +80,7 @@ TEST_F(ArchiveLoopTest, RefusesAnIntervalOutsideItsLimits) {
   }
   auto boundary = StartLoop(kArchiveIntervalMinMs);
   ASSERT_NE(boundary, nullptr);
-  EXPECT_TRUE(boundary->Stop().ok());
+  EXPECT_OK(boundary->Stop());
 }
 
 TEST_F(ArchiveLoopTest, ShipsCommitsWhileTheDatabaseWritesAndKeepsFigures) {
@@ -104,7 +103,7 @@ TEST_F(ArchiveLoopTest, ShipsCommitsWhileTheDatabaseWritesAndKeepsFigures) {
   EXPECT_LE(snapshot.lag_p99_micros, snapshot.lag_max_micros);
   EXPECT_GT(snapshot.covered_since_micros, 0);
   EXPECT_EQ(LiveLagMicros(snapshot, acked, WallMicros()), 0);
-  ASSERT_TRUE(loop->Stop().ok());
+  ASSERT_OK(loop->Stop());
   ExpectRestoresToLatest("latest");
 }
 
@@ -125,11 +124,11 @@ TEST_F(ArchiveLoopTest, ShipsASealedSegmentWithoutWaitingForTheInterval) {
   ASSERT_GE(after.rounds, 2u);
   auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
   auto pieces = repository->ListArchivePieces(repository->ListArchivedDatabases()->front());
-  ASSERT_TRUE(pieces.ok());
+  ASSERT_OK(pieces);
   uint64_t sealed_pieces = 0;
   for (const ArchivePiece& piece : *pieces) sealed_pieces += piece.sealed ? 1 : 0;
   EXPECT_GE(sealed_pieces, sealed_segments);
-  ASSERT_TRUE(loop->Stop().ok());
+  ASSERT_OK(loop->Stop());
 }
 
 TEST_F(ArchiveLoopTest, RetriesWithBackoffWhileTheRepositoryFailsAndCatchesUp) {
@@ -157,13 +156,13 @@ TEST_F(ArchiveLoopTest, RetriesWithBackoffWhileTheRepositoryFailsAndCatchesUp) {
   EXPECT_EQ(recovered.archived_lsn, during);
   EXPECT_GE(recovered.errors, 3u);
   EXPECT_FALSE(recovered.last_error.empty());  // kept for the operator
-  ASSERT_TRUE(loop->Stop().ok());
+  ASSERT_OK(loop->Stop());
 
   auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
   auto databases = repository->ListArchivedDatabases();
   ASSERT_TRUE(databases.ok() && databases->size() == 1u);
   auto pieces = repository->ListArchivePieces(databases->front());
-  ASSERT_TRUE(pieces.ok()) << pieces.status().ToString();
+  ASSERT_OK(pieces);
   const ArchiveLayout layout = LayOutArchive(databases->front(), *pieces);
   EXPECT_EQ(layout.runs.size(), 1u);  // no gap, no duplicate left by the failures
   ExpectRestoresToLatest("after-faults");
@@ -179,12 +178,12 @@ TEST_F(ArchiveLoopTest, StopShipsTheLastCommitsAndJoinsAtOnce) {
   Write(60);
   ASSERT_EQ(db_->GetStatistics().segments, 1u);
   const uint64_t acked = db_->AckedLsn();
-  ASSERT_TRUE(db_->Close().ok());  // as the server does: close, then the final round
-  ASSERT_TRUE(loop->Stop().ok());
+  ASSERT_OK(db_->Close());  // as the server does: close, then the final round
+  ASSERT_OK(loop->Stop());
   const ArchiveSnapshot snapshot = loop->Snapshot();
   EXPECT_EQ(snapshot.archived_lsn, acked);
   EXPECT_EQ(snapshot.rounds, 2u);
-  EXPECT_TRUE(loop->Stop().ok());  // idempotent
+  EXPECT_OK(loop->Stop());  // idempotent
 }
 
 TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
@@ -197,28 +196,27 @@ TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
   }
   // Another database in the same place: its id differs, so it is archived apart; make the same
   // id diverge instead by cutting the archived history back (a restore to an earlier point).
-  ASSERT_TRUE(db_->Close().ok());
+  ASSERT_OK(db_->Close());
   db_.reset();
   auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
   PointTarget earlier;
   earlier.kind = PointTarget::Kind::kLsn;
   earlier.lsn = 10;
   auto plan = PlanRestore(repository.get(), earlier);
-  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_OK(plan);
   RestoreReport report;
-  ASSERT_TRUE(RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
-                          scratch_.Sub("earlier"), {}, &report, earlier)
-                  .ok());
+  ASSERT_OK(RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
+                        scratch_.Sub("earlier"), {}, &report, earlier));
   {
     std::unique_ptr<DB> earlier_db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("earlier"), &earlier_db).ok());
-    ASSERT_TRUE(earlier_db->Put("a different", "history").ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("earlier"), &earlier_db));
+    ASSERT_OK(earlier_db->Put("a different", "history"));
   }
   ContinuousArchiverOptions options;
   options.interval_ms = kArchiveIntervalMinMs;
   auto started = ContinuousArchiver::Start(FileSystem::Default(), scratch_.Sub("earlier"),
                                            testing::OpenRepositoryOrDie(&faults_, Repo()), options);
-  ASSERT_TRUE(started.ok());
+  ASSERT_OK(started);
   auto& loop = *started;
   const ArchiveSnapshot failed =
       WaitFor(*loop, [](const ArchiveSnapshot& s) { return s.state == ArchiveState::kFailed; });
@@ -226,7 +224,7 @@ TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
   EXPECT_NE(failed.last_error.find("does not continue the archive"), std::string::npos)
       << failed.last_error;
   // The thread has ended after that one round: no final round, no second error.
-  EXPECT_TRUE(loop->Stop().ok());
+  EXPECT_OK(loop->Stop());
   EXPECT_EQ(loop->Snapshot().rounds, 1u);
   EXPECT_EQ(loop->Snapshot().errors, 1u);
 }

@@ -19,6 +19,7 @@
 #include "backup/prune.h"
 #include "backup/restore.h"
 #include "io/fault_file_system.h"
+#include "io/file_system_wrapper.h"
 #include "util/clock.h"
 
 namespace ordo::backup {
@@ -31,12 +32,12 @@ using testing::Recorded;
 class ArchiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), Data(), &db_).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), Data(), &db_));
     repository_ = testing::InitAndOpen(FileSystem::Default(), scratch_.Sub("repo"));
     ASSERT_NE(repository_, nullptr);
   }
   std::string Data() { return scratch_.Sub("data"); }
-  void Write(WriteBatch batch) { ASSERT_TRUE(db_->Write(std::move(batch)).ok()); }
+  void Write(WriteBatch batch) { ASSERT_OK(db_->Write(std::move(batch))); }
   void RandomWrites(std::mt19937& random, int count) {
     for (int i = 0; i < count; ++i) {
       WriteBatch batch;
@@ -54,21 +55,21 @@ class ArchiverTest : public ::testing::Test {
     auto archiver = std::make_unique<Archiver>(FileSystem::Default(), data.empty() ? Data() : data,
                                                repository_.get());
     const Status opened = archiver->Open();
-    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    EXPECT_OK(opened);
     if (data.empty()) archived_database_ = archiver->database_id_hex();  // the fixture's
     return archiver;
   }
   ArchiveStep Archive(Archiver* archiver) {
     ArchiveStep step;
     const Status shipped = archiver->ArchiveAvailable(&step);
-    EXPECT_TRUE(shipped.ok()) << shipped.ToString();
+    EXPECT_OK(shipped);
     return step;
   }
   void BackUp() {
     BackupResult result;
     const Status taken =
         TakeBackup(FileSystem::Default(), Data(), repository_.get(), BackupOptions{}, &result);
-    ASSERT_TRUE(taken.ok()) << taken.ToString();
+    ASSERT_OK(taken);
   }
   Result<RestoreReport> RestoreTo(const PointTarget& target, const std::string& name) {
     ORDO_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(repository_.get(), target));
@@ -82,7 +83,7 @@ class ArchiverTest : public ::testing::Test {
   }
   std::vector<ArchivePiece> Pieces() {
     auto listed = repository_->ListArchivePieces(archived_database_);
-    EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+    EXPECT_OK(listed);
     return listed.ok() ? *listed : std::vector<ArchivePiece>{};
   }
 
@@ -123,7 +124,7 @@ TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
     target.time_micros = point.time_micros;
     const std::string name = "restore" + std::to_string(i);
     auto report = RestoreTo(target, name);
-    ASSERT_TRUE(report.ok()) << target.Describe() << ": " << report.status().ToString();
+    ASSERT_OK(report) << target.Describe() << ": " << report.status().ToString();
     EXPECT_EQ(report->lsn, point.lsn) << target.Describe();
     EXPECT_EQ(report->digest, point.digest) << target.Describe();
     ExpectState(name, point, target.Describe());
@@ -131,7 +132,7 @@ TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
   }
   // No target: the newest archived commit, which is the database's newest.
   auto latest = RestoreTo(PointTarget{}, "latest");
-  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_OK(latest);
   EXPECT_FALSE(latest->backup_id.empty());  // the backup is the cheaper base
   EXPECT_GT(latest->archive_pieces, 0u);
   ExpectState("latest", Record(), "latest");
@@ -143,7 +144,7 @@ TEST_F(ArchiverTest, TheArchiveAloneRestoresWithoutAnyBackup) {
   RandomWrites(random, 150);
   Archive(archiver.get());
   auto latest = RestoreTo(PointTarget{}, "latest");
-  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_OK(latest);
   EXPECT_TRUE(latest->backup_id.empty());
   ExpectState("latest", Record(), "archive alone");
 }
@@ -172,7 +173,7 @@ TEST_F(ArchiverTest, JustBeforeAFlushAllBringsEverythingBackFromTheArchive) {
   target.kind = PointTarget::Kind::kBeforeLsn;
   target.lsn = flush_lsn;
   auto report = RestoreTo(target, "restored");
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_OK(report);
   ExpectState("restored", before, "before the FLUSHALL");
   EXPECT_EQ(ReadAll(scratch_.Sub("restored")).size(), 201u);
 }
@@ -200,7 +201,7 @@ TEST_F(ArchiverTest, TheRepositorysLogIncludesTheArchiveAfterTheNewestBackup) {
         return true;
       },
       &summary);
-  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  ASSERT_OK(walked);
   EXPECT_EQ(seen, std::vector<uint64_t>{late_lsn});
   EXPECT_EQ(summary.last_lsn, db_->AckedLsn());
   EXPECT_EQ(summary.records_read, db_->AckedLsn());
@@ -226,55 +227,23 @@ TEST_F(ArchiverTest, ResumesAfterARestartWithoutGapOrDuplicate) {
   EXPECT_EQ(layout.runs.size(), 1u);
   EXPECT_TRUE(layout.gaps.empty());
   auto latest = RestoreTo(PointTarget{}, "latest");
-  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_OK(latest);
   ExpectState("latest", Record(), "after a restart");
 }
 
 // Forwards to the default file system; calls `on_reopen` after each ReopenWritableFile, which
 // the archiver calls just before it ships a prefix of the active segment (to sync it).
-class ReopenHookFileSystem final : public FileSystem {
+class ReopenHookFileSystem final : public FileSystemWrapper {
  public:
   explicit ReopenHookFileSystem(std::function<void()> on_reopen)
-      : on_reopen_(std::move(on_reopen)) {}
-  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
-    return base_->NewWritableFile(path);
-  }
+      : FileSystemWrapper(FileSystem::Default()), on_reopen_(std::move(on_reopen)) {}
   Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override {
-    auto file = base_->ReopenWritableFile(path);
+    auto file = FileSystemWrapper::ReopenWritableFile(path);
     on_reopen_();
     return file;
   }
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
-    return base_->NewRandomAccessFile(path);
-  }
-  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
-  Result<uint64_t> GetFileSize(const std::string& path) override {
-    return base_->GetFileSize(path);
-  }
-  Result<int64_t> GetModificationTimeMicros(const std::string& path) override {
-    return base_->GetModificationTimeMicros(path);
-  }
-  Result<std::vector<std::string>> GetChildren(const std::string& directory) override {
-    return base_->GetChildren(directory);
-  }
-  Status CreateDir(const std::string& directory) override { return base_->CreateDir(directory); }
-  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
-  Status RenameFile(const std::string& source, const std::string& target) override {
-    return base_->RenameFile(source, target);
-  }
-  Status SyncDir(const std::string& directory) override { return base_->SyncDir(directory); }
-  Status SyncFile(const std::string& path) override { return base_->SyncFile(path); }
-  Status Truncate(const std::string& path, uint64_t size) override {
-    return base_->Truncate(path, size);
-  }
-  Status SetReadOnly(const std::string& path) override { return base_->SetReadOnly(path); }
-  Status SetWritable(const std::string& path) override { return base_->SetWritable(path); }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
 
  private:
-  FileSystem* const base_ = FileSystem::Default();
   std::function<void()> on_reopen_;
 };
 
@@ -288,11 +257,11 @@ TEST_F(ArchiverTest, ACallShipsOnePieceOfTheActiveSegmentWhileTheLoadGoesOn) {
   ReopenHookFileSystem fs([&] {
     if (commits_during_shipping < 5) {
       ++commits_during_shipping;
-      EXPECT_TRUE(db_->Put("during-" + std::to_string(commits_during_shipping), "v").ok());
+      EXPECT_OK(db_->Put("during-" + std::to_string(commits_during_shipping), "v"));
     }
   });
   Archiver archiver(&fs, Data(), repository_.get());
-  ASSERT_TRUE(archiver.Open().ok());
+  ASSERT_OK(archiver.Open());
   archived_database_ = archiver.database_id_hex();
   const uint64_t segments = db_->GetStatistics().segments;
   const ArchiveStep first = Archive(&archiver);
@@ -322,7 +291,7 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
   ASSERT_GE(pieces.size(), 4u);
   const ArchivePiece& removed = pieces[pieces.size() / 2];
   const uint64_t before_gap = pieces[pieces.size() / 2 - 1].last_lsn;
-  ASSERT_TRUE(repository_->RemoveArchivePiece(removed).ok());
+  ASSERT_OK(repository_->RemoveArchivePiece(removed));
   const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
   ASSERT_EQ(layout.gaps.size(), 1u);
   EXPECT_NE(layout.gaps.front().find(removed.Name()), std::string::npos) << layout.gaps.front();
@@ -339,7 +308,7 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
   target.kind = PointTarget::Kind::kLsn;
   target.lsn = before_gap;
   auto report = RestoreTo(target, "to-the-gap");
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_OK(report);
   EXPECT_EQ(report->lsn, before_gap);
   // Past it is refused, naming the gap.
   target.lsn = db_->AckedLsn();
@@ -358,11 +327,11 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
   ArchiveVerifyOptions options;
   options.drill = true;
   options.scratch_directory = scratch_.Sub("verify-scratch");
-  ASSERT_TRUE(FileSystem::Default()->CreateDir(options.scratch_directory).ok());
+  ASSERT_OK(FileSystem::Default()->CreateDir(options.scratch_directory));
   ArchiveVerifyReport report;
   Status verified =
       VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
-  ASSERT_TRUE(verified.ok()) << verified.ToString();
+  ASSERT_OK(verified);
   EXPECT_TRUE(report.drilled);
   EXPECT_EQ(report.restored_last_lsn, db_->AckedLsn());
   EXPECT_EQ(report.restored_digest, db_->Digest());
@@ -375,7 +344,7 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
                     [](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x20; });
   options.drill = false;
   options.scratch_directory = scratch_.Sub("verify-scratch2");
-  ASSERT_TRUE(FileSystem::Default()->CreateDir(options.scratch_directory).ok());
+  ASSERT_OK(FileSystem::Default()->CreateDir(options.scratch_directory));
   verified =
       VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
   ASSERT_TRUE(verified.IsCorruption()) << verified.ToString();
@@ -383,7 +352,7 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
       << verified.ToString();
 
   // A removed description is a gap, named by the missing piece.
-  ASSERT_TRUE(repository_->RemoveArchivePiece(pieces[2]).ok());
+  ASSERT_OK(repository_->RemoveArchivePiece(pieces[2]));
   verified =
       VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
   ASSERT_FALSE(verified.ok());
@@ -404,13 +373,13 @@ TEST_F(ArchiverTest, ADataDirectoryThatDoesNotContinueTheArchiveIsRefused) {
   PointTarget target;
   target.kind = PointTarget::Kind::kLsn;
   target.lsn = middle;
-  ASSERT_TRUE(RestoreTo(target, "restored").ok());
+  ASSERT_OK(RestoreTo(target, "restored"));
   {
     std::unique_ptr<DB> restored;
     Options options;
     options.create_if_missing = false;
-    ASSERT_TRUE(DB::Open(options, scratch_.Sub("restored"), &restored).ok());
-    ASSERT_TRUE(restored->Put("other", "history").ok());
+    ASSERT_OK(DB::Open(options, scratch_.Sub("restored"), &restored));
+    ASSERT_OK(restored->Put("other", "history"));
   }
   Archiver other(FileSystem::Default(), scratch_.Sub("restored"), repository_.get());
   const Status opened = other.Open();
@@ -433,8 +402,8 @@ TEST_F(ArchiverTest, ARestoreOfARepositoryHoldingSeveralDatabasesMustNameOne) {
   // A new database, archived into the same repository, without a backup yet.
   {
     std::unique_ptr<DB> other;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other).ok());
-    ASSERT_TRUE(other->Put("newer", "database").ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other));
+    ASSERT_OK(other->Put("newer", "database"));
   }
   auto archiver = OpenArchiver(scratch_.Sub("other"));
   Archive(archiver.get());
@@ -449,7 +418,7 @@ TEST_F(ArchiverTest, ARestoreOfARepositoryHoldingSeveralDatabasesMustNameOne) {
   }
   for (const std::string& id : {backed_up, archived}) {
     auto named = PlanRestore(repository_.get(), PointTarget{}, id);
-    ASSERT_TRUE(named.ok()) << named.status().ToString();
+    ASSERT_OK(named);
     EXPECT_EQ(named->database_id_hex, id);
   }
 }
@@ -466,18 +435,18 @@ TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   Archive(archiver.get());
   const size_t pieces_before = Pieces().size();
   PruneReport report;
-  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report).ok());
+  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report));
   EXPECT_EQ(report.kept_backups.size(), 1u);
   EXPECT_FALSE(report.removed_archive_pieces.empty());
   EXPECT_LT(Pieces().size(), pieces_before);
   EXPECT_EQ(report.kept_archive_pieces, Pieces().size());
   // The newest commit is still restorable, from the kept backup and the kept pieces.
   auto latest = RestoreTo(PointTarget{}, "latest");
-  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_OK(latest);
   ExpectState("latest", Record(), "after prune");
   // Every content file a kept piece names is still there.
   for (const ArchivePiece& piece : Pieces()) {
-    EXPECT_TRUE(repository_->CheckStored(piece.file).ok()) << piece.Name();
+    EXPECT_OK(repository_->CheckStored(piece.file)) << piece.Name();
   }
 }
 
@@ -493,16 +462,16 @@ TEST_F(ArchiverTest, PruneKeepsTheNewestPieceWhereTheArchiverResumes) {
   BackUp();  // at the archive's end: no commit since
   const ArchivePiece newest = Pieces().back();
   PruneReport report;
-  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report).ok());
+  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report));
   ASSERT_FALSE(Pieces().empty());
   EXPECT_EQ(Pieces().back().Name(), newest.Name());
-  EXPECT_TRUE(repository_->CheckStored(Pieces().back().file).ok());
+  EXPECT_OK(repository_->CheckStored(Pieces().back().file));
 
   auto resumed = OpenArchiver();
   EXPECT_EQ(resumed->archived_lsn(), db_->AckedLsn());
   EXPECT_EQ(Archive(resumed.get()).bytes_read, 0u);
   auto latest = RestoreTo(PointTarget{}, "latest");
-  ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+  ASSERT_OK(latest);
   ExpectState("latest", Record(), "after prune");
 }
 
@@ -512,22 +481,20 @@ TEST_F(ArchiverTest, PruneLeavesFreshUnreferencedFilesToTheirWriter) {
   size_t offset = 0;
   ManifestFile file;
   uint64_t written = 0;
-  ASSERT_TRUE(repository_
-                  ->PutFile(
-                      [&](char* buffer, size_t capacity) -> Result<size_t> {
-                        const size_t count = std::min(capacity, content.size() - offset);
-                        std::memcpy(buffer, content.data() + offset, count);
-                        offset += count;
-                        return count;
-                      },
-                      &file, &written)
-                  .ok());
+  ASSERT_OK(repository_->PutFile(
+      [&](char* buffer, size_t capacity) -> Result<size_t> {
+        const size_t count = std::min(capacity, content.size() - offset);
+        std::memcpy(buffer, content.data() + offset, count);
+        offset += count;
+        return count;
+      },
+      &file, &written));
   BackUp();
   PruneReport report;
-  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report, 3600).ok());
+  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report, 3600));
   EXPECT_EQ(report.kept_recent, 1u);
-  EXPECT_TRUE(repository_->CheckStored(file).ok());
-  ASSERT_TRUE(Prune(repository_.get(), 1, std::nullopt, false, &report, 0).ok());
+  EXPECT_OK(repository_->CheckStored(file));
+  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report, 0));
   EXPECT_EQ(report.removed_files, std::vector<std::string>{file.stored_name});
   EXPECT_FALSE(repository_->CheckStored(file).ok());
 }
@@ -538,21 +505,21 @@ TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
   ordo::testing::ScratchDirectory scratch;
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
     testing::Fill(db.get(), 300);
   }
   std::filesystem::copy(scratch.Sub("data"), scratch.Sub("old"),
                         std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
     testing::Fill(db.get(), 200, 7);
   }
   const testing::Recorded expected = [&] {
     Options options;
     options.read_only = true;
     std::unique_ptr<DB> db;
-    EXPECT_TRUE(DB::Open(options, scratch.Sub("data"), &db).ok());
+    EXPECT_OK(DB::Open(options, scratch.Sub("data"), &db));
     return testing::RecordState(db.get());
   }();
   FaultFileSystem fault;
@@ -565,9 +532,9 @@ TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
     {
       auto repository = testing::InitAndOpen(FileSystem::Default(), repo);
       Archiver earlier(FileSystem::Default(), scratch.Sub("old"), repository.get());
-      ASSERT_TRUE(earlier.Open().ok());
+      ASSERT_OK(earlier.Open());
       ArchiveStep step;
-      ASSERT_TRUE(earlier.ArchiveAvailable(&step).ok());
+      ASSERT_OK(earlier.ArchiveAvailable(&step));
       database = earlier.database_id_hex();
     }
     fault.Reset();
@@ -584,26 +551,25 @@ TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
     completed = status.ok();
     if (!completed) ++crashes;
     const CrashMode mode = n % 2 == 0 ? CrashMode::kDropUnsynced : CrashMode::kTornWriteWithGarbage;
-    ASSERT_TRUE(fault.SimulateCrash(mode, n).ok());
+    ASSERT_OK(fault.SimulateCrash(mode, n));
     fault.Reset();
 
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
     auto pieces = repository->ListArchivePieces(database);
-    ASSERT_TRUE(pieces.ok()) << pieces.status().ToString();
+    ASSERT_OK(pieces);
     const ArchiveLayout layout = LayOutArchive(database, *pieces);
     ASSERT_EQ(layout.runs.size(), 1u) << layout.gaps.front();
     Archiver resumed(FileSystem::Default(), scratch.Sub("data"), repository.get());
-    ASSERT_TRUE(resumed.Open().ok());
+    ASSERT_OK(resumed.Open());
     ArchiveStep step;
-    ASSERT_TRUE(resumed.ArchiveAvailable(&step).ok());
+    ASSERT_OK(resumed.ArchiveAvailable(&step));
     EXPECT_EQ(resumed.archived_lsn(), expected.lsn);
     auto plan = PlanRestore(repository.get(), PointTarget{});
-    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_OK(plan);
     RestoreReport report;
     const std::string target = scratch.Sub("restored-" + std::to_string(n));
-    ASSERT_TRUE(
-        RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target, {}, &report)
-            .ok());
+    ASSERT_OK(
+        RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target, {}, &report));
     testing::ExpectRestoredState(target, expected, "after the crash");
     if (HasFatalFailure()) return;
     std::filesystem::remove_all(repo);

@@ -29,7 +29,7 @@ Status Backup(FileSystem* fs, const std::string& data, Repository* repository,
 TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
   Fill(db.get(), 400);
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   ASSERT_NE(repository, nullptr);
@@ -44,7 +44,7 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   BackupResult result;
   Status status =
       TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), options, &result);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   const Manifest& manifest = result.manifest;
   EXPECT_TRUE(result.errors.empty());
   EXPECT_EQ(manifest.digest, db->Digest());
@@ -61,21 +61,21 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   EXPECT_GT(result.bytes_read, 200u * 1024);
   EXPECT_GT(result.bytes_written, 0u);
   EXPECT_EQ(manifest.bytes_read, result.bytes_read);
-  EXPECT_TRUE(CheckManifest(manifest).ok());
+  EXPECT_OK(CheckManifest(manifest));
   // The published manifest is what the repository lists.
   auto listed = repository->ListManifests();
-  ASSERT_TRUE(listed.ok());
+  ASSERT_OK(listed);
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().backup_id, manifest.backup_id);
 
   RestoreReport report;
   status = RestoreBackup(FileSystem::Default(), repository.get(), manifest, scratch.Sub("restored"),
                          {}, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(report.files, manifest.files.size());
   OpenReport check;
   status = CheckDatabase(scratch.Sub("restored"), 3, FileSystem::Default(), &check);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(ReadAll(scratch.Sub("restored")), ReadAll(scratch.Sub("data")));
   StateDigest digest;
   uint64_t keys = 0;
@@ -92,16 +92,16 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
 TEST(TakeBackup, SecondBackupCopiesOnlyWhatChanged) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
   Fill(db.get(), 600);
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   BackupResult first;
-  ASSERT_TRUE(Backup(FileSystem::Default(), scratch.Sub("data"), repository.get(), &first).ok());
-  ASSERT_TRUE(db->Put("one-small-change", "v").ok());
+  ASSERT_OK(Backup(FileSystem::Default(), scratch.Sub("data"), repository.get(), &first));
+  ASSERT_OK(db->Put("one-small-change", "v"));
 
   BackupResult second;
   Status status = Backup(FileSystem::Default(), scratch.Sub("data"), repository.get(), &second);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(second.manifest.parent_backup_id, first.manifest.backup_id);
   EXPECT_GT(second.manifest.backup_id, first.manifest.backup_id);
   size_t sealed = 0;
@@ -129,7 +129,7 @@ TEST(TakeBackup, SecondBackupCopiesOnlyWhatChanged) {
     RestoreReport report;
     status = RestoreBackup(FileSystem::Default(), repository.get(), backup->manifest, target, {},
                            &report);
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    ASSERT_OK(status);
     StateDigest digest;
     uint64_t keys = 0;
     DigestOf(target, &digest, &keys);
@@ -145,7 +145,7 @@ TEST(TakeBackup, ConcurrentWritersLeaveAConsistentPrefix) {
   Options options = testing::SmallSegments();
   options.sync_mode = SyncMode::kNone;  // many commits quickly; the copy reads the page cache
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options, scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
   constexpr int kWriters = 4;
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
@@ -175,13 +175,13 @@ TEST(TakeBackup, ConcurrentWritersLeaveAConsistentPrefix) {
   const int written_after = written;
   stop = true;
   for (auto& writer : writers) writer.join();
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_GT(written_after, written_before) << "no write happened during the backup";
 
   RestoreReport report;
   status = RestoreBackup(FileSystem::Default(), repository.get(), result.manifest,
                          scratch.Sub("restored"), {}, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   StateDigest digest;
   uint64_t keys = 0;
   DigestOf(scratch.Sub("restored"), &digest, &keys);
@@ -213,7 +213,7 @@ TEST(TakeBackup, RefusesWithoutAKeyAndOnAMissingDirectory) {
   EXPECT_TRUE(status.IsNotFound()) << status.ToString();
   EXPECT_NE(status.message().find(scratch.Sub("nothing")), std::string::npos);
   auto listed = repository->ListManifests();
-  ASSERT_TRUE(listed.ok());
+  ASSERT_OK(listed);
   EXPECT_TRUE(listed->empty());
 }
 
@@ -224,7 +224,7 @@ std::vector<std::string> CheckEveryBackupRestores(const std::string& repository_
   std::vector<std::string> ids;
   if (repository == nullptr) return ids;
   auto manifests = repository->ListManifests();
-  EXPECT_TRUE(manifests.ok()) << manifests.status().ToString();
+  EXPECT_OK(manifests);
   if (!manifests.ok()) return ids;
   for (const Manifest& manifest : *manifests) {
     ids.push_back(manifest.backup_id);
@@ -237,7 +237,7 @@ std::vector<std::string> CheckEveryBackupRestores(const std::string& repository_
     VerifyReport report;
     const Status verified =
         VerifyBackup(FileSystem::Default(), repository.get(), manifest, options, &report);
-    EXPECT_TRUE(verified.ok()) << verified.ToString();
+    EXPECT_OK(verified);
     EXPECT_TRUE(report.drilled);
     std::filesystem::remove_all(target);
   }
@@ -252,14 +252,14 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
   // segments, a new active prefix and checkpoint), as an incremental backup finds it.
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
     Fill(db.get(), 300);
   }
   std::filesystem::copy(scratch.Sub("data"), scratch.Sub("old"),
                         std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
     Fill(db.get(), 200, 7);
   }
   const std::string data = scratch.Sub("data");
@@ -274,7 +274,7 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
       auto repository = InitAndOpen(&fault, repo);
       ASSERT_NE(repository, nullptr);
       BackupResult earlier;
-      ASSERT_TRUE(Backup(&fault, scratch.Sub("old"), repository.get(), &earlier).ok());
+      ASSERT_OK(Backup(&fault, scratch.Sub("old"), repository.get(), &earlier));
       earlier_id = earlier.manifest.backup_id;
     }
     fault.Reset();
@@ -289,7 +289,7 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
     completed = status.ok();
     if (!completed) ++crashes;
     const CrashMode mode = n % 2 == 0 ? CrashMode::kDropUnsynced : CrashMode::kTornWriteWithGarbage;
-    ASSERT_TRUE(fault.SimulateCrash(mode, n).ok());
+    ASSERT_OK(fault.SimulateCrash(mode, n));
     fault.Reset();
 
     const auto ids = CheckEveryBackupRestores(repo, scratch.Sub("check"));
@@ -301,7 +301,7 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
     BackupResult next;
     status = Backup(FileSystem::Default(), data, repository.get(), &next);
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    ASSERT_OK(status);
     EXPECT_EQ(CheckEveryBackupRestores(repo, scratch.Sub("check")).size(), ids.size() + 1);
     std::filesystem::remove_all(repo);
   }
@@ -322,25 +322,23 @@ void WriteManySmallKeys(DB* db) {
   for (int batch_index = 0; batch_index < 20; ++batch_index) {
     WriteBatch batch;
     for (int i = 0; i < 1000; ++i) batch.Put("key" + std::to_string(batch_index * 1000 + i), "v");
-    ASSERT_TRUE(db->Write(std::move(batch)).ok());
+    ASSERT_OK(db->Write(std::move(batch)));
   }
 }
 
 TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &db));
   WriteManySmallKeys(db.get());
-  ASSERT_TRUE(db->Checkpoint().ok());
+  ASSERT_OK(db->Checkpoint());
   auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   BackupResult first;
-  ASSERT_TRUE(
-      TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &first).ok());
-  ASSERT_TRUE(db->Put("key5", "changed").ok());
-  ASSERT_TRUE(db->Checkpoint().ok());  // the data directory now has a newer checkpoint
+  ASSERT_OK(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &first));
+  ASSERT_OK(db->Put("key5", "changed"));
+  ASSERT_OK(db->Checkpoint());  // the data directory now has a newer checkpoint
   BackupResult second;
-  ASSERT_TRUE(
-      TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &second).ok());
+  ASSERT_OK(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &second));
   auto stored_checkpoint = [](const Manifest& manifest) {
     for (const auto& file : manifest.files) {
       if (file.kind == "checkpoint") return file;
@@ -354,18 +352,17 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   EXPECT_LT(reused.last_lsn, second.manifest.last_lsn);
   EXPECT_LT(second.bytes_read, old_checkpoint.plain_bytes);
   RestoreReport report;
-  ASSERT_TRUE(RestoreBackup(FileSystem::Default(), repository.get(), second.manifest,
-                            scratch.Sub("restored"), {}, &report)
-                  .ok());
+  ASSERT_OK(RestoreBackup(FileSystem::Default(), repository.get(), second.manifest,
+                          scratch.Sub("restored"), {}, &report));
   Options check;
   check.integrity_level = 3;
   std::unique_ptr<DB> restored;
   OpenReport open_report;
-  ASSERT_TRUE(DB::Open(check, scratch.Sub("restored"), &restored, &open_report).ok());
+  ASSERT_OK(DB::Open(check, scratch.Sub("restored"), &restored, &open_report));
   EXPECT_EQ(restored->Digest(), second.manifest.digest);
   EXPECT_FALSE(open_report.checkpoint.empty());  // the older checkpoint, replayed from
   std::string value;
-  ASSERT_TRUE(restored->Get("key5", &value).ok());
+  ASSERT_OK(restored->Get("key5", &value));
   EXPECT_EQ(value, "changed");
 }
 
@@ -376,14 +373,14 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
 TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &db));
   WriteManySmallKeys(db.get());
   const uint64_t early_lsn = db->AckedLsn();
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(db->Put("later" + std::to_string(i), "v").ok());
-  ASSERT_TRUE(db->Checkpoint().ok());
+  for (int i = 0; i < 10; ++i) ASSERT_OK(db->Put("later" + std::to_string(i), "v"));
+  ASSERT_OK(db->Checkpoint());
   auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   BackupResult first;
-  ASSERT_TRUE(Backup(FileSystem::Default(), scratch.Sub("data"), repository.get(), &first).ok());
+  ASSERT_OK(Backup(FileSystem::Default(), scratch.Sub("data"), repository.get(), &first));
   db.reset();
 
   // Restore to the early point; the restored database writes a little and checkpoints.
@@ -393,23 +390,22 @@ TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
   RestoreReport restored;
   const Status cut = RestoreBackup(FileSystem::Default(), repository.get(), first.manifest,
                                    scratch.Sub("restored"), {}, &restored, target);
-  ASSERT_TRUE(cut.ok()) << cut.ToString();
-  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("restored"), &db).ok());
-  ASSERT_TRUE(db->Put("new-history", "v").ok());
-  ASSERT_TRUE(db->Checkpoint().ok());
+  ASSERT_OK(cut);
+  ASSERT_OK(DB::Open(Options{}, scratch.Sub("restored"), &db));
+  ASSERT_OK(db->Put("new-history", "v"));
+  ASSERT_OK(db->Checkpoint());
   ASSERT_LT(db->AckedLsn(), first.manifest.last_lsn);
   db.reset();
 
   BackupResult second;
-  ASSERT_TRUE(
-      Backup(FileSystem::Default(), scratch.Sub("restored"), repository.get(), &second).ok());
+  ASSERT_OK(Backup(FileSystem::Default(), scratch.Sub("restored"), repository.get(), &second));
   for (const ManifestFile& file : second.manifest.files) {
     if (file.kind == "checkpoint") {
       EXPECT_LE(file.last_lsn, second.manifest.last_lsn);
     }
   }
   const Status checked = CheckManifest(second.manifest);
-  EXPECT_TRUE(checked.ok()) << checked.ToString();
+  EXPECT_OK(checked);
 }
 
 }  // namespace

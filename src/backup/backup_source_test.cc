@@ -35,16 +35,16 @@ TEST(BackupSource, LiveDatabaseCaptureOpensToTheCapturedState) {
   Options options;
   options.segment_bytes = kSegmentBytesMin;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options, scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
   for (int i = 0; i < 300; ++i) {
-    ASSERT_TRUE(db->Put("key" + std::to_string(i % 120), std::string(700, 'a' + i % 26)).ok());
+    ASSERT_OK(db->Put("key" + std::to_string(i % 120), std::string(700, 'a' + i % 26)));
   }
-  ASSERT_TRUE(db->Checkpoint().ok());
-  ASSERT_TRUE(db->Delete("key5").ok());
+  ASSERT_OK(db->Checkpoint());
+  ASSERT_OK(db->Delete("key5"));
 
   BackupSource source;
   Status captured = CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source);
-  ASSERT_TRUE(captured.ok()) << captured.ToString();
+  ASSERT_OK(captured);
   EXPECT_EQ(source.last_lsn, db->AckedLsn());
   EXPECT_EQ(source.digest, db->Digest());
   EXPECT_EQ(source.keys, db->CountKeys());
@@ -61,7 +61,7 @@ TEST(BackupSource, LiveDatabaseCaptureOpensToTheCapturedState) {
   check.integrity_level = 3;
   std::unique_ptr<DB> copy;
   Status opened = DB::Open(check, scratch.Sub("copy"), &copy);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  ASSERT_OK(opened);
   EXPECT_EQ(copy->Digest(), source.digest);
   EXPECT_EQ(copy->CountKeys(), source.keys);
 }
@@ -72,7 +72,7 @@ TEST(BackupSource, CaptureDuringConcurrentWritesIsAConsistentPrefix) {
   options.segment_bytes = kSegmentBytesMin;
   options.sync_mode = SyncMode::kNone;  // many commits quickly; durability is not the point here
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options, scratch.Sub("data"), &db).ok());
+  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
   for (int t = 0; t < 3; ++t) {
@@ -81,21 +81,21 @@ TEST(BackupSource, CaptureDuringConcurrentWritesIsAConsistentPrefix) {
         WriteBatch batch;
         batch.Put("w" + std::to_string(t) + "-" + std::to_string(i % 200), std::to_string(i));
         batch.Put("last" + std::to_string(t), std::to_string(i));
-        ASSERT_TRUE(db->Write(batch).ok());
+        ASSERT_OK(db->Write(batch));
       }
     });
   }
   for (int round = 0; round < 5; ++round) {
     while (db->AckedLsn() < static_cast<uint64_t>(400 * (round + 1))) std::this_thread::yield();
     BackupSource source;
-    ASSERT_TRUE(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source).ok());
+    ASSERT_OK(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source));
     const std::string target = scratch.Sub("copy" + std::to_string(round));
     CopySource(source, target);
     std::unique_ptr<DB> copy;
     Options check;
     check.integrity_level = 3;
     Status opened = DB::Open(check, target, &copy);
-    ASSERT_TRUE(opened.ok()) << opened.ToString();
+    ASSERT_OK(opened);
     EXPECT_EQ(copy->Digest(), source.digest) << "round " << round;
     EXPECT_EQ(copy->CountKeys(), source.keys) << "round " << round;
     EXPECT_EQ(copy->GetStatistics().last_lsn, source.last_lsn);
@@ -110,8 +110,8 @@ TEST(BackupSource, EmptyAndMissingDirectories) {
   EXPECT_TRUE(
       CaptureBackupSource(FileSystem::Default(), scratch.Sub("none"), &source).IsNotFound());
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &db).ok());
-  ASSERT_TRUE(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source).ok());
+  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &db));
+  ASSERT_OK(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source));
   EXPECT_EQ(source.last_lsn, 0u);
   EXPECT_EQ(source.keys, 0u);
   EXPECT_EQ(source.digest, StateDigest{});
@@ -127,22 +127,22 @@ TEST(BackupSource, CapturedActivePrefixIsDurableInTheDataDirectory) {
   options.file_system = &fault;
   options.sync_mode = SyncMode::kNone;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options, scratch.Sub("data"), &db).ok());
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db->Put("key" + std::to_string(i), "value").ok());
+  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
+  for (int i = 0; i < 50; ++i) ASSERT_OK(db->Put("key" + std::to_string(i), "value"));
 
   BackupSource source;
-  ASSERT_TRUE(CaptureBackupSource(&fault, scratch.Sub("data"), &source).ok());
+  ASSERT_OK(CaptureBackupSource(&fault, scratch.Sub("data"), &source));
   ASSERT_EQ(source.last_lsn, 50u);
   const SourceFile& active = source.files.back();
   ASSERT_EQ(active.kind, SourceKind::kActivePrefix);
 
-  ASSERT_TRUE(fault.SimulateCrash(CrashMode::kDropUnsynced).ok());
+  ASSERT_OK(fault.SimulateCrash(CrashMode::kDropUnsynced));
   db.reset();  // its handles died with the crash: closing fails and writes nothing
   auto size = FileSystem::Default()->GetFileSize(active.path);
-  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  ASSERT_OK(size);
   EXPECT_GE(*size, active.bytes) << "the power failure took bytes the backup copied";
   std::unique_ptr<DB> reopened;
-  ASSERT_TRUE(DB::Open(Options{}, scratch.Sub("data"), &reopened).ok());
+  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &reopened));
   EXPECT_EQ(reopened->GetStatistics().last_lsn, 50u);
   EXPECT_EQ(reopened->Digest(), source.digest);
 }

@@ -149,7 +149,7 @@ TEST(ContentCodecTest, BytesAreTheFormatsWhateverTheThreadCount) {
       ContentSummary summary;
       const Status status = EncodeContent(KeysFor(EncryptionMode::kNone), source.Function(), &file,
                                           &summary, workers);
-      ASSERT_TRUE(status.ok()) << status.ToString();
+      ASSERT_OK(status);
       EXPECT_TRUE(file.contents() == expected) << "the stored bytes differ from the format's";
       EXPECT_EQ(summary.plain_bytes, size);
       EXPECT_EQ(summary.plain_sha256, Sha256Hex(plain));
@@ -170,7 +170,7 @@ TEST(ContentCodecTest, EncryptedFilesDecodeWhateverTheThreadCount) {
         Source source(&plain);
         MemoryFile file;
         ContentSummary written;
-        ASSERT_TRUE(EncodeContent(keys, source.Function(), &file, &written, workers).ok());
+        ASSERT_OK(EncodeContent(keys, source.Function(), &file, &written, workers));
         EXPECT_EQ(written.stored_sha256, Sha256Hex(file.contents()));
         std::string decoded;
         ContentSummary read;
@@ -181,7 +181,7 @@ TEST(ContentCodecTest, EncryptedFilesDecodeWhateverTheThreadCount) {
               return Status::Ok();
             },
             &read);
-        ASSERT_TRUE(status.ok()) << status.ToString();
+        ASSERT_OK(status);
         EXPECT_TRUE(decoded == plain);
         EXPECT_EQ(read.plain_sha256, written.plain_sha256);
         EXPECT_EQ(read.stored_sha256, written.stored_sha256);
@@ -244,7 +244,7 @@ TEST(ContentCodecTest, DecodeErrorsAreTheSameWhateverTheThreadCount) {
     Source source(&plain);
     MemoryFile file;
     ContentSummary summary;
-    ASSERT_TRUE(EncodeContent(keys, source.Function(), &file, &summary, 1).ok());
+    ASSERT_OK(EncodeContent(keys, source.Function(), &file, &summary, 1));
     const std::string& original = file.contents();
     for (const size_t offset : {size_t{3}, size_t{70}, original.size() / 3, original.size() / 2,
                                 original.size() - 30, original.size() - 1}) {
@@ -283,7 +283,7 @@ TEST(ContentCodecTest, SinkErrorStopsTheDecode) {
   MemoryFile file;
   ContentSummary summary;
   const ContentKeys keys = KeysFor(EncryptionMode::kKey);
-  ASSERT_TRUE(EncodeContent(keys, source.Function(), &file, &summary).ok());
+  ASSERT_OK(EncodeContent(keys, source.Function(), &file, &summary));
   for (size_t fail_at = 0; fail_at < 8; ++fail_at) {
     size_t calls = 0;
     ContentSummary read;

@@ -36,7 +36,7 @@ TEST(Sha256Test, KnownVectors) {
 TEST(KeysTest, Base64RoundTrip) {
   for (const std::string& bytes : {std::string(), std::string("f"), std::string(32, '\xff')}) {
     Result<std::string> decoded = Base64Decode(Base64Encode(bytes));
-    ASSERT_TRUE(decoded.ok());
+    ASSERT_OK(decoded);
     EXPECT_EQ(*decoded, bytes);
   }
   EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
@@ -46,12 +46,12 @@ TEST(KeysTest, Base64RoundTrip) {
 TEST(KeysTest, SymmetricKeyFile) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
-  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("k"), false).ok());
+  ASSERT_OK(GenerateKeyFiles(fs, scratch.Sub("k"), false));
   EXPECT_EQ(Mode(scratch.Sub("k.key")),
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   EXPECT_FALSE(fs->FileExists(scratch.Sub("k.pub")));
   KeyMaterial key;
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("k.key"), &key).ok());
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("k.key"), &key));
   EXPECT_EQ(key.secret_key.size(), kKeyBytes);
   EXPECT_TRUE(key.public_key.empty());
   EXPECT_EQ(KeyId(key.secret_key).size(), 16u);
@@ -60,7 +60,7 @@ TEST(KeysTest, SymmetricKeyFile) {
   EXPECT_TRUE(again.IsInvalidArgument());
   EXPECT_NE(again.message().find(scratch.Sub("k.key")), std::string::npos);
   KeyMaterial same;
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("k.key"), &same).ok());
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("k.key"), &same));
   EXPECT_EQ(same.secret_key, key.secret_key);
   // No temporaries left behind.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(scratch.path()),
@@ -71,13 +71,13 @@ TEST(KeysTest, SymmetricKeyFile) {
 TEST(KeysTest, KeyPairFiles) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
-  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("p"), true).ok());
+  ASSERT_OK(GenerateKeyFiles(fs, scratch.Sub("p"), true));
   EXPECT_EQ(Mode(scratch.Sub("p.key")),
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   KeyMaterial secret;
   KeyMaterial public_only;
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("p.key"), &secret).ok());
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("p.pub"), &public_only).ok());
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("p.key"), &secret));
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("p.pub"), &public_only));
   EXPECT_EQ(secret.secret_key.size(), kKeyBytes);
   EXPECT_EQ(secret.public_key, public_only.public_key);
   EXPECT_TRUE(public_only.secret_key.empty());
@@ -110,7 +110,7 @@ TEST(KeysTest, MalformedKeyFilesAreNamed) {
   WriteText(scratch.Sub("good"),
             "ordo-key-v1 symmetric\r\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
   KeyMaterial key;
-  EXPECT_TRUE(ReadKeyFile(fs, scratch.Sub("good"), &key).ok());
+  EXPECT_OK(ReadKeyFile(fs, scratch.Sub("good"), &key));
   EXPECT_EQ(key.secret_key, std::string(32, '\0'));
   const Status missing = ReadKeyFile(fs, scratch.Sub("missing"), &key);
   EXPECT_FALSE(missing.ok());

@@ -57,25 +57,25 @@ LogVisitor Collect(std::vector<Seen>* seen) {
 // a CLEAR in the middle, more puts after it. Returns the LSN of the clear.
 uint64_t Workload(DB* db) {
   for (int i = 0; i < 300; ++i) {
-    EXPECT_TRUE(db->Put("key" + std::to_string(i % 40), std::string(600, 'a' + i % 26)).ok());
+    EXPECT_OK(db->Put("key" + std::to_string(i % 40), std::string(600, 'a' + i % 26)));
   }
-  EXPECT_TRUE(db->Delete("key3").ok());
-  EXPECT_TRUE(db->Put("ttl", "short", /*expire_at_ms=*/4102444800000).ok());
+  EXPECT_OK(db->Delete("key3"));
+  EXPECT_OK(db->Put("ttl", "short", /*expire_at_ms=*/4102444800000));
   WriteBatch expire;
   expire.Expire("ttl");
-  EXPECT_TRUE(db->Write(std::move(expire)).ok());
+  EXPECT_OK(db->Write(std::move(expire)));
   WriteBatch clear;
   clear.Clear();
-  EXPECT_TRUE(db->Write(std::move(clear)).ok());
+  EXPECT_OK(db->Write(std::move(clear)));
   const uint64_t clear_lsn = db->AckedLsn();
   for (int i = 0; i < 120; ++i) {
-    EXPECT_TRUE(db->Put("after" + std::to_string(i % 30), std::string(700, 'z')).ok());
+    EXPECT_OK(db->Put("after" + std::to_string(i % 30), std::string(700, 'z')));
   }
   WriteBatch batch;
   batch.Put("key5", "five");
   batch.Delete("after1");
   batch.Put("bin\xff", std::string("\0\x01", 2));
-  EXPECT_TRUE(db->Write(std::move(batch)).ok());
+  EXPECT_OK(db->Write(std::move(batch)));
   return clear_lsn;
 }
 
@@ -119,7 +119,7 @@ TEST(LogWalk, DataDirectoryLiveAndClosedGivesEveryLsnOnce) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
   const uint64_t clear_lsn = Workload(db.get());
   const uint64_t last = db->AckedLsn();
   const StateDigest digest = db->Digest();
@@ -128,7 +128,7 @@ TEST(LogWalk, DataDirectoryLiveAndClosedGivesEveryLsnOnce) {
   std::vector<Seen> seen;
   LogWalkSummary summary;
   Status walked = WalkDataDirectory(FileSystem::Default(), data, {}, Collect(&seen), &summary);
-  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  ASSERT_OK(walked);
   ExpectWholeLog(seen, last, clear_lsn, digest, keys);
   EXPECT_EQ(summary.first_lsn, 1u);
   EXPECT_EQ(summary.last_lsn, last);
@@ -136,11 +136,11 @@ TEST(LogWalk, DataDirectoryLiveAndClosedGivesEveryLsnOnce) {
   EXPECT_EQ(summary.records_matched, last);
   EXPECT_FALSE(summary.stopped);
 
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Close());
   db.reset();
   seen.clear();
   walked = WalkDataDirectory(FileSystem::Default(), data, {}, Collect(&seen), &summary);
-  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  ASSERT_OK(walked);
   ExpectWholeLog(seen, last, clear_lsn, digest, keys);
 }
 
@@ -148,16 +148,16 @@ TEST(LogWalk, RepositoryAfterBackupGivesTheSameLog) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
   const uint64_t clear_lsn = Workload(db.get());
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   ASSERT_NE(repository, nullptr);
   BackupResult first;
-  ASSERT_TRUE(TakeBackup(FileSystem::Default(), data, repository.get(), {}, &first).ok());
+  ASSERT_OK(TakeBackup(FileSystem::Default(), data, repository.get(), {}, &first));
   // A second backup after more writes: the walk reads the newest by default.
-  ASSERT_TRUE(db->Put("late", "value").ok());
+  ASSERT_OK(db->Put("late", "value"));
   BackupResult second;
-  ASSERT_TRUE(TakeBackup(FileSystem::Default(), data, repository.get(), {}, &second).ok());
+  ASSERT_OK(TakeBackup(FileSystem::Default(), data, repository.get(), {}, &second));
   const uint64_t last = db->AckedLsn();
 
   ASSERT_TRUE(std::filesystem::create_directory(scratch.Sub("tmp")));
@@ -167,7 +167,7 @@ TEST(LogWalk, RepositoryAfterBackupGivesTheSameLog) {
   LogWalkSummary summary;
   Status walked =
       WalkRepository(FileSystem::Default(), repository.get(), options, Collect(&seen), &summary);
-  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  ASSERT_OK(walked);
   EXPECT_EQ(summary.backup_id, second.manifest.backup_id);
   ASSERT_EQ(seen.size(), last);
   EXPECT_EQ(seen.back().digest, db->Digest());
@@ -179,7 +179,7 @@ TEST(LogWalk, RepositoryAfterBackupGivesTheSameLog) {
   options.backup_id = first.manifest.backup_id;
   walked =
       WalkRepository(FileSystem::Default(), repository.get(), options, Collect(&seen), &summary);
-  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  ASSERT_OK(walked);
   ExpectWholeLog(seen, last - 1, clear_lsn, first.manifest.digest, first.manifest.keys);
 
   options.backup_id = "20200101T000000Z-00000000";
@@ -202,19 +202,18 @@ TEST(LogWalk, FiltersSelectCommits) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
   const uint64_t clear_lsn = Workload(db.get());
   const uint64_t last = db->AckedLsn();
   std::vector<Seen> all;
   LogWalkSummary summary;
-  ASSERT_TRUE(WalkDataDirectory(FileSystem::Default(), data, {}, Collect(&all), &summary).ok());
+  ASSERT_OK(WalkDataDirectory(FileSystem::Default(), data, {}, Collect(&all), &summary));
 
   // Key: every op on it, and the clear.
   LogWalkOptions options;
   options.filter.key = "key5";
   std::vector<Seen> seen;
-  ASSERT_TRUE(
-      WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary).ok());
+  ASSERT_OK(WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary));
   std::vector<uint64_t> expected;
   for (const Seen& entry : all) {
     for (const SeenOp& op : entry.ops) {
@@ -239,8 +238,7 @@ TEST(LogWalk, FiltersSelectCommits) {
   options.filter.since_micros = since;
   options.filter.until_micros = until;
   seen.clear();
-  ASSERT_TRUE(
-      WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary).ok());
+  ASSERT_OK(WalkDataDirectory(FileSystem::Default(), data, options, Collect(&seen), &summary));
   size_t count = 0;
   for (const Seen& entry : all) count += entry.time >= since && entry.time <= until;
   EXPECT_EQ(seen.size(), count);
@@ -252,10 +250,8 @@ TEST(LogWalk, FiltersSelectCommits) {
 
   // The visitor stops the walk.
   size_t visited = 0;
-  ASSERT_TRUE(WalkDataDirectory(
-                  FileSystem::Default(), data, {}, [&](const LogCommit&) { return ++visited < 7; },
-                  &summary)
-                  .ok());
+  ASSERT_OK(WalkDataDirectory(
+      FileSystem::Default(), data, {}, [&](const LogCommit&) { return ++visited < 7; }, &summary));
   EXPECT_EQ(visited, 7u);
   EXPECT_TRUE(summary.stopped);
 }
@@ -271,9 +267,9 @@ TEST(LogWalk, MissingDirectoryIsNotFoundAndDamageIsCorruption) {
   const std::string data = scratch.Sub("data");
   {
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
     Workload(db.get());
-    ASSERT_TRUE(db->Close().ok());
+    ASSERT_OK(db->Close());
   }
   // Flip a byte inside the first (sealed) segment's records.
   const std::string first = data + "/log/" + log::SegmentFileName(1);
@@ -309,7 +305,7 @@ TEST(LogWalk, PublicKeyRepositoryNeedsTheSecretKey) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
   const uint64_t clear_lsn = Workload(db.get());
   auto writer = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"), EncryptionMode::kPublicKey,
                             read_key, public_key);
@@ -317,7 +313,7 @@ TEST(LogWalk, PublicKeyRepositoryNeedsTheSecretKey) {
   writer = testing::OpenRepositoryOrDie(FileSystem::Default(), scratch.Sub("repo"), write_key);
   BackupResult result;
   const Status backed_up = TakeBackup(FileSystem::Default(), data, writer.get(), {}, &result);
-  ASSERT_TRUE(backed_up.ok()) << backed_up.ToString();
+  ASSERT_OK(backed_up);
 
   std::vector<Seen> seen;
   LogWalkSummary summary;
@@ -330,7 +326,7 @@ TEST(LogWalk, PublicKeyRepositoryNeedsTheSecretKey) {
   ASSERT_NE(reader, nullptr);
   const Status walked =
       WalkRepository(FileSystem::Default(), reader.get(), {}, Collect(&seen), &summary);
-  ASSERT_TRUE(walked.ok()) << walked.ToString();
+  ASSERT_OK(walked);
   ExpectWholeLog(seen, db->AckedLsn(), clear_lsn, db->Digest(), db->CountKeys());
 }
 
@@ -340,8 +336,8 @@ TEST(LogWalk, LiveDirectoryUnderWritesIsAConsistentPrefix) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), data, &db).ok());
-  ASSERT_TRUE(db->Put("seed", "x").ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK(db->Put("seed", "x"));
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop.load(); ++i) {
@@ -359,7 +355,7 @@ TEST(LogWalk, LiveDirectoryUnderWritesIsAConsistentPrefix) {
     LogWalkSummary summary;
     const Status walked =
         WalkDataDirectory(FileSystem::Default(), data, {}, Collect(&seen), &summary);
-    ASSERT_TRUE(walked.ok()) << walked.ToString();
+    ASSERT_OK(walked);
     ASSERT_EQ(seen.size(), summary.last_lsn);
     for (size_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i].lsn, i + 1);
     EXPECT_GE(summary.last_lsn, previous);

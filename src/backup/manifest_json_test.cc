@@ -11,6 +11,7 @@
 
 #include "backup/sha256.h"
 #include "log/format.h"
+#include "tests/test_util.h"
 
 namespace ordo::backup {
 namespace {
@@ -38,7 +39,7 @@ std::string WithField(const std::string& field, const Json& value) {
 TEST(ManifestJson, ValidManifestParses) {
   Manifest manifest;
   const Status status = ManifestFromJson(WithField("keys", 7), "m.json", &manifest);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(manifest.keys, 7u);
   EXPECT_EQ(manifest.last_lsn, 9u);
 }
@@ -55,8 +56,7 @@ TEST(ManifestJson, NumberOutOfRangeOrOfWrongKindIsCorruption) {
   EXPECT_TRUE(ManifestFromJson(WithField("first_commit_time_micros", 9223372036854775808ull),
                                "m.json", &manifest)
                   .IsCorruption());
-  EXPECT_TRUE(
-      ManifestFromJson(WithField("first_commit_time_micros", -5), "m.json", &manifest).ok());
+  EXPECT_OK(ManifestFromJson(WithField("first_commit_time_micros", -5), "m.json", &manifest));
 }
 
 TEST(ManifestJson, VersionIsComparedAsANumberNotTruncated) {
@@ -96,7 +96,7 @@ ArchivePiece ValidPiece() {
 // an edited but consistent description cannot make a restore append to another file.
 TEST(ManifestJson, ArchivePieceMustNameItsOwnSegmentAndIdentityFiles) {
   ArchivePiece parsed;
-  ASSERT_TRUE(ArchivePieceFromJson(ArchivePieceToJson(ValidPiece()), "p.json", &parsed).ok());
+  ASSERT_OK(ArchivePieceFromJson(ArchivePieceToJson(ValidPiece()), "p.json", &parsed));
   EXPECT_EQ(parsed.file.relative_path, "log/" + log::SegmentFileName(3));
 
   std::vector<ArchivePiece> bad(5, ValidPiece());

@@ -26,28 +26,28 @@ using testing::Recorded;
 class PointInTimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db_).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db_));
   }
-  void Write(WriteBatch batch) { ASSERT_TRUE(db_->Write(std::move(batch)).ok()); }
+  void Write(WriteBatch batch) { ASSERT_OK(db_->Write(std::move(batch))); }
   Recorded Record() { return testing::RecordState(db_.get()); }
   std::unique_ptr<Repository> BackUp() {
     auto repository = testing::InitAndOpen(FileSystem::Default(), scratch_.Sub("repo"));
     BackupResult result;
     Status taken = TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository.get(),
                               BackupOptions{}, &result);
-    EXPECT_TRUE(taken.ok()) << taken.ToString();
+    EXPECT_OK(taken);
     return repository;
   }
   RestoreReport RestoreTo(Repository* repository, const PointTarget& target,
                           const std::string& name) {
     auto manifests = repository->ListManifests();
-    EXPECT_TRUE(manifests.ok());
+    EXPECT_OK(manifests);
     auto chosen = ChooseBackupForPoint(*manifests, target);
-    EXPECT_TRUE(chosen.ok()) << chosen.status().ToString();
+    EXPECT_OK(chosen);
     RestoreReport report;
     Status restored = RestoreBackup(FileSystem::Default(), repository, *chosen, scratch_.Sub(name),
                                     {}, &report, target);
-    EXPECT_TRUE(restored.ok()) << restored.ToString();
+    EXPECT_OK(restored);
     return report;
   }
   void ExpectState(const std::string& name, const Recorded& point, const std::string& context) {
@@ -133,13 +133,13 @@ TEST_F(PointInTimeTest, TargetsAcrossManySegmentsLandExactly) {
     }
   };
   auto early = db_->CreateRestorePoint("only-early");
-  ASSERT_TRUE(early.ok());
+  ASSERT_OK(early);
   const Recorded at_early = Record();
   write_keys(150, 'a');
-  ASSERT_TRUE(db_->CreateRestorePoint("twice").ok());
+  ASSERT_OK(db_->CreateRestorePoint("twice"));
   write_keys(150, 'b');
   auto twice = db_->CreateRestorePoint("twice");
-  ASSERT_TRUE(twice.ok());
+  ASSERT_OK(twice);
   const Recorded at_twice = Record();
   std::vector<Recorded> points;  // every commit of the last stretch
   for (int i = 0; i < 150; ++i) {
@@ -160,14 +160,14 @@ TEST_F(PointInTimeTest, TargetsAcrossManySegmentsLandExactly) {
 
   // Segment boundaries: the first and last commit of every segment the stretch crossed.
   auto segments = log::ListSegmentIds(FileSystem::Default(), scratch_.Sub("data") + "/log");
-  ASSERT_TRUE(segments.ok());
+  ASSERT_OK(segments);
   std::vector<uint64_t> starts;
   for (const uint64_t id : *segments) {
     const std::string path = scratch_.Sub("data") + "/log/" + log::SegmentFileName(id);
     auto size = FileSystem::Default()->GetFileSize(path);
-    ASSERT_TRUE(size.ok());
+    ASSERT_OK(size);
     auto reader = log::SegmentReader::Open(FileSystem::Default(), path, *size);
-    ASSERT_TRUE(reader.ok());
+    ASSERT_OK(reader);
     starts.push_back((*reader)->header().first_lsn);
   }
   int checked = 0;
@@ -193,7 +193,7 @@ TEST_F(PointInTimeTest, NamedRestorePointRestoresTheStateAtIt) {
   EXPECT_TRUE(db_->CreateRestorePoint("").status().IsInvalidArgument());
   EXPECT_TRUE(db_->CreateRestorePoint(std::string(257, 'n')).status().IsInvalidArgument());
   auto lsn = db_->CreateRestorePoint("before-migration");
-  ASSERT_TRUE(lsn.ok());
+  ASSERT_OK(lsn);
   EXPECT_EQ(*lsn, db_->AckedLsn());
   const Recorded at_point = Record();
   WriteBatch migration;
@@ -209,7 +209,7 @@ TEST_F(PointInTimeTest, NamedRestorePointRestoresTheStateAtIt) {
   ExpectState("restored", at_point, "restore point");
   target.point_name = "never-made";
   auto manifests = repository->ListManifests();
-  ASSERT_TRUE(manifests.ok());
+  ASSERT_OK(manifests);
   RestoreReport missing;
   Status status = RestoreBackup(FileSystem::Default(), repository.get(), manifests->back(),
                                 scratch_.Sub("missing"), {}, &missing, target);
@@ -223,7 +223,7 @@ TEST_F(PointInTimeTest, TargetOutsideTheRepositoryIsRefusedWithTheRange) {
   Write(std::move(batch));
   auto repository = BackUp();
   auto manifests = repository->ListManifests();
-  ASSERT_TRUE(manifests.ok());
+  ASSERT_OK(manifests);
   PointTarget target;
   target.kind = PointTarget::Kind::kLsn;
   target.lsn = 1000;

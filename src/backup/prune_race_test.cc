@@ -18,6 +18,7 @@
 #include "backup/backup_test_util.h"
 #include "backup/prune.h"
 #include "backup/verify.h"
+#include "io/file_system_wrapper.h"
 
 namespace ordo::backup {
 namespace {
@@ -26,66 +27,52 @@ using testing::Fill;
 
 // Forwards to the POSIX file system, calling `before_change` before every call that changes
 // the file system; a non-OK status from it fails that call unperformed (a process killed there).
-class HookedFileSystem final : public FileSystem {
+class HookedFileSystem final : public FileSystemWrapper {
  public:
+  HookedFileSystem() : FileSystemWrapper(FileSystem::Default()) {}
+
   std::function<Status()> before_change = [] { return Status::Ok(); };
   int changes = 0;
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->NewWritableFile(path);
+    return FileSystemWrapper::NewWritableFile(path);
   }
   Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->ReopenWritableFile(path);
-  }
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
-    return base_->NewRandomAccessFile(path);
-  }
-  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
-  Result<uint64_t> GetFileSize(const std::string& path) override {
-    return base_->GetFileSize(path);
-  }
-  Result<int64_t> GetModificationTimeMicros(const std::string& path) override {
-    return base_->GetModificationTimeMicros(path);
-  }
-  Result<std::vector<std::string>> GetChildren(const std::string& directory) override {
-    return base_->GetChildren(directory);
+    return FileSystemWrapper::ReopenWritableFile(path);
   }
   Status CreateDir(const std::string& directory) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->CreateDir(directory);
+    return FileSystemWrapper::CreateDir(directory);
   }
   Status RemoveFile(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->RemoveFile(path);
+    return FileSystemWrapper::RemoveFile(path);
   }
   Status RenameFile(const std::string& source, const std::string& target) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->RenameFile(source, target);
+    return FileSystemWrapper::RenameFile(source, target);
   }
   Status SyncDir(const std::string& directory) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->SyncDir(directory);
+    return FileSystemWrapper::SyncDir(directory);
   }
   Status SyncFile(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->SyncFile(path);
+    return FileSystemWrapper::SyncFile(path);
   }
   Status Truncate(const std::string& path, uint64_t size) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->Truncate(path, size);
+    return FileSystemWrapper::Truncate(path, size);
   }
   Status SetReadOnly(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->SetReadOnly(path);
+    return FileSystemWrapper::SetReadOnly(path);
   }
   Status SetWritable(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(Change());
-    return base_->SetWritable(path);
-  }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
+    return FileSystemWrapper::SetWritable(path);
   }
 
  private:
@@ -93,7 +80,6 @@ class HookedFileSystem final : public FileSystem {
     ++changes;
     return before_change();
   }
-  FileSystem* base_ = FileSystem::Default();
 };
 
 class PruneRaceTest : public ::testing::Test {
@@ -103,12 +89,12 @@ class PruneRaceTest : public ::testing::Test {
     namespace stdfs = std::filesystem;
     ASSERT_NE(testing::InitAndOpen(FileSystem::Default(), Template()), nullptr);
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("a"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("a"), &db));
     Fill(db.get(), 150, 0);
     TakeTemplateBackup(&b1_);
     db.reset();
     stdfs::copy(scratch_.Sub("a"), scratch_.Sub("a1"), stdfs::copy_options::recursive);
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("a"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("a"), &db));
     Fill(db.get(), 150, 1);
     db.reset();
     TakeTemplateBackup(&b2_);
@@ -120,7 +106,7 @@ class PruneRaceTest : public ::testing::Test {
     BackupResult result;
     const Status status =
         TakeBackup(FileSystem::Default(), scratch_.Sub("a"), repository.get(), {}, &result);
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    ASSERT_OK(status);
     *id = result.manifest.backup_id;
   }
 
@@ -151,13 +137,13 @@ class PruneRaceTest : public ::testing::Test {
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), path);
     ASSERT_NE(repository, nullptr);
     auto manifests = repository->ListManifests();
-    ASSERT_TRUE(manifests.ok()) << context << ": " << manifests.status().ToString();
+    ASSERT_OK(manifests) << context << ": " << manifests.status().ToString();
     for (const Manifest& manifest : *manifests) {
       VerifyReport report;
       const Status verified =
           VerifyBackup(FileSystem::Default(), repository.get(), manifest, {}, &report);
-      EXPECT_TRUE(verified.ok()) << context << ", backup " << manifest.backup_id << ": "
-                                 << verified.ToString();
+      EXPECT_OK(verified) << context << ", backup " << manifest.backup_id << ": "
+                          << verified.ToString();
     }
   }
 
@@ -169,7 +155,7 @@ class PruneRaceTest : public ::testing::Test {
     EXPECT_TRUE(Children(path + "/leases").empty()) << context;
     EXPECT_TRUE(Children(path + "/trash").empty()) << context;
     PruneReport again;
-    ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &again).ok());
+    ASSERT_OK(PruneThrough(FileSystem::Default(), path, &again));
     EXPECT_EQ(again.kept_backups, std::vector<std::string>{new_backup}) << context;
     ExpectEveryManifestVerifies(path, context + ", pruned again");
   }
@@ -224,9 +210,9 @@ TEST_F(PruneRaceTest, APruneAtAnyStepOfABackupNeverRemovesWhatItsManifestNames) 
           prune_status = PruneThrough(FileSystem::Default(), path, &pruned);
         },
         &changes, &result);
-    ASSERT_TRUE(backed_up.ok()) << backed_up.ToString();
+    ASSERT_OK(backed_up);
     if (!ran) break;  // past the backup's last change: every step was covered
-    ASSERT_TRUE(prune_status.ok()) << prune_status.ToString();
+    ASSERT_OK(prune_status);
     restored_somewhere += pruned.restored_files.empty() ? 0 : 1;
     busy_somewhere += result.errors.empty() ? 0 : 1;
     ExpectSettled(path, result.manifest.backup_id, context);
@@ -258,9 +244,9 @@ TEST_F(PruneRaceTest, ABackupAtAnyStepOfAPruneNeverLosesWhatItsManifestNames) {
     };
     PruneReport pruned;
     const Status prune_status = PruneThrough(&hooked, path, &pruned);
-    ASSERT_TRUE(prune_status.ok()) << prune_status.ToString();
+    ASSERT_OK(prune_status);
     if (!ran) break;  // past the prune's last change: every step was covered
-    ASSERT_TRUE(backed_up.ok()) << backed_up.ToString();
+    ASSERT_OK(backed_up);
     restored_somewhere += pruned.restored_files.empty() ? 0 : 1;
     ExpectSettled(path, result.manifest.backup_id, context);
     if (HasFatalFailure()) return;
@@ -275,9 +261,8 @@ TEST_F(PruneRaceTest, APruneThatDiesPartWayLeavesTrashThatReadersFindAndTheNextP
   int backup_changes = 0;
   {
     BackupResult result;
-    ASSERT_TRUE(BackUpA1With(
-                    FreshRepository(0), 0, [] {}, &backup_changes, &result)
-                    .ok());
+    ASSERT_OK(BackUpA1With(
+        FreshRepository(0), 0, [] {}, &backup_changes, &result));
   }
   ASSERT_GT(backup_changes, 4);
   int left_trash = 0;
@@ -303,13 +288,13 @@ TEST_F(PruneRaceTest, APruneThatDiesPartWayLeavesTrashThatReadersFindAndTheNextP
             (void)PruneThrough(&dying, path, &report);
           },
           &changes, &result);
-      ASSERT_TRUE(backed_up.ok()) << backed_up.ToString();
+      ASSERT_OK(backed_up);
       if (!died) break;  // the prune ran to its end: every death was covered
       left_trash += Children(path + "/trash").empty() ? 0 : 1;
       ExpectEveryManifestVerifies(path, context);
       PruneReport settled;
       const Status pruned = PruneThrough(FileSystem::Default(), path, &settled);
-      ASSERT_TRUE(pruned.ok()) << pruned.ToString();
+      ASSERT_OK(pruned);
       EXPECT_TRUE(Children(path + "/trash").empty()) << context;
       EXPECT_EQ(settled.kept_backups, std::vector<std::string>{result.manifest.backup_id});
       ExpectEveryManifestVerifies(path, context + ", settled");
@@ -333,29 +318,29 @@ TEST_F(PruneRaceTest, ABackupKilledAtAnyStepLeavesNothingAPruneOrTheNextBackupTr
         return Status::IOError("killed");  // and every change after, its lease's removal too
       };
       auto repository = Repository::Open(&dying, path, {});
-      ASSERT_TRUE(repository.ok()) << repository.status().ToString();
+      ASSERT_OK(repository);
       BackupResult result;
       const Status status =
           TakeBackup(FileSystem::Default(), scratch_.Sub("a1"), repository->get(), {}, &result);
       if (!died) {
-        ASSERT_TRUE(status.ok()) << status.ToString();
+        ASSERT_OK(status);
         break;  // the backup ran to its end: every death was covered
       }
       // Killed after its manifest was published (only its lease's removal failed): a backup.
       if (status.ok()) {
-        EXPECT_TRUE(repository->get()->ReadManifest(result.manifest.backup_id).ok());
+        EXPECT_OK(repository->get()->ReadManifest(result.manifest.backup_id));
       }
     }
     PruneReport pruned;
-    ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &pruned).ok());
+    ASSERT_OK(PruneThrough(FileSystem::Default(), path, &pruned));
     ExpectEveryManifestVerifies(path, context);
     BackupResult result;
     int changes = 0;
     const Status again = BackUpA1With(
         path, 0, [] {}, &changes, &result);
-    ASSERT_TRUE(again.ok()) << again.ToString();
+    ASSERT_OK(again);
     PruneReport settled;
-    ASSERT_TRUE(PruneThrough(FileSystem::Default(), path, &settled).ok());
+    ASSERT_OK(PruneThrough(FileSystem::Default(), path, &settled));
     EXPECT_EQ(settled.kept_backups, std::vector<std::string>{result.manifest.backup_id});
     ExpectEveryManifestVerifies(path, context + ", backed up again");
     if (HasFatalFailure()) return;

@@ -31,13 +31,13 @@ class PruneTest : public ::testing::Test {
     repository_ = InitAndOpen(FileSystem::Default(), Repo());
     ASSERT_NE(repository_, nullptr);
     std::unique_ptr<DB> db;
-    ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db).ok());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db));
     for (int round = 0; round < 4; ++round) {
       Fill(db.get(), 150, round);
       BackupResult result;
       const Status status =
           TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository_.get(), {}, &result);
-      ASSERT_TRUE(status.ok()) << status.ToString();
+      ASSERT_OK(status);
       ids_.push_back(result.manifest.backup_id);
     }
   }
@@ -48,7 +48,7 @@ class PruneTest : public ::testing::Test {
     SCOPED_TRACE(backup_id);
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
     auto manifest = repository->ReadManifest(backup_id);
-    ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+    ASSERT_OK(manifest);
     const std::string scratch = scratch_.Sub("drill-" + backup_id);
     std::filesystem::remove_all(scratch);  // a backup may be drilled more than once
     std::filesystem::create_directories(scratch);
@@ -58,7 +58,7 @@ class PruneTest : public ::testing::Test {
     VerifyReport report;
     const Status status =
         VerifyBackup(FileSystem::Default(), repository.get(), *manifest, options, &report);
-    EXPECT_TRUE(status.ok()) << status.ToString();
+    EXPECT_OK(status);
     EXPECT_TRUE(report.drilled);
   }
 
@@ -71,7 +71,7 @@ TEST_F(PruneTest, DryRunDeletesNothing) {
   const auto before = FilesUnder(Repo());
   PruneReport report;
   const Status status = Prune(repository_.get(), 1, std::nullopt, true, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_TRUE(report.dry_run);
   EXPECT_EQ(report.kept_backups, std::vector<std::string>{ids_.back()});
   EXPECT_EQ(report.removed_backups.size(), 3u);
@@ -82,14 +82,14 @@ TEST_F(PruneTest, DryRunDeletesNothing) {
 TEST_F(PruneTest, KeepsTheNewestAndEverythingTheyNeed) {
   PruneReport report;
   Status status = Prune(repository_.get(), 2, std::nullopt, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(report.kept_backups, (std::vector<std::string>{ids_[2], ids_[3]}));
   EXPECT_EQ(report.removed_backups, (std::vector<std::string>{ids_[0], ids_[1]}));
   // The oldest backups' active prefixes were superseded: there was something to remove.
   EXPECT_FALSE(report.removed_files.empty());
   auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
   auto listed = repository->ListManifests();
-  ASSERT_TRUE(listed.ok());
+  ASSERT_OK(listed);
   ASSERT_EQ(listed->size(), 2u);
   // Every stored file is referenced by a kept backup, and every referenced file is there.
   std::set<std::string> referenced;
@@ -97,14 +97,14 @@ TEST_F(PruneTest, KeepsTheNewestAndEverythingTheyNeed) {
     for (const ManifestFile& file : manifest.files) referenced.insert(file.stored_name);
   }
   auto stored = repository->ListStoredNames();
-  ASSERT_TRUE(stored.ok());
+  ASSERT_OK(stored);
   EXPECT_EQ(std::set<std::string>(stored->begin(), stored->end()), referenced);
   ExpectDrillPasses(ids_[2]);
   ExpectDrillPasses(ids_[3]);
 
   // Pruning again changes nothing.
   status = Prune(repository_.get(), 2, std::nullopt, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_TRUE(report.removed_backups.empty());
   EXPECT_TRUE(report.removed_files.empty());
 }
@@ -112,12 +112,12 @@ TEST_F(PruneTest, KeepsTheNewestAndEverythingTheyNeed) {
 TEST_F(PruneTest, KeepWithinKeepsRecentBackups) {
   PruneReport report;
   Status status = Prune(repository_.get(), 1, int64_t{3600}, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(report.kept_backups, ids_);
   EXPECT_TRUE(report.removed_backups.empty());
   EXPECT_TRUE(report.removed_files.empty());
   status = Prune(repository_.get(), 1, int64_t{0}, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(report.kept_backups, std::vector<std::string>{ids_.back()});
   ExpectDrillPasses(ids_.back());
 }
@@ -127,11 +127,11 @@ TEST_F(PruneTest, RefusesToRemoveEveryBackupAndRemovesLeftoverTemporaries) {
   EXPECT_TRUE(Prune(repository_.get(), 0, std::nullopt, false, &report).IsInvalidArgument());
   // What an interrupted write leaves (repository.h: ".tmp-*").
   { std::ofstream(Repo() + "/data/.tmp-interrupted") << "partial"; }
-  ASSERT_TRUE(RemoveTemporaryFiles(FileSystem::Default(), Repo(), true, &report).ok());
+  ASSERT_OK(RemoveTemporaryFiles(FileSystem::Default(), Repo(), true, &report));
   EXPECT_EQ(report.removed_temporary, std::vector<std::string>{"data/.tmp-interrupted"});
   EXPECT_TRUE(std::filesystem::exists(Repo() + "/data/.tmp-interrupted"));
   report = PruneReport{};
-  ASSERT_TRUE(RemoveTemporaryFiles(FileSystem::Default(), Repo(), false, &report).ok());
+  ASSERT_OK(RemoveTemporaryFiles(FileSystem::Default(), Repo(), false, &report));
   EXPECT_FALSE(std::filesystem::exists(Repo() + "/data/.tmp-interrupted"));
   for (const std::string& id : ids_) ExpectDrillPasses(id);
 }
@@ -152,18 +152,18 @@ TEST_F(PruneTest, ADamagedManifestStopsPruneBeforeAnyDeletion) {
 // another sharing the repository keeps its newest backups instead of losing every one.
 TEST_F(PruneTest, KeepsTheNewestBackupsOfEveryDatabase) {
   std::unique_ptr<DB> other;
-  ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other).ok());
+  ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other));
   Fill(other.get(), 20);
   BackupResult result;
   Status status =
       TakeBackup(FileSystem::Default(), scratch_.Sub("other"), repository_.get(), {}, &result);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   const std::string other_id = result.manifest.backup_id;
   ASSERT_NE(result.manifest.database_id, repository_->ReadManifest(ids_[0])->database_id);
 
   PruneReport report;
   status = Prune(repository_.get(), 1, std::nullopt, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(report.kept_backups, (std::vector<std::string>{ids_.back(), other_id}));
   ExpectDrillPasses(ids_.back());
   ExpectDrillPasses(other_id);
@@ -173,7 +173,7 @@ TEST_F(PruneTest, KeepsTheNewestBackupsOfEveryDatabase) {
 std::vector<std::string> OnlyIn(Repository* repository, const std::string& oldest) {
   std::set<std::string> others;
   auto manifests = repository->ListManifests();
-  EXPECT_TRUE(manifests.ok());
+  EXPECT_OK(manifests);
   std::set<std::string> own;
   for (const Manifest& manifest : *manifests) {
     for (const ManifestFile& file : manifest.files) {
@@ -214,7 +214,7 @@ TEST_F(PruneTest, ALiveLeaseKeepsWhatItNamesAndAStaleOneIsRemoved) {
 
   PruneReport report;
   const Status status = Prune(repository_.get(), 1, std::nullopt, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(report.live_leases, 1u);
   EXPECT_EQ(report.removed_leases,
             std::vector<std::string>{"00000000000000bb (backup crashed on here, pid 1)"});
@@ -232,7 +232,7 @@ TEST_F(PruneTest, FilesLeftInTrashAreReadThereAndTheNextPruneSettlesThem) {
   const std::vector<std::string> doomed = OnlyIn(repository_.get(), ids_[0]);
   ASSERT_FALSE(doomed.empty());
   auto newest = repository_->ReadManifest(ids_.back());
-  ASSERT_TRUE(newest.ok());
+  ASSERT_OK(newest);
   const std::string named = newest->files.front().stored_name;
   std::filesystem::create_directories(Repo() + "/trash");
   for (const std::string& name : {named, doomed[0]}) {
@@ -242,7 +242,7 @@ TEST_F(PruneTest, FilesLeftInTrashAreReadThereAndTheNextPruneSettlesThem) {
 
   PruneReport report;
   const Status status = Prune(repository_.get(), 4, std::nullopt, false, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_TRUE(report.removed_backups.empty());
   EXPECT_TRUE(std::filesystem::exists(Repo() + "/data/" + named));
   // The oldest backup still names doomed[0] (keep_last 4 keeps it): put back too.
@@ -251,10 +251,10 @@ TEST_F(PruneTest, FilesLeftInTrashAreReadThereAndTheNextPruneSettlesThem) {
   for (const std::string& id : ids_) ExpectDrillPasses(id);
 
   // Unnamed once the oldest backup goes: a file left in trash/ then is removed for good.
-  ASSERT_TRUE(Prune(repository_.get(), 3, std::nullopt, true, &report).ok());
+  ASSERT_OK(Prune(repository_.get(), 3, std::nullopt, true, &report));
   std::filesystem::rename(Repo() + "/data/" + doomed[0], Repo() + "/trash/" + doomed[0]);
   report = PruneReport{};
-  ASSERT_TRUE(Prune(repository_.get(), 3, std::nullopt, false, &report).ok());
+  ASSERT_OK(Prune(repository_.get(), 3, std::nullopt, false, &report));
   EXPECT_FALSE(std::filesystem::exists(Repo() + "/trash/" + doomed[0]));
   EXPECT_FALSE(std::filesystem::exists(Repo() + "/data/" + doomed[0]));
   ExpectDrillPasses(ids_.back());

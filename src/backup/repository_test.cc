@@ -78,9 +78,9 @@ std::unique_ptr<Repository> InitAndOpen(FileSystem* fs, const std::string& path,
                                         const KeyMaterial& open_key) {
   RepositoryInfo info;
   const Status made = Repository::Init(fs, path, mode, keys.read_key, keys.public_key, &info);
-  EXPECT_TRUE(made.ok()) << made.ToString();
+  EXPECT_OK(made);
   Result<std::unique_ptr<Repository>> opened = Repository::Open(fs, path, open_key);
-  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_OK(opened);
   return opened.ok() ? std::move(*opened) : nullptr;
 }
 
@@ -161,7 +161,7 @@ TEST_P(RepositoryModeTest, RoundTripsEverySize) {
     const std::string bytes = TestBytes(size, size);
     ManifestFile file;
     uint64_t written = 0;
-    ASSERT_TRUE(repository_->PutFile(SourceOf(bytes), &file, &written).ok());
+    ASSERT_OK(repository_->PutFile(SourceOf(bytes), &file, &written));
     EXPECT_EQ(file.plain_bytes, size);
     EXPECT_EQ(file.plain_sha256, Sha256Hex(bytes));
     EXPECT_TRUE(IsSha256Hex(file.stored_name));
@@ -177,15 +177,15 @@ TEST_P(RepositoryModeTest, RoundTripsEverySize) {
     }
     std::string read;
     const Status status = ReadAll(*repository_, file, &read);
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    ASSERT_OK(status);
     EXPECT_EQ(read, bytes);
-    EXPECT_TRUE(repository_->CheckStored(file).ok());
+    EXPECT_OK(repository_->CheckStored(file));
   }
   // Nothing but content files (no temporaries) is left in data/.
   Result<std::vector<std::string>> children = fs_->GetChildren(path_ + "/data");
-  ASSERT_TRUE(children.ok());
+  ASSERT_OK(children);
   Result<std::vector<std::string>> stored = repository_->ListStoredNames();
-  ASSERT_TRUE(stored.ok());
+  ASSERT_OK(stored);
   EXPECT_EQ(children->size(), stored->size());
 }
 
@@ -194,21 +194,21 @@ TEST_P(RepositoryModeTest, SameContentTwiceIsOneFile) {
   ManifestFile first;
   ManifestFile second;
   uint64_t written = 0;
-  ASSERT_TRUE(repository_->PutFile(SourceOf(bytes), &first, &written).ok());
+  ASSERT_OK(repository_->PutFile(SourceOf(bytes), &first, &written));
   EXPECT_GT(written, 0u);
-  ASSERT_TRUE(repository_->PutFile(SourceOf(bytes), &second, &written).ok());
+  ASSERT_OK(repository_->PutFile(SourceOf(bytes), &second, &written));
   EXPECT_EQ(written, 0u);
   EXPECT_EQ(first.stored_name, second.stored_name);
-  ASSERT_TRUE(repository_->WriteManifest(MakeManifest("20250102T030405Z-00000001", {first})).ok());
+  ASSERT_OK(repository_->WriteManifest(MakeManifest("20250102T030405Z-00000001", {first})));
   // A new process (new Repository object) finds the content through the manifests.
   Result<std::unique_ptr<Repository>> reopened = Repository::Open(fs_, path_, keys_.read_key);
-  ASSERT_TRUE(reopened.ok());
+  ASSERT_OK(reopened);
   ManifestFile third;
-  ASSERT_TRUE((*reopened)->PutFile(SourceOf(bytes), &third, &written).ok());
+  ASSERT_OK((*reopened)->PutFile(SourceOf(bytes), &third, &written));
   EXPECT_EQ(written, 0u);
   EXPECT_EQ(third.stored_name, first.stored_name);
   Result<std::vector<std::string>> names = repository_->ListStoredNames();
-  ASSERT_TRUE(names.ok());
+  ASSERT_OK(names);
   EXPECT_EQ(names->size(), 1u);
   EXPECT_EQ(fs_->GetChildren(path_ + "/data")->size(), 1u);
 }
@@ -217,7 +217,7 @@ TEST_P(RepositoryModeTest, SameContentTwiceIsOneFile) {
 TEST_P(RepositoryModeTest, EveryTamperingIsCorruption) {
   const std::string bytes = TestBytes(2 * kChunk + 777, 5);
   ManifestFile file;
-  ASSERT_TRUE(repository_->PutFile(SourceOf(bytes), &file, nullptr).ok());
+  ASSERT_OK(repository_->PutFile(SourceOf(bytes), &file, nullptr));
   const std::string path = DataPath(file);
   const std::string original = ReadDisk(path);
   std::set<uint64_t> offsets;
@@ -250,13 +250,13 @@ TEST_P(RepositoryModeTest, EveryTamperingIsCorruption) {
   expect_corruption("appended itself");
   WriteDisk(path, original);
   std::string read;
-  EXPECT_TRUE(ReadAll(*repository_, file, &read).ok());
+  EXPECT_OK(ReadAll(*repository_, file, &read));
   EXPECT_EQ(read, bytes);
 }
 
 TEST_P(RepositoryModeTest, HashMismatchIsNamed) {
   ManifestFile file;
-  ASSERT_TRUE(repository_->PutFile(SourceOf(TestBytes(1000, 1)), &file, nullptr).ok());
+  ASSERT_OK(repository_->PutFile(SourceOf(TestBytes(1000, 1)), &file, nullptr));
   FlipByte(DataPath(file), 20);
   const Status status = repository_->CheckStored(file);
   EXPECT_NE(status.message().find("hash mismatch: stored bytes hash to "), std::string::npos)
@@ -266,7 +266,7 @@ TEST_P(RepositoryModeTest, HashMismatchIsNamed) {
 
 TEST_P(RepositoryModeTest, ReadFileChecksTheManifestsPlainHash) {
   ManifestFile file;
-  ASSERT_TRUE(repository_->PutFile(SourceOf(TestBytes(1000, 1)), &file, nullptr).ok());
+  ASSERT_OK(repository_->PutFile(SourceOf(TestBytes(1000, 1)), &file, nullptr));
   ManifestFile wrong = file;
   wrong.plain_sha256 = std::string(64, '0');
   std::string read;
@@ -308,7 +308,7 @@ TEST(RepositoryTest, InitRefusesExistingRepositoryAndNonEmptyDirectory) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
   RepositoryInfo info;
-  ASSERT_TRUE(Repository::Init(fs, scratch.Sub("repo"), EncryptionMode::kNone, {}, "", &info).ok());
+  ASSERT_OK(Repository::Init(fs, scratch.Sub("repo"), EncryptionMode::kNone, {}, "", &info));
   EXPECT_EQ(info.repository_id.size(), 32u);
   EXPECT_TRUE(Repository::Init(fs, scratch.Sub("repo"), EncryptionMode::kNone, {}, "", &info)
                   .IsInvalidArgument());
@@ -322,7 +322,7 @@ TEST(RepositoryTest, InitRefusesExistingRepositoryAndNonEmptyDirectory) {
   EXPECT_TRUE(Repository::Init(fs, scratch.Sub("p"), EncryptionMode::kPublicKey, {}, "", &info)
                   .IsInvalidArgument());
   Result<std::unique_ptr<Repository>> opened = Repository::Open(fs, scratch.Sub("repo"), {});
-  ASSERT_TRUE(opened.ok());
+  ASSERT_OK(opened);
   EXPECT_EQ((*opened)->info().repository_id, info.repository_id);
   EXPECT_TRUE((*opened)->CanRead());
   EXPECT_TRUE((*opened)->CanWrite());
@@ -359,9 +359,9 @@ TEST(RepositoryTest, PublicKeyHostWritesAndChecksButCannotRead) {
   EXPECT_FALSE(writer->CanRead());
   const std::string bytes = TestBytes(kChunk + 10, 3);
   ManifestFile file;
-  ASSERT_TRUE(writer->PutFile(SourceOf(bytes), &file, nullptr).ok());
-  ASSERT_TRUE(writer->WriteManifest(MakeManifest("20250102T030405Z-0000000a", {file})).ok());
-  EXPECT_TRUE(writer->CheckStored(file).ok());
+  ASSERT_OK(writer->PutFile(SourceOf(bytes), &file, nullptr));
+  ASSERT_OK(writer->WriteManifest(MakeManifest("20250102T030405Z-0000000a", {file})));
+  EXPECT_OK(writer->CheckStored(file));
   std::string read;
   const Status refused = ReadAll(*writer, file, &read);
   EXPECT_TRUE(refused.IsInvalidArgument());
@@ -370,9 +370,9 @@ TEST(RepositoryTest, PublicKeyHostWritesAndChecksButCannotRead) {
 
   Result<std::unique_ptr<Repository>> reader =
       Repository::Open(fs, scratch.Sub("p"), pair.read_key);
-  ASSERT_TRUE(reader.ok());
+  ASSERT_OK(reader);
   EXPECT_TRUE((*reader)->CanRead());
-  ASSERT_TRUE(ReadAll(**reader, file, &read).ok());
+  ASSERT_OK(ReadAll(**reader, file, &read));
   EXPECT_EQ(read, bytes);
 }
 
@@ -383,12 +383,12 @@ TEST(RepositoryTest, SymmetricRepositoryWithoutKeyOnlyChecks) {
   auto owner =
       InitAndOpen(fs, scratch.Sub("k"), EncryptionMode::kKey, symmetric, symmetric.read_key);
   ManifestFile file;
-  ASSERT_TRUE(owner->PutFile(SourceOf(TestBytes(5000, 2)), &file, nullptr).ok());
+  ASSERT_OK(owner->PutFile(SourceOf(TestBytes(5000, 2)), &file, nullptr));
   Result<std::unique_ptr<Repository>> keyless = Repository::Open(fs, scratch.Sub("k"), {});
-  ASSERT_TRUE(keyless.ok());
+  ASSERT_OK(keyless);
   EXPECT_FALSE((*keyless)->CanRead());
   EXPECT_FALSE((*keyless)->CanWrite());
-  EXPECT_TRUE((*keyless)->CheckStored(file).ok());
+  EXPECT_OK((*keyless)->CheckStored(file));
   std::string read;
   EXPECT_TRUE(ReadAll(**keyless, file, &read).IsInvalidArgument());
   ManifestFile other;
@@ -406,25 +406,25 @@ TEST(RepositoryTest, ManifestsRoundTripAndListInOrder) {
   file.first_lsn = 1;
   file.last_lsn = 42;
   file.segment_key = "db:1:abc";
-  ASSERT_TRUE(repository->PutFile(SourceOf(TestBytes(4000, 4)), &file, nullptr).ok());
+  ASSERT_OK(repository->PutFile(SourceOf(TestBytes(4000, 4)), &file, nullptr));
   const std::vector<std::string> ids = {"20250102T030405Z-00000003", "20240102T030405Z-ffffffff",
                                         "20250102T030405Z-00000001"};
   for (const std::string& id : ids) {
-    ASSERT_TRUE(repository->WriteManifest(MakeManifest(id, {file})).ok());
+    ASSERT_OK(repository->WriteManifest(MakeManifest(id, {file})));
   }
   // A leftover temporary is not a manifest.
   WriteDisk(scratch.Sub("r/manifests/.tmp-0123456789abcdef"), "{half");
   Result<std::unique_ptr<Repository>> reopened = Repository::Open(fs, scratch.Sub("r"), {});
-  ASSERT_TRUE(reopened.ok());
+  ASSERT_OK(reopened);
   Result<std::vector<Manifest>> listed = (*reopened)->ListManifests();
-  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  ASSERT_OK(listed);
   ASSERT_EQ(listed->size(), 3u);
   EXPECT_EQ((*listed)[0].backup_id, "20240102T030405Z-ffffffff");
   EXPECT_EQ((*listed)[1].backup_id, "20250102T030405Z-00000001");
   EXPECT_EQ((*listed)[2].backup_id, "20250102T030405Z-00000003");
   const Manifest expected = MakeManifest(ids[0], {file});
   Result<Manifest> read = (*reopened)->ReadManifest(ids[0]);
-  ASSERT_TRUE(read.ok());
+  ASSERT_OK(read);
   EXPECT_EQ(read->digest, expected.digest);
   EXPECT_EQ(read->last_lsn, 42u);
   EXPECT_EQ(read->keys, 7u);
@@ -443,7 +443,7 @@ TEST(RepositoryTest, ManifestsRoundTripAndListInOrder) {
   EXPECT_FALSE((*reopened)->FindSealedSegment("db:2:abc").has_value());
 
   // Publishing the same manifest again is a no-op; other contents under the same id are refused.
-  EXPECT_TRUE(repository->WriteManifest(MakeManifest(ids[0], {file})).ok());
+  EXPECT_OK(repository->WriteManifest(MakeManifest(ids[0], {file})));
   Manifest changed = MakeManifest(ids[0], {file});
   changed.keys = 8;
   EXPECT_TRUE(repository->WriteManifest(changed).IsInvalidArgument());
@@ -459,9 +459,9 @@ TEST(RepositoryTest, ManifestsRoundTripAndListInOrder) {
   EXPECT_TRUE(repository->ReadManifest("20260101T000000Z-00000000").status().IsNotFound());
 
   // Prune's calls.
-  ASSERT_TRUE((*reopened)->RemoveManifest(ids[1]).ok());
+  ASSERT_OK((*reopened)->RemoveManifest(ids[1]));
   EXPECT_EQ((*reopened)->ListManifests()->size(), 2u);
-  ASSERT_TRUE((*reopened)->RemoveStored(file.stored_name).ok());
+  ASSERT_OK((*reopened)->RemoveStored(file.stored_name));
   EXPECT_TRUE((*reopened)->ListStoredNames()->empty());
   EXPECT_FALSE((*reopened)->FindSealedSegment("db:1:abc").has_value());
 }
@@ -470,7 +470,7 @@ TEST(RepositoryTest, DamagedManifestIsNamed) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
   auto repository = InitAndOpen(fs, scratch.Sub("r"), EncryptionMode::kNone, {}, {});
-  ASSERT_TRUE(repository->WriteManifest(MakeManifest("20250102T030405Z-00000001", {})).ok());
+  ASSERT_OK(repository->WriteManifest(MakeManifest("20250102T030405Z-00000001", {})));
   const std::string path = scratch.Sub("r/manifests/20250102T030405Z-00000001.json");
   const std::string original = ReadDisk(path);
 
@@ -490,13 +490,13 @@ TEST(RepositoryTest, DamagedManifestIsNamed) {
   WriteDisk(path, "[]");
   expect_named_corruption("not an object");
   WriteDisk(path, original);
-  EXPECT_TRUE(repository->ListManifests().ok());
+  EXPECT_OK(repository->ListManifests());
 }
 
 TEST(RepositoryTest, DamagedDescriptionIsRefused) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
-  ASSERT_TRUE(Repository::Init(fs, scratch.Sub("r"), EncryptionMode::kNone, {}, "", nullptr).ok());
+  ASSERT_OK(Repository::Init(fs, scratch.Sub("r"), EncryptionMode::kNone, {}, "", nullptr));
   const std::string path = scratch.Sub("r/ordo-repository.json");
   std::string text = ReadDisk(path);
   text.replace(text.find("\"none\""), 6, "\"key\" ");
@@ -528,10 +528,10 @@ void MakeBaseline(FileSystem* fs, const std::string& path, EncryptionMode mode,
                   const ModeKeys& keys, const CrashWorkload& work) {
   auto repository = InitAndOpen(fs, path, mode, keys, keys.write_key);
   ManifestFile a;
-  ASSERT_TRUE(repository->PutFile(SourceOf(work.a), &a, nullptr).ok());
+  ASSERT_OK(repository->PutFile(SourceOf(work.a), &a, nullptr));
   const Status published =
       repository->WriteManifest(MakeManifest("20250101T000000Z-00000001", {a}));
-  ASSERT_TRUE(published.ok()) << published.ToString();
+  ASSERT_OK(published);
 }
 
 // The step under test: a second backup of A (already there), B and C.
@@ -550,10 +550,10 @@ Status SecondBackup(FileSystem* fs, const std::string& path, const ModeKeys& key
 void CheckAfterCrash(const std::string& path, const ModeKeys& keys, const CrashWorkload& work) {
   FileSystem* fs = FileSystem::Default();
   Result<std::unique_ptr<Repository>> opened = Repository::Open(fs, path, keys.read_key);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  ASSERT_OK(opened);
   Repository& repository = **opened;
   Result<std::vector<Manifest>> manifests = repository.ListManifests();
-  ASSERT_TRUE(manifests.ok()) << manifests.status().ToString();
+  ASSERT_OK(manifests);
   ASSERT_GE(manifests->size(), 1u);
   EXPECT_EQ((*manifests)[0].backup_id, "20250101T000000Z-00000001");
   const std::vector<const std::string*> expected = {&work.a, &work.b, &work.c};
@@ -561,17 +561,17 @@ void CheckAfterCrash(const std::string& path, const ModeKeys& keys, const CrashW
     for (size_t i = 0; i < manifest.files.size(); ++i) {
       std::string read;
       const Status status = ReadAll(repository, manifest.files[i], &read);
-      ASSERT_TRUE(status.ok()) << manifest.backup_id << ": " << status.ToString();
+      ASSERT_OK(status) << manifest.backup_id << ": " << status.ToString();
       EXPECT_EQ(read, *expected[i]);
     }
   }
   Result<std::vector<std::string>> names = repository.ListStoredNames();
-  ASSERT_TRUE(names.ok());
+  ASSERT_OK(names);
   for (const std::string& name : *names) {
     ManifestFile file;
     file.stored_name = name;
     const Status status = repository.CheckStored(file);
-    EXPECT_TRUE(status.ok()) << status.ToString();
+    EXPECT_OK(status);
   }
 }
 
@@ -587,7 +587,7 @@ TEST_P(RepositoryCrashTest, CrashAtEverySyncPointLeavesAValidRepository) {
     FaultFileSystem fault;
     MakeBaseline(&fault, scratch.Sub("count"), GetParam(), keys, work);
     fault.Reset();
-    ASSERT_TRUE(SecondBackup(&fault, scratch.Sub("count"), keys, work).ok());
+    ASSERT_OK(SecondBackup(&fault, scratch.Sub("count"), keys, work));
     sync_points = fault.sync_count();
   }
   ASSERT_GE(sync_points, 6u);
@@ -602,10 +602,10 @@ TEST_P(RepositoryCrashTest, CrashAtEverySyncPointLeavesAValidRepository) {
       fault.Reset();
       fault.CrashAfterSyncs(n);
       (void)SecondBackup(&fault, path, keys, work);
-      ASSERT_TRUE(fault.SimulateCrash(mode, n).ok());
+      ASSERT_OK(fault.SimulateCrash(mode, n));
       CheckAfterCrash(path, keys, work);
       // The next backup succeeds and reads back.
-      ASSERT_TRUE(SecondBackup(FileSystem::Default(), path, keys, work).ok());
+      ASSERT_OK(SecondBackup(FileSystem::Default(), path, keys, work));
       CheckAfterCrash(path, keys, work);
     }
   }
@@ -620,7 +620,7 @@ TEST_P(RepositoryCrashTest, IoErrorAtEveryMutationLeavesAValidRepository) {
     FaultFileSystem fault;
     MakeBaseline(&fault, scratch.Sub("count"), GetParam(), keys, work);
     fault.Reset();
-    ASSERT_TRUE(SecondBackup(&fault, scratch.Sub("count"), keys, work).ok());
+    ASSERT_OK(SecondBackup(&fault, scratch.Sub("count"), keys, work));
     mutations = fault.mutation_count();
   }
   for (uint64_t n = 1; n <= mutations; ++n) {
@@ -636,7 +636,7 @@ TEST_P(RepositoryCrashTest, IoErrorAtEveryMutationLeavesAValidRepository) {
     }
     fault.Reset();
     CheckAfterCrash(path, keys, work);
-    ASSERT_TRUE(SecondBackup(&fault, path, keys, work).ok());
+    ASSERT_OK(SecondBackup(&fault, path, keys, work));
     CheckAfterCrash(path, keys, work);
   }
 }
@@ -674,11 +674,11 @@ TEST_P(RepositoryCrashTest, ErrorWhileChunksAreInFlightLeavesNothing) {
 
   uint64_t written = 0;
   const Status stored = repository->PutFile(SourceOf(bytes), &file, &written);
-  ASSERT_TRUE(stored.ok()) << stored.ToString();
+  ASSERT_OK(stored);
   EXPECT_GT(written, 0u);
   EXPECT_EQ(*fault.GetChildren(data), std::vector<std::string>{file.stored_name});
   std::string read;
-  ASSERT_TRUE(ReadAll(*repository, file, &read).ok());
+  ASSERT_OK(ReadAll(*repository, file, &read));
   EXPECT_TRUE(read == bytes);
 }
 

@@ -19,13 +19,13 @@ using testing::InitAndOpen;
 Manifest MakeBackup(const ordo::testing::ScratchDirectory& scratch, Repository* repository) {
   if (!std::filesystem::exists(scratch.Sub("data"))) {
     std::unique_ptr<DB> db;
-    EXPECT_TRUE(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db).ok());
+    EXPECT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
     Fill(db.get(), 300);
   }
   BackupResult result;
   const Status status =
       TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository, BackupOptions{}, &result);
-  EXPECT_TRUE(status.ok()) << status.ToString();
+  EXPECT_OK(status);
   return result.manifest;
 }
 
@@ -55,7 +55,7 @@ TEST(RestoreBackup, RefusesANonEmptyTargetAndAcceptsAnEmptyOne) {
   std::filesystem::create_directories(scratch.Sub("empty"));
   status = RestoreBackup(FileSystem::Default(), repository.get(), manifest, scratch.Sub("empty/"),
                          {}, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   ExpectRestoredState(scratch.Sub("empty"), manifest);
 }
 
@@ -118,7 +118,7 @@ TEST(RestoreBackup, CrashAtEverySyncPointNeverLeavesAHalfRestoredTarget) {
     EXPECT_NE(status.message().find(".restoring-"), std::string::npos) << status.ToString();
     const Status crashed =
         fault.SimulateCrash(n % 2 ? CrashMode::kTornWrite : CrashMode::kDropUnsynced, n);
-    ASSERT_TRUE(crashed.ok()) << crashed.ToString();
+    ASSERT_OK(crashed);
     fault.Reset();
     EXPECT_FALSE(std::filesystem::exists(target));
     // Restoring again after the "reboot" works (through the real file system: the fault
@@ -126,7 +126,7 @@ TEST(RestoreBackup, CrashAtEverySyncPointNeverLeavesAHalfRestoredTarget) {
     faulty = testing::OpenRepositoryOrDie(&fault, scratch.Sub("repo"));
     const Status again =
         RestoreBackup(FileSystem::Default(), repository.get(), manifest, target, {}, &report);
-    ASSERT_TRUE(again.ok()) << again.ToString();
+    ASSERT_OK(again);
     ExpectRestoredState(target, manifest);
   }
   EXPECT_TRUE(completed);
@@ -136,12 +136,12 @@ TEST(RestoreBackup, CrashAtEverySyncPointNeverLeavesAHalfRestoredTarget) {
 TEST(RestoreBackup, KeyRepositoryRoundTripAndWrongKey) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
-  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("right"), false).ok());
-  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("wrong"), false).ok());
+  ASSERT_OK(GenerateKeyFiles(fs, scratch.Sub("right"), false));
+  ASSERT_OK(GenerateKeyFiles(fs, scratch.Sub("wrong"), false));
   KeyMaterial right;
   KeyMaterial wrong;
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("right.key"), &right).ok());
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("wrong.key"), &wrong).ok());
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("right.key"), &right));
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("wrong.key"), &wrong));
   auto repository = InitAndOpen(fs, scratch.Sub("repo"), EncryptionMode::kKey, right);
   ASSERT_NE(repository, nullptr);
   const Manifest manifest = MakeBackup(scratch, repository.get());
@@ -161,7 +161,7 @@ TEST(RestoreBackup, KeyRepositoryRoundTripAndWrongKey) {
 
   const Status status =
       RestoreBackup(fs, repository.get(), manifest, scratch.Sub("restored"), {}, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   ExpectRestoredState(scratch.Sub("restored"), manifest);
   EXPECT_EQ(testing::ReadAll(scratch.Sub("restored")), testing::ReadAll(scratch.Sub("data")));
 }
@@ -170,16 +170,15 @@ TEST(RestoreBackup, KeyRepositoryRoundTripAndWrongKey) {
 TEST(RestoreBackup, PublicKeyHostCanBackUpButOnlyTheSecretKeyRestores) {
   ordo::testing::ScratchDirectory scratch;
   FileSystem* fs = FileSystem::Default();
-  ASSERT_TRUE(GenerateKeyFiles(fs, scratch.Sub("pair"), true).ok());
+  ASSERT_OK(GenerateKeyFiles(fs, scratch.Sub("pair"), true));
   KeyMaterial public_only;
   KeyMaterial secret;
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("pair.pub"), &public_only).ok());
-  ASSERT_TRUE(ReadKeyFile(fs, scratch.Sub("pair.key"), &secret).ok());
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("pair.pub"), &public_only));
+  ASSERT_OK(ReadKeyFile(fs, scratch.Sub("pair.key"), &secret));
   ASSERT_TRUE(public_only.secret_key.empty());
   RepositoryInfo info;
-  ASSERT_TRUE(Repository::Init(fs, scratch.Sub("repo"), EncryptionMode::kPublicKey, {},
-                               public_only.public_key, &info)
-                  .ok());
+  ASSERT_OK(Repository::Init(fs, scratch.Sub("repo"), EncryptionMode::kPublicKey, {},
+                             public_only.public_key, &info));
   auto host = testing::OpenRepositoryOrDie(fs, scratch.Sub("repo"), public_only);
   ASSERT_NE(host, nullptr);
   EXPECT_TRUE(host->CanWrite());
@@ -198,7 +197,7 @@ TEST(RestoreBackup, PublicKeyHostCanBackUpButOnlyTheSecretKeyRestores) {
   options.scratch_directory = scratch.Sub("scratch");
   VerifyReport verify_report;
   status = VerifyBackup(fs, host.get(), manifest, options, &verify_report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_EQ(verify_report.stored_checked, manifest.files.size());
   EXPECT_FALSE(verify_report.contents_verified);
   ASSERT_FALSE(verify_report.not_checked.empty());
@@ -210,10 +209,10 @@ TEST(RestoreBackup, PublicKeyHostCanBackUpButOnlyTheSecretKeyRestores) {
   ASSERT_NE(owner, nullptr);
   EXPECT_TRUE(owner->CanRead());
   status = RestoreBackup(fs, owner.get(), manifest, scratch.Sub("restored"), {}, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   ExpectRestoredState(scratch.Sub("restored"), manifest);
   status = VerifyBackup(fs, owner.get(), manifest, options, &verify_report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_TRUE(verify_report.drilled);
   EXPECT_TRUE(verify_report.not_checked.empty());
 }

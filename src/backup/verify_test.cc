@@ -19,15 +19,14 @@ class VerifyTest : public ::testing::Test {
   void SetUp() override {
     {
       std::unique_ptr<DB> db;
-      ASSERT_TRUE(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db).ok());
+      ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db));
       Fill(db.get(), 300);
     }
     repository_ = InitAndOpen(FileSystem::Default(), Repo());
     ASSERT_NE(repository_, nullptr);
     BackupResult result;
-    ASSERT_TRUE(
-        TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository_.get(), {}, &result)
-            .ok());
+    ASSERT_OK(
+        TakeBackup(FileSystem::Default(), scratch_.Sub("data"), repository_.get(), {}, &result));
     manifest_ = result.manifest;
     std::filesystem::create_directories(scratch_.Sub("scratch"));
   }
@@ -59,7 +58,7 @@ class VerifyTest : public ::testing::Test {
 TEST_F(VerifyTest, DrillOfAGoodBackupMatchesTheManifest) {
   VerifyReport report;
   const Status status = Verify(manifest_, true, &report);
-  ASSERT_TRUE(status.ok()) << status.ToString();
+  ASSERT_OK(status);
   EXPECT_TRUE(report.contents_verified);
   EXPECT_EQ(report.stored_checked, manifest_.files.size());
   EXPECT_EQ(report.contents_checked, manifest_.files.size());
@@ -91,7 +90,7 @@ TEST_F(VerifyTest, AFlippedByteInADataFileIsNamed) {
     EditFile(path, [&](std::string& bytes) { bytes = original; });
   }
   VerifyReport report;
-  EXPECT_TRUE(Verify(manifest_, false, &report).ok());
+  EXPECT_OK(Verify(manifest_, false, &report));
 }
 
 TEST_F(VerifyTest, AMissingDataFileIsNamed) {

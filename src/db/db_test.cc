@@ -28,14 +28,14 @@ class DBTest : public ::testing::Test {
     options.expiry_sweep_interval_ms = sweep_ms_;
     std::unique_ptr<DB> db;
     Status opened = DB::Open(options, data(), &db, report);
-    EXPECT_TRUE(opened.ok()) << opened.ToString();
+    EXPECT_OK(opened);
     return db;
   }
   std::string GetOrMissing(DB* db, std::string_view key) {
     std::string value;
     Status status = db->Get(key, &value);
     if (status.IsNotFound()) return "<missing>";
-    EXPECT_TRUE(status.ok()) << status.ToString();
+    EXPECT_OK(status);
     return value;
   }
   testing::ScratchDirectory scratch_;
@@ -46,14 +46,14 @@ TEST_F(DBTest, PutGetDeleteSurviveReopen) {
   OpenReport created;
   auto db = Open({}, &created);
   EXPECT_TRUE(created.created_database);
-  ASSERT_TRUE(db->Put("alpha", "one").ok());
-  ASSERT_TRUE(db->Put("beta", "two").ok());
-  ASSERT_TRUE(db->Put("alpha", "uno").ok());
-  ASSERT_TRUE(db->Delete("beta").ok());
+  ASSERT_OK(db->Put("alpha", "one"));
+  ASSERT_OK(db->Put("beta", "two"));
+  ASSERT_OK(db->Put("alpha", "uno"));
+  ASSERT_OK(db->Delete("beta"));
   EXPECT_EQ(GetOrMissing(db.get(), "alpha"), "uno");
   EXPECT_EQ(GetOrMissing(db.get(), "beta"), "<missing>");
   const StateDigest digest = db->Digest();
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Close());
   OpenReport report;
   db = Open({}, &report);
   EXPECT_TRUE(report.previous_shutdown_clean);
@@ -69,10 +69,10 @@ TEST_F(DBTest, BinaryKeysAndValues) {
   auto db = Open();
   const std::string key("k\0\xff\n", 4);
   const std::string value("\0\0v\r\n\xfe", 6);
-  ASSERT_TRUE(db->Put(key, value).ok());
-  ASSERT_TRUE(db->Put("", "empty key").ok());
-  ASSERT_TRUE(db->Put("empty value", "").ok());
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Put(key, value));
+  ASSERT_OK(db->Put("", "empty key"));
+  ASSERT_OK(db->Put("empty value", ""));
+  ASSERT_OK(db->Close());
   db = Open();
   EXPECT_EQ(GetOrMissing(db.get(), key), value);
   EXPECT_EQ(GetOrMissing(db.get(), ""), "empty key");
@@ -86,13 +86,13 @@ TEST_F(DBTest, BatchIsAtomicAndClearRemovesEverything) {
   batch.Put("b", "2");
   batch.Delete("a");
   batch.Put("c", "3");
-  ASSERT_TRUE(db->Write(batch).ok());
+  ASSERT_OK(db->Write(batch));
   EXPECT_EQ(GetOrMissing(db.get(), "a"), "<missing>");
   EXPECT_EQ(GetOrMissing(db.get(), "b"), "2");
   WriteBatch clear;
   clear.Clear();
   clear.Put("after", "x");
-  ASSERT_TRUE(db->Write(clear).ok());
+  ASSERT_OK(db->Write(clear));
   EXPECT_EQ(db->CountKeys(), 1u);
   EXPECT_EQ(GetOrMissing(db.get(), "b"), "<missing>");
   db.reset();
@@ -103,7 +103,7 @@ TEST_F(DBTest, BatchIsAtomicAndClearRemovesEverything) {
 
 TEST_F(DBTest, RepeatedKeysAndClearWithinOneBatch) {
   auto db = Open();
-  ASSERT_TRUE(db->Put("old", "x").ok());
+  ASSERT_OK(db->Put("old", "x"));
   WriteBatch batch;
   batch.Put("k", "first");
   batch.Put("gone", "soon");
@@ -112,14 +112,14 @@ TEST_F(DBTest, RepeatedKeysAndClearWithinOneBatch) {
   batch.Put("k", "third");
   batch.Put("d", "1");
   batch.Delete("d");
-  ASSERT_TRUE(db->Write(batch).ok());
+  ASSERT_OK(db->Write(batch));
   EXPECT_EQ(GetOrMissing(db.get(), "k"), "third");
   EXPECT_EQ(GetOrMissing(db.get(), "gone"), "<missing>");
   EXPECT_EQ(GetOrMissing(db.get(), "old"), "<missing>");
   EXPECT_EQ(GetOrMissing(db.get(), "d"), "<missing>");
   EXPECT_EQ(db->CountKeys(), 1u);
   auto computed = db->ComputeDigest();
-  ASSERT_TRUE(computed.ok());
+  ASSERT_OK(computed);
   EXPECT_EQ(*computed, db->Digest());
   db.reset();
   db = Open();
@@ -132,9 +132,9 @@ TEST_F(DBTest, OrderedScanRangeAndPrefix) {
   for (int i = 0; i < 1000; ++i) {
     char key[16];
     std::snprintf(key, sizeof(key), "key%04d", i);
-    ASSERT_TRUE(db->Put(key, std::to_string(i)).ok());
+    ASSERT_OK(db->Put(key, std::to_string(i)));
   }
-  ASSERT_TRUE(db->Put("other", "x").ok());
+  ASSERT_OK(db->Put("other", "x"));
   std::vector<std::string> keys;
   std::string cursor = "key0100";
   do {
@@ -153,23 +153,23 @@ TEST_F(DBTest, OrderedScanRangeAndPrefix) {
   EXPECT_EQ(keys.back(), "key0199");
   EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end()));
   int visited = 0;
-  ASSERT_TRUE(
+  ASSERT_OK(
       db->ForEach("key", "kez", [&](std::string_view key, std::string_view value, const ReadInfo&) {
-          EXPECT_EQ(std::to_string(std::stoi(std::string(key.substr(3)))), value);
-          ++visited;
-          return true;
-        }).ok());
+        EXPECT_EQ(std::to_string(std::stoi(std::string(key.substr(3)))), value);
+        ++visited;
+        return true;
+      }));
   EXPECT_EQ(visited, 1000);
 }
 
 TEST_F(DBTest, ExpiryHidesKeyAndIsLoggedAsDelete) {
   auto db = Open();
-  ASSERT_TRUE(db->Put("short", "v", WallMillis() + 50).ok());
-  ASSERT_TRUE(db->Put("long", "v", WallMillis() + 3600 * 1000).ok());
-  ASSERT_TRUE(db->Put("past", "v", WallMillis() - 1).ok());
+  ASSERT_OK(db->Put("short", "v", WallMillis() + 50));
+  ASSERT_OK(db->Put("long", "v", WallMillis() + 3600 * 1000));
+  ASSERT_OK(db->Put("past", "v", WallMillis() - 1));
   EXPECT_EQ(GetOrMissing(db.get(), "past"), "<missing>");
   ReadInfo info;
-  ASSERT_TRUE(db->GetInfo("long", &info).ok());
+  ASSERT_OK(db->GetInfo("long", &info));
   EXPECT_GT(info.expire_at_ms, WallMillis());
   // The sweeper logs the expiry; wait for its effect on the statistics, bounded.
   const int64_t deadline = MonotonicMicros() + 10'000'000;
@@ -185,21 +185,21 @@ TEST_F(DBTest, ExpiryHidesKeyAndIsLoggedAsDelete) {
 
 TEST_F(DBTest, DigestIsOrderIndependentAndRecomputable) {
   auto first = Open();
-  ASSERT_TRUE(first->Put("x", "1").ok());
-  ASSERT_TRUE(first->Put("y", "2").ok());
-  ASSERT_TRUE(first->Put("z", "0").ok());
-  ASSERT_TRUE(first->Delete("z").ok());
+  ASSERT_OK(first->Put("x", "1"));
+  ASSERT_OK(first->Put("y", "2"));
+  ASSERT_OK(first->Put("z", "0"));
+  ASSERT_OK(first->Delete("z"));
   const StateDigest digest = first->Digest();
   auto computed = first->ComputeDigest();
-  ASSERT_TRUE(computed.ok());
+  ASSERT_OK(computed);
   EXPECT_EQ(*computed, digest);
   first.reset();
   std::filesystem::rename(data(), scratch_.Sub("first"));
   auto second = Open();
-  ASSERT_TRUE(second->Put("y", "2").ok());
-  ASSERT_TRUE(second->Put("x", "1").ok());
+  ASSERT_OK(second->Put("y", "2"));
+  ASSERT_OK(second->Put("x", "1"));
   EXPECT_EQ(second->Digest(), digest);
-  ASSERT_TRUE(second->Put("x", "changed").ok());
+  ASSERT_OK(second->Put("x", "changed"));
   EXPECT_NE(second->Digest(), digest);
 }
 
@@ -208,7 +208,7 @@ TEST_F(DBTest, RotationSealsSegmentsReadOnlyAndReopens) {
   options.segment_bytes = kSegmentBytesMin;
   auto db = Open(options);
   const std::string value(1000, 'v');
-  for (int i = 0; i < 500; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), value).ok());
+  for (int i = 0; i < 500; ++i) ASSERT_OK(db->Put("k" + std::to_string(i), value));
   const Statistics stats = db->GetStatistics();
   EXPECT_GE(stats.segments, 7u);
   db.reset();
@@ -236,7 +236,7 @@ TEST_F(DBTest, SegmentReopenedAfterCrashOrCloseSealsWithTheRightChecksum) {
   for (int round = 0; round < 3; ++round) {
     auto db = Open(options);
     for (int i = 0; i < 40; ++i)
-      ASSERT_TRUE(db->Put("r" + std::to_string(round) + "-" + std::to_string(i), value).ok());
+      ASSERT_OK(db->Put("r" + std::to_string(round) + "-" + std::to_string(i), value));
     if (round == 1) std::filesystem::remove_all(data() + "/index");  // no checkpoint: replay all
   }
   options.integrity_level = 3;
@@ -248,7 +248,7 @@ TEST_F(DBTest, SegmentReopenedAfterCrashOrCloseSealsWithTheRightChecksum) {
 
 TEST_F(DBTest, MissingOrDamagedCheckpointIsRebuiltFromLog) {
   auto db = Open();
-  for (int i = 0; i < 100; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), "v").ok());
+  for (int i = 0; i < 100; ++i) ASSERT_OK(db->Put("k" + std::to_string(i), "v"));
   const StateDigest digest = db->Digest();
   db.reset();
   std::string checkpoint;
@@ -280,7 +280,7 @@ TEST_F(DBTest, MissingOrDamagedCheckpointIsRebuiltFromLog) {
 
 TEST_F(DBTest, TornTailIsCutAndReported) {
   auto db = Open();
-  ASSERT_TRUE(db->Put("kept", "yes").ok());
+  ASSERT_OK(db->Put("kept", "yes"));
   db.reset();
   std::filesystem::remove_all(data() + "/index");
   std::filesystem::create_directory(data() + "/index");
@@ -295,7 +295,7 @@ TEST_F(DBTest, TornTailIsCutAndReported) {
   EXPECT_EQ(report.torn_tail_bytes, 26u);
   EXPECT_EQ(std::filesystem::file_size(segment), size);
   EXPECT_EQ(GetOrMissing(db.get(), "kept"), "yes");
-  ASSERT_TRUE(db->Put("after", "ok").ok());
+  ASSERT_OK(db->Put("after", "ok"));
   db.reset();
   db = Open();
   EXPECT_EQ(GetOrMissing(db.get(), "after"), "ok");
@@ -306,13 +306,13 @@ TEST_F(DBTest, CopyOfLiveDirectoryOpensWithEveryAcknowledgedWrite) {
   // record, and no checkpoint is at the end. The copy opens with every write acknowledged
   // before the copy, reports no torn tail, and trims the zeros.
   auto db = Open();
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), "v").ok());
+  for (int i = 0; i < 10; ++i) ASSERT_OK(db->Put("k" + std::to_string(i), "v"));
   const std::string segment = "/log/00000000000000000001.seg";
   EXPECT_GT(std::filesystem::file_size(data() + segment), 64u * 1024);  // zeros ahead
   std::filesystem::copy(data(), scratch_.Sub("copy"), std::filesystem::copy_options::recursive);
   std::unique_ptr<DB> copy;
   OpenReport report;
-  ASSERT_TRUE(DB::Open(Options{}, scratch_.Sub("copy"), &copy, &report).ok());
+  ASSERT_OK(DB::Open(Options{}, scratch_.Sub("copy"), &copy, &report));
   EXPECT_EQ(copy->CountKeys(), 10u);
   EXPECT_EQ(report.torn_tail_bytes, 0u);
   EXPECT_FALSE(report.previous_shutdown_clean);
@@ -322,8 +322,8 @@ TEST_F(DBTest, CopyOfLiveDirectoryOpensWithEveryAcknowledgedWrite) {
 
 TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
   auto db = Open();
-  ASSERT_TRUE(db->Put("first", std::string(100, 'a')).ok());
-  ASSERT_TRUE(db->Put("second", std::string(100, 'b')).ok());
+  ASSERT_OK(db->Put("first", std::string(100, 'a')));
+  ASSERT_OK(db->Put("second", std::string(100, 'b')));
   db.reset();
   std::filesystem::remove_all(data() + "/index");
   std::filesystem::create_directory(data() + "/index");
@@ -349,7 +349,7 @@ TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
 TEST_F(DBTest, AnyByteOfASyncedRecordFollowedByLaterRecordsIsDamageNotATornTail) {
   auto db = Open();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(db->Put("key" + std::to_string(i), std::string(40 + i, 'a' + i)).ok());
+    ASSERT_OK(db->Put("key" + std::to_string(i), std::string(40 + i, 'a' + i)));
   }
   db.reset();
   const std::string segment = data() + "/log/00000000000000000001.seg";
@@ -415,7 +415,7 @@ TEST_F(DBTest, DamageInASealKnownDurableIsRefused) {
   options.segment_bytes = kSegmentBytesMin;
   auto db = Open(options);
   for (int i = 0; db->GetStatistics().segments < 2; ++i) {
-    ASSERT_TRUE(db->Put("key" + std::to_string(i), std::string(3000, 'v')).ok());
+    ASSERT_OK(db->Put("key" + std::to_string(i), std::string(3000, 'v')));
   }
   db.reset();
   const std::string first = data() + "/log/00000000000000000001.seg";
@@ -445,7 +445,7 @@ TEST_F(DBTest, LimitsAreRefusedWithClearErrors) {
   Status too_long_key = db->Put(std::string(kKeyBytesMax + 1, 'k'), "v");
   EXPECT_TRUE(too_long_key.IsInvalidArgument());
   EXPECT_NE(too_long_key.message().find("key of 65537 bytes"), std::string::npos);
-  EXPECT_TRUE(db->Put(std::string(kKeyBytesMax, 'k'), "v").ok());
+  EXPECT_OK(db->Put(std::string(kKeyBytesMax, 'k'), "v"));
   Options bad;
   bad.segment_bytes = 10;
   std::unique_ptr<DB> other;
@@ -465,7 +465,7 @@ TEST_F(DBTest, ConcurrentWritersShareSyncs) {
   for (int t = 0; t < 8; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < 200; ++i) {
-        ASSERT_TRUE(db->Put("t" + std::to_string(t) + "-" + std::to_string(i), "v").ok());
+        ASSERT_OK(db->Put("t" + std::to_string(t) + "-" + std::to_string(i), "v"));
       }
     });
   }
@@ -479,11 +479,11 @@ TEST_F(DBTest, ConcurrentWritersShareSyncs) {
 
 TEST_F(DBTest, ReadOnlyOpenSeesPrefixWhileWriterRuns) {
   auto db = Open();
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(db->Put("k" + std::to_string(i), "v").ok());
+  for (int i = 0; i < 50; ++i) ASSERT_OK(db->Put("k" + std::to_string(i), "v"));
   Options read_only;
   read_only.read_only = true;
   std::unique_ptr<DB> reader;
-  ASSERT_TRUE(DB::Open(read_only, data(), &reader).ok());
+  ASSERT_OK(DB::Open(read_only, data(), &reader));
   EXPECT_EQ(reader->CountKeys(), 50u);
   EXPECT_FALSE(reader->Put("x", "y").ok());
 }
@@ -502,15 +502,15 @@ TEST_F(DBTest, DeferredWritesAreVisibleAndCommittedByTheCaller) {
   EXPECT_EQ(*second, *first + 1);
   ReadInfo info;
   std::string value;
-  ASSERT_TRUE(db->Get("beta", &value, &info).ok());  // visible before it is durable
+  ASSERT_OK(db->Get("beta", &value, &info));  // visible before it is durable
   EXPECT_EQ(value, "two");
   EXPECT_EQ(info.observed_lsn, *second);
-  ASSERT_TRUE(db->CommitPending().ok());
+  ASSERT_OK(db->CommitPending());
   // Acknowledged on return, unless the committer thread was busy and took the group over.
-  ASSERT_TRUE(db->WaitForAck(*second).ok());
+  ASSERT_OK(db->WaitForAck(*second));
   EXPECT_GE(db->AckedLsn(), *second);
-  EXPECT_TRUE(db->CommitPending().ok());  // nothing pending
-  ASSERT_TRUE(db->Close().ok());
+  EXPECT_OK(db->CommitPending());  // nothing pending
+  ASSERT_OK(db->Close());
   db = Open();
   EXPECT_EQ(GetOrMissing(db.get(), "alpha"), "one");
   EXPECT_EQ(GetOrMissing(db.get(), "beta"), "two");
@@ -539,7 +539,7 @@ void WaitThroughAckListener(DB* db, uint64_t lsn) {
 TEST_F(DBTest, DeferredWriteNobodyCommitsIsCommittedByTheCommitterThread) {
   auto db = Open();
   Result<uint64_t> lsn = db->SubmitDeferred(OnePut("forgotten", "v"));
-  ASSERT_TRUE(lsn.ok());
+  ASSERT_OK(lsn);
   // No CommitPending(), no WaitForAck(): the committer thread's backstop commits it.
   WaitThroughAckListener(db.get(), *lsn);
   EXPECT_EQ(db->GetStatistics().commits, 1u);
@@ -550,32 +550,32 @@ TEST_F(DBTest, CommitPendingLeavesALargeGroupToTheCommitterThread) {
   auto db = Open();
   Result<uint64_t> lsn =
       db->SubmitDeferred(OnePut("large", std::string(kCallerCommitBytesMax + 1, 'v')));
-  ASSERT_TRUE(lsn.ok());
-  ASSERT_TRUE(db->CommitPending().ok());
+  ASSERT_OK(lsn);
+  ASSERT_OK(db->CommitPending());
   WaitThroughAckListener(db.get(), *lsn);
   EXPECT_EQ(db->GetStatistics().caller_groups, 0u);  // the committer thread committed it
   // A small group is committed here, unless the committer thread happens to be busy.
-  ASSERT_TRUE(db->SubmitDeferred(OnePut("small", "v")).ok());
-  ASSERT_TRUE(db->CommitPending().ok());
+  ASSERT_OK(db->SubmitDeferred(OnePut("small", "v")));
+  ASSERT_OK(db->CommitPending());
   EXPECT_LE(db->GetStatistics().caller_groups, 1u);
 }
 
 TEST_F(DBTest, WaitForAckCommitsADeferredWrite) {
   auto db = Open();
   Result<uint64_t> lsn = db->SubmitDeferred(OnePut("k", "v"));
-  ASSERT_TRUE(lsn.ok());
-  EXPECT_TRUE(db->WaitForAck(*lsn).ok());
+  ASSERT_OK(lsn);
+  EXPECT_OK(db->WaitForAck(*lsn));
   EXPECT_GE(db->AckedLsn(), *lsn);
 }
 
 TEST_F(DBTest, CloseCommitsDeferredWrites) {
   auto db = Open();
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(db->SubmitDeferred(OnePut("k" + std::to_string(i), "v")).ok());
+    ASSERT_OK(db->SubmitDeferred(OnePut("k" + std::to_string(i), "v")));
   }
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Close());
   EXPECT_FALSE(db->SubmitDeferred(OnePut("late", "v")).ok());
-  EXPECT_TRUE(db->CommitPending().ok());  // closed: nothing pending, nothing to do
+  EXPECT_OK(db->CommitPending());  // closed: nothing pending, nothing to do
   db = Open();
   EXPECT_EQ(db->CountKeys(), 10u);
 }
@@ -594,9 +594,9 @@ TEST_F(DBTest, CommitPendingInEverySecLeavesTheSyncToTheCommitterThread) {
   // Only a race with the committer thread's 100 ms backstop between these two calls (a
   // window of microseconds) could hand the group to the thread that does sync.
   Result<uint64_t> lsn = db->SubmitDeferred(OnePut("k", "v"));
-  ASSERT_TRUE(lsn.ok());
+  ASSERT_OK(lsn);
   const Status committed = db->CommitPending();
-  EXPECT_TRUE(committed.ok()) << committed.ToString();
+  EXPECT_OK(committed);
   EXPECT_GE(db->AckedLsn(), *lsn);
   // The committer thread syncs what is unsynced within about a second (here at its next
   // wake-up: no sync yet since the open), and that failing sync fails the database. Nothing
@@ -610,10 +610,10 @@ TEST_F(DBTest, FailedSyncInCommitPendingFailsTheDatabase) {
   Options options;
   options.file_system = &faults;
   auto db = Open(options);
-  ASSERT_TRUE(db->Put("before", "v").ok());
+  ASSERT_OK(db->Put("before", "v"));
   faults.FailAfter(1, FaultKind::kSync, Errno::kEIO, /*persistent=*/false);
   Result<uint64_t> lsn = db->SubmitDeferred(OnePut("during", "v"));
-  ASSERT_TRUE(lsn.ok());
+  ASSERT_OK(lsn);
   Status committed = db->CommitPending();  // fails here, or on the committer thread if busy
   EXPECT_FALSE(db->WaitForAck(*lsn).ok());
   EXPECT_LT(db->AckedLsn(), *lsn);
@@ -633,14 +633,14 @@ TEST_F(DBTest, FailedSyncInCommitPendingFailsTheDatabase) {
 TEST_F(DBTest, CommitPendingOnAReadOnlyDatabaseDoesNothing) {
   {
     auto writer = Open();
-    ASSERT_TRUE(writer->Put("k", "v").ok());
-    ASSERT_TRUE(writer->Close().ok());
+    ASSERT_OK(writer->Put("k", "v"));
+    ASSERT_OK(writer->Close());
   }
   Options read_only;
   read_only.read_only = true;
   auto db = Open(read_only);
   EXPECT_FALSE(db->SubmitDeferred(OnePut("x", "y")).ok());
-  EXPECT_TRUE(db->CommitPending().ok());
+  EXPECT_OK(db->CommitPending());
   EXPECT_EQ(GetOrMissing(db.get(), "k"), "v");
 }
 
@@ -682,8 +682,8 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
         if (random() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
     }
-    ASSERT_TRUE(db->CommitPending().ok());
-    ASSERT_TRUE(db->WaitForAck(last).ok());
+    ASSERT_OK(db->CommitPending());
+    ASSERT_OK(db->WaitForAck(last));
   });
   std::thread writer([&] {
     for (int j = 0; j < 600; ++j) {
@@ -740,18 +740,18 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
               (unsigned long long)stats.caller_groups, (unsigned long long)stats.commits,
               (unsigned long long)stats.syncs, (unsigned long long)stats.checkpoints,
               (unsigned long long)stats.segments);
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Close());
   db = reopen();
   for (const auto* expected : {&expected_loop, &expected_writer}) {
     for (const auto& [key, value] : *expected) {
       std::string got;
-      ASSERT_TRUE(db->Get(key, &got).ok()) << key;
+      ASSERT_OK(db->Get(key, &got)) << key;
       ASSERT_EQ(got.size(), value.size()) << key;
       ASSERT_TRUE(got == value) << key;
     }
   }
   auto computed = db->ComputeDigest();
-  ASSERT_TRUE(computed.ok());
+  ASSERT_OK(computed);
   EXPECT_EQ(*computed, db->Digest());
 }
 

@@ -34,12 +34,12 @@ class RecoveryCheckpointTest : public ::testing::Test {
     Options options;
     options.segment_bytes = kSegmentBytesMin;
     std::unique_ptr<DB> db;
-    EXPECT_TRUE(DB::Open(options, data(), &db).ok());
+    EXPECT_OK(DB::Open(options, data(), &db));
     for (int i = 0; i < 200; ++i) {
-      EXPECT_TRUE(db->Put("key" + std::to_string(i), std::string(1000, 'v')).ok());
+      EXPECT_OK(db->Put("key" + std::to_string(i), std::string(1000, 'v')));
     }
     digest_ = db->Digest();
-    EXPECT_TRUE(db->Close().ok());
+    EXPECT_OK(db->Close());
     std::string path;
     for (const auto& entry : std::filesystem::directory_iterator(data() + "/index")) {
       path = entry.path();
@@ -71,7 +71,7 @@ class RecoveryCheckpointTest : public ::testing::Test {
     std::unique_ptr<DB> db;
     OpenReport report;
     const Status opened = DB::Open(Options(), data(), &db, &report);
-    ASSERT_TRUE(opened.ok()) << opened.ToString();
+    ASSERT_OK(opened);
     EXPECT_TRUE(report.checkpoint.empty());
     bool ignored = false;
     for (const auto& action : report.actions) {
@@ -111,12 +111,12 @@ TEST_F(RecoveryCheckpointTest, ReplaySegmentPastTheLogIsIgnored) {
 TEST_F(RecoveryCheckpointTest, EntriesThatContradictTheReplayedLogAreIgnored) {
   Options options;
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(options, data(), &db).ok());
-  for (int i = 0; i < 20; ++i) ASSERT_TRUE(db->Put("key" + std::to_string(i), "v").ok());
-  ASSERT_TRUE(db->Checkpoint().ok());
-  for (int i = 20; i < 40; ++i) ASSERT_TRUE(db->Put("key" + std::to_string(i), "v").ok());
+  ASSERT_OK(DB::Open(options, data(), &db));
+  for (int i = 0; i < 20; ++i) ASSERT_OK(db->Put("key" + std::to_string(i), "v"));
+  ASSERT_OK(db->Checkpoint());
+  for (int i = 20; i < 40; ++i) ASSERT_OK(db->Put("key" + std::to_string(i), "v"));
   digest_ = db->Digest();
-  ASSERT_TRUE(db->Close().ok());
+  ASSERT_OK(db->Close());
   // Keep only the older checkpoint, so that the records after it are replayed on top of it,
   // and rewrite it (valid checksums, digest of its own entries) with one value hash changed.
   std::vector<std::string> checkpoints;
@@ -130,14 +130,13 @@ TEST_F(RecoveryCheckpointTest, EntriesThatContradictTheReplayedLogAreIgnored) {
   index::Index entries;
   index::CheckpointInfo info;
   db::Identity identity;
-  ASSERT_TRUE(db::ReadIdentity(fs, data() + "/IDENTITY", &identity).ok());
-  ASSERT_TRUE(
-      index::LoadCheckpoint(fs, checkpoints[0], identity.database_id, &entries, &info).ok());
+  ASSERT_OK(db::ReadIdentity(fs, data() + "/IDENTITY", &identity));
+  ASSERT_OK(index::LoadCheckpoint(fs, checkpoints[0], identity.database_id, &entries, &info));
   index::IndexEntry changed = *entries.Find("key3");
   changed.value_hash ^= 1;
   entries.Put("key3", changed);
   std::filesystem::remove(checkpoints[0]);
-  ASSERT_TRUE(index::WriteCheckpoint(fs, data() + "/index", entries, info).ok());
+  ASSERT_OK(index::WriteCheckpoint(fs, data() + "/index", entries, info));
   ExpectIgnoredAndRebuilt(40);
 }
 
@@ -149,18 +148,18 @@ TEST_F(RecoveryCheckpointTest, CheckpointThatContradictsItsOwnRecordIsIgnored) {
   const std::string path = WriteDatabase();
   FileSystem* fs = FileSystem::Default();
   db::Identity identity;
-  ASSERT_TRUE(db::ReadIdentity(fs, data() + "/IDENTITY", &identity).ok());
+  ASSERT_OK(db::ReadIdentity(fs, data() + "/IDENTITY", &identity));
   index::Index entries;
   index::CheckpointInfo info;
-  ASSERT_TRUE(index::LoadCheckpoint(fs, path, identity.database_id, &entries, &info).ok());
+  ASSERT_OK(index::LoadCheckpoint(fs, path, identity.database_id, &entries, &info));
   ASSERT_TRUE(entries.Erase("key7"));  // a key the log says is live
   std::filesystem::remove(path);
-  ASSERT_TRUE(index::WriteCheckpoint(fs, data() + "/index", entries, info).ok());
+  ASSERT_OK(index::WriteCheckpoint(fs, data() + "/index", entries, info));
   ExpectIgnoredAndRebuilt();
   std::unique_ptr<DB> db;
-  ASSERT_TRUE(DB::Open(Options(), data(), &db).ok());
+  ASSERT_OK(DB::Open(Options(), data(), &db));
   std::string value;
-  ASSERT_TRUE(db->Get("key7", &value).ok());
+  ASSERT_OK(db->Get("key7", &value));
   EXPECT_EQ(value, std::string(1000, 'v'));
 }
 

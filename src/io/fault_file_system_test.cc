@@ -27,7 +27,7 @@ class FaultFileSystemTest : public ::testing::Test {
   // The bytes really on disk, read around the fault file system.
   static std::string OnDisk(const std::string& path) {
     Result<std::string> contents = ReadFileToString(FileSystem::Default(), path);
-    EXPECT_TRUE(contents.ok()) << contents.status().ToString();
+    EXPECT_OK(contents);
     return contents.ok() ? *contents : std::string();
   }
   static bool ExistsOnDisk(const std::string& path) {
@@ -37,12 +37,12 @@ class FaultFileSystemTest : public ::testing::Test {
   // Creates `name` with `synced` durable (file and directory entry) and `unsynced` after it.
   void MakeFile(const std::string& name, const std::string& synced, const std::string& unsynced) {
     Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path(name));
-    ASSERT_TRUE(file.ok()) << file.status().ToString();
-    ASSERT_TRUE((*file)->Append(synced).ok());
-    ASSERT_TRUE((*file)->Sync().ok());
-    ASSERT_TRUE(fs_.SyncDir(directory_).ok());
-    ASSERT_TRUE((*file)->Append(unsynced).ok());
-    ASSERT_TRUE((*file)->Close().ok());
+    ASSERT_OK(file);
+    ASSERT_OK((*file)->Append(synced));
+    ASSERT_OK((*file)->Sync());
+    ASSERT_OK(fs_.SyncDir(directory_));
+    ASSERT_OK((*file)->Append(unsynced));
+    ASSERT_OK((*file)->Close());
   }
 
   ordo::testing::ScratchDirectory scratch_;  // removed with everything in it
@@ -62,46 +62,46 @@ TEST_F(FaultFileSystemTest, CrashDropsUnsyncedBytesAndKeepsSyncedOnes) {
   MakeFile("log", "durable-", "volatile");
   // Until the crash, readers see the page cache, unsynced bytes included.
   EXPECT_EQ(*ReadFileToString(&fs_, Path("log")), "durable-volatile");
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "durable-");
 }
 
 TEST_F(FaultFileSystemTest, SyncMakesEveryByteOfTheFileDurableWhoeverWroteIt) {
   MakeFile("log", "", "one-");
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("two").ok());
-  ASSERT_TRUE((*file)->Sync().ok());
-  ASSERT_TRUE((*file)->Append("-three").ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("two"));
+  ASSERT_OK((*file)->Sync());
+  ASSERT_OK((*file)->Append("-three"));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "one-two");
 }
 
 TEST_F(FaultFileSystemTest, FileCreatedWithoutDirectorySyncDisappears) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("new"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("bytes").ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("bytes"));
   // A file's own fsync does not make its directory entry durable in this model.
-  ASSERT_TRUE((*file)->SyncAll().ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK((*file)->SyncAll());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_FALSE(ExistsOnDisk(Path("new")));
 }
 
 TEST_F(FaultFileSystemTest, FileCreatedWithDirectorySyncSurvivesWithItsSyncedBytes) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("new"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE(fs_.SyncDir(directory_ + "/").ok());  // a trailing slash names the same directory
-  ASSERT_TRUE((*file)->Append("bytes").ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(file);
+  ASSERT_OK(fs_.SyncDir(directory_ + "/"));  // a trailing slash names the same directory
+  ASSERT_OK((*file)->Append("bytes"));
+  ASSERT_OK(fs_.SimulateCrash());
   ASSERT_TRUE(ExistsOnDisk(Path("new")));
   EXPECT_EQ(OnDisk(Path("new")), "");
 }
 
 TEST_F(FaultFileSystemTest, RenameWithoutDirectorySyncIsUndone) {
   MakeFile("a", "contents of a", "");
-  ASSERT_TRUE(fs_.RenameFile(Path("a"), Path("b")).ok());
+  ASSERT_OK(fs_.RenameFile(Path("a"), Path("b")));
   EXPECT_FALSE(ExistsOnDisk(Path("a")));
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   ASSERT_TRUE(ExistsOnDisk(Path("a")));
   EXPECT_EQ(OnDisk(Path("a")), "contents of a");
   EXPECT_FALSE(ExistsOnDisk(Path("b")));
@@ -109,9 +109,9 @@ TEST_F(FaultFileSystemTest, RenameWithoutDirectorySyncIsUndone) {
 
 TEST_F(FaultFileSystemTest, RenameWithDirectorySyncIsKept) {
   MakeFile("a", "contents of a", "");
-  ASSERT_TRUE(fs_.RenameFile(Path("a"), Path("b")).ok());
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.RenameFile(Path("a"), Path("b")));
+  ASSERT_OK(fs_.SyncDir(directory_));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_FALSE(ExistsOnDisk(Path("a")));
   EXPECT_EQ(OnDisk(Path("b")), "contents of a");
 }
@@ -120,38 +120,38 @@ TEST_F(FaultFileSystemTest, UndoneRenameBringsBackTheFileItReplaced) {
   MakeFile("current", "old", "");
   // The publish protocol without its last step (the directory fsync).
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("current.tmp"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("new").ok());
-  ASSERT_TRUE((*file)->SyncAll().ok());
-  ASSERT_TRUE((*file)->Close().ok());
-  ASSERT_TRUE(fs_.RenameFile(Path("current.tmp"), Path("current")).ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("new"));
+  ASSERT_OK((*file)->SyncAll());
+  ASSERT_OK((*file)->Close());
+  ASSERT_OK(fs_.RenameFile(Path("current.tmp"), Path("current")));
   EXPECT_EQ(OnDisk(Path("current")), "new");
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("current")), "old");
   EXPECT_FALSE(ExistsOnDisk(Path("current.tmp")));
 }
 
 TEST_F(FaultFileSystemTest, WriteFileAtomicallyIsDurable) {
   MakeFile("current", "old", "");
-  ASSERT_TRUE(WriteFileAtomically(&fs_, Path("current"), "new").ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(WriteFileAtomically(&fs_, Path("current"), "new"));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("current")), "new");
   EXPECT_FALSE(ExistsOnDisk(Path("current.tmp")));
 }
 
 TEST_F(FaultFileSystemTest, RemovalWithoutDirectorySyncIsUndone) {
   MakeFile("segment", "synced", "-unsynced");
-  ASSERT_TRUE(fs_.RemoveFile(Path("segment")).ok());
+  ASSERT_OK(fs_.RemoveFile(Path("segment")));
   EXPECT_FALSE(ExistsOnDisk(Path("segment")));
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("segment")), "synced");
 }
 
 TEST_F(FaultFileSystemTest, RemovalWithDirectorySyncIsKept) {
   MakeFile("segment", "synced", "");
-  ASSERT_TRUE(fs_.RemoveFile(Path("segment")).ok());
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.RemoveFile(Path("segment")));
+  ASSERT_OK(fs_.SyncDir(directory_));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_FALSE(ExistsOnDisk(Path("segment")));
 }
 
@@ -159,11 +159,11 @@ TEST_F(FaultFileSystemTest, ChainOfRenamesIsUndoneToTheDurableNames) {
   MakeFile("x", "X", "");
   MakeFile("y", "Y", "");
   // Swap x and y through a third name, without syncing the directory.
-  ASSERT_TRUE(fs_.RenameFile(Path("x"), Path("t")).ok());
-  ASSERT_TRUE(fs_.RenameFile(Path("y"), Path("x")).ok());
-  ASSERT_TRUE(fs_.RenameFile(Path("t"), Path("y")).ok());
+  ASSERT_OK(fs_.RenameFile(Path("x"), Path("t")));
+  ASSERT_OK(fs_.RenameFile(Path("y"), Path("x")));
+  ASSERT_OK(fs_.RenameFile(Path("t"), Path("y")));
   EXPECT_EQ(OnDisk(Path("x")), "Y");
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("x")), "X");
   EXPECT_EQ(OnDisk(Path("y")), "Y");
   EXPECT_FALSE(ExistsOnDisk(Path("t")));
@@ -171,38 +171,38 @@ TEST_F(FaultFileSystemTest, ChainOfRenamesIsUndoneToTheDurableNames) {
 
 TEST_F(FaultFileSystemTest, FilesInAnotherDirectoryFollowThatDirectorysSync) {
   const std::string sub = Path("sub");
-  ASSERT_TRUE(fs_.CreateDir(sub).ok());
+  ASSERT_OK(fs_.CreateDir(sub));
   MakeFile("top", "T", "");  // syncs the top directory only
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(sub + "/inner");
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("I").ok());
-  ASSERT_TRUE((*file)->Sync().ok());
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("I"));
+  ASSERT_OK((*file)->Sync());
+  ASSERT_OK(fs_.SyncDir(directory_));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_TRUE(ExistsOnDisk(Path("top")));
   EXPECT_FALSE(ExistsOnDisk(sub + "/inner"));
 }
 
 TEST_F(FaultFileSystemTest, FilesThatExistedBeforeAreDurable) {
-  ASSERT_TRUE(WriteFileAtomically(FileSystem::Default(), Path("old"), "before").ok());
+  ASSERT_OK(WriteFileAtomically(FileSystem::Default(), Path("old"), "before"));
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("old"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("-after").ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("-after"));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("old")), "before");
 }
 
 TEST_F(FaultFileSystemTest, TruncateIsDurableAtOnce) {
   MakeFile("log", "0123456789", "");
-  ASSERT_TRUE(fs_.Truncate(Path("log"), 4).ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.Truncate(Path("log"), 4));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "0123");
 }
 
 TEST_F(FaultFileSystemTest, ReadOnlyFileLosesItsUnsyncedTail) {
   MakeFile("sealed", "synced", "-unsynced");
-  ASSERT_TRUE(fs_.SetReadOnly(Path("sealed")).ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SetReadOnly(Path("sealed")));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("sealed")), "synced");
   const auto permissions = std::filesystem::status(Path("sealed")).permissions();
   EXPECT_EQ(permissions & std::filesystem::perms::owner_write, std::filesystem::perms::none);
@@ -215,7 +215,7 @@ TEST_F(FaultFileSystemTest, TornWriteKeepsAPrefixOfTheUnsyncedBytes) {
   bool saw_partial_tail = false;
   for (uint64_t seed = 0; seed < 20; ++seed) {
     MakeFile("log", synced, unsynced);
-    ASSERT_TRUE(fs_.SimulateCrash(CrashMode::kTornWrite, seed).ok());
+    ASSERT_OK(fs_.SimulateCrash(CrashMode::kTornWrite, seed));
     const std::string after = OnDisk(Path("log"));
     ASSERT_GE(after.size(), synced.size());
     ASSERT_LE(after.size(), all.size());
@@ -229,7 +229,7 @@ TEST_F(FaultFileSystemTest, TornWriteIsDeterministicForASeed) {
   std::vector<std::string> results;
   for (int round = 0; round < 2; ++round) {
     MakeFile("log", "synced", Pattern(5000, 'A'));
-    ASSERT_TRUE(fs_.SimulateCrash(CrashMode::kTornWriteWithGarbage, 42).ok());
+    ASSERT_OK(fs_.SimulateCrash(CrashMode::kTornWriteWithGarbage, 42));
     results.push_back(OnDisk(Path("log")));
   }
   EXPECT_EQ(results[0], results[1]);
@@ -241,7 +241,7 @@ TEST_F(FaultFileSystemTest, TornWriteWithGarbageNeverTouchesSyncedBytes) {
   bool saw_garbage = false;
   for (uint64_t seed = 0; seed < 20; ++seed) {
     MakeFile("log", synced, unsynced);
-    ASSERT_TRUE(fs_.SimulateCrash(CrashMode::kTornWriteWithGarbage, seed).ok());
+    ASSERT_OK(fs_.SimulateCrash(CrashMode::kTornWriteWithGarbage, seed));
     const std::string after = OnDisk(Path("log"));
     ASSERT_GE(after.size(), synced.size());
     ASSERT_LE(after.size(), synced.size() + unsynced.size());
@@ -261,7 +261,7 @@ TEST_F(FaultFileSystemTest, TornPagesKeepOrLoseEachPageOnItsOwnOutOfOrder) {
   bool saw_hole_before_kept_page = false;
   for (uint64_t seed = 0; seed < 40; ++seed) {
     MakeFile("log", synced, unsynced);
-    ASSERT_TRUE(fs_.SimulateCrash(CrashMode::kTornPages, seed).ok());
+    ASSERT_OK(fs_.SimulateCrash(CrashMode::kTornPages, seed));
     const std::string after = OnDisk(Path("log"));
     ASSERT_GE(after.size(), synced.size());
     ASSERT_LE(after.size(), all.size());
@@ -290,7 +290,7 @@ TEST_F(FaultFileSystemTest, TornPagesAndRangesNeverTouchSyncedBytesAndRepeatForA
       std::string first;
       for (int round = 0; round < 2; ++round) {
         MakeFile("log", synced, unsynced);
-        ASSERT_TRUE(fs_.SimulateCrash(mode, seed).ok());
+        ASSERT_OK(fs_.SimulateCrash(mode, seed));
         const std::string after = OnDisk(Path("log"));
         ASSERT_GE(after.size(), synced.size()) << CrashModeName(mode);
         ASSERT_EQ(after.substr(0, synced.size()), synced) << CrashModeName(mode) << " " << seed;
@@ -307,14 +307,13 @@ TEST_F(FaultFileSystemTest, ACrashTearGivesEachFileExactlyWhatItReturns) {
   MakeFile("log", "synced|", "one|two|three");
   MakeFile("other", "kept", "");
   std::vector<std::string> asked;
-  ASSERT_TRUE(fs_.SimulateCrash([&](const std::string& path, uint64_t durable_size,
-                                    std::string_view unsynced) {
-                   asked.push_back(path);
-                   EXPECT_EQ(durable_size, 7u);
-                   EXPECT_EQ(unsynced, "one|two|three");
-                   return std::string("one|\0\0\0|three", 13);
-                 })
-                  .ok());
+  ASSERT_OK(fs_.SimulateCrash(
+      [&](const std::string& path, uint64_t durable_size, std::string_view unsynced) {
+        asked.push_back(path);
+        EXPECT_EQ(durable_size, 7u);
+        EXPECT_EQ(unsynced, "one|two|three");
+        return std::string("one|\0\0\0|three", 13);
+      }));
   // Only files with unsynced bytes are asked about.
   ASSERT_EQ(asked.size(), 1u);
   EXPECT_EQ(asked[0], Path("log"));
@@ -326,15 +325,15 @@ TEST_F(FaultFileSystemTest, ACrashTearGivesEachFileExactlyWhatItReturns) {
 
 TEST_F(FaultFileSystemTest, HandlesOpenedBeforeACrashAreStale) {
   Result<std::unique_ptr<WritableFile>> writer = fs_.NewWritableFile(Path("log"));
-  ASSERT_TRUE(writer.ok());
-  ASSERT_TRUE((*writer)->Append("synced").ok());
-  ASSERT_TRUE((*writer)->Sync().ok());
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());
-  ASSERT_TRUE((*writer)->Append("-unsynced").ok());
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Append("synced"));
+  ASSERT_OK((*writer)->Sync());
+  ASSERT_OK(fs_.SyncDir(directory_));
+  ASSERT_OK((*writer)->Append("-unsynced"));
   Result<std::unique_ptr<RandomAccessFile>> reader = fs_.NewRandomAccessFile(Path("log"));
-  ASSERT_TRUE(reader.ok());
+  ASSERT_OK(reader);
 
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   const Status append = (*writer)->Append("after the crash");
   EXPECT_TRUE(append.IsIOError()) << append.ToString();
   EXPECT_NE(append.message().find("stale"), std::string::npos);
@@ -343,16 +342,16 @@ TEST_F(FaultFileSystemTest, HandlesOpenedBeforeACrashAreStale) {
   char scratch[4];
   size_t read_count = 0;
   EXPECT_TRUE((*reader)->Read(0, sizeof(scratch), scratch, &read_count).IsIOError());
-  EXPECT_TRUE((*writer)->Close().ok());
+  EXPECT_OK((*writer)->Close());
   writer->reset();
   reader->reset();
   EXPECT_EQ(OnDisk(Path("log")), "synced");
 
   // New handles work, and the survivor is durable in the restarted model.
   Result<std::unique_ptr<WritableFile>> again = fs_.ReopenWritableFile(Path("log"));
-  ASSERT_TRUE(again.ok());
-  ASSERT_TRUE((*again)->Append("!").ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(again);
+  ASSERT_OK((*again)->Append("!"));
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "synced");
 }
 
@@ -360,24 +359,24 @@ TEST_F(FaultFileSystemTest, HandlesOpenedBeforeACrashAreStale) {
 
 TEST_F(FaultFileSystemTest, FailOnceWithEioFailsOnlyTheNthWrite) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.FailAfter(2, FaultKind::kWrite, Errno::kEIO, /*persistent=*/false);
-  EXPECT_TRUE((*file)->Append("one").ok());
+  EXPECT_OK((*file)->Append("one"));
   const Status second = (*file)->Append("two");
   EXPECT_TRUE(second.IsIOError()) << second.ToString();
   EXPECT_NE(second.message().find(Path("log")), std::string::npos) << second.ToString();
   EXPECT_NE(second.message().find("write at offset 3"), std::string::npos) << second.ToString();
-  EXPECT_TRUE((*file)->Append("three").ok());
-  EXPECT_TRUE((*file)->Sync().ok());  // syncs do not match kWrite
+  EXPECT_OK((*file)->Append("three"));
+  EXPECT_OK((*file)->Sync());  // syncs do not match kWrite
   EXPECT_EQ(fs_.injected_count(), 1u);
   EXPECT_EQ(OnDisk(Path("log")), "onethree");
 }
 
 TEST_F(FaultFileSystemTest, FailForeverWithEnospcFailsEveryLaterSync) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.FailAfter(1, FaultKind::kSync, Errno::kENOSPC, /*persistent=*/true);
-  ASSERT_TRUE((*file)->Append("bytes").ok());
+  ASSERT_OK((*file)->Append("bytes"));
   for (int i = 0; i < 3; ++i) {
     const Status status = (*file)->Sync();
     EXPECT_TRUE(status.IsNoSpace()) << status.ToString();
@@ -387,30 +386,30 @@ TEST_F(FaultFileSystemTest, FailForeverWithEnospcFailsEveryLaterSync) {
   const Status directory = fs_.SyncDir(directory_);
   EXPECT_TRUE(directory.IsNoSpace()) << directory.ToString();
   EXPECT_NE(directory.message().find(directory_), std::string::npos);
-  EXPECT_TRUE((*file)->Append("more").ok());  // writes do not match kSync
+  EXPECT_OK((*file)->Append("more"));  // writes do not match kSync
   EXPECT_EQ(fs_.injected_count(), 5u);
 
   fs_.Reset();
-  EXPECT_TRUE((*file)->Sync().ok());
+  EXPECT_OK((*file)->Sync());
   EXPECT_EQ(fs_.injected_count(), 0u);
 }
 
 TEST_F(FaultFileSystemTest, FailedSyncLeavesBytesUnsyncedAndPoisonsTheFile) {
   MakeFile("log", "durable", "");
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("-lost").ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("-lost"));
   fs_.FailAfter(1, FaultKind::kSync, Errno::kEIO, /*persistent=*/false);
   EXPECT_TRUE((*file)->Sync().IsIOError());
   // As on Linux, a retried fsync succeeds but the dirty pages are already gone.
-  EXPECT_TRUE((*file)->Sync().ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  EXPECT_OK((*file)->Sync());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "durable");
 }
 
 TEST_F(FaultFileSystemTest, ShortWriteLeavesHalfTheBytes) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.SetShortWrite(ShortWrite::kHalf);
   fs_.FailAfter(1, FaultKind::kWrite, Errno::kENOSPC, /*persistent=*/false);
   EXPECT_TRUE((*file)->Append("abcdefgh").IsNoSpace());
@@ -420,7 +419,7 @@ TEST_F(FaultFileSystemTest, ShortWriteLeavesHalfTheBytes) {
 
 TEST_F(FaultFileSystemTest, WithoutShortWriteAFailedAppendWritesNothing) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.FailAfter(1, FaultKind::kWrite, Errno::kEIO, /*persistent=*/false);
   EXPECT_TRUE((*file)->Append("abcdefgh").IsIOError());
   EXPECT_EQ((*file)->Size(), 0u);
@@ -430,9 +429,9 @@ TEST_F(FaultFileSystemTest, WithoutShortWriteAFailedAppendWritesNothing) {
 TEST_F(FaultFileSystemTest, AnyKindCountsCreateRenameRemoveAndTruncate) {
   MakeFile("a", "A", "");
   fs_.FailAfter(3, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
-  EXPECT_TRUE(fs_.CreateDir(Path("d")).ok());                                   // 1
+  EXPECT_OK(fs_.CreateDir(Path("d")));                                          // 1
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("b"));  // 2
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   EXPECT_TRUE(fs_.RenameFile(Path("a"), Path("c")).IsIOError());  // 3
   EXPECT_TRUE(ExistsOnDisk(Path("a")));
   EXPECT_FALSE(ExistsOnDisk(Path("c")));
@@ -452,13 +451,13 @@ TEST_F(FaultFileSystemTest, ReadKindFailsOpensAndReads) {
   MakeFile("a", "contents", "");
   fs_.FailAfter(2, FaultKind::kRead, Errno::kEIO, /*persistent=*/false);
   Result<std::unique_ptr<RandomAccessFile>> file = fs_.NewRandomAccessFile(Path("a"));  // 1
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   char scratch[8];
   size_t read_count = 0;
   const Status failed = (*file)->Read(0, sizeof(scratch), scratch, &read_count);  // 2
   EXPECT_TRUE(failed.IsIOError()) << failed.ToString();
   EXPECT_NE(failed.message().find("read at offset 0"), std::string::npos);
-  ASSERT_TRUE((*file)->Read(0, sizeof(scratch), scratch, &read_count).ok());
+  ASSERT_OK((*file)->Read(0, sizeof(scratch), scratch, &read_count));
   EXPECT_EQ(std::string(scratch, read_count), "contents");
 
   fs_.FailAfter(1, FaultKind::kRead, Errno::kEIO, /*persistent=*/false);
@@ -469,14 +468,14 @@ TEST_F(FaultFileSystemTest, ReadKindFailsOpensAndReads) {
 
 TEST_F(FaultFileSystemTest, CountsSyncPointsAndMutations) {
   Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path("log"));  // mutation
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("a").ok());                       // mutation
-  ASSERT_TRUE((*file)->Sync().ok());                            // mutation, sync
-  ASSERT_TRUE((*file)->SyncAll().ok());                         // mutation, sync
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());                    // mutation, sync
-  ASSERT_TRUE(fs_.RenameFile(Path("log"), Path("log2")).ok());  // mutation
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("a"));                       // mutation
+  ASSERT_OK((*file)->Sync());                            // mutation, sync
+  ASSERT_OK((*file)->SyncAll());                         // mutation, sync
+  ASSERT_OK(fs_.SyncDir(directory_));                    // mutation, sync
+  ASSERT_OK(fs_.RenameFile(Path("log"), Path("log2")));  // mutation
   EXPECT_TRUE(fs_.FileExists(Path("log2")));
-  EXPECT_TRUE(ReadFileToString(&fs_, Path("log2")).ok());
+  EXPECT_OK(ReadFileToString(&fs_, Path("log2")));
   EXPECT_EQ(fs_.sync_count(), 3u);
   EXPECT_EQ(fs_.mutation_count(), 6u);
 
@@ -484,7 +483,7 @@ TEST_F(FaultFileSystemTest, CountsSyncPointsAndMutations) {
   fs_.Reset();
   EXPECT_EQ(fs_.sync_count(), 0u);
   EXPECT_EQ(fs_.mutation_count(), 0u);
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "a");  // the rename was never made durable
   EXPECT_FALSE(ExistsOnDisk(Path("log2")));
 }
@@ -492,11 +491,11 @@ TEST_F(FaultFileSystemTest, CountsSyncPointsAndMutations) {
 TEST_F(FaultFileSystemTest, CrashAtSyncFreezesAtTheSyncWhichNeverHappens) {
   MakeFile("log", "", "");
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.CrashAtSync(2);
-  ASSERT_TRUE((*file)->Append("a").ok());
-  ASSERT_TRUE((*file)->Sync().ok());
-  ASSERT_TRUE((*file)->Append("b").ok());
+  ASSERT_OK((*file)->Append("a"));
+  ASSERT_OK((*file)->Sync());
+  ASSERT_OK((*file)->Append("b"));
   EXPECT_FALSE(fs_.frozen());
   const Status sync = (*file)->Sync();  // the power goes out as the second sync is issued
   EXPECT_TRUE(sync.IsIOError());
@@ -504,20 +503,20 @@ TEST_F(FaultFileSystemTest, CrashAtSyncFreezesAtTheSyncWhichNeverHappens) {
   EXPECT_TRUE(fs_.frozen());
   EXPECT_TRUE((*file)->Append("c").IsIOError());
   EXPECT_EQ(OnDisk(Path("log")), "ab");
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "a");  // "b" was written, never synced
 }
 
 TEST_F(FaultFileSystemTest, CrashAfterSyncsFreezesTheFileSystem) {
   MakeFile("log", "", "");
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.CrashAfterSyncs(2);
-  ASSERT_TRUE((*file)->Append("a").ok());
-  ASSERT_TRUE((*file)->Sync().ok());
+  ASSERT_OK((*file)->Append("a"));
+  ASSERT_OK((*file)->Sync());
   EXPECT_FALSE(fs_.frozen());
-  ASSERT_TRUE((*file)->Append("b").ok());
-  ASSERT_TRUE((*file)->Sync().ok());  // the second sync point completes, then the power goes
+  ASSERT_OK((*file)->Append("b"));
+  ASSERT_OK((*file)->Sync());  // the second sync point completes, then the power goes
   EXPECT_TRUE(fs_.frozen());
 
   const Status append = (*file)->Append("c");
@@ -534,21 +533,21 @@ TEST_F(FaultFileSystemTest, CrashAfterSyncsFreezesTheFileSystem) {
   // Reads still work while frozen.
   EXPECT_EQ(*ReadFileToString(&fs_, Path("log")), "ab");
 
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_FALSE(fs_.frozen());
   EXPECT_EQ(OnDisk(Path("log")), "ab");
-  EXPECT_TRUE(fs_.NewWritableFile(Path("other")).ok());
+  EXPECT_OK(fs_.NewWritableFile(Path("other")));
 }
 
 TEST_F(FaultFileSystemTest, CrashAfterFreezeDropsWhatWasUnsyncedAtTheFreeze) {
   MakeFile("log", "", "");
   Result<std::unique_ptr<WritableFile>> file = fs_.ReopenWritableFile(Path("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   fs_.CrashAfterSyncs(1);
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());  // the one sync point
+  ASSERT_OK(fs_.SyncDir(directory_));  // the one sync point
   EXPECT_TRUE(fs_.frozen());
   EXPECT_TRUE((*file)->Append("never").IsIOError());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  ASSERT_OK(fs_.SimulateCrash());
   EXPECT_EQ(OnDisk(Path("log")), "");
 }
 
@@ -561,7 +560,7 @@ TEST_F(FaultFileSystemTest, CrashAtEverySyncPointOfAtomicPublishing) {
     (void)WriteFileAtomically(fs, path, "version-2");
   };
   const std::string count_directory = Path("count");
-  ASSERT_TRUE(fs_.CreateDir(count_directory).ok());
+  ASSERT_OK(fs_.CreateDir(count_directory));
   fs_.Reset();
   workload(&fs_, count_directory + "/current");
   const uint64_t sync_points = fs_.sync_count();
@@ -570,10 +569,10 @@ TEST_F(FaultFileSystemTest, CrashAtEverySyncPointOfAtomicPublishing) {
   for (uint64_t crash_at = 1; crash_at <= sync_points; ++crash_at) {
     const std::string run = Path("run" + std::to_string(crash_at));
     FaultFileSystem fs;
-    ASSERT_TRUE(fs.CreateDir(run).ok());
+    ASSERT_OK(fs.CreateDir(run));
     fs.CrashAfterSyncs(crash_at);
     workload(&fs, run + "/current");
-    ASSERT_TRUE(fs.SimulateCrash().ok());
+    ASSERT_OK(fs.SimulateCrash());
     const std::string path = run + "/current";
     if (crash_at < 2) {
       EXPECT_FALSE(ExistsOnDisk(path)) << "crash at " << crash_at;
@@ -594,10 +593,10 @@ TEST_F(FaultFileSystemTest, ConcurrentWritersReadersAndFaultsAreSafe) {
   std::vector<std::unique_ptr<WritableFile>> files;
   for (int i = 0; i < kWriters; ++i) {
     Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path(std::to_string(i)));
-    ASSERT_TRUE(file.ok());
+    ASSERT_OK(file);
     files.push_back(std::move(*file));
   }
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());
+  ASSERT_OK(fs_.SyncDir(directory_));
   fs_.Reset();
 
   std::atomic<bool> done{false};
@@ -605,15 +604,15 @@ TEST_F(FaultFileSystemTest, ConcurrentWritersReadersAndFaultsAreSafe) {
   for (int i = 0; i < kWriters; ++i) {
     threads.emplace_back([&, i] {
       for (int n = 0; n < kAppendsPerWriter; ++n) {
-        EXPECT_TRUE(files[i]->Append("0123456789").ok());
-        EXPECT_TRUE(files[i]->Sync().ok());
+        EXPECT_OK(files[i]->Append("0123456789"));
+        EXPECT_OK(files[i]->Sync());
       }
     });
   }
   threads.emplace_back([&] {
     while (!done.load()) {
       Result<std::string> contents = ReadFileToString(&fs_, Path("0"));
-      EXPECT_TRUE(contents.ok());
+      EXPECT_OK(contents);
       (void)fs_.sync_count();
     }
   });
@@ -623,8 +622,8 @@ TEST_F(FaultFileSystemTest, ConcurrentWritersReadersAndFaultsAreSafe) {
 
   EXPECT_EQ(fs_.sync_count(), uint64_t{kWriters} * kAppendsPerWriter);
   EXPECT_EQ(fs_.mutation_count(), uint64_t{kWriters} * kAppendsPerWriter * 2);
-  for (auto& file : files) ASSERT_TRUE(file->Append("unsynced").ok());
-  ASSERT_TRUE(fs_.SimulateCrash().ok());
+  for (auto& file : files) ASSERT_OK(file->Append("unsynced"));
+  ASSERT_OK(fs_.SimulateCrash());
   for (int i = 0; i < kWriters; ++i) {
     EXPECT_EQ(OnDisk(Path(std::to_string(i))).size(), size_t{kAppendsPerWriter} * 10);
   }
@@ -635,10 +634,10 @@ TEST_F(FaultFileSystemTest, ConcurrentWritersStopAtTheFreeze) {
   std::vector<std::unique_ptr<WritableFile>> files;
   for (int i = 0; i < kWriters; ++i) {
     Result<std::unique_ptr<WritableFile>> file = fs_.NewWritableFile(Path(std::to_string(i)));
-    ASSERT_TRUE(file.ok());
+    ASSERT_OK(file);
     files.push_back(std::move(*file));
   }
-  ASSERT_TRUE(fs_.SyncDir(directory_).ok());
+  ASSERT_OK(fs_.SyncDir(directory_));
   fs_.CrashAfterSyncs(50);
   std::vector<uint64_t> acknowledged(kWriters, 0);  // bytes each writer saw synced
   std::vector<std::thread> threads;
@@ -653,7 +652,7 @@ TEST_F(FaultFileSystemTest, ConcurrentWritersStopAtTheFreeze) {
   }
   for (auto& thread : threads) thread.join();
   EXPECT_TRUE(fs_.frozen());
-  ASSERT_TRUE(fs_.SimulateCrash(CrashMode::kTornWrite, 7).ok());
+  ASSERT_OK(fs_.SimulateCrash(CrashMode::kTornWrite, 7));
   for (int i = 0; i < kWriters; ++i) {
     // Nothing acknowledged is lost; at most the one unacknowledged append may survive.
     const uint64_t size = OnDisk(Path(std::to_string(i))).size();

@@ -25,37 +25,37 @@ class PosixFileSystemTest : public ::testing::Test {
 
 TEST_F(PosixFileSystemTest, AppendSyncReadBack) {
   Result<std::unique_ptr<WritableFile>> file = fs_->NewWritableFile(Path("a"));
-  ASSERT_TRUE(file.ok()) << file.status().ToString();
-  ASSERT_TRUE((*file)->Append("hello ").ok());
-  ASSERT_TRUE((*file)->Append("world").ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("hello "));
+  ASSERT_OK((*file)->Append("world"));
   EXPECT_EQ((*file)->Size(), 11u);
   EXPECT_EQ((*file)->path(), Path("a"));
-  ASSERT_TRUE((*file)->Sync().ok());
-  ASSERT_TRUE((*file)->SyncAll().ok());
-  ASSERT_TRUE((*file)->Close().ok());
-  EXPECT_TRUE((*file)->Close().ok());  // a second Close is harmless
+  ASSERT_OK((*file)->Sync());
+  ASSERT_OK((*file)->SyncAll());
+  ASSERT_OK((*file)->Close());
+  EXPECT_OK((*file)->Close());  // a second Close is harmless
   EXPECT_EQ(*fs_->GetFileSize(Path("a")), 11u);
   EXPECT_EQ(*ReadFileToString(fs_, Path("a")), "hello world");
 
   Result<std::unique_ptr<RandomAccessFile>> reader = fs_->NewRandomAccessFile(Path("a"));
-  ASSERT_TRUE(reader.ok());
+  ASSERT_OK(reader);
   char scratch[16];
   size_t read_count = 0;
-  ASSERT_TRUE((*reader)->Read(6, sizeof(scratch), scratch, &read_count).ok());
+  ASSERT_OK((*reader)->Read(6, sizeof(scratch), scratch, &read_count));
   EXPECT_EQ(std::string(scratch, read_count), "world");  // short only at the end of the file
 }
 
 TEST_F(PosixFileSystemTest, ReopenAppendsAndNewTruncates) {
-  ASSERT_TRUE(WriteFileAtomically(fs_, Path("a"), "abc").ok());
+  ASSERT_OK(WriteFileAtomically(fs_, Path("a"), "abc"));
   Result<std::unique_ptr<WritableFile>> again = fs_->ReopenWritableFile(Path("a"));
-  ASSERT_TRUE(again.ok());
+  ASSERT_OK(again);
   EXPECT_EQ((*again)->Size(), 3u);
-  ASSERT_TRUE((*again)->Append("def").ok());
-  ASSERT_TRUE((*again)->Close().ok());
+  ASSERT_OK((*again)->Append("def"));
+  ASSERT_OK((*again)->Close());
   EXPECT_EQ(*ReadFileToString(fs_, Path("a")), "abcdef");
 
   Result<std::unique_ptr<WritableFile>> fresh = fs_->NewWritableFile(Path("a"));
-  ASSERT_TRUE(fresh.ok());
+  ASSERT_OK(fresh);
   EXPECT_EQ(*fs_->GetFileSize(Path("a")), 0u);
 }
 
@@ -70,43 +70,43 @@ TEST_F(PosixFileSystemTest, MissingFilesGiveNotFoundNamingThePath) {
 }
 
 TEST_F(PosixFileSystemTest, DirectoriesRenameRemoveTruncate) {
-  ASSERT_TRUE(fs_->CreateDir(Path("d")).ok());
-  ASSERT_TRUE(fs_->CreateDir(Path("d")).ok());  // already there is fine
-  ASSERT_TRUE(WriteFileAtomically(fs_, Path("d/x"), "xx").ok());
-  ASSERT_TRUE(WriteFileAtomically(fs_, Path("d/y"), "yyyy").ok());
+  ASSERT_OK(fs_->CreateDir(Path("d")));
+  ASSERT_OK(fs_->CreateDir(Path("d")));  // already there is fine
+  ASSERT_OK(WriteFileAtomically(fs_, Path("d/x"), "xx"));
+  ASSERT_OK(WriteFileAtomically(fs_, Path("d/y"), "yyyy"));
   Result<std::vector<std::string>> children = fs_->GetChildren(Path("d"));
-  ASSERT_TRUE(children.ok());
+  ASSERT_OK(children);
   std::sort(children->begin(), children->end());
   EXPECT_EQ(*children, (std::vector<std::string>{"x", "y"}));
 
-  ASSERT_TRUE(fs_->RenameFile(Path("d/y"), Path("d/x")).ok());  // replaces the target
+  ASSERT_OK(fs_->RenameFile(Path("d/y"), Path("d/x")));  // replaces the target
   EXPECT_FALSE(fs_->FileExists(Path("d/y")));
   EXPECT_EQ(*ReadFileToString(fs_, Path("d/x")), "yyyy");
-  ASSERT_TRUE(fs_->SyncDir(Path("d")).ok());
-  ASSERT_TRUE(fs_->Truncate(Path("d/x"), 1).ok());
+  ASSERT_OK(fs_->SyncDir(Path("d")));
+  ASSERT_OK(fs_->Truncate(Path("d/x"), 1));
   EXPECT_EQ(*ReadFileToString(fs_, Path("d/x")), "y");
-  ASSERT_TRUE(fs_->RemoveFile(Path("d/x")).ok());
+  ASSERT_OK(fs_->RemoveFile(Path("d/x")));
   EXPECT_TRUE(fs_->GetChildren(Path("d"))->empty());
   EXPECT_TRUE(fs_->SyncDir(Path("missing")).IsNotFound());
 }
 
 TEST_F(PosixFileSystemTest, ReadOnlyAndWritable) {
-  ASSERT_TRUE(WriteFileAtomically(fs_, Path("sealed"), "s").ok());
-  ASSERT_TRUE(fs_->SetReadOnly(Path("sealed")).ok());
+  ASSERT_OK(WriteFileAtomically(fs_, Path("sealed"), "s"));
+  ASSERT_OK(fs_->SetReadOnly(Path("sealed")));
   const auto permissions = std::filesystem::status(Path("sealed")).permissions();
   EXPECT_EQ(permissions & std::filesystem::perms::owner_write, std::filesystem::perms::none);
-  ASSERT_TRUE(fs_->SetWritable(Path("sealed")).ok());
+  ASSERT_OK(fs_->SetWritable(Path("sealed")));
   Result<std::unique_ptr<WritableFile>> file = fs_->ReopenWritableFile(Path("sealed"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
 }
 
 TEST_F(PosixFileSystemTest, SecondLockInTheSameProcessIsBusy) {
   Result<std::unique_ptr<FileLock>> first = fs_->LockFile(Path("LOCK"));
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_OK(first);
   const Status second = fs_->LockFile(Path("LOCK")).status();
   EXPECT_TRUE(second.IsBusy()) << second.ToString();
   first->reset();
-  EXPECT_TRUE(fs_->LockFile(Path("LOCK")).ok());
+  EXPECT_OK(fs_->LockFile(Path("LOCK")));
 }
 
 }  // namespace

@@ -81,13 +81,13 @@ Status SlowDiskFileSystem::WaitBeforeSync(const std::string& path) {
 }
 
 Result<std::unique_ptr<WritableFile>> SlowDiskFileSystem::NewWritableFile(const std::string& path) {
-  ORDO_ASSIGN_OR_RETURN(auto file, target_->NewWritableFile(path));
+  ORDO_ASSIGN_OR_RETURN(auto file, target()->NewWritableFile(path));
   return std::unique_ptr<WritableFile>(new SlowDiskWritableFile(this, std::move(file)));
 }
 
 Result<std::unique_ptr<WritableFile>> SlowDiskFileSystem::ReopenWritableFile(
     const std::string& path) {
-  ORDO_ASSIGN_OR_RETURN(auto file, target_->ReopenWritableFile(path));
+  ORDO_ASSIGN_OR_RETURN(auto file, target()->ReopenWritableFile(path));
   return std::unique_ptr<WritableFile>(new SlowDiskWritableFile(this, std::move(file)));
 }
 

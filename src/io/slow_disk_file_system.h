@@ -16,14 +16,16 @@
 #include <cstdint>
 #include <mutex>
 
+#include "io/file_system_wrapper.h"
 #include "ordo/file_system.h"
 
 namespace ordo {
 
-class SlowDiskFileSystem final : public FileSystem {
+class SlowDiskFileSystem final : public FileSystemWrapper {
  public:
   // `target` is not owned.
-  explicit SlowDiskFileSystem(FileSystem* target = FileSystem::Default()) : target_(target) {}
+  explicit SlowDiskFileSystem(FileSystem* target = FileSystem::Default())
+      : FileSystemWrapper(target) {}
 
   // Every sync point from now on, and those waiting now, take at least `delay_ms` from their
   // start (0: none).
@@ -44,43 +46,16 @@ class SlowDiskFileSystem final : public FileSystem {
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override;
   Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override;
-  Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
-    return target_->NewRandomAccessFile(path);
-  }
-  bool FileExists(const std::string& path) override { return target_->FileExists(path); }
-  Result<uint64_t> GetFileSize(const std::string& path) override {
-    return target_->GetFileSize(path);
-  }
-  Result<int64_t> GetModificationTimeMicros(const std::string& path) override {
-    return target_->GetModificationTimeMicros(path);
-  }
-  Result<std::vector<std::string>> GetChildren(const std::string& directory) override {
-    return target_->GetChildren(directory);
-  }
-  Status CreateDir(const std::string& directory) override { return target_->CreateDir(directory); }
-  Status RemoveFile(const std::string& path) override { return target_->RemoveFile(path); }
-  Status RenameFile(const std::string& source, const std::string& target) override {
-    return target_->RenameFile(source, target);
-  }
   Status SyncDir(const std::string& directory) override {
     ORDO_RETURN_IF_ERROR(WaitBeforeSync(directory));
-    return target_->SyncDir(directory);
+    return FileSystemWrapper::SyncDir(directory);
   }
   Status SyncFile(const std::string& path) override {
     ORDO_RETURN_IF_ERROR(WaitBeforeSync(path));
-    return target_->SyncFile(path);
-  }
-  Status Truncate(const std::string& path, uint64_t size) override {
-    return target_->Truncate(path, size);
-  }
-  Status SetReadOnly(const std::string& path) override { return target_->SetReadOnly(path); }
-  Status SetWritable(const std::string& path) override { return target_->SetWritable(path); }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return target_->LockFile(path);
+    return FileSystemWrapper::SyncFile(path);
   }
 
  private:
-  FileSystem* const target_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   uint64_t sync_delay_ms_ = 0;

@@ -15,8 +15,8 @@ TEST(SlowDiskFileSystem, ASyncWaitsUntilTheDelayIsLoweredAndThenRuns) {
   testing::ScratchDirectory scratch;
   SlowDiskFileSystem disk;
   auto file = disk.NewWritableFile(scratch.Sub("log"));
-  ASSERT_TRUE(file.ok());
-  ASSERT_TRUE((*file)->Append("bytes").ok());
+  ASSERT_OK(file);
+  ASSERT_OK((*file)->Append("bytes"));
   disk.SetSyncDelayMs(3600 * 1000);  // a stalled disk
   Status synced = Status::IOError("not yet");
   std::thread syncer([&] { synced = (*file)->Sync(); });
@@ -24,7 +24,7 @@ TEST(SlowDiskFileSystem, ASyncWaitsUntilTheDelayIsLoweredAndThenRuns) {
   EXPECT_EQ(disk.syncs_waiting(), 1u);
   disk.SetSyncDelayMs(0);
   syncer.join();
-  EXPECT_TRUE(synced.ok()) << synced.ToString();
+  EXPECT_OK(synced);
   EXPECT_EQ(disk.syncs_waiting(), 0u);
   // Writes and reads pass straight through.
   EXPECT_EQ(*ReadFileToString(&disk, scratch.Sub("log")), "bytes");
@@ -35,7 +35,7 @@ TEST(SlowDiskFileSystem, EverySyncPointWaitsAtLeastTheDelay) {
   SlowDiskFileSystem disk;
   disk.SetSyncDelayMs(30);
   auto file = disk.NewWritableFile(scratch.Sub("log"));
-  ASSERT_TRUE(file.ok());
+  ASSERT_OK(file);
   for (int which = 0; which < 4; ++which) {
     const auto start = std::chrono::steady_clock::now();
     Status status;
@@ -53,7 +53,7 @@ TEST(SlowDiskFileSystem, EverySyncPointWaitsAtLeastTheDelay) {
         status = disk.SyncFile(scratch.Sub("log"));
         break;
     }
-    ASSERT_TRUE(status.ok()) << status.ToString();
+    ASSERT_OK(status);
     // A lower bound only: a sleep never ends early, whatever else the machine does.
     EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(30)) << which;
   }

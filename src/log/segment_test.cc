@@ -33,9 +33,8 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   ASSERT_EQ(StampRecords(bytes, 70), 1u);
   EXPECT_EQ(DecodeFixed64(bytes.data()), Checksum64(std::string_view(bytes).substr(8)));
   DecodedRecord record;
-  ASSERT_TRUE(DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes),
-                                  kFormatVersion, &record)
-                  .ok());
+  ASSERT_OK(DecodeRecordPayload(std::string_view(bytes).substr(kRecordHeaderBytes), kFormatVersion,
+                                &record));
   EXPECT_EQ(record.lsn, 77u);
   EXPECT_EQ(record.durable_lsn, 70u);
   EXPECT_EQ(record.commit_time_micros, 1700000000000000);
@@ -99,8 +98,7 @@ TEST(RecordCodec, StampRecordsStampsEveryRecordOfARun) {
     const uint32_t payload_bytes = DecodeFixed32(run.data() + at + 12);
     const std::string_view whole(run.data() + at, kRecordHeaderBytes + payload_bytes);
     EXPECT_EQ(DecodeFixed64(whole.data()), Checksum64(whole.substr(8))) << lsn;
-    ASSERT_TRUE(
-        DecodeRecordPayload(whole.substr(kRecordHeaderBytes), kFormatVersion, &record).ok());
+    ASSERT_OK(DecodeRecordPayload(whole.substr(kRecordHeaderBytes), kFormatVersion, &record));
     EXPECT_EQ(record.lsn, lsn);
     EXPECT_EQ(record.durable_lsn, 9u);
     at += whole.size();
@@ -115,14 +113,14 @@ TEST(SegmentFormat, HeaderAndFooterRoundTrip) {
   header.previous_footer_hash = 0xabcdef;
   const std::string bytes = EncodeSegmentHeader(header);
   SegmentHeader decoded;
-  ASSERT_TRUE(DecodeSegmentHeader(bytes, "x", &decoded).ok());
+  ASSERT_OK(DecodeSegmentHeader(bytes, "x", &decoded));
   EXPECT_EQ(decoded.segment_id, 9u);
   EXPECT_EQ(decoded.first_lsn, 1000u);
   EXPECT_EQ(decoded.previous_footer_hash, 0xabcdefu);
   SegmentFooter footer{999, 5, 4096, 0x1234, 0};
   const std::string footer_bytes = EncodeSegmentFooter(&footer);
   SegmentFooter decoded_footer;
-  ASSERT_TRUE(DecodeSegmentFooter(footer_bytes, "x", &decoded_footer).ok());
+  ASSERT_OK(DecodeSegmentFooter(footer_bytes, "x", &decoded_footer));
   EXPECT_EQ(decoded_footer.footer_checksum, footer.footer_checksum);
   EXPECT_EQ(decoded_footer.records_end, 4096u);
   uint64_t id = 0;
@@ -160,7 +158,7 @@ std::string WriteSmallSealedSegment(const std::string& directory) {
   header.segment_id = 1;
   header.first_lsn = 1;
   auto writer = SegmentWriter::Create(FileSystem::Default(), directory, header);
-  EXPECT_TRUE(writer.ok());
+  EXPECT_OK(writer);
   for (uint64_t lsn = 1; lsn <= 4; ++lsn) {
     WriteBatch batch;
     batch.Put("key" + std::to_string(lsn), "value" + std::to_string(lsn));
@@ -168,10 +166,10 @@ std::string WriteSmallSealedSegment(const std::string& directory) {
     std::string bytes;
     std::vector<uint32_t> offsets;
     EncodeRecord(RecordMeta{lsn, static_cast<int64_t>(1000 + lsn), {}}, batch, &bytes, &offsets);
-    EXPECT_TRUE((*writer)->Append(std::span<char>(bytes), 1, lsn).ok());
-    EXPECT_TRUE((*writer)->Sync().ok());  // each commit durable before the next is written
+    EXPECT_OK((*writer)->Append(std::span<char>(bytes), 1, lsn));
+    EXPECT_OK((*writer)->Sync());  // each commit durable before the next is written
   }
-  EXPECT_TRUE((*writer)->Seal().ok());
+  EXPECT_OK((*writer)->Seal());
   return (*writer)->path();
 }
 
@@ -180,7 +178,7 @@ TEST(SegmentFormat, SealedSegmentVerifiesAndIsReadOnly) {
   const std::string path = WriteSmallSealedSegment(scratch.path());
   SegmentSummary summary;
   Status verified = VerifySealedSegment(FileSystem::Default(), path, &summary);
-  ASSERT_TRUE(verified.ok()) << verified.ToString();
+  ASSERT_OK(verified);
   EXPECT_EQ(summary.records, 4u);
   EXPECT_EQ(summary.footer.last_lsn, 4u);
   const auto permissions = std::filesystem::status(path).permissions();
@@ -228,7 +226,7 @@ std::unique_ptr<SegmentReader> ReadAllRecords(const testing::ScratchDirectory& s
     output << bytes;
   }
   auto reader = SegmentReader::Open(FileSystem::Default(), active, bytes.size());
-  EXPECT_TRUE(reader.ok());
+  EXPECT_OK(reader);
   if (!reader.ok()) return nullptr;
   std::string_view payload;
   uint64_t offset = 0;
@@ -248,7 +246,7 @@ TEST(SegmentReader, TornTailHasNoValidRecordAfterItButMidDamageDoes) {
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(records, 3);
   auto after = reader->FindRecordsAfter(reader->offset(), 4);
-  ASSERT_TRUE(after.ok());
+  ASSERT_OK(after);
   EXPECT_EQ(after->count, 0u);
   // Damage in the first record: the other three follow, each naming what was durable when it
   // was written (WriteSmallSealedSegment syncs after every record).
@@ -257,7 +255,7 @@ TEST(SegmentReader, TornTailHasNoValidRecordAfterItButMidDamageDoes) {
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(records, 0);
   after = reader->FindRecordsAfter(reader->offset(), 1);
-  ASSERT_TRUE(after.ok());
+  ASSERT_OK(after);
   EXPECT_EQ(after->count, 3u);
   EXPECT_EQ(after->highest_lsn, 4u);
   EXPECT_EQ(after->highest_durable_lsn, 3u);
@@ -295,7 +293,7 @@ TEST(SegmentReader, ARecordInsideAValueIsNotCountedAsOne) {
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(records, 0);
   auto after = reader->FindRecordsAfter(reader->offset(), 1);
-  ASSERT_TRUE(after.ok());
+  ASSERT_OK(after);
   EXPECT_EQ(after->count, 2u);
   EXPECT_EQ(after->highest_lsn, 3u);
   EXPECT_EQ(after->highest_durable_lsn, 0u);
@@ -309,7 +307,7 @@ TEST(SegmentReader, ARecordInsideAValueIsNotCountedAsOne) {
   reader = ReadAllRecords(scratch, bytes, &records);
   ASSERT_NE(reader, nullptr);
   after = reader->FindRecordsAfter(reader->offset(), 1);
-  ASSERT_TRUE(after.ok());
+  ASSERT_OK(after);
   EXPECT_EQ(after->count, 1u);
   EXPECT_EQ(after->highest_lsn, 3u);
   EXPECT_EQ(after->highest_durable_lsn, 0u);

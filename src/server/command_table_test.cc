@@ -20,7 +20,7 @@ class CommandTableTest : public ::testing::Test {
   void Open(FileSystem* file_system = nullptr) {
     Options options;
     options.file_system = file_system;
-    ASSERT_TRUE(DB::Open(options, scratch_.Sub("data"), &db_).ok());
+    ASSERT_OK(DB::Open(options, scratch_.Sub("data"), &db_));
     client_.authenticated = true;
   }
 
@@ -80,7 +80,7 @@ TEST_F(CommandTableTest, RepliesDependOnTheLsnOfWhatTheyWroteOrRead) {
   // A miss depends on every submitted write: an unacknowledged delete may be why it missed.
   EXPECT_EQ(Run({"GET", "missing"}), "$-1\r\n");
   EXPECT_EQ(last_lsn_, incr_lsn);
-  ASSERT_TRUE(db_->WaitForAck(incr_lsn).ok());
+  ASSERT_OK(db_->WaitForAck(incr_lsn));
   // Once acknowledged, a hit depends on nothing newer than what it observed.
   EXPECT_EQ(Run({"GET", "k"}), "$1\r\nv\r\n");
   EXPECT_LE(last_lsn_, db_->AckedLsn());
@@ -124,7 +124,7 @@ TEST_F(CommandTableTest, DiskFailureBecomesAClearErrorReply) {
   FaultFileSystem faults;
   Open(&faults);
   EXPECT_EQ(Run({"SET", "before", "v"}), "+OK\r\n");
-  ASSERT_TRUE(db_->WaitForAck(last_lsn_).ok());
+  ASSERT_OK(db_->WaitForAck(last_lsn_));
   faults.FailAfter(1, FaultKind::kSync, Errno::kENOSPC, true);
   Run({"SET", "during", "v"});  // submitted; its sync fails, so it is never acknowledged
   EXPECT_FALSE(db_->WaitForAck(last_lsn_).ok());

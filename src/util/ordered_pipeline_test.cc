@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/test_util.h"
+
 namespace ordo {
 namespace {
 
@@ -115,7 +117,7 @@ TEST(OrderedPipelineTest, ConsumesEveryItemInOrder) {
         numbers.last_item_marked = marked;
         const Status status = OrderedPipeline::Run(shape.slots, shape.workers, shape.caller_runs,
                                                    numbers.Stages(shape.slots));
-        ASSERT_TRUE(status.ok()) << status.ToString();
+        ASSERT_OK(status);
         EXPECT_EQ(numbers.consumed, SquaresBelow(count));
         EXPECT_EQ(numbers.running.load(), 0);
       }
@@ -126,7 +128,7 @@ TEST(OrderedPipelineTest, ConsumesEveryItemInOrder) {
 TEST(OrderedPipelineTest, TheCallerRunsTheStageItAsksFor) {
   for (const CallerRuns caller_runs : {CallerRuns::kProduce, CallerRuns::kConsume}) {
     Numbers numbers;
-    ASSERT_TRUE(OrderedPipeline::Run(4, 2, caller_runs, numbers.Stages(4)).ok());
+    ASSERT_OK(OrderedPipeline::Run(4, 2, caller_runs, numbers.Stages(4)));
     const std::thread::id caller = std::this_thread::get_id();
     if (caller_runs == CallerRuns::kProduce) {
       EXPECT_EQ(numbers.produce_thread, caller);

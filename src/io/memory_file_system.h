@@ -1,36 +1,48 @@
-// An in-memory FileSystem for the fuzz harnesses: the parsers under test read their input
-// through the FileSystem seam, and a harness that wrote every input to disk would spend its
-// time in the kernel instead of in the parser. Files can be created, appended to and renamed
-// (so a harness can build its fixtures with the real writers); Truncate, permissions and locks
-// fail with NotSupported, so a harness notices if the code under test tries to repair a file
-// it should only read. Not thread-safe: the harnesses are single-threaded.
+// An in-memory FileSystem (LevelDB's memenv) for tests and the fuzz harnesses: the code under
+// test reads and writes through the FileSystem seam, and a harness that wrote every input to
+// disk would spend its time in the kernel instead of in the code. Files are created, appended to,
+// reopened, renamed, truncated, made read-only and locked as on a POSIX file system, in a flat
+// name space (directories are path prefixes and always exist); every sync succeeds (nothing is
+// lost: for crashes use FaultFileSystem). Constructed with Repairs::kRefuse, Truncate,
+// ReopenWritableFile, permissions and locks fail with NotSupported instead, so a fuzz harness
+// notices if the code under test tries to repair a file it should only read.
+// Not thread-safe: one thread at a time.
 #pragma once
 
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ordo/file_system.h"
 
-namespace ordo::fuzz {
+namespace ordo {
 
 class MemoryFileSystem : public FileSystem {
  public:
+  enum class Repairs { kAllow, kRefuse };
+  explicit MemoryFileSystem(Repairs repairs = Repairs::kAllow) : repairs_(repairs) {}
+
   // Adds or replaces the file at `path` (a flat name space: directories are path prefixes).
   void SetFile(const std::string& path, std::string contents) {
     files_[path] = std::move(contents);
   }
 
   Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    if (read_only_.contains(path)) return Status::IOError(path + ": permission denied");
     files_[path].clear();
     return std::unique_ptr<WritableFile>(new MemoryWritableFile(path, &files_[path]));
   }
   Result<std::unique_ptr<WritableFile>> ReopenWritableFile(const std::string& path) override {
-    return Refuse(path);
+    if (repairs_ == Repairs::kRefuse) return Refuse(path);
+    const auto found = files_.find(path);
+    if (found == files_.end()) return Status::NotFound(path + ": no such file");
+    if (read_only_.contains(path)) return Status::IOError(path + ": permission denied");
+    return std::unique_ptr<WritableFile>(new MemoryWritableFile(path, &found->second));
   }
   Result<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::string& path) override {
     const auto found = files_.find(path);
@@ -60,6 +72,7 @@ class MemoryFileSystem : public FileSystem {
   Status CreateDir(const std::string&) override { return Status::Ok(); }
   Status RemoveFile(const std::string& path) override {
     if (files_.erase(path) == 0) return Status::NotFound(path + ": no such file");
+    read_only_.erase(path);
     return Status::Ok();
   }
   Status RenameFile(const std::string& source, const std::string& target) override {
@@ -68,15 +81,38 @@ class MemoryFileSystem : public FileSystem {
     std::string contents = std::move(found->second);
     files_.erase(found);
     files_[target] = std::move(contents);
+    read_only_.erase(target);
+    if (read_only_.erase(source) != 0) read_only_.insert(target);
     return Status::Ok();
   }
   Status SyncDir(const std::string&) override { return Status::Ok(); }
   Status SyncFile(const std::string&) override { return Status::Ok(); }
-  Status Truncate(const std::string& path, uint64_t) override { return Refuse(path); }
-  Status SetReadOnly(const std::string& path) override { return Refuse(path); }
-  Status SetWritable(const std::string& path) override { return Refuse(path); }
+  Status Truncate(const std::string& path, uint64_t size) override {
+    if (repairs_ == Repairs::kRefuse) return Refuse(path);
+    const auto found = files_.find(path);
+    if (found == files_.end()) return Status::NotFound(path + ": no such file");
+    if (read_only_.contains(path)) return Status::IOError(path + ": permission denied");
+    if (size < found->second.size()) found->second.resize(size);
+    return Status::Ok();
+  }
+  Status SetReadOnly(const std::string& path) override {
+    if (repairs_ == Repairs::kRefuse) return Refuse(path);
+    if (!FileExists(path)) return Status::NotFound(path + ": no such file");
+    read_only_.insert(path);
+    return Status::Ok();
+  }
+  Status SetWritable(const std::string& path) override {
+    if (repairs_ == Repairs::kRefuse) return Refuse(path);
+    if (!FileExists(path)) return Status::NotFound(path + ": no such file");
+    read_only_.erase(path);
+    return Status::Ok();
+  }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return Refuse(path);
+    if (repairs_ == Repairs::kRefuse) return Refuse(path);
+    if (locked_.contains(path)) return Status::Busy(path + ": locked by another open");
+    files_.try_emplace(path);
+    locked_.insert(path);
+    return std::unique_ptr<FileLock>(new MemoryLock(this, path));
   }
 
  private:
@@ -121,11 +157,24 @@ class MemoryFileSystem : public FileSystem {
     const std::string* const contents_;  // owned by the file system, which outlives the file
   };
 
+  class MemoryLock : public FileLock {
+   public:
+    MemoryLock(MemoryFileSystem* fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+    ~MemoryLock() override { fs_->locked_.erase(path_); }
+
+   private:
+    MemoryFileSystem* const fs_;  // outlives its locks
+    const std::string path_;
+  };
+
   static Status Refuse(const std::string& path) {
-    return Status::NotSupported(path + ": the fuzzing file system is read-only");
+    return Status::NotSupported(path + ": this in-memory file system refuses repairs");
   }
 
+  const Repairs repairs_;
   std::map<std::string, std::string> files_;
+  std::set<std::string> read_only_;
+  std::set<std::string> locked_;
 };
 
-}  // namespace ordo::fuzz
+}  // namespace ordo

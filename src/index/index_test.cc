@@ -1,0 +1,185 @@
+// The index on its own: the inline/heap key boundary (19/20 bytes), key order, the digest and
+// memory accounting under puts, replaces and erases, expiry order, and a checkpoint round trip
+// (through the in-memory file system) that rebuilds the same index.
+#include "index/index.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "index/checkpoint.h"
+#include "io/memory_file_system.h"
+#include "tests/test_util.h"
+
+namespace ordo::index {
+namespace {
+
+IndexEntry EntryFor(uint64_t n, int64_t expire_at_ms = 0) {
+  IndexEntry entry;
+  entry.segment_id = static_cast<uint32_t>(1 + n % 7);
+  entry.value_offset = static_cast<uint32_t>(64 + n * 10);
+  entry.value_bytes = static_cast<uint32_t>(n % 100);
+  entry.expire_at_ms = expire_at_ms;
+  entry.value_hash = n * 0x9e3779b97f4a7c15ULL;
+  return entry;
+}
+
+// The digest from scratch: the sum of every entry's EntryHash (index.h).
+StateDigest DigestOf(const std::map<std::string, IndexEntry>& entries) {
+  StateDigest sum;
+  for (const auto& [key, entry] : entries) {
+    const StateDigest one = EntryHash(key, entry.value_hash, entry.expire_at_ms);
+    sum.low += one.low;  // two independent 64-bit sums (index.cc)
+    sum.high += one.high;
+  }
+  return sum;
+}
+
+TEST(CompactKeyTest, KeysUpTo19BytesStayInlineAndLongerOnesGoToTheHeap) {
+  ASSERT_EQ(CompactKey::kInlineBytesMax, 19u);
+  for (size_t length : {size_t{0}, size_t{1}, size_t{18}, size_t{19}, size_t{20}, size_t{21},
+                        size_t{255}, size_t{256}, size_t{70000}}) {
+    SCOPED_TRACE(length);
+    std::string bytes(length, '\0');
+    for (size_t i = 0; i < length; ++i) bytes[i] = static_cast<char>(i * 31 + 7);  // any byte
+    CompactKey key(bytes);
+    EXPECT_EQ(key.view(), bytes);
+    EXPECT_EQ(key.heap_bytes(), length <= 19 ? 0u : length);
+    CompactKey copy(key);  // deep
+    EXPECT_EQ(copy.view(), bytes);
+    CompactKey moved(std::move(key));
+    EXPECT_EQ(moved.view(), bytes);
+    EXPECT_EQ(key.view(), "");  // NOLINT(bugprone-use-after-move): moved-from is empty
+    copy = moved;
+    EXPECT_EQ(copy.view(), bytes);
+  }
+  // A 19-byte key whose last byte is 0xff (the heap marker's value) is still inline.
+  const std::string marker_like = std::string(18, 'k') + '\xff';
+  CompactKey key(marker_like);
+  EXPECT_EQ(key.view(), marker_like);
+  EXPECT_EQ(key.heap_bytes(), 0u);
+}
+
+TEST(IndexTest, KeysAreOrderedAsBytesAcrossTheInlineBoundary) {
+  Index index;
+  std::map<std::string, IndexEntry> expected;
+  std::mt19937_64 random(11);
+  for (uint64_t n = 0; n < 3000; ++n) {
+    std::string key(random() % 40, '\0');
+    for (char& c : key) c = static_cast<char>(random() % 4 == 0 ? 0xff : random() % 3);
+    index.Put(key, EntryFor(n));
+    expected[key] = EntryFor(n);
+  }
+  ASSERT_EQ(index.size(), expected.size());
+  auto it = expected.begin();
+  for (const auto& [key, entry] : index) {
+    ASSERT_NE(it, expected.end());
+    EXPECT_EQ(key.view(), it->first);
+    EXPECT_EQ(entry.value_offset, it->second.value_offset);
+    ++it;
+  }
+  const auto& [probe, unused] = *std::next(expected.begin(), expected.size() / 2);
+  EXPECT_EQ(index.LowerBound(probe)->first.view(), probe);
+}
+
+TEST(IndexTest, DigestAndMemoryFollowPutsReplacesAndErases) {
+  Index index;
+  std::map<std::string, IndexEntry> expected;
+  EXPECT_EQ(index.digest(), StateDigest{});
+  EXPECT_EQ(index.MemoryBytes(), 0u);
+  std::mt19937_64 random(5);
+  for (uint64_t n = 0; n < 5000; ++n) {
+    const std::string key = "key" + std::to_string(random() % 700) +
+                            (n % 3 == 0 ? std::string(30, 'L') : std::string());  // heap keys too
+    if (random() % 4 == 0) {
+      EXPECT_EQ(index.Erase(key), expected.erase(key) == 1);
+    } else {
+      const IndexEntry entry = EntryFor(n, random() % 5 == 0 ? 1000 + n : 0);
+      index.Put(key, entry);
+      expected[key] = entry;
+    }
+    if (n % 500 == 0) {
+      ASSERT_EQ(index.digest(), DigestOf(expected)) << n;
+    }
+  }
+  EXPECT_EQ(index.size(), expected.size());
+  EXPECT_EQ(index.digest(), DigestOf(expected));
+  size_t with_expiry = 0;
+  uint64_t heap_bytes = 0;
+  for (const auto& [key, entry] : expected) {
+    with_expiry += entry.expire_at_ms != 0 ? 1 : 0;
+    heap_bytes += key.size() > CompactKey::kInlineBytesMax ? key.size() + 16 : 0;
+  }
+  EXPECT_EQ(index.keys_with_expiry(), with_expiry);
+  EXPECT_EQ(index.MemoryBytes(), expected.size() * 48 * 21 / 20 + heap_bytes);
+
+  for (const auto& [key, entry] : expected) EXPECT_TRUE(index.Erase(key));
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.digest(), StateDigest{});
+  EXPECT_EQ(index.keys_with_expiry(), 0u);
+  EXPECT_EQ(index.MemoryBytes(), 0u);
+  EXPECT_FALSE(index.Erase("absent"));
+}
+
+TEST(IndexTest, CollectExpiredReturnsTheDueKeysSoonestFirst) {
+  Index index;
+  index.Put("late", EntryFor(1, 300));
+  index.Put("never", EntryFor(2));
+  index.Put("soon", EntryFor(3, 100));
+  index.Put("mid", EntryFor(4, 200));
+  index.Put("mid", EntryFor(5, 250));  // a replace moves it in the expiry order
+  std::vector<std::string> keys;
+  index.CollectExpired(250, 10, &keys);
+  EXPECT_EQ(keys, (std::vector<std::string>{"soon", "mid"}));
+  keys.clear();
+  index.CollectExpired(1000, 1, &keys);
+  EXPECT_EQ(keys, std::vector<std::string>{"soon"});
+}
+
+TEST(CheckpointTest, AWrittenCheckpointLoadsTheSameIndex) {
+  MemoryFileSystem fs;
+  Index index;
+  for (uint64_t n = 0; n < 2000; ++n) {
+    index.Put("k" + std::to_string(n) + std::string(n % 40, 'x'), EntryFor(n, n % 9 ? 0 : n));
+  }
+  CheckpointInfo info;
+  info.database_id = std::string(16, '\x5a');
+  info.lsn = 4242;
+  info.replay_segment_id = 3;
+  info.replay_offset = 4096;
+  info.created_time_ms = 1700000000000;
+  ASSERT_OK(WriteCheckpoint(&fs, "index", index, info));
+  const std::string path = "index/" + CheckpointFileName(4242);
+  ASSERT_TRUE(fs.FileExists(path));
+
+  Index loaded;
+  CheckpointInfo read;
+  ASSERT_OK(LoadCheckpoint(&fs, path, info.database_id, &loaded, &read));
+  EXPECT_EQ(read.lsn, 4242u);
+  EXPECT_EQ(read.replay_segment_id, 3u);
+  EXPECT_EQ(read.replay_offset, 4096u);
+  EXPECT_EQ(read.entry_count, index.size());
+  EXPECT_EQ(read.digest, index.digest());
+  EXPECT_EQ(loaded.size(), index.size());
+  EXPECT_EQ(loaded.digest(), index.digest());
+  EXPECT_EQ(loaded.keys_with_expiry(), index.keys_with_expiry());
+  EXPECT_EQ(loaded.MemoryBytes(), index.MemoryBytes());
+  auto it = loaded.begin();
+  for (const auto& [key, entry] : index) {
+    ASSERT_NE(it, loaded.end());
+    EXPECT_EQ(it->first.view(), key.view());
+    EXPECT_EQ(it->second.value_hash, entry.value_hash);
+    EXPECT_EQ(it->second.expire_at_ms, entry.expire_at_ms);
+    ++it;
+  }
+
+  // Another database's checkpoint is refused, and leaves the index empty.
+  Index other;
+  EXPECT_FALSE(LoadCheckpoint(&fs, path, std::string(16, '\x01'), &other, &read).ok());
+  EXPECT_EQ(other.size(), 0u);
+}
+
+}  // namespace
+}  // namespace ordo::index
