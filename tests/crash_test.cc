@@ -47,7 +47,7 @@ std::vector<Step> Workload() {
       step.batch.Put("batch" + std::to_string(i), "b");
       step.batch.Delete("key" + std::to_string((i + 5) % 17));
     } else if (i == 30) {
-      step.batch.Clear();
+      step.batch.ClearDatabase();
       step.batch.Put("after-clear", "yes");
     } else {
       // Large enough that the 64 KiB segments rotate every dozen writes.
@@ -71,7 +71,7 @@ std::vector<Step> GroupedWorkload() {
     if (i % 13 == 12) {
       step.batch.Delete("g" + std::to_string((i + 4) % 23));
     } else if (i == 50) {
-      step.batch.Clear();
+      step.batch.ClearDatabase();
       step.batch.Put("after-clear", "yes");
     } else {
       const size_t sizes[] = {40, 1500, 9000, 300, 4100};

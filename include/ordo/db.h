@@ -12,9 +12,13 @@
 // read before AckedLsn() >= observed_lsn, or a client could see a value a crash then loses.
 // If the database fails (an I/O error), writes not yet durable are dropped from view.
 //
-// Errors: every call returns a Status; after a failed write or sync the database is in the
-// failed state: every later write returns Status::Failed naming the original error, reads go
-// on serving what is durable.
+// Errors: every call that can fail returns a Status (or a Result); after a failed write or sync
+// the database is in the failed state: every later write returns Status::Failed naming the
+// original error, reads go on serving what is durable. No call throws.
+//
+// Ownership: Open gives the caller the DB (a std::unique_ptr); destroying it closes it. The
+// FileSystem in Options::file_system is not owned and must outlive the DB. A DB is neither
+// copyable nor movable.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +34,9 @@
 namespace ordo {
 
 // A group of changes applied atomically, as one log record: after a crash all of it or none of
-// it is there. Limits: each key <= kKeyBytesMax, each value <= kValueBytesMax.
+// it is there; they apply in the order added. Limits: each key <= kKeyBytesMax, each value <=
+// kValueBytesMax (checked when the batch is written: InvalidArgument, nothing written). A
+// WriteBatch is a plain value: copyable, movable, not thread-safe.
 class WriteBatch {
  public:
   enum class OpType : uint8_t {
@@ -54,7 +60,9 @@ class WriteBatch {
   void Delete(std::string_view key) {
     ops_.push_back(Op{OpType::kDelete, std::string(key), {}, 0});
   }
-  void Clear() { ops_.push_back(Op{OpType::kClear, {}, {}, 0}); }
+  // Removes every key of the database (FLUSHDB, FLUSHALL); named so, unlike LevelDB's
+  // WriteBatch::Clear, which empties the batch.
+  void ClearDatabase() { ops_.push_back(Op{OpType::kClear, {}, {}, 0}); }
   void Expire(std::string_view key) {
     ops_.push_back(Op{OpType::kExpire, std::string(key), {}, 0});
   }
@@ -111,6 +119,10 @@ struct Statistics {
 
 class DB {
  public:
+  DB() = default;
+  DB(const DB&) = delete;
+  DB& operator=(const DB&) = delete;
+
   // Opens (or, with create_if_missing, creates) the database in `directory`, running recovery
   // at the chosen integrity level. Fails with Busy if another process holds the directory,
   // Corruption naming file and offset for damage that is not a torn tail, InvalidArgument for
@@ -123,12 +135,17 @@ class DB {
   virtual Status Close() = 0;
   virtual ~DB() = default;
 
-  // ---- Reads. NotFound when the key is absent or expired.
+  // ---- Reads. NotFound when the key is absent or expired; then *value is left unchanged and
+  // *info holds only observed_lsn (an absence can be unacknowledged too: a delete not yet
+  // durable). On another error (Corruption: the value's checksum failed; IOError) *value is
+  // unspecified. `info` is optional.
   virtual Status Get(std::string_view key, std::string* value, ReadInfo* info = nullptr) = 0;
   // Like Get without reading the value.
   virtual Status GetInfo(std::string_view key, ReadInfo* info) = 0;
 
-  // ---- Writes: synchronous forms wait until the write is acknowledged per the sync mode.
+  // ---- Writes: synchronous forms wait until the write is acknowledged per the sync mode (with
+  // SyncMode::kAlways: fdatasync done). InvalidArgument for a key or value over its limit,
+  // Failed once the database has failed, NotSupported on a read-only open.
   virtual Status Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0) = 0;
   virtual Status Delete(std::string_view key) = 0;
   virtual Status Write(WriteBatch batch) = 0;
@@ -164,17 +181,19 @@ class DB {
   virtual void SetAckListener(std::function<void()> listener) = 0;
 
   // ---- Iteration: entries in key order, in batches. Not a point-in-time snapshot: an entry
-  // changed during a scan may show either version. Visits at most `limit` live keys with
-  // start <= key < end (empty end = no bound), calls `visit` for each, and returns the key to
-  // start the next batch from, or an empty string when the range is exhausted.
+  // changed during a scan may show either version. Visits at most `limit` (> 0) live keys with
+  // start <= key < end (empty end = no bound), calls `visit` for each (without any lock held:
+  // `visit` may call into the DB), and returns the key to start the next batch from, or an
+  // empty string when the range is exhausted.
   struct ScanEntry {
     std::string key;
     ReadInfo info;
   };
   virtual std::string Scan(std::string_view start, std::string_view end, size_t limit,
                            const std::function<void(const ScanEntry&)>& visit) = 0;
-  // Calls `visit` for every live key with `prefix` in order, with its value; stops early when
-  // `visit` returns false. Reads values one at a time (memory stays flat).
+  // Calls `visit` for every live key with start <= key < end (empty end = no bound) in order,
+  // with its value; stops early when `visit` returns false. Reads values one at a time (memory
+  // stays flat). Not a snapshot, as Scan. Returns the first read error (Corruption, IOError).
   virtual Status ForEach(std::string_view start, std::string_view end,
                          const std::function<bool(std::string_view key, std::string_view value,
                                                   const ReadInfo& info)>& visit) = 0;

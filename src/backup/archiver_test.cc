@@ -162,7 +162,7 @@ TEST_F(ArchiverTest, JustBeforeAFlushAllBringsEverythingBackFromTheArchive) {
   Write(std::move(more));
   const Recorded before = Record();
   WriteBatch flush;
-  flush.Clear();
+  flush.ClearDatabase();
   Write(std::move(flush));
   const uint64_t flush_lsn = db_->AckedLsn();
   WriteBatch after;

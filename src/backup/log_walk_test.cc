@@ -65,7 +65,7 @@ uint64_t Workload(DB* db) {
   expire.Expire("ttl");
   EXPECT_OK(db->Write(std::move(expire)));
   WriteBatch clear;
-  clear.Clear();
+  clear.ClearDatabase();
   EXPECT_OK(db->Write(std::move(clear)));
   const uint64_t clear_lsn = db->AckedLsn();
   for (int i = 0; i < 120; ++i) {

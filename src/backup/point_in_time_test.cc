@@ -69,7 +69,7 @@ TEST_F(PointInTimeTest, RestoresToManyRecordedPointsExactly) {
     if (kind == 0) {
       batch.Delete(key);
     } else if (kind == 1 && i % 97 == 0) {
-      batch.Clear();
+      batch.ClearDatabase();
     } else {
       batch.Put(key, std::string(200 + random() % 900, static_cast<char>('a' + i % 26)));
       if (kind == 2) batch.Put("pair" + key, std::to_string(i));
@@ -105,7 +105,7 @@ TEST_F(PointInTimeTest, JustBeforeAFlushAllBringsEverythingBack) {
   }
   const Recorded before = Record();
   WriteBatch flush;
-  flush.Clear();
+  flush.ClearDatabase();
   Write(std::move(flush));
   const uint64_t flush_lsn = db_->AckedLsn();
   WriteBatch after;
@@ -197,7 +197,7 @@ TEST_F(PointInTimeTest, NamedRestorePointRestoresTheStateAtIt) {
   EXPECT_EQ(*lsn, db_->AckedLsn());
   const Recorded at_point = Record();
   WriteBatch migration;
-  migration.Clear();
+  migration.ClearDatabase();
   migration.Put("b", "2");
   Write(std::move(migration));
   auto repository = BackUp();

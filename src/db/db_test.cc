@@ -13,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <type_traits>
 
 #include "io/fault_file_system.h"
 #include "tests/test_util.h"
@@ -41,6 +42,11 @@ class DBTest : public ::testing::Test {
   testing::ScratchDirectory scratch_;
   uint32_t sweep_ms_ = 100;
 };
+
+// The contract's promises that the compiler can check (db.h: "Ownership").
+static_assert(!std::is_copy_constructible_v<DB> && !std::is_copy_assignable_v<DB>);
+static_assert(!std::is_move_constructible_v<DB> && !std::is_move_assignable_v<DB>);
+static_assert(std::is_copy_constructible_v<WriteBatch> && std::is_move_constructible_v<WriteBatch>);
 
 TEST_F(DBTest, PutGetDeleteSurviveReopen) {
   OpenReport created;
@@ -90,7 +96,7 @@ TEST_F(DBTest, BatchIsAtomicAndClearRemovesEverything) {
   EXPECT_EQ(GetOrMissing(db.get(), "a"), "<missing>");
   EXPECT_EQ(GetOrMissing(db.get(), "b"), "2");
   WriteBatch clear;
-  clear.Clear();
+  clear.ClearDatabase();
   clear.Put("after", "x");
   ASSERT_OK(db->Write(clear));
   EXPECT_EQ(db->CountKeys(), 1u);
@@ -107,7 +113,7 @@ TEST_F(DBTest, RepeatedKeysAndClearWithinOneBatch) {
   WriteBatch batch;
   batch.Put("k", "first");
   batch.Put("gone", "soon");
-  batch.Clear();
+  batch.ClearDatabase();
   batch.Put("k", "second");
   batch.Put("k", "third");
   batch.Put("d", "1");

@@ -23,7 +23,7 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   WriteBatch batch;
   batch.Put("key", std::string("v\0alue", 6), 1234567);
   batch.Delete("gone");
-  batch.Clear();
+  batch.ClearDatabase();
   batch.Expire("late");
   batch.Put(std::string(300, 'k'), std::string(70000, 'v'));
   std::string bytes;

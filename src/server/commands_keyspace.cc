@@ -290,7 +290,7 @@ void FlushCommand(CommandContext& context) {
     return ReplySyntaxError(context);
   }
   WriteBatch batch;
-  batch.Clear();
+  batch.ClearDatabase();
   if (!SubmitBatch(context, std::move(batch))) return;
   ReplyOk(context);
 }
