@@ -34,10 +34,10 @@
 
 #include "backup/content_codec.h"
 #include "backup/keys.h"
-#include "backup/sha256.h"
 #include "fuzz/fuzz_check.h"
 #include "io/memory_file_system.h"
 #include "util/coding.h"
+#include "util/sha256.h"
 
 namespace {
 
@@ -185,7 +185,7 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
       default: {
         frame.assign(1, '\2');  // end
         PutFixed64(&frame, plain.size() + ((op >> 2) & 3) - 2);
-        backup::Sha256 plain_hash;
+        Sha256 plain_hash;
         plain_hash.Update(plain);
         frame += plain_hash.Finish();
         const bool good =

@@ -15,8 +15,8 @@
 
 #include "backup/manifest_json.h"
 #include "backup/repository.h"
-#include "backup/sha256.h"
 #include "fuzz/fuzz_check.h"
+#include "util/sha256.h"
 
 namespace {
 
@@ -31,7 +31,7 @@ std::string Seal(std::string_view text) {
   Json object = Json::parse(text, nullptr, false);
   if (object.is_discarded() || !object.is_object()) return std::string(text);
   object.erase("sha256");
-  object["sha256"] = backup::Sha256Hex(object.dump());
+  object["sha256"] = Sha256Hex(object.dump());
   return object.dump();
 }
 

@@ -100,6 +100,8 @@ class FileSystem {
   virtual Status SetReadOnly(const std::string& path) = 0;
   // Makes `path` writable again (only to cut a torn tail of a file found read-only).
   virtual Status SetWritable(const std::string& path) = 0;
+  // Makes `path` readable and writable by its owner only (mode 0600): files holding a secret.
+  virtual Status SetOwnerOnly(const std::string& path) = 0;
   // Takes an exclusive advisory lock on `path`, creating it; Status::Busy if another process
   // (or another open in this process) holds it.
   virtual Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;

@@ -5,6 +5,7 @@
 
 #include "backup/backup_run.h"
 #include "fmt/format.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {
@@ -12,7 +13,7 @@ namespace {
 std::string DescribeEnd(const ArchivePiece& piece) {
   return fmt::format("piece {} (segment {} bytes {}..{}, LSN {}, committed {})", piece.Name(),
                      piece.segment_id, piece.start_offset, piece.end_offset, piece.last_lsn,
-                     Rfc3339Micros(piece.last_commit_time_micros));
+                     FormatRfc3339Micros(piece.last_commit_time_micros));
 }
 
 // A way to restore: a base and how far the archive carries it.
@@ -90,17 +91,18 @@ std::string DescribeCoverage(const std::vector<Manifest>& backups, const Archive
     // Each backup restores to exactly its own commit.
     text = backups.size() == 1
                ? fmt::format("1 backup, at LSN {} (committed {})", backups.front().last_lsn,
-                             Rfc3339Micros(backups.front().last_commit_time_micros))
+                             FormatRfc3339Micros(backups.front().last_commit_time_micros))
                : fmt::format("{} backups, at LSN {} to {} (committed {} to {})", backups.size(),
                              backups.front().last_lsn, backups.back().last_lsn,
-                             Rfc3339Micros(backups.front().last_commit_time_micros),
-                             Rfc3339Micros(backups.back().last_commit_time_micros));
+                             FormatRfc3339Micros(backups.front().last_commit_time_micros),
+                             FormatRfc3339Micros(backups.back().last_commit_time_micros));
   }
   if (layout.runs.empty()) return text + "; no archive";
   for (const ArchiveRun& run : layout.runs) {
     text += fmt::format("; archive LSN {} to {} (commit times {} to {})", run.first_lsn(),
-                        run.last_lsn(), Rfc3339Micros(run.pieces.front().first_commit_time_micros),
-                        Rfc3339Micros(run.pieces.back().last_commit_time_micros));
+                        run.last_lsn(),
+                        FormatRfc3339Micros(run.pieces.front().first_commit_time_micros),
+                        FormatRfc3339Micros(run.pieces.back().last_commit_time_micros));
   }
   for (const std::string& gap : layout.gaps) text += "; gap: " + gap;
   return text;
@@ -256,7 +258,7 @@ Result<RestorePlan> PlanRestore(Repository* repository, const PointTarget& targe
           "the archive has a gap: the newest commit it holds (LSN {}) cannot be reached; the "
           "newest restorable commit is LSN {} (committed {}). Restore to it with --lsn {} if "
           "losing what follows is acceptable ({})",
-          layout.runs.back().last_lsn(), chosen->reach_lsn, Rfc3339Micros(chosen->reach_time),
+          layout.runs.back().last_lsn(), chosen->reach_lsn, FormatRfc3339Micros(chosen->reach_time),
           chosen->reach_lsn, DescribeCoverage(backups, layout)));
     }
   } else {

@@ -3,11 +3,12 @@
 #include <algorithm>
 
 #include "backup/backup_run.h"
-#include "backup/sha256.h"
 #include "db/identity.h"
 #include "fmt/format.h"
 #include "log/segment_reader.h"
 #include "util/clock.h"
+#include "util/sha256.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 
@@ -105,7 +106,7 @@ Status Archiver::CheckResumePoint(const ArchivePiece& last) {
       "the data directory {} does not continue the archive of database {} in repository {}: "
       "the archive's newest piece {} (LSN {}, commit time {})",
       directory_, database_hex_, repository_->info().repository_id, last.Name(), last.last_lsn,
-      Rfc3339Micros(last.last_commit_time_micros));
+      FormatRfc3339Micros(last.last_commit_time_micros));
   if (!fs_->FileExists(path)) {
     return Status::Failed(diverged +
                           fmt::format(" is in segment {}, which the data directory "
@@ -298,7 +299,7 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
   uint64_t written = 0;
   ORDO_RETURN_IF_ERROR(StoreRange(path, next_offset_, end, &piece.file, &written));
   int64_t published_micros = WallMicros();
-  piece.archived = Rfc3339Micros(published_micros);
+  piece.archived = FormatRfc3339Micros(published_micros);
   Status published = repository_->WriteArchivePiece(piece);
   if (published.IsBusy()) {
     // A concurrent prune took a file the piece names (repository.h): store both again.
@@ -308,7 +309,7 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
     ORDO_RETURN_IF_ERROR(StoreRange(path, next_offset_, end, &piece.file, &rewritten));
     written += rewritten;
     published_micros = WallMicros();
-    piece.archived = Rfc3339Micros(published_micros);
+    piece.archived = FormatRfc3339Micros(published_micros);
     published = repository_->WriteArchivePiece(piece);
   }
   ORDO_RETURN_IF_ERROR(published);

@@ -13,6 +13,7 @@
 #include "fmt/format.h"
 #include "log/segment_reader.h"
 #include "util/clock.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {
@@ -224,49 +225,11 @@ std::string SegmentKey(const std::string& database_id_hex, uint64_t segment_id,
 }
 
 std::string NewBackupId(int64_t wall_micros) {
-  const std::time_t seconds = static_cast<std::time_t>(wall_micros / 1000000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &utc);
   std::random_device random;
   const uint64_t micros_in_second = static_cast<uint64_t>(wall_micros % 1000000);
   static_assert(999999ull * 4096 + 4095 <= 0xffffffffull, "the suffix fits 8 hex digits");
-  return fmt::format("{}-{:08x}", stamp, micros_in_second * 4096 + (random() & 0xfff));
-}
-
-std::string Rfc3339Micros(int64_t wall_micros) {
-  const std::time_t seconds = static_cast<std::time_t>(wall_micros / 1000000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
-  return fmt::format("{}.{:06d}Z", stamp, wall_micros % 1000000);
-}
-
-bool ParseRfc3339(const std::string& text, int64_t* wall_micros) {
-  std::tm utc{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &utc.tm_year, &utc.tm_mon,
-                  &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &consumed) != 6) {
-    return false;
-  }
-  utc.tm_year -= 1900;
-  utc.tm_mon -= 1;
-  int64_t fraction_micros = 0;
-  size_t position = static_cast<size_t>(consumed);
-  if (position < text.size() && text[position] == '.') {
-    int64_t scale = 100000;
-    for (++position; position < text.size() && std::isdigit(text[position]); ++position) {
-      fraction_micros += (text[position] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  if (position + 1 != text.size() || (text[position] != 'Z' && text[position] != 'z')) {
-    return false;
-  }
-  *wall_micros = static_cast<int64_t>(timegm(&utc)) * 1000000 + fraction_micros;
-  return true;
+  return fmt::format("{}-{:08x}", FormatCompactUtc(wall_micros / 1000000),
+                     micros_in_second * 4096 + (random() & 0xfff));
 }
 
 Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository* repository,
@@ -285,7 +248,7 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   manifest.backup_id = NewBackupId(start_wall_micros);
   manifest.parent_backup_id = FindParent(repository, result);
   manifest.database_id = db::DatabaseIdHex(source.database_id);
-  manifest.started = Rfc3339Micros(start_wall_micros);
+  manifest.started = FormatRfc3339Micros(start_wall_micros);
   manifest.first_lsn = source.first_lsn;
   manifest.last_lsn = source.last_lsn;
   manifest.first_commit_time_micros = source.first_commit_time_micros;
@@ -327,7 +290,7 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
     ReportProgress(state);
 
     result->duration_seconds = static_cast<double>(MonotonicMicros() - start_micros) / 1e6;
-    manifest.finished = Rfc3339Micros(WallMicros());
+    manifest.finished = FormatRfc3339Micros(WallMicros());
     manifest.bytes_read = result->bytes_read;
     manifest.bytes_written = result->bytes_written;
     manifest.new_files = result->new_files;

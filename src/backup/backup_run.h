@@ -85,10 +85,6 @@ std::string SegmentKey(const std::string& database_id_hex, uint64_t segment_id,
 // microseconds within the second times 4096 plus 12 random bits, so ids sort by start time to
 // the microsecond and two backups in the same microsecond still differ.
 std::string NewBackupId(int64_t wall_micros);
-// RFC 3339 UTC with microseconds: "2024-05-01T12:00:00.123456Z" (sorts as text).
-std::string Rfc3339Micros(int64_t wall_micros);
-// Parses what Rfc3339Micros writes (the fraction is optional); false if malformed.
-bool ParseRfc3339(const std::string& text, int64_t* wall_micros);
 
 // Backs up `data_directory` (live or stopped) into `repository`, which must be writable
 // (CanWrite). On success the manifest is published and `result` describes the run. On failure

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "backup/keys.h"
-#include "backup/sha256.h"
 #include "util/coding.h"
 #include "util/ordered_pipeline.h"
+#include "util/sha256.h"
 
 namespace ordo::backup {
 namespace {

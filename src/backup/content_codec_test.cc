@@ -14,8 +14,8 @@
 
 #include "backup/backup_test_util.h"
 #include "backup/keys.h"
-#include "backup/sha256.h"
 #include "util/coding.h"
+#include "util/sha256.h"
 
 namespace ordo::backup {
 namespace {

@@ -3,10 +3,10 @@
 #include <sodium.h>
 
 #include <cassert>
-#include <filesystem>
 
 #include "backup/repository.h"
-#include "backup/sha256.h"
+#include "util/base64.h"
+#include "util/sha256.h"
 
 namespace ordo::backup {
 namespace {
@@ -42,27 +42,6 @@ Status InitSodium() {
   static const int result = sodium_init();
   if (result < 0) return Status::Failed("libsodium failed to initialize (sodium_init)");
   return Status::Ok();
-}
-
-std::string Base64Encode(std::string_view bytes) {
-  const int variant = sodium_base64_VARIANT_ORIGINAL;
-  std::string text(sodium_base64_ENCODED_LEN(bytes.size(), variant), '\0');
-  sodium_bin2base64(text.data(), text.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), variant);
-  text.resize(text.size() - 1);  // the terminating NUL
-  return text;
-}
-
-Result<std::string> Base64Decode(std::string_view text) {
-  std::string bytes(text.size(), '\0');
-  size_t length = 0;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(bytes.data()), bytes.size(), text.data(),
-                        text.size(), nullptr, &length, nullptr,
-                        sodium_base64_VARIANT_ORIGINAL) != 0) {
-    return Status::InvalidArgument("not valid base64");
-  }
-  bytes.resize(length);
-  return bytes;
 }
 
 std::string RandomHex(size_t count) {
@@ -110,14 +89,10 @@ Status WriteKeyFile(FileSystem* fs, const std::string& path, const std::string& 
     ORDO_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(temporary));
     if (secret) {
       // Before the secret is written, so it is never readable by others, not even briefly.
-      // The FileSystem seam has no chmod to 0600; key files are always local files.
-      std::error_code error;
-      std::filesystem::permissions(
-          temporary, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
-          std::filesystem::perm_options::replace, error);
-      if (error) {
+      const Status restricted = fs->SetOwnerOnly(temporary);
+      if (!restricted.ok()) {
         (void)fs->RemoveFile(temporary);
-        return Status::IOError(temporary + ": chmod 0600: " + error.message());
+        return restricted;
       }
     }
     ORDO_RETURN_IF_ERROR(

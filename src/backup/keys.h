@@ -21,10 +21,6 @@ inline constexpr char kKeyFileMagic[] = "ordo-key-v1";
 // sodium_init(), once per process; Failed if libsodium cannot start (no entropy source).
 Status InitSodium();
 
-std::string Base64Encode(std::string_view bytes);
-// InvalidArgument if `text` is not standard base64 (with padding).
-Result<std::string> Base64Decode(std::string_view text);
-
 // `count` random bytes from libsodium's CSPRNG, as lowercase hex (2 * count characters).
 std::string RandomHex(size_t count);
 

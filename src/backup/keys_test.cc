@@ -1,4 +1,4 @@
-// Key files (`ordo keygen`), base64, key ids, and SHA-256 against a published test vector.
+// Key files (`ordo keygen`) and key ids.
 #include "backup/keys.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +7,6 @@
 #include <fstream>
 
 #include "backup/repository.h"
-#include "backup/sha256.h"
 #include "tests/test_util.h"
 
 namespace ordo::backup {
@@ -19,28 +18,6 @@ std::filesystem::perms Mode(const std::string& path) {
 
 void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
-}
-
-TEST(Sha256Test, KnownVectors) {
-  EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  Sha256 streaming;
-  streaming.Update("a");
-  streaming.Update("bc");
-  EXPECT_EQ(streaming.FinishHex(),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_TRUE(IsSha256Hex(Sha256Hex("x")));
-  EXPECT_FALSE(IsSha256Hex(std::string(64, 'A')));
-  EXPECT_FALSE(IsSha256Hex(std::string(63, 'a')));
-}
-
-TEST(KeysTest, Base64RoundTrip) {
-  for (const std::string& bytes : {std::string(), std::string("f"), std::string(32, '\xff')}) {
-    Result<std::string> decoded = Base64Decode(Base64Encode(bytes));
-    ASSERT_OK(decoded);
-    EXPECT_EQ(*decoded, bytes);
-  }
-  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
-  EXPECT_FALSE(Base64Decode("not base64!").ok());
 }
 
 TEST(KeysTest, SymmetricKeyFile) {

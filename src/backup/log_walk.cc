@@ -14,6 +14,7 @@
 #include "db/identity.h"
 #include "fmt/format.h"
 #include "log/segment_reader.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {
@@ -411,21 +412,6 @@ bool ParseTimeArgument(const std::string& text, int64_t* unix_micros) {
   const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   *unix_micros = seconds * 1000000 + fraction;
   return true;
-}
-
-std::string FormatTimeMillis(int64_t unix_micros) {
-  int64_t seconds = unix_micros / 1000000;
-  int64_t micros = unix_micros % 1000000;
-  if (micros < 0) {
-    micros += 1000000;
-    --seconds;
-  }
-  const std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm utc{};
-  gmtime_r(&t, &utc);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &utc);
-  return fmt::format("{}.{:03d}Z", stamp, micros / 1000);
 }
 
 const char* OpTypeName(WriteBatch::OpType type) {

@@ -92,9 +92,6 @@ bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key);
 // stand for the T; a date alone "2024-05-01" is its midnight UTC). False if malformed.
 bool ParseTimeArgument(const std::string& text, int64_t* unix_micros);
 
-// "2024-05-01T12:00:00.123Z": RFC 3339 UTC with milliseconds.
-std::string FormatTimeMillis(int64_t unix_micros);
-
 // Lower-case name of an op type: "set", "delete", "clear", "expire".
 const char* OpTypeName(WriteBatch::OpType type);
 

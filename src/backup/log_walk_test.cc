@@ -15,6 +15,7 @@
 #include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
 #include "log/format.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {
@@ -386,7 +387,7 @@ TEST(LogWalk, ParseTimeArgument) {
                           "2023-11-14T22:13Z", "17000x", "2023-11-14T22:13:20+0200"}) {
     EXPECT_FALSE(ParseTimeArgument(bad, &micros)) << bad;
   }
-  EXPECT_EQ(FormatTimeMillis(1700000000LL * 1000000 + 123456), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(FormatRfc3339Millis(1700000000LL * 1000000 + 123456), "2023-11-14T22:13:20.123Z");
 }
 
 }  // namespace

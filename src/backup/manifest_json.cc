@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "backup/sha256.h"
 #include "log/format.h"
+#include "util/sha256.h"
 
 namespace ordo::backup {
 namespace {

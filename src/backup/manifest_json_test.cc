@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "backup/sha256.h"
 #include "log/format.h"
 #include "tests/test_util.h"
+#include "util/sha256.h"
 
 namespace ordo::backup {
 namespace {

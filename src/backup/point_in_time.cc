@@ -6,6 +6,7 @@
 #include "fmt/format.h"
 #include "index/checkpoint.h"
 #include "log/segment_reader.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {
@@ -107,7 +108,7 @@ std::string PointTarget::Describe() const {
     case Kind::kBeforeLsn:
       return fmt::format("the commit before LSN {}", lsn);
     case Kind::kTime:
-      return "time " + Rfc3339Micros(time_micros);
+      return "time " + FormatRfc3339Micros(time_micros);
     case Kind::kPoint:
       return "restore point \"" + point_name + "\"";
   }
@@ -137,8 +138,8 @@ Result<Manifest> ChooseBackupForPoint(const std::vector<Manifest>& manifests,
       "backup, {}; later commits are restored through the continuous archive, see "
       "archive_plan.h)",
       target.Describe(), newest.first_lsn, newest.last_lsn,
-      Rfc3339Micros(newest.first_commit_time_micros), Rfc3339Micros(newest.last_commit_time_micros),
-      newest.backup_id));
+      FormatRfc3339Micros(newest.first_commit_time_micros),
+      FormatRfc3339Micros(newest.last_commit_time_micros), newest.backup_id));
 }
 
 // The LSN of the newest commit that marks the restore point `name`, or NotFound. Reads the

@@ -9,6 +9,7 @@
 #include "backup/backup_run.h"
 #include "fmt/format.h"
 #include "util/clock.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {

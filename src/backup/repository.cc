@@ -16,8 +16,10 @@
 #include "backup/content_codec.h"
 #include "backup/keys.h"
 #include "backup/manifest_json.h"
-#include "backup/sha256.h"
+#include "util/base64.h"
 #include "util/clock.h"
+#include "util/sha256.h"
+#include "util/time_format.h"
 
 namespace ordo::backup {
 namespace {
@@ -42,15 +44,6 @@ std::string ParentOf(const std::string& path) {
   const size_t slash = trimmed.find_last_of('/');
   if (slash == std::string::npos) return ".";
   return slash == 0 ? "/" : trimmed.substr(0, slash);
-}
-
-std::string NowRfc3339() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 // Gives `temporary` (synced, closed) the name `final_path` unless that exists already (then the
@@ -799,15 +792,6 @@ bool ArchivePiece::IsFollowedBy(const ArchivePiece& next) const {
   const bool adjacent = sealed ? next.segment_id == segment_id + 1 && next.start_offset == 0
                                : next.segment_id == segment_id && next.start_offset == end_offset;
   return adjacent && next.first_lsn == last_lsn + 1;
-}
-
-std::string MakeBackupId(int64_t unix_micros) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_micros / 1000000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y%m%dT%H%M%SZ", &utc);
-  return std::string(text) + "-" + RandomHex(4);
 }
 
 bool IsValidBackupId(const std::string& backup_id) {

@@ -153,9 +153,8 @@ struct Lease {
 inline constexpr int64_t kLeaseLifetimeSeconds = 24 * 3600;
 inline constexpr int64_t kLeaseRefreshSeconds = 3600;
 
-// A new backup id for a backup started at `unix_micros`: "<yyyymmddThhmmssZ>-<8 random hex>".
-std::string MakeBackupId(int64_t unix_micros);
-// True for the shape MakeBackupId produces (so an id is always a safe file name).
+// True for the shape NewBackupId (backup/backup_run.h) produces, "<yyyymmddThhmmssZ>-<8 hex>"
+// (so an id is always a safe file name).
 bool IsValidBackupId(const std::string& backup_id);
 
 class Repository {

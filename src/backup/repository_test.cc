@@ -14,11 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
 #include "backup/content_codec.h"
-#include "backup/sha256.h"
 #include "io/fault_file_system.h"
 #include "tests/test_util.h"
+#include "util/sha256.h"
 
 namespace ordo::backup {
 namespace {
@@ -507,7 +508,7 @@ TEST(RepositoryTest, DamagedDescriptionIsRefused) {
 }
 
 TEST(RepositoryTest, BackupIds) {
-  const std::string id = MakeBackupId(1735787045000000);  // 2025-01-02T03:04:05Z
+  const std::string id = NewBackupId(1735787045000000);  // 2025-01-02T03:04:05Z
   EXPECT_TRUE(IsValidBackupId(id)) << id;
   EXPECT_EQ(id.substr(0, 17), "20250102T030405Z-");
   EXPECT_FALSE(IsValidBackupId("20250102T030405Z-0000000"));

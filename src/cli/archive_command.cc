@@ -13,6 +13,7 @@
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "util/time_format.h"
 
 namespace ordo::cli {
 namespace {
@@ -28,7 +29,7 @@ struct ArchiveArguments {
 
 std::string CommitText(uint64_t lsn, int64_t commit_time_micros) {
   if (lsn == 0) return "nothing archived yet";
-  return "LSN " + std::to_string(lsn) + " (committed " + backup::Rfc3339Micros(commit_time_micros) +
+  return "LSN " + std::to_string(lsn) + " (committed " + FormatRfc3339Micros(commit_time_micros) +
          ")";
 }
 
@@ -58,7 +59,7 @@ void RunOnce(const ArchiveArguments& arguments, backup::Repository* repository) 
                       {"archived_commit_time",
                        archiver.archived_lsn() == 0
                            ? std::string()
-                           : backup::Rfc3339Micros(archiver.archived_commit_time_micros())}});
+                           : FormatRfc3339Micros(archiver.archived_commit_time_micros())}});
   }
   PrintShipped("archive: shipped", step.pieces, step.records, step.bytes_read, step.bytes_written,
                archiver.archived_lsn(), archiver.archived_commit_time_micros());

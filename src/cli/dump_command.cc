@@ -5,25 +5,15 @@
 // set, is "expire_at_ms" (Unix milliseconds). The directory is opened read-only without the
 // lock, so a running server is not disturbed: the dump is the consistent prefix of the log
 // found when it started.
-#include <openssl/evp.h>
-
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "nlohmann/json.hpp"
 #include "ordo/db.h"
+#include "util/base64.h"
 
 namespace ordo::cli {
 namespace {
-
-std::string Base64(std::string_view bytes) {
-  std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                                     static_cast<int>(bytes.size()));
-  encoded.resize(static_cast<size_t>(length));
-  return encoded;
-}
 
 void AddField(nlohmann::json* line, const char* name, std::string_view bytes) {
   // nlohmann's dump() throws on bytes that are not valid UTF-8: that is the test.
@@ -32,7 +22,7 @@ void AddField(nlohmann::json* line, const char* name, std::string_view bytes) {
     (void)text.dump();
     (*line)[name] = std::move(text);
   } catch (const nlohmann::json::type_error&) {
-    (*line)[std::string(name) + "_base64"] = Base64(bytes);
+    (*line)[std::string(name) + "_base64"] = Base64Encode(bytes);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/log_cli.h"
+#include "util/time_format.h"
 
 namespace ordo::cli {
 namespace {
@@ -42,7 +43,7 @@ void AddHistoryCommand(CLI::App& app) {
     uint64_t versions = 0;
     auto print = [&](const log::DecodedRecord& record, const log::RecordOp& op) {
       ++versions;
-      const std::string time = backup::FormatTimeMillis(record.commit_time_micros);
+      const std::string time = FormatRfc3339Millis(record.commit_time_micros);
       const char* name = backup::OpTypeName(op.type);
       if (json) {
         nlohmann::json line = {{"lsn", record.lsn},
@@ -55,7 +56,7 @@ void AddHistoryCommand(CLI::App& app) {
           AddBytesField(&line, "value", op.value);
           if (op.expire_at_ms != 0) {
             line["expire_at_ms"] = op.expire_at_ms;
-            line["expire_at"] = backup::FormatTimeMillis(op.expire_at_ms * 1000);
+            line["expire_at"] = FormatRfc3339Millis(op.expire_at_ms * 1000);
           }
         }
         std::printf("%s\n", line.dump().c_str());
@@ -68,7 +69,7 @@ void AddHistoryCommand(CLI::App& app) {
       const bool put = op.type == WriteBatch::OpType::kPut;
       const std::string size = put ? std::to_string(op.value.size()) : "-";
       const std::string expires =
-          put && op.expire_at_ms != 0 ? backup::FormatTimeMillis(op.expire_at_ms * 1000) : "-";
+          put && op.expire_at_ms != 0 ? FormatRfc3339Millis(op.expire_at_ms * 1000) : "-";
       const std::string preview =
           put ? "\"" + EscapeBytes(op.value, kPreviewBytes) + "\""
               : (op.type == WriteBatch::OpType::kClear ? "(FLUSHALL: all keys removed)" : "-");

@@ -2,8 +2,6 @@
 //          [--limit N | --last N] [--json]
 // Lists commits in LSN order: LSN, commit time, number of ops, keys touched, live keys after,
 // state digest. How an operator finds the FLUSHALL or mass overwrite to restore before.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <deque>
@@ -14,21 +12,14 @@
 #include "cli/commands.h"
 #include "cli/log_cli.h"
 #include "fmt/format.h"
+#include "util/base64.h"
+#include "util/time_format.h"
 
 namespace ordo::cli {
 namespace {
 
 constexpr size_t kKeysShown = 5;
 constexpr size_t kKeyTextBytes = 48;
-
-std::string Base64(std::string_view bytes) {
-  std::string encoded(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int length = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded.data()),
-                                     reinterpret_cast<const unsigned char*>(bytes.data()),
-                                     static_cast<int>(bytes.size()));
-  encoded.resize(static_cast<size_t>(length));
-  return encoded;
-}
 
 // A key in the keys column: quoted when it would not read as one word.
 std::string KeyText(std::string_view key) {
@@ -84,7 +75,7 @@ nlohmann::json CommitJson(const backup::LogCommit& commit) {
     ops.push_back(std::move(entry));
   }
   return {{"lsn", record.lsn},
-          {"time", backup::FormatTimeMillis(record.commit_time_micros)},
+          {"time", FormatRfc3339Millis(record.commit_time_micros)},
           {"commit_time_micros", record.commit_time_micros},
           {"op_count", record.ops.size()},
           {"clear", clear},
@@ -180,7 +171,7 @@ void AddBytesField(nlohmann::json* object, const std::string& name, std::string_
     (void)text.dump();
     (*object)[name] = std::move(text);
   } catch (const nlohmann::json::type_error&) {
-    (*object)[name + "_base64"] = Base64(bytes);
+    (*object)[name + "_base64"] = Base64Encode(bytes);
   }
 }
 
@@ -256,7 +247,7 @@ void AddLogCommand(CLI::App& app) {
       std::string line =
           json ? CommitJson(commit).dump()
                : fmt::format("{:<10} {:<24} {:>6} {:>10} {:<12} {}", record.lsn,
-                             backup::FormatTimeMillis(record.commit_time_micros), record.ops.size(),
+                             FormatRfc3339Millis(record.commit_time_micros), record.ops.size(),
                              record.live_keys, record.digest.ToHex().substr(0, 12),
                              KeysTouched(record));
       if (*last != 0) {

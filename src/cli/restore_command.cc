@@ -15,6 +15,7 @@
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "util/time_format.h"
 
 namespace ordo::cli {
 namespace {
@@ -63,7 +64,7 @@ Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
     }
   } else if (!arguments.time.empty()) {
     point.kind = backup::PointTarget::Kind::kTime;
-    if (!backup::ParseRfc3339(arguments.time, &point.time_micros)) {
+    if (!ParseRfc3339(arguments.time, &point.time_micros)) {
       return Status::InvalidArgument(
           "--time: not an RFC 3339 UTC time like "
           "2026-11-22T04:30:00Z: " +
@@ -125,7 +126,7 @@ void RunRestore(const RestoreArguments& arguments) {
     object["check_seconds"] = report.check_seconds;
     object["restored_to"] = {{"target", target_text},
                              {"lsn", report.lsn},
-                             {"commit_time", backup::Rfc3339Micros(report.commit_time_micros)},
+                             {"commit_time", FormatRfc3339Micros(report.commit_time_micros)},
                              {"digest", report.digest.ToHex()},
                              {"keys", report.keys}};
     if (report.cut) {
@@ -147,7 +148,7 @@ void RunRestore(const RestoreArguments& arguments) {
       report.check_seconds);
   std::printf("  restored to %s: LSN %llu committed %s, %llu keys, digest %s\n",
               target_text.c_str(), static_cast<unsigned long long>(report.lsn),
-              backup::Rfc3339Micros(report.commit_time_micros).c_str(),
+              FormatRfc3339Micros(report.commit_time_micros).c_str(),
               static_cast<unsigned long long>(report.keys), report.digest.ToHex().c_str());
 }
 

@@ -14,6 +14,7 @@
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "util/time_format.h"
 
 namespace ordo::cli {
 namespace {
@@ -98,21 +99,20 @@ void PrintText(const backup::Manifest& manifest, const backup::VerifyReport& rep
 }
 
 nlohmann::json ArchiveJson(const backup::ArchiveVerifyReport& report) {
-  nlohmann::json object{
-      {"database_id", report.database_id_hex},
-      {"pieces", report.pieces},
-      {"runs", report.runs},
-      {"first_lsn", report.first_lsn},
-      {"last_lsn", report.last_lsn},
-      {"first_commit_time", backup::Rfc3339Micros(report.first_commit_time_micros)},
-      {"last_commit_time", backup::Rfc3339Micros(report.last_commit_time_micros)},
-      {"stored_checked", report.stored_checked},
-      {"contents_checked", report.contents_checked},
-      {"contents_verified", report.contents_verified},
-      {"bytes_checked", report.bytes_checked},
-      {"problems", report.problems},
-      {"not_checked", report.not_checked},
-      {"drilled", report.drilled}};
+  nlohmann::json object{{"database_id", report.database_id_hex},
+                        {"pieces", report.pieces},
+                        {"runs", report.runs},
+                        {"first_lsn", report.first_lsn},
+                        {"last_lsn", report.last_lsn},
+                        {"first_commit_time", FormatRfc3339Micros(report.first_commit_time_micros)},
+                        {"last_commit_time", FormatRfc3339Micros(report.last_commit_time_micros)},
+                        {"stored_checked", report.stored_checked},
+                        {"contents_checked", report.contents_checked},
+                        {"contents_verified", report.contents_verified},
+                        {"bytes_checked", report.bytes_checked},
+                        {"problems", report.problems},
+                        {"not_checked", report.not_checked},
+                        {"drilled", report.drilled}};
   if (report.drilled) {
     object["drill"] = {{"restore_seconds", report.restore_seconds},
                        {"open_seconds", report.open_seconds},
@@ -132,8 +132,8 @@ void PrintArchiveText(const backup::ArchiveVerifyReport& report, const Status& s
       static_cast<unsigned long long>(report.pieces),
       static_cast<unsigned long long>(report.first_lsn),
       static_cast<unsigned long long>(report.last_lsn),
-      backup::Rfc3339Micros(report.first_commit_time_micros).c_str(),
-      backup::Rfc3339Micros(report.last_commit_time_micros).c_str(),
+      FormatRfc3339Micros(report.first_commit_time_micros).c_str(),
+      FormatRfc3339Micros(report.last_commit_time_micros).c_str(),
       static_cast<unsigned long long>(report.stored_checked));
   if (report.contents_verified) {
     std::printf("  contents: %llu files (%s) checked\n",

@@ -5,6 +5,7 @@
 
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "util/time_format.h"
 
 namespace ordo::db {
 
@@ -21,10 +22,7 @@ Identity NewIdentity() {
   // RFC 4122 version 4 bits, so the id reads as a UUID.
   identity.database_id[6] = static_cast<char>((identity.database_id[6] & 0x0f) | 0x40);
   identity.database_id[8] = static_cast<char>((identity.database_id[8] & 0x3f) | 0x80);
-  const std::time_t now = std::time(nullptr);
-  char buffer[32];
-  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  identity.created = buffer;
+  identity.created = NowRfc3339();
   return identity;
 }
 

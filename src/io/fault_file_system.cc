@@ -684,22 +684,27 @@ Status FaultFileSystem::Truncate(const std::string& path, uint64_t size) {
   return Status::Ok();
 }
 
-Status FaultFileSystem::SetReadOnly(const std::string& path) {
+Status FaultFileSystem::ChangeMode(const std::string& path, const char* operation,
+                                   Status (FileSystem::*change)(const std::string&),
+                                   bool read_only) {
   std::lock_guard<std::mutex> guard(mutex_);
-  ORDO_RETURN_IF_ERROR(CheckCallLocked(Call::kOtherMutation, path, "chmod read-only"));
+  ORDO_RETURN_IF_ERROR(CheckCallLocked(Call::kOtherMutation, path, operation));
   NodePointer node = LiveNodeLocked(NormalPath(path));
-  ORDO_RETURN_IF_ERROR(target_->SetReadOnly(path));
-  if (node != nullptr) node->read_only = true;
+  ORDO_RETURN_IF_ERROR((target_->*change)(path));
+  if (node != nullptr) node->read_only = read_only;
   return Status::Ok();
 }
 
+Status FaultFileSystem::SetReadOnly(const std::string& path) {
+  return ChangeMode(path, "chmod read-only", &FileSystem::SetReadOnly, /*read_only=*/true);
+}
+
 Status FaultFileSystem::SetWritable(const std::string& path) {
-  std::lock_guard<std::mutex> guard(mutex_);
-  ORDO_RETURN_IF_ERROR(CheckCallLocked(Call::kOtherMutation, path, "chmod writable"));
-  NodePointer node = LiveNodeLocked(NormalPath(path));
-  ORDO_RETURN_IF_ERROR(target_->SetWritable(path));
-  if (node != nullptr) node->read_only = false;
-  return Status::Ok();
+  return ChangeMode(path, "chmod writable", &FileSystem::SetWritable, /*read_only=*/false);
+}
+
+Status FaultFileSystem::SetOwnerOnly(const std::string& path) {
+  return ChangeMode(path, "chmod 0600", &FileSystem::SetOwnerOnly, /*read_only=*/false);
 }
 
 Result<std::unique_ptr<FileLock>> FaultFileSystem::LockFile(const std::string& path) {

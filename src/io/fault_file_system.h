@@ -53,9 +53,9 @@
 //     model can keep the file under both names (each a separate copy) or under neither.
 //   * Files that existed before this FileSystem first touched them are assumed fully durable
 //     (contents and entry). Files the FileSystem never touches are left alone by a crash.
-//   * Not modelled (taken as durable at once): CreateDir, SetReadOnly/SetWritable, the file
-//     LockFile creates. Bytes written and synced through a handle after its file was removed
-//     or renamed over are not restored if the crash undoes that removal.
+//   * Not modelled (taken as durable at once): CreateDir, SetReadOnly/SetWritable/SetOwnerOnly,
+//     the file LockFile creates. Bytes written and synced through a handle after its file was
+//     removed or renamed over are not restored if the crash undoes that removal.
 //
 // After SimulateCrash the model restarts from what is on disk: every file is fully durable,
 // every entry is durable, injected faults and the freeze are cleared (the machine rebooted),
@@ -78,7 +78,7 @@
 //   kRead   RandomAccessFile::Read, FileSystem::NewRandomAccessFile.
 //   kAny    every mutating call: Append, Sync, SyncAll, SyncDir, SyncFile, NewWritableFile,
 //           ReopenWritableFile, CreateDir, RemoveFile, RenameFile, Truncate, SetReadOnly,
-//           SetWritable, LockFile. (Not reads, not Close, not the queries FileExists,
+//           SetWritable, SetOwnerOnly, LockFile. (Not reads, not Close, not the queries FileExists,
 //           GetFileSize, GetChildren.)
 //
 // CrashAfterSyncs(n) lets the next n sync points run normally (whatever they return) and then
@@ -235,6 +235,7 @@ class FaultFileSystem final : public FileSystem {
   Status Truncate(const std::string& path, uint64_t size) override;
   Status SetReadOnly(const std::string& path) override;
   Status SetWritable(const std::string& path) override;
+  Status SetOwnerOnly(const std::string& path) override;
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
 
  private:
@@ -268,6 +269,10 @@ class FaultFileSystem final : public FileSystem {
   // Waits (releasing the lock) while HoldSyncs() holds sync points.
   void WaitWhileSyncsHeldLocked(std::unique_lock<std::mutex>& guard);
   Status InjectedError(const std::string& path, const std::string& operation) const;
+  // SetReadOnly, SetWritable and SetOwnerOnly: `change` on the target (a kOtherMutation named
+  // `operation`), then the model's read-only flag.
+  Status ChangeMode(const std::string& path, const char* operation,
+                    Status (FileSystem::*change)(const std::string&), bool read_only);
 
   // The node live at `path`; adopts an untracked existing file as fully durable; null if none.
   NodePointer LiveNodeLocked(const std::string& normal_path);

@@ -50,6 +50,7 @@ class FileSystemWrapper : public FileSystem {
   }
   Status SetReadOnly(const std::string& path) override { return target_->SetReadOnly(path); }
   Status SetWritable(const std::string& path) override { return target_->SetWritable(path); }
+  Status SetOwnerOnly(const std::string& path) override { return target_->SetOwnerOnly(path); }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     return target_->LockFile(path);
   }

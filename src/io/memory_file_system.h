@@ -107,6 +107,8 @@ class MemoryFileSystem : public FileSystem {
     read_only_.erase(path);
     return Status::Ok();
   }
+  // Owner read and write: writable, as SetWritable (there are no other users to keep out).
+  Status SetOwnerOnly(const std::string& path) override { return SetWritable(path); }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     if (repairs_ == Repairs::kRefuse) return Refuse(path);
     if (locked_.contains(path)) return Status::Busy(path + ": locked by another open");

@@ -237,6 +237,10 @@ class PosixFileSystem final : public FileSystem {
     if (::chmod(path.c_str(), 0644) != 0) return ErrnoStatus("chmod writable", path, errno);
     return Status::Ok();
   }
+  Status SetOwnerOnly(const std::string& path) override {
+    if (::chmod(path.c_str(), 0600) != 0) return ErrnoStatus("chmod 0600", path, errno);
+    return Status::Ok();
+  }
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     {
       std::lock_guard<std::mutex> guard(held_locks_mutex);

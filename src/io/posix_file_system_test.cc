@@ -100,6 +100,16 @@ TEST_F(PosixFileSystemTest, ReadOnlyAndWritable) {
   ASSERT_OK(file);
 }
 
+TEST_F(PosixFileSystemTest, OwnerOnly) {
+  ASSERT_OK(WriteFileAtomically(fs_, Path("secret"), "s"));
+  ASSERT_OK(fs_->SetOwnerOnly(Path("secret")));
+  EXPECT_EQ(std::filesystem::status(Path("secret")).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const Status missing = fs_->SetOwnerOnly(Path("missing"));
+  EXPECT_TRUE(missing.IsNotFound()) << missing.ToString();
+  EXPECT_NE(missing.message().find(Path("missing")), std::string::npos);
+}
+
 TEST_F(PosixFileSystemTest, SecondLockInTheSameProcessIsBusy) {
   Result<std::unique_ptr<FileLock>> first = fs_->LockFile(Path("LOCK"));
   ASSERT_OK(first);

@@ -17,6 +17,7 @@
 #include "server/reply.h"
 #include "server/resp_parser.h"
 #include "util/clock.h"
+#include "util/time_format.h"
 
 #ifndef ORDO_VERSION
 #define ORDO_VERSION "unknown"
@@ -170,7 +171,7 @@ std::string ArchiveLines(const ServerState& server, uint64_t acked_lsn) {
          Line("archive_commit_time",
               archive.archived_commit_time_micros == 0
                   ? std::string()
-                  : backup::Rfc3339Micros(archive.archived_commit_time_micros)) +
+                  : FormatRfc3339Micros(archive.archived_commit_time_micros)) +
          Line("archive_lag_ms", lag_ms) +
          Line("archive_lag_p50_ms", archive.lag_p50_micros / 1000) +
          Line("archive_lag_p99_ms", archive.lag_p99_micros / 1000) +

@@ -1,13 +1,13 @@
-// SHA-256 (OpenSSL EVP) for the backup repository: content files are named by the SHA-256 of
-// their stored bytes, and manifests record the SHA-256 of the plain bytes (docs/FORMAT.md,
-// "Backup repository").
+// SHA-256 (OpenSSL EVP). The backup repository names content files by the SHA-256 of their
+// stored bytes, and manifests record the SHA-256 of the plain bytes (docs/FORMAT.md, "Backup
+// repository").
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace ordo::backup {
+namespace ordo {
 
 inline constexpr size_t kSha256Bytes = 32;
 inline constexpr size_t kSha256HexBytes = 2 * kSha256Bytes;
@@ -38,4 +38,4 @@ bool IsSha256Hex(std::string_view text);
 // True for exactly 32 lowercase hex digits: a database id as repositories name it.
 bool IsDatabaseIdHex(std::string_view text);
 
-}  // namespace ordo::backup
+}  // namespace ordo

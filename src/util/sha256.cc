@@ -1,10 +1,10 @@
-#include "backup/sha256.h"
+#include "util/sha256.h"
 
 #include <openssl/evp.h>
 
 #include <cassert>
 
-namespace ordo::backup {
+namespace ordo {
 
 Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
   // Allocation failure of a 200-byte context is not a condition ordo can report usefully.
@@ -72,4 +72,4 @@ bool IsSha256Hex(std::string_view text) { return IsLowerHex(text, kSha256HexByte
 
 bool IsDatabaseIdHex(std::string_view text) { return IsLowerHex(text, 32); }
 
-}  // namespace ordo::backup
+}  // namespace ordo
