@@ -26,6 +26,11 @@ int64_t FinishedMicros(const Manifest& manifest) {
   return 0;  // unknown: treated as old; keep_last still protects the newest
 }
 
+// A lease its writer stopped refreshing: the writer died (repository.h).
+bool IsStale(const Lease& lease, int64_t now_micros) {
+  return now_micros - lease.refreshed_micros >= kLeaseLifetimeSeconds * 1000000;
+}
+
 // Every content file that something in the repository names now: manifests, archive pieces
 // (of every database) and the leases of live writers (stale leases, of writers that crashed,
 // are left out and listed in `stale`).
@@ -47,7 +52,7 @@ Status ReferencedNow(Repository* repository, int64_t now_micros, std::set<std::s
   }
   ORDO_ASSIGN_OR_RETURN(const std::vector<Lease> leases, repository->ListLeases());
   for (const Lease& lease : leases) {
-    if (now_micros - lease.refreshed_micros >= kLeaseLifetimeSeconds * 1000000) {
+    if (IsStale(lease, now_micros)) {
       if (stale != nullptr) stale->push_back(lease);
       continue;
     }
@@ -165,7 +170,7 @@ Status Prune(Repository* repository, uint64_t keep_last, std::optional<int64_t> 
   {
     ORDO_ASSIGN_OR_RETURN(const std::vector<Lease> leases, repository->ListLeases());
     for (const Lease& lease : leases) {
-      if (now_micros - lease.refreshed_micros >= kLeaseLifetimeSeconds * 1000000) {
+      if (IsStale(lease, now_micros)) {
         stale.push_back(lease);
         continue;
       }
@@ -181,19 +186,22 @@ Status Prune(Repository* repository, uint64_t keep_last, std::optional<int64_t> 
                                      ", pid " + std::to_string(lease.pid) + ")");
   }
   std::sort(names.begin(), names.end());
+  // Unreferenced files modified since then may be a running writer's, their reference still to
+  // come: a live backup's (since its lease's protect_since) or, within the grace period, a
+  // writer's that holds no lease.
+  int64_t keep_modified_since = std::numeric_limits<int64_t>::max();
+  if (protect_since_micros != std::numeric_limits<int64_t>::max()) {
+    keep_modified_since = protect_since_micros - kProtectSlackMicros;
+  }
+  if (grace_seconds > 0) {
+    keep_modified_since = std::min(keep_modified_since, now_micros - grace_seconds * 1000000);
+  }
   for (const std::string& name : names) {
     if (needed.contains(name)) continue;
-    if (protect_since_micros != std::numeric_limits<int64_t>::max()) {
+    if (keep_modified_since != std::numeric_limits<int64_t>::max()) {
       auto modified = repository->StoredModifiedMicros(name);
-      if (!modified.ok() || *modified >= protect_since_micros - kProtectSlackMicros) {
-        ++report->kept_recent;  // a running backup's, its manifest still to come
-        continue;
-      }
-    }
-    if (grace_seconds > 0) {
-      auto modified = repository->StoredModifiedMicros(name);
-      if (!modified.ok() || now_micros - *modified < grace_seconds * 1000000) {
-        ++report->kept_recent;  // perhaps a running writer's, its reference still to come
+      if (!modified.ok() || *modified >= keep_modified_since) {
+        ++report->kept_recent;
         continue;
       }
     }
