@@ -1,4 +1,4 @@
-// Fuzz harness for the content-file decoder (src/backup/content_codec.cc, DecodeContent). A
+// Fuzz harness for the content-file decoder (src/repository/content_codec.cc, DecodeContent). A
 // repository's content file is checked against its name (a SHA-256) only after it has been
 // decoded, so the decoder sees untrusted bytes: lengths, chunk sizes, zstd frames, sealed keys
 // and encrypted frames must give Corruption or NotSupported, never a crash, an out-of-bounds
@@ -32,10 +32,10 @@
 #include <string>
 #include <string_view>
 
-#include "backup/content_codec.h"
-#include "backup/keys.h"
 #include "fuzz/fuzz_check.h"
 #include "io/memory_file_system.h"
+#include "repository/content_codec.h"
+#include "repository/keys.h"
 #include "util/coding.h"
 #include "util/sha256.h"
 
@@ -48,8 +48,8 @@ constexpr uint8_t kEncodeFirst = 8;
 constexpr uint8_t kForgeFrames = 16;
 const std::string kPath = "repo/data/fuzz";
 
-backup::ContentKeys KeysFor(uint8_t flags) {
-  static const std::string secret_key(backup::kKeyBytes, 'k');
+repository::ContentKeys KeysFor(uint8_t flags) {
+  static const std::string secret_key(repository::kKeyBytes, 'k');
   static const std::string box_public_key = [] {
     std::string public_key(crypto_box_PUBLICKEYBYTES, '\0');
     FUZZ_CHECK(crypto_scalarmult_base(reinterpret_cast<unsigned char*>(public_key.data()),
@@ -57,40 +57,40 @@ backup::ContentKeys KeysFor(uint8_t flags) {
                0);
     return public_key;
   }();
-  backup::ContentKeys keys;
+  repository::ContentKeys keys;
   switch (flags & 3) {
     case 1:
-      keys.mode = backup::EncryptionMode::kKey;
-      keys.content_key = backup::ContentKeyFromRepositoryKey(secret_key);
+      keys.mode = repository::EncryptionMode::kKey;
+      keys.content_key = repository::ContentKeyFromRepositoryKey(secret_key);
       break;
     case 2:
-      keys.mode = backup::EncryptionMode::kPublicKey;
+      keys.mode = repository::EncryptionMode::kPublicKey;
       keys.public_key = box_public_key;
       keys.secret_key = secret_key;
       break;
     default:
-      keys.mode = backup::EncryptionMode::kNone;
+      keys.mode = repository::EncryptionMode::kNone;
       break;
   }
   return keys;
 }
 
 // Encodes `plain` as a content file, then xors `patches` (3 bytes each: u16 offset, xor byte).
-std::string EncodeAndDamage(const backup::ContentKeys& keys, std::string_view plain,
+std::string EncodeAndDamage(const repository::ContentKeys& keys, std::string_view plain,
                             std::string_view patches) {
   MemoryFileSystem fs{MemoryFileSystem::Repairs::kRefuse};
   auto file = fs.NewWritableFile(kPath);
   FUZZ_CHECK(file.ok());
   size_t offset = 0;
-  const backup::Repository::ReadChunk source = [&](char* buffer,
-                                                   size_t capacity) -> Result<size_t> {
+  const repository::Repository::ReadChunk source = [&](char* buffer,
+                                                       size_t capacity) -> Result<size_t> {
     const size_t count = std::min(capacity, plain.size() - offset);
     std::memcpy(buffer, plain.data() + offset, count);
     offset += count;
     return count;
   };
-  backup::ContentSummary summary;
-  FUZZ_CHECK(backup::EncodeContent(keys, source, file->get(), &summary, 1).ok());
+  repository::ContentSummary summary;
+  FUZZ_CHECK(repository::EncodeContent(keys, source, file->get(), &summary, 1).ok());
   auto stored = ReadFileToString(&fs, kPath);
   FUZZ_CHECK(stored.ok());
   std::string bytes = *stored;
@@ -112,21 +112,22 @@ struct Forged {
 
 // The stored file the spec in `input` describes (see the top of this file), encrypted under the
 // fixed keys of `keys.mode` (kKey or kPublicKey) as a writer holding them would.
-Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
+Forged ForgeEncrypted(const repository::ContentKeys& keys, std::string_view input) {
   const auto byte_at = [&](size_t at) { return static_cast<uint8_t>(input[at]); };
   if (input.empty()) return Forged{};
-  const uint32_t chunk_plain_bytes = byte_at(0) == 0 ? backup::kChunkPlainBytes : byte_at(0) * 97u;
-  std::string header(backup::kContentMagic, 8);
-  header.push_back(static_cast<char>(backup::kContentVersion));
-  header.push_back(static_cast<char>(keys.mode == backup::EncryptionMode::kKey ? 1 : 2));
-  header.push_back(static_cast<char>(backup::kCompressionZstd));
+  const uint32_t chunk_plain_bytes =
+      byte_at(0) == 0 ? repository::kChunkPlainBytes : byte_at(0) * 97u;
+  std::string header(repository::kContentMagic, 8);
+  header.push_back(static_cast<char>(repository::kContentVersion));
+  header.push_back(static_cast<char>(keys.mode == repository::EncryptionMode::kKey ? 1 : 2));
+  header.push_back(static_cast<char>(repository::kCompressionZstd));
   header.push_back('\0');
   PutFixed32(&header, chunk_plain_bytes);
   std::string stored = header;
   std::string stream_key = keys.content_key;
-  if (keys.mode == backup::EncryptionMode::kPublicKey) {
-    stream_key.assign(backup::kKeyBytes, '\x5a');
-    std::string sealed(crypto_box_SEALBYTES + backup::kKeyBytes, '\0');
+  if (keys.mode == repository::EncryptionMode::kPublicKey) {
+    stream_key.assign(repository::kKeyBytes, '\x5a');
+    std::string sealed(crypto_box_SEALBYTES + repository::kKeyBytes, '\0');
     FUZZ_CHECK(crypto_box_seal(
                    reinterpret_cast<unsigned char*>(sealed.data()),
                    reinterpret_cast<const unsigned char*>(stream_key.data()), stream_key.size(),
@@ -218,10 +219,10 @@ Forged ForgeEncrypted(const backup::ContentKeys& keys, std::string_view input) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const uint8_t flags = data[0];
-  const backup::ContentKeys keys = KeysFor(flags);
+  const repository::ContentKeys keys = KeysFor(flags);
   std::string stored(reinterpret_cast<const char*>(data) + 1, size - 1);
   Forged forged;
-  if ((flags & kForgeFrames) && keys.mode != backup::EncryptionMode::kNone) {
+  if ((flags & kForgeFrames) && keys.mode != repository::EncryptionMode::kNone) {
     forged =
         ForgeEncrypted(keys, std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
     stored = forged.stored;
@@ -237,13 +238,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto file = fs.NewRandomAccessFile(kPath);
   FUZZ_CHECK(file.ok());
   uint64_t sunk = 0;
-  const backup::Repository::WriteChunk sink = [&](std::string_view bytes) {
+  const repository::Repository::WriteChunk sink = [&](std::string_view bytes) {
     sunk += bytes.size();
     return Status::Ok();
   };
-  backup::ContentSummary summary;
+  repository::ContentSummary summary;
   const size_t workers = (flags & kTwoWorkers) ? 2 : 1;
-  const Status status = backup::DecodeContent(keys, **file, stored.size(), sink, &summary, workers);
+  const Status status =
+      repository::DecodeContent(keys, **file, stored.size(), sink, &summary, workers);
   if (forged.well_formed) {
     FUZZ_CHECK(status.ok());
     FUZZ_CHECK(sunk == forged.plain_bytes);

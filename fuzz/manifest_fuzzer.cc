@@ -1,4 +1,4 @@
-// Fuzz harness for the JSON files of a backup repository (src/backup/manifest_json.cc):
+// Fuzz harness for the JSON files of a backup repository (src/repository/manifest_json.cc):
 // manifests, archive-piece descriptions and the repository description. A repository may sit
 // on shared or remote storage, so these are untrusted text; a malformed one must give
 // Corruption or NotSupported, never a crash, an exception or undefined behaviour.
@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "backup/manifest_json.h"
-#include "backup/repository.h"
 #include "fuzz/fuzz_check.h"
+#include "repository/manifest_json.h"
+#include "repository/repository.h"
 #include "util/sha256.h"
 
 namespace {
@@ -36,18 +36,18 @@ std::string Seal(std::string_view text) {
 }
 
 // A file that parsed must encode to a file that parses to the same thing.
-void CheckManifestRoundTrip(const backup::Manifest& manifest) {
-  const std::string text = backup::ManifestToJson(manifest);
-  backup::Manifest again;
-  FUZZ_CHECK(backup::ManifestFromJson(text, kPath, &again).ok());
-  FUZZ_CHECK(backup::ManifestToJson(again) == text);
+void CheckManifestRoundTrip(const repository::Manifest& manifest) {
+  const std::string text = repository::ManifestToJson(manifest);
+  repository::Manifest again;
+  FUZZ_CHECK(repository::ManifestFromJson(text, kPath, &again).ok());
+  FUZZ_CHECK(repository::ManifestToJson(again) == text);
 }
 
-void CheckPieceRoundTrip(const backup::ArchivePiece& piece) {
-  const std::string text = backup::ArchivePieceToJson(piece);
-  backup::ArchivePiece again;
-  FUZZ_CHECK(backup::ArchivePieceFromJson(text, kPath, &again).ok());
-  FUZZ_CHECK(backup::ArchivePieceToJson(again) == text);
+void CheckPieceRoundTrip(const repository::ArchivePiece& piece) {
+  const std::string text = repository::ArchivePieceToJson(piece);
+  repository::ArchivePiece again;
+  FUZZ_CHECK(repository::ArchivePieceFromJson(text, kPath, &again).ok());
+  FUZZ_CHECK(repository::ArchivePieceToJson(again) == text);
 }
 
 }  // namespace
@@ -59,21 +59,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & kSeal) text = Seal(text);
   switch (flags & 3) {
     case 0: {
-      backup::Manifest manifest;
-      if (backup::ManifestFromJson(text, kPath, &manifest).ok()) CheckManifestRoundTrip(manifest);
+      repository::Manifest manifest;
+      if (repository::ManifestFromJson(text, kPath, &manifest).ok())
+        CheckManifestRoundTrip(manifest);
       break;
     }
     case 1: {
-      backup::ArchivePiece piece;
-      if (backup::ArchivePieceFromJson(text, kPath, &piece).ok()) CheckPieceRoundTrip(piece);
+      repository::ArchivePiece piece;
+      if (repository::ArchivePieceFromJson(text, kPath, &piece).ok()) CheckPieceRoundTrip(piece);
       break;
     }
     default: {
-      backup::RepositoryInfo info;
-      if (backup::RepositoryInfoFromJson(text, kPath, &info).ok()) {
-        backup::RepositoryInfo again;
-        FUZZ_CHECK(
-            backup::RepositoryInfoFromJson(backup::RepositoryInfoToJson(info), kPath, &again).ok());
+      repository::RepositoryInfo info;
+      if (repository::RepositoryInfoFromJson(text, kPath, &info).ok()) {
+        repository::RepositoryInfo again;
+        FUZZ_CHECK(repository::RepositoryInfoFromJson(repository::RepositoryInfoToJson(info), kPath,
+                                                      &again)
+                       .ok());
       }
       break;
     }

@@ -9,12 +9,12 @@
 #include <filesystem>
 #include <map>
 
-#include "backup/archive_plan.h"
 #include "backup/archiver.h"
-#include "backup/backup_test_util.h"
-#include "backup/restore.h"
 #include "io/fault_file_system.h"
 #include "ordo/db.h"
+#include "restore/archive_plan.h"
+#include "restore/restore.h"
+#include "tests/backup_fixtures.h"
 #include "tests/test_util.h"
 
 namespace ordo {
@@ -171,18 +171,18 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
 
 TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirectoryIsSynced) {
   const std::string data = scratch_.Sub("data");
-  backup::testing::Recorded expected;
+  testing::Recorded expected;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(backup::testing::SmallSegments(), data, &db));
-    backup::testing::Fill(db.get(), 120, 3);
-    expected = backup::testing::RecordState(db.get());
+    ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+    testing::Fill(db.get(), 120, 3);
+    expected = testing::RecordState(db.get());
   }
   uint64_t point = 0;
   std::string piece_directory;
   {
     FaultFileSystem fs;
-    auto repository = backup::testing::InitAndOpen(&fs, scratch_.Sub("count"));
+    auto repository = testing::InitAndOpen(&fs, scratch_.Sub("count"));
     ASSERT_NE(repository, nullptr);
     backup::Archiver archiver(&fs, data, repository.get());
     ASSERT_OK(archiver.Open());
@@ -205,7 +205,7 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
         repo + piece_directory + "/00000000000000000001-00000000000000000000.json";
     FaultFileSystem fs;
     {
-      auto repository = backup::testing::InitAndOpen(&fs, repo);
+      auto repository = testing::InitAndOpen(&fs, repo);
       ASSERT_NE(repository, nullptr);
       backup::Archiver archiver(&fs, data, repository.get());
       ASSERT_OK(archiver.Open());
@@ -218,20 +218,20 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
     ASSERT_OK(fs.SimulateCrash());
     EXPECT_EQ(std::filesystem::exists(first_piece), synced);
     // The next round resumes from what the archive holds and ships the rest (or all again).
-    auto repository = backup::testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
+    auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
     ASSERT_NE(repository, nullptr);
     backup::Archiver resumed(FileSystem::Default(), data, repository.get());
     ASSERT_OK(resumed.Open());
     backup::ArchiveStep step;
     ASSERT_OK(resumed.ArchiveAvailable(&step));
     EXPECT_EQ(resumed.archived_lsn(), expected.lsn);
-    auto plan = backup::PlanRestore(repository.get(), backup::PointTarget{});
+    auto plan = restore::PlanRestore(repository.get(), restore::PointTarget{});
     ASSERT_OK(plan);
-    backup::RestoreReport report;
+    restore::RestoreReport report;
     const std::string target = scratch_.Sub(synced ? "restored-after" : "restored-at");
-    ASSERT_OK(backup::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target,
-                                  {}, &report));
-    backup::testing::ExpectRestoredState(target, expected, "restored after the crash");
+    ASSERT_OK(restore::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target,
+                                   {}, &report));
+    testing::ExpectRestoredState(target, expected, "restored after the crash");
   }
 }
 

@@ -63,7 +63,7 @@ int64_t RoundPeriodMicros(int64_t interval_ms, const std::vector<int64_t>& recen
 }
 
 Result<std::unique_ptr<ContinuousArchiver>> ContinuousArchiver::Start(
-    FileSystem* fs, std::string data_directory, std::unique_ptr<Repository> repository,
+    FileSystem* fs, std::string data_directory, std::unique_ptr<repository::Repository> repository,
     ContinuousArchiverOptions options, RoundObserver observer) {
   if (options.interval_ms < kArchiveIntervalMinMs || options.interval_ms > kArchiveIntervalMaxMs) {
     return Status::InvalidArgument("archive interval " + std::to_string(options.interval_ms) +
@@ -79,7 +79,7 @@ Result<std::unique_ptr<ContinuousArchiver>> ContinuousArchiver::Start(
 }
 
 ContinuousArchiver::ContinuousArchiver(FileSystem* fs, std::string data_directory,
-                                       std::unique_ptr<Repository> repository,
+                                       std::unique_ptr<repository::Repository> repository,
                                        ContinuousArchiverOptions options, RoundObserver observer)
     : options_(options),
       observer_(std::move(observer)),

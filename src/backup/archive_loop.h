@@ -41,8 +41,8 @@
 #include <vector>
 
 #include "backup/archiver.h"
-#include "backup/repository.h"
 #include "ordo/file_system.h"
+#include "repository/repository.h"
 
 namespace ordo::backup {
 
@@ -128,11 +128,10 @@ class ContinuousArchiver {
   // Starts the loop over `data_directory` into `repository` (taken over; it must be writable).
   // InvalidArgument for an interval outside kArchiveIntervalMinMs..kArchiveIntervalMaxMs. The
   // first round starts at once; its outcome shows in Snapshot.
-  static Result<std::unique_ptr<ContinuousArchiver>> Start(FileSystem* fs,
-                                                           std::string data_directory,
-                                                           std::unique_ptr<Repository> repository,
-                                                           ContinuousArchiverOptions options,
-                                                           RoundObserver observer = nullptr);
+  static Result<std::unique_ptr<ContinuousArchiver>> Start(
+      FileSystem* fs, std::string data_directory,
+      std::unique_ptr<repository::Repository> repository, ContinuousArchiverOptions options,
+      RoundObserver observer = nullptr);
   ~ContinuousArchiver();  // Stop()
   ContinuousArchiver(const ContinuousArchiver&) = delete;
   ContinuousArchiver& operator=(const ContinuousArchiver&) = delete;
@@ -148,8 +147,8 @@ class ContinuousArchiver {
 
  private:
   ContinuousArchiver(FileSystem* fs, std::string data_directory,
-                     std::unique_ptr<Repository> repository, ContinuousArchiverOptions options,
-                     RoundObserver observer);
+                     std::unique_ptr<repository::Repository> repository,
+                     ContinuousArchiverOptions options, RoundObserver observer);
   void Loop();
   Status RunRound(ArchiveStep* step);  // on the loop thread
   void Record(const ArchiveStep& step, const Status& status, int64_t round_start_micros);
@@ -164,7 +163,7 @@ class ContinuousArchiver {
 
   const ContinuousArchiverOptions options_;
   const RoundObserver observer_;
-  std::unique_ptr<Repository> repository_;
+  std::unique_ptr<repository::Repository> repository_;
   // Touched only by the loop thread.
   Archiver archiver_;
   bool archiver_open_ = false;

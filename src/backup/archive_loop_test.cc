@@ -5,10 +5,10 @@
 
 #include <gtest/gtest.h>
 
-#include "backup/archive_plan.h"
-#include "backup/backup_test_util.h"
-#include "backup/restore.h"
 #include "io/fault_file_system.h"
+#include "restore/archive_plan.h"
+#include "restore/restore.h"
+#include "tests/backup_fixtures.h"
 #include "util/clock.h"
 
 namespace ordo::backup {
@@ -56,11 +56,11 @@ class ArchiveLoopTest : public ::testing::Test {
   }
   void ExpectRestoresToLatest(const std::string& name) {
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
-    auto plan = PlanRestore(repository.get(), PointTarget{});
+    auto plan = restore::PlanRestore(repository.get(), restore::PointTarget{});
     ASSERT_OK(plan);
-    RestoreReport report;
-    const Status restored = RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
-                                        scratch_.Sub(name), {}, &report);
+    restore::RestoreReport report;
+    const Status restored = restore::RestoreFrom(FileSystem::Default(), repository.get(),
+                                                 plan->Sources(), scratch_.Sub(name), {}, &report);
     ASSERT_OK(restored);
     testing::ExpectRestoredState(scratch_.Sub(name), testing::RecordState(db_.get()), name);
   }
@@ -126,7 +126,7 @@ TEST_F(ArchiveLoopTest, ShipsASealedSegmentWithoutWaitingForTheInterval) {
   auto pieces = repository->ListArchivePieces(repository->ListArchivedDatabases()->front());
   ASSERT_OK(pieces);
   uint64_t sealed_pieces = 0;
-  for (const ArchivePiece& piece : *pieces) sealed_pieces += piece.sealed ? 1 : 0;
+  for (const repository::ArchivePiece& piece : *pieces) sealed_pieces += piece.sealed ? 1 : 0;
   EXPECT_GE(sealed_pieces, sealed_segments);
   ASSERT_OK(loop->Stop());
 }
@@ -163,7 +163,7 @@ TEST_F(ArchiveLoopTest, RetriesWithBackoffWhileTheRepositoryFailsAndCatchesUp) {
   ASSERT_TRUE(databases.ok() && databases->size() == 1u);
   auto pieces = repository->ListArchivePieces(databases->front());
   ASSERT_OK(pieces);
-  const ArchiveLayout layout = LayOutArchive(databases->front(), *pieces);
+  const restore::ArchiveLayout layout = restore::LayOutArchive(databases->front(), *pieces);
   EXPECT_EQ(layout.runs.size(), 1u);  // no gap, no duplicate left by the failures
   ExpectRestoresToLatest("after-faults");
 }
@@ -199,14 +199,14 @@ TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
   ASSERT_OK(db_->Close());
   db_.reset();
   auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), Repo());
-  PointTarget earlier;
-  earlier.kind = PointTarget::Kind::kLsn;
+  restore::PointTarget earlier;
+  earlier.kind = restore::PointTarget::Kind::kLsn;
   earlier.lsn = 10;
-  auto plan = PlanRestore(repository.get(), earlier);
+  auto plan = restore::PlanRestore(repository.get(), earlier);
   ASSERT_OK(plan);
-  RestoreReport report;
-  ASSERT_OK(RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
-                        scratch_.Sub("earlier"), {}, &report, earlier));
+  restore::RestoreReport report;
+  ASSERT_OK(restore::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(),
+                                 scratch_.Sub("earlier"), {}, &report, earlier));
   {
     std::unique_ptr<DB> earlier_db;
     ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("earlier"), &earlier_db));

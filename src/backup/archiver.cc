@@ -25,7 +25,7 @@ struct Archiver::Scan {
   std::vector<int64_t> commit_times;
 };
 
-Archiver::Archiver(FileSystem* fs, std::string data_directory, Repository* repository)
+Archiver::Archiver(FileSystem* fs, std::string data_directory, repository::Repository* repository)
     : fs_(fs), directory_(std::move(data_directory)), repository_(repository) {}
 
 Archiver::~Archiver() = default;
@@ -37,7 +37,7 @@ std::string Archiver::SegmentPath(uint64_t segment_id) const {
 Status Archiver::StoreIdentity() {
   const std::string identity_path = directory_ + "/IDENTITY";
   ORDO_ASSIGN_OR_RETURN(const uint64_t identity_bytes, fs_->GetFileSize(identity_path));
-  identity_ = ManifestFile{};
+  identity_ = repository::ManifestFile{};
   identity_.kind = "identity";
   identity_.relative_path = "IDENTITY";
   uint64_t written = 0;
@@ -63,7 +63,7 @@ Status Archiver::Open() {
   ORDO_RETURN_IF_ERROR(repository_->BeginWrite("archive " + database_hex_, false));
   ORDO_RETURN_IF_ERROR(StoreIdentity());
 
-  ORDO_ASSIGN_OR_RETURN(const std::vector<ArchivePiece> pieces,
+  ORDO_ASSIGN_OR_RETURN(const std::vector<repository::ArchivePiece> pieces,
                         repository_->ListArchivePieces(database_hex_));
   if (pieces.empty()) {
     ORDO_ASSIGN_OR_RETURN(const std::vector<uint64_t> ids,
@@ -85,7 +85,7 @@ Status Archiver::Open() {
       }
     }
   } else {
-    const ArchivePiece& last = pieces.back();
+    const repository::ArchivePiece& last = pieces.back();
     ORDO_RETURN_IF_ERROR(CheckResumePoint(last));
     next_segment_ = last.sealed ? last.segment_id + 1 : last.segment_id;
     next_offset_ = last.sealed ? 0 : last.end_offset;
@@ -100,7 +100,7 @@ Status Archiver::Open() {
 
 // The data directory must hold, at the newest piece's place, exactly the bytes the piece holds;
 // otherwise archiving on would write a second, different history under the same LSNs.
-Status Archiver::CheckResumePoint(const ArchivePiece& last) {
+Status Archiver::CheckResumePoint(const repository::ArchivePiece& last) {
   const std::string path = SegmentPath(last.segment_id);
   const std::string diverged = fmt::format(
       "the data directory {} does not continue the archive of database {} in repository {}: "
@@ -120,7 +120,7 @@ Status Archiver::CheckResumePoint(const ArchivePiece& last) {
   if (size >= last.end_offset) {
     ORDO_ASSIGN_OR_RETURN(auto file, fs_->NewRandomAccessFile(path));
     Sha256 hash;
-    std::string buffer(kCopyChunkBytes, '\0');
+    std::string buffer(repository::kCopyChunkBytes, '\0');
     for (uint64_t offset = last.start_offset; offset < last.end_offset;) {
       const size_t count =
           static_cast<size_t>(std::min<uint64_t>(buffer.size(), last.end_offset - offset));
@@ -208,11 +208,13 @@ Status Archiver::ScanRecords(const std::string& path, uint64_t start, uint64_t l
 }
 
 Status Archiver::StoreRange(const std::string& path, uint64_t start, uint64_t end,
-                            ManifestFile* file, uint64_t* written) {
+                            repository::ManifestFile* file, uint64_t* written) {
   ORDO_ASSIGN_OR_RETURN(auto input, fs_->NewRandomAccessFile(path));
   uint64_t offset = start;
-  const Repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
-    const uint64_t count = std::min<uint64_t>({capacity, kCopyChunkBytes, end - offset});
+  const repository::Repository::ReadChunk read_chunk = [&](char* buffer,
+                                                           size_t capacity) -> Result<size_t> {
+    const uint64_t count =
+        std::min<uint64_t>({capacity, repository::kCopyChunkBytes, end - offset});
     if (count == 0) return size_t{0};
     size_t read_count = 0;
     ORDO_RETURN_IF_ERROR(input->Read(offset, count, buffer, &read_count));
@@ -276,7 +278,7 @@ Status Archiver::ShipSegment(bool* progressed, bool* sealed, ArchiveStep* step) 
     ORDO_RETURN_IF_ERROR(synced.WithContext("archiving " + path));
   }
 
-  ArchivePiece piece;
+  repository::ArchivePiece piece;
   piece.database_id = database_hex_;
   piece.segment_id = next_segment_;
   piece.start_offset = next_offset_;

@@ -33,8 +33,8 @@
 #include <string>
 #include <vector>
 
-#include "backup/repository.h"
 #include "ordo/file_system.h"
+#include "repository/repository.h"
 
 namespace ordo::backup {
 
@@ -52,7 +52,7 @@ struct ArchiveStep {
 class Archiver {
  public:
   // `repository` must be writable and outlive the archiver.
-  Archiver(FileSystem* fs, std::string data_directory, Repository* repository);
+  Archiver(FileSystem* fs, std::string data_directory, repository::Repository* repository);
   ~Archiver();
   Archiver(const Archiver&) = delete;
   Archiver& operator=(const Archiver&) = delete;
@@ -91,18 +91,18 @@ class Archiver {
   Status ScanRecords(const std::string& path, uint64_t start, uint64_t limit, Scan* scan);
   // Stores the data directory's IDENTITY (or finds it stored) into identity_.
   Status StoreIdentity();
-  Status StoreRange(const std::string& path, uint64_t start, uint64_t end, ManifestFile* file,
-                    uint64_t* written);
-  Status CheckResumePoint(const ArchivePiece& last);
+  Status StoreRange(const std::string& path, uint64_t start, uint64_t end,
+                    repository::ManifestFile* file, uint64_t* written);
+  Status CheckResumePoint(const repository::ArchivePiece& last);
   std::string SegmentPath(uint64_t segment_id) const;
 
   FileSystem* const fs_;
   const std::string directory_;
-  Repository* const repository_;
+  repository::Repository* const repository_;
   bool open_ = false;
   std::string database_id_;  // raw 16 bytes
   std::string database_hex_;
-  ManifestFile identity_;
+  repository::ManifestFile identity_;
   uint64_t next_segment_ = 0;
   uint64_t next_offset_ = 0;
   uint64_t last_lsn_ = 0;

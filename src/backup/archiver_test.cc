@@ -11,15 +11,15 @@
 #include <map>
 #include <random>
 
-#include "backup/archive_plan.h"
-#include "backup/archive_verify.h"
 #include "backup/backup_run.h"
-#include "backup/backup_test_util.h"
-#include "backup/log_walk.h"
-#include "backup/prune.h"
-#include "backup/restore.h"
 #include "io/fault_file_system.h"
 #include "io/file_system_wrapper.h"
+#include "restore/archive_plan.h"
+#include "restore/archive_verify.h"
+#include "restore/log_walk.h"
+#include "restore/prune.h"
+#include "restore/restore.h"
+#include "tests/backup_fixtures.h"
 #include "util/clock.h"
 
 namespace ordo::backup {
@@ -71,25 +71,28 @@ class ArchiverTest : public ::testing::Test {
         TakeBackup(FileSystem::Default(), Data(), repository_.get(), BackupOptions{}, &result);
     ASSERT_OK(taken);
   }
-  Result<RestoreReport> RestoreTo(const PointTarget& target, const std::string& name) {
-    ORDO_ASSIGN_OR_RETURN(RestorePlan plan, PlanRestore(repository_.get(), target));
-    RestoreReport report;
-    ORDO_RETURN_IF_ERROR(RestoreFrom(FileSystem::Default(), repository_.get(), plan.Sources(),
-                                     scratch_.Sub(name), {}, &report, target));
+  Result<restore::RestoreReport> RestoreTo(const restore::PointTarget& target,
+                                           const std::string& name) {
+    ORDO_ASSIGN_OR_RETURN(restore::RestorePlan plan,
+                          restore::PlanRestore(repository_.get(), target));
+    restore::RestoreReport report;
+    ORDO_RETURN_IF_ERROR(restore::RestoreFrom(FileSystem::Default(), repository_.get(),
+                                              plan.Sources(), scratch_.Sub(name), {}, &report,
+                                              target));
     return report;
   }
   void ExpectState(const std::string& name, const Recorded& point, const std::string& context) {
     testing::ExpectRestoredState(scratch_.Sub(name), point, context);
   }
-  std::vector<ArchivePiece> Pieces() {
+  std::vector<repository::ArchivePiece> Pieces() {
     auto listed = repository_->ListArchivePieces(archived_database_);
     EXPECT_OK(listed);
-    return listed.ok() ? *listed : std::vector<ArchivePiece>{};
+    return listed.ok() ? *listed : std::vector<repository::ArchivePiece>{};
   }
 
   ordo::testing::ScratchDirectory scratch_;
   std::unique_ptr<DB> db_;
-  std::unique_ptr<Repository> repository_;
+  std::unique_ptr<repository::Repository> repository_;
   std::string archived_database_;
 };
 
@@ -108,7 +111,7 @@ TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
   EXPECT_EQ(archiver->archived_lsn(), db_->AckedLsn());
   EXPECT_GT(last.records, 0u);
   ASSERT_GE(db_->GetStatistics().segments, 4u);
-  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  const restore::ArchiveLayout layout = restore::LayOutArchive(archived_database_, Pieces());
   ASSERT_EQ(layout.runs.size(), 1u) << layout.gaps.front();
   EXPECT_EQ(layout.runs.front().first_lsn(), 1u);
   EXPECT_EQ(layout.runs.front().last_lsn(), db_->AckedLsn());
@@ -116,11 +119,11 @@ TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
   ASSERT_GE(points.size(), 50u);
   for (size_t i = 0; i < points.size(); ++i) {
     const Recorded& point = points[i];
-    PointTarget target;
-    target.kind = i % 3 == 0   ? PointTarget::Kind::kLsn
-                  : i % 3 == 1 ? PointTarget::Kind::kBeforeLsn
-                               : PointTarget::Kind::kTime;
-    target.lsn = target.kind == PointTarget::Kind::kBeforeLsn ? point.lsn + 1 : point.lsn;
+    restore::PointTarget target;
+    target.kind = i % 3 == 0   ? restore::PointTarget::Kind::kLsn
+                  : i % 3 == 1 ? restore::PointTarget::Kind::kBeforeLsn
+                               : restore::PointTarget::Kind::kTime;
+    target.lsn = target.kind == restore::PointTarget::Kind::kBeforeLsn ? point.lsn + 1 : point.lsn;
     target.time_micros = point.time_micros;
     const std::string name = "restore" + std::to_string(i);
     auto report = RestoreTo(target, name);
@@ -131,7 +134,7 @@ TEST_F(ArchiverTest, ArchivedLogRestoresToManyRecordedPointsExactly) {
     if (HasFatalFailure()) return;
   }
   // No target: the newest archived commit, which is the database's newest.
-  auto latest = RestoreTo(PointTarget{}, "latest");
+  auto latest = RestoreTo(restore::PointTarget{}, "latest");
   ASSERT_OK(latest);
   EXPECT_FALSE(latest->backup_id.empty());  // the backup is the cheaper base
   EXPECT_GT(latest->archive_pieces, 0u);
@@ -143,7 +146,7 @@ TEST_F(ArchiverTest, TheArchiveAloneRestoresWithoutAnyBackup) {
   auto archiver = OpenArchiver();
   RandomWrites(random, 150);
   Archive(archiver.get());
-  auto latest = RestoreTo(PointTarget{}, "latest");
+  auto latest = RestoreTo(restore::PointTarget{}, "latest");
   ASSERT_OK(latest);
   EXPECT_TRUE(latest->backup_id.empty());
   ExpectState("latest", Record(), "archive alone");
@@ -169,8 +172,8 @@ TEST_F(ArchiverTest, JustBeforeAFlushAllBringsEverythingBackFromTheArchive) {
   after.Put("after", "x");
   Write(std::move(after));
   Archive(archiver.get());
-  PointTarget target;
-  target.kind = PointTarget::Kind::kBeforeLsn;
+  restore::PointTarget target;
+  target.kind = restore::PointTarget::Kind::kBeforeLsn;
   target.lsn = flush_lsn;
   auto report = RestoreTo(target, "restored");
   ASSERT_OK(report);
@@ -190,13 +193,13 @@ TEST_F(ArchiverTest, TheRepositorysLogIncludesTheArchiveAfterTheNewestBackup) {
   RandomWrites(random, 100);
   Archive(archiver.get());
   std::vector<uint64_t> seen;
-  LogWalkOptions options;
+  restore::LogWalkOptions options;
   options.filter.key = "late-key";
   options.scratch_directory = scratch_.path();
-  LogWalkSummary summary;
-  const Status walked = WalkRepository(
+  restore::LogWalkSummary summary;
+  const Status walked = restore::WalkRepository(
       FileSystem::Default(), repository_.get(), options,
-      [&](const LogCommit& commit) {
+      [&](const restore::LogCommit& commit) {
         seen.push_back(commit.record->lsn);
         return true;
       },
@@ -223,10 +226,10 @@ TEST_F(ArchiverTest, ResumesAfterARestartWithoutGapOrDuplicate) {
     EXPECT_GT(Archive(again.get()).pieces, 0u);
     EXPECT_EQ(again->archived_lsn(), db_->AckedLsn());
   }
-  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  const restore::ArchiveLayout layout = restore::LayOutArchive(archived_database_, Pieces());
   EXPECT_EQ(layout.runs.size(), 1u);
   EXPECT_TRUE(layout.gaps.empty());
-  auto latest = RestoreTo(PointTarget{}, "latest");
+  auto latest = RestoreTo(restore::PointTarget{}, "latest");
   ASSERT_OK(latest);
   ExpectState("latest", Record(), "after a restart");
 }
@@ -275,7 +278,7 @@ TEST_F(ArchiverTest, ACallShipsOnePieceOfTheActiveSegmentWhileTheLoadGoesOn) {
   EXPECT_EQ(second.records, 1u);
   EXPECT_EQ(commits_during_shipping, 2);
   EXPECT_EQ(archiver.archived_lsn(), db_->AckedLsn() - 1);
-  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  const restore::ArchiveLayout layout = restore::LayOutArchive(archived_database_, Pieces());
   EXPECT_EQ(layout.runs.size(), 1u);
   EXPECT_TRUE(layout.gaps.empty());
 }
@@ -287,16 +290,16 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
     RandomWrites(random, 40);
     Archive(archiver.get());
   }
-  std::vector<ArchivePiece> pieces = Pieces();
+  std::vector<repository::ArchivePiece> pieces = Pieces();
   ASSERT_GE(pieces.size(), 4u);
-  const ArchivePiece& removed = pieces[pieces.size() / 2];
+  const repository::ArchivePiece& removed = pieces[pieces.size() / 2];
   const uint64_t before_gap = pieces[pieces.size() / 2 - 1].last_lsn;
   ASSERT_OK(repository_->RemoveArchivePiece(removed));
-  const ArchiveLayout layout = LayOutArchive(archived_database_, Pieces());
+  const restore::ArchiveLayout layout = restore::LayOutArchive(archived_database_, Pieces());
   ASSERT_EQ(layout.gaps.size(), 1u);
   EXPECT_NE(layout.gaps.front().find(removed.Name()), std::string::npos) << layout.gaps.front();
 
-  auto latest = RestoreTo(PointTarget{}, "latest");
+  auto latest = RestoreTo(restore::PointTarget{}, "latest");
   ASSERT_FALSE(latest.ok());
   EXPECT_TRUE(latest.status().IsInvalidArgument());
   EXPECT_NE(latest.status().message().find("gap"), std::string::npos) << latest.status().ToString();
@@ -304,8 +307,8 @@ TEST_F(ArchiverTest, AMissingPieceIsAReportedGapNeverBridged) {
             std::string::npos)
       << latest.status().ToString();
   // Up to the gap is still restorable.
-  PointTarget target;
-  target.kind = PointTarget::Kind::kLsn;
+  restore::PointTarget target;
+  target.kind = restore::PointTarget::Kind::kLsn;
   target.lsn = before_gap;
   auto report = RestoreTo(target, "to-the-gap");
   ASSERT_OK(report);
@@ -324,13 +327,13 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
     RandomWrites(random, 40);
     Archive(archiver.get());
   }
-  ArchiveVerifyOptions options;
+  restore::ArchiveVerifyOptions options;
   options.drill = true;
   options.scratch_directory = scratch_.Sub("verify-scratch");
   ASSERT_OK(FileSystem::Default()->CreateDir(options.scratch_directory));
-  ArchiveVerifyReport report;
-  Status verified =
-      VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
+  restore::ArchiveVerifyReport report;
+  Status verified = restore::VerifyArchive(FileSystem::Default(), repository_.get(),
+                                           archived_database_, options, &report);
   ASSERT_OK(verified);
   EXPECT_TRUE(report.drilled);
   EXPECT_EQ(report.restored_last_lsn, db_->AckedLsn());
@@ -338,23 +341,23 @@ TEST_F(ArchiverTest, VerifyDrillsTheArchiveAndReportsAGapAndADamagedPiece) {
   EXPECT_EQ(report.contents_checked, report.stored_checked);
 
   // A damaged content file is named.
-  std::vector<ArchivePiece> pieces = Pieces();
+  std::vector<repository::ArchivePiece> pieces = Pieces();
   ASSERT_GE(pieces.size(), 4u);
   testing::EditFile(scratch_.Sub("repo") + "/data/" + pieces[1].file.stored_name,
                     [](std::string& bytes) { bytes[bytes.size() / 2] ^= 0x20; });
   options.drill = false;
   options.scratch_directory = scratch_.Sub("verify-scratch2");
   ASSERT_OK(FileSystem::Default()->CreateDir(options.scratch_directory));
-  verified =
-      VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
+  verified = restore::VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_,
+                                    options, &report);
   ASSERT_TRUE(verified.IsCorruption()) << verified.ToString();
   EXPECT_NE(verified.message().find(pieces[1].file.stored_name), std::string::npos)
       << verified.ToString();
 
   // A removed description is a gap, named by the missing piece.
   ASSERT_OK(repository_->RemoveArchivePiece(pieces[2]));
-  verified =
-      VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_, options, &report);
+  verified = restore::VerifyArchive(FileSystem::Default(), repository_.get(), archived_database_,
+                                    options, &report);
   ASSERT_FALSE(verified.ok());
   ASSERT_EQ(report.problems.size(), 2u);
   EXPECT_NE(report.problems.front().find("gap"), std::string::npos) << report.problems.front();
@@ -370,8 +373,8 @@ TEST_F(ArchiverTest, ADataDirectoryThatDoesNotContinueTheArchiveIsRefused) {
   RandomWrites(random, 60);
   Archive(archiver.get());
   // A point-in-time restore, then new writes there: another history under the same id.
-  PointTarget target;
-  target.kind = PointTarget::Kind::kLsn;
+  restore::PointTarget target;
+  target.kind = restore::PointTarget::Kind::kLsn;
   target.lsn = middle;
   ASSERT_OK(RestoreTo(target, "restored"));
   {
@@ -410,14 +413,14 @@ TEST_F(ArchiverTest, ARestoreOfARepositoryHoldingSeveralDatabasesMustNameOne) {
   const std::string archived = archiver->database_id_hex();
   ASSERT_NE(archived, backed_up);
 
-  auto plan = PlanRestore(repository_.get(), PointTarget{});
+  auto plan = restore::PlanRestore(repository_.get(), restore::PointTarget{});
   ASSERT_FALSE(plan.ok()) << "restored database " << plan->database_id_hex;
   EXPECT_TRUE(plan.status().IsInvalidArgument()) << plan.status().ToString();
   for (const std::string& id : {backed_up, archived, std::string("--database")}) {
     EXPECT_NE(plan.status().message().find(id), std::string::npos) << plan.status().ToString();
   }
   for (const std::string& id : {backed_up, archived}) {
-    auto named = PlanRestore(repository_.get(), PointTarget{}, id);
+    auto named = restore::PlanRestore(repository_.get(), restore::PointTarget{}, id);
     ASSERT_OK(named);
     EXPECT_EQ(named->database_id_hex, id);
   }
@@ -434,18 +437,18 @@ TEST_F(ArchiverTest, PruneKeepsThePiecesTheOldestKeptBackupNeeds) {
   RandomWrites(random, 50);
   Archive(archiver.get());
   const size_t pieces_before = Pieces().size();
-  PruneReport report;
-  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report));
+  restore::PruneReport report;
+  ASSERT_OK(restore::Prune(repository_.get(), 1, std::nullopt, false, &report));
   EXPECT_EQ(report.kept_backups.size(), 1u);
   EXPECT_FALSE(report.removed_archive_pieces.empty());
   EXPECT_LT(Pieces().size(), pieces_before);
   EXPECT_EQ(report.kept_archive_pieces, Pieces().size());
   // The newest commit is still restorable, from the kept backup and the kept pieces.
-  auto latest = RestoreTo(PointTarget{}, "latest");
+  auto latest = RestoreTo(restore::PointTarget{}, "latest");
   ASSERT_OK(latest);
   ExpectState("latest", Record(), "after prune");
   // Every content file a kept piece names is still there.
-  for (const ArchivePiece& piece : Pieces()) {
+  for (const repository::ArchivePiece& piece : Pieces()) {
     EXPECT_OK(repository_->CheckStored(piece.file)) << piece.Name();
   }
 }
@@ -460,9 +463,9 @@ TEST_F(ArchiverTest, PruneKeepsTheNewestPieceWhereTheArchiverResumes) {
   RandomWrites(random, 200);
   Archive(archiver.get());
   BackUp();  // at the archive's end: no commit since
-  const ArchivePiece newest = Pieces().back();
-  PruneReport report;
-  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report));
+  const repository::ArchivePiece newest = Pieces().back();
+  restore::PruneReport report;
+  ASSERT_OK(restore::Prune(repository_.get(), 1, std::nullopt, false, &report));
   ASSERT_FALSE(Pieces().empty());
   EXPECT_EQ(Pieces().back().Name(), newest.Name());
   EXPECT_OK(repository_->CheckStored(Pieces().back().file));
@@ -470,7 +473,7 @@ TEST_F(ArchiverTest, PruneKeepsTheNewestPieceWhereTheArchiverResumes) {
   auto resumed = OpenArchiver();
   EXPECT_EQ(resumed->archived_lsn(), db_->AckedLsn());
   EXPECT_EQ(Archive(resumed.get()).bytes_read, 0u);
-  auto latest = RestoreTo(PointTarget{}, "latest");
+  auto latest = RestoreTo(restore::PointTarget{}, "latest");
   ASSERT_OK(latest);
   ExpectState("latest", Record(), "after prune");
 }
@@ -479,7 +482,7 @@ TEST_F(ArchiverTest, PruneLeavesFreshUnreferencedFilesToTheirWriter) {
   // What a running archiver or backup has stored but not yet described.
   const std::string content = "stored, its description still to come";
   size_t offset = 0;
-  ManifestFile file;
+  repository::ManifestFile file;
   uint64_t written = 0;
   ASSERT_OK(repository_->PutFile(
       [&](char* buffer, size_t capacity) -> Result<size_t> {
@@ -490,11 +493,11 @@ TEST_F(ArchiverTest, PruneLeavesFreshUnreferencedFilesToTheirWriter) {
       },
       &file, &written));
   BackUp();
-  PruneReport report;
-  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report, 3600));
+  restore::PruneReport report;
+  ASSERT_OK(restore::Prune(repository_.get(), 1, std::nullopt, false, &report, 3600));
   EXPECT_EQ(report.kept_recent, 1u);
   EXPECT_OK(repository_->CheckStored(file));
-  ASSERT_OK(Prune(repository_.get(), 1, std::nullopt, false, &report, 0));
+  ASSERT_OK(restore::Prune(repository_.get(), 1, std::nullopt, false, &report, 0));
   EXPECT_EQ(report.removed_files, std::vector<std::string>{file.stored_name});
   EXPECT_FALSE(repository_->CheckStored(file).ok());
 }
@@ -557,19 +560,19 @@ TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
     auto repository = testing::OpenRepositoryOrDie(FileSystem::Default(), repo);
     auto pieces = repository->ListArchivePieces(database);
     ASSERT_OK(pieces);
-    const ArchiveLayout layout = LayOutArchive(database, *pieces);
+    const restore::ArchiveLayout layout = restore::LayOutArchive(database, *pieces);
     ASSERT_EQ(layout.runs.size(), 1u) << layout.gaps.front();
     Archiver resumed(FileSystem::Default(), scratch.Sub("data"), repository.get());
     ASSERT_OK(resumed.Open());
     ArchiveStep step;
     ASSERT_OK(resumed.ArchiveAvailable(&step));
     EXPECT_EQ(resumed.archived_lsn(), expected.lsn);
-    auto plan = PlanRestore(repository.get(), PointTarget{});
+    auto plan = restore::PlanRestore(repository.get(), restore::PointTarget{});
     ASSERT_OK(plan);
-    RestoreReport report;
+    restore::RestoreReport report;
     const std::string target = scratch.Sub("restored-" + std::to_string(n));
-    ASSERT_OK(
-        RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target, {}, &report));
+    ASSERT_OK(restore::RestoreFrom(FileSystem::Default(), repository.get(), plan->Sources(), target,
+                                   {}, &report));
     testing::ExpectRestoredState(target, expected, "after the crash");
     if (HasFatalFailure()) return;
     std::filesystem::remove_all(repo);

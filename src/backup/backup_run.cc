@@ -40,21 +40,21 @@ class Pacer {
 
 struct CopyState {
   FileSystem* fs;
-  Repository* repository;
+  repository::Repository* repository;
   const BackupOptions* options;
   Pacer pacer;
-  TransferProgress progress;
+  repository::TransferProgress progress;
   BackupResult* result;
   // Set when an earlier backup's checkpoint is to stand in for the data directory's newest.
-  const ManifestFile* previous_checkpoint = nullptr;
+  const repository::ManifestFile* previous_checkpoint = nullptr;
 };
 
 void ReportProgress(CopyState& state) {
   if (state.options->progress) state.options->progress(state.progress);
 }
 
-ManifestFile DescribeFile(const SourceFile& source) {
-  ManifestFile file;
+repository::ManifestFile DescribeFile(const SourceFile& source) {
+  repository::ManifestFile file;
   file.kind = SourceKindName(source.kind);
   file.relative_path = source.relative_path;
   file.plain_bytes = source.bytes;
@@ -66,8 +66,8 @@ ManifestFile DescribeFile(const SourceFile& source) {
 
 // Streams the first `source.bytes` bytes of the source file into the repository. Sets
 // `*vanished` (and returns OK) when a checkpoint was removed before it could be opened.
-Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file, uint64_t* written,
-                 bool* vanished) {
+Status StoreFile(CopyState& state, const SourceFile& source, repository::ManifestFile* file,
+                 uint64_t* written, bool* vanished) {
   *vanished = false;
   auto opened = state.fs->NewRandomAccessFile(source.path);
   if (!opened.ok()) {
@@ -83,8 +83,10 @@ Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
   // run ahead of the reader (measured: it takes most of the read time off a cold backup).
   input->AdviseSequential();
   uint64_t offset = 0;
-  const Repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
-    const uint64_t count = std::min<uint64_t>({capacity, kCopyChunkBytes, source.bytes - offset});
+  const repository::Repository::ReadChunk read_chunk = [&](char* buffer,
+                                                           size_t capacity) -> Result<size_t> {
+    const uint64_t count =
+        std::min<uint64_t>({capacity, repository::kCopyChunkBytes, source.bytes - offset});
     if (count == 0) return size_t{0};
     size_t read_count = 0;
     ORDO_RETURN_IF_ERROR(input->Read(offset, count, buffer, &read_count));
@@ -113,19 +115,21 @@ Status StoreFile(CopyState& state, const SourceFile& source, ManifestFile* file,
 
 // Copies (or reuses) one source file and adds it to the manifest.
 Status BackUpFile(CopyState& state, const SourceFile& source, const std::string& database_hex,
-                  Manifest* manifest) {
+                  repository::Manifest* manifest) {
   state.progress.current_file = source.relative_path;
   ReportProgress(state);
   BackupFileFigure figure{
       source.relative_path, SourceKindName(source.kind), source.bytes, 0, false, 0};
   const int64_t start_micros = MonotonicMicros();
-  ManifestFile file = DescribeFile(source);
+  repository::ManifestFile file = DescribeFile(source);
   if (source.kind == SourceKind::kSealedSegment) {
     ORDO_ASSIGN_OR_RETURN(log::SegmentTail tail,
                           log::ReadSegmentTail(state.fs, source.path, source.bytes));
     if (!tail.sealed) return Status::Corruption(source.path + ": seal footer not found");
-    file.segment_key = SegmentKey(database_hex, source.segment_id, tail.footer.footer_checksum);
-    std::optional<ManifestFile> stored = state.repository->FindSealedSegment(file.segment_key);
+    file.segment_key =
+        repository::SegmentKey(database_hex, source.segment_id, tail.footer.footer_checksum);
+    std::optional<repository::ManifestFile> stored =
+        state.repository->FindSealedSegment(file.segment_key);
     if (stored.has_value() && stored->plain_bytes == source.bytes) {
       file.plain_sha256 = stored->plain_sha256;
       file.stored_name = stored->stored_name;
@@ -189,13 +193,13 @@ uint64_t NewestCheckpointBytes(const BackupSource& source) {
 }
 
 // The checkpoint of the newest earlier backup of this database, if it stored one.
-std::optional<ManifestFile> NewestStoredCheckpoint(Repository* repository,
-                                                   const std::string& database_hex) {
+std::optional<repository::ManifestFile> NewestStoredCheckpoint(repository::Repository* repository,
+                                                               const std::string& database_hex) {
   auto manifests = repository->ListManifests();
   if (!manifests.ok()) return std::nullopt;
   for (auto it = manifests->rbegin(); it != manifests->rend(); ++it) {
     if (it->database_id != database_hex) continue;
-    for (const ManifestFile& file : it->files) {
+    for (const repository::ManifestFile& file : it->files) {
       if (file.kind == "checkpoint") return file;
     }
     return std::nullopt;  // the newest backup has none: a new one is worth storing
@@ -205,7 +209,7 @@ std::optional<ManifestFile> NewestStoredCheckpoint(Repository* repository,
 
 // The newest backup already in the repository, or "" (a damaged manifest is noted, not fatal:
 // this backup does not depend on it).
-std::string FindParent(Repository* repository, BackupResult* result) {
+std::string FindParent(repository::Repository* repository, BackupResult* result) {
   auto manifests = repository->ListManifests();
   if (!manifests.ok()) {
     result->errors.push_back("could not list earlier backups, parent left empty: " +
@@ -213,27 +217,16 @@ std::string FindParent(Repository* repository, BackupResult* result) {
     return "";
   }
   std::string newest;
-  for (const Manifest& manifest : *manifests) newest = std::max(newest, manifest.backup_id);
+  for (const repository::Manifest& manifest : *manifests)
+    newest = std::max(newest, manifest.backup_id);
   return newest;
 }
 
 }  // namespace
 
-std::string SegmentKey(const std::string& database_id_hex, uint64_t segment_id,
-                       uint64_t footer_checksum) {
-  return fmt::format("{}:{}:{:016x}", database_id_hex, segment_id, footer_checksum);
-}
-
-std::string NewBackupId(int64_t wall_micros) {
-  std::random_device random;
-  const uint64_t micros_in_second = static_cast<uint64_t>(wall_micros % 1000000);
-  static_assert(999999ull * 4096 + 4095 <= 0xffffffffull, "the suffix fits 8 hex digits");
-  return fmt::format("{}-{:08x}", FormatCompactUtc(wall_micros / 1000000),
-                     micros_in_second * 4096 + (random() & 0xfff));
-}
-
-Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository* repository,
-                  const BackupOptions& options, BackupResult* result) {
+Status TakeBackup(FileSystem* fs, const std::string& data_directory,
+                  repository::Repository* repository, const BackupOptions& options,
+                  BackupResult* result) {
   *result = BackupResult{};
   if (!repository->CanWrite()) {
     return Status::InvalidArgument("repository " + repository->info().repository_id +
@@ -244,8 +237,8 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   BackupSource source;
   ORDO_RETURN_IF_ERROR(CaptureBackupSource(fs, data_directory, &source));
 
-  Manifest manifest;
-  manifest.backup_id = NewBackupId(start_wall_micros);
+  repository::Manifest manifest;
+  manifest.backup_id = repository::NewBackupId(start_wall_micros);
   manifest.parent_backup_id = FindParent(repository, result);
   manifest.database_id = db::DatabaseIdHex(source.database_id);
   manifest.started = FormatRfc3339Micros(start_wall_micros);
@@ -260,7 +253,7 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   // until the manifest names them (repository.h); it goes when the backup ends, however it ends.
   ORDO_RETURN_IF_ERROR(repository->BeginWrite("backup " + manifest.backup_id, true));
   struct EndLease {
-    Repository* repository;
+    repository::Repository* repository;
     ~EndLease() { (void)repository->EndWrite(); }
   } end_lease{repository};
 
@@ -270,7 +263,7 @@ Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository*
   constexpr int kAttemptsMax = 3;
   for (int attempt = 1;; ++attempt) {
     CopyState state{fs, repository, &options, Pacer(options.rate_limit_mib_per_second), {}, result};
-    const std::optional<ManifestFile> previous_checkpoint =
+    const std::optional<repository::ManifestFile> previous_checkpoint =
         NewestStoredCheckpoint(repository, manifest.database_id);
     // Only a checkpoint at or before this backup's commit can stand in: a directory restored
     // to an earlier point keeps its database id, so the newest stored checkpoint of that id

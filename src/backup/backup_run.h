@@ -30,27 +30,16 @@
 #include <string>
 #include <vector>
 
-#include "backup/repository.h"
 #include "ordo/file_system.h"
+#include "repository/repository.h"
+#include "repository/transfer.h"
 
 namespace ordo::backup {
-
-// Each read of a source file asks for at most this many bytes.
-inline constexpr size_t kCopyChunkBytes = 1024 * 1024;
-
-// Progress of a copy (backup, restore, verify): called after every chunk and at every new
-// file, from the calling thread. Must be cheap.
-struct TransferProgress {
-  uint64_t bytes_done = 0;
-  uint64_t bytes_total = 0;
-  std::string current_file;  // relative path in the data directory
-};
-using ProgressCallback = std::function<void(const TransferProgress&)>;
 
 struct BackupOptions {
   // Source read rate in MiB/s; 0 = unlimited. Paced by sleeping between chunks.
   double rate_limit_mib_per_second = 0;
-  ProgressCallback progress;  // optional
+  repository::ProgressCallback progress;  // optional
 };
 
 // What happened to one file of the backup.
@@ -64,7 +53,7 @@ struct BackupFileFigure {
 };
 
 struct BackupResult {
-  Manifest manifest;  // as published
+  repository::Manifest manifest;  // as published
   std::vector<BackupFileFigure> files;
   uint64_t bytes_read = 0;     // from the data directory
   uint64_t bytes_written = 0;  // to the repository (content files; the manifest not counted)
@@ -76,22 +65,13 @@ struct BackupResult {
   std::vector<std::string> errors;
 };
 
-// "<database id hex>:<segment id>:<footer checksum, 16 hex digits>": identifies one sealed
-// segment of one database; equal keys mean equal bytes (the footer checksums the segment).
-std::string SegmentKey(const std::string& database_id_hex, uint64_t segment_id,
-                       uint64_t footer_checksum);
-
-// "<yyyymmddThhmmssZ>-<8 hex>" for a backup started at `wall_micros`. The 8 hex digits are the
-// microseconds within the second times 4096 plus 12 random bits, so ids sort by start time to
-// the microsecond and two backups in the same microsecond still differ.
-std::string NewBackupId(int64_t wall_micros);
-
 // Backs up `data_directory` (live or stopped) into `repository`, which must be writable
 // (CanWrite). On success the manifest is published and `result` describes the run. On failure
 // no manifest is written (the backup does not exist) and the Status names the file: NotFound if
 // `data_directory` is not a data directory, Corruption for a damaged log, IOError/NoSpace from
 // the source or the repository.
-Status TakeBackup(FileSystem* fs, const std::string& data_directory, Repository* repository,
-                  const BackupOptions& options, BackupResult* result);
+Status TakeBackup(FileSystem* fs, const std::string& data_directory,
+                  repository::Repository* repository, const BackupOptions& options,
+                  BackupResult* result);
 
 }  // namespace ordo::backup

@@ -8,10 +8,10 @@
 #include <atomic>
 #include <thread>
 
-#include "backup/backup_test_util.h"
-#include "backup/restore.h"
-#include "backup/verify.h"
 #include "io/fault_file_system.h"
+#include "restore/restore.h"
+#include "restore/verify.h"
+#include "tests/backup_fixtures.h"
 
 namespace ordo::backup {
 namespace {
@@ -21,7 +21,7 @@ using testing::Fill;
 using testing::InitAndOpen;
 using testing::ReadAll;
 
-Status Backup(FileSystem* fs, const std::string& data, Repository* repository,
+Status Backup(FileSystem* fs, const std::string& data, repository::Repository* repository,
               BackupResult* result) {
   return TakeBackup(fs, data, repository, BackupOptions{}, result);
 }
@@ -36,7 +36,7 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
 
   uint64_t last_total = 0;
   BackupOptions options;
-  options.progress = [&](const TransferProgress& progress) {
+  options.progress = [&](const repository::TransferProgress& progress) {
     EXPECT_LE(progress.bytes_done, progress.bytes_total);
     EXPECT_GE(progress.bytes_total, last_total);
     last_total = progress.bytes_total;
@@ -45,7 +45,7 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   Status status =
       TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), options, &result);
   ASSERT_OK(status);
-  const Manifest& manifest = result.manifest;
+  const repository::Manifest& manifest = result.manifest;
   EXPECT_TRUE(result.errors.empty());
   EXPECT_EQ(manifest.digest, db->Digest());
   EXPECT_EQ(manifest.keys, db->CountKeys());
@@ -61,16 +61,16 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   EXPECT_GT(result.bytes_read, 200u * 1024);
   EXPECT_GT(result.bytes_written, 0u);
   EXPECT_EQ(manifest.bytes_read, result.bytes_read);
-  EXPECT_OK(CheckManifest(manifest));
+  EXPECT_OK(restore::CheckManifest(manifest));
   // The published manifest is what the repository lists.
   auto listed = repository->ListManifests();
   ASSERT_OK(listed);
   ASSERT_EQ(listed->size(), 1u);
   EXPECT_EQ(listed->front().backup_id, manifest.backup_id);
 
-  RestoreReport report;
-  status = RestoreBackup(FileSystem::Default(), repository.get(), manifest, scratch.Sub("restored"),
-                         {}, &report);
+  restore::RestoreReport report;
+  status = restore::RestoreBackup(FileSystem::Default(), repository.get(), manifest,
+                                  scratch.Sub("restored"), {}, &report);
   ASSERT_OK(status);
   EXPECT_EQ(report.files, manifest.files.size());
   OpenReport check;
@@ -126,9 +126,9 @@ TEST(TakeBackup, SecondBackupCopiesOnlyWhatChanged) {
   // Both restore to their own state.
   for (const BackupResult* backup : {&first, &second}) {
     const std::string target = scratch.Sub("restored-" + backup->manifest.backup_id);
-    RestoreReport report;
-    status = RestoreBackup(FileSystem::Default(), repository.get(), backup->manifest, target, {},
-                           &report);
+    restore::RestoreReport report;
+    status = restore::RestoreBackup(FileSystem::Default(), repository.get(), backup->manifest,
+                                    target, {}, &report);
     ASSERT_OK(status);
     StateDigest digest;
     uint64_t keys = 0;
@@ -178,9 +178,9 @@ TEST(TakeBackup, ConcurrentWritersLeaveAConsistentPrefix) {
   ASSERT_OK(status);
   EXPECT_GT(written_after, written_before) << "no write happened during the backup";
 
-  RestoreReport report;
-  status = RestoreBackup(FileSystem::Default(), repository.get(), result.manifest,
-                         scratch.Sub("restored"), {}, &report);
+  restore::RestoreReport report;
+  status = restore::RestoreBackup(FileSystem::Default(), repository.get(), result.manifest,
+                                  scratch.Sub("restored"), {}, &report);
   ASSERT_OK(status);
   StateDigest digest;
   uint64_t keys = 0;
@@ -226,17 +226,17 @@ std::vector<std::string> CheckEveryBackupRestores(const std::string& repository_
   auto manifests = repository->ListManifests();
   EXPECT_OK(manifests);
   if (!manifests.ok()) return ids;
-  for (const Manifest& manifest : *manifests) {
+  for (const repository::Manifest& manifest : *manifests) {
     ids.push_back(manifest.backup_id);
     const std::string target = scratch + "/" + manifest.backup_id;
     std::filesystem::remove_all(target);
-    VerifyOptions options;
+    restore::VerifyOptions options;
     options.drill = true;
     std::filesystem::create_directories(target);
     options.scratch_directory = target;
-    VerifyReport report;
+    restore::VerifyReport report;
     const Status verified =
-        VerifyBackup(FileSystem::Default(), repository.get(), manifest, options, &report);
+        restore::VerifyBackup(FileSystem::Default(), repository.get(), manifest, options, &report);
     EXPECT_OK(verified);
     EXPECT_TRUE(report.drilled);
     std::filesystem::remove_all(target);
@@ -339,21 +339,21 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   ASSERT_OK(db->Checkpoint());  // the data directory now has a newer checkpoint
   BackupResult second;
   ASSERT_OK(TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository.get(), {}, &second));
-  auto stored_checkpoint = [](const Manifest& manifest) {
+  auto stored_checkpoint = [](const repository::Manifest& manifest) {
     for (const auto& file : manifest.files) {
       if (file.kind == "checkpoint") return file;
     }
-    return ManifestFile{};
+    return repository::ManifestFile{};
   };
-  const ManifestFile old_checkpoint = stored_checkpoint(first.manifest);
-  const ManifestFile reused = stored_checkpoint(second.manifest);
+  const repository::ManifestFile old_checkpoint = stored_checkpoint(first.manifest);
+  const repository::ManifestFile reused = stored_checkpoint(second.manifest);
   ASSERT_FALSE(old_checkpoint.stored_name.empty());
   EXPECT_EQ(reused.stored_name, old_checkpoint.stored_name);
   EXPECT_LT(reused.last_lsn, second.manifest.last_lsn);
   EXPECT_LT(second.bytes_read, old_checkpoint.plain_bytes);
-  RestoreReport report;
-  ASSERT_OK(RestoreBackup(FileSystem::Default(), repository.get(), second.manifest,
-                          scratch.Sub("restored"), {}, &report));
+  restore::RestoreReport report;
+  ASSERT_OK(restore::RestoreBackup(FileSystem::Default(), repository.get(), second.manifest,
+                                   scratch.Sub("restored"), {}, &report));
   Options check;
   check.integrity_level = 3;
   std::unique_ptr<DB> restored;
@@ -384,12 +384,12 @@ TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
   db.reset();
 
   // Restore to the early point; the restored database writes a little and checkpoints.
-  PointTarget target;
-  target.kind = PointTarget::Kind::kLsn;
+  restore::PointTarget target;
+  target.kind = restore::PointTarget::Kind::kLsn;
   target.lsn = early_lsn;
-  RestoreReport restored;
-  const Status cut = RestoreBackup(FileSystem::Default(), repository.get(), first.manifest,
-                                   scratch.Sub("restored"), {}, &restored, target);
+  restore::RestoreReport restored;
+  const Status cut = restore::RestoreBackup(FileSystem::Default(), repository.get(), first.manifest,
+                                            scratch.Sub("restored"), {}, &restored, target);
   ASSERT_OK(cut);
   ASSERT_OK(DB::Open(Options{}, scratch.Sub("restored"), &db));
   ASSERT_OK(db->Put("new-history", "v"));
@@ -399,12 +399,12 @@ TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
 
   BackupResult second;
   ASSERT_OK(Backup(FileSystem::Default(), scratch.Sub("restored"), repository.get(), &second));
-  for (const ManifestFile& file : second.manifest.files) {
+  for (const repository::ManifestFile& file : second.manifest.files) {
     if (file.kind == "checkpoint") {
       EXPECT_LE(file.last_lsn, second.manifest.last_lsn);
     }
   }
-  const Status checked = CheckManifest(second.manifest);
+  const Status checked = restore::CheckManifest(second.manifest);
   EXPECT_OK(checked);
 }
 

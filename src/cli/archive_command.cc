@@ -9,10 +9,10 @@
 #include <iostream>
 
 #include "backup/archive_loop.h"
-#include "backup/backup_run.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "repository/transfer.h"
 #include "util/time_format.h"
 
 namespace ordo::cli {
@@ -42,7 +42,7 @@ void PrintShipped(const char* what, uint64_t pieces, uint64_t records, uint64_t 
   std::fflush(stdout);
 }
 
-void RunOnce(const ArchiveArguments& arguments, backup::Repository* repository) {
+void RunOnce(const ArchiveArguments& arguments, repository::Repository* repository) {
   backup::Archiver archiver(FileSystem::Default(), arguments.data, repository);
   Status status = archiver.Open();
   backup::ArchiveStep step;
@@ -67,7 +67,7 @@ void RunOnce(const ArchiveArguments& arguments, backup::Repository* repository) 
 
 // Runs the loop until SIGINT/SIGTERM, or until it fails for good (it raises SIGUSR1 then).
 void RunContinuously(const ArchiveArguments& arguments, int64_t interval_ms,
-                     std::unique_ptr<backup::Repository> repository) {
+                     std::unique_ptr<repository::Repository> repository) {
   // Blocked before the loop's thread starts, so it inherits the mask and only sigwait sees them.
   sigset_t signals;
   sigemptyset(&signals);

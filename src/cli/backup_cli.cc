@@ -9,19 +9,19 @@
 
 namespace ordo::cli {
 
-Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& path,
-                                                           const std::string& key_file) {
-  backup::KeyMaterial key;
+Result<std::unique_ptr<repository::Repository>> OpenRepository(const std::string& path,
+                                                               const std::string& key_file) {
+  repository::KeyMaterial key;
   if (!key_file.empty()) {
-    ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(FileSystem::Default(), key_file, &key));
+    ORDO_RETURN_IF_ERROR(repository::ReadKeyFile(FileSystem::Default(), key_file, &key));
   }
-  return backup::Repository::Open(FileSystem::Default(), path, key);
+  return repository::Repository::Open(FileSystem::Default(), path, key);
 }
 
-Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* command,
-                                                                   const std::string& path,
-                                                                   const std::string& key_file,
-                                                                   bool* created) {
+Result<std::unique_ptr<repository::Repository>> OpenOrCreateRepository(const char* command,
+                                                                       const std::string& path,
+                                                                       const std::string& key_file,
+                                                                       bool* created) {
   *created = false;
   auto opened = OpenRepository(path, key_file);
   if (opened.ok() || !opened.status().IsNotFound()) return opened;
@@ -30,23 +30,23 @@ Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* c
                             "; --key-file was given, so no plain repository is created: "
                             "create an encrypted one with `ordo repo init`");
   }
-  backup::RepositoryInfo info;
-  ORDO_RETURN_IF_ERROR(backup::Repository::Init(FileSystem::Default(), path,
-                                                backup::EncryptionMode::kNone, {}, "", &info));
+  repository::RepositoryInfo info;
+  ORDO_RETURN_IF_ERROR(repository::Repository::Init(
+      FileSystem::Default(), path, repository::EncryptionMode::kNone, {}, "", &info));
   *created = true;
   std::fprintf(stderr, "%s: created a plain (unencrypted) repository at %s (id %s)\n", command,
                path.c_str(), info.repository_id.c_str());
   return OpenRepository(path, "");
 }
 
-Result<backup::Manifest> ChooseBackup(backup::Repository* repository, const std::string& path,
-                                      const std::string& backup_id) {
+Result<repository::Manifest> ChooseBackup(repository::Repository* repository,
+                                          const std::string& path, const std::string& backup_id) {
   if (!backup_id.empty() && backup_id != "latest") return repository->ReadManifest(backup_id);
-  ORDO_ASSIGN_OR_RETURN(std::vector<backup::Manifest> manifests, repository->ListManifests());
+  ORDO_ASSIGN_OR_RETURN(std::vector<repository::Manifest> manifests, repository->ListManifests());
   if (manifests.empty()) return Status::NotFound(path + ": the repository holds no backup");
   // Backup ids sort by start time.
   return *std::max_element(manifests.begin(), manifests.end(),
-                           [](const backup::Manifest& a, const backup::Manifest& b) {
+                           [](const repository::Manifest& a, const repository::Manifest& b) {
                              return a.backup_id < b.backup_id;
                            });
 }
@@ -94,7 +94,7 @@ void PrintJson(nlohmann::json object) {
   std::printf("%s\n", object.dump().c_str());
 }
 
-nlohmann::json ManifestSummary(const backup::Manifest& manifest) {
+nlohmann::json ManifestSummary(const repository::Manifest& manifest) {
   uint64_t plain_bytes = 0;
   uint64_t stored_bytes = 0;
   for (const auto& file : manifest.files) {
@@ -162,13 +162,13 @@ bool ParseDurationMillis(const std::string& text, int64_t* milliseconds) {
   return true;
 }
 
-const char* EncryptionModeName(backup::EncryptionMode mode) {
+const char* EncryptionModeName(repository::EncryptionMode mode) {
   switch (mode) {
-    case backup::EncryptionMode::kNone:
+    case repository::EncryptionMode::kNone:
       return "none";
-    case backup::EncryptionMode::kKey:
+    case repository::EncryptionMode::kKey:
       return "key";
-    case backup::EncryptionMode::kPublicKey:
+    case repository::EncryptionMode::kPublicKey:
       return "public-key";
   }
   return "unknown";

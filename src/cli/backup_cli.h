@@ -7,28 +7,28 @@
 #include <memory>
 #include <string>
 
-#include "backup/repository.h"
 #include "nlohmann/json.hpp"
 #include "ordo/status.h"
+#include "repository/repository.h"
 
 namespace ordo::cli {
 
 // Reads `key_file` (if not empty) and opens the repository at `path`.
-Result<std::unique_ptr<backup::Repository>> OpenRepository(const std::string& path,
-                                                           const std::string& key_file);
+Result<std::unique_ptr<repository::Repository>> OpenRepository(const std::string& path,
+                                                               const std::string& key_file);
 
 // Opens the repository at `path`, creating a plain one when there is none (saying so on stderr,
 // prefixed with `command`). With a key file given, a missing repository is an error: an
 // encrypted one is made with `ordo repo init`.
-Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(const char* command,
-                                                                   const std::string& path,
-                                                                   const std::string& key_file,
-                                                                   bool* created);
+Result<std::unique_ptr<repository::Repository>> OpenOrCreateRepository(const char* command,
+                                                                       const std::string& path,
+                                                                       const std::string& key_file,
+                                                                       bool* created);
 
 // "latest" (or empty) is the newest backup; otherwise the id. NotFound naming the repository
 // when there is none.
-Result<backup::Manifest> ChooseBackup(backup::Repository* repository, const std::string& path,
-                                      const std::string& backup_id);
+Result<repository::Manifest> ChooseBackup(repository::Repository* repository,
+                                          const std::string& path, const std::string& backup_id);
 
 // Sets exit_code to 1 and reports `status`: on stderr as "<command>: error: ...", and with
 // `json` also as {"ok": false, "command": ..., "error": ..., "code": ...} on stdout.
@@ -38,7 +38,7 @@ void ReportFailure(const char* command, const Status& status, bool json);
 void PrintJson(nlohmann::json object);
 
 // The summary of a backup that `backups` lists and the other commands repeat.
-nlohmann::json ManifestSummary(const backup::Manifest& manifest);
+nlohmann::json ManifestSummary(const repository::Manifest& manifest);
 
 // "90s", "30m", "12h", "7d", "2w" (or a bare number of seconds) to seconds; false if malformed.
 bool ParseDurationSeconds(const std::string& text, int64_t* seconds);
@@ -46,6 +46,6 @@ bool ParseDurationSeconds(const std::string& text, int64_t* seconds);
 // "250ms", "1s", "2m", "1h" (or a bare number of seconds) to milliseconds; false if malformed.
 bool ParseDurationMillis(const std::string& text, int64_t* milliseconds);
 
-const char* EncryptionModeName(backup::EncryptionMode mode);
+const char* EncryptionModeName(repository::EncryptionMode mode);
 
 }  // namespace ordo::cli

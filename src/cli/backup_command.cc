@@ -46,7 +46,7 @@ nlohmann::json ResultJson(const BackupArguments& arguments, const backup::Backup
 }
 
 void PrintText(const BackupArguments& arguments, const backup::BackupResult& result) {
-  const backup::Manifest& manifest = result.manifest;
+  const repository::Manifest& manifest = result.manifest;
   std::printf("backup %s of %s into %s\n", manifest.backup_id.c_str(), arguments.data.c_str(),
               arguments.repo.c_str());
   std::printf("  state: LSN %llu..%llu, %llu keys, digest %s\n",

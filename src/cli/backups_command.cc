@@ -22,10 +22,10 @@ void AddBackupsCommand(CLI::App& app) {
     auto manifests = (*repository)->ListManifests();
     if (!manifests.ok()) return ReportFailure("backups", manifests.status(), *json);
     std::sort(manifests->begin(), manifests->end(),
-              [](const backup::Manifest& a, const backup::Manifest& b) {
+              [](const repository::Manifest& a, const repository::Manifest& b) {
                 return a.backup_id < b.backup_id;
               });
-    const backup::RepositoryInfo& info = (*repository)->info();
+    const repository::RepositoryInfo& info = (*repository)->info();
     if (*json) {
       nlohmann::json list = nlohmann::json::array();
       for (const auto& manifest : *manifests) list.push_back(ManifestSummary(manifest));

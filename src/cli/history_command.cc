@@ -8,10 +8,10 @@
 // the log shows: set and not deleted, expired or cleared since).
 #include <cstdio>
 
-#include "backup/log_walk.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/log_cli.h"
+#include "restore/log_walk.h"
 #include "util/time_format.h"
 
 namespace ordo::cli {
@@ -36,7 +36,7 @@ void AddHistoryCommand(CLI::App& app) {
       "before it. A repository shows the log its newest backup holds and the continuous "
       "archive after it.");
   command->callback([arguments, key] {
-    backup::LogWalkOptions options;
+    restore::LogWalkOptions options;
     options.filter.key = *key;
     const bool json = arguments->json;
     bool present = false;  // the key holds a value after the versions seen so far
@@ -44,7 +44,7 @@ void AddHistoryCommand(CLI::App& app) {
     auto print = [&](const log::DecodedRecord& record, const log::RecordOp& op) {
       ++versions;
       const std::string time = FormatRfc3339Millis(record.commit_time_micros);
-      const char* name = backup::OpTypeName(op.type);
+      const char* name = restore::OpTypeName(op.type);
       if (json) {
         nlohmann::json line = {{"lsn", record.lsn},
                                {"time", time},
@@ -76,7 +76,7 @@ void AddHistoryCommand(CLI::App& app) {
       std::printf("%-10llu %-24s %-7s %10s %-24s %s\n", static_cast<unsigned long long>(record.lsn),
                   time.c_str(), name, size.c_str(), expires.c_str(), preview.c_str());
     };
-    auto visitor = [&](const backup::LogCommit& commit) {
+    auto visitor = [&](const restore::LogCommit& commit) {
       const log::DecodedRecord& record = *commit.record;
       for (const auto& op : record.ops) {
         if (op.type == WriteBatch::OpType::kRestorePoint) continue;  // names, not keys
@@ -90,7 +90,7 @@ void AddHistoryCommand(CLI::App& app) {
       }
       return true;
     };
-    backup::LogWalkSummary summary;
+    restore::LogWalkSummary summary;
     const Status walked = WalkLogSource(*arguments, options, visitor, &summary);
     std::fflush(stdout);
     if (!walked.ok()) return ReportFailure("history", walked, json);

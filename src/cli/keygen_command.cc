@@ -1,9 +1,9 @@
 // ordo keygen --out PREFIX [--public-key]: writes the key of an encrypted backup repository.
 #include <cstdio>
 
-#include "backup/repository.h"
 #include "cli/commands.h"
 #include "ordo/file_system.h"
+#include "repository/repository.h"
 
 namespace ordo::cli {
 
@@ -17,7 +17,7 @@ void AddKeygenCommand(CLI::App& app) {
                     "a key pair: the secret to PREFIX.key, the public half to PREFIX.pub, for a "
                     "write-only repository (hosts that back up hold only PREFIX.pub)");
   command->callback([prefix, key_pair] {
-    const Status status = backup::GenerateKeyFiles(FileSystem::Default(), *prefix, *key_pair);
+    const Status status = repository::GenerateKeyFiles(FileSystem::Default(), *prefix, *key_pair);
     if (!status.ok()) {
       std::fprintf(stderr, "keygen: %s\n", status.ToString().c_str());
       exit_code = 1;

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "backup/log_walk.h"
 #include "nlohmann/json.hpp"
+#include "restore/log_walk.h"
 
 namespace ordo::cli {
 
@@ -28,11 +28,11 @@ void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments);
 // (a repository with no backup), "backup ID" (--backup), or "backup ID with the archive after
 // it".
 std::string LogSourceName(const LogSourceArguments& arguments,
-                          const backup::LogWalkSummary& summary);
+                          const restore::LogWalkSummary& summary);
 
 // Walks the log the arguments name. InvalidArgument unless exactly one of --data and --repo.
-Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkOptions& options,
-                     const backup::LogVisitor& visitor, backup::LogWalkSummary* summary);
+Status WalkLogSource(const LogSourceArguments& arguments, const restore::LogWalkOptions& options,
+                     const restore::LogVisitor& visitor, restore::LogWalkSummary* summary);
 
 // Printable text for bytes: printable ASCII as is, backslash and quote escaped, the rest as
 // \xNN; longer than `max_bytes` cut there with "..." appended.

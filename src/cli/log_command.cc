@@ -7,11 +7,11 @@
 #include <deque>
 #include <vector>
 
-#include "backup/log_walk.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/log_cli.h"
 #include "fmt/format.h"
+#include "restore/log_walk.h"
 #include "util/base64.h"
 #include "util/time_format.h"
 
@@ -57,12 +57,12 @@ std::string KeysTouched(const log::DecodedRecord& record) {
   return text;
 }
 
-nlohmann::json CommitJson(const backup::LogCommit& commit) {
+nlohmann::json CommitJson(const restore::LogCommit& commit) {
   const log::DecodedRecord& record = *commit.record;
   nlohmann::json ops = nlohmann::json::array();
   bool clear = false;
   for (const auto& op : record.ops) {
-    nlohmann::json entry = {{"op", backup::OpTypeName(op.type)}};
+    nlohmann::json entry = {{"op", restore::OpTypeName(op.type)}};
     if (op.type == WriteBatch::OpType::kClear) {
       clear = true;
     } else {
@@ -113,15 +113,15 @@ void AddLogSourceOptions(CLI::App* command, LogSourceArguments* arguments) {
 }
 
 std::string LogSourceName(const LogSourceArguments& arguments,
-                          const backup::LogWalkSummary& summary) {
+                          const restore::LogWalkSummary& summary) {
   if (!arguments.data.empty()) return arguments.data;
   if (summary.backup_id.empty()) return "the archive";
   if (!arguments.backup.empty()) return "backup " + summary.backup_id;
   return "backup " + summary.backup_id + " with the archive after it";
 }
 
-Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkOptions& options,
-                     const backup::LogVisitor& visitor, backup::LogWalkSummary* summary) {
+Status WalkLogSource(const LogSourceArguments& arguments, const restore::LogWalkOptions& options,
+                     const restore::LogVisitor& visitor, restore::LogWalkSummary* summary) {
   if (arguments.data.empty() == arguments.repo.empty()) {
     return Status::InvalidArgument("give the log to read: --data DIR or --repo REPO");
   }
@@ -130,13 +130,13 @@ Status WalkLogSource(const LogSourceArguments& arguments, const backup::LogWalkO
     if (!fs->FileExists(arguments.data)) {
       return Status::NotFound(arguments.data + ": no such directory");
     }
-    return backup::WalkDataDirectory(fs, arguments.data, options, visitor, summary);
+    return restore::WalkDataDirectory(fs, arguments.data, options, visitor, summary);
   }
   ORDO_ASSIGN_OR_RETURN(auto repository, OpenRepository(arguments.repo, arguments.key_file));
-  backup::LogWalkOptions with_backup = options;
+  restore::LogWalkOptions with_backup = options;
   with_backup.backup_id = arguments.backup;
   with_backup.database_id_hex = arguments.database;
-  return backup::WalkRepository(fs, repository.get(), with_backup, visitor, summary)
+  return restore::WalkRepository(fs, repository.get(), with_backup, visitor, summary)
       .WithContext(arguments.repo);
 }
 
@@ -210,10 +210,10 @@ void AddLogCommand(CLI::App& app) {
       "log its newest backup holds and the continuous archive after it (--backup ID: that "
       "backup alone).");
   command->callback([arguments, since, until, key, key_given, limit, last] {
-    backup::LogWalkOptions options;
+    restore::LogWalkOptions options;
     int64_t micros = 0;
     if (!since->empty()) {
-      if (!backup::ParseTimeArgument(*since, &micros)) {
+      if (!restore::ParseTimeArgument(*since, &micros)) {
         return ReportFailure(
             "log", Status::InvalidArgument("--since " + *since + ": not RFC 3339 or Unix seconds"),
             arguments->json);
@@ -221,7 +221,7 @@ void AddLogCommand(CLI::App& app) {
       options.filter.since_micros = micros;
     }
     if (!until->empty()) {
-      if (!backup::ParseTimeArgument(*until, &micros)) {
+      if (!restore::ParseTimeArgument(*until, &micros)) {
         return ReportFailure(
             "log", Status::InvalidArgument("--until " + *until + ": not RFC 3339 or Unix seconds"),
             arguments->json);
@@ -242,7 +242,7 @@ void AddLogCommand(CLI::App& app) {
       std::printf("%s\n", line.c_str());
       ++printed;
     };
-    auto visitor = [&](const backup::LogCommit& commit) {
+    auto visitor = [&](const restore::LogCommit& commit) {
       const log::DecodedRecord& record = *commit.record;
       std::string line =
           json ? CommitJson(commit).dump()
@@ -258,7 +258,7 @@ void AddLogCommand(CLI::App& app) {
       emit(line);
       return *limit == 0 || printed < *limit;
     };
-    backup::LogWalkSummary summary;
+    restore::LogWalkSummary summary;
     const Status walked = WalkLogSource(*arguments, options, visitor, &summary);
     if (walked.ok()) {
       for (const auto& line : newest) emit(line);

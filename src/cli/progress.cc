@@ -42,12 +42,12 @@ ProgressBar::ProgressBar(std::string label)
 
 ProgressBar::~ProgressBar() { Finish(); }
 
-backup::ProgressCallback ProgressBar::Callback() {
+repository::ProgressCallback ProgressBar::Callback() {
   if (!enabled_) return {};
-  return [this](const backup::TransferProgress& progress) { Update(progress); };
+  return [this](const repository::TransferProgress& progress) { Update(progress); };
 }
 
-void ProgressBar::Update(const backup::TransferProgress& progress) {
+void ProgressBar::Update(const repository::TransferProgress& progress) {
   if (!enabled_ || finished_) return;
   last_ = progress;
   const int64_t now_micros = MonotonicMicros();

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "backup/backup_run.h"
+#include "repository/transfer.h"
 
 namespace ordo::cli {
 
@@ -20,11 +20,11 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   bool enabled() const { return enabled_; }
-  void Update(const backup::TransferProgress& progress);
+  void Update(const repository::TransferProgress& progress);
   // Draws the final state and ends the line (also done by the destructor).
   void Finish();
   // A callback for the backup library that updates this bar; empty when disabled.
-  backup::ProgressCallback Callback();
+  repository::ProgressCallback Callback();
 
  private:
   void Draw(bool final_draw);
@@ -35,7 +35,7 @@ class ProgressBar {
   bool finished_ = false;
   int64_t start_micros_ = 0;
   int64_t last_draw_micros_ = 0;
-  backup::TransferProgress last_;
+  repository::TransferProgress last_;
 };
 
 // "12.3 MiB", "1.0 GiB", "512 B".

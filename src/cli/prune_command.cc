@@ -1,12 +1,12 @@
 // ordo prune --repo REPO --keep-last N [--keep-within DURATION] [--dry-run] [--json]: removes
-// the backups not kept and every stored file no kept backup needs (backup/prune.h). The only
+// the backups not kept and every stored file no kept backup needs (restore/prune.h). The only
 // command that deletes anything from a repository.
 #include <cstdio>
 
-#include "backup/prune.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "restore/prune.h"
 
 namespace ordo::cli {
 namespace {
@@ -42,12 +42,12 @@ void RunPrune(const PruneArguments& arguments) {
   }
   auto repository = OpenRepository(arguments.repo, "");
   if (!repository.ok()) return ReportFailure("prune", repository.status(), arguments.json);
-  backup::PruneReport report;
-  const Status status = backup::Prune(repository->get(), arguments.keep_last, keep_within_seconds,
-                                      arguments.dry_run, &report, grace_seconds);
+  restore::PruneReport report;
+  const Status status = restore::Prune(repository->get(), arguments.keep_last, keep_within_seconds,
+                                       arguments.dry_run, &report, grace_seconds);
   if (!status.ok()) return ReportFailure("prune", status, arguments.json);
-  const Status cleaned = backup::RemoveTemporaryFiles(FileSystem::Default(), arguments.repo,
-                                                      arguments.dry_run, &report, grace_seconds);
+  const Status cleaned = restore::RemoveTemporaryFiles(FileSystem::Default(), arguments.repo,
+                                                       arguments.dry_run, &report, grace_seconds);
   if (!cleaned.ok()) return ReportFailure("prune", cleaned, arguments.json);
   if (arguments.json) {
     return PrintJson({{"command", "prune"},

@@ -1,11 +1,11 @@
 // ordo repo init|info: create a backup repository, or describe one and check a key against it.
 #include <cstdio>
 
-#include "backup/keys.h"
-#include "backup/manifest_json.h"
-#include "backup/repository.h"
 #include "cli/commands.h"
 #include "ordo/file_system.h"
+#include "repository/keys.h"
+#include "repository/manifest_json.h"
+#include "repository/repository.h"
 
 namespace ordo::cli {
 namespace {
@@ -18,10 +18,10 @@ struct RepoInitOptions {
 };
 
 // The key material `repo init` needs for `mode`, from --key-file and --public-key.
-Status InitKeys(const RepoInitOptions& options, backup::EncryptionMode mode,
-                backup::KeyMaterial* key, std::string* public_key) {
+Status InitKeys(const RepoInitOptions& options, repository::EncryptionMode mode,
+                repository::KeyMaterial* key, std::string* public_key) {
   FileSystem* fs = FileSystem::Default();
-  if (mode == backup::EncryptionMode::kNone) {
+  if (mode == repository::EncryptionMode::kNone) {
     if (!options.key_file.empty() || !options.public_key_file.empty()) {
       return Status::InvalidArgument(
           "--key-file and --public-key apply only to --encryption "
@@ -29,13 +29,13 @@ Status InitKeys(const RepoInitOptions& options, backup::EncryptionMode mode,
     }
     return Status::Ok();
   }
-  if (mode == backup::EncryptionMode::kKey) {
+  if (mode == repository::EncryptionMode::kKey) {
     if (options.key_file.empty()) {
       return Status::InvalidArgument(
           "--encryption key needs --key-file (make one with "
           "`ordo keygen --out PREFIX`)");
     }
-    ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(fs, options.key_file, key));
+    ORDO_RETURN_IF_ERROR(repository::ReadKeyFile(fs, options.key_file, key));
     if (key->secret_key.empty() || !key->public_key.empty()) {
       return Status::InvalidArgument(options.key_file +
                                      " is not a symmetric key (it is half of "
@@ -50,8 +50,8 @@ Status InitKeys(const RepoInitOptions& options, backup::EncryptionMode mode,
         "--encryption public-key needs --public-key PREFIX.pub (make "
         "a pair with `ordo keygen --out PREFIX --public-key`)");
   }
-  backup::KeyMaterial read;
-  ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(fs, path, &read));
+  repository::KeyMaterial read;
+  ORDO_RETURN_IF_ERROR(repository::ReadKeyFile(fs, path, &read));
   if (read.public_key.empty()) {
     return Status::InvalidArgument(path +
                                    " is a symmetric key, not half of a key pair (use "
@@ -62,15 +62,16 @@ Status InitKeys(const RepoInitOptions& options, backup::EncryptionMode mode,
 }
 
 void RunInit(const RepoInitOptions& options) {
-  const Result<backup::EncryptionMode> mode = backup::ParseEncryptionMode(options.encryption);
-  backup::KeyMaterial key;
+  const Result<repository::EncryptionMode> mode =
+      repository::ParseEncryptionMode(options.encryption);
+  repository::KeyMaterial key;
   std::string public_key;
   Status status = mode.status();
   if (status.ok()) status = InitKeys(options, *mode, &key, &public_key);
-  backup::RepositoryInfo info;
+  repository::RepositoryInfo info;
   if (status.ok()) {
-    status = backup::Repository::Init(FileSystem::Default(), options.repo, *mode, key, public_key,
-                                      &info);
+    status = repository::Repository::Init(FileSystem::Default(), options.repo, *mode, key,
+                                          public_key, &info);
   }
   if (!status.ok()) {
     std::fprintf(stderr, "repo init: %s\n", status.ToString().c_str());
@@ -78,36 +79,36 @@ void RunInit(const RepoInitOptions& options) {
     return;
   }
   std::printf("repo init: created repository %s (id %s, encryption %s", options.repo.c_str(),
-              info.repository_id.c_str(), backup::EncryptionModeName(info.encryption));
+              info.repository_id.c_str(), repository::EncryptionModeName(info.encryption));
   if (!info.key_id.empty()) std::printf(", key id %s", info.key_id.c_str());
   if (!info.public_key.empty()) std::printf(", public key %s", info.public_key.c_str());
   std::printf(")\n");
 }
 
 void RunInfo(const std::string& repo, const std::string& key_file) {
-  backup::KeyMaterial key;
+  repository::KeyMaterial key;
   Status status;
-  if (!key_file.empty()) status = backup::ReadKeyFile(FileSystem::Default(), key_file, &key);
-  Result<std::unique_ptr<backup::Repository>> opened =
-      status.ok() ? backup::Repository::Open(FileSystem::Default(), repo, key)
-                  : Result<std::unique_ptr<backup::Repository>>(status);
+  if (!key_file.empty()) status = repository::ReadKeyFile(FileSystem::Default(), key_file, &key);
+  Result<std::unique_ptr<repository::Repository>> opened =
+      status.ok() ? repository::Repository::Open(FileSystem::Default(), repo, key)
+                  : Result<std::unique_ptr<repository::Repository>>(status);
   if (!opened.ok()) {
     std::fprintf(stderr, "repo info: %s\n", opened.status().ToString().c_str());
     exit_code = 1;
     return;
   }
-  backup::Repository& repository = **opened;
-  const backup::RepositoryInfo& info = repository.info();
+  repository::Repository& repository = **opened;
+  const repository::RepositoryInfo& info = repository.info();
   std::printf("repository:    %s\n", repo.c_str());
   std::printf("id:            %s\n", info.repository_id.c_str());
   std::printf("created:       %s\n", info.created.c_str());
   std::printf("compression:   %s\n", info.compression.c_str());
-  std::printf("encryption:    %s\n", backup::EncryptionModeName(info.encryption));
+  std::printf("encryption:    %s\n", repository::EncryptionModeName(info.encryption));
   if (!info.key_id.empty()) std::printf("key id:        %s\n", info.key_id.c_str());
   if (!info.public_key.empty()) std::printf("public key:    %s\n", info.public_key.c_str());
   std::printf("can write:     %s\n", repository.CanWrite() ? "yes" : "no (needs --key-file)");
   std::printf("can read:      %s\n", repository.CanRead() ? "yes" : "no (needs --key-file)");
-  Result<std::vector<backup::Manifest>> manifests = repository.ListManifests();
+  Result<std::vector<repository::Manifest>> manifests = repository.ListManifests();
   if (!manifests.ok()) {
     std::fprintf(stderr, "repo info: %s\n", manifests.status().ToString().c_str());
     exit_code = 1;

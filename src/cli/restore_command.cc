@@ -1,20 +1,20 @@
 // ordo restore --repo REPO --to DIR [--backup ID|latest] [--lsn N|--before-lsn N|--time T|
 // --point NAME] [--database HEX] [--key-file F] [--json]: restores into a new data directory,
 // checking every hash while copying. DIR must not exist or be empty; it appears only once
-// complete (backup/restore.h).
+// complete (restore/restore.h).
 //
-// Without --backup, the restore goes through the continuous archive (backup/archive_plan.h):
+// Without --backup, the restore goes through the continuous archive (restore/archive_plan.h):
 // to the target, or without one to the newest archived commit, from the cheapest base. With
 // --backup ID and no target it restores exactly that backup; with a target too, that backup is
 // the base.
 #include <cstdio>
 #include <cstdlib>
 
-#include "backup/archive_plan.h"
-#include "backup/restore.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "restore/archive_plan.h"
+#include "restore/restore.h"
 #include "util/time_format.h"
 
 namespace ordo::cli {
@@ -34,15 +34,15 @@ struct RestoreArguments {
 };
 
 // The point the arguments name, or InvalidArgument.
-Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
-  backup::PointTarget point;
+Result<restore::PointTarget> ParsePoint(const RestoreArguments& arguments) {
+  restore::PointTarget point;
   const int given = !arguments.lsn.empty() + !arguments.before_lsn.empty() +
                     !arguments.time.empty() + !arguments.point.empty();
   if (given > 1) {
     return Status::InvalidArgument("give at most one of --lsn, --before-lsn, --time, --point");
   }
   if (!arguments.point.empty()) {
-    point.kind = backup::PointTarget::Kind::kPoint;
+    point.kind = restore::PointTarget::Kind::kPoint;
     point.point_name = arguments.point;
     return point;
   }
@@ -52,18 +52,18 @@ Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
     return !text.empty() && *end == '\0' && text[0] != '-';
   };
   if (!arguments.lsn.empty()) {
-    point.kind = backup::PointTarget::Kind::kLsn;
+    point.kind = restore::PointTarget::Kind::kLsn;
     if (!parse_lsn(arguments.lsn, &point.lsn)) {
       return Status::InvalidArgument("--lsn: not a log sequence number: " + arguments.lsn);
     }
   } else if (!arguments.before_lsn.empty()) {
-    point.kind = backup::PointTarget::Kind::kBeforeLsn;
+    point.kind = restore::PointTarget::Kind::kBeforeLsn;
     if (!parse_lsn(arguments.before_lsn, &point.lsn) || point.lsn == 0) {
       return Status::InvalidArgument("--before-lsn: not a log sequence number >= 1: " +
                                      arguments.before_lsn);
     }
   } else if (!arguments.time.empty()) {
-    point.kind = backup::PointTarget::Kind::kTime;
+    point.kind = restore::PointTarget::Kind::kTime;
     if (!ParseRfc3339(arguments.time, &point.time_micros)) {
       return Status::InvalidArgument(
           "--time: not an RFC 3339 UTC time like "
@@ -75,22 +75,22 @@ Result<backup::PointTarget> ParsePoint(const RestoreArguments& arguments) {
 }
 
 // What to restore: the backup named alone, or a plan through the archive.
-Result<backup::RestorePlan> ChoosePlan(backup::Repository* repository,
-                                       const RestoreArguments& arguments,
-                                       const backup::PointTarget& point) {
+Result<restore::RestorePlan> ChoosePlan(repository::Repository* repository,
+                                        const RestoreArguments& arguments,
+                                        const restore::PointTarget& point) {
   const bool named = arguments.backup_id != "latest";
-  if (named && point.kind == backup::PointTarget::Kind::kNone) {
-    ORDO_ASSIGN_OR_RETURN(backup::Manifest manifest,
+  if (named && point.kind == restore::PointTarget::Kind::kNone) {
+    ORDO_ASSIGN_OR_RETURN(repository::Manifest manifest,
                           ChooseBackup(repository, arguments.repo, arguments.backup_id));
-    backup::RestorePlan plan;
+    restore::RestorePlan plan;
     plan.database_id_hex = manifest.database_id;
     plan.last_lsn = manifest.last_lsn;
     plan.last_commit_time_micros = manifest.last_commit_time_micros;
     plan.backup = std::move(manifest);
     return plan;
   }
-  return backup::PlanRestore(repository, point, arguments.database,
-                             named ? arguments.backup_id : "");
+  return restore::PlanRestore(repository, point, arguments.database,
+                              named ? arguments.backup_id : "");
 }
 
 void RunRestore(const RestoreArguments& arguments) {
@@ -101,14 +101,14 @@ void RunRestore(const RestoreArguments& arguments) {
   auto plan = ChoosePlan(repository->get(), arguments, *point);
   if (!plan.ok()) return ReportFailure("restore", plan.status(), arguments.json);
   ProgressBar bar("restore");
-  backup::RestoreReport report;
+  restore::RestoreReport report;
   const Status status =
-      backup::RestoreFrom(FileSystem::Default(), repository->get(), plan->Sources(),
-                          arguments.target, bar.Callback(), &report, *point);
+      restore::RestoreFrom(FileSystem::Default(), repository->get(), plan->Sources(),
+                           arguments.target, bar.Callback(), &report, *point);
   bar.Finish();
   if (!status.ok()) return ReportFailure("restore", status, arguments.json);
   const std::string target_text =
-      point->kind == backup::PointTarget::Kind::kNone
+      point->kind == restore::PointTarget::Kind::kNone
           ? std::string(plan->pieces.empty() && plan->backup ? "the backup's commit"
                                                              : "the newest archived commit")
           : point->Describe();

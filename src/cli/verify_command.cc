@@ -4,16 +4,16 @@
 // manifest's (digest, key count, LSN), reporting the restore time (RTO) and the backup's age
 // (RPO). The continuous archive of the backup's database (or, in a repository without backups,
 // the only archived database) is verified too: gaps, stored hashes, contents, and with --drill
-// a restore to its newest commit (backup/archive_verify.h).
+// a restore to its newest commit (restore/archive_verify.h).
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
-#include "backup/archive_verify.h"
-#include "backup/verify.h"
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "restore/archive_verify.h"
+#include "restore/verify.h"
 #include "util/time_format.h"
 
 namespace ordo::cli {
@@ -48,7 +48,8 @@ class ScratchSpace {
   std::string path_;
 };
 
-nlohmann::json ReportJson(const backup::Manifest& manifest, const backup::VerifyReport& report) {
+nlohmann::json ReportJson(const repository::Manifest& manifest,
+                          const restore::VerifyReport& report) {
   nlohmann::json object = ManifestSummary(manifest);
   object["command"] = "verify";
   object["stored_checked"] = report.stored_checked;
@@ -73,7 +74,7 @@ nlohmann::json ReportJson(const backup::Manifest& manifest, const backup::Verify
   return object;
 }
 
-void PrintText(const backup::Manifest& manifest, const backup::VerifyReport& report) {
+void PrintText(const repository::Manifest& manifest, const restore::VerifyReport& report) {
   std::printf("verify backup %s: OK\n", manifest.backup_id.c_str());
   std::printf("  manifest OK; %llu stored files hash to their names\n",
               static_cast<unsigned long long>(report.stored_checked));
@@ -98,7 +99,7 @@ void PrintText(const backup::Manifest& manifest, const backup::VerifyReport& rep
   }
 }
 
-nlohmann::json ArchiveJson(const backup::ArchiveVerifyReport& report) {
+nlohmann::json ArchiveJson(const restore::ArchiveVerifyReport& report) {
   nlohmann::json object{{"database_id", report.database_id_hex},
                         {"pieces", report.pieces},
                         {"runs", report.runs},
@@ -123,7 +124,7 @@ nlohmann::json ArchiveJson(const backup::ArchiveVerifyReport& report) {
   return object;
 }
 
-void PrintArchiveText(const backup::ArchiveVerifyReport& report, const Status& status) {
+void PrintArchiveText(const restore::ArchiveVerifyReport& report, const Status& status) {
   std::printf("verify archive of database %s: %s\n", report.database_id_hex.c_str(),
               status.ok() ? "OK" : "FAILED");
   std::printf(
@@ -155,7 +156,8 @@ void PrintArchiveText(const backup::ArchiveVerifyReport& report, const Status& s
 }
 
 // The database whose archive to verify: the backup's, or the only archived one.
-std::string ArchivedDatabase(backup::Repository* repository, const backup::Manifest* manifest) {
+std::string ArchivedDatabase(repository::Repository* repository,
+                             const repository::Manifest* manifest) {
   if (manifest != nullptr) return manifest->database_id;
   auto databases = repository->ListArchivedDatabases();
   if (!databases.ok() || databases->size() != 1) return "";
@@ -184,13 +186,13 @@ void RunVerify(const VerifyArguments& arguments) {
   nlohmann::json object = nlohmann::json::object();
   if (manifest.ok()) {
     ProgressBar bar("verify");
-    backup::VerifyOptions options;
+    restore::VerifyOptions options;
     options.drill = arguments.drill;
     options.scratch_directory = scratch.path();
     options.progress = bar.Callback();
-    backup::VerifyReport report;
-    const Status status =
-        backup::VerifyBackup(FileSystem::Default(), repository->get(), *manifest, options, &report);
+    restore::VerifyReport report;
+    const Status status = restore::VerifyBackup(FileSystem::Default(), repository->get(), *manifest,
+                                                options, &report);
     bar.Finish();
     if (!status.ok()) {
       if (!arguments.json) std::printf("verify backup %s: FAILED\n", manifest->backup_id.c_str());
@@ -203,19 +205,20 @@ void RunVerify(const VerifyArguments& arguments) {
     }
   }
   object["command"] = "verify";
-  auto pieces = database.empty()
-                    ? Result<std::vector<backup::ArchivePiece>>(std::vector<backup::ArchivePiece>{})
-                    : (*repository)->ListArchivePieces(database);
+  auto pieces =
+      database.empty()
+          ? Result<std::vector<repository::ArchivePiece>>(std::vector<repository::ArchivePiece>{})
+          : (*repository)->ListArchivePieces(database);
   if (!pieces.ok()) return ReportFailure("verify", pieces.status(), arguments.json);
   if (!pieces->empty()) {
     ProgressBar bar("verify archive");
-    backup::ArchiveVerifyOptions options;
+    restore::ArchiveVerifyOptions options;
     options.drill = arguments.drill;
     options.scratch_directory = scratch.path();
     options.progress = bar.Callback();
-    backup::ArchiveVerifyReport report;
-    const Status status =
-        backup::VerifyArchive(FileSystem::Default(), repository->get(), database, options, &report);
+    restore::ArchiveVerifyReport report;
+    const Status status = restore::VerifyArchive(FileSystem::Default(), repository->get(), database,
+                                                 options, &report);
     bar.Finish();
     if (arguments.json) {
       object["archive"] = ArchiveJson(report);

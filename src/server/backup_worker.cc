@@ -6,17 +6,17 @@
 
 namespace ordo::server {
 
-Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(
-    const std::string& repository_path, const backup::KeyMaterial& key, bool* created) {
+Result<std::unique_ptr<repository::Repository>> OpenOrCreateRepository(
+    const std::string& repository_path, const repository::KeyMaterial& key, bool* created) {
   FileSystem* fs = FileSystem::Default();
   *created = false;
-  auto repository = backup::Repository::Open(fs, repository_path, key);
+  auto repository = repository::Repository::Open(fs, repository_path, key);
   if (!repository.ok() && repository.status().IsNotFound()) {
-    backup::RepositoryInfo info;
-    ORDO_RETURN_IF_ERROR(backup::Repository::Init(fs, repository_path,
-                                                  backup::EncryptionMode::kNone, key, "", &info));
+    repository::RepositoryInfo info;
+    ORDO_RETURN_IF_ERROR(repository::Repository::Init(
+        fs, repository_path, repository::EncryptionMode::kNone, key, "", &info));
     *created = true;
-    repository = backup::Repository::Open(fs, repository_path, key);
+    repository = repository::Repository::Open(fs, repository_path, key);
   }
   if (!repository.ok()) return repository.status().WithContext("repository " + repository_path);
   if (!(*repository)->CanWrite()) {
@@ -28,7 +28,7 @@ Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(
 
 Result<std::unique_ptr<BackupWorker>> BackupWorker::Open(const std::string& data_directory,
                                                          const std::string& repository_path,
-                                                         const backup::KeyMaterial& key,
+                                                         const repository::KeyMaterial& key,
                                                          bool* created) {
   ORDO_ASSIGN_OR_RETURN(auto repository, OpenOrCreateRepository(repository_path, key, created));
   return std::unique_ptr<BackupWorker>(

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "backup/backup_run.h"
-#include "backup/repository.h"
+#include "repository/repository.h"
 
 namespace ordo::server {
 
@@ -41,8 +41,8 @@ struct BackupOutcome {
 
 // Opens the repository at `repository_path`, creating a plain one if there is none (reported
 // through `created`). Fails if it cannot be opened or, with `key`, written.
-Result<std::unique_ptr<backup::Repository>> OpenOrCreateRepository(
-    const std::string& repository_path, const backup::KeyMaterial& key, bool* created);
+Result<std::unique_ptr<repository::Repository>> OpenOrCreateRepository(
+    const std::string& repository_path, const repository::KeyMaterial& key, bool* created);
 
 class BackupWorker {
  public:
@@ -50,7 +50,8 @@ class BackupWorker {
   // reports through `created`). Fails if it cannot be opened or written with `key`.
   static Result<std::unique_ptr<BackupWorker>> Open(const std::string& data_directory,
                                                     const std::string& repository_path,
-                                                    const backup::KeyMaterial& key, bool* created);
+                                                    const repository::KeyMaterial& key,
+                                                    bool* created);
   ~BackupWorker();  // waits for a backup in progress
 
   // Runs a backup on the calling thread. Busy if one is in progress.
@@ -62,7 +63,7 @@ class BackupWorker {
 
  private:
   BackupWorker(std::string data_directory, std::string repository_path,
-               std::unique_ptr<backup::Repository> repository)
+               std::unique_ptr<repository::Repository> repository)
       : data_directory_(std::move(data_directory)),
         repository_path_(std::move(repository_path)),
         repository_(std::move(repository)) {}
@@ -71,7 +72,7 @@ class BackupWorker {
 
   const std::string data_directory_;
   const std::string repository_path_;
-  std::unique_ptr<backup::Repository> repository_;
+  std::unique_ptr<repository::Repository> repository_;
   mutable std::mutex mutex_;
   BackupOutcome outcome_;
   std::thread thread_;

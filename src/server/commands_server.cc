@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "backup/archive_loop.h"
-#include "backup/backup_run.h"
 #include "io/slow_disk_file_system.h"
+#include "repository/transfer.h"
 #include "server/backup_worker.h"
 #include "server/commands.h"
 #include "server/glob_match.h"

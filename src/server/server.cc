@@ -301,9 +301,9 @@ Status Server::OpenRepository(std::ostream& out) {
     return Status::InvalidArgument("--archive needs a repository: --repo REPO");
   }
   if (options_.repository.empty()) return Status::Ok();
-  backup::KeyMaterial key;
+  repository::KeyMaterial key;
   if (!options_.key_file.empty()) {
-    ORDO_RETURN_IF_ERROR(backup::ReadKeyFile(FileSystem::Default(), options_.key_file, &key));
+    ORDO_RETURN_IF_ERROR(repository::ReadKeyFile(FileSystem::Default(), options_.key_file, &key));
   }
   bool created = false;
   auto worker = BackupWorker::Open(options_.data_directory, options_.repository, key, &created);
@@ -316,7 +316,7 @@ Status Server::OpenRepository(std::ostream& out) {
   return Status::Ok();
 }
 
-Status Server::StartArchiving(std::ostream& out, const backup::KeyMaterial& key) {
+Status Server::StartArchiving(std::ostream& out, const repository::KeyMaterial& key) {
   // Its own Repository object: the archiver's thread and the backup worker's never share one.
   bool created = false;
   ORDO_ASSIGN_OR_RETURN(auto repository,

@@ -82,7 +82,7 @@ class Server {
   Status Listen();
   Status OpenDatabase(std::ostream& out);
   Status OpenRepository(std::ostream& out);
-  Status StartArchiving(std::ostream& out, const backup::KeyMaterial& key);
+  Status StartArchiving(std::ostream& out, const repository::KeyMaterial& key);
   void StopArchiving(std::ostream& out);
   Status SetUpNotifications();
   void Serve();
