@@ -82,8 +82,7 @@ std::string EncodeAndDamage(const repository::ContentKeys& keys, std::string_vie
   auto file = fs.NewWritableFile(kPath);
   FUZZ_CHECK(file.ok());
   size_t offset = 0;
-  const repository::Repository::ReadChunk source = [&](char* buffer,
-                                                       size_t capacity) -> Result<size_t> {
+  const repository::ReadChunk source = [&](char* buffer, size_t capacity) -> Result<size_t> {
     const size_t count = std::min(capacity, plain.size() - offset);
     std::memcpy(buffer, plain.data() + offset, count);
     offset += count;
@@ -238,7 +237,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto file = fs.NewRandomAccessFile(kPath);
   FUZZ_CHECK(file.ok());
   uint64_t sunk = 0;
-  const repository::Repository::WriteChunk sink = [&](std::string_view bytes) {
+  const repository::WriteChunk sink = [&](std::string_view bytes) {
     sunk += bytes.size();
     return Status::Ok();
   };

@@ -211,8 +211,7 @@ Status Archiver::StoreRange(const std::string& path, uint64_t start, uint64_t en
                             repository::ManifestFile* file, uint64_t* written) {
   ORDO_ASSIGN_OR_RETURN(auto input, fs_->NewRandomAccessFile(path));
   uint64_t offset = start;
-  const repository::Repository::ReadChunk read_chunk = [&](char* buffer,
-                                                           size_t capacity) -> Result<size_t> {
+  const repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
     const uint64_t count =
         std::min<uint64_t>({capacity, repository::kCopyChunkBytes, end - offset});
     if (count == 0) return size_t{0};

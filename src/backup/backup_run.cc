@@ -83,8 +83,7 @@ Status StoreFile(CopyState& state, const SourceFile& source, repository::Manifes
   // run ahead of the reader (measured: it takes most of the read time off a cold backup).
   input->AdviseSequential();
   uint64_t offset = 0;
-  const repository::Repository::ReadChunk read_chunk = [&](char* buffer,
-                                                           size_t capacity) -> Result<size_t> {
+  const repository::ReadChunk read_chunk = [&](char* buffer, size_t capacity) -> Result<size_t> {
     const uint64_t count =
         std::min<uint64_t>({capacity, repository::kCopyChunkBytes, source.bytes - offset});
     if (count == 0) return size_t{0};

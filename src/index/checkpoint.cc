@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "fmt/format.h"
+#include "io/atomic_file.h"
 #include "util/checksum.h"
 #include "util/clock.h"
 #include "util/coding.h"
@@ -79,8 +80,8 @@ Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const
   info.digest = index.digest();
   if (info.created_time_ms == 0) info.created_time_ms = WallMillis();
   const std::string path = index_directory + "/" + CheckpointFileName(info.lsn);
-  const std::string temporary = path + ".tmp";
-  ORDO_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(temporary));
+  ORDO_ASSIGN_OR_RETURN(auto atomic, AtomicFile::Create(fs, path + ".tmp", {}));
+  WritableFile* file = atomic->file();
   ORDO_RETURN_IF_ERROR(file->Append(EncodeHeader(info)));
   StreamingChecksum checksum;
   std::string chunk;
@@ -98,10 +99,7 @@ Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const
   PutFixed64(&chunk, checksum.Digest());
   chunk.append(kTrailerMagic, sizeof(kTrailerMagic));
   ORDO_RETURN_IF_ERROR(file->Append(chunk));
-  ORDO_RETURN_IF_ERROR(file->SyncAll());
-  ORDO_RETURN_IF_ERROR(file->Close());
-  ORDO_RETURN_IF_ERROR(fs->RenameFile(temporary, path));
-  return fs->SyncDir(index_directory);
+  return atomic->Commit(path);
 }
 
 Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string& database_id,

@@ -1,6 +1,7 @@
 // Helpers built only on the FileSystem interface, so they work on every implementation.
 #include <string>
 
+#include "io/atomic_file.h"
 #include "ordo/file_system.h"
 
 namespace ordo {
@@ -16,17 +17,9 @@ Result<std::string> ReadFileToString(FileSystem* fs, const std::string& path) {
 }
 
 Status WriteFileAtomically(FileSystem* fs, const std::string& path, std::string_view contents) {
-  const std::string temporary = path + ".tmp";
-  {
-    ORDO_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(temporary));
-    ORDO_RETURN_IF_ERROR(file->Append(contents));
-    ORDO_RETURN_IF_ERROR(file->SyncAll());
-    ORDO_RETURN_IF_ERROR(file->Close());
-  }
-  ORDO_RETURN_IF_ERROR(fs->RenameFile(temporary, path));
-  const size_t slash = path.find_last_of('/');
-  const std::string directory = slash == std::string::npos ? "." : path.substr(0, slash);
-  return fs->SyncDir(directory);
+  ORDO_ASSIGN_OR_RETURN(auto file, AtomicFile::Create(fs, path + ".tmp", {}));
+  ORDO_RETURN_IF_ERROR(file->file()->Append(contents));
+  return file->Commit(path);
 }
 
 }  // namespace ordo

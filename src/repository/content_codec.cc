@@ -141,7 +141,7 @@ Status WriteHeaders(const ContentKeys& keys, FrameWriter* writer) {
 }
 
 // Fills `buffer` (of `capacity` bytes) from `source` until it is full or the source ends.
-Result<size_t> FillChunk(const Repository::ReadChunk& source, char* buffer, size_t capacity) {
+Result<size_t> FillChunk(const ReadChunk& source, char* buffer, size_t capacity) {
   size_t filled = 0;
   while (filled < capacity) {
     ORDO_ASSIGN_OR_RETURN(const size_t count, source(buffer + filled, capacity - filled));
@@ -184,8 +184,8 @@ size_t CodecWorkers() { return OrderedPipeline::DefaultWorkers(kCodecWorkersMax)
 // order runs in chunk order on a single thread: this thread reads and hashes the plain bytes,
 // `workers` threads compress, and one thread seals (the secretstream), hashes the stored bytes
 // and appends them.
-Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
-                     WritableFile* file, ContentSummary* summary, size_t workers) {
+Status EncodeContent(const ContentKeys& keys, const ReadChunk& source, WritableFile* file,
+                     ContentSummary* summary, size_t workers) {
   ORDO_RETURN_IF_ERROR(InitSodium());
   assert(workers >= 1 && workers <= kCodecWorkersMax);
   FrameWriter writer(file, keys.mode != EncryptionMode::kNone, FixedHeader(keys.mode));
@@ -406,7 +406,7 @@ std::string Where(const RandomAccessFile& file, uint64_t offset) {
 // checks and their messages are a one-thread loop's: an error at frame n is returned after
 // frames before n reached `sink`, and none after it did.
 Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint64_t file_bytes,
-                     const Repository::WriteChunk& sink, ContentSummary* summary, size_t workers) {
+                     const WriteChunk& sink, ContentSummary* summary, size_t workers) {
   ORDO_RETURN_IF_ERROR(InitSodium());
   assert(workers >= 1 && workers <= kCodecWorkersMax);
   StoredReader reader(file, file_bytes);

@@ -19,10 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "ordo/file_system.h"
-#include "repository/repository.h"
 
 namespace ordo::repository {
 
@@ -48,6 +49,14 @@ inline constexpr size_t kCodecSlotsBeyondWorkers = 2;
 enum class FrameKind : uint8_t { kData = 1, kEnd = 2 };
 
 // What encrypting or decrypting content needs, by mode.
+enum class EncryptionMode { kNone, kKey, kPublicKey };
+
+// The source of a file to store: fills `buffer` with up to `capacity` bytes and returns the count
+// read, 0 at the end.
+using ReadChunk = std::function<Result<size_t>(char* buffer, size_t capacity)>;
+// Where a stored file's verified plain bytes go, chunk by chunk.
+using WriteChunk = std::function<Status(std::string_view bytes)>;
+
 struct ContentKeys {
   EncryptionMode mode = EncryptionMode::kNone;
   std::string content_key;  // kKey: ContentKeyFromRepositoryKey(repository key)
@@ -72,8 +81,8 @@ size_t CodecWorkers();
 // `source` is called on the calling thread only, in order; `file` is appended to on one helper
 // thread, in order; `workers` (1 .. kCodecWorkersMax) threads compress. Every thread has ended
 // when this returns. The bytes written do not depend on `workers`.
-Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& source,
-                     WritableFile* file, ContentSummary* summary, size_t workers = CodecWorkers());
+Status EncodeContent(const ContentKeys& keys, const ReadChunk& source, WritableFile* file,
+                     ContentSummary* summary, size_t workers = CodecWorkers());
 
 // Decodes the stored file `file` of `file_bytes` bytes, handing plain bytes to `sink` (which may
 // be empty: then only checks). Verifies structure, every chunk's authentication and
@@ -84,7 +93,7 @@ Status EncodeContent(const ContentKeys& keys, const Repository::ReadChunk& sourc
 // one-thread loop would find it. `sink` is called on the calling thread only, in order; `file` is
 // read on one helper thread; `workers` threads decompress; all have ended when this returns.
 Status DecodeContent(const ContentKeys& keys, const RandomAccessFile& file, uint64_t file_bytes,
-                     const Repository::WriteChunk& sink, ContentSummary* summary,
+                     const WriteChunk& sink, ContentSummary* summary,
                      size_t workers = CodecWorkers());
 
 }  // namespace ordo::repository

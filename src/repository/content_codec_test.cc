@@ -34,7 +34,7 @@ struct Source {
   std::optional<size_t> fail_at;
   Status error = Status::IOError("source: injected read error");
 
-  Repository::ReadChunk Function() {
+  ReadChunk Function() {
     return [this](char* buffer, size_t capacity) -> Result<size_t> {
       if (fail_at.has_value() && offset >= *fail_at) return error;
       const size_t count = std::min({capacity, bytes->size() - offset, size_t{300000}});

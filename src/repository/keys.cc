@@ -4,18 +4,13 @@
 
 #include <cassert>
 
+#include "io/atomic_file.h"
 #include "repository/repository.h"
 #include "util/base64.h"
 #include "util/sha256.h"
 
 namespace ordo::repository {
 namespace {
-
-std::string DirectoryOf(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // Splits "line1\nline2\n" into its two trimmed lines; false if it is not exactly two lines.
 bool SplitKeyFile(std::string_view text, std::string* header, std::string* body) {
@@ -84,28 +79,18 @@ Status WriteKeyFile(FileSystem* fs, const std::string& path, const std::string& 
   if (fs->FileExists(path)) {
     return Status::InvalidArgument(path + ": exists already; refusing to overwrite a key file");
   }
-  const std::string temporary = path + ".tmp-" + RandomHex(8);
-  {
-    ORDO_ASSIGN_OR_RETURN(auto file, fs->NewWritableFile(temporary));
-    if (secret) {
-      // Before the secret is written, so it is never readable by others, not even briefly.
-      const Status restricted = fs->SetOwnerOnly(temporary);
-      if (!restricted.ok()) {
-        (void)fs->RemoveFile(temporary);
-        return restricted;
-      }
-    }
-    ORDO_RETURN_IF_ERROR(
-        file->Append(std::string(kKeyFileMagic) + " " + type + "\n" + Base64Encode(key) + "\n"));
-    ORDO_RETURN_IF_ERROR(file->SyncAll());
-    ORDO_RETURN_IF_ERROR(file->Close());
-  }
-  if (fs->FileExists(path)) {
-    (void)fs->RemoveFile(temporary);
+  // The secret is owner-only before its first byte is written.
+  ORDO_ASSIGN_OR_RETURN(
+      auto file, AtomicFile::Create(fs, path + ".tmp-" + RandomHex(8),
+                                    {.overwrite = Overwrite::kKeepExisting, .owner_only = secret}));
+  ORDO_RETURN_IF_ERROR(file->file()->Append(std::string(kKeyFileMagic) + " " + type + "\n" +
+                                            Base64Encode(key) + "\n"));
+  bool published = false;
+  ORDO_RETURN_IF_ERROR(file->Commit(path, &published));
+  if (!published) {
     return Status::InvalidArgument(path + ": exists already; refusing to overwrite a key file");
   }
-  ORDO_RETURN_IF_ERROR(fs->RenameFile(temporary, path));
-  return fs->SyncDir(DirectoryOf(path));
+  return Status::Ok();
 }
 
 Status ReadKeyFile(FileSystem* fs, const std::string& path, KeyMaterial* key) {

@@ -1,4 +1,5 @@
-// A backup repository: a directory of write-once files (docs/FORMAT.md, "Backup repository").
+// A backup repository: a set of write-once files (docs/FORMAT.md, "Backup repository"), kept in
+// a Store (store.h): today a local directory (local_store.h).
 //
 //   REPO/ordo-repository.json     description: id, format version, compression, encryption
 //   REPO/data/<sha256>            content files, named by the SHA-256 of their stored bytes
@@ -18,24 +19,28 @@
 // key, so a host holding only the public key can write backups but not read them. Every stored
 // file can be checked against its name without any key.
 //
-// All I/O goes through the FileSystem seam. Not thread-safe; one writer at a time per
+// This class is the protocol (naming, write-once publishing, leases and trash, the caches); the
+// Store is where the bytes live, so a second backend (object storage) needs no change here. All
+// local I/O goes through the FileSystem seam. Not thread-safe; one writer at a time per
 // repository (a second concurrent backup is not prevented in this version: documented).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "ordo/db.h"
 #include "ordo/file_system.h"
+#include "repository/content_codec.h"
 #include "repository/names.h"
+#include "repository/store.h"
 
 namespace ordo::repository {
-
-enum class EncryptionMode { kNone, kKey, kPublicKey };
 
 struct RepositoryInfo {
   std::string repository_id;  // 32 hex digits
@@ -154,7 +159,7 @@ struct Lease {
 inline constexpr int64_t kLeaseLifetimeSeconds = 24 * 3600;
 inline constexpr int64_t kLeaseRefreshSeconds = 3600;
 
-class Repository {
+class Repository final {
  public:
   // Creates a repository at `path` (a missing or empty directory; its parent must exist). For
   // kKey, `key` must hold the secret key; for kPublicKey, `public_key` the public key (raw 32
@@ -168,14 +173,23 @@ class Repository {
   // unencrypted repository is ignored.
   static Result<std::unique_ptr<Repository>> Open(FileSystem* fs, const std::string& path,
                                                   const KeyMaterial& key);
-  virtual ~Repository() = default;
+  // Opens the repository kept in `store` (same errors as above; `path` in messages is the
+  // store's description of its root).
+  static Result<std::unique_ptr<Repository>> Open(std::unique_ptr<Store> store,
+                                                  const KeyMaterial& key);
+  static Status Init(std::unique_ptr<Store> store, EncryptionMode mode, const KeyMaterial& key,
+                     const std::string& public_key, RepositoryInfo* info);
+  // Ends this object's lease, if any, as best it can.
+  ~Repository();
+  Repository(const Repository&) = delete;
+  Repository& operator=(const Repository&) = delete;
 
-  virtual const RepositoryInfo& info() const = 0;
+  const RepositoryInfo& info() const;
   // True if this process can read contents (not a public-key repository opened without the
   // secret key).
-  virtual bool CanRead() const = 0;
+  bool CanRead() const;
   // True if this process can write backups (a "key" repository needs the key).
-  virtual bool CanWrite() const = 0;
+  bool CanWrite() const;
 
   // Stores the bytes read from `source` (called repeatedly with a buffer to fill; it returns
   // the count read, 0 at the end) as a content file, streaming with bounded memory (a few chunk
@@ -189,8 +203,8 @@ class Repository {
   // stored bytes differ on every write, so the plain hash is what finds the duplicate).
   // `written` (optional) gets the stored bytes newly published: 0 for a duplicate.
   // InvalidArgument if this process cannot write (CanWrite() false).
-  using ReadChunk = std::function<Result<size_t>(char* buffer, size_t capacity)>;
-  virtual Status PutFile(const ReadChunk& source, ManifestFile* file, uint64_t* written) = 0;
+  using ReadChunk = repository::ReadChunk;
+  Status PutFile(const ReadChunk& source, ManifestFile* file, uint64_t* written);
 
   // Streams a content file's plain bytes to `sink`, verifying the stored SHA-256 (its name),
   // the authentication of every encrypted chunk, and the plain SHA-256 and size the manifest
@@ -198,41 +212,40 @@ class Repository {
   // this process cannot read (CanRead() false: the secret key is missing). Bytes are handed to
   // `sink` as they are verified chunk by chunk; the whole-file hashes are checked at the end,
   // so on any error the caller must discard what `sink` received.
-  using WriteChunk = std::function<Status(std::string_view bytes)>;
-  virtual Status ReadFile(const ManifestFile& file, const WriteChunk& sink) = 0;
+  using WriteChunk = repository::WriteChunk;
+  Status ReadFile(const ManifestFile& file, const WriteChunk& sink);
   // Checks a content file without decrypting: it exists, its size is file.stored_bytes (when
   // not 0), and its bytes hash to its name. Corruption naming the file otherwise (a missing
   // file is Corruption too: the manifest says the repository holds it).
-  virtual Status CheckStored(const ManifestFile& file) = 0;
+  Status CheckStored(const ManifestFile& file);
 
   // Finds a sealed segment already stored, by its segment_key, in any manifest (listed once and
   // cached; nullopt also when the listing fails or the stored file is gone, so that the caller
   // copies the segment again).
-  virtual std::optional<ManifestFile> FindSealedSegment(const std::string& segment_key) = 0;
+  std::optional<ManifestFile> FindSealedSegment(const std::string& segment_key);
 
   // Publishes a manifest (temporary name, fsync, rename, directory fsync). The manifest is
   // the backup: before this returns, the backup does not exist. InvalidArgument for a
   // malformed backup_id or one already used by a different manifest (an identical one is OK);
   // Busy, publishing nothing, if a file it lists is not in data/ once the files it reuses are
   // leased (a concurrent prune took it: the writer stores it again; see below).
-  virtual Status WriteManifest(const Manifest& manifest) = 0;
+  Status WriteManifest(const Manifest& manifest);
   // Every manifest, oldest first (by backup_id). Temporary files (".tmp-*") are ignored. A
   // manifest that does not parse or fails its checksum is reported as Corruption naming it.
   // NotFound from ReadManifest for an unknown id.
-  virtual Result<std::vector<Manifest>> ListManifests() = 0;
-  virtual Result<Manifest> ReadManifest(const std::string& backup_id) = 0;
+  Result<std::vector<Manifest>> ListManifests();
+  Result<Manifest> ReadManifest(const std::string& backup_id);
 
   // The continuous archive. Publishes `piece`'s description (same protocol as a manifest,
   // Busy included: the content file it names must be durable already; an identical
   // description under the same name is OK, a different one is refused: the archive is never
   // rewritten).
-  virtual Status WriteArchivePiece(const ArchivePiece& piece) = 0;
+  Status WriteArchivePiece(const ArchivePiece& piece);
   // The database ids (hex) that have an archive directory, sorted.
-  virtual Result<std::vector<std::string>> ListArchivedDatabases() = 0;
+  Result<std::vector<std::string>> ListArchivedDatabases();
   // Every piece of `database_id_hex`'s archive, in log order (by name). A description that does
   // not parse or fails its checksum is Corruption naming it. An absent archive: empty.
-  virtual Result<std::vector<ArchivePiece>> ListArchivePieces(
-      const std::string& database_id_hex) = 0;
+  Result<std::vector<ArchivePiece>> ListArchivePieces(const std::string& database_id_hex);
 
   // ---- Writers and prune (docs/FORMAT.md, "Leases and trash").
   //
@@ -247,29 +260,76 @@ class Repository {
 
   // Publishes this object's lease for `writer`; with `protect_new_files`, every content file
   // stored from now on is kept by prune while the lease lives.
-  virtual Status BeginWrite(const std::string& writer, bool protect_new_files) = 0;
+  Status BeginWrite(const std::string& writer, bool protect_new_files);
   // Removes this object's lease, if any (also done by the destructor, as best it can).
-  virtual Status EndWrite() = 0;
+  Status EndWrite();
   // Every lease, stale ones included (the caller decides by refreshed_micros). A lease that
   // does not parse is Corruption naming it.
-  virtual Result<std::vector<Lease>> ListLeases() = 0;
+  Result<std::vector<Lease>> ListLeases();
 
   // Deletion, for prune only.
-  virtual Status RemoveArchivePiece(const ArchivePiece& piece) = 0;
-  virtual Status RemoveManifest(const std::string& backup_id) = 0;
-  virtual Result<std::vector<std::string>> ListStoredNames() = 0;  // data/ content files
-  virtual Status RemoveStored(const std::string& stored_name) = 0;
+  Status RemoveArchivePiece(const ArchivePiece& piece);
+  Status RemoveManifest(const std::string& backup_id);
+  Result<std::vector<std::string>> ListStoredNames();  // data/ content files
+  Status RemoveStored(const std::string& stored_name);
   // When a content file was last modified (written), Unix microseconds.
-  virtual Result<int64_t> StoredModifiedMicros(const std::string& stored_name) = 0;
-  virtual Status RemoveLease(const std::string& id) = 0;
+  Result<int64_t> StoredModifiedMicros(const std::string& stored_name);
+  Status RemoveLease(const std::string& id);
   // Prune's two-phase removal: a content file moves from data/ to trash/ (readers still find
   // it there), then, once prune has re-read everything that references files, it is restored
   // to data/ or removed for good.
-  virtual Status TrashStored(const std::string& stored_name) = 0;
+  Status TrashStored(const std::string& stored_name);
   // Back to data/; OK if it is there already (a writer stored it again) or gone.
-  virtual Status RestoreTrashed(const std::string& stored_name) = 0;
-  virtual Status RemoveTrashed(const std::string& stored_name) = 0;
-  virtual Result<std::vector<std::string>> ListTrashed() = 0;
+  Status RestoreTrashed(const std::string& stored_name);
+  Status RemoveTrashed(const std::string& stored_name);
+  Result<std::vector<std::string>> ListTrashed();
+
+ private:
+  using PlainKey = std::pair<std::string, uint64_t>;  // plain SHA-256, plain bytes
+
+  Repository(std::unique_ptr<Store> store, RepositoryInfo info, ContentKeys keys, bool can_read,
+             bool can_write);
+
+  // Where a content file is: data/, or trash/ while a prune decides about it (readers read it
+  // there), or "" if neither.
+  std::string StoredName(const std::string& stored_name);
+  // Publishes lease_ (replacing this writer's earlier version), refreshed now.
+  Status PublishLease();
+  // Republishes the lease once it is kLeaseRefreshSeconds old.
+  Status RefreshLeaseIfDue();
+  // The writer's side of the protocol (above): leases the files `what` reuses, then checks that
+  // every file it names is in data/. Busy naming a reused file that is gone (a concurrent prune
+  // took it: store it again); Corruption for a file of this writer's own.
+  Status PinAndCheck(const std::vector<const ManifestFile*>& files, const std::string& what);
+  // Publishes a small JSON file write-once: OK if the same bytes are there already (then
+  // `published` is false), InvalidArgument (`conflict`) if other bytes are.
+  Status PublishJson(const std::string& name, const std::string& json, const std::string& conflict,
+                     bool* published);
+  Status CannotWrite() const;
+  Status CannotRead() const;
+  // Lists the manifests once, for the caches; a failure leaves the caches partial (then a
+  // duplicate is merely stored again).
+  void EnsureListed();
+  void Remember(const ManifestFile& file);
+  void RebuildKnown();
+  // Streams a stored file through SHA-256.
+  Status HashStored(const std::string& name, std::string* sha256_hex, uint64_t* size);
+
+  const std::unique_ptr<Store> store_;
+  const RepositoryInfo info_;
+  const ContentKeys keys_;
+  const bool can_read_;
+  const bool can_write_;
+  bool listed_ = false;
+  std::map<std::string, Manifest> manifests_;  // by backup id, once listed
+  std::map<PlainKey, ManifestFile> known_;     // content this repository holds, by plain hash
+  // Content files this object published (not reuses: kept by the lease's protect_since or by
+  // prune's grace until a manifest or piece names them).
+  std::set<std::string> published_;
+  // The files of the last archive piece this object published: the newest piece, which prune
+  // always keeps, so reusing them needs no lease.
+  std::set<std::string> last_piece_files_;
+  std::optional<Lease> lease_;  // published at leases/<id>.json while set
 };
 
 }  // namespace ordo::repository

@@ -29,7 +29,7 @@ constexpr size_t kChunk = kChunkPlainBytes;
 using ordo::testing::TestBytes;
 
 // A ReadChunk over `bytes` that hands out at most 100000 bytes a call (not chunk-aligned).
-Repository::ReadChunk SourceOf(const std::string& bytes) {
+ReadChunk SourceOf(const std::string& bytes) {
   auto offset = std::make_shared<size_t>(0);
   return [&bytes, offset](char* buffer, size_t capacity) -> Result<size_t> {
     const size_t count = std::min({capacity, bytes.size() - *offset, size_t{100000}});
@@ -661,8 +661,7 @@ TEST_P(RepositoryCrashTest, ErrorWhileChunksAreInFlightLeavesNothing) {
   EXPECT_TRUE(fault.GetChildren(data)->empty());
 
   auto offset = std::make_shared<size_t>(0);
-  const Repository::ReadChunk failing = [&bytes, offset](char* buffer,
-                                                         size_t capacity) -> Result<size_t> {
+  const ReadChunk failing = [&bytes, offset](char* buffer, size_t capacity) -> Result<size_t> {
     if (*offset >= 5 * kChunk / 2) return Status::IOError("source: injected read error");
     const size_t count = std::min({capacity, bytes.size() - *offset, size_t{100000}});
     std::memcpy(buffer, bytes.data() + *offset, count);

@@ -56,7 +56,7 @@ Status RestoreFile(RestoreState& state, const repository::ManifestFile& file,
   if (*state.progress) (*state.progress)(state.figures);
   ORDO_ASSIGN_OR_RETURN(auto output, state.fs->NewWritableFile(path));
   uint64_t written = 0;
-  const repository::Repository::WriteChunk sink = [&](std::string_view bytes) -> Status {
+  const repository::WriteChunk sink = [&](std::string_view bytes) -> Status {
     ORDO_RETURN_IF_ERROR(output->Append(bytes));
     written += bytes.size();
     state.figures.bytes_done += bytes.size();
@@ -134,7 +134,7 @@ Status AppendPiece(RestoreState& state, const repository::ArchivePiece& piece, u
   }
   uint64_t position = piece.start_offset;  // of the next byte the sink receives
   std::string held;
-  const repository::Repository::WriteChunk sink = [&](std::string_view bytes) -> Status {
+  const repository::WriteChunk sink = [&](std::string_view bytes) -> Status {
     const uint64_t end = position + bytes.size();
     if (position < piece.start_offset + skip) {
       const size_t compared = static_cast<size_t>(

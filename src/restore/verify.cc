@@ -165,7 +165,7 @@ Status CopyToScratch(VerifyState& state, const repository::ManifestFile& file,
   ReportProgress(state);
   ORDO_ASSIGN_OR_RETURN(auto output, state.fs->NewWritableFile(scratch_path));
   uint64_t bytes = 0;
-  const repository::Repository::WriteChunk sink = [&](std::string_view chunk) -> Status {
+  const repository::WriteChunk sink = [&](std::string_view chunk) -> Status {
     ORDO_RETURN_IF_ERROR(output->Append(chunk));
     bytes += chunk.size();
     state.progress.bytes_done += chunk.size();
