@@ -47,8 +47,8 @@ TEST(AtomicFileTest, KeepExistingNeverOverwritesAndRemovesItsTemporary) {
 
 TEST(AtomicFileTest, OwnerOnlyFromTheFirstByte) {
   testing::ScratchDirectory scratch;
-  auto file = AtomicFile::Create(FileSystem::Default(), scratch.Sub("secret.tmp"),
-                                 {.owner_only = true});
+  auto file =
+      AtomicFile::Create(FileSystem::Default(), scratch.Sub("secret.tmp"), {.owner_only = true});
   ASSERT_OK(file);
   struct stat info {};
   ASSERT_EQ(stat(scratch.Sub("secret.tmp").c_str(), &info), 0);
