@@ -1,15 +1,18 @@
 // The log's named limits, on both sides of each boundary (issue 11, item 4): what a writer
 // refuses or asserts, the decoders refuse with Corruption naming the file and offset. Each
 // refusal here was, before, accepted (or reported without naming its limit); the values
-// would then have wrapped where the index narrows them to 4 bytes.
+// would then have wrapped where the index narrows them to 4 bytes. And the segment writer's
+// states: nothing is appended to a sealed segment, nothing sealed twice.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "io/file_system_wrapper.h"
 #include "io/memory_file_system.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
+#include "log/segment_writer.h"
 #include "tests/test_util.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -50,6 +53,18 @@ TEST(SegmentIdLimit, TheLastIdDecodesAndTheNextIsCorruptionAtOffset32) {
     ExpectCorruptionAt(status, "seg offset 32");
     EXPECT_NE(status.message().find(std::to_string(kSegmentIdMax)), std::string::npos);
   }
+}
+
+TEST(SegmentIdLimit, TheWriterRefusesToCreateASegmentPastTheLastId) {
+  MemoryFileSystem fs;
+  const Status refused = SegmentWriter::Create(&fs, "log", HeaderOf(kSegmentIdMax + 1)).status();
+  EXPECT_TRUE(refused.IsNotSupported()) << refused.ToString();
+  EXPECT_NE(refused.message().find(std::to_string(kSegmentIdMax)), std::string::npos);
+  EXPECT_FALSE(fs.FileExists("log/" + SegmentFileName(kSegmentIdMax + 1)));
+  // The last id itself is fine.
+  auto writer = SegmentWriter::Create(&fs, "log", HeaderOf(kSegmentIdMax));
+  ASSERT_OK(writer);
+  EXPECT_EQ((*writer)->header().segment_id, kSegmentIdMax);
 }
 
 // An active segment of one record at LSN 1, with the record's length field set to `length`
@@ -162,6 +177,111 @@ TEST(SegmentFooterLimits, RecordsEndOutsideASegmentOrTooManyRecordsIsCorruption)
                      "seg: seal footer (offset 24)");
   ExpectCorruptionAt(DecodeSegmentFooter(forged(16, 11), "seg", &decoded),
                      "seg: seal footer (offset 16)");
+}
+
+// Fails every call of the file system once `failing` is set.
+class FailingFileSystem : public FileSystemWrapper {
+ public:
+  using FileSystemWrapper::FileSystemWrapper;
+  bool failing = false;
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path) override {
+    ORDO_ASSIGN_OR_RETURN(auto file, FileSystemWrapper::NewWritableFile(path));
+    return std::unique_ptr<WritableFile>(new File(std::move(file), &failing));
+  }
+
+ private:
+  class File : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> file, const bool* failing)
+        : file_(std::move(file)), failing_(failing) {}
+    Status Append(std::string_view bytes) override {
+      return *failing_ ? Status::IOError("injected") : file_->Append(bytes);
+    }
+    Status Sync() override { return *failing_ ? Status::IOError("injected") : file_->Sync(); }
+    Status SyncAll() override { return *failing_ ? Status::IOError("injected") : file_->SyncAll(); }
+    Status Close() override { return file_->Close(); }
+    Status Preallocate(uint64_t bytes) override { return file_->Preallocate(bytes); }
+    Status TrimPreallocation() override { return file_->TrimPreallocation(); }
+    uint64_t Size() const override { return file_->Size(); }
+    const std::string& path() const override { return file_->path(); }
+
+   private:
+    std::unique_ptr<WritableFile> file_;
+    const bool* failing_;
+  };
+};
+
+// One record at `lsn`, encoded and ready for SegmentWriter::Append.
+std::string RecordAt(uint64_t lsn) {
+  WriteBatch batch;
+  batch.Put("key", "value");
+  std::string bytes;
+  std::vector<uint32_t> offsets;
+  EncodeRecord(RecordMeta{lsn, 1, {}}, batch, &bytes, &offsets);
+  return bytes;
+}
+
+TEST(SegmentWriterState, OpenUntilSealedOrFailed) {
+  MemoryFileSystem memory;
+  FailingFileSystem fs(&memory);
+  auto writer = SegmentWriter::Create(&fs, "log", HeaderOf(1));
+  ASSERT_OK(writer);
+  EXPECT_EQ((*writer)->state(), SegmentWriter::State::kOpen);
+  std::string record = RecordAt(1);
+  ASSERT_OK((*writer)->Append(std::span<char>(record), 1, 1));
+  ASSERT_OK((*writer)->Finish());  // a clean close leaves it open
+  EXPECT_EQ((*writer)->state(), SegmentWriter::State::kOpen);
+  ASSERT_OK((*writer)->Seal());
+  EXPECT_EQ((*writer)->state(), SegmentWriter::State::kSealed);
+
+  auto second = SegmentWriter::Create(&fs, "log", HeaderOf(2));
+  ASSERT_OK(second);
+  fs.failing = true;
+  EXPECT_FALSE((*second)->Sync().ok());
+  EXPECT_EQ((*second)->state(), SegmentWriter::State::kFailed);
+}
+
+using SegmentWriterDeathTest = ::testing::Test;
+
+TEST_F(SegmentWriterDeathTest, AppendAfterSealAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  MemoryFileSystem fs;
+  auto writer = SegmentWriter::Create(&fs, "log", HeaderOf(1));
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Seal());
+  std::string record = RecordAt(1);
+  EXPECT_DEATH((void)(*writer)->Append(std::span<char>(record), 1, 1), "state_ == State::kOpen");
+}
+
+TEST_F(SegmentWriterDeathTest, SealTwiceAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  MemoryFileSystem fs;
+  auto writer = SegmentWriter::Create(&fs, "log", HeaderOf(1));
+  ASSERT_OK(writer);
+  ASSERT_OK((*writer)->Seal());
+  EXPECT_DEATH((void)(*writer)->Seal(), "state_ == State::kOpen");
+}
+
+TEST_F(SegmentWriterDeathTest, AppendAfterAFailedSyncAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  MemoryFileSystem memory;
+  FailingFileSystem fs(&memory);
+  auto writer = SegmentWriter::Create(&fs, "log", HeaderOf(1));
+  ASSERT_OK(writer);
+  fs.failing = true;
+  ASSERT_FALSE((*writer)->Sync().ok());
+  fs.failing = false;
+  std::string record = RecordAt(1);
+  EXPECT_DEATH((void)(*writer)->Append(std::span<char>(record), 1, 1), "state_ == State::kOpen");
+}
+
+TEST_F(SegmentWriterDeathTest, AGapInTheLsnsAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  MemoryFileSystem fs;
+  auto writer = SegmentWriter::Create(&fs, "log", HeaderOf(1));
+  ASSERT_OK(writer);
+  std::string record = RecordAt(2);  // LSN 1 expected first; the caller's count says 1
+  EXPECT_DEATH((void)(*writer)->Append(std::span<char>(record), 1, 1), "== last_lsn_ \\+ 1");
 }
 
 }  // namespace
