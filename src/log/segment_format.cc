@@ -103,6 +103,7 @@ Status DecodeSegmentHeader(std::string_view bytes, const std::string& where,
 std::string EncodeSegmentFooter(SegmentFooter* footer) {
   assert(footer->records_end >= kSegmentHeaderBytes);
   assert(footer->records_end <= kSegmentFileBytesMax - kSegmentFooterBytes);
+  assert(footer->record_count <= (footer->records_end - kSegmentHeaderBytes) / kRecordBytesMin);
   std::string bytes(kFooterMagic, sizeof(kFooterMagic));
   PutFixed64(&bytes, footer->last_lsn);
   PutFixed64(&bytes, footer->record_count);
