@@ -62,9 +62,15 @@ void Repair(uint8_t flags, std::string* segment) {
     log::SegmentFooter footer;
     footer.records_end = segment->size();
     footer.segment_checksum = Checksum64(*segment);
-    footer.record_count = segment->size() % 7;  // often wrong: VerifySealedSegment must say so
-    footer.last_lsn = DecodeFixed64(segment->data() + 40) + footer.record_count - 1;
-    segment->append(log::EncodeSegmentFooter(&footer));
+    // Often wrong, and then VerifySealedSegment must say so; sometimes more records than the
+    // bytes hold, which EncodeSegmentFooter asserts against, so it is forged after encoding.
+    const uint64_t record_count = segment->size() % 7;
+    footer.last_lsn = DecodeFixed64(segment->data() + 40) + record_count - 1;
+    std::string footer_bytes = log::EncodeSegmentFooter(&footer);
+    EncodeFixed64(footer_bytes.data() + 16, record_count);
+    EncodeFixed64(footer_bytes.data() + 40,
+                  Checksum64(std::string_view(footer_bytes).substr(0, 40)));
+    segment->append(footer_bytes);
   }
 }
 

@@ -24,6 +24,7 @@ void DBImpl::Lookup(std::string_view key, bool want_value, Found* found) {
       found->from_overlay = true;
       if (want_value) found->overlay_value = entry.value;
       found->entry.expire_at_ms = entry.expire_at_ms;
+      assert(entry.value.size() <= kValueBytesMax);  // ValidateBatch
       found->entry.value_bytes = static_cast<uint32_t>(entry.value.size());
       return;
     }

@@ -28,10 +28,21 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
   if (batch.empty()) return last_lsn_;
   const uint64_t record_bytes = log::EncodedRecordBytes(batch);
   if (next_offset_ + record_bytes > options_.segment_bytes && next_segment_records_ > 0) {
+    // The index keeps segment ids in 4 bytes: at the last id the log cannot grow, and the write
+    // is refused before it is sequenced (SegmentWriter::Create would refuse the segment too).
+    if (next_segment_id_ >= log::kSegmentIdMax) {
+      return Status::NotSupported(fmt::format(
+          "the log is at segment {}, the last segment id this build supports: a write that "
+          "needs a new segment is refused",
+          next_segment_id_));
+    }
     ++next_segment_id_;  // rotate between records: this record opens the next segment
     next_offset_ = log::kSegmentHeaderBytes;
     next_segment_records_ = 0;
   }
+  // Where the record goes fits what the index can address (IndexEntry narrows both).
+  assert(next_segment_id_ >= 1 && next_segment_id_ <= log::kSegmentIdMax);
+  assert(next_offset_ + record_bytes <= log::kSegmentFileBytesMax - log::kSegmentFooterBytes);
   const uint64_t lsn = ++last_lsn_;
   PendingRecord record;
   record.lsn = lsn;
@@ -62,6 +73,7 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
     digest.high -= old_hash.high;
     live_keys += (op.type == WriteBatch::OpType::kPut ? 1 : 0) - (existed ? 1 : 0);
     if (op.type == WriteBatch::OpType::kPut) {
+      assert(op.value.size() <= kValueBytesMax);  // ValidateBatch
       applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
       applied.entry.expire_at_ms = op.expire_at_ms;
       applied.entry.value_hash = Checksum64(op.value);
@@ -85,6 +97,8 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
   assert(pending_.bytes.size() - group_offset == record_bytes);
   for (size_t i = 0; i < record.ops.size(); ++i) {
     if (record.ops[i].type != WriteBatch::OpType::kPut) continue;
+    // Both checked against the index's limits above (the value lies inside the record).
+    assert(value_offsets[i] < record_bytes);
     record.ops[i].entry.segment_id = static_cast<uint32_t>(next_segment_id_);
     record.ops[i].entry.value_offset = static_cast<uint32_t>(next_offset_ + value_offsets[i]);
   }

@@ -387,9 +387,16 @@ std::vector<uint64_t> ListCheckpoints(FileSystem* fs, const std::string& index_d
 
 void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t record_offset,
                  index::Index* index) {
+  // The narrowing below is safe because the readers refused what does not fit: a segment id
+  // past kSegmentIdMax (DecodeSegmentHeader), a segment past kSegmentFileBytesMax
+  // (SegmentReader::Open), a value past kValueBytesMax (DecodeRecordPayload).
+  assert(segment_id >= 1 && segment_id <= log::kSegmentIdMax);
+  assert(record_offset >= log::kSegmentHeaderBytes && record_offset < log::kSegmentFileBytesMax);
   for (const auto& op : record.ops) {
     switch (op.type) {
       case WriteBatch::OpType::kPut: {
+        assert(op.value.size() <= kValueBytesMax);
+        assert(record_offset + op.value_offset + op.value.size() <= log::kSegmentFileBytesMax);
         index::IndexEntry entry;
         entry.segment_id = static_cast<uint32_t>(segment_id);
         entry.value_offset = static_cast<uint32_t>(record_offset + op.value_offset);

@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "io/atomic_file.h"
+#include "log/format.h"
 #include "util/checksum.h"
 #include "util/clock.h"
 #include "util/coding.h"
@@ -18,7 +19,21 @@ constexpr uint32_t kCheckpointVersion = 1;
 constexpr uint64_t kEntryFixedBytes = 4 + 4 + 4 + 8 + 8;
 constexpr size_t kWriteChunkBytes = 4 << 20;
 
+Status DecodeHeader(std::string_view bytes, const std::string& path, CheckpointInfo* info);
+
+bool SameInfo(const CheckpointInfo& a, const CheckpointInfo& b) {
+  return a.database_id == b.database_id && a.lsn == b.lsn &&
+         a.replay_segment_id == b.replay_segment_id && a.replay_offset == b.replay_offset &&
+         a.entry_count == b.entry_count && a.digest == b.digest &&
+         a.created_time_ms == b.created_time_ms;
+}
+
 std::string EncodeHeader(const CheckpointInfo& info) {
+  // The replay position is the writer's: a segment that exists, an offset inside it.
+  assert(info.database_id.size() == log::kDatabaseIdBytes);
+  assert(info.replay_segment_id >= 1 && info.replay_segment_id <= log::kSegmentIdMax);
+  assert(info.replay_offset >= log::kSegmentHeaderBytes &&
+         info.replay_offset <= log::kSegmentFileBytesMax);
   std::string bytes(kHeaderMagic, sizeof(kHeaderMagic));
   PutFixed32(&bytes, kCheckpointVersion);
   PutFixed32(&bytes, kCheckpointHeaderBytes);
@@ -32,6 +47,10 @@ std::string EncodeHeader(const CheckpointInfo& info) {
   PutFixed64(&bytes, static_cast<uint64_t>(info.created_time_ms));
   PutFixed64(&bytes, Checksum64(bytes));
   assert(bytes.size() == kCheckpointHeaderBytes);
+  CheckpointInfo decoded;  // the reader's view of it (96 bytes: cheap)
+  assert(DecodeHeader(bytes, "encoded checkpoint header", &decoded).ok() &&
+         SameInfo(decoded, info));
+  (void)decoded;
   return bytes;
 }
 
@@ -54,10 +73,50 @@ Status DecodeHeader(std::string_view bytes, const std::string& path, CheckpointI
   info->digest.low = DecodeFixed64(bytes.data() + 64);
   info->digest.high = DecodeFixed64(bytes.data() + 72);
   info->created_time_ms = static_cast<int64_t>(DecodeFixed64(bytes.data() + 80));
+  // Entries name segments up to this one in 4 bytes (EncodeHeader asserts the range).
+  if (info->replay_segment_id == 0 || info->replay_segment_id > log::kSegmentIdMax) {
+    return Status::Corruption(fmt::format("{} offset 40: replay segment id {} outside [1, {}]",
+                                          path, info->replay_segment_id, log::kSegmentIdMax));
+  }
+  if (info->replay_offset > log::kSegmentFileBytesMax) {
+    return Status::Corruption(
+        fmt::format("{} offset 48: replay offset {} past the largest segment ({} bytes)", path,
+                    info->replay_offset, log::kSegmentFileBytesMax));
+  }
   return Status::Ok();
 }
 
-void EncodeEntry(std::string_view key, const IndexEntry& entry, std::string* target) {
+// What a checkpoint entry may hold: a key within kKeyBytesMax, a value within kValueBytesMax
+// lying after a segment header and inside the largest segment, in a segment from 1 up to the
+// replay position's (every value indexed was written before it). Empty when it fits; otherwise
+// what does not.
+std::string EntryOutOfRange(std::string_view key, const IndexEntry& entry,
+                            uint64_t replay_segment_id) {
+  const uint64_t segment_id = entry.segment_id;
+  const uint64_t value_offset = entry.value_offset;
+  const uint64_t value_bytes = entry.value_bytes;
+  if (key.size() > kKeyBytesMax) {
+    return fmt::format("key of {} bytes exceeds the limit of {}", key.size(), kKeyBytesMax);
+  }
+  if (segment_id == 0 || segment_id > replay_segment_id) {
+    return fmt::format("segment id {} outside [1, {}] (the replay segment)", segment_id,
+                       replay_segment_id);
+  }
+  if (value_bytes > kValueBytesMax) {
+    return fmt::format("value of {} bytes exceeds the limit of {}", value_bytes, kValueBytesMax);
+  }
+  if (value_offset < log::kSegmentHeaderBytes ||
+      value_offset + value_bytes > log::kSegmentFileBytesMax) {
+    return fmt::format("value at offset {} ({} bytes) is outside a segment's records", value_offset,
+                       value_bytes);
+  }
+  return {};
+}
+
+void EncodeEntry(std::string_view key, const IndexEntry& entry, uint64_t replay_segment_id,
+                 std::string* target) {
+  // LoadCheckpoint refuses what does not fit; the index never holds it.
+  assert(EntryOutOfRange(key, entry, replay_segment_id).empty());
   PutLengthPrefixed(target, key);
   PutFixed32(target, entry.segment_id);
   PutFixed32(target, entry.value_offset);
@@ -87,7 +146,7 @@ Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const
   std::string chunk;
   chunk.reserve(kWriteChunkBytes + kKeyBytesMax + 64);
   for (const auto& [key, entry] : index) {
-    EncodeEntry(key.view(), entry, &chunk);
+    EncodeEntry(key.view(), entry, info.replay_segment_id, &chunk);
     if (chunk.size() >= kWriteChunkBytes) {
       checksum.Update(chunk);
       ORDO_RETURN_IF_ERROR(file->Append(chunk));
@@ -133,6 +192,7 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
   Decoder decoder(entries);
   std::string_view previous_key;  // points into `bytes`, which outlives the loop
   for (uint64_t i = 0; i < info->entry_count; ++i) {
+    const uint64_t entry_at = kCheckpointHeaderBytes + entries.size() - decoder.remaining();
     std::string_view key;
     std::string_view fixed;
     if (!decoder.GetLengthPrefixed(&key) || !decoder.GetBytes(kEntryFixedBytes, &fixed)) {
@@ -147,10 +207,17 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
     entry.value_bytes = DecodeFixed32(fixed.data() + 8);
     entry.expire_at_ms = static_cast<int64_t>(DecodeFixed64(fixed.data() + 12));
     entry.value_hash = DecodeFixed64(fixed.data() + 20);
+    const std::string out_of_range = EntryOutOfRange(key, entry, info->replay_segment_id);
+    if (!out_of_range.empty()) {
+      return fail(Status::Corruption(
+          fmt::format("{} offset {}: entry {}: {}", path, entry_at, i, out_of_range)));
+    }
     index->PutLast(key, entry);
     previous_key = key;
   }
   if (!decoder.empty()) return fail(Status::Corruption(path + ": bytes after the last entry"));
+  // Keys strictly increasing (checked above), so each entry added one key: the trailer's count.
+  assert(index->size() == info->entry_count);
   if (!(index->digest() == info->digest)) {
     return fail(Status::Corruption(path + ": checkpoint digest does not match its entries"));
   }

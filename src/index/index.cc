@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <cstdlib>
+#include <new>
 #include <string>
 
 #include "util/coding.h"
@@ -10,19 +11,25 @@
 namespace ordo::index {
 
 CompactKey::CompactKey(std::string_view key) {
+  // Every key reaching the index passed ValidateBatch, or the decoders of the log and of a
+  // checkpoint, which refuse longer keys: the heap length below fits its 4 bytes.
+  assert(key.size() <= kKeyBytesMax);
   std::memset(bytes_, 0, sizeof(bytes_));
   if (key.size() <= kInlineBytesMax) {
     std::memcpy(bytes_, key.data(), key.size());
     bytes_[kMarkerAt] = static_cast<char>(key.size());
+    assert(IsInline() && view().size() == key.size());
     return;
   }
   char* heap = static_cast<char*>(std::malloc(key.size()));
-  assert(heap != nullptr);
+  // Out of memory is not a broken invariant: reported as operator new and std::string do.
+  if (heap == nullptr) throw std::bad_alloc();
   std::memcpy(heap, key.data(), key.size());
   const uint32_t length = static_cast<uint32_t>(key.size());
   std::memcpy(bytes_, &heap, sizeof(heap));
   std::memcpy(bytes_ + 8, &length, sizeof(length));
   bytes_[kMarkerAt] = static_cast<char>(kHeapMarker);
+  assert(!IsInline() && view().size() == key.size());
 }
 
 void CompactKey::Release() {
@@ -39,6 +46,7 @@ StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_
   constexpr size_t kStackBytes = 256;
   char stack[kStackBytes];
   std::string heap;
+  assert(key.size() <= kKeyBytesMax);  // its length is hashed as 4 bytes
   const size_t total = 4 + key.size() + 16;
   char* bytes = stack;
   if (total > kStackBytes) {

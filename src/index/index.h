@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "log/format.h"
 #include "ordo/db.h"
 
 namespace ordo::index {
@@ -36,8 +37,14 @@ struct IndexEntry {
 };
 #pragma pack(pop)
 static_assert(sizeof(IndexEntry) == 28 && alignof(IndexEntry) == 4);
+// The log's ids, offsets and sizes are wider on disk; these limits (log/format.h, ordo/options.h)
+// are what lets the index narrow them. The writers assert them and the decoders refuse beyond.
+static_assert(log::kSegmentIdMax <= UINT32_MAX, "IndexEntry::segment_id");
+static_assert(log::kSegmentFileBytesMax <= UINT32_MAX, "IndexEntry::value_offset");
+static_assert(kValueBytesMax <= UINT32_MAX, "IndexEntry::value_bytes");
 
-// A key in 20 bytes: up to 19 bytes inline, longer ones on the heap. With the 28-byte entry a
+// A key in 20 bytes: up to 19 bytes inline, longer ones (up to kKeyBytesMax, their length in 4
+// bytes) on the heap. With the 28-byte entry a
 // slot is 48 bytes (docs/BENCHMARKS.md, index memory per key). Inline keys also make the
 // b-tree's comparisons cheap: no pointer to chase (redis-benchmark's keys are 16 bytes).
 class CompactKey {
@@ -65,6 +72,8 @@ class CompactKey {
     uint32_t length = 0;
     std::memcpy(&heap, bytes_, sizeof(heap));
     std::memcpy(&length, bytes_ + 8, sizeof(length));
+    // The constructor's side of the boundary: only keys too long to be inline go to the heap.
+    assert(length > kInlineBytesMax && length <= kKeyBytesMax);
     return std::string_view(heap, length);
   }
   // Heap bytes owned, for the memory estimate.

@@ -40,7 +40,7 @@ StateDigest DigestOf(const std::map<std::string, IndexEntry>& entries) {
 TEST(CompactKeyTest, KeysUpTo19BytesStayInlineAndLongerOnesGoToTheHeap) {
   ASSERT_EQ(CompactKey::kInlineBytesMax, 19u);
   for (size_t length : {size_t{0}, size_t{1}, size_t{18}, size_t{19}, size_t{20}, size_t{21},
-                        size_t{255}, size_t{256}, size_t{70000}}) {
+                        size_t{255}, size_t{256}, size_t{kKeyBytesMax}}) {  // 2^16: past u16
     SCOPED_TRACE(length);
     std::string bytes(length, '\0');
     for (size_t i = 0; i < length; ++i) bytes[i] = static_cast<char>(i * 31 + 7);  // any byte
@@ -147,7 +147,7 @@ TEST(CheckpointTest, AWrittenCheckpointLoadsTheSameIndex) {
   CheckpointInfo info;
   info.database_id = std::string(16, '\x5a');
   info.lsn = 4242;
-  info.replay_segment_id = 3;
+  info.replay_segment_id = 7;  // EntryFor names segments 1 to 7
   info.replay_offset = 4096;
   info.created_time_ms = 1700000000000;
   ASSERT_OK(WriteCheckpoint(&fs, "index", index, info));
@@ -158,7 +158,7 @@ TEST(CheckpointTest, AWrittenCheckpointLoadsTheSameIndex) {
   CheckpointInfo read;
   ASSERT_OK(LoadCheckpoint(&fs, path, info.database_id, &loaded, &read));
   EXPECT_EQ(read.lsn, 4242u);
-  EXPECT_EQ(read.replay_segment_id, 3u);
+  EXPECT_EQ(read.replay_segment_id, 7u);
   EXPECT_EQ(read.replay_offset, 4096u);
   EXPECT_EQ(read.entry_count, index.size());
   EXPECT_EQ(read.digest, index.digest());

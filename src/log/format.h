@@ -23,6 +23,7 @@
 
 #include "ordo/db.h"
 #include "ordo/file_system.h"
+#include "ordo/options.h"
 #include "ordo/status.h"
 
 namespace ordo::log {
@@ -43,11 +44,33 @@ inline constexpr uint32_t kRecordFixedPayloadBytesVersion1 = kRecordFixedPayload
 inline constexpr uint32_t kRecordDurableLsnOffset = kRecordHeaderBytes + 8;
 inline constexpr uint32_t kRecordMagic = 0x52445230;  // bytes "0RDR" on disk
 // A record's payload is at most this long: the largest value plus room for a batch of keys.
+// ValidateBatch refuses a larger batch and EncodeRecord asserts it; SegmentReader refuses a
+// record header claiming more (Corruption).
 inline constexpr uint64_t kRecordPayloadBytesMax = 1024ull * 1024 * 1024;
+// The smallest whole record of any format: header and the fixed fields of a format 1 payload.
+inline constexpr uint64_t kRecordBytesMin = kRecordHeaderBytes + kRecordFixedPayloadBytesVersion1;
 inline constexpr size_t kDatabaseIdBytes = 16;
+
+// Limits of the on-disk integers that the index keeps narrower than the log does.
+//
+// Segment ids are u64 in the segment header and its file name, but 4 bytes in the index
+// (IndexEntry) and in a checkpoint entry: the last id is this. SegmentWriter::Create and the
+// database's rotation refuse to go past it (NotSupported); EncodeSegmentHeader asserts it;
+// DecodeSegmentHeader and the checkpoint decoder refuse a larger id (Corruption).
+inline constexpr uint64_t kSegmentIdMax = 0xffffffffull;
+// The largest a segment file can be: a segment is sealed once the next record would take it past
+// the configured size (<= kSegmentBytesMax), but a record always fits in an empty segment, so
+// the last record may start just before that size. Value offsets are 4 bytes in the index and
+// in a checkpoint entry, so every byte of a segment must have an offset below 2^32. The writer
+// asserts it; SegmentReader::Open refuses a larger segment and the checkpoint decoder a value
+// past it (Corruption).
+inline constexpr uint64_t kSegmentFileBytesMax = kSegmentHeaderBytes + kSegmentBytesMax +
+                                                 kRecordHeaderBytes + kRecordPayloadBytesMax +
+                                                 kSegmentFooterBytes;
 
 static_assert(kRecordPayloadBytesMax > kValueBytesMax + kKeyBytesMax);
 static_assert(kRecordPayloadBytesMax < (1ull << 32));
+static_assert(kSegmentIdMax == UINT32_MAX && kSegmentFileBytesMax <= UINT32_MAX);
 
 using DatabaseId = std::string;  // exactly kDatabaseIdBytes bytes (a random UUID)
 

@@ -24,6 +24,31 @@ uint64_t VarintBytes(uint64_t value) {
   return bytes;
 }
 
+// The other side of ValidateBatch: a record holds only ops that passed it, so an op beyond its
+// limits was not written by ordo (the key would not fit the index, which keeps key lengths in
+// 4 bytes and values' in 4 too).
+Status CheckDecodedOp(const RecordOp& op, uint32_t i) {
+  if (op.key.size() > kKeyBytesMax) {
+    return Status::Corruption(fmt::format("record op {}: key of {} bytes exceeds the limit of {}",
+                                          i, op.key.size(), kKeyBytesMax));
+  }
+  if (op.value.size() > kValueBytesMax) {
+    return Status::Corruption(fmt::format("record op {}: value of {} bytes exceeds the limit of {}",
+                                          i, op.value.size(), kValueBytesMax));
+  }
+  if (op.type == WriteBatch::OpType::kRestorePoint &&
+      (op.key.empty() || op.key.size() > kRestorePointNameBytesMax)) {
+    return Status::Corruption(
+        fmt::format("record op {}: restore point name of {} bytes (1 to {} allowed)", i,
+                    op.key.size(), kRestorePointNameBytesMax));
+  }
+  if (op.expire_at_ms < 0) {
+    return Status::Corruption(
+        fmt::format("record op {}: negative expiry time {}", i, op.expire_at_ms));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 uint64_t EncodedRecordBytes(const WriteBatch& batch) {
@@ -82,13 +107,18 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   PutFixed64(target, meta.digest.low);
   PutFixed64(target, meta.digest.high);
   PutFixed64(target, meta.live_keys);
+  // ValidateBatch bounds the whole payload, and with it every count and offset below.
+  assert(expected_bytes - kRecordHeaderBytes <= kRecordPayloadBytesMax);
   PutFixed32(target, static_cast<uint32_t>(batch.ops().size()));
   value_offsets->clear();
   for (const auto& op : batch.ops()) {
+    // The limits DecodeRecordPayload refuses beyond.
+    assert(op.key.size() <= kKeyBytesMax && op.value.size() <= kValueBytesMax);
     target->push_back(static_cast<char>(op.type));
     uint32_t value_offset = 0;
     if (op.type != WriteBatch::OpType::kClear) PutLengthPrefixed(target, op.key);
     if (op.type == WriteBatch::OpType::kPut) {
+      assert(op.expire_at_ms >= 0);
       PutVarint64(target, op.value.size());
       value_offset = static_cast<uint32_t>(target->size() - record_start);
       target->append(op.value);
@@ -98,6 +128,7 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   }
   const uint64_t payload_bytes = target->size() - record_start - kRecordHeaderBytes;
   assert(target->size() - record_start == expected_bytes);
+  assert(payload_bytes <= kRecordPayloadBytesMax);
   char* header = target->data() + record_start;
   EncodeFixed32(header + 8, kRecordMagic);
   EncodeFixed32(header + 12, static_cast<uint32_t>(payload_bytes));
@@ -110,6 +141,8 @@ uint64_t StampRecords(std::span<char> records, uint64_t durable_lsn) {
     assert(records.size() - at >= kRecordHeaderBytes + kRecordFixedPayloadBytes);
     assert(DecodeFixed32(record + 8) == kRecordMagic);
     const uint32_t payload_bytes = DecodeFixed32(record + 12);
+    // What SegmentReader::Next refuses on the other side.
+    assert(payload_bytes <= kRecordPayloadBytesMax);
     assert(records.size() - at >= kRecordHeaderBytes + payload_bytes);
     // A record is written after every record up to durable_lsn was synced, never before its own.
     assert(durable_lsn < DecodeFixed64(record + kRecordHeaderBytes));
@@ -126,6 +159,8 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
   // views point into another record's bytes, which may be gone.
   record->ops.clear();
   assert(format_version >= kFormatVersionOldest && format_version <= kFormatVersion);
+  // The reader refuses a longer record (SegmentReader::Next): value offsets below fit 4 bytes.
+  assert(payload.size() <= kRecordPayloadBytesMax);
   Decoder decoder(payload);
   uint64_t commit_time = 0;
   uint32_t op_count = 0;
@@ -178,6 +213,7 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
       default:
         return Status::Corruption(fmt::format("record op {}: unknown type {}", i, type));
     }
+    ORDO_RETURN_IF_ERROR(CheckDecodedOp(op, i));
     record->ops.push_back(op);
   }
   if (!decoder.empty()) {

@@ -10,9 +10,36 @@
 
 namespace ordo::log {
 
+namespace {
+
+// The decoder's view of what was just encoded: asserted by the encoders, so that a field the
+// encoder accepts but the decoder refuses (or reads back differently) is caught where it is
+// written, not by the next open.
+bool HeaderRoundTrips(const std::string& bytes, const SegmentHeader& header) {
+  SegmentHeader decoded;
+  return DecodeSegmentHeader(bytes, "encoded header", &decoded).ok() &&
+         decoded.format_version == header.format_version &&
+         decoded.database_id == header.database_id && decoded.segment_id == header.segment_id &&
+         decoded.first_lsn == header.first_lsn &&
+         decoded.previous_footer_hash == header.previous_footer_hash;
+}
+
+bool FooterRoundTrips(const std::string& bytes, const SegmentFooter& footer) {
+  SegmentFooter decoded;
+  return DecodeSegmentFooter(bytes, "encoded footer", &decoded).ok() &&
+         decoded.last_lsn == footer.last_lsn && decoded.record_count == footer.record_count &&
+         decoded.records_end == footer.records_end &&
+         decoded.segment_checksum == footer.segment_checksum &&
+         decoded.footer_checksum == footer.footer_checksum;
+}
+
+}  // namespace
+
 std::string EncodeSegmentHeader(const SegmentHeader& header) {
   assert(header.database_id.size() == kDatabaseIdBytes);
-  assert(header.segment_id >= 1 && header.first_lsn >= 1);
+  assert(header.segment_id >= 1 && header.segment_id <= kSegmentIdMax);
+  assert(header.first_lsn >= 1);
+  assert(header.format_version >= kFormatVersionOldest && header.format_version <= kFormatVersion);
   std::string bytes(kSegmentMagic, sizeof(kSegmentMagic));
   PutFixed32(&bytes, header.format_version);
   PutFixed32(&bytes, kSegmentHeaderBytes);
@@ -22,6 +49,7 @@ std::string EncodeSegmentHeader(const SegmentHeader& header) {
   PutFixed64(&bytes, header.previous_footer_hash);
   PutFixed64(&bytes, Checksum64(bytes));
   assert(bytes.size() == kSegmentHeaderBytes);
+  assert(HeaderRoundTrips(bytes, header));
   return bytes;
 }
 
@@ -60,6 +88,12 @@ Status DecodeSegmentHeader(std::string_view bytes, const std::string& where,
   if (header->segment_id == 0) {
     return Status::Corruption(fmt::format("{} offset 32: segment id 0 (ids start at 1)", where));
   }
+  // The index keeps segment ids in 4 bytes: a larger one would wrap there (a value read from
+  // the wrong segment). No writer goes past the limit (EncodeSegmentHeader asserts it).
+  if (header->segment_id > kSegmentIdMax) {
+    return Status::Corruption(fmt::format("{} offset 32: segment id {} is past the last id {}",
+                                          where, header->segment_id, kSegmentIdMax));
+  }
   if (header->first_lsn == 0) {
     return Status::Corruption(fmt::format("{} offset 40: first LSN 0 (LSNs start at 1)", where));
   }
@@ -67,6 +101,9 @@ Status DecodeSegmentHeader(std::string_view bytes, const std::string& where,
 }
 
 std::string EncodeSegmentFooter(SegmentFooter* footer) {
+  assert(footer->records_end >= kSegmentHeaderBytes);
+  assert(footer->records_end <= kSegmentFileBytesMax - kSegmentFooterBytes);
+  assert(footer->record_count <= (footer->records_end - kSegmentHeaderBytes) / kRecordBytesMin);
   std::string bytes(kFooterMagic, sizeof(kFooterMagic));
   PutFixed64(&bytes, footer->last_lsn);
   PutFixed64(&bytes, footer->record_count);
@@ -75,6 +112,7 @@ std::string EncodeSegmentFooter(SegmentFooter* footer) {
   footer->footer_checksum = Checksum64(bytes);
   PutFixed64(&bytes, footer->footer_checksum);
   assert(bytes.size() == kSegmentFooterBytes);
+  assert(FooterRoundTrips(bytes, *footer));
   return bytes;
 }
 
@@ -93,6 +131,20 @@ Status DecodeSegmentFooter(std::string_view bytes, const std::string& where,
   footer->records_end = DecodeFixed64(bytes.data() + 24);
   footer->segment_checksum = DecodeFixed64(bytes.data() + 32);
   footer->footer_checksum = stored;
+  // The footer sits where the records end, after the header and within the largest segment;
+  // every record takes at least kRecordBytesMin of the bytes before it. No writer stores
+  // anything else (EncodeSegmentFooter and SegmentWriter::Seal assert it).
+  if (footer->records_end < kSegmentHeaderBytes ||
+      footer->records_end > kSegmentFileBytesMax - kSegmentFooterBytes) {
+    return Status::Corruption(fmt::format(
+        "{}: seal footer (offset 24) says records end at {}, outside a segment's [{}, {}]", where,
+        footer->records_end, kSegmentHeaderBytes, kSegmentFileBytesMax - kSegmentFooterBytes));
+  }
+  if (footer->record_count > (footer->records_end - kSegmentHeaderBytes) / kRecordBytesMin) {
+    return Status::Corruption(fmt::format(
+        "{}: seal footer (offset 16) counts {} records, more than {} bytes of records can hold",
+        where, footer->record_count, footer->records_end - kSegmentHeaderBytes));
+  }
   return Status::Ok();
 }
 

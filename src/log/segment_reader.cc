@@ -24,6 +24,13 @@ Result<std::unique_ptr<SegmentReader>> SegmentReader::Open(FileSystem* fs, const
                     "header ({} bytes)",
                     path, limit, kSegmentHeaderBytes));
   }
+  // Offsets into a segment are 4 bytes in the index: no writer makes a segment longer than
+  // kSegmentFileBytesMax (SegmentWriter asserts it), and records past it could not be indexed.
+  if (limit > kSegmentFileBytesMax) {
+    return Status::Corruption(
+        fmt::format("{} offset {}: segment of {} bytes is longer than a segment can be ({} bytes)",
+                    path, kSegmentFileBytesMax, limit, kSegmentFileBytesMax));
+  }
   ORDO_RETURN_IF_ERROR(reader->ReadExact(0, kSegmentHeaderBytes, &header_bytes));
   ORDO_RETURN_IF_ERROR(DecodeSegmentHeader(header_bytes, path, &reader->header_));
   return reader;
@@ -104,7 +111,13 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   const uint32_t magic = DecodeFixed32(head.data() + 8);
   const uint32_t payload_bytes = DecodeFixed32(head.data() + 12);
   if (magic != kRecordMagic) return bad(fmt::format("bad record magic {:08x}", magic));
-  if (payload_bytes > kRecordPayloadBytesMax || payload_bytes > available - kRecordHeaderBytes) {
+  // The writer's limit (ValidateBatch refuses, EncodeRecord asserts): a longer record was never
+  // written, so the length is damaged.
+  if (payload_bytes > kRecordPayloadBytesMax) {
+    return bad(fmt::format("record length {} exceeds the limit of {} bytes", payload_bytes,
+                           kRecordPayloadBytesMax));
+  }
+  if (payload_bytes > available - kRecordHeaderBytes) {
     return bad(fmt::format("record length {} runs past the end ({} bytes left)", payload_bytes,
                            available - kRecordHeaderBytes));
   }
@@ -120,6 +133,7 @@ SegmentReader::Outcome SegmentReader::Next(std::string_view* payload, uint64_t* 
   *record_offset = offset_;
   if (checksum_ != nullptr) checksum_->Update(record);
   offset_ += kRecordHeaderBytes + payload_bytes;
+  assert(offset_ <= limit_ && payload->size() == payload_bytes);
   return Outcome::kRecord;
 }
 

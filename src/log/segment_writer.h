@@ -10,6 +10,10 @@
 // record's durable LSN is at least the LSN of every record made durable before its write(2),
 // so a record naming durable LSN D proves nothing after D was synced when it was written.
 // Recovery relies on it to tell a torn unsynced write from damage (docs/FORMAT.md).
+//
+// States: open (Append, Sync, Finish, Seal allowed) -> sealed after Seal(); any I/O error makes
+// it failed for good (what reached the file is unknown, and a failed fsync cannot be retried
+// safely), and the caller stops using it. Calls outside these states are bugs and assert.
 #pragma once
 
 #include <cstdint>
@@ -25,7 +29,7 @@ namespace ordo::log {
 class SegmentWriter {
  public:
   // Creates segment `header.segment_id` in `log_directory`: writes the header, fsyncs the file
-  // and the directory.
+  // and the directory. NotSupported, creating nothing, for an id past kSegmentIdMax.
   static Result<std::unique_ptr<SegmentWriter>> Create(FileSystem* fs,
                                                        const std::string& log_directory,
                                                        const SegmentHeader& header);
@@ -46,12 +50,14 @@ class SegmentWriter {
     preallocate_limit_bytes_ = limit_bytes;
   }
   // Stamps whole records from EncodeRecord (see StampRecords) with durable_lsn() and appends
-  // them (one write(2)); `record_count` and `last_lsn` describe them. Only to a segment of
-  // this build's format.
+  // them (one write(2)); `record_count` (> 0) records with the LSNs after last_lsn() up to
+  // `last_lsn`. Only to a segment of this build's format, and never past kSegmentFileBytesMax
+  // (the caller rotates first).
   Status Append(std::span<char> records, uint64_t record_count, uint64_t last_lsn);
   // fdatasync; on success every record appended so far is durable.
   Status Sync();
-  // Cuts preallocated zeros and fsyncs: the file ends at its last record (clean close).
+  // Cuts preallocated zeros and fsyncs: the file ends at its last record (clean close). The
+  // writer stays open.
   Status Finish();
   // Appends the footer, fsyncs, closes, sets read-only. Returns the footer (its checksum is the
   // next segment's previous_footer_hash).
@@ -65,10 +71,15 @@ class SegmentWriter {
   uint64_t durable_lsn() const { return durable_lsn_; }
   const std::string& path() const { return path_; }
 
+  enum class State { kOpen, kSealed, kFailed };
+  State state() const { return state_; }
+
  private:
   SegmentWriter(FileSystem* fs, std::string path, std::unique_ptr<WritableFile> file,
                 SegmentHeader header)
       : fs_(fs), path_(std::move(path)), file_(std::move(file)), header_(std::move(header)) {}
+  // Marks the writer failed when `status` is an error; returns it.
+  Status Check(Status status);
 
   FileSystem* fs_;
   std::string path_;
@@ -82,6 +93,7 @@ class SegmentWriter {
   uint64_t last_lsn_ = 0;
   uint64_t durable_lsn_ = 0;    // <= last_lsn_
   StreamingChecksum checksum_;  // of bytes [0, size_)
+  State state_ = State::kOpen;
 };
 
 }  // namespace ordo::log
