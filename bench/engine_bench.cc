@@ -257,7 +257,6 @@ void Build(const std::string& directory, uint64_t keys, size_t value_bytes,
   char key[64];
   for (uint64_t i = 0; i < keys;) {
     ordo::WriteBatch batch;
-    batch.mutable_ops().reserve(1000);
     for (int j = 0; j < 1000 && i < keys; ++j, ++i) {
       const int length = std::snprintf(key, sizeof(key), key_format, i);
       std::memcpy(value.data(), key, std::min<size_t>(value.size(), length));  // distinct values

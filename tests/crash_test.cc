@@ -21,6 +21,7 @@
 #include "io/fault_file_system.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
+#include "log/write_batch_internal.h"
 #include "ordo/db.h"
 #include "tests/test_util.h"
 
@@ -86,19 +87,19 @@ std::vector<Step> GroupedWorkload() {
 }
 
 void Apply(const WriteBatch& batch, State* state) {
-  for (const auto& op : batch.ops()) {
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
     switch (op.type) {
-      case WriteBatch::OpType::kPut:
+      case log::OpType::kPut:
         (*state)[op.key] = op.value;
         break;
-      case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire:
+      case log::OpType::kDelete:
+      case log::OpType::kExpire:
         state->erase(op.key);
         break;
-      case WriteBatch::OpType::kClear:
+      case log::OpType::kClear:
         state->clear();
         break;
-      case WriteBatch::OpType::kRestorePoint:
+      case log::OpType::kRestorePoint:
         break;
     }
   }

@@ -34,48 +34,37 @@
 namespace ordo {
 
 // A group of changes applied atomically, as one log record: after a crash all of it or none of
-// it is there; they apply in the order added. Limits: each key <= kKeyBytesMax, each value <=
-// kValueBytesMax (checked when the batch is written: InvalidArgument, nothing written). A
-// WriteBatch is a plain value: copyable, movable, not thread-safe.
+// it is there; they apply in the order added (a later op on a key sees the earlier ones). Adding
+// an op only records it: limits are checked when the batch is written (DB::Write): each key <=
+// kKeyBytesMax, each value <= kValueBytesMax, the whole batch <= 1 GiB as a log record
+// (docs/FORMAT.md), expiry times >= 0; else InvalidArgument naming the limit, nothing written.
+// A WriteBatch is a plain value: copyable, movable, not thread-safe (one thread at a time, as a
+// std::vector). The ops themselves are the engine's (src/log/write_batch_internal.h).
 class WriteBatch {
  public:
-  enum class OpType : uint8_t {
-    kPut = 1,           // key, value, expire_at_ms (0 = never)
-    kDelete = 2,        // key
-    kClear = 3,         // removes every key (FLUSHDB, FLUSHALL)
-    kExpire = 4,        // key: a delete because the key's time ran out (logged so the log decides)
-    kRestorePoint = 5,  // key holds a name: marks this commit for `ordo restore --point`; no
-                        // change to the state
-  };
-  struct Op {
-    OpType type;
-    std::string key;
-    std::string value;
-    int64_t expire_at_ms = 0;
-  };
+  WriteBatch();
+  WriteBatch(const WriteBatch& other);
+  WriteBatch(WriteBatch&& other) noexcept;
+  WriteBatch& operator=(const WriteBatch& other);
+  WriteBatch& operator=(WriteBatch&& other) noexcept;
+  ~WriteBatch();
 
-  void Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0) {
-    ops_.push_back(Op{OpType::kPut, std::string(key), std::string(value), expire_at_ms});
-  }
-  void Delete(std::string_view key) {
-    ops_.push_back(Op{OpType::kDelete, std::string(key), {}, 0});
-  }
+  // Sets `key` to `value`. `expire_at_ms`: the Unix time in milliseconds at which the key
+  // expires (reads treat it as absent from then on, and its deletion is logged); 0 = never.
+  void Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0);
+  // Removes `key` (nothing if it is absent).
+  void Delete(std::string_view key);
   // Removes every key of the database (FLUSHDB, FLUSHALL); named so, unlike LevelDB's
-  // WriteBatch::Clear, which empties the batch.
-  void ClearDatabase() { ops_.push_back(Op{OpType::kClear, {}, {}, 0}); }
-  void Expire(std::string_view key) {
-    ops_.push_back(Op{OpType::kExpire, std::string(key), {}, 0});
-  }
-  void RestorePoint(std::string_view name) {
-    ops_.push_back(Op{OpType::kRestorePoint, std::string(name), {}, 0});
-  }
+  // WriteBatch::Clear, which empties the batch. Ops added after it apply to the empty state.
+  void ClearDatabase();
 
-  const std::vector<Op>& ops() const { return ops_; }
-  std::vector<Op>& mutable_ops() { return ops_; }
-  bool empty() const { return ops_.empty(); }
-  size_t size() const { return ops_.size(); }
+  bool empty() const;
+  // The number of ops added.
+  size_t size() const;
 
  private:
+  friend class WriteBatchInternal;
+  struct Op;  // defined by the log, which records it (src/log/write_batch_internal.h)
   std::vector<Op> ops_;
 };
 
@@ -206,7 +195,7 @@ class DB {
   virtual Statistics GetStatistics() = 0;
   // Logs a named restore point (a commit that changes nothing) and waits for it to be
   // acknowledged; returns its LSN. `ordo restore --point NAME` restores to the state at it.
-  // InvalidArgument for an empty name or one over kRestorePointNameBytesMax.
+  // InvalidArgument for an empty name or one over 256 bytes.
   virtual Result<uint64_t> CreateRestorePoint(std::string_view name) = 0;
   // Writes an index checkpoint now (docs/FORMAT.md) at the current acknowledged LSN.
   virtual Status Checkpoint() = 0;

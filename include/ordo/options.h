@@ -24,7 +24,6 @@ bool ParseSyncMode(const std::string& text, SyncMode* mode);
 // Limits (refused at the boundary with Status::InvalidArgument).
 inline constexpr uint64_t kKeyBytesMax = 64 * 1024;
 inline constexpr uint64_t kValueBytesMax = 512ull * 1024 * 1024;
-inline constexpr uint64_t kRestorePointNameBytesMax = 256;
 inline constexpr uint64_t kSegmentBytesMin = 64 * 1024;
 inline constexpr uint64_t kSegmentBytesMax = 1024ull * 1024 * 1024;
 inline constexpr uint64_t kSegmentBytesDefault = 64ull * 1024 * 1024;

@@ -15,6 +15,7 @@
 #include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
 #include "log/format.h"
+#include "log/write_batch_internal.h"
 #include "util/time_format.h"
 
 namespace ordo::backup {
@@ -23,7 +24,7 @@ namespace {
 using testing::InitAndOpen;
 
 struct SeenOp {
-  WriteBatch::OpType type;
+  log::OpType type;
   std::string key;
   size_t value_bytes = 0;
   int64_t expire_at_ms = 0;
@@ -63,7 +64,7 @@ uint64_t Workload(DB* db) {
   EXPECT_OK(db->Delete("key3"));
   EXPECT_OK(db->Put("ttl", "short", /*expire_at_ms=*/4102444800000));
   WriteBatch expire;
-  expire.Expire("ttl");
+  WriteBatchInternal::Expire(&expire, "ttl");
   EXPECT_OK(db->Write(std::move(expire)));
   WriteBatch clear;
   clear.ClearDatabase();
@@ -94,24 +95,24 @@ void ExpectWholeLog(const std::vector<Seen>& seen, uint64_t last_lsn, uint64_t c
   EXPECT_EQ(seen.back().live_keys, keys);
   // The ops are the ones written.
   EXPECT_EQ(seen[0].ops.size(), 1u);
-  EXPECT_EQ(seen[0].ops[0].type, WriteBatch::OpType::kPut);
+  EXPECT_EQ(seen[0].ops[0].type, log::OpType::kPut);
   EXPECT_EQ(seen[0].ops[0].key, "key0");
   EXPECT_EQ(seen[0].ops[0].value_bytes, 600u);
   const Seen& clear = seen[clear_lsn - 1];
   ASSERT_EQ(clear.ops.size(), 1u);
-  EXPECT_EQ(clear.ops[0].type, WriteBatch::OpType::kClear);
+  EXPECT_EQ(clear.ops[0].type, log::OpType::kClear);
   EXPECT_EQ(clear.live_keys, 0u);
   const Seen& expire = seen[clear_lsn - 2];
   ASSERT_EQ(expire.ops.size(), 1u);
-  EXPECT_EQ(expire.ops[0].type, WriteBatch::OpType::kExpire);
+  EXPECT_EQ(expire.ops[0].type, log::OpType::kExpire);
   EXPECT_EQ(expire.ops[0].key, "ttl");
   const Seen& ttl = seen[clear_lsn - 3];
   EXPECT_EQ(ttl.ops[0].key, "ttl");
   EXPECT_EQ(ttl.ops[0].expire_at_ms, 4102444800000);
-  EXPECT_EQ(seen[clear_lsn - 4].ops[0].type, WriteBatch::OpType::kDelete);
+  EXPECT_EQ(seen[clear_lsn - 4].ops[0].type, log::OpType::kDelete);
   const Seen& batch = seen.back();
   ASSERT_EQ(batch.ops.size(), 3u);
-  EXPECT_EQ(batch.ops[1].type, WriteBatch::OpType::kDelete);
+  EXPECT_EQ(batch.ops[1].type, log::OpType::kDelete);
   EXPECT_EQ(batch.ops[2].key, "bin\xff");
   EXPECT_EQ(batch.ops[2].value_bytes, 2u);
 }
@@ -218,7 +219,7 @@ TEST(LogWalk, FiltersSelectCommits) {
   std::vector<uint64_t> expected;
   for (const Seen& entry : all) {
     for (const SeenOp& op : entry.ops) {
-      if (op.key == "key5" || op.type == WriteBatch::OpType::kClear) {
+      if (op.key == "key5" || op.type == log::OpType::kClear) {
         expected.push_back(entry.lsn);
         break;
       }

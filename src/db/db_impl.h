@@ -40,6 +40,7 @@
 #include "db/recovery.h"
 #include "index/index.h"
 #include "log/segment_writer.h"
+#include "log/write_batch_internal.h"
 #include "ordo/db.h"
 
 namespace ordo::db {
@@ -87,7 +88,7 @@ class DBImpl final : public DB {
     uint64_t value_hash = 0;
   };
   struct AppliedOp {
-    WriteBatch::OpType type;
+    log::OpType type;
     std::string key;
     index::IndexEntry entry;
   };

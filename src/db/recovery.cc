@@ -389,7 +389,7 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
                  index::Index* index) {
   for (const auto& op : record.ops) {
     switch (op.type) {
-      case WriteBatch::OpType::kPut: {
+      case log::OpType::kPut: {
         index::IndexEntry entry;
         entry.segment_id = static_cast<uint32_t>(segment_id);
         entry.value_offset = static_cast<uint32_t>(record_offset + op.value_offset);
@@ -399,14 +399,14 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
         index->Put(op.key, entry);
         break;
       }
-      case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire:
+      case log::OpType::kDelete:
+      case log::OpType::kExpire:
         index->Erase(op.key);
         break;
-      case WriteBatch::OpType::kClear:
+      case log::OpType::kClear:
         index->Clear();
         break;
-      case WriteBatch::OpType::kRestorePoint:
+      case log::OpType::kRestorePoint:
         break;
     }
   }
