@@ -207,11 +207,11 @@ class CrashTest : public ::testing::Test {
   void ExpectPrefix(FileSystem* fs, const std::string& directory, SyncMode sync_mode,
                     const std::vector<Step>& steps, size_t at_least, size_t at_most,
                     const std::string& context, OpenReport* opened_report = nullptr) {
-    std::unique_ptr<DB> db;
     OpenReport local_report;
     OpenReport& report = opened_report != nullptr ? *opened_report : local_report;
-    Status opened = DB::Open(TestOptions(fs, sync_mode), directory, &db, &report);
-    ASSERT_OK(opened) << context << ": " << opened.ToString();
+    auto opened = DB::Open(TestOptions(fs, sync_mode), directory, &report);
+    ASSERT_OK(opened) << context << ": " << opened.status().ToString();
+    std::unique_ptr<DB> db = std::move(*opened);
     const uint64_t lsn = report.last_lsn;
     ASSERT_GE(lsn, at_least) << context << ": writes known durable are missing";
     ASSERT_LE(lsn, at_most) << context << ": LSN past every write submitted";
@@ -234,7 +234,7 @@ class CrashTest : public ::testing::Test {
     ASSERT_OK(db->Close()) << context;
     Options check = TestOptions(fs);
     check.integrity_level = 3;
-    ASSERT_OK(DB::Open(check, directory, &db)) << context << ": level 3 after recovery";
+    ASSERT_OK(DB::Open(check, directory)) << context << ": level 3 after recovery";
   }
 
   void CrashAtEverySyncPoint(Committer committer);
@@ -267,7 +267,7 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
     FaultFileSystem fs;
     const std::string directory = Directory("count");
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     sync_points = fs.sync_count();
@@ -292,7 +292,7 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
         size_t acknowledged = 0;
         {
           std::unique_ptr<DB> db;
-          ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+          ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
           fs.Reset();
           // Just after the sync point, or as it is issued (what was written before it unsynced).
           if (at_sync) {
@@ -332,7 +332,7 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     FaultFileSystem fs;
     const std::string directory = Directory("count-mutations");
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     mutations = fs.mutation_count();
@@ -344,7 +344,7 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     size_t acknowledged = 0;
     {
       std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+      ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
       fs.Reset();
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
       acknowledged = RunUntilFailure(db.get(), steps, committer);
@@ -386,7 +386,7 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
     FaultFileSystem fs;
     const std::string directory = Directory("count-grouped");
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs, sync_mode), directory, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs, sync_mode), directory));
     fs.Reset();
     const GroupedRun run = RunGroupedUntilFailure(db.get(), steps);
     ASSERT_EQ(run.acknowledged, steps.size());
@@ -407,7 +407,7 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
       GroupedRun run;
       {
         std::unique_ptr<DB> db;
-        ASSERT_OK(DB::Open(TestOptions(&fs, sync_mode), directory, &db));
+        ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs, sync_mode), directory));
         fs.Reset();
         switch (where) {
           case PowerLoss::kAfterSync:
@@ -467,7 +467,7 @@ TEST_F(CrashTest, WriteAndSyncErrorsFailTheDatabaseAndLoseNothingAcknowledged) {
         size_t acknowledged = 0;
         {
           std::unique_ptr<DB> db;
-          ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+          ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
           fs.Reset();
           fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
           fs.FailAfter(n, fault.kind, fault.error, fault.persistent);
@@ -505,7 +505,7 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
     size_t acknowledged = 0;
     {
       std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+      ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
       fs.Reset();
       fs.CrashAfterSyncs(40);
       acknowledged = RunUntilFailure(db.get(), steps);
@@ -513,8 +513,7 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
     ASSERT_OK(fs.SimulateCrash(CrashMode::kTornWriteWithGarbage, point));
     {
       fs.CrashAfterSyncs(point);
-      std::unique_ptr<DB> db;
-      Status opened = DB::Open(TestOptions(&fs), directory, &db);
+      auto opened = DB::Open(TestOptions(&fs), directory);
       (void)opened;  // may fail against the frozen file system: that is the crash
     }
     ASSERT_OK(fs.SimulateCrash(CrashMode::kDropUnsynced, point));
@@ -533,7 +532,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   FaultFileSystem fs;
   const std::string directory = Directory("out-of-order");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
   State expected;
   for (int i = 0; i < 10; ++i) {
     const std::string key = "acked" + std::to_string(i);
@@ -574,8 +573,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
     return kept;
   }));
   OpenReport report;
-  const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-  ASSERT_OK(opened);
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory, &report));
   // A crash may keep any whole prefix of what was written: records 1-2 of the group stay.
   expected["group0"] = std::string(1000, 'A');
   expected["group1"] = std::string(1000, 'B');
@@ -588,7 +586,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   ASSERT_OK(db->Close());
   Options check = TestOptions(&fs);
   check.integrity_level = 3;
-  ASSERT_OK(DB::Open(check, directory, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(check, directory));
 }
 
 // A crash while sealing, in sync mode none (the segment's records were never synced): the
@@ -603,7 +601,7 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   size_t submitted = 0;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs, SyncMode::kNone), directory, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs, SyncMode::kNone), directory));
     fs.Reset();
     fs.CrashAtSync(1);  // in sync mode none the first sync is the seal's
     for (int i = 0; i < 40; ++i) {
@@ -642,7 +640,7 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   EXPECT_LT(std::filesystem::file_size(first), 24096u);
   // The repaired segment is the active one again: it took the post-recovery write.
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
   EXPECT_EQ(db->GetStatistics().active_segment_id, 1u);
   EXPECT_EQ(db->GetStatistics().segments, 1u);
 }
@@ -660,7 +658,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   State acknowledged;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(options, killed, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(options, killed));
     for (int i = 0; !std::filesystem::exists(killed + second) ||
                     std::filesystem::file_size(killed + second) < 10000;
          ++i) {
@@ -675,7 +673,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   std::filesystem::copy(killed, restarted, std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(options, killed, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(options, killed));
     for (int i = 0; i < 5; ++i) {
       const std::string key = "sealed-in-cache" + std::to_string(i);
       ASSERT_OK(db->Put(key, std::string(3000, 's')));
@@ -708,7 +706,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   {
     // The restart: a sealed newest segment, so it creates segment 3 and takes writes there.
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), restarted, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), restarted));
     EXPECT_EQ(db->GetStatistics().active_segment_id, 3u);
     for (int i = 0; i < 3; ++i) {
       const std::string key = "after-restart" + std::to_string(i);
@@ -718,9 +716,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   }
   // The power cut loses what is still only in the page cache, a page at a time.
   ASSERT_OK(fs.SimulateCrash(CrashMode::kTornPages, 7));
-  std::unique_ptr<DB> db;
-  const Status opened = DB::Open(TestOptions(&fs), restarted, &db);
-  ASSERT_OK(opened);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(TestOptions(&fs), restarted));
   EXPECT_EQ(ReadState(db.get()), acknowledged);
 }
 

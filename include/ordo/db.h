@@ -113,11 +113,16 @@ class DB {
   DB& operator=(const DB&) = delete;
 
   // Opens (or, with create_if_missing, creates) the database in `directory`, running recovery
-  // at the chosen integrity level. Fails with Busy if another process holds the directory,
-  // Corruption naming file and offset for damage that is not a torn tail, InvalidArgument for
-  // bad options. `report` (optional) receives what opening did.
-  static Status Open(const Options& options, const std::string& directory, std::unique_ptr<DB>* db,
-                     OpenReport* report = nullptr);
+  // at the chosen integrity level, and returns it; the caller owns it. Fails with
+  // InvalidArgument for bad options (segment_bytes, integrity_level out of range); NotFound if
+  // the directory (or, read-only, its IDENTITY) is missing and may not be created; Busy if
+  // another process holds the directory; Corruption naming file and offset for damage that is
+  // not a torn tail; NotSupported for a format this build does not know; IOError or NoSpace
+  // from the file system. On failure the directory is left unlocked. `report` (optional, owned
+  // by the caller) receives what opening did; on a failure after the options were accepted,
+  // what it did before it stopped (ordo check prints it).
+  static Result<std::unique_ptr<DB>> Open(const Options& options, const std::string& directory,
+                                          OpenReport* report = nullptr);
 
   // Closes: stops accepting writes, makes everything submitted durable, writes a checkpoint and
   // marks the shutdown clean. Also done by the destructor (which cannot report errors).

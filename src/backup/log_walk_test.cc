@@ -121,7 +121,7 @@ TEST(LogWalk, DataDirectoryLiveAndClosedGivesEveryLsnOnce) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   const uint64_t last = db->AckedLsn();
   const StateDigest digest = db->Digest();
@@ -150,7 +150,7 @@ TEST(LogWalk, RepositoryAfterBackupGivesTheSameLog) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   ASSERT_NE(repository, nullptr);
@@ -204,7 +204,7 @@ TEST(LogWalk, FiltersSelectCommits) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   const uint64_t last = db->AckedLsn();
   std::vector<Seen> all;
@@ -269,7 +269,7 @@ TEST(LogWalk, MissingDirectoryIsNotFoundAndDamageIsCorruption) {
   const std::string data = scratch.Sub("data");
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
     Workload(db.get());
     ASSERT_OK(db->Close());
   }
@@ -307,7 +307,7 @@ TEST(LogWalk, PublicKeyRepositoryNeedsTheSecretKey) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   auto writer = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"), EncryptionMode::kPublicKey,
                             read_key, public_key);
@@ -338,7 +338,7 @@ TEST(LogWalk, LiveDirectoryUnderWritesIsAConsistentPrefix) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   ASSERT_OK(db->Put("seed", "x"));
   std::atomic<bool> stop{false};
   std::thread writer([&] {

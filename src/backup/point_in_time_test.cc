@@ -26,7 +26,7 @@ using testing::Recorded;
 class PointInTimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db_));
+    ASSERT_OK_AND_ASSIGN(db_, DB::Open(testing::SmallSegments(), scratch_.Sub("data")));
   }
   void Write(WriteBatch batch) { ASSERT_OK(db_->Write(std::move(batch))); }
   Recorded Record() { return testing::RecordState(db_.get()); }

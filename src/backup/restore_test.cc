@@ -18,9 +18,10 @@ using testing::InitAndOpen;
 // A stopped database with several segments and a checkpoint, backed up once into `repo`.
 Manifest MakeBackup(const ordo::testing::ScratchDirectory& scratch, Repository* repository) {
   if (!std::filesystem::exists(scratch.Sub("data"))) {
-    std::unique_ptr<DB> db;
-    EXPECT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
-    Fill(db.get(), 300);
+    auto db = DB::Open(testing::SmallSegments(), scratch.Sub("data"));
+    EXPECT_OK(db);
+    if (!db.ok()) return {};
+    Fill(db->get(), 300);
   }
   BackupResult result;
   const Status status =

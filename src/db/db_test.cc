@@ -27,10 +27,9 @@ class DBTest : public ::testing::Test {
   std::string data() const { return scratch_.Sub("data"); }
   std::unique_ptr<DB> Open(Options options = {}, OpenReport* report = nullptr) {
     options.expiry_sweep_interval_ms = sweep_ms_;
-    std::unique_ptr<DB> db;
-    Status opened = DB::Open(options, data(), &db, report);
+    auto opened = DB::Open(options, data(), report);
     EXPECT_OK(opened);
-    return db;
+    return opened.ok() ? std::move(*opened) : nullptr;
   }
   std::string GetOrMissing(DB* db, std::string_view key) {
     std::string value;
@@ -318,7 +317,7 @@ TEST_F(DBTest, CopyOfLiveDirectoryOpensWithEveryAcknowledgedWrite) {
   std::filesystem::copy(data(), scratch_.Sub("copy"), std::filesystem::copy_options::recursive);
   std::unique_ptr<DB> copy;
   OpenReport report;
-  ASSERT_OK(DB::Open(Options{}, scratch_.Sub("copy"), &copy, &report));
+  ASSERT_OK_AND_ASSIGN(copy, DB::Open(Options{}, scratch_.Sub("copy"), &report));
   EXPECT_EQ(copy->CountKeys(), 10u);
   EXPECT_EQ(report.torn_tail_bytes, 0u);
   EXPECT_FALSE(report.previous_shutdown_clean);
@@ -339,8 +338,7 @@ TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
     file.seekp(64 + 40);  // inside the first record's payload
     file.put('\x01');
   }
-  std::unique_ptr<DB> reopened;
-  Status status = DB::Open(Options{}, data(), &reopened);
+  const Status status = DB::Open(Options{}, data()).status();
   ASSERT_TRUE(status.IsCorruption()) << status.ToString();
   EXPECT_NE(status.message().find("00000000000000000001.seg offset 64"), std::string::npos)
       << status.message();
@@ -383,8 +381,7 @@ TEST_F(DBTest, AnyByteOfASyncedRecordFollowedByLaterRecordsIsDamageNotATornTail)
       std::string damaged = pristine;
       damaged[at] = static_cast<char>(damaged[at] ^ (at % 2 ? 0x01 : 0xff));
       write_segment(damaged);
-      std::unique_ptr<DB> reopened;
-      const Status status = DB::Open(Options{}, data(), &reopened);
+      const Status status = DB::Open(Options{}, data()).status();
       ASSERT_TRUE(status.IsCorruption()) << "byte " << at << ": " << status.ToString();
       const std::string named =
           "00000000000000000001.seg offset " + std::to_string(record_offsets[record]) + ":";
@@ -438,8 +435,7 @@ TEST_F(DBTest, DamageInASealKnownDurableIsRefused) {
     file.seekp(static_cast<std::streamoff>(size - 48 - 100));  // in the last record's value
     file.put('\x7f');
   }
-  std::unique_ptr<DB> reopened;
-  const Status status = DB::Open(options, data(), &reopened);
+  const Status status = DB::Open(options, data()).status();
   ASSERT_TRUE(status.IsCorruption()) << status.ToString();
   EXPECT_NE(status.message().find("00000000000000000001.seg offset"), std::string::npos)
       << status.message();
@@ -454,14 +450,12 @@ TEST_F(DBTest, LimitsAreRefusedWithClearErrors) {
   EXPECT_OK(db->Put(std::string(kKeyBytesMax, 'k'), "v"));
   Options bad;
   bad.segment_bytes = 10;
-  std::unique_ptr<DB> other;
-  EXPECT_TRUE(DB::Open(bad, scratch_.Sub("other"), &other).IsInvalidArgument());
+  EXPECT_TRUE(DB::Open(bad, scratch_.Sub("other")).status().IsInvalidArgument());
 }
 
 TEST_F(DBTest, SecondOpenOfSameDirectoryIsBusy) {
   auto db = Open();
-  std::unique_ptr<DB> second;
-  Status status = DB::Open(Options{}, data(), &second);
+  const Status status = DB::Open(Options{}, data()).status();
   EXPECT_TRUE(status.IsBusy()) << status.ToString();
 }
 
@@ -489,7 +483,7 @@ TEST_F(DBTest, ReadOnlyOpenSeesPrefixWhileWriterRuns) {
   Options read_only;
   read_only.read_only = true;
   std::unique_ptr<DB> reader;
-  ASSERT_OK(DB::Open(read_only, data(), &reader));
+  ASSERT_OK_AND_ASSIGN(reader, DB::Open(read_only, data()));
   EXPECT_EQ(reader->CountKeys(), 50u);
   EXPECT_FALSE(reader->Put("x", "y").ok());
 }

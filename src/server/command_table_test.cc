@@ -20,7 +20,7 @@ class CommandTableTest : public ::testing::Test {
   void Open(FileSystem* file_system = nullptr) {
     Options options;
     options.file_system = file_system;
-    ASSERT_OK(DB::Open(options, scratch_.Sub("data"), &db_));
+    ASSERT_OK_AND_ASSIGN(db_, DB::Open(options, scratch_.Sub("data")));
     client_.authenticated = true;
   }
 

@@ -374,8 +374,9 @@ Status Server::OpenDatabase(std::ostream& out) {
     state_.slow_disk = slow_disk_.get();
   }
   OpenReport report;
-  Status status = DB::Open(options, options_.data_directory, &db_, &report);
-  if (!status.ok()) return status.WithContext("opening " + options_.data_directory);
+  auto opened = DB::Open(options, options_.data_directory, &report);
+  if (!opened.ok()) return opened.status().WithContext("opening " + options_.data_directory);
+  db_ = std::move(*opened);
   state_.open_report = report;
   int ack_fd = ack_fd_;
   // Runs on the committer thread: only a write to the eventfd, never a call into the DB.
