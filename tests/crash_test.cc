@@ -18,6 +18,7 @@
 #include <optional>
 #include <thread>
 
+#include "db/db_internal.h"
 #include "io/fault_file_system.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
@@ -129,11 +130,11 @@ State ReadState(DB* db) {
 // How the workload's writes are committed.
 enum class Committer {
   kThread,  // DB::Write: the committer thread
-  kCaller,  // DB::SubmitDeferred then DB::CommitPending, as the server's event loop does
+  kCaller,  // SubmitDeferred then CommitPending (db_internal.h), as the server's event loop does
 };
 
 // Runs the workload until the first failed write; returns how many writes were acknowledged.
-size_t RunUntilFailure(DB* db, const std::vector<Step>& steps,
+size_t RunUntilFailure(db::DBInternal* db, const std::vector<Step>& steps,
                        Committer committer = Committer::kThread) {
   size_t acknowledged = 0;
   for (const auto& step : steps) {
@@ -161,7 +162,7 @@ struct GroupedRun {
 // Runs the workload a group at a time: SubmitDeferred for each write of the group, then one
 // CommitPending (one write(2) for the group, or for several when the committer thread joins in),
 // then waits for the last acknowledgement. LSN n is write n: a fresh database starts at LSN 1.
-GroupedRun RunGroupedUntilFailure(DB* db, const std::vector<Step>& steps) {
+GroupedRun RunGroupedUntilFailure(db::DBInternal* db, const std::vector<Step>& steps) {
   GroupedRun run;
   uint64_t last_lsn = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
@@ -266,8 +267,8 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
   {
     FaultFileSystem fs;
     const std::string directory = Directory("count");
-    std::unique_ptr<DB> db;
-    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+    std::unique_ptr<db::DBInternal> db;
+    ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     sync_points = fs.sync_count();
@@ -291,8 +292,8 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
         const std::string directory = Directory("point" + std::to_string(point));
         size_t acknowledged = 0;
         {
-          std::unique_ptr<DB> db;
-          ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+          std::unique_ptr<db::DBInternal> db;
+          ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
           fs.Reset();
           // Just after the sync point, or as it is issued (what was written before it unsynced).
           if (at_sync) {
@@ -331,8 +332,8 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
   {
     FaultFileSystem fs;
     const std::string directory = Directory("count-mutations");
-    std::unique_ptr<DB> db;
-    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+    std::unique_ptr<db::DBInternal> db;
+    ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     mutations = fs.mutation_count();
@@ -343,8 +344,8 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     const std::string directory = Directory("mutation" + std::to_string(point));
     size_t acknowledged = 0;
     {
-      std::unique_ptr<DB> db;
-      ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+      std::unique_ptr<db::DBInternal> db;
+      ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
       fs.Reset();
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
       acknowledged = RunUntilFailure(db.get(), steps, committer);
@@ -385,8 +386,8 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
   {
     FaultFileSystem fs;
     const std::string directory = Directory("count-grouped");
-    std::unique_ptr<DB> db;
-    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs, sync_mode), directory));
+    std::unique_ptr<db::DBInternal> db;
+    ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs, sync_mode), directory));
     fs.Reset();
     const GroupedRun run = RunGroupedUntilFailure(db.get(), steps);
     ASSERT_EQ(run.acknowledged, steps.size());
@@ -406,8 +407,8 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
       const std::string directory = Directory("grouped" + std::to_string(point));
       GroupedRun run;
       {
-        std::unique_ptr<DB> db;
-        ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs, sync_mode), directory));
+        std::unique_ptr<db::DBInternal> db;
+        ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs, sync_mode), directory));
         fs.Reset();
         switch (where) {
           case PowerLoss::kAfterSync:
@@ -466,8 +467,8 @@ TEST_F(CrashTest, WriteAndSyncErrorsFailTheDatabaseAndLoseNothingAcknowledged) {
         const std::string directory = Directory("fault");
         size_t acknowledged = 0;
         {
-          std::unique_ptr<DB> db;
-          ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+          std::unique_ptr<db::DBInternal> db;
+          ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
           fs.Reset();
           fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
           fs.FailAfter(n, fault.kind, fault.error, fault.persistent);
@@ -504,8 +505,8 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
     const std::string directory = Directory("recovery" + std::to_string(point));
     size_t acknowledged = 0;
     {
-      std::unique_ptr<DB> db;
-      ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+      std::unique_ptr<db::DBInternal> db;
+      ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
       fs.Reset();
       fs.CrashAfterSyncs(40);
       acknowledged = RunUntilFailure(db.get(), steps);
@@ -531,8 +532,8 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
 TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   FaultFileSystem fs;
   const std::string directory = Directory("out-of-order");
-  std::unique_ptr<DB> db;
-  ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
+  std::unique_ptr<db::DBInternal> db;
+  ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
   State expected;
   for (int i = 0; i < 10; ++i) {
     const std::string key = "acked" + std::to_string(i);
@@ -573,7 +574,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
     return kept;
   }));
   OpenReport report;
-  ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory, &report));
+  ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory, &report));
   // A crash may keep any whole prefix of what was written: records 1-2 of the group stay.
   expected["group0"] = std::string(1000, 'A');
   expected["group1"] = std::string(1000, 'B');
@@ -586,7 +587,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   ASSERT_OK(db->Close());
   Options check = TestOptions(&fs);
   check.integrity_level = 3;
-  ASSERT_OK_AND_ASSIGN(db, DB::Open(check, directory));
+  ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(check, directory));
 }
 
 // A crash while sealing, in sync mode none (the segment's records were never synced): the

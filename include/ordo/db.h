@@ -3,13 +3,11 @@
 // Threading: a DB is thread-safe. Any number of threads may read and write at once. Writes are
 // serialised in one order (their LSN, log sequence number, 1, 2, 3, ...) and made durable by
 // group commit: one committer thread writes everything waiting in one write(2) and one
-// fdatasync, then acknowledges all of it. A caller may instead commit what is waiting on its
-// own thread (SubmitDeferred, CommitPending), as an event loop does once per iteration.
+// fdatasync, then acknowledges all of it.
 //
-// Visibility: a write is visible to reads from the moment Submit() returns, before it is
-// durable (so that a server can run read-modify-write commands back to back). Every read
-// therefore says which LSN it observed (`observed_lsn`); a server must not reply with what it
-// read before AckedLsn() >= observed_lsn, or a client could see a value a crash then loses.
+// Visibility: a write is visible to reads from the moment it is sequenced, before it is
+// durable. Every read therefore says which LSN it observed (`observed_lsn`); do not act on what
+// was read before AckedLsn() >= observed_lsn (WaitForAck), or a crash could take it back.
 // If the database fails (an I/O error), writes not yet durable are dropped from view.
 //
 // Errors: every call that can fail returns a Status (or a Result); after a failed write or sync
@@ -95,7 +93,7 @@ struct Statistics {
   uint64_t log_bytes = 0;
   uint64_t commits = 0;        // records written since open
   uint64_t syncs = 0;          // fdatasync calls since open
-  uint64_t caller_groups = 0;  // groups committed by CommitPending() on its caller's thread
+  uint64_t caller_groups = 0;  // groups committed on a caller's thread (the server's loop)
   uint64_t bytes_written = 0;  // log bytes written since open
   uint64_t expired_keys = 0;   // keys deleted because their time ran out, since open
   uint64_t checkpoints = 0;    // checkpoints written since open
@@ -144,35 +142,10 @@ class DB {
   virtual Status Delete(std::string_view key) = 0;
   virtual Status Write(WriteBatch batch) = 0;
 
-  // Asynchronous write: validates and sequences `batch`, makes it visible, and returns its LSN
-  // without waiting. Durability is signalled through AckedLsn() and the ack listener. An empty
-  // batch returns the last LSN and writes nothing.
-  virtual Result<uint64_t> Submit(WriteBatch batch) = 0;
-  // Like Submit, but does not wake the committer thread: the write waits for the caller's
-  // CommitPending(), so that a burst of writes (an event loop's iteration) goes out as one
-  // group, with one hand-off instead of one per write. A deferred write the caller never
-  // commits is committed by the committer thread within kDeferredCommitMaxMs anyway: forgetting
-  // CommitPending() costs latency, never the write.
-  virtual Result<uint64_t> SubmitDeferred(WriteBatch batch) = 0;
-  // Commits every pending write (deferred or not) on the calling thread, as the committer
-  // thread would: one write(2), one fdatasync (sync mode always), apply, acknowledge. Returns
-  // OK once they are acknowledged (AckedLsn() covers them), or at once if nothing is pending;
-  // the ack listener is not called for a commit made here (the caller sees AckedLsn() move).
-  // If the committer thread is busy (writing a group or a checkpoint), or the pending writes
-  // come to more than kCallerCommitBytesMax (a large value would hold the caller for long),
-  // wakes the committer thread to commit them instead and returns OK without waiting; the
-  // listener then reports them as usual. Failed if the database has failed (the write or sync
-  // error here fails it, as on the committer thread).
-  virtual Status CommitPending() = 0;
   // Blocks until `lsn` is acknowledged (OK) or the database failed (Failed).
   virtual Status WaitForAck(uint64_t lsn) = 0;
   // The newest acknowledged LSN: every write with a smaller or equal LSN may be reported done.
   virtual uint64_t AckedLsn() const = 0;
-  // Called after each group the committer thread acknowledges (not after a CommitPending()
-  // commit: its caller knows), and when the database fails, on the thread that committed or
-  // failed. Must be cheap and must not call into the DB (a server writes to an eventfd). Set
-  // once, before writes start; null to remove.
-  virtual void SetAckListener(std::function<void()> listener) = 0;
 
   // ---- Iteration: entries in key order, in batches. Not a point-in-time snapshot: an entry
   // changed during a scan may show either version. Visits at most `limit` (> 0) live keys with
@@ -198,10 +171,6 @@ class DB {
   // Recomputes the digest from every value in the log, checking each value's stored hash.
   virtual Result<StateDigest> ComputeDigest() = 0;
   virtual Statistics GetStatistics() = 0;
-  // Logs a named restore point (a commit that changes nothing) and waits for it to be
-  // acknowledged; returns its LSN. `ordo restore --point NAME` restores to the state at it.
-  // InvalidArgument for an empty name or one over 256 bytes.
-  virtual Result<uint64_t> CreateRestorePoint(std::string_view name) = 0;
   // Writes an index checkpoint now (docs/FORMAT.md) at the current acknowledged LSN.
   virtual Status Checkpoint() = 0;
 };

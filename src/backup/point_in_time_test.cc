@@ -13,6 +13,7 @@
 #include "backup/backup_run.h"
 #include "backup/backup_test_util.h"
 #include "backup/restore.h"
+#include "db/db_internal.h"
 #include "log/segment_reader.h"
 #include "util/clock.h"
 
@@ -26,7 +27,7 @@ using testing::Recorded;
 class PointInTimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(db_, DB::Open(testing::SmallSegments(), scratch_.Sub("data")));
+    ASSERT_OK_AND_ASSIGN(db_, db::DBInternal::Open(testing::SmallSegments(), scratch_.Sub("data")));
   }
   void Write(WriteBatch batch) { ASSERT_OK(db_->Write(std::move(batch))); }
   Recorded Record() { return testing::RecordState(db_.get()); }
@@ -55,7 +56,7 @@ class PointInTimeTest : public ::testing::Test {
   }
 
   ordo::testing::ScratchDirectory scratch_;
-  std::unique_ptr<DB> db_;
+  std::unique_ptr<db::DBInternal> db_;  // restore points are the engine's (db_internal.h)
 };
 
 TEST_F(PointInTimeTest, RestoresToManyRecordedPointsExactly) {

@@ -37,18 +37,18 @@
 #include <thread>
 #include <unordered_map>
 
+#include "db/db_internal.h"
 #include "db/recovery.h"
 #include "index/index.h"
 #include "log/segment_writer.h"
 #include "log/write_batch_internal.h"
-#include "ordo/db.h"
 
 namespace ordo::db {
 
 // Zeros are written this far ahead of the active segment's end (see WritableFile::Preallocate).
 inline constexpr uint64_t kPreallocateChunkBytes = 1 << 20;
 
-class DBImpl final : public DB {
+class DBImpl final : public DBInternal {
  public:
   DBImpl(const Options& options, std::string directory);
   ~DBImpl() override;

@@ -38,6 +38,16 @@ std::string StateDigest::ToHex() const { return fmt::format("{:016x}{:016x}", hi
 
 Result<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string& directory,
                                      OpenReport* report) {
+  ORDO_ASSIGN_OR_RETURN(std::unique_ptr<db::DBInternal> db,
+                        db::DBInternal::Open(options, directory, report));
+  return std::unique_ptr<DB>(std::move(db));
+}
+
+namespace db {
+
+Result<std::unique_ptr<DBInternal>> DBInternal::Open(const Options& options,
+                                                     const std::string& directory,
+                                                     OpenReport* report) {
   if (options.segment_bytes < kSegmentBytesMin || options.segment_bytes > kSegmentBytesMax) {
     return Status::InvalidArgument(fmt::format("segment size {} is outside [{}, {}] bytes",
                                                options.segment_bytes, kSegmentBytesMin,
@@ -50,10 +60,12 @@ Result<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string& 
   OpenReport local_report;
   if (report == nullptr) report = &local_report;
   *report = OpenReport{};
-  auto impl = std::make_unique<db::DBImpl>(options, directory);
+  auto impl = std::make_unique<DBImpl>(options, directory);
   ORDO_RETURN_IF_ERROR(impl->OpenImpl(report));
-  return std::unique_ptr<DB>(std::move(impl));
+  return std::unique_ptr<DBInternal>(std::move(impl));
 }
+
+}  // namespace db
 
 Status CheckDatabase(const std::string& directory, int level, FileSystem* fs, OpenReport* report) {
   Options options;

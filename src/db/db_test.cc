@@ -1,5 +1,5 @@
-// The engine through its public API: reads and writes, reopen, batches, iteration, expiry,
-// digests, checkpoints, rotation, limits.
+// The engine through its public API (and the commit protocol through db_internal.h): reads
+// and writes, reopen, batches, iteration, expiry, digests, checkpoints, rotation, limits.
 #include "ordo/db.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "db/db_internal.h"
 #include "io/fault_file_system.h"
 #include "tests/test_util.h"
 #include "util/clock.h"
@@ -25,9 +26,11 @@ namespace {
 class DBTest : public ::testing::Test {
  protected:
   std::string data() const { return scratch_.Sub("data"); }
-  std::unique_ptr<DB> Open(Options options = {}, OpenReport* report = nullptr) {
+  // Opens through the engine's interface (db_internal.h), which the tests of the commit
+  // protocol need; DB::Open returns the same object as a DB.
+  std::unique_ptr<db::DBInternal> Open(Options options = {}, OpenReport* report = nullptr) {
     options.expiry_sweep_interval_ms = sweep_ms_;
-    auto opened = DB::Open(options, data(), report);
+    auto opened = db::DBInternal::Open(options, data(), report);
     EXPECT_OK(opened);
     return opened.ok() ? std::move(*opened) : nullptr;
   }
@@ -519,7 +522,7 @@ TEST_F(DBTest, DeferredWritesAreVisibleAndCommittedByTheCaller) {
 // Blocks until AckedLsn() >= lsn, woken by the ack listener (installed for the wait). The
 // state is shared with the listener, which the committer thread may still be running after
 // the wait returns.
-void WaitThroughAckListener(DB* db, uint64_t lsn) {
+void WaitThroughAckListener(db::DBInternal* db, uint64_t lsn) {
   struct Wakeup {
     std::mutex mutex;
     std::condition_variable acked;
@@ -549,7 +552,7 @@ TEST_F(DBTest, DeferredWriteNobodyCommitsIsCommittedByTheCommitterThread) {
 TEST_F(DBTest, CommitPendingLeavesALargeGroupToTheCommitterThread) {
   auto db = Open();
   Result<uint64_t> lsn =
-      db->SubmitDeferred(OnePut("large", std::string(kCallerCommitBytesMax + 1, 'v')));
+      db->SubmitDeferred(OnePut("large", std::string(db::kCallerCommitBytesMax + 1, 'v')));
   ASSERT_OK(lsn);
   ASSERT_OK(db->CommitPending());
   WaitThroughAckListener(db.get(), *lsn);
@@ -647,8 +650,9 @@ TEST_F(DBTest, CommitPendingOnAReadOnlyDatabaseDoesNothing) {
 // The caller committing while the committer thread commits Submit()s, interval and
 // requested checkpoints, and rotations; acknowledgements stay monotonic and in order, and the
 // reopened state is every acknowledged write.
-void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB> db,
-                                    const std::function<std::unique_ptr<DB>()>& reopen) {
+void CallerAndCommitterThreadStress(
+    DBTest*, Options options, std::unique_ptr<db::DBInternal> db,
+    const std::function<std::unique_ptr<db::DBInternal>()>& reopen) {
   std::atomic<bool> done{false};
   std::atomic<bool> bad{false};
   std::map<std::string, std::string> expected_loop, expected_writer;
@@ -657,7 +661,7 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
     uint64_t last = 0;
     for (int i = 0; i < 4000; ++i) {
       std::string key = "L" + std::to_string(i % 97);
-      std::string value = (i % 700 == 699) ? std::string(kCallerCommitBytesMax + 10, 'x')
+      std::string value = (i % 700 == 699) ? std::string(db::kCallerCommitBytesMax + 10, 'x')
                                            : std::string(100 + random() % 900, 'a' + i % 26);
       Result<uint64_t> lsn = db->SubmitDeferred(OnePut(key, value));
       if (!lsn.ok()) {
