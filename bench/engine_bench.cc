@@ -180,9 +180,9 @@ void BenchWrites(const Config& config, const std::string& directory) {
       config.seconds);
   ordo::Options options;
   options.sync_mode = ordo::SyncMode::kAlways;
-  std::unique_ptr<ordo::DB> db;
-  ordo::Status opened = ordo::DB::Open(options, directory, &db);
-  if (!opened.ok()) Die("open " + directory, opened);
+  auto opened = ordo::DB::Open(options, directory);
+  if (!opened.ok()) Die("open " + directory, opened.status());
+  std::unique_ptr<ordo::DB> db = std::move(*opened);
   const std::string value(100, 'v');
   std::printf("  %7s %12s %10s %10s %12s %12s\n", "threads", "writes/s", "fsyncs", "writes/fsync",
               "p50 us", "p99 us");
@@ -249,15 +249,14 @@ void BenchWrites(const Config& config, const std::string& directory) {
 void Build(const std::string& directory, uint64_t keys, size_t value_bytes,
            const char* key_format = "key:%010" PRIu64) {
   fs::remove_all(directory);
-  std::unique_ptr<ordo::DB> db;
-  ordo::Status opened = ordo::DB::Open(BulkOptions(), directory, &db);
-  if (!opened.ok()) Die("open " + directory, opened);
+  auto opened = ordo::DB::Open(BulkOptions(), directory);
+  if (!opened.ok()) Die("open " + directory, opened.status());
+  std::unique_ptr<ordo::DB> db = std::move(*opened);
   std::string value(value_bytes, 'x');
   const auto start = Clock::now();
   char key[64];
   for (uint64_t i = 0; i < keys;) {
     ordo::WriteBatch batch;
-    batch.mutable_ops().reserve(1000);
     for (int j = 0; j < 1000 && i < keys; ++j, ++i) {
       const int length = std::snprintf(key, sizeof(key), key_format, i);
       std::memcpy(value.data(), key, std::min<size_t>(value.size(), length));  // distinct values
@@ -293,15 +292,15 @@ struct OpenResult {
 // would write a checkpoint and change the directory for the next measurement).
 [[noreturn]] void ChildOpen(const std::string& directory) {
   const Memory before = ReadMemory();
-  std::unique_ptr<ordo::DB> db;
   ordo::OpenReport report;
   ordo::Options options;
   options.expiry_sweep_interval_ms = 0;
   options.checkpoint_interval_bytes = 0;
   const auto start = Clock::now();
-  ordo::Status opened = ordo::DB::Open(options, directory, &db, &report);
+  auto opened = ordo::DB::Open(options, directory, &report);
   const double seconds = Seconds(Clock::now() - start);
-  if (!opened.ok()) Die("open " + directory, opened);
+  if (!opened.ok()) Die("open " + directory, opened.status());
+  std::unique_ptr<ordo::DB> db = std::move(*opened);
   const Memory after = ReadMemory();
   const ordo::Statistics stats = db->GetStatistics();
   std::printf(

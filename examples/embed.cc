@@ -26,10 +26,12 @@ int main(int argc, char** argv) {
   }
   const std::string directory = argv[1];
   ordo::Options options;  // sync_mode kAlways: a write returns once it is on disk
-  std::unique_ptr<ordo::DB> db;
-  ordo::Status status = ordo::DB::Open(options, directory, &db);
-  if (!status.ok()) return Fail("open", status);
+  // The caller owns the DB; destroying it closes it (Close() reports what closing found).
+  ordo::Result<std::unique_ptr<ordo::DB>> opened = ordo::DB::Open(options, directory);
+  if (!opened.ok()) return Fail("open", opened.status());
+  std::unique_ptr<ordo::DB> db = std::move(*opened);
 
+  ordo::Status status;
   if (status = db->Put("fruit:apple", "red"); !status.ok()) return Fail("put", status);
   ordo::WriteBatch batch;  // all or nothing, in one log record
   batch.Put("fruit:banana", "yellow");
@@ -57,7 +59,9 @@ int main(int argc, char** argv) {
   if (status = db->Close(); !status.ok()) return Fail("close", status);
   db.reset();
 
-  if (status = ordo::DB::Open(options, directory, &db); !status.ok()) return Fail("reopen", status);
+  opened = ordo::DB::Open(options, directory);
+  if (!opened.ok()) return Fail("reopen", opened.status());
+  db = std::move(*opened);
   if (!(db->Digest() == digest) || db->CountKeys() != 2) {
     return Fail("reopen", ordo::Status::Corruption("the state after reopening differs"));
   }

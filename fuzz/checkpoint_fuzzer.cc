@@ -28,6 +28,7 @@
 #include "index/index.h"
 #include "io/memory_file_system.h"
 #include "log/format.h"
+#include "log/write_batch_internal.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 
@@ -113,7 +114,7 @@ Fixture* BuildFixture() {
   batches[1].Put("gamma", "three");
   batches[2].Put("a-key-longer-than-nineteen-bytes", "four");
   batches[3].Delete("beta");
-  batches[3].RestorePoint("before-delta");
+  WriteBatchInternal::RestorePoint(&batches[3], "before-delta");
   batches[4].Put("delta", std::string(300, 'x'));
   for (uint64_t lsn = 1; lsn <= 3; ++lsn) {
     AppendRecord(1, lsn, batches[lsn - 1], &sealed, &state, fixture);

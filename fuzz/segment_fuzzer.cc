@@ -114,7 +114,7 @@ void ReadAll(MemoryFileSystem* fs, uint64_t file_size, uint8_t flags) {
     if (!log::DecodeRecordPayload(payload, reader.header().format_version, &record).ok()) continue;
     for (const auto& op : record.ops) {
       // A value's offset points at its bytes inside the record.
-      if (op.type == WriteBatch::OpType::kPut) {
+      if (op.type == log::OpType::kPut) {
         FUZZ_CHECK(op.value_offset + op.value.size() <= log::kRecordHeaderBytes + payload.size());
       }
     }

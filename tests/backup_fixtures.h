@@ -55,11 +55,11 @@ inline std::map<std::string, std::string> ReadAll(const std::string& directory) 
   Options options;
   options.read_only = true;
   options.create_if_missing = false;
-  std::unique_ptr<DB> db;
-  const Status opened = DB::Open(options, directory, &db);
-  EXPECT_TRUE(opened.ok()) << opened.ToString();
+  auto opened = DB::Open(options, directory);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
   std::map<std::string, std::string> all;
   if (!opened.ok()) return all;
+  std::unique_ptr<DB> db = std::move(*opened);
   EXPECT_TRUE(
       db->ForEach("", "", [&](std::string_view key, std::string_view value, const ReadInfo&) {
           all.emplace(std::string(key), std::string(value));
@@ -73,9 +73,9 @@ inline void DigestOf(const std::string& directory, StateDigest* digest, uint64_t
   Options options;
   options.read_only = true;
   options.create_if_missing = false;
-  std::unique_ptr<DB> db;
-  const Status opened = DB::Open(options, directory, &db);
-  ASSERT_TRUE(opened.ok()) << opened.ToString();
+  auto opened = DB::Open(options, directory);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<DB> db = std::move(*opened);
   *digest = db->Digest();
   *keys = db->CountKeys();
 }
@@ -107,9 +107,9 @@ inline void ExpectRestoredState(const std::string& directory, const Recorded& po
   Options check;
   check.integrity_level = 3;
   check.create_if_missing = false;
-  std::unique_ptr<DB> restored;
-  const Status opened = DB::Open(check, directory, &restored);
-  ASSERT_TRUE(opened.ok()) << context << ": " << opened.ToString();
+  auto opened = DB::Open(check, directory);
+  ASSERT_TRUE(opened.ok()) << context << ": " << opened.status().ToString();
+  std::unique_ptr<DB> restored = std::move(*opened);
   EXPECT_EQ(restored->Digest(), point.digest) << context;
   EXPECT_EQ(restored->GetStatistics().last_lsn, point.lsn) << context;
   restored.reset();

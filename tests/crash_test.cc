@@ -18,9 +18,11 @@
 #include <optional>
 #include <thread>
 
+#include "db/db_internal.h"
 #include "io/fault_file_system.h"
 #include "log/format.h"
 #include "log/segment_reader.h"
+#include "log/write_batch_internal.h"
 #include "ordo/db.h"
 #include "tests/test_util.h"
 
@@ -86,19 +88,19 @@ std::vector<Step> GroupedWorkload() {
 }
 
 void Apply(const WriteBatch& batch, State* state) {
-  for (const auto& op : batch.ops()) {
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
     switch (op.type) {
-      case WriteBatch::OpType::kPut:
+      case log::OpType::kPut:
         (*state)[op.key] = op.value;
         break;
-      case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire:
+      case log::OpType::kDelete:
+      case log::OpType::kExpire:
         state->erase(op.key);
         break;
-      case WriteBatch::OpType::kClear:
+      case log::OpType::kClear:
         state->clear();
         break;
-      case WriteBatch::OpType::kRestorePoint:
+      case log::OpType::kRestorePoint:
         break;
     }
   }
@@ -128,11 +130,11 @@ State ReadState(DB* db) {
 // How the workload's writes are committed.
 enum class Committer {
   kThread,  // DB::Write: the committer thread
-  kCaller,  // DB::SubmitDeferred then DB::CommitPending, as the server's event loop does
+  kCaller,  // SubmitDeferred then CommitPending (db_internal.h), as the server's event loop does
 };
 
 // Runs the workload until the first failed write; returns how many writes were acknowledged.
-size_t RunUntilFailure(DB* db, const std::vector<Step>& steps,
+size_t RunUntilFailure(db::DBInternal* db, const std::vector<Step>& steps,
                        Committer committer = Committer::kThread) {
   size_t acknowledged = 0;
   for (const auto& step : steps) {
@@ -160,7 +162,7 @@ struct GroupedRun {
 // Runs the workload a group at a time: SubmitDeferred for each write of the group, then one
 // CommitPending (one write(2) for the group, or for several when the committer thread joins in),
 // then waits for the last acknowledgement. LSN n is write n: a fresh database starts at LSN 1.
-GroupedRun RunGroupedUntilFailure(DB* db, const std::vector<Step>& steps) {
+GroupedRun RunGroupedUntilFailure(db::DBInternal* db, const std::vector<Step>& steps) {
   GroupedRun run;
   uint64_t last_lsn = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
@@ -206,11 +208,11 @@ class CrashTest : public ::testing::Test {
   void ExpectPrefix(FileSystem* fs, const std::string& directory, SyncMode sync_mode,
                     const std::vector<Step>& steps, size_t at_least, size_t at_most,
                     const std::string& context, OpenReport* opened_report = nullptr) {
-    std::unique_ptr<DB> db;
     OpenReport local_report;
     OpenReport& report = opened_report != nullptr ? *opened_report : local_report;
-    Status opened = DB::Open(TestOptions(fs, sync_mode), directory, &db, &report);
-    ASSERT_OK(opened) << context << ": " << opened.ToString();
+    auto opened = DB::Open(TestOptions(fs, sync_mode), directory, &report);
+    ASSERT_OK(opened) << context << ": " << opened.status().ToString();
+    std::unique_ptr<DB> db = std::move(*opened);
     const uint64_t lsn = report.last_lsn;
     ASSERT_GE(lsn, at_least) << context << ": writes known durable are missing";
     ASSERT_LE(lsn, at_most) << context << ": LSN past every write submitted";
@@ -233,7 +235,7 @@ class CrashTest : public ::testing::Test {
     ASSERT_OK(db->Close()) << context;
     Options check = TestOptions(fs);
     check.integrity_level = 3;
-    ASSERT_OK(DB::Open(check, directory, &db)) << context << ": level 3 after recovery";
+    ASSERT_OK(DB::Open(check, directory)) << context << ": level 3 after recovery";
   }
 
   void CrashAtEverySyncPoint(Committer committer);
@@ -265,8 +267,8 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
   {
     FaultFileSystem fs;
     const std::string directory = Directory("count");
-    std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+    std::unique_ptr<db::DBInternal> db;
+    ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     sync_points = fs.sync_count();
@@ -290,8 +292,8 @@ void CrashTest::CrashAtEverySyncPoint(Committer committer) {
         const std::string directory = Directory("point" + std::to_string(point));
         size_t acknowledged = 0;
         {
-          std::unique_ptr<DB> db;
-          ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+          std::unique_ptr<db::DBInternal> db;
+          ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
           fs.Reset();
           // Just after the sync point, or as it is issued (what was written before it unsynced).
           if (at_sync) {
@@ -330,8 +332,8 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
   {
     FaultFileSystem fs;
     const std::string directory = Directory("count-mutations");
-    std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+    std::unique_ptr<db::DBInternal> db;
+    ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
     fs.Reset();
     ASSERT_EQ(RunUntilFailure(db.get(), steps, committer), steps.size());
     mutations = fs.mutation_count();
@@ -342,8 +344,8 @@ void CrashTest::PowerLossBeforeEveryMutation(Committer committer) {
     const std::string directory = Directory("mutation" + std::to_string(point));
     size_t acknowledged = 0;
     {
-      std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+      std::unique_ptr<db::DBInternal> db;
+      ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
       fs.Reset();
       fs.FailAfter(point, FaultKind::kAny, Errno::kEIO, /*persistent=*/true);
       acknowledged = RunUntilFailure(db.get(), steps, committer);
@@ -384,8 +386,8 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
   {
     FaultFileSystem fs;
     const std::string directory = Directory("count-grouped");
-    std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs, sync_mode), directory, &db));
+    std::unique_ptr<db::DBInternal> db;
+    ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs, sync_mode), directory));
     fs.Reset();
     const GroupedRun run = RunGroupedUntilFailure(db.get(), steps);
     ASSERT_EQ(run.acknowledged, steps.size());
@@ -405,8 +407,8 @@ void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
       const std::string directory = Directory("grouped" + std::to_string(point));
       GroupedRun run;
       {
-        std::unique_ptr<DB> db;
-        ASSERT_OK(DB::Open(TestOptions(&fs, sync_mode), directory, &db));
+        std::unique_ptr<db::DBInternal> db;
+        ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs, sync_mode), directory));
         fs.Reset();
         switch (where) {
           case PowerLoss::kAfterSync:
@@ -465,8 +467,8 @@ TEST_F(CrashTest, WriteAndSyncErrorsFailTheDatabaseAndLoseNothingAcknowledged) {
         const std::string directory = Directory("fault");
         size_t acknowledged = 0;
         {
-          std::unique_ptr<DB> db;
-          ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+          std::unique_ptr<db::DBInternal> db;
+          ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
           fs.Reset();
           fs.SetShortWrite(n % 2 ? ShortWrite::kHalf : ShortWrite::kNone);
           fs.FailAfter(n, fault.kind, fault.error, fault.persistent);
@@ -503,8 +505,8 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
     const std::string directory = Directory("recovery" + std::to_string(point));
     size_t acknowledged = 0;
     {
-      std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+      std::unique_ptr<db::DBInternal> db;
+      ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
       fs.Reset();
       fs.CrashAfterSyncs(40);
       acknowledged = RunUntilFailure(db.get(), steps);
@@ -512,8 +514,7 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
     ASSERT_OK(fs.SimulateCrash(CrashMode::kTornWriteWithGarbage, point));
     {
       fs.CrashAfterSyncs(point);
-      std::unique_ptr<DB> db;
-      Status opened = DB::Open(TestOptions(&fs), directory, &db);
+      auto opened = DB::Open(TestOptions(&fs), directory);
       (void)opened;  // may fail against the frozen file system: that is the crash
     }
     ASSERT_OK(fs.SimulateCrash(CrashMode::kDropUnsynced, point));
@@ -531,8 +532,8 @@ TEST_F(CrashTest, CrashDuringRecoveryIsSafeToRepeat) {
 TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   FaultFileSystem fs;
   const std::string directory = Directory("out-of-order");
-  std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+  std::unique_ptr<db::DBInternal> db;
+  ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory));
   State expected;
   for (int i = 0; i < 10; ++i) {
     const std::string key = "acked" + std::to_string(i);
@@ -573,8 +574,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
     return kept;
   }));
   OpenReport report;
-  const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-  ASSERT_OK(opened);
+  ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(TestOptions(&fs), directory, &report));
   // A crash may keep any whole prefix of what was written: records 1-2 of the group stay.
   expected["group0"] = std::string(1000, 'A');
   expected["group1"] = std::string(1000, 'B');
@@ -587,7 +587,7 @@ TEST_F(CrashTest, AGroupTornOutOfOrderIsCutAsATornTail) {
   ASSERT_OK(db->Close());
   Options check = TestOptions(&fs);
   check.integrity_level = 3;
-  ASSERT_OK(DB::Open(check, directory, &db));
+  ASSERT_OK_AND_ASSIGN(db, db::DBInternal::Open(check, directory));
 }
 
 // A crash while sealing, in sync mode none (the segment's records were never synced): the
@@ -602,7 +602,7 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   size_t submitted = 0;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs, SyncMode::kNone), directory, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs, SyncMode::kNone), directory));
     fs.Reset();
     fs.CrashAtSync(1);  // in sync mode none the first sync is the seal's
     for (int i = 0; i < 40; ++i) {
@@ -641,7 +641,7 @@ TEST_F(CrashTest, ATornSealIsUndoneNotCalledDamage) {
   EXPECT_LT(std::filesystem::file_size(first), 24096u);
   // The repaired segment is the active one again: it took the post-recovery write.
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
   EXPECT_EQ(db->GetStatistics().active_segment_id, 1u);
   EXPECT_EQ(db->GetStatistics().segments, 1u);
 }
@@ -659,7 +659,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   State acknowledged;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(options, killed, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(options, killed));
     for (int i = 0; !std::filesystem::exists(killed + second) ||
                     std::filesystem::file_size(killed + second) < 10000;
          ++i) {
@@ -674,7 +674,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   std::filesystem::copy(killed, restarted, std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(options, killed, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(options, killed));
     for (int i = 0; i < 5; ++i) {
       const std::string key = "sealed-in-cache" + std::to_string(i);
       ASSERT_OK(db->Put(key, std::string(3000, 's')));
@@ -707,7 +707,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   {
     // The restart: a sealed newest segment, so it creates segment 3 and takes writes there.
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), restarted, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), restarted));
     EXPECT_EQ(db->GetStatistics().active_segment_id, 3u);
     for (int i = 0; i < 3; ++i) {
       const std::string key = "after-restart" + std::to_string(i);
@@ -717,9 +717,7 @@ TEST_F(CrashTest, ASealLeftInThePageCacheIsMadeDurableBeforeTheNextSegment) {
   }
   // The power cut loses what is still only in the page cache, a page at a time.
   ASSERT_OK(fs.SimulateCrash(CrashMode::kTornPages, 7));
-  std::unique_ptr<DB> db;
-  const Status opened = DB::Open(TestOptions(&fs), restarted, &db);
-  ASSERT_OK(opened);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(TestOptions(&fs), restarted));
   EXPECT_EQ(ReadState(db.get()), acknowledged);
 }
 

@@ -80,7 +80,7 @@ TEST_F(DirectoryCrashTest, ANewSegmentIsThereAfterPowerLossOnlyOnceTheLogDirecto
   {
     FaultFileSystem fs;
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), scratch_.Sub("count"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), scratch_.Sub("count")));
     fs.Reset();
     State ignored;
     ASSERT_OK(PutUntilFailure(db.get(), &ignored));
@@ -98,7 +98,7 @@ TEST_F(DirectoryCrashTest, ANewSegmentIsThereAfterPowerLossOnlyOnceTheLogDirecto
     State acknowledged;
     {
       std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+      ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
       fs.Reset();
       LosePowerAt(&fs, point, synced);
       EXPECT_FALSE(PutUntilFailure(db.get(), &acknowledged).ok());
@@ -106,10 +106,8 @@ TEST_F(DirectoryCrashTest, ANewSegmentIsThereAfterPowerLossOnlyOnceTheLogDirecto
     }
     ASSERT_OK(fs.SimulateCrash());
     EXPECT_EQ(std::filesystem::exists(second), synced);
-    std::unique_ptr<DB> db;
     OpenReport report;
-    const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-    ASSERT_OK(opened);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(TestOptions(&fs), directory, &report));
     EXPECT_EQ(ReadState(db.get()), acknowledged);
     EXPECT_TRUE(std::filesystem::exists(second));  // created again when it was missing
     EXPECT_EQ(db->GetStatistics().active_segment_id, 2u);
@@ -130,7 +128,7 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
   {
     FaultFileSystem fs;
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(TestOptions(&fs), scratch_.Sub("count"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), scratch_.Sub("count")));
     State ignored;
     fill(db.get(), &ignored);
     fs.Reset();
@@ -147,7 +145,7 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
     State acknowledged;
     {
       std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(TestOptions(&fs), directory, &db));
+      ASSERT_OK_AND_ASSIGN(db, DB::Open(TestOptions(&fs), directory));
       fill(db.get(), &acknowledged);
       fs.Reset();
       LosePowerAt(&fs, point, synced);
@@ -160,10 +158,8 @@ TEST_F(DirectoryCrashTest, ACheckpointIsThereAfterPowerLossOnlyOnceTheIndexDirec
     for (const auto& entry : std::filesystem::directory_iterator(directory + "/index")) {
       EXPECT_EQ(entry.path().string(), checkpoint);
     }
-    std::unique_ptr<DB> db;
     OpenReport report;
-    const Status opened = DB::Open(TestOptions(&fs), directory, &db, &report);
-    ASSERT_OK(opened);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(TestOptions(&fs), directory, &report));
     EXPECT_EQ(report.checkpoint, synced ? checkpoint : "");
     EXPECT_EQ(ReadState(db.get()), acknowledged);
   }
@@ -174,7 +170,7 @@ TEST_F(DirectoryCrashTest, AnArchivePieceIsThereAfterPowerLossOnlyOnceItsDirecto
   testing::Recorded expected;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
     testing::Fill(db.get(), 120, 3);
     expected = testing::RecordState(db.get());
   }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 
 #include "ordo/status.h"
 
@@ -14,6 +15,14 @@
 // the expression and prints the status ("db->Put(key, value) is IO error: ...").
 #define ASSERT_OK(expression) ASSERT_PRED_FORMAT1(::ordo::testing::IsOk, expression)
 #define EXPECT_OK(expression) EXPECT_PRED_FORMAT1(::ordo::testing::IsOk, expression)
+// ASSERT_OK_AND_ASSIGN(lhs, x): `x` (a Result) is OK, and its value is moved into `lhs` (a
+// declaration, "auto db", or a variable); on failure it prints as ASSERT_OK does and returns.
+#define ASSERT_OK_AND_ASSIGN(lhs, expression) \
+  ORDO_ASSERT_OK_AND_ASSIGN_IMPL(ORDO_CONCAT(ordo_assert_result_, __LINE__), lhs, expression)
+#define ORDO_ASSERT_OK_AND_ASSIGN_IMPL(result, lhs, expression)                    \
+  auto result = (expression);                                                      \
+  ASSERT_TRUE(result.ok()) << #expression << " is " << result.status().ToString(); \
+  lhs = std::move(result.value())
 
 namespace ordo::testing {
 

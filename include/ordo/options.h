@@ -24,15 +24,9 @@ bool ParseSyncMode(const std::string& text, SyncMode* mode);
 // Limits (refused at the boundary with Status::InvalidArgument).
 inline constexpr uint64_t kKeyBytesMax = 64 * 1024;
 inline constexpr uint64_t kValueBytesMax = 512ull * 1024 * 1024;
-inline constexpr uint64_t kRestorePointNameBytesMax = 256;
 inline constexpr uint64_t kSegmentBytesMin = 64 * 1024;
 inline constexpr uint64_t kSegmentBytesMax = 1024ull * 1024 * 1024;
 inline constexpr uint64_t kSegmentBytesDefault = 64ull * 1024 * 1024;
-// The longest a write submitted with DB::SubmitDeferred waits for its committer when the
-// caller never calls DB::CommitPending() (the committer thread's backstop).
-inline constexpr int64_t kDeferredCommitMaxMs = 100;
-// Pending log bytes above which DB::CommitPending() leaves the commit to the committer thread.
-inline constexpr uint64_t kCallerCommitBytesMax = 1024 * 1024;
 
 struct Options {
   // The file system all I/O goes through; null means FileSystem::Default().

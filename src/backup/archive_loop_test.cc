@@ -21,7 +21,7 @@ constexpr int64_t kWaitMs = 60 * 1000;
 class ArchiveLoopTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK(DB::Open(testing::SmallSegments(), Data(), &db_));
+    ASSERT_OK_AND_ASSIGN(db_, DB::Open(testing::SmallSegments(), Data()));
     testing::InitAndOpen(&faults_, Repo());  // created, then opened again by each loop
   }
   std::string Data() { return scratch_.Sub("data"); }
@@ -209,7 +209,7 @@ TEST_F(ArchiveLoopTest, ADivergedDataDirectoryStopsTheLoopWithoutSpinning) {
                                  scratch_.Sub("earlier"), {}, &report, earlier));
   {
     std::unique_ptr<DB> earlier_db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("earlier"), &earlier_db));
+    ASSERT_OK_AND_ASSIGN(earlier_db, DB::Open(testing::SmallSegments(), scratch_.Sub("earlier")));
     ASSERT_OK(earlier_db->Put("a different", "history"));
   }
   ContinuousArchiverOptions options;

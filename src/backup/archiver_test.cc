@@ -32,7 +32,7 @@ using testing::Recorded;
 class ArchiverTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK(DB::Open(testing::SmallSegments(), Data(), &db_));
+    ASSERT_OK_AND_ASSIGN(db_, DB::Open(testing::SmallSegments(), Data()));
     repository_ = testing::InitAndOpen(FileSystem::Default(), scratch_.Sub("repo"));
     ASSERT_NE(repository_, nullptr);
   }
@@ -381,7 +381,7 @@ TEST_F(ArchiverTest, ADataDirectoryThatDoesNotContinueTheArchiveIsRefused) {
     std::unique_ptr<DB> restored;
     Options options;
     options.create_if_missing = false;
-    ASSERT_OK(DB::Open(options, scratch_.Sub("restored"), &restored));
+    ASSERT_OK_AND_ASSIGN(restored, DB::Open(options, scratch_.Sub("restored")));
     ASSERT_OK(restored->Put("other", "history"));
   }
   Archiver other(FileSystem::Default(), scratch_.Sub("restored"), repository_.get());
@@ -405,7 +405,7 @@ TEST_F(ArchiverTest, ARestoreOfARepositoryHoldingSeveralDatabasesMustNameOne) {
   // A new database, archived into the same repository, without a backup yet.
   {
     std::unique_ptr<DB> other;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other));
+    ASSERT_OK_AND_ASSIGN(other, DB::Open(testing::SmallSegments(), scratch_.Sub("other")));
     ASSERT_OK(other->Put("newer", "database"));
   }
   auto archiver = OpenArchiver(scratch_.Sub("other"));
@@ -508,22 +508,23 @@ TEST(ArchiverCrash, CrashAtEverySyncPointResumesWithoutGap) {
   ordo::testing::ScratchDirectory scratch;
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch.Sub("data")));
     testing::Fill(db.get(), 300);
   }
   std::filesystem::copy(scratch.Sub("data"), scratch.Sub("old"),
                         std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch.Sub("data")));
     testing::Fill(db.get(), 200, 7);
   }
   const testing::Recorded expected = [&] {
     Options options;
     options.read_only = true;
-    std::unique_ptr<DB> db;
-    EXPECT_OK(DB::Open(options, scratch.Sub("data"), &db));
-    return testing::RecordState(db.get());
+    auto db = DB::Open(options, scratch.Sub("data"));
+    EXPECT_OK(db);
+    if (!db.ok()) return testing::Recorded{};
+    return testing::RecordState(db->get());
   }();
   FaultFileSystem fault;
   bool completed = false;

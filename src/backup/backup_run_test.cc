@@ -29,7 +29,7 @@ Status Backup(FileSystem* fs, const std::string& data, repository::Repository* r
 TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch.Sub("data")));
   Fill(db.get(), 400);
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   ASSERT_NE(repository, nullptr);
@@ -92,7 +92,7 @@ TEST(TakeBackup, LiveRoundTripRestoresEveryValue) {
 TEST(TakeBackup, SecondBackupCopiesOnlyWhatChanged) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch.Sub("data")));
   Fill(db.get(), 600);
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   BackupResult first;
@@ -145,7 +145,7 @@ TEST(TakeBackup, ConcurrentWritersLeaveAConsistentPrefix) {
   Options options = testing::SmallSegments();
   options.sync_mode = SyncMode::kNone;  // many commits quickly; the copy reads the page cache
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(options, scratch.Sub("data")));
   constexpr int kWriters = 4;
   std::atomic<bool> stop{false};
   std::atomic<int> written{0};
@@ -252,14 +252,14 @@ TEST(TakeBackup, CrashAtEverySyncPointLeavesTheRepositoryValid) {
   // segments, a new active prefix and checkpoint), as an incremental backup finds it.
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch.Sub("data")));
     Fill(db.get(), 300);
   }
   std::filesystem::copy(scratch.Sub("data"), scratch.Sub("old"),
                         std::filesystem::copy_options::recursive);
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch.Sub("data")));
     Fill(db.get(), 200, 7);
   }
   const std::string data = scratch.Sub("data");
@@ -329,7 +329,7 @@ void WriteManySmallKeys(DB* db) {
 TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(Options{}, scratch.Sub("data")));
   WriteManySmallKeys(db.get());
   ASSERT_OK(db->Checkpoint());
   auto repository = testing::InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
@@ -358,7 +358,7 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
   check.integrity_level = 3;
   std::unique_ptr<DB> restored;
   OpenReport open_report;
-  ASSERT_OK(DB::Open(check, scratch.Sub("restored"), &restored, &open_report));
+  ASSERT_OK_AND_ASSIGN(restored, DB::Open(check, scratch.Sub("restored"), &open_report));
   EXPECT_EQ(restored->Digest(), second.manifest.digest);
   EXPECT_FALSE(open_report.checkpoint.empty());  // the older checkpoint, replayed from
   std::string value;
@@ -373,7 +373,7 @@ TEST(TakeBackup, IncrementalReusesTheStoredCheckpointWhenReplayIsCheaper) {
 TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
   ordo::testing::ScratchDirectory scratch;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(Options{}, scratch.Sub("data")));
   WriteManySmallKeys(db.get());
   const uint64_t early_lsn = db->AckedLsn();
   for (int i = 0; i < 10; ++i) ASSERT_OK(db->Put("later" + std::to_string(i), "v"));
@@ -391,7 +391,7 @@ TEST(TakeBackup, NeverReusesAStoredCheckpointNewerThanTheBackup) {
   const Status cut = restore::RestoreBackup(FileSystem::Default(), repository.get(), first.manifest,
                                             scratch.Sub("restored"), {}, &restored, target);
   ASSERT_OK(cut);
-  ASSERT_OK(DB::Open(Options{}, scratch.Sub("restored"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(Options{}, scratch.Sub("restored")));
   ASSERT_OK(db->Put("new-history", "v"));
   ASSERT_OK(db->Checkpoint());
   ASSERT_LT(db->AckedLsn(), first.manifest.last_lsn);

@@ -35,7 +35,7 @@ TEST(BackupSource, LiveDatabaseCaptureOpensToTheCapturedState) {
   Options options;
   options.segment_bytes = kSegmentBytesMin;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(options, scratch.Sub("data")));
   for (int i = 0; i < 300; ++i) {
     ASSERT_OK(db->Put("key" + std::to_string(i % 120), std::string(700, 'a' + i % 26)));
   }
@@ -59,9 +59,7 @@ TEST(BackupSource, LiveDatabaseCaptureOpensToTheCapturedState) {
   CopySource(source, scratch.Sub("copy"));
   Options check;
   check.integrity_level = 3;
-  std::unique_ptr<DB> copy;
-  Status opened = DB::Open(check, scratch.Sub("copy"), &copy);
-  ASSERT_OK(opened);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> copy, DB::Open(check, scratch.Sub("copy")));
   EXPECT_EQ(copy->Digest(), source.digest);
   EXPECT_EQ(copy->CountKeys(), source.keys);
 }
@@ -72,7 +70,7 @@ TEST(BackupSource, CaptureDuringConcurrentWritesIsAConsistentPrefix) {
   options.segment_bytes = kSegmentBytesMin;
   options.sync_mode = SyncMode::kNone;  // many commits quickly; durability is not the point here
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(options, scratch.Sub("data")));
   std::atomic<bool> stop{false};
   std::vector<std::thread> writers;
   for (int t = 0; t < 3; ++t) {
@@ -91,11 +89,9 @@ TEST(BackupSource, CaptureDuringConcurrentWritesIsAConsistentPrefix) {
     ASSERT_OK(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source));
     const std::string target = scratch.Sub("copy" + std::to_string(round));
     CopySource(source, target);
-    std::unique_ptr<DB> copy;
     Options check;
     check.integrity_level = 3;
-    Status opened = DB::Open(check, target, &copy);
-    ASSERT_OK(opened);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> copy, DB::Open(check, target));
     EXPECT_EQ(copy->Digest(), source.digest) << "round " << round;
     EXPECT_EQ(copy->CountKeys(), source.keys) << "round " << round;
     EXPECT_EQ(copy->GetStatistics().last_lsn, source.last_lsn);
@@ -110,7 +106,7 @@ TEST(BackupSource, EmptyAndMissingDirectories) {
   EXPECT_TRUE(
       CaptureBackupSource(FileSystem::Default(), scratch.Sub("none"), &source).IsNotFound());
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(Options{}, scratch.Sub("data")));
   ASSERT_OK(CaptureBackupSource(FileSystem::Default(), scratch.Sub("data"), &source));
   EXPECT_EQ(source.last_lsn, 0u);
   EXPECT_EQ(source.keys, 0u);
@@ -127,7 +123,7 @@ TEST(BackupSource, CapturedActivePrefixIsDurableInTheDataDirectory) {
   options.file_system = &fault;
   options.sync_mode = SyncMode::kNone;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(options, scratch.Sub("data"), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(options, scratch.Sub("data")));
   for (int i = 0; i < 50; ++i) ASSERT_OK(db->Put("key" + std::to_string(i), "value"));
 
   BackupSource source;
@@ -142,7 +138,7 @@ TEST(BackupSource, CapturedActivePrefixIsDurableInTheDataDirectory) {
   ASSERT_OK(size);
   EXPECT_GE(*size, active.bytes) << "the power failure took bytes the backup copied";
   std::unique_ptr<DB> reopened;
-  ASSERT_OK(DB::Open(Options{}, scratch.Sub("data"), &reopened));
+  ASSERT_OK_AND_ASSIGN(reopened, DB::Open(Options{}, scratch.Sub("data")));
   EXPECT_EQ(reopened->GetStatistics().last_lsn, 50u);
   EXPECT_EQ(reopened->Digest(), source.digest);
 }

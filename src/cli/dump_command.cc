@@ -40,14 +40,15 @@ void AddDumpCommand(CLI::App& app) {
     options.read_only = true;
     options.create_if_missing = false;
     options.integrity_level = 1;
-    std::unique_ptr<DB> db;
     OpenReport report;
-    Status opened = DB::Open(options, *data, &db, &report);
+    auto opened = DB::Open(options, *data, &report);
     if (!opened.ok()) {
-      std::fprintf(stderr, "dump: cannot read %s: %s\n", data->c_str(), opened.ToString().c_str());
+      std::fprintf(stderr, "dump: cannot read %s: %s\n", data->c_str(),
+                   opened.status().ToString().c_str());
       exit_code = 1;
       return;
     }
+    std::unique_ptr<DB> db = std::move(*opened);
     Status walked =
         db->ForEach("", "", [](std::string_view key, std::string_view value, const ReadInfo& info) {
           nlohmann::json line = nlohmann::json::object();

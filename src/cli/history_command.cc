@@ -51,7 +51,7 @@ void AddHistoryCommand(CLI::App& app) {
                                {"commit_time_micros", record.commit_time_micros},
                                {"op", name}};
         AddBytesField(&line, "key", *key);
-        if (op.type == WriteBatch::OpType::kPut) {
+        if (op.type == log::OpType::kPut) {
           line["value_bytes"] = op.value.size();
           AddBytesField(&line, "value", op.value);
           if (op.expire_at_ms != 0) {
@@ -66,26 +66,26 @@ void AddHistoryCommand(CLI::App& app) {
         std::printf("%-10s %-24s %-7s %10s %-24s %s\n", "LSN", "TIME", "OP", "SIZE", "EXPIRES",
                     "VALUE");
       }
-      const bool put = op.type == WriteBatch::OpType::kPut;
+      const bool put = op.type == log::OpType::kPut;
       const std::string size = put ? std::to_string(op.value.size()) : "-";
       const std::string expires =
           put && op.expire_at_ms != 0 ? FormatRfc3339Millis(op.expire_at_ms * 1000) : "-";
       const std::string preview =
           put ? "\"" + EscapeBytes(op.value, kPreviewBytes) + "\""
-              : (op.type == WriteBatch::OpType::kClear ? "(FLUSHALL: all keys removed)" : "-");
+              : (op.type == log::OpType::kClear ? "(FLUSHALL: all keys removed)" : "-");
       std::printf("%-10llu %-24s %-7s %10s %-24s %s\n", static_cast<unsigned long long>(record.lsn),
                   time.c_str(), name, size.c_str(), expires.c_str(), preview.c_str());
     };
     auto visitor = [&](const restore::LogCommit& commit) {
       const log::DecodedRecord& record = *commit.record;
       for (const auto& op : record.ops) {
-        if (op.type == WriteBatch::OpType::kRestorePoint) continue;  // names, not keys
-        if (op.type == WriteBatch::OpType::kClear) {
+        if (op.type == log::OpType::kRestorePoint) continue;  // names, not keys
+        if (op.type == log::OpType::kClear) {
           if (present) print(record, op);
           present = false;
         } else if (op.key == *key) {
           print(record, op);
-          present = op.type == WriteBatch::OpType::kPut;
+          present = op.type == log::OpType::kPut;
         }
       }
       return true;

@@ -36,11 +36,11 @@ std::string KeysTouched(const log::DecodedRecord& record) {
   std::vector<std::string_view> keys;
   std::string points;
   for (const auto& op : record.ops) {
-    if (op.type == WriteBatch::OpType::kClear) {
+    if (op.type == log::OpType::kClear) {
       clear = true;
       continue;
     }
-    if (op.type == WriteBatch::OpType::kRestorePoint) {
+    if (op.type == log::OpType::kRestorePoint) {
       points += (points.empty() ? "RESTORE POINT " : ", ") + KeyText(op.key);
       continue;
     }
@@ -63,12 +63,12 @@ nlohmann::json CommitJson(const restore::LogCommit& commit) {
   bool clear = false;
   for (const auto& op : record.ops) {
     nlohmann::json entry = {{"op", restore::OpTypeName(op.type)}};
-    if (op.type == WriteBatch::OpType::kClear) {
+    if (op.type == log::OpType::kClear) {
       clear = true;
     } else {
       AddBytesField(&entry, "key", op.key);
     }
-    if (op.type == WriteBatch::OpType::kPut) {
+    if (op.type == log::OpType::kPut) {
       entry["value_bytes"] = op.value.size();
       if (op.expire_at_ms != 0) entry["expire_at_ms"] = op.expire_at_ms;
     }

@@ -37,17 +37,18 @@
 #include <thread>
 #include <unordered_map>
 
+#include "db/db_internal.h"
 #include "db/recovery.h"
 #include "index/index.h"
 #include "log/segment_writer.h"
-#include "ordo/db.h"
+#include "log/write_batch_internal.h"
 
 namespace ordo::db {
 
 // Zeros are written this far ahead of the active segment's end (see WritableFile::Preallocate).
 inline constexpr uint64_t kPreallocateChunkBytes = 1 << 20;
 
-class DBImpl final : public DB {
+class DBImpl final : public DBInternal {
  public:
   DBImpl(const Options& options, std::string directory);
   ~DBImpl() override;
@@ -87,7 +88,7 @@ class DBImpl final : public DB {
     uint64_t value_hash = 0;
   };
   struct AppliedOp {
-    WriteBatch::OpType type;
+    log::OpType type;
     std::string key;
     index::IndexEntry entry;
   };

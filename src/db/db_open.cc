@@ -36,8 +36,18 @@ bool ParseSyncMode(const std::string& text, SyncMode* mode) {
 
 std::string StateDigest::ToHex() const { return fmt::format("{:016x}{:016x}", high, low); }
 
-Status DB::Open(const Options& options, const std::string& directory, std::unique_ptr<DB>* db,
-                OpenReport* report) {
+Result<std::unique_ptr<DB>> DB::Open(const Options& options, const std::string& directory,
+                                     OpenReport* report) {
+  ORDO_ASSIGN_OR_RETURN(std::unique_ptr<db::DBInternal> db,
+                        db::DBInternal::Open(options, directory, report));
+  return std::unique_ptr<DB>(std::move(db));
+}
+
+namespace db {
+
+Result<std::unique_ptr<DBInternal>> DBInternal::Open(const Options& options,
+                                                     const std::string& directory,
+                                                     OpenReport* report) {
   if (options.segment_bytes < kSegmentBytesMin || options.segment_bytes > kSegmentBytesMax) {
     return Status::InvalidArgument(fmt::format("segment size {} is outside [{}, {}] bytes",
                                                options.segment_bytes, kSegmentBytesMin,
@@ -50,11 +60,12 @@ Status DB::Open(const Options& options, const std::string& directory, std::uniqu
   OpenReport local_report;
   if (report == nullptr) report = &local_report;
   *report = OpenReport{};
-  auto impl = std::make_unique<db::DBImpl>(options, directory);
+  auto impl = std::make_unique<DBImpl>(options, directory);
   ORDO_RETURN_IF_ERROR(impl->OpenImpl(report));
-  *db = std::move(impl);
-  return Status::Ok();
+  return std::unique_ptr<DBInternal>(std::move(impl));
 }
+
+}  // namespace db
 
 Status CheckDatabase(const std::string& directory, int level, FileSystem* fs, OpenReport* report) {
   Options options;
@@ -62,8 +73,7 @@ Status CheckDatabase(const std::string& directory, int level, FileSystem* fs, Op
   options.read_only = true;
   options.create_if_missing = false;
   options.integrity_level = level;
-  std::unique_ptr<DB> db;
-  ORDO_RETURN_IF_ERROR(DB::Open(options, directory, &db, report));
+  ORDO_ASSIGN_OR_RETURN(std::unique_ptr<DB> db, DB::Open(options, directory, report));
   if (level >= 3) {
     ORDO_ASSIGN_OR_RETURN(StateDigest computed, db->ComputeDigest());
     if (!(computed == db->Digest())) {

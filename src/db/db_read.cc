@@ -126,7 +126,7 @@ void DBImpl::ExpireKeys(const std::vector<std::string>& keys) {
       if (entry == nullptr) continue;
       expire_at_ms = entry->expire_at_ms;
     }
-    if (expire_at_ms != 0 && expire_at_ms <= now_ms) batch.Expire(key);
+    if (expire_at_ms != 0 && expire_at_ms <= now_ms) WriteBatchInternal::Expire(&batch, key);
   }
   if (batch.empty()) return;
   auto submitted = SubmitLocked(batch);

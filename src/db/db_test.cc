@@ -1,5 +1,5 @@
-// The engine through its public API: reads and writes, reopen, batches, iteration, expiry,
-// digests, checkpoints, rotation, limits.
+// The engine through its public API (and the commit protocol through db_internal.h): reads
+// and writes, reopen, batches, iteration, expiry, digests, checkpoints, rotation, limits.
 #include "ordo/db.h"
 
 #include <gtest/gtest.h>
@@ -15,6 +15,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "db/db_internal.h"
 #include "io/fault_file_system.h"
 #include "tests/test_util.h"
 #include "util/clock.h"
@@ -25,12 +26,13 @@ namespace {
 class DBTest : public ::testing::Test {
  protected:
   std::string data() const { return scratch_.Sub("data"); }
-  std::unique_ptr<DB> Open(Options options = {}, OpenReport* report = nullptr) {
+  // Opens through the engine's interface (db_internal.h), which the tests of the commit
+  // protocol need; DB::Open returns the same object as a DB.
+  std::unique_ptr<db::DBInternal> Open(Options options = {}, OpenReport* report = nullptr) {
     options.expiry_sweep_interval_ms = sweep_ms_;
-    std::unique_ptr<DB> db;
-    Status opened = DB::Open(options, data(), &db, report);
+    auto opened = db::DBInternal::Open(options, data(), report);
     EXPECT_OK(opened);
-    return db;
+    return opened.ok() ? std::move(*opened) : nullptr;
   }
   std::string GetOrMissing(DB* db, std::string_view key) {
     std::string value;
@@ -318,7 +320,7 @@ TEST_F(DBTest, CopyOfLiveDirectoryOpensWithEveryAcknowledgedWrite) {
   std::filesystem::copy(data(), scratch_.Sub("copy"), std::filesystem::copy_options::recursive);
   std::unique_ptr<DB> copy;
   OpenReport report;
-  ASSERT_OK(DB::Open(Options{}, scratch_.Sub("copy"), &copy, &report));
+  ASSERT_OK_AND_ASSIGN(copy, DB::Open(Options{}, scratch_.Sub("copy"), &report));
   EXPECT_EQ(copy->CountKeys(), 10u);
   EXPECT_EQ(report.torn_tail_bytes, 0u);
   EXPECT_FALSE(report.previous_shutdown_clean);
@@ -339,8 +341,7 @@ TEST_F(DBTest, DamageBeforeValidRecordsStopsOpenWithFileAndOffset) {
     file.seekp(64 + 40);  // inside the first record's payload
     file.put('\x01');
   }
-  std::unique_ptr<DB> reopened;
-  Status status = DB::Open(Options{}, data(), &reopened);
+  const Status status = DB::Open(Options{}, data()).status();
   ASSERT_TRUE(status.IsCorruption()) << status.ToString();
   EXPECT_NE(status.message().find("00000000000000000001.seg offset 64"), std::string::npos)
       << status.message();
@@ -383,8 +384,7 @@ TEST_F(DBTest, AnyByteOfASyncedRecordFollowedByLaterRecordsIsDamageNotATornTail)
       std::string damaged = pristine;
       damaged[at] = static_cast<char>(damaged[at] ^ (at % 2 ? 0x01 : 0xff));
       write_segment(damaged);
-      std::unique_ptr<DB> reopened;
-      const Status status = DB::Open(Options{}, data(), &reopened);
+      const Status status = DB::Open(Options{}, data()).status();
       ASSERT_TRUE(status.IsCorruption()) << "byte " << at << ": " << status.ToString();
       const std::string named =
           "00000000000000000001.seg offset " + std::to_string(record_offsets[record]) + ":";
@@ -438,8 +438,7 @@ TEST_F(DBTest, DamageInASealKnownDurableIsRefused) {
     file.seekp(static_cast<std::streamoff>(size - 48 - 100));  // in the last record's value
     file.put('\x7f');
   }
-  std::unique_ptr<DB> reopened;
-  const Status status = DB::Open(options, data(), &reopened);
+  const Status status = DB::Open(options, data()).status();
   ASSERT_TRUE(status.IsCorruption()) << status.ToString();
   EXPECT_NE(status.message().find("00000000000000000001.seg offset"), std::string::npos)
       << status.message();
@@ -454,14 +453,12 @@ TEST_F(DBTest, LimitsAreRefusedWithClearErrors) {
   EXPECT_OK(db->Put(std::string(kKeyBytesMax, 'k'), "v"));
   Options bad;
   bad.segment_bytes = 10;
-  std::unique_ptr<DB> other;
-  EXPECT_TRUE(DB::Open(bad, scratch_.Sub("other"), &other).IsInvalidArgument());
+  EXPECT_TRUE(DB::Open(bad, scratch_.Sub("other")).status().IsInvalidArgument());
 }
 
 TEST_F(DBTest, SecondOpenOfSameDirectoryIsBusy) {
   auto db = Open();
-  std::unique_ptr<DB> second;
-  Status status = DB::Open(Options{}, data(), &second);
+  const Status status = DB::Open(Options{}, data()).status();
   EXPECT_TRUE(status.IsBusy()) << status.ToString();
 }
 
@@ -489,7 +486,7 @@ TEST_F(DBTest, ReadOnlyOpenSeesPrefixWhileWriterRuns) {
   Options read_only;
   read_only.read_only = true;
   std::unique_ptr<DB> reader;
-  ASSERT_OK(DB::Open(read_only, data(), &reader));
+  ASSERT_OK_AND_ASSIGN(reader, DB::Open(read_only, data()));
   EXPECT_EQ(reader->CountKeys(), 50u);
   EXPECT_FALSE(reader->Put("x", "y").ok());
 }
@@ -525,7 +522,7 @@ TEST_F(DBTest, DeferredWritesAreVisibleAndCommittedByTheCaller) {
 // Blocks until AckedLsn() >= lsn, woken by the ack listener (installed for the wait). The
 // state is shared with the listener, which the committer thread may still be running after
 // the wait returns.
-void WaitThroughAckListener(DB* db, uint64_t lsn) {
+void WaitThroughAckListener(db::DBInternal* db, uint64_t lsn) {
   struct Wakeup {
     std::mutex mutex;
     std::condition_variable acked;
@@ -555,7 +552,7 @@ TEST_F(DBTest, DeferredWriteNobodyCommitsIsCommittedByTheCommitterThread) {
 TEST_F(DBTest, CommitPendingLeavesALargeGroupToTheCommitterThread) {
   auto db = Open();
   Result<uint64_t> lsn =
-      db->SubmitDeferred(OnePut("large", std::string(kCallerCommitBytesMax + 1, 'v')));
+      db->SubmitDeferred(OnePut("large", std::string(db::kCallerCommitBytesMax + 1, 'v')));
   ASSERT_OK(lsn);
   ASSERT_OK(db->CommitPending());
   WaitThroughAckListener(db.get(), *lsn);
@@ -653,8 +650,9 @@ TEST_F(DBTest, CommitPendingOnAReadOnlyDatabaseDoesNothing) {
 // The caller committing while the committer thread commits Submit()s, interval and
 // requested checkpoints, and rotations; acknowledgements stay monotonic and in order, and the
 // reopened state is every acknowledged write.
-void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB> db,
-                                    const std::function<std::unique_ptr<DB>()>& reopen) {
+void CallerAndCommitterThreadStress(
+    DBTest*, Options options, std::unique_ptr<db::DBInternal> db,
+    const std::function<std::unique_ptr<db::DBInternal>()>& reopen) {
   std::atomic<bool> done{false};
   std::atomic<bool> bad{false};
   std::map<std::string, std::string> expected_loop, expected_writer;
@@ -663,7 +661,7 @@ void CallerAndCommitterThreadStress(DBTest*, Options options, std::unique_ptr<DB
     uint64_t last = 0;
     for (int i = 0; i < 4000; ++i) {
       std::string key = "L" + std::to_string(i % 97);
-      std::string value = (i % 700 == 699) ? std::string(kCallerCommitBytesMax + 10, 'x')
+      std::string value = (i % 700 == 699) ? std::string(db::kCallerCommitBytesMax + 10, 'x')
                                            : std::string(100 + random() % 900, 'a' + i % 26);
       Result<uint64_t> lsn = db->SubmitDeferred(OnePut(key, value));
       if (!lsn.ok()) {

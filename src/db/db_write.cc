@@ -53,13 +53,13 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
   // the overlay, so a key repeated within the batch sees the earlier op.
   StateDigest digest = submitted_digest_;
   uint64_t live_keys = submitted_keys_;
-  for (auto& op : batch.mutable_ops()) {
+  for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
     AppliedOp applied{op.type, op.key, {}};
-    if (op.type == WriteBatch::OpType::kRestorePoint) {  // a mark in the log, no state
+    if (op.type == log::OpType::kRestorePoint) {  // a mark in the log, no state
       record.ops.push_back(std::move(applied));
       continue;
     }
-    if (op.type == WriteBatch::OpType::kClear) {
+    if (op.type == log::OpType::kClear) {
       digest = StateDigest{};
       live_keys = 0;
       overlay_.clear();
@@ -71,8 +71,8 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
     const bool existed = CurrentEntryHashLocked(op.key, &old_hash);
     digest.low -= old_hash.low;
     digest.high -= old_hash.high;
-    live_keys += (op.type == WriteBatch::OpType::kPut ? 1 : 0) - (existed ? 1 : 0);
-    if (op.type == WriteBatch::OpType::kPut) {
+    live_keys += (op.type == log::OpType::kPut ? 1 : 0) - (existed ? 1 : 0);
+    if (op.type == log::OpType::kPut) {
       assert(op.value.size() <= kValueBytesMax);  // ValidateBatch
       applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
       applied.entry.expire_at_ms = op.expire_at_ms;
@@ -96,7 +96,7 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
                     &value_offsets);
   assert(pending_.bytes.size() - group_offset == record_bytes);
   for (size_t i = 0; i < record.ops.size(); ++i) {
-    if (record.ops[i].type != WriteBatch::OpType::kPut) continue;
+    if (record.ops[i].type != log::OpType::kPut) continue;
     // Both checked against the index's limits above (the value lies inside the record).
     assert(value_offsets[i] < record_bytes);
     record.ops[i].entry.segment_id = static_cast<uint32_t>(next_segment_id_);
@@ -106,8 +106,8 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
   record.live_keys = live_keys;
   // In op order, so that of several puts of one key in this batch the last value stays; a key
   // the batch deleted last keeps its deleted entry.
-  for (auto& op : batch.mutable_ops()) {
-    if (op.type != WriteBatch::OpType::kPut) continue;
+  for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
+    if (op.type != log::OpType::kPut) continue;
     auto entry = overlay_.find(op.key);  // absent if a later clear in this batch removed it
     if (entry != overlay_.end() && !entry->second.deleted) {
       entry->second.value = std::move(op.value);
@@ -337,18 +337,18 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
   for (const auto& record : group.records) {
     for (const auto& op : record.ops) {
       switch (op.type) {
-        case WriteBatch::OpType::kPut:
+        case log::OpType::kPut:
           index_.Put(op.key, op.entry);
           break;
-        case WriteBatch::OpType::kDelete:
+        case log::OpType::kDelete:
           index_.Erase(op.key);
           break;
-        case WriteBatch::OpType::kExpire:
+        case log::OpType::kExpire:
           if (index_.Erase(op.key)) ++expired_keys_;
           break;
-        case WriteBatch::OpType::kRestorePoint:
+        case log::OpType::kRestorePoint:
           break;
-        case WriteBatch::OpType::kClear:
+        case log::OpType::kClear:
           index_.Clear();
           break;
       }
@@ -407,7 +407,7 @@ void DBImpl::Fail(const Status& status) {
 
 Result<uint64_t> DBImpl::CreateRestorePoint(std::string_view name) {
   WriteBatch batch;
-  batch.RestorePoint(name);
+  WriteBatchInternal::RestorePoint(&batch, name);
   ORDO_ASSIGN_OR_RETURN(uint64_t lsn, Submit(std::move(batch)));
   ORDO_RETURN_IF_ERROR(WaitForAck(lsn));
   return lsn;

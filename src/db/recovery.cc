@@ -394,7 +394,7 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
   assert(record_offset >= log::kSegmentHeaderBytes && record_offset < log::kSegmentFileBytesMax);
   for (const auto& op : record.ops) {
     switch (op.type) {
-      case WriteBatch::OpType::kPut: {
+      case log::OpType::kPut: {
         assert(op.value.size() <= kValueBytesMax);
         assert(record_offset + op.value_offset + op.value.size() <= log::kSegmentFileBytesMax);
         index::IndexEntry entry;
@@ -406,14 +406,14 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
         index->Put(op.key, entry);
         break;
       }
-      case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire:
+      case log::OpType::kDelete:
+      case log::OpType::kExpire:
         index->Erase(op.key);
         break;
-      case WriteBatch::OpType::kClear:
+      case log::OpType::kClear:
         index->Clear();
         break;
-      case WriteBatch::OpType::kRestorePoint:
+      case log::OpType::kRestorePoint:
         break;
     }
   }

@@ -33,8 +33,10 @@ class RecoveryCheckpointTest : public ::testing::Test {
   std::string WriteDatabase() {
     Options options;
     options.segment_bytes = kSegmentBytesMin;
-    std::unique_ptr<DB> db;
-    EXPECT_OK(DB::Open(options, data(), &db));
+    auto opened = DB::Open(options, data());
+    EXPECT_OK(opened);
+    if (!opened.ok()) return {};
+    std::unique_ptr<DB> db = std::move(*opened);
     for (int i = 0; i < 200; ++i) {
       EXPECT_OK(db->Put("key" + std::to_string(i), std::string(1000, 'v')));
     }
@@ -68,10 +70,8 @@ class RecoveryCheckpointTest : public ::testing::Test {
   }
 
   void ExpectIgnoredAndRebuilt(uint64_t keys = 200) {
-    std::unique_ptr<DB> db;
     OpenReport report;
-    const Status opened = DB::Open(Options(), data(), &db, &report);
-    ASSERT_OK(opened);
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(Options(), data(), &report));
     EXPECT_TRUE(report.checkpoint.empty());
     bool ignored = false;
     for (const auto& action : report.actions) {
@@ -111,7 +111,7 @@ TEST_F(RecoveryCheckpointTest, ReplaySegmentPastTheLogIsIgnored) {
 TEST_F(RecoveryCheckpointTest, EntriesThatContradictTheReplayedLogAreIgnored) {
   Options options;
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(options, data(), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(options, data()));
   for (int i = 0; i < 20; ++i) ASSERT_OK(db->Put("key" + std::to_string(i), "v"));
   ASSERT_OK(db->Checkpoint());
   for (int i = 20; i < 40; ++i) ASSERT_OK(db->Put("key" + std::to_string(i), "v"));
@@ -157,7 +157,7 @@ TEST_F(RecoveryCheckpointTest, CheckpointThatContradictsItsOwnRecordIsIgnored) {
   ASSERT_OK(index::WriteCheckpoint(fs, data() + "/index", entries, info));
   ExpectIgnoredAndRebuilt();
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(Options(), data(), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(Options(), data()));
   std::string value;
   ASSERT_OK(db->Get("key7", &value));
   EXPECT_EQ(value, std::string(1000, 'v'));

@@ -25,8 +25,7 @@ class SegmentIdLimitTest : public ::testing::Test {
   // or active.
   void MakeLogAtTheLastId(bool sealed) {
     {
-      std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(Options(), data(), &db));
+      ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(Options(), data()));
       ASSERT_OK(db->Close());
     }
     for (const char* folder : {"/log", "/index"}) {
@@ -59,8 +58,7 @@ TEST_F(SegmentIdLimitTest, AWriteNeedingASegmentPastTheLastIdIsRefusedAndTheRest
   ASSERT_NO_FATAL_FAILURE(MakeLogAtTheLastId(/*sealed=*/false));
   Options options;
   options.segment_bytes = kSegmentBytesMin;
-  std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(options, data(), &db));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(options, data()));
   const std::string value(1000, 'v');
   uint64_t written = 0;
   Status refused;
@@ -85,7 +83,7 @@ TEST_F(SegmentIdLimitTest, AWriteNeedingASegmentPastTheLastIdIsRefusedAndTheRest
   ASSERT_OK(db->Close());
 
   db.reset();
-  ASSERT_OK(DB::Open(options, data(), &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(options, data()));
   EXPECT_EQ(db->CountKeys(), written - 1);
   EXPECT_EQ(db->Digest(), digest);
   ASSERT_OK(db->Get("key1", &read));
@@ -95,15 +93,14 @@ TEST_F(SegmentIdLimitTest, AWriteNeedingASegmentPastTheLastIdIsRefusedAndTheRest
 
 TEST_F(SegmentIdLimitTest, OpeningWhenTheLastIdIsSealedFailsNamingTheLimit) {
   ASSERT_NO_FATAL_FAILURE(MakeLogAtTheLastId(/*sealed=*/true));
-  std::unique_ptr<DB> db;
-  const Status opened = DB::Open(Options(), data(), &db);
+  const Status opened = DB::Open(Options(), data()).status();
   EXPECT_TRUE(opened.IsNotSupported()) << opened.ToString();
   EXPECT_NE(opened.message().find(std::to_string(log::kSegmentIdMax)), std::string::npos)
       << opened.ToString();
   // It reads: opening read-only creates no segment.
   Options read_only;
   read_only.read_only = true;
-  ASSERT_OK(DB::Open(read_only, data(), &db));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DB> db, DB::Open(read_only, data()));
   EXPECT_EQ(db->CountKeys(), 0u);
   ASSERT_OK(db->Close());
 }

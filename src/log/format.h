@@ -109,8 +109,20 @@ Result<std::vector<uint64_t>> ListSegmentIds(FileSystem* fs, const std::string& 
 
 // ---- Records.
 
+// An op's type byte in a record (docs/FORMAT.md, "Record"): on-disk values, never renumbered.
+enum class OpType : uint8_t {
+  kPut = 1,           // key, value, expire_at_ms (0 = never)
+  kDelete = 2,        // key
+  kClear = 3,         // removes every key (FLUSHDB, FLUSHALL)
+  kExpire = 4,        // key: a delete because the key's time ran out (logged so the log decides)
+  kRestorePoint = 5,  // key holds a name: marks this commit for `ordo restore --point`; no
+                      // change to the state
+};
+// A restore point's name has 1 to this many bytes (ValidateBatch).
+inline constexpr uint64_t kRestorePointNameBytesMax = 256;
+
 struct RecordOp {
-  WriteBatch::OpType type;
+  OpType type;
   std::string_view key;
   std::string_view value;
   int64_t expire_at_ms = 0;

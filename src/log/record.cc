@@ -9,6 +9,7 @@
 //     kClear:  nothing
 #include "fmt/format.h"
 #include "log/format.h"
+#include "log/write_batch_internal.h"
 #include "util/checksum.h"
 #include "util/coding.h"
 
@@ -36,7 +37,7 @@ Status CheckDecodedOp(const RecordOp& op, uint32_t i) {
     return Status::Corruption(fmt::format("record op {}: value of {} bytes exceeds the limit of {}",
                                           i, op.value.size(), kValueBytesMax));
   }
-  if (op.type == WriteBatch::OpType::kRestorePoint &&
+  if (op.type == OpType::kRestorePoint &&
       (op.key.empty() || op.key.size() > kRestorePointNameBytesMax)) {
     return Status::Corruption(
         fmt::format("record op {}: restore point name of {} bytes (1 to {} allowed)", i,
@@ -53,11 +54,11 @@ Status CheckDecodedOp(const RecordOp& op, uint32_t i) {
 
 uint64_t EncodedRecordBytes(const WriteBatch& batch) {
   uint64_t bytes = kRecordHeaderBytes + kRecordFixedPayloadBytes;
-  for (const auto& op : batch.ops()) {
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
     bytes += 1;
-    if (op.type == WriteBatch::OpType::kClear) continue;
+    if (op.type == OpType::kClear) continue;
     bytes += VarintBytes(op.key.size()) + op.key.size();
-    if (op.type == WriteBatch::OpType::kPut) {
+    if (op.type == OpType::kPut) {
       bytes += VarintBytes(op.value.size()) + op.value.size() + 8;
     }
   }
@@ -65,8 +66,7 @@ uint64_t EncodedRecordBytes(const WriteBatch& batch) {
 }
 
 Status ValidateBatch(const WriteBatch& batch) {
-  for (size_t i = 0; i < batch.ops().size(); ++i) {
-    const auto& op = batch.ops()[i];
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
     if (op.key.size() > kKeyBytesMax) {
       return Status::InvalidArgument(fmt::format("key of {} bytes exceeds the limit of {} bytes",
                                                  op.key.size(), kKeyBytesMax));
@@ -75,7 +75,7 @@ Status ValidateBatch(const WriteBatch& batch) {
       return Status::InvalidArgument(fmt::format("value of {} bytes exceeds the limit of {} bytes",
                                                  op.value.size(), kValueBytesMax));
     }
-    if (op.type == WriteBatch::OpType::kRestorePoint &&
+    if (op.type == OpType::kRestorePoint &&
         (op.key.empty() || op.key.size() > kRestorePointNameBytesMax)) {
       return Status::InvalidArgument(
           fmt::format("restore point name of {} bytes: it must have 1 to {} bytes", op.key.size(),
@@ -109,15 +109,15 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   PutFixed64(target, meta.live_keys);
   // ValidateBatch bounds the whole payload, and with it every count and offset below.
   assert(expected_bytes - kRecordHeaderBytes <= kRecordPayloadBytesMax);
-  PutFixed32(target, static_cast<uint32_t>(batch.ops().size()));
+  PutFixed32(target, static_cast<uint32_t>(batch.size()));
   value_offsets->clear();
-  for (const auto& op : batch.ops()) {
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
     // The limits DecodeRecordPayload refuses beyond.
     assert(op.key.size() <= kKeyBytesMax && op.value.size() <= kValueBytesMax);
     target->push_back(static_cast<char>(op.type));
     uint32_t value_offset = 0;
-    if (op.type != WriteBatch::OpType::kClear) PutLengthPrefixed(target, op.key);
-    if (op.type == WriteBatch::OpType::kPut) {
+    if (op.type != OpType::kClear) PutLengthPrefixed(target, op.key);
+    if (op.type == OpType::kPut) {
       assert(op.expire_at_ms >= 0);
       PutVarint64(target, op.value.size());
       value_offset = static_cast<uint32_t>(target->size() - record_start);
@@ -188,18 +188,18 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
   for (uint32_t i = 0; i < op_count; ++i) {
     uint8_t type = 0;
     if (!decoder.GetByte(&type)) return Status::Corruption(fmt::format("record op {} missing", i));
-    RecordOp op{static_cast<WriteBatch::OpType>(type), {}, {}, 0, 0};
+    RecordOp op{static_cast<OpType>(type), {}, {}, 0, 0};
     switch (op.type) {
-      case WriteBatch::OpType::kClear:
+      case OpType::kClear:
         break;
-      case WriteBatch::OpType::kDelete:
-      case WriteBatch::OpType::kExpire:
-      case WriteBatch::OpType::kRestorePoint:
+      case OpType::kDelete:
+      case OpType::kExpire:
+      case OpType::kRestorePoint:
         if (!decoder.GetLengthPrefixed(&op.key)) {
           return Status::Corruption(fmt::format("record op {}: key truncated", i));
         }
         break;
-      case WriteBatch::OpType::kPut: {
+      case OpType::kPut: {
         uint64_t expire = 0;
         if (!decoder.GetLengthPrefixed(&op.key) || !decoder.GetLengthPrefixed(&op.value) ||
             !decoder.GetFixed64(&expire)) {

@@ -13,6 +13,7 @@
 #include "log/format.h"
 #include "log/segment_reader.h"
 #include "log/segment_writer.h"
+#include "log/write_batch_internal.h"
 #include "tests/test_util.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -121,14 +122,14 @@ std::string PayloadWithOps(uint32_t op_count, const std::string& ops) {
   return payload + ops;
 }
 
-std::string Op(WriteBatch::OpType type, std::string_view key) {
+std::string Op(OpType type, std::string_view key) {
   std::string op(1, static_cast<char>(type));
   PutLengthPrefixed(&op, key);
   return op;
 }
 
 std::string PutOp(std::string_view key, std::string_view value, int64_t expire_at_ms) {
-  std::string op = Op(WriteBatch::OpType::kPut, key);
+  std::string op = Op(OpType::kPut, key);
   PutLengthPrefixed(&op, value);
   PutFixed64(&op, static_cast<uint64_t>(expire_at_ms));
   return op;
@@ -146,10 +147,10 @@ TEST(KeySizeLimit, DecodedOpsPastTheBatchLimitsAreCorruption) {
   };
   const Case cases[] = {
       {PutOp(too_long, "v", 0), "key of " + std::to_string(kKeyBytesMax + 1)},
-      {Op(WriteBatch::OpType::kDelete, too_long), "key of"},
-      {Op(WriteBatch::OpType::kExpire, too_long), "key of"},
-      {Op(WriteBatch::OpType::kRestorePoint, ""), "restore point name of 0 bytes"},
-      {Op(WriteBatch::OpType::kRestorePoint, std::string(kRestorePointNameBytesMax + 1, 'n')),
+      {Op(OpType::kDelete, too_long), "key of"},
+      {Op(OpType::kExpire, too_long), "key of"},
+      {Op(OpType::kRestorePoint, ""), "restore point name of 0 bytes"},
+      {Op(OpType::kRestorePoint, std::string(kRestorePointNameBytesMax + 1, 'n')),
        "restore point name of"},
       {PutOp("key", "v", -5), "negative expiry time -5"},
   };

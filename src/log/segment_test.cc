@@ -10,6 +10,7 @@
 #include "log/segment_reader.h"
 #include "log/segment_verifier.h"
 #include "log/segment_writer.h"
+#include "log/write_batch_internal.h"
 #include "tests/test_util.h"
 #include "util/checksum.h"
 #include "util/coding.h"
@@ -24,7 +25,7 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   batch.Put("key", std::string("v\0alue", 6), 1234567);
   batch.Delete("gone");
   batch.ClearDatabase();
-  batch.Expire("late");
+  WriteBatchInternal::Expire(&batch, "late");
   batch.Put(std::string(300, 'k'), std::string(70000, 'v'));
   std::string bytes;
   std::vector<uint32_t> value_offsets;
@@ -40,15 +41,15 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   EXPECT_EQ(record.commit_time_micros, 1700000000000000);
   EXPECT_EQ(record.digest, (StateDigest{5, 6}));
   ASSERT_EQ(record.ops.size(), 5u);
-  EXPECT_EQ(record.ops[0].type, WriteBatch::OpType::kPut);
+  EXPECT_EQ(record.ops[0].type, log::OpType::kPut);
   EXPECT_EQ(record.ops[0].key, "key");
   EXPECT_EQ(record.ops[0].value, std::string("v\0alue", 6));
   EXPECT_EQ(record.ops[0].expire_at_ms, 1234567);
   EXPECT_EQ(bytes.substr(value_offsets[0], 6), std::string("v\0alue", 6));
   EXPECT_EQ(record.ops[0].value_offset, value_offsets[0]);
-  EXPECT_EQ(record.ops[1].type, WriteBatch::OpType::kDelete);
-  EXPECT_EQ(record.ops[2].type, WriteBatch::OpType::kClear);
-  EXPECT_EQ(record.ops[3].type, WriteBatch::OpType::kExpire);
+  EXPECT_EQ(record.ops[1].type, log::OpType::kDelete);
+  EXPECT_EQ(record.ops[2].type, log::OpType::kClear);
+  EXPECT_EQ(record.ops[3].type, log::OpType::kExpire);
   EXPECT_EQ(record.ops[3].key, "late");
   EXPECT_EQ(record.ops[4].value.size(), 70000u);
 }

@@ -36,8 +36,9 @@ Status Drill(FileSystem* fs, repository::Repository* repository,
   open.file_system = fs;
   open.read_only = true;
   open.create_if_missing = false;
-  std::unique_ptr<DB> db;
-  ORDO_RETURN_IF_ERROR(DB::Open(open, target, &db).WithContext("drill: opening " + target));
+  auto opened = DB::Open(open, target);
+  if (!opened.ok()) return opened.status().WithContext("drill: opening " + target);
+  std::unique_ptr<DB> db = std::move(*opened);
   report->open_seconds = static_cast<double>(MonotonicMicros() - open_start_micros) / 1e6;
   report->restored_digest = db->Digest();
   report->restored_keys = db->CountKeys();

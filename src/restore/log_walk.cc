@@ -127,8 +127,8 @@ class ScratchSpace {
 
 bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key) {
   for (const auto& op : record.ops) {
-    if (op.type == WriteBatch::OpType::kRestorePoint) continue;  // a name, not a key
-    if (op.type == WriteBatch::OpType::kClear || op.key == key) return true;
+    if (op.type == log::OpType::kRestorePoint) continue;  // a name, not a key
+    if (op.type == log::OpType::kClear || op.key == key) return true;
   }
   return false;
 }
@@ -417,17 +417,17 @@ bool ParseTimeArgument(const std::string& text, int64_t* unix_micros) {
   return true;
 }
 
-const char* OpTypeName(WriteBatch::OpType type) {
+const char* OpTypeName(log::OpType type) {
   switch (type) {
-    case WriteBatch::OpType::kPut:
+    case log::OpType::kPut:
       return "set";
-    case WriteBatch::OpType::kDelete:
+    case log::OpType::kDelete:
       return "delete";
-    case WriteBatch::OpType::kClear:
+    case log::OpType::kClear:
       return "clear";
-    case WriteBatch::OpType::kExpire:
+    case log::OpType::kExpire:
       return "expire";
-    case WriteBatch::OpType::kRestorePoint:
+    case log::OpType::kRestorePoint:
       return "restore-point";
   }
   return "unknown";

@@ -94,6 +94,6 @@ bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key);
 bool ParseTimeArgument(const std::string& text, int64_t* unix_micros);
 
 // Lower-case name of an op type: "set", "delete", "clear", "expire".
-const char* OpTypeName(WriteBatch::OpType type);
+const char* OpTypeName(log::OpType type);
 
 }  // namespace ordo::restore

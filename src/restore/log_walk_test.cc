@@ -14,6 +14,7 @@
 
 #include "backup/backup_run.h"
 #include "log/format.h"
+#include "log/write_batch_internal.h"
 #include "tests/backup_fixtures.h"
 #include "util/time_format.h"
 
@@ -23,7 +24,7 @@ namespace {
 using testing::InitAndOpen;
 
 struct SeenOp {
-  WriteBatch::OpType type;
+  log::OpType type;
   std::string key;
   size_t value_bytes = 0;
   int64_t expire_at_ms = 0;
@@ -63,7 +64,7 @@ uint64_t Workload(DB* db) {
   EXPECT_OK(db->Delete("key3"));
   EXPECT_OK(db->Put("ttl", "short", /*expire_at_ms=*/4102444800000));
   WriteBatch expire;
-  expire.Expire("ttl");
+  WriteBatchInternal::Expire(&expire, "ttl");
   EXPECT_OK(db->Write(std::move(expire)));
   WriteBatch clear;
   clear.ClearDatabase();
@@ -94,24 +95,24 @@ void ExpectWholeLog(const std::vector<Seen>& seen, uint64_t last_lsn, uint64_t c
   EXPECT_EQ(seen.back().live_keys, keys);
   // The ops are the ones written.
   EXPECT_EQ(seen[0].ops.size(), 1u);
-  EXPECT_EQ(seen[0].ops[0].type, WriteBatch::OpType::kPut);
+  EXPECT_EQ(seen[0].ops[0].type, log::OpType::kPut);
   EXPECT_EQ(seen[0].ops[0].key, "key0");
   EXPECT_EQ(seen[0].ops[0].value_bytes, 600u);
   const Seen& clear = seen[clear_lsn - 1];
   ASSERT_EQ(clear.ops.size(), 1u);
-  EXPECT_EQ(clear.ops[0].type, WriteBatch::OpType::kClear);
+  EXPECT_EQ(clear.ops[0].type, log::OpType::kClear);
   EXPECT_EQ(clear.live_keys, 0u);
   const Seen& expire = seen[clear_lsn - 2];
   ASSERT_EQ(expire.ops.size(), 1u);
-  EXPECT_EQ(expire.ops[0].type, WriteBatch::OpType::kExpire);
+  EXPECT_EQ(expire.ops[0].type, log::OpType::kExpire);
   EXPECT_EQ(expire.ops[0].key, "ttl");
   const Seen& ttl = seen[clear_lsn - 3];
   EXPECT_EQ(ttl.ops[0].key, "ttl");
   EXPECT_EQ(ttl.ops[0].expire_at_ms, 4102444800000);
-  EXPECT_EQ(seen[clear_lsn - 4].ops[0].type, WriteBatch::OpType::kDelete);
+  EXPECT_EQ(seen[clear_lsn - 4].ops[0].type, log::OpType::kDelete);
   const Seen& batch = seen.back();
   ASSERT_EQ(batch.ops.size(), 3u);
-  EXPECT_EQ(batch.ops[1].type, WriteBatch::OpType::kDelete);
+  EXPECT_EQ(batch.ops[1].type, log::OpType::kDelete);
   EXPECT_EQ(batch.ops[2].key, "bin\xff");
   EXPECT_EQ(batch.ops[2].value_bytes, 2u);
 }
@@ -120,7 +121,7 @@ TEST(LogWalk, DataDirectoryLiveAndClosedGivesEveryLsnOnce) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   const uint64_t last = db->AckedLsn();
   const StateDigest digest = db->Digest();
@@ -149,7 +150,7 @@ TEST(LogWalk, RepositoryAfterBackupGivesTheSameLog) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   auto repository = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"));
   ASSERT_NE(repository, nullptr);
@@ -203,7 +204,7 @@ TEST(LogWalk, FiltersSelectCommits) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   const uint64_t last = db->AckedLsn();
   std::vector<Seen> all;
@@ -218,7 +219,7 @@ TEST(LogWalk, FiltersSelectCommits) {
   std::vector<uint64_t> expected;
   for (const Seen& entry : all) {
     for (const SeenOp& op : entry.ops) {
-      if (op.key == "key5" || op.type == WriteBatch::OpType::kClear) {
+      if (op.key == "key5" || op.type == log::OpType::kClear) {
         expected.push_back(entry.lsn);
         break;
       }
@@ -268,7 +269,7 @@ TEST(LogWalk, MissingDirectoryIsNotFoundAndDamageIsCorruption) {
   const std::string data = scratch.Sub("data");
   {
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
     Workload(db.get());
     ASSERT_OK(db->Close());
   }
@@ -306,7 +307,7 @@ TEST(LogWalk, PublicKeyRepositoryNeedsTheSecretKey) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   const uint64_t clear_lsn = Workload(db.get());
   auto writer = InitAndOpen(FileSystem::Default(), scratch.Sub("repo"),
                             repository::EncryptionMode::kPublicKey, read_key, public_key);
@@ -338,7 +339,7 @@ TEST(LogWalk, LiveDirectoryUnderWritesIsAConsistentPrefix) {
   ordo::testing::ScratchDirectory scratch;
   const std::string data = scratch.Sub("data");
   std::unique_ptr<DB> db;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), data, &db));
+  ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), data));
   ASSERT_OK(db->Put("seed", "x"));
   std::atomic<bool> stop{false};
   std::thread writer([&] {

@@ -162,7 +162,7 @@ Result<uint64_t> FindRestorePoint(FileSystem* fs, const std::vector<SegmentFile>
       ORDO_RETURN_IF_ERROR(
           log::DecodeRecordPayload(payload, reader->header().format_version, &record));
       for (const auto& op : record.ops) {
-        if (op.type == WriteBatch::OpType::kRestorePoint && op.key == name) found = record.lsn;
+        if (op.type == log::OpType::kRestorePoint && op.key == name) found = record.lsn;
       }
     }
   }

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "backup/backup_run.h"
+#include "db/db_internal.h"
 #include "log/segment_reader.h"
 #include "restore/restore.h"
 #include "tests/backup_fixtures.h"
@@ -26,7 +27,7 @@ using testing::Recorded;
 class PointInTimeTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db_));
+    ASSERT_OK_AND_ASSIGN(db_, db::DBInternal::Open(testing::SmallSegments(), scratch_.Sub("data")));
   }
   void Write(WriteBatch batch) { ASSERT_OK(db_->Write(std::move(batch))); }
   Recorded Record() { return testing::RecordState(db_.get()); }
@@ -55,7 +56,7 @@ class PointInTimeTest : public ::testing::Test {
   }
 
   ordo::testing::ScratchDirectory scratch_;
-  std::unique_ptr<DB> db_;
+  std::unique_ptr<db::DBInternal> db_;  // restore points are the engine's (db_internal.h)
 };
 
 TEST_F(PointInTimeTest, RestoresToManyRecordedPointsExactly) {

@@ -89,12 +89,12 @@ class PruneRaceTest : public ::testing::Test {
     namespace stdfs = std::filesystem;
     ASSERT_NE(testing::InitAndOpen(FileSystem::Default(), Template()), nullptr);
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("a"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch_.Sub("a")));
     Fill(db.get(), 150, 0);
     TakeTemplateBackup(&b1_);
     db.reset();
     stdfs::copy(scratch_.Sub("a"), scratch_.Sub("a1"), stdfs::copy_options::recursive);
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("a"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch_.Sub("a")));
     Fill(db.get(), 150, 1);
     db.reset();
     TakeTemplateBackup(&b2_);

@@ -32,7 +32,7 @@ class PruneTest : public ::testing::Test {
     repository_ = InitAndOpen(FileSystem::Default(), Repo());
     ASSERT_NE(repository_, nullptr);
     std::unique_ptr<DB> db;
-    ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db));
+    ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch_.Sub("data")));
     for (int round = 0; round < 4; ++round) {
       Fill(db.get(), 150, round);
       backup::BackupResult result;
@@ -153,7 +153,7 @@ TEST_F(PruneTest, ADamagedManifestStopsPruneBeforeAnyDeletion) {
 // another sharing the repository keeps its newest backups instead of losing every one.
 TEST_F(PruneTest, KeepsTheNewestBackupsOfEveryDatabase) {
   std::unique_ptr<DB> other;
-  ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("other"), &other));
+  ASSERT_OK_AND_ASSIGN(other, DB::Open(testing::SmallSegments(), scratch_.Sub("other")));
   Fill(other.get(), 20);
   backup::BackupResult result;
   Status status = backup::TakeBackup(FileSystem::Default(), scratch_.Sub("other"),

@@ -243,9 +243,9 @@ Status CheckRestoredState(FileSystem* fs, const std::string& directory,
   options.read_only = true;
   options.create_if_missing = false;
   options.integrity_level = 1;
-  std::unique_ptr<DB> db;
-  ORDO_RETURN_IF_ERROR(
-      DB::Open(options, directory, &db).WithContext("the restored copy does not open"));
+  auto opened = DB::Open(options, directory);
+  if (!opened.ok()) return opened.status().WithContext("the restored copy does not open");
+  std::unique_ptr<DB> db = std::move(*opened);
   const StateDigest digest = db->Digest();
   const uint64_t keys = db->CountKeys();
   const uint64_t last_lsn = db->GetStatistics().last_lsn;

@@ -20,9 +20,10 @@ using testing::InitAndOpen;
 repository::Manifest MakeBackup(const ordo::testing::ScratchDirectory& scratch,
                                 repository::Repository* repository) {
   if (!std::filesystem::exists(scratch.Sub("data"))) {
-    std::unique_ptr<DB> db;
-    EXPECT_OK(DB::Open(testing::SmallSegments(), scratch.Sub("data"), &db));
-    Fill(db.get(), 300);
+    auto db = DB::Open(testing::SmallSegments(), scratch.Sub("data"));
+    EXPECT_OK(db);
+    if (!db.ok()) return {};
+    Fill(db->get(), 300);
   }
   backup::BackupResult result;
   const Status status = backup::TakeBackup(FileSystem::Default(), scratch.Sub("data"), repository,

@@ -339,9 +339,10 @@ Status Drill(VerifyState& state) {
   options.read_only = true;
   options.create_if_missing = false;
   options.integrity_level = 1;
-  std::unique_ptr<DB> db;
-  ORDO_RETURN_IF_ERROR(
-      DB::Open(options, target, &db).WithContext("drill: opening the restored copy " + target));
+  auto opened = DB::Open(options, target);
+  if (!opened.ok())
+    return opened.status().WithContext("drill: opening the restored copy " + target);
+  std::unique_ptr<DB> db = std::move(*opened);
   report->open_seconds = static_cast<double>(MonotonicMicros() - open_start_micros) / 1e6;
   report->rto_seconds = report->restore_seconds + report->open_seconds;
   report->restored_digest = db->Digest();

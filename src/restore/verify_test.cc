@@ -20,7 +20,7 @@ class VerifyTest : public ::testing::Test {
   void SetUp() override {
     {
       std::unique_ptr<DB> db;
-      ASSERT_OK(DB::Open(testing::SmallSegments(), scratch_.Sub("data"), &db));
+      ASSERT_OK_AND_ASSIGN(db, DB::Open(testing::SmallSegments(), scratch_.Sub("data")));
       Fill(db.get(), 300);
     }
     repository_ = InitAndOpen(FileSystem::Default(), Repo());

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "log/write_batch_internal.h"
 #include "server/commands.h"
 #include "server/reply.h"
 #include "server/resp_parser.h"
@@ -184,7 +185,7 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   // Until it is acknowledged the write is held twice: as the record waiting for the disk and as
   // the copy reads see meanwhile (client_limits.h).
   uint64_t held_bytes = 0;
-  for (const WriteBatch::Op& op : batch.ops())
+  for (const auto& op : WriteBatchInternal::Ops(batch))
     held_bytes += 2 * (op.key.size() + op.value.size() + 32);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "db/db_internal.h"
 #include "ordo/db.h"
 #include "ordo/options.h"
 #include "server/client_limits.h"
@@ -112,7 +113,7 @@ struct ClientState {
 };
 
 struct CommandContext {
-  DB* db = nullptr;
+  db::DBInternal* db = nullptr;  // the engine: writes go through its commit protocol
   ServerState* server = nullptr;
   ClientState* client = nullptr;
   const std::vector<std::string>* args = nullptr;

@@ -20,7 +20,7 @@ class CommandTableTest : public ::testing::Test {
   void Open(FileSystem* file_system = nullptr) {
     Options options;
     options.file_system = file_system;
-    ASSERT_OK(DB::Open(options, scratch_.Sub("data"), &db_));
+    ASSERT_OK_AND_ASSIGN(db_, db::DBInternal::Open(options, scratch_.Sub("data")));
     client_.authenticated = true;
   }
 
@@ -39,7 +39,7 @@ class CommandTableTest : public ::testing::Test {
   }
 
   ordo::testing::ScratchDirectory scratch_;
-  std::unique_ptr<DB> db_;
+  std::unique_ptr<db::DBInternal> db_;
   ServerState server_;
   ClientState client_;
   uint64_t last_lsn_ = 0;

@@ -374,8 +374,9 @@ Status Server::OpenDatabase(std::ostream& out) {
     state_.slow_disk = slow_disk_.get();
   }
   OpenReport report;
-  Status status = DB::Open(options, options_.data_directory, &db_, &report);
-  if (!status.ok()) return status.WithContext("opening " + options_.data_directory);
+  auto opened = db::DBInternal::Open(options, options_.data_directory, &report);
+  if (!opened.ok()) return opened.status().WithContext("opening " + options_.data_directory);
+  db_ = std::move(*opened);
   state_.open_report = report;
   int ack_fd = ack_fd_;
   // Runs on the committer thread: only a write to the eventfd, never a call into the DB.
@@ -611,7 +612,7 @@ void Server::CommitIteration() {
   // The replies wait for the sync either way; reads go on being served by the next iteration.
   // Sending the released replies can resume a paused client (its output buffer drained), whose
   // commands then submit more writes: commit those too, in a few more rounds at most, rather
-  // than leave them to the committer thread's backstop (up to kDeferredCommitMaxMs).
+  // than leave them to the committer thread's backstop (up to db::kDeferredCommitMaxMs).
   constexpr int kCommitRoundsMax = 4;
   for (int round = 0; round < kCommitRoundsMax; ++round) {
     const uint64_t submitted_before = state_.last_submitted_lsn;

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "backup/archive_loop.h"
+#include "db/db_internal.h"
 #include "io/slow_disk_file_system.h"
 #include "ordo/db.h"
 #include "ordo/options.h"
@@ -125,7 +126,7 @@ class Server {
   ServerState state_;
   std::ostream* log_ = nullptr;                    // where Run's caller reads the server's messages
   std::unique_ptr<SlowDiskFileSystem> slow_disk_;  // with enable-debug-command only
-  std::unique_ptr<DB> db_;
+  std::unique_ptr<db::DBInternal> db_;
   std::unique_ptr<BackupWorker> backups_;
   std::unique_ptr<backup::ContinuousArchiver> archive_;
   std::unique_ptr<EventLoop> loop_;

@@ -1,0 +1,72 @@
+// DBInternal: the database's interface beyond the embedding contract (include/ordo/db.h), for
+// the layers above db/ (the server's event loop and commands, the cli) and the engine's own
+// tests. An embedder writes with Put, Delete and Write, which wait for durability; the server
+// instead sequences each command's write at once and commits an event-loop iteration's writes
+// as one group, holding each reply until its write is acknowledged. That commit protocol
+// (Submit, SubmitDeferred, CommitPending, the ack listener) and restore points are here.
+//
+// DBInternal::Open and DB::Open return the same object (the engine, DBImpl), the one as a
+// DBInternal, the other as a DB. Thread safety, ownership and errors are as in db.h.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "ordo/db.h"
+#include "ordo/options.h"
+#include "ordo/status.h"
+
+namespace ordo::db {
+
+// The longest a write submitted with SubmitDeferred waits for its committer when the caller
+// never calls CommitPending() (the committer thread's backstop).
+inline constexpr int64_t kDeferredCommitMaxMs = 100;
+// Pending log bytes above which CommitPending() leaves the commit to the committer thread.
+inline constexpr uint64_t kCallerCommitBytesMax = 1024 * 1024;
+
+class DBInternal : public DB {
+ public:
+  // As DB::Open.
+  static Result<std::unique_ptr<DBInternal>> Open(const Options& options,
+                                                  const std::string& directory,
+                                                  OpenReport* report = nullptr);
+
+  // Asynchronous write: validates and sequences `batch`, makes it visible, and returns its LSN
+  // without waiting. Durability is signalled through AckedLsn() and the ack listener. An empty
+  // batch returns the last LSN and writes nothing. Errors as DB::Write's, before anything is
+  // sequenced.
+  virtual Result<uint64_t> Submit(WriteBatch batch) = 0;
+  // Like Submit, but does not wake the committer thread: the write waits for the caller's
+  // CommitPending(), so that a burst of writes (an event loop's iteration) goes out as one
+  // group, with one hand-off instead of one per write. A deferred write the caller never
+  // commits is committed by the committer thread within kDeferredCommitMaxMs anyway (or at
+  // once when someone calls WaitForAck for it): forgetting CommitPending() costs latency, never
+  // the write.
+  virtual Result<uint64_t> SubmitDeferred(WriteBatch batch) = 0;
+  // Commits every pending write (deferred or not) on the calling thread, as the committer
+  // thread would: one write(2), one fdatasync (sync mode always), apply, acknowledge. Returns
+  // OK once they are acknowledged (AckedLsn() covers them), or at once if nothing is pending;
+  // the ack listener is not called for a commit made here (the caller sees AckedLsn() move).
+  // If the committer thread is busy (writing a group or a checkpoint), or the pending writes
+  // come to more than kCallerCommitBytesMax (a large value would hold the caller for long),
+  // wakes the committer thread to commit them instead and returns OK without waiting; the
+  // listener then reports them as usual. Failed if the database has failed (the write or sync
+  // error here fails it, as on the committer thread).
+  virtual Status CommitPending() = 0;
+  // Called after each group the committer thread acknowledges (not after a CommitPending()
+  // commit: its caller knows), and when the database fails, on the thread that committed or
+  // failed. Must be cheap and must not call into the DB (a server writes to an eventfd). Set
+  // once, before writes start; null to remove.
+  virtual void SetAckListener(std::function<void()> listener) = 0;
+
+  // Logs a named restore point (a commit that changes nothing) and waits for it to be
+  // acknowledged; returns its LSN. `ordo restore --point NAME` restores to the state at it.
+  // InvalidArgument for an empty name or one over log::kRestorePointNameBytesMax; otherwise
+  // errors as DB::Write's.
+  virtual Result<uint64_t> CreateRestorePoint(std::string_view name) = 0;
+};
+
+}  // namespace ordo::db

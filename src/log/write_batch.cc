@@ -1,0 +1,36 @@
+// WriteBatch (include/ordo/db.h) and WriteBatchInternal (write_batch_internal.h): a batch is the
+// list of its ops, which the log encodes as one record (record.cc).
+#include "log/write_batch_internal.h"
+
+namespace ordo {
+
+WriteBatch::WriteBatch() = default;
+WriteBatch::WriteBatch(const WriteBatch& other) = default;
+WriteBatch::WriteBatch(WriteBatch&& other) noexcept = default;
+WriteBatch& WriteBatch::operator=(const WriteBatch& other) = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&& other) noexcept = default;
+WriteBatch::~WriteBatch() = default;
+
+void WriteBatch::Put(std::string_view key, std::string_view value, int64_t expire_at_ms) {
+  ops_.push_back(Op{log::OpType::kPut, std::string(key), std::string(value), expire_at_ms});
+}
+
+void WriteBatch::Delete(std::string_view key) {
+  ops_.push_back(Op{log::OpType::kDelete, std::string(key), {}, 0});
+}
+
+void WriteBatch::ClearDatabase() { ops_.push_back(Op{log::OpType::kClear, {}, {}, 0}); }
+
+bool WriteBatch::empty() const { return ops_.empty(); }
+
+size_t WriteBatch::size() const { return ops_.size(); }
+
+void WriteBatchInternal::Expire(WriteBatch* batch, std::string_view key) {
+  batch->ops_.push_back(Op{log::OpType::kExpire, std::string(key), {}, 0});
+}
+
+void WriteBatchInternal::RestorePoint(WriteBatch* batch, std::string_view name) {
+  batch->ops_.push_back(Op{log::OpType::kRestorePoint, std::string(name), {}, 0});
+}
+
+}  // namespace ordo

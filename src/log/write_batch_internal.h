@@ -1,0 +1,44 @@
+// The engine's side of a WriteBatch (in the manner of LevelDB's WriteBatchInternal): the ops a
+// batch holds, as the log records them, and the ops only the engine writes. include/ordo/db.h
+// keeps them out of the embedding contract: an embedder builds a batch with Put, Delete and
+// ClearDatabase; the log encodes its ops (record.cc), the database applies them (src/db/), the
+// server counts their bytes. They live here, in the log, because the log is the lowest layer
+// that reads them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "log/format.h"
+#include "ordo/db.h"
+
+namespace ordo {
+
+// One op of a WriteBatch.
+struct WriteBatch::Op {
+  log::OpType type;
+  std::string key;  // the name, for kRestorePoint; empty for kClear
+  std::string value;
+  int64_t expire_at_ms = 0;  // kPut: Unix ms, 0 = never
+};
+
+class WriteBatchInternal {
+ public:
+  using Op = WriteBatch::Op;
+
+  // The ops in the order added.
+  static const std::vector<Op>& Ops(const WriteBatch& batch) { return batch.ops_; }
+  // The same, for the database to move values out of a batch it owns.
+  static std::vector<Op>& MutableOps(WriteBatch* batch) { return batch->ops_; }
+
+  // A delete because the key's time ran out (the expiry sweep and reads log it, so that replay
+  // and every reader of the log agree on when a key went).
+  static void Expire(WriteBatch* batch, std::string_view key);
+  // A named restore point: a mark in the log for `ordo restore --point NAME`, no change to the
+  // state. The name has 1 to log::kRestorePointNameBytesMax bytes (checked at write).
+  static void RestorePoint(WriteBatch* batch, std::string_view name);
+};
+
+}  // namespace ordo
