@@ -18,7 +18,8 @@
 // thread's own writes are acknowledged once its Put/Delete/Write returned OK. If the database
 // fails (an I/O error), writes not yet durable are dropped from view.
 //
-// Errors: every call that can fail returns a Status (or a Result); no call throws. After a
+// Errors: every call that can fail returns a Status (or a Result); no call throws, except
+// std::bad_alloc when memory runs out (as the standard library's containers do). After a
 // failed write or sync the database is in the failed state: every later write returns
 // Status::Failed naming the original error, reads go on serving what is durable.
 //
