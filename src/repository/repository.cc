@@ -58,6 +58,13 @@ Status NotStoredName(const std::string& stored_name) {
   return Status::InvalidArgument("stored name \"" + stored_name + "\" is not a SHA-256");
 }
 
+// A manifest that names the stored size (not 0) must match it.
+Status CheckStoredBytes(const std::string& path, uint64_t size, const ManifestFile& file) {
+  if (file.stored_bytes == 0 || file.stored_bytes == size) return Status::Ok();
+  return Status::Corruption(path + ": " + std::to_string(size) + " stored bytes, manifest says " +
+                            std::to_string(file.stored_bytes));
+}
+
 Status HashMismatch(const std::string& path, const std::string& actual, const std::string& name) {
   return Status::Corruption(path + ": hash mismatch: stored bytes hash to " + actual +
                             ", name says " + name);
@@ -209,11 +216,7 @@ Status Repository::PutFile(const ReadChunk& source, ManifestFile* file, uint64_t
 Status Repository::ReadFile(const ManifestFile& file, const WriteChunk& sink) {
   if (!can_read_) return CannotRead();
   if (!IsSha256Hex(file.stored_name)) return NotStoredName(file.stored_name);
-  const std::string name = StoredName(file.stored_name);
-  if (name.empty()) {
-    return Status::Corruption(store_->Describe(DataName(file.stored_name)) +
-                              ": missing from the repository");
-  }
+  ORDO_ASSIGN_OR_RETURN(const std::string name, LocateStored(file.stored_name));
   const std::string path = store_->Describe(name);
   ORDO_ASSIGN_OR_RETURN(auto stored, store_->Open(name));
   ORDO_ASSIGN_OR_RETURN(const uint64_t size, store_->Size(name));
@@ -233,10 +236,7 @@ Status Repository::ReadFile(const ManifestFile& file, const WriteChunk& sink) {
   if (summary.stored_sha256 != file.stored_name) {
     return HashMismatch(path, summary.stored_sha256, file.stored_name);
   }
-  if (file.stored_bytes != 0 && file.stored_bytes != size) {
-    return Status::Corruption(path + ": " + std::to_string(size) + " stored bytes, manifest says " +
-                              std::to_string(file.stored_bytes));
-  }
+  ORDO_RETURN_IF_ERROR(CheckStoredBytes(path, size, file));
   if (!file.plain_sha256.empty() &&
       (summary.plain_sha256 != file.plain_sha256 || summary.plain_bytes != file.plain_bytes)) {
     return Status::Corruption(path + ": plain content is " + std::to_string(summary.plain_bytes) +
@@ -248,20 +248,13 @@ Status Repository::ReadFile(const ManifestFile& file, const WriteChunk& sink) {
 
 Status Repository::CheckStored(const ManifestFile& file) {
   if (!IsSha256Hex(file.stored_name)) return NotStoredName(file.stored_name);
-  const std::string name = StoredName(file.stored_name);
-  if (name.empty()) {
-    return Status::Corruption(store_->Describe(DataName(file.stored_name)) +
-                              ": missing from the repository");
-  }
+  ORDO_ASSIGN_OR_RETURN(const std::string name, LocateStored(file.stored_name));
   const std::string path = store_->Describe(name);
   std::string actual;
   uint64_t size = 0;
   ORDO_RETURN_IF_ERROR(HashStored(name, &actual, &size));
   if (actual != file.stored_name) return HashMismatch(path, actual, file.stored_name);
-  if (file.stored_bytes != 0 && file.stored_bytes != size) {
-    return Status::Corruption(path + ": " + std::to_string(size) + " stored bytes, manifest says " +
-                              std::to_string(file.stored_bytes));
-  }
+  ORDO_RETURN_IF_ERROR(CheckStoredBytes(path, size, file));
   return Status::Ok();
 }
 
@@ -468,6 +461,15 @@ Status Repository::RemoveArchivePiece(const ArchivePiece& piece) {
     return Status::InvalidArgument("malformed database id \"" + piece.database_id + "\"");
   }
   return store_->Remove(ArchivePieceName(piece));
+}
+
+Result<std::string> Repository::LocateStored(const std::string& stored_name) {
+  std::string name = StoredName(stored_name);
+  if (name.empty()) {
+    return Status::Corruption(store_->Describe(DataName(stored_name)) +
+                              ": missing from the repository");
+  }
+  return name;
 }
 
 std::string Repository::StoredName(const std::string& stored_name) {

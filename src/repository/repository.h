@@ -293,6 +293,8 @@ class Repository final {
   // Where a content file is: data/, or trash/ while a prune decides about it (readers read it
   // there), or "" if neither.
   std::string StoredName(const std::string& stored_name);
+  // StoredName, or Corruption naming data/<stored_name> as missing (a manifest names it).
+  Result<std::string> LocateStored(const std::string& stored_name);
   // Publishes lease_ (replacing this writer's earlier version), refreshed now.
   Status PublishLease();
   // Republishes the lease once it is kLeaseRefreshSeconds old.
