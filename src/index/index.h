@@ -44,9 +44,9 @@ static_assert(log::kSegmentFileBytesMax <= UINT32_MAX, "IndexEntry::value_offset
 static_assert(kValueBytesMax <= UINT32_MAX, "IndexEntry::value_bytes");
 
 // A key in 20 bytes: up to 19 bytes inline, longer ones (up to kKeyBytesMax, their length in 4
-// bytes) on the heap. With the 28-byte entry a
-// slot is 48 bytes (docs/BENCHMARKS.md, index memory per key). Inline keys also make the
-// b-tree's comparisons cheap: no pointer to chase (redis-benchmark's keys are 16 bytes).
+// bytes) on the heap. With the 28-byte entry a slot is 48 bytes (docs/BENCHMARKS.md, index memory
+// per key). Inline keys also make the b-tree's comparisons cheap: no pointer to chase
+// (redis-benchmark's keys are 16 bytes).
 class CompactKey {
  public:
   explicit CompactKey(std::string_view key);

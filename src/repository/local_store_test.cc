@@ -32,7 +32,7 @@ TEST_F(LocalStoreTest, PutIsWriteOnceAndDurableInFreshDirectories) {
   EXPECT_TRUE(published);
   ASSERT_OK(store_->Put("a/b/one.json", "second", &published));
   EXPECT_FALSE(published);  // never overwritten
-  EXPECT_EQ(*store_->ReadSmall("a/b/one.json", 100), "first");
+  EXPECT_EQ(*store_->ReadSmall("a/b/one.json", 100, "a test file"), "first");
   EXPECT_EQ(*store_->Size("a/b/one.json"), 5u);
   EXPECT_EQ(Sorted("a/b"), std::vector<std::string>{"one.json"});  // no temporaries listed
   EXPECT_EQ(store_->Describe("a/b/one.json"), scratch_.Sub("repo") + "/a/b/one.json");
@@ -53,14 +53,14 @@ TEST_F(LocalStoreTest, NewFileIsNamedWhenCommittedAndVanishesIfAbandoned) {
   bool published = false;
   ASSERT_OK((*file)->Commit("data/name", &published));
   EXPECT_TRUE(published);
-  EXPECT_EQ(*store_->ReadSmall("data/name", 100), "kept");
+  EXPECT_EQ(*store_->ReadSmall("data/name", 100, "a test file"), "kept");
 }
 
 TEST_F(LocalStoreTest, ReplaceMoveRemoveAndListing) {
   ASSERT_OK(store_->CreateRoot());
   ASSERT_OK(store_->Replace("leases/x.json", "v1"));
   ASSERT_OK(store_->Replace("leases/x.json", "v2"));
-  EXPECT_EQ(*store_->ReadSmall("leases/x.json", 100), "v2");
+  EXPECT_EQ(*store_->ReadSmall("leases/x.json", 100, "a lease"), "v2");
 
   bool published = false;
   ASSERT_OK(store_->Put("data/f", "bytes", &published));
@@ -71,7 +71,10 @@ TEST_F(LocalStoreTest, ReplaceMoveRemoveAndListing) {
   EXPECT_EQ(Sorted("trash"), std::vector<std::string>{});
 
   EXPECT_TRUE(store_->List("missing").status().IsNotFound());
-  EXPECT_TRUE(store_->ReadSmall("leases/x.json", 1).status().IsCorruption());  // too large
+  const Status too_large = store_->ReadSmall("leases/x.json", 1, "a lease").status();
+  EXPECT_TRUE(too_large.IsCorruption()) << too_large.ToString();
+  EXPECT_NE(too_large.message().find("2 bytes, too large for a lease"), std::string::npos)
+      << too_large.ToString();
 }
 
 }  // namespace

@@ -276,14 +276,16 @@ Status Repository::PublishJson(const std::string& name, const std::string& json,
                                const std::string& conflict, bool* published) {
   *published = false;
   if (store_->Exists(name)) {
-    ORDO_ASSIGN_OR_RETURN(const std::string existing, store_->ReadSmall(name, kManifestBytesMax));
+    ORDO_ASSIGN_OR_RETURN(const std::string existing,
+                          store_->ReadSmall(name, kManifestBytesMax, "a repository JSON file"));
     if (existing != json) return Status::InvalidArgument(conflict);
     return Status::Ok();
   }
   ORDO_RETURN_IF_ERROR(store_->Put(name, json, published));
   if (*published) return Status::Ok();
   // Another writer published the name between the check and ours: the same test again.
-  ORDO_ASSIGN_OR_RETURN(const std::string existing, store_->ReadSmall(name, kManifestBytesMax));
+  ORDO_ASSIGN_OR_RETURN(const std::string existing,
+                        store_->ReadSmall(name, kManifestBytesMax, "a repository JSON file"));
   return existing == json ? Status::Ok() : Status::InvalidArgument(conflict);
 }
 
@@ -348,9 +350,8 @@ Result<Manifest> Repository::ReadManifest(const std::string& backup_id) {
   if (!store_->Exists(name)) {
     return Status::NotFound("no backup " + backup_id + " in repository " + store_->Describe(""));
   }
-  ORDO_ASSIGN_OR_RETURN(const uint64_t size, store_->Size(name));
-  if (size > kManifestBytesMax) return Status::Corruption(path + ": too large for a manifest");
-  ORDO_ASSIGN_OR_RETURN(const std::string text, store_->ReadSmall(name, kManifestBytesMax));
+  ORDO_ASSIGN_OR_RETURN(const std::string text,
+                        store_->ReadSmall(name, kManifestBytesMax, "a manifest"));
   Manifest manifest;
   ORDO_RETURN_IF_ERROR(ManifestFromJson(text, path, &manifest));
   if (manifest.backup_id != backup_id) {
@@ -439,12 +440,8 @@ Result<std::vector<ArchivePiece>> Repository::ListArchivePieces(
     if (name.starts_with(".") || !name.ends_with(kJsonSuffix)) continue;
     const std::string piece_name = directory + "/" + name;
     const std::string path = store_->Describe(piece_name);
-    ORDO_ASSIGN_OR_RETURN(const uint64_t size, store_->Size(piece_name));
-    if (size > kDescriptionBytesMax) {
-      return Status::Corruption(path + ": too large for an archive piece");
-    }
     ORDO_ASSIGN_OR_RETURN(const std::string text,
-                          store_->ReadSmall(piece_name, kDescriptionBytesMax));
+                          store_->ReadSmall(piece_name, kDescriptionBytesMax, "an archive piece"));
     ArchivePiece piece;
     ORDO_RETURN_IF_ERROR(ArchivePieceFromJson(text, path, &piece));
     if (piece.database_id != database_id_hex || piece.Name() + kJsonSuffix != name) {
@@ -566,9 +563,7 @@ Result<std::vector<Lease>> Repository::ListLeases() {
     if (name.starts_with(".") || !name.ends_with(kJsonSuffix)) continue;
     const std::string lease_name = std::string(kLeaseDirectory) + "/" + name;
     const std::string path = store_->Describe(lease_name);
-    ORDO_ASSIGN_OR_RETURN(const uint64_t size, store_->Size(lease_name));
-    if (size > kLeaseBytesMax) return Status::Corruption(path + ": too large for a lease");
-    auto text = store_->ReadSmall(lease_name, kLeaseBytesMax);
+    auto text = store_->ReadSmall(lease_name, kLeaseBytesMax, "a lease");
     if (!text.ok() && !store_->Exists(lease_name)) continue;  // its writer ended meanwhile
     ORDO_RETURN_IF_ERROR(text.status());
     Lease lease;
@@ -692,10 +687,9 @@ Result<std::unique_ptr<Repository>> Repository::Open(std::unique_ptr<Store> stor
     return Status::NotFound("no repository at " + path + " (no " + kDescriptionName + ")");
   }
   const std::string description = store->Describe(kDescriptionName);
-  ORDO_ASSIGN_OR_RETURN(const uint64_t size, store->Size(kDescriptionName));
-  if (size > kDescriptionBytesMax) return Status::Corruption(description + ": too large");
-  ORDO_ASSIGN_OR_RETURN(const std::string text,
-                        store->ReadSmall(kDescriptionName, kDescriptionBytesMax));
+  ORDO_ASSIGN_OR_RETURN(
+      const std::string text,
+      store->ReadSmall(kDescriptionName, kDescriptionBytesMax, "a repository description"));
   RepositoryInfo info;
   ORDO_RETURN_IF_ERROR(RepositoryInfoFromJson(text, description, &info));
   for (const char* directory : {kDataDirectory, kManifestDirectory}) {

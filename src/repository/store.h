@@ -71,8 +71,9 @@ class Store {
 
   // Write-once publish of a small file: Create + Append + Commit.
   Status Put(const std::string& name, std::string_view contents, bool* published);
-  // The whole of a small file; Corruption if it is larger than `max_bytes` (not one of ours).
-  Result<std::string> ReadSmall(const std::string& name, uint64_t max_bytes);
+  // The whole of a small file; Corruption ("PATH: N bytes, too large for <what>") if it is
+  // larger than `max_bytes`: not one of ours.
+  Result<std::string> ReadSmall(const std::string& name, uint64_t max_bytes, std::string_view what);
 };
 
 // "a/b" -> "a"; "b" -> "".
