@@ -78,6 +78,8 @@ class DBImpl final : public DBInternal {
   Statistics GetStatistics() override;
   Status Checkpoint() override;
   Result<uint64_t> CreateRestorePoint(std::string_view name) override;
+  void BeginAtomic() override;
+  Result<uint64_t> EndAtomic() override;
 
  private:
   struct OverlayEntry {
@@ -120,8 +122,26 @@ class DBImpl final : public DBInternal {
   Status StartWriter(const RecoveredLog& recovered, OpenReport* report);
   // What a write gets once the database has failed (mutex_ held).
   Status FailedStatusLocked() const;
-  // Sequences `batch` into pending_; wakes the committer unless `deferred`.
+  // Sequences `batch` into pending_ (or into the open atomic section); wakes the committer
+  // unless `deferred`. The caller has waited for other threads' atomic sections
+  // (AwaitAtomicSectionLocked).
   Result<uint64_t> SubmitLocked(WriteBatch& batch, bool deferred = false);
+  // Waits while another thread's atomic section is open: its record must stay whole and keep
+  // its one LSN, so nothing else is sequenced meanwhile.
+  void AwaitAtomicSectionLocked(std::unique_lock<std::mutex>& lock);
+  // OK if writes are accepted; else why not (failed, closing, read-only).
+  Status WritableLocked() const;
+  // Refuses a record of `record_bytes` that would need a segment beyond kSegmentIdMax.
+  Status CheckRecordFitsLocked(uint64_t record_bytes) const;
+  // Applies `batch`'s ops, as of `lsn`, to the overlay and the submitted digest and key count;
+  // returns what the index will apply. The overlay gets a copy of each value only when
+  // `copy_values` (else EncodePendingLocked moves it there).
+  std::vector<AppliedOp> ApplyOpsLocked(WriteBatch& batch, uint64_t lsn, bool copy_values);
+  // Places the record (rotating between records) and encodes it into pending_.
+  void EncodePendingLocked(uint64_t lsn, WriteBatch& batch, std::vector<AppliedOp> ops,
+                           bool values_in_overlay);
+  // A write inside the open atomic section: applied now, encoded at EndAtomic.
+  Result<uint64_t> AppendToAtomicLocked(WriteBatch& batch);
   // Whether `key` exists as the latest submitted write left it, and its digest contribution
   // (zero if absent).
   bool CurrentEntryHashLocked(std::string_view key, StateDigest* hash);
@@ -173,6 +193,15 @@ class DBImpl final : public DBInternal {
   StateDigest submitted_digest_;  // the digest after every submitted write (at last_lsn_)
   uint64_t submitted_keys_ = 0;   // live keys after every submitted write
   std::atomic<uint64_t> acked_lsn_{0};
+  // The open atomic section (BeginAtomic): its owner, its LSN (0 until its first write), the
+  // ops it wrote so far and their encoded size as one record.
+  bool atomic_open_ = false;
+  std::thread::id atomic_owner_;
+  uint64_t atomic_lsn_ = 0;
+  uint64_t atomic_record_bytes_ = 0;
+  WriteBatch atomic_batch_;
+  std::vector<AppliedOp> atomic_ops_;
+  std::condition_variable atomic_cv_;
   uint64_t durable_lsn_ = 0;
   uint64_t next_segment_id_ = 0;  // where the next record goes
   uint64_t next_offset_ = 0;

@@ -67,6 +67,22 @@ class DBInternal : public DB {
   // InvalidArgument for an empty name or one over log::kRestorePointNameBytesMax; otherwise
   // errors as DB::Write's.
   virtual Result<uint64_t> CreateRestorePoint(std::string_view name) = 0;
+
+  // Atomic sections (MULTI/EXEC, scripts): every write the calling thread submits between
+  // BeginAtomic() and EndAtomic() is applied and visible at once, as usual, but all of them go
+  // into the log as one record with one LSN, so a crash, a torn tail, a backup's cut and a
+  // point-in-time restore never land inside the section. Each Submit inside returns that LSN.
+  // While a section is open, other threads' writes (the expiry sweep, an embedder's) wait
+  // until it ends; BeginAtomic waits for another thread's section to end. Sections do not nest.
+  // A write inside that would take the record past log::kRecordPayloadBytesMax is refused
+  // alone (InvalidArgument), and what the section wrote before stays. Inside a section the
+  // owner must not wait for the section's LSN (WaitForAck, CreateRestorePoint, Put/Write):
+  // it is committed only after EndAtomic.
+  virtual void BeginAtomic() = 0;
+  // Ends the section and sequences its record as SubmitDeferred does (commit it with
+  // CommitPending or wait for it with WaitForAck). Returns its LSN, or the last LSN when the
+  // section wrote nothing; Failed if the database failed meanwhile (nothing of it is logged).
+  virtual Result<uint64_t> EndAtomic() = 0;
 };
 
 }  // namespace ordo::db

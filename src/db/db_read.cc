@@ -108,7 +108,8 @@ Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
 
 void DBImpl::ExpireKeys(const std::vector<std::string>& keys) {
   WriteBatch batch;
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  AwaitAtomicSectionLocked(lock);  // the owner's own reads join its section
   if (failed_ || closing_) return;
   const int64_t now_ms = WallMillis();
   for (const auto& key : keys) {

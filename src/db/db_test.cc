@@ -633,6 +633,120 @@ TEST_F(DBTest, FailedSyncInCommitPendingFailsTheDatabase) {
   EXPECT_TRUE(db->CommitPending().IsFailed());
 }
 
+TEST_F(DBTest, AtomicSectionIsOneRecordWithOneLsnVisibleAsItGoes) {
+  auto db = Open();
+  ASSERT_OK_AND_ASSIGN(uint64_t before, db->SubmitDeferred(OnePut("x", "0")));
+  db->BeginAtomic();
+  ASSERT_OK_AND_ASSIGN(uint64_t first, db->SubmitDeferred(OnePut("a", "1")));
+  EXPECT_EQ(first, before + 1);
+  EXPECT_EQ(GetOrMissing(db.get(), "a"), "1");  // read its own write inside the section
+  ASSERT_OK_AND_ASSIGN(uint64_t second, db->SubmitDeferred(OnePut("a", "2")));
+  WriteBatch erase;
+  erase.Delete("x");
+  ASSERT_OK_AND_ASSIGN(uint64_t third, db->Submit(std::move(erase)));
+  EXPECT_EQ(second, first);
+  EXPECT_EQ(third, first);
+  EXPECT_EQ(GetOrMissing(db.get(), "a"), "2");
+  EXPECT_EQ(GetOrMissing(db.get(), "x"), "<missing>");
+  EXPECT_EQ(db->CountKeys(), 1u);
+  ASSERT_OK_AND_ASSIGN(uint64_t ended, db->EndAtomic());
+  EXPECT_EQ(ended, first);
+  ASSERT_OK_AND_ASSIGN(uint64_t after, db->SubmitDeferred(OnePut("y", "3")));
+  EXPECT_EQ(after, first + 1);
+  ASSERT_OK(db->WaitForAck(after));
+  const StateDigest digest = db->Digest();
+  ASSERT_OK(db->Close());
+  OpenReport report;
+  db = Open({}, &report);
+  EXPECT_EQ(report.last_lsn, after);  // three records: x, the section, y
+  EXPECT_EQ(GetOrMissing(db.get(), "a"), "2");
+  EXPECT_EQ(GetOrMissing(db.get(), "x"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "y"), "3");
+  EXPECT_EQ(db->Digest(), digest);
+  ASSERT_OK_AND_ASSIGN(StateDigest recomputed, db->ComputeDigest());
+  EXPECT_EQ(recomputed, digest);
+}
+
+TEST_F(DBTest, AtomicSectionThatWritesNothingLogsNothing) {
+  auto db = Open();
+  ASSERT_OK(db->Put("k", "v"));
+  const uint64_t last = db->GetStatistics().last_lsn;
+  db->BeginAtomic();
+  EXPECT_EQ(GetOrMissing(db.get(), "k"), "v");
+  ASSERT_OK_AND_ASSIGN(uint64_t ended, db->EndAtomic());
+  EXPECT_EQ(ended, last);
+  EXPECT_EQ(db->GetStatistics().last_lsn, last);
+}
+
+TEST_F(DBTest, OtherThreadsWritesWaitForTheAtomicSection) {
+  auto db = Open();
+  db->BeginAtomic();
+  ASSERT_OK_AND_ASSIGN(uint64_t section, db->SubmitDeferred(OnePut("in", "1")));
+  uint64_t other_lsn = 0;
+  std::thread other([&] {
+    auto lsn = db->Submit(OnePut("out", "2"));
+    ASSERT_OK(lsn);
+    other_lsn = *lsn;
+  });
+  // Whether or not the other thread has reached its Submit yet, it cannot be sequenced inside
+  // the section: its LSN comes after the section's.
+  ASSERT_OK_AND_ASSIGN(uint64_t again, db->SubmitDeferred(OnePut("in", "3")));
+  EXPECT_EQ(again, section);
+  ASSERT_OK(db->EndAtomic());
+  other.join();
+  EXPECT_EQ(other_lsn, section + 1);
+  ASSERT_OK(db->WaitForAck(other_lsn));
+  EXPECT_EQ(GetOrMissing(db.get(), "in"), "3");
+  EXPECT_EQ(GetOrMissing(db.get(), "out"), "2");
+}
+
+TEST_F(DBTest, AtomicSectionRefusesAWriteThatOverflowsOneRecordAndKeepsTheRest) {
+  FaultFileSystem faults;
+  Options options;
+  options.file_system = &faults;
+  auto db = Open(options);
+  db->BeginAtomic();
+  ASSERT_OK(db->SubmitDeferred(OnePut("small", "v")));
+  // Two values of the largest size make a record over the limit: the second is refused.
+  const std::string big(kValueBytesMax, 'b');
+  ASSERT_OK(db->SubmitDeferred(OnePut("big1", big)));
+  Result<uint64_t> refused = db->SubmitDeferred(OnePut("big2", big));
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_NE(refused.status().message().find("one commit"), std::string::npos);
+  EXPECT_EQ(GetOrMissing(db.get(), "big2"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "small"), "v");
+  EXPECT_EQ(db->CountKeys(), 2u);
+  // The record is not written: writing half a gigabyte would only make the test slow.
+  faults.FailAfter(1, FaultKind::kWrite, Errno::kEIO, /*persistent=*/true);
+  ASSERT_OK_AND_ASSIGN(uint64_t lsn, db->EndAtomic());
+  EXPECT_FALSE(db->WaitForAck(lsn).ok());
+}
+
+TEST_F(DBTest, RestorePointInsideAnAtomicSectionIsRefusedNotADeadlock) {
+  auto db = Open();
+  db->BeginAtomic();
+  EXPECT_TRUE(db->CreateRestorePoint("inside").status().IsNotSupported());
+  ASSERT_OK(db->EndAtomic());
+  ASSERT_OK(db->CreateRestorePoint("outside"));
+}
+
+TEST_F(DBTest, AtomicSectionOfAFailedDatabaseLogsNothing) {
+  FaultFileSystem faults;
+  Options options;
+  options.file_system = &faults;
+  auto db = Open(options);
+  ASSERT_OK(db->Put("before", "v"));
+  faults.FailAfter(1, FaultKind::kSync, Errno::kEIO, /*persistent=*/false);
+  ASSERT_OK_AND_ASSIGN(uint64_t doomed, db->SubmitDeferred(OnePut("doomed", "v")));
+  db->BeginAtomic();
+  ASSERT_OK(db->SubmitDeferred(OnePut("inside", "v")));
+  EXPECT_FALSE(db->WaitForAck(doomed).ok());  // the committer thread fails the database
+  EXPECT_TRUE(db->SubmitDeferred(OnePut("later", "v")).status().IsFailed());
+  EXPECT_TRUE(db->EndAtomic().status().IsFailed());
+  EXPECT_EQ(GetOrMissing(db.get(), "inside"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "before"), "v");
+}
+
 TEST_F(DBTest, CommitPendingOnAReadOnlyDatabaseDoesNothing) {
   {
     auto writer = Open();

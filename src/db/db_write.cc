@@ -9,46 +9,66 @@ namespace ordo::db {
 
 Result<uint64_t> DBImpl::Submit(WriteBatch batch) {
   ORDO_RETURN_IF_ERROR(log::ValidateBatch(batch));
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  AwaitAtomicSectionLocked(lock);
   return SubmitLocked(batch);
 }
 
 Result<uint64_t> DBImpl::SubmitDeferred(WriteBatch batch) {
   ORDO_RETURN_IF_ERROR(log::ValidateBatch(batch));
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::mutex> lock(mutex_);
+  AwaitAtomicSectionLocked(lock);
   return SubmitLocked(batch, /*deferred=*/true);
 }
 
-Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
+void DBImpl::AwaitAtomicSectionLocked(std::unique_lock<std::mutex>& lock) {
+  const std::thread::id self = std::this_thread::get_id();
+  atomic_cv_.wait(lock, [&] { return !atomic_open_ || atomic_owner_ == self; });
+}
+
+Status DBImpl::WritableLocked() const {
   if (failed_) return FailedStatusLocked();
   if (closing_) {
     return options_.read_only ? Status::NotSupported("database is open read-only")
                               : Status::Failed("database is closing");
   }
+  return Status::Ok();
+}
+
+Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
+  ORDO_RETURN_IF_ERROR(WritableLocked());
+  if (atomic_open_) return AppendToAtomicLocked(batch);
   if (batch.empty()) return last_lsn_;
   const uint64_t record_bytes = log::EncodedRecordBytes(batch);
-  if (next_offset_ + record_bytes > options_.segment_bytes && next_segment_records_ > 0) {
-    // The index keeps segment ids in 4 bytes: at the last id the log cannot grow, and the write
-    // is refused before it is sequenced (SegmentWriter::Create would refuse the segment too).
-    if (next_segment_id_ >= log::kSegmentIdMax) {
-      return Status::NotSupported(fmt::format(
-          "the log is at segment {}, the last segment id this build supports: a write that "
-          "needs a new segment is refused",
-          next_segment_id_));
-    }
-    ++next_segment_id_;  // rotate between records: this record opens the next segment
-    next_offset_ = log::kSegmentHeaderBytes;
-    next_segment_records_ = 0;
-  }
-  // Where the record goes fits what the index can address (IndexEntry narrows both).
-  assert(next_segment_id_ >= 1 && next_segment_id_ <= log::kSegmentIdMax);
-  assert(next_offset_ + record_bytes <= log::kSegmentFileBytesMax - log::kSegmentFooterBytes);
+  ORDO_RETURN_IF_ERROR(CheckRecordFitsLocked(record_bytes));
   const uint64_t lsn = ++last_lsn_;
-  PendingRecord record;
-  record.lsn = lsn;
-  record.segment_id = next_segment_id_;
-  record.bytes = record_bytes;
-  record.ops.reserve(batch.size());
+  std::vector<AppliedOp> ops = ApplyOpsLocked(batch, lsn, /*copy_values=*/false);
+  EncodePendingLocked(lsn, batch, std::move(ops), /*values_in_overlay=*/false);
+  if (!deferred) {
+    pending_wakes_committer_ = true;
+    committer_cv_.notify_one();
+  }
+  return lsn;
+}
+
+Status DBImpl::CheckRecordFitsLocked(uint64_t record_bytes) const {
+  // A record that does not fit the active segment opens the next one. The index keeps segment
+  // ids in 4 bytes: at the last id the log cannot grow, and the write is refused before it is
+  // sequenced (SegmentWriter::Create would refuse the segment too).
+  if (next_offset_ + record_bytes > options_.segment_bytes && next_segment_records_ > 0 &&
+      next_segment_id_ >= log::kSegmentIdMax) {
+    return Status::NotSupported(fmt::format(
+        "the log is at segment {}, the last segment id this build supports: a write that "
+        "needs a new segment is refused",
+        next_segment_id_));
+  }
+  return Status::Ok();
+}
+
+std::vector<DBImpl::AppliedOp> DBImpl::ApplyOpsLocked(WriteBatch& batch, uint64_t lsn,
+                                                      bool copy_values) {
+  std::vector<AppliedOp> applied_ops;
+  applied_ops.reserve(batch.size());
   // Each op, in order: subtract the entry it replaces from the digest, add its own, and update
   // the overlay, so a key repeated within the batch sees the earlier op.
   StateDigest digest = submitted_digest_;
@@ -56,7 +76,7 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
   for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
     AppliedOp applied{op.type, op.key, {}};
     if (op.type == log::OpType::kRestorePoint) {  // a mark in the log, no state
-      record.ops.push_back(std::move(applied));
+      applied_ops.push_back(std::move(applied));
       continue;
     }
     if (op.type == log::OpType::kClear) {
@@ -64,7 +84,7 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
       live_keys = 0;
       overlay_.clear();
       overlay_clear_lsn_ = lsn;
-      record.ops.push_back(std::move(applied));
+      applied_ops.push_back(std::move(applied));
       continue;
     }
     StateDigest old_hash;
@@ -81,19 +101,44 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
           index::EntryHash(op.key, applied.entry.value_hash, op.expire_at_ms);
       digest.low += new_hash.low;
       digest.high += new_hash.high;
-      // The value moves into the overlay after encoding (below): no copy here.
-      overlay_[op.key] = OverlayEntry{lsn, false, {}, op.expire_at_ms, applied.entry.value_hash};
+      // Without copy_values the value moves into the overlay after encoding
+      // (EncodePendingLocked): no copy here.
+      overlay_[op.key] = OverlayEntry{lsn, false, copy_values ? op.value : std::string(),
+                                      op.expire_at_ms, applied.entry.value_hash};
     } else {
       overlay_[op.key] = OverlayEntry{lsn, true, {}, 0, 0};
     }
-    record.ops.push_back(std::move(applied));
+    applied_ops.push_back(std::move(applied));
   }
   submitted_digest_ = digest;
   submitted_keys_ = live_keys;
+  return applied_ops;
+}
+
+void DBImpl::EncodePendingLocked(uint64_t lsn, WriteBatch& batch, std::vector<AppliedOp> ops,
+                                 bool values_in_overlay) {
+  assert(ops.size() == batch.size());
+  const uint64_t record_bytes = log::EncodedRecordBytes(batch);
+  if (next_offset_ + record_bytes > options_.segment_bytes && next_segment_records_ > 0) {
+    assert(next_segment_id_ < log::kSegmentIdMax);  // CheckRecordFitsLocked
+    ++next_segment_id_;  // rotate between records: this record opens the next segment
+    next_offset_ = log::kSegmentHeaderBytes;
+    next_segment_records_ = 0;
+  }
+  // Where the record goes fits what the index can address (IndexEntry narrows both).
+  assert(next_segment_id_ >= 1 && next_segment_id_ <= log::kSegmentIdMax);
+  assert(next_offset_ + record_bytes <= log::kSegmentFileBytesMax - log::kSegmentFooterBytes);
+  PendingRecord record;
+  record.lsn = lsn;
+  record.segment_id = next_segment_id_;
+  record.bytes = record_bytes;
+  record.ops = std::move(ops);
+  record.digest = submitted_digest_;
+  record.live_keys = submitted_keys_;
   std::vector<uint32_t> value_offsets;
   const size_t group_offset = pending_.bytes.size();
-  log::EncodeRecord(log::RecordMeta{lsn, WallMicros(), digest, live_keys}, batch, &pending_.bytes,
-                    &value_offsets);
+  log::EncodeRecord(log::RecordMeta{lsn, WallMicros(), record.digest, record.live_keys}, batch,
+                    &pending_.bytes, &value_offsets);
   assert(pending_.bytes.size() - group_offset == record_bytes);
   for (size_t i = 0; i < record.ops.size(); ++i) {
     if (record.ops[i].type != log::OpType::kPut) continue;
@@ -102,24 +147,80 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
     record.ops[i].entry.segment_id = static_cast<uint32_t>(next_segment_id_);
     record.ops[i].entry.value_offset = static_cast<uint32_t>(next_offset_ + value_offsets[i]);
   }
-  record.digest = digest;
-  record.live_keys = live_keys;
-  // In op order, so that of several puts of one key in this batch the last value stays; a key
-  // the batch deleted last keeps its deleted entry.
-  for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
-    if (op.type != log::OpType::kPut) continue;
-    auto entry = overlay_.find(op.key);  // absent if a later clear in this batch removed it
-    if (entry != overlay_.end() && !entry->second.deleted) {
-      entry->second.value = std::move(op.value);
+  if (!values_in_overlay) {
+    // In op order, so that of several puts of one key in this batch the last value stays; a
+    // key the batch deleted last keeps its deleted entry.
+    for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
+      if (op.type != log::OpType::kPut) continue;
+      auto entry = overlay_.find(op.key);  // absent if a later clear in this batch removed it
+      if (entry != overlay_.end() && !entry->second.deleted && entry->second.lsn == lsn) {
+        entry->second.value = std::move(op.value);
+      }
     }
   }
   next_offset_ += record_bytes;
   ++next_segment_records_;
   pending_.records.push_back(std::move(record));
-  if (!deferred) {
-    pending_wakes_committer_ = true;
-    committer_cv_.notify_one();
+}
+
+void DBImpl::BeginAtomic() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const std::thread::id self = std::this_thread::get_id();
+  assert(!(atomic_open_ && atomic_owner_ == self));  // sections do not nest
+  atomic_cv_.wait(lock, [&] { return !atomic_open_; });
+  atomic_open_ = true;
+  atomic_owner_ = self;
+  assert(atomic_lsn_ == 0 && atomic_batch_.empty() && atomic_ops_.empty());
+}
+
+Result<uint64_t> DBImpl::AppendToAtomicLocked(WriteBatch& batch) {
+  assert(atomic_open_ && atomic_owner_ == std::this_thread::get_id());
+  if (batch.empty()) return atomic_lsn_ != 0 ? atomic_lsn_ : last_lsn_;
+  // The section is one record: a write that would take it past a record's limit is refused
+  // alone, before anything of it is applied; what the section wrote before stays.
+  const uint64_t ops_bytes =
+      log::EncodedRecordBytes(batch) - log::kRecordHeaderBytes - log::kRecordFixedPayloadBytes;
+  const uint64_t record_bytes =
+      (atomic_lsn_ != 0 ? atomic_record_bytes_
+                        : log::kRecordHeaderBytes + log::kRecordFixedPayloadBytes) +
+      ops_bytes;
+  if (record_bytes - log::kRecordHeaderBytes > log::kRecordPayloadBytesMax) {
+    return Status::InvalidArgument(
+        fmt::format("atomic write of {} bytes exceeds the limit of {} bytes for one commit",
+                    record_bytes - log::kRecordHeaderBytes, log::kRecordPayloadBytesMax));
   }
+  // No other record is sequenced while the section is open, so where it will go is known now.
+  ORDO_RETURN_IF_ERROR(CheckRecordFitsLocked(record_bytes));
+  if (atomic_lsn_ == 0) atomic_lsn_ = ++last_lsn_;
+  atomic_record_bytes_ = record_bytes;
+  std::vector<AppliedOp> ops = ApplyOpsLocked(batch, atomic_lsn_, /*copy_values=*/true);
+  for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
+    WriteBatchInternal::MutableOps(&atomic_batch_).push_back(std::move(op));
+  }
+  for (auto& op : ops) atomic_ops_.push_back(std::move(op));
+  return atomic_lsn_;
+}
+
+Result<uint64_t> DBImpl::EndAtomic() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  assert(atomic_open_ && atomic_owner_ == std::this_thread::get_id());
+  const uint64_t lsn = atomic_lsn_;
+  const uint64_t record_bytes = atomic_record_bytes_;
+  WriteBatch batch = std::move(atomic_batch_);
+  std::vector<AppliedOp> ops = std::move(atomic_ops_);
+  atomic_batch_ = WriteBatch();
+  atomic_ops_.clear();
+  atomic_lsn_ = 0;
+  atomic_record_bytes_ = 0;
+  atomic_open_ = false;
+  atomic_owner_ = std::thread::id();
+  atomic_cv_.notify_all();
+  if (lsn == 0) return last_lsn_;  // the section wrote nothing
+  // A database that failed meanwhile dropped the section's overlay entries with the rest
+  // (Fail); the record is never written.
+  ORDO_RETURN_IF_ERROR(WritableLocked());
+  assert(log::EncodedRecordBytes(batch) == record_bytes);  // the running count, checked
+  EncodePendingLocked(lsn, batch, std::move(ops), /*values_in_overlay=*/true);
   return lsn;
 }
 
@@ -406,6 +507,13 @@ void DBImpl::Fail(const Status& status) {
 }
 
 Result<uint64_t> DBImpl::CreateRestorePoint(std::string_view name) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (atomic_open_ && atomic_owner_ == std::this_thread::get_id()) {
+      // It would wait for its own section's commit, which comes only after EndAtomic.
+      return Status::NotSupported("a restore point cannot be created inside an atomic section");
+    }
+  }
   WriteBatch batch;
   WriteBatchInternal::RestorePoint(&batch, name);
   ORDO_ASSIGN_OR_RETURN(uint64_t lsn, Submit(std::move(batch)));
