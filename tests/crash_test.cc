@@ -35,6 +35,9 @@ struct Step {
   WriteBatch batch;
   bool checkpoint_after = false;
   bool group_end = true;  // the grouped runner commits the group after this write
+  // A transaction: these batches are submitted one by one inside one atomic section
+  // (db_internal.h), which logs them as one record; `batch` holds all their ops, in order.
+  std::vector<WriteBatch> parts;
 };
 
 std::vector<Step> Workload() {
@@ -81,6 +84,40 @@ std::vector<Step> GroupedWorkload() {
     }
     step.group_end = --group_left == 0;
     step.checkpoint_after = step.group_end && i % 29 == 28;
+    steps.push_back(std::move(step));
+  }
+  steps.back().group_end = true;
+  return steps;
+}
+
+// Transactions of 1 to 5 writes (MULTI/EXEC, scripts), grouped as GroupedWorkload's writes
+// are: each transaction is one record, so LSN n is transaction n, and a crash keeps or drops
+// each one whole.
+std::vector<Step> TransactionWorkload() {
+  std::vector<Step> steps;
+  size_t group_left = 0;
+  for (int i = 0; i < 60; ++i) {
+    if (group_left == 0) group_left = 1 + (i * 5 + 2) % 6;
+    Step step;
+    const int parts = 1 + i % 5;
+    for (int j = 0; j < parts; ++j) {
+      WriteBatch part;
+      const std::string key = "t" + std::to_string((i * 3 + j) % 19);
+      if ((i + j) % 9 == 8) {
+        part.Delete("t" + std::to_string((i + j + 4) % 19));
+      } else if (i == 33 && j == 1) {
+        part.ClearDatabase();
+      } else {
+        const size_t sizes[] = {30, 2500, 7000, 500};
+        part.Put(key, std::string(sizes[(i + j) % 4] + i, static_cast<char>('a' + (i + j) % 26)));
+      }
+      for (const auto& op : WriteBatchInternal::Ops(part)) {
+        WriteBatchInternal::MutableOps(&step.batch).push_back(op);
+      }
+      step.parts.push_back(std::move(part));
+    }
+    step.group_end = --group_left == 0;
+    step.checkpoint_after = step.group_end && i % 23 == 22;
     steps.push_back(std::move(step));
   }
   steps.back().group_end = true;
@@ -152,6 +189,20 @@ size_t RunUntilFailure(db::DBInternal* db, const std::vector<Step>& steps,
   return acknowledged;
 }
 
+// Submits a step deferred: its batch, or its parts inside one atomic section.
+Result<uint64_t> SubmitStep(db::DBInternal* db, const Step& step) {
+  if (step.parts.empty()) return db->SubmitDeferred(step.batch);
+  db->BeginAtomic();
+  for (const WriteBatch& part : step.parts) {
+    Result<uint64_t> lsn = db->SubmitDeferred(part);
+    if (!lsn.ok()) {
+      (void)db->EndAtomic();
+      return lsn.status();
+    }
+  }
+  return db->EndAtomic();
+}
+
 // How far a grouped run got before its first failure.
 struct GroupedRun {
   size_t submitted = 0;     // writes handed to the database
@@ -166,7 +217,7 @@ GroupedRun RunGroupedUntilFailure(db::DBInternal* db, const std::vector<Step>& s
   GroupedRun run;
   uint64_t last_lsn = 0;
   for (size_t i = 0; i < steps.size(); ++i) {
-    Result<uint64_t> lsn = db->SubmitDeferred(steps[i].batch);
+    Result<uint64_t> lsn = SubmitStep(db, steps[i]);
     if (!lsn.ok()) break;
     ++run.submitted;
     last_lsn = *lsn;
@@ -248,7 +299,8 @@ class CrashTest : public ::testing::Test {
   };
   // The grouped workload in `sync_mode`, losing power at every point `where` names, each crash
   // torn in every crash mode (before every mutation: one mode a point, in turn).
-  void GroupedCrashes(SyncMode sync_mode, PowerLoss where);
+  void GroupedCrashes(SyncMode sync_mode, PowerLoss where,
+                      const std::vector<Step>& steps = GroupedWorkload());
 
   std::vector<std::string> created_;
 };
@@ -379,9 +431,19 @@ TEST_F(CrashTest, GroupedWritesLosePowerBeforeEveryMutationInSyncModeEverySec) {
   GroupedCrashes(SyncMode::kEverySec, PowerLoss::kBeforeMutation);
 }
 
-void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where) {
+TEST_F(CrashTest, TransactionsLosePowerAtAndAfterEverySyncPointAndStayWhole) {
+  GroupedCrashes(SyncMode::kAlways, PowerLoss::kAtSync, TransactionWorkload());
+  if (HasFatalFailure()) return;
+  GroupedCrashes(SyncMode::kAlways, PowerLoss::kAfterSync, TransactionWorkload());
+}
+
+TEST_F(CrashTest, TransactionsLosePowerBeforeEveryMutationAndStayWhole) {
+  GroupedCrashes(SyncMode::kAlways, PowerLoss::kBeforeMutation, TransactionWorkload());
+}
+
+void CrashTest::GroupedCrashes(SyncMode sync_mode, PowerLoss where,
+                               const std::vector<Step>& steps) {
   const bool at_mutations = where == PowerLoss::kBeforeMutation;
-  const auto steps = GroupedWorkload();
   uint64_t points = 0;
   {
     FaultFileSystem fs;

@@ -18,6 +18,8 @@ constexpr uint32_t kWrite = kCommandWrite;
 constexpr uint32_t kFast = kCommandFast;
 constexpr uint32_t kAdmin = kCommandAdmin;
 constexpr uint32_t kNoAuth = kCommandNoAuth;
+constexpr uint32_t kNoMulti = kCommandNoMulti;
+constexpr uint32_t kTransaction = kCommandTransaction;
 
 // Arity and key positions as Redis 7.0 reports them (COMMAND INFO), so clients that read the
 // table (cluster clients, redis-cli hints) see the familiar values.
@@ -65,7 +67,7 @@ const std::vector<CommandSpec>& Table() {
       // Connection and server (commands_server.cc).
       {"ping", -1, kFast, 0, 0, 0, PingCommand},
       {"echo", 2, kFast, 0, 0, 0, EchoCommand},
-      {"quit", -1, kFast | kNoAuth, 0, 0, 0, QuitCommand},
+      {"quit", -1, kFast | kNoAuth | kTransaction, 0, 0, 0, QuitCommand},
       {"select", 2, kFast, 0, 0, 0, SelectCommand},
       {"info", -1, 0, 0, 0, 0, InfoCommand},
       {"config", -2, kAdmin, 0, 0, 0, ConfigCommand},
@@ -73,13 +75,19 @@ const std::vector<CommandSpec>& Table() {
       {"client", -2, 0, 0, 0, 0, ClientCommand},
       {"hello", -1, kFast | kNoAuth, 0, 0, 0, HelloCommand},
       {"auth", -2, kFast | kNoAuth, 0, 0, 0, AuthCommand},
-      {"shutdown", -1, kAdmin, 0, 0, 0, ShutdownCommand},
+      {"shutdown", -1, kAdmin | kNoMulti, 0, 0, 0, ShutdownCommand},
       {"debug", -2, kAdmin, 0, 0, 0, DebugCommand},
       // Persistence (commands_persistence.cc).
-      {"save", 1, kAdmin, 0, 0, 0, SaveCommand},
+      {"save", 1, kAdmin | kNoMulti, 0, 0, 0, SaveCommand},
       {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
       {"lastsave", 1, kFast, 0, 0, 0, LastSaveCommand},
-      {"ordo.restorepoint", 2, kWrite, 0, 0, 0, RestorePointCommand},
+      {"ordo.restorepoint", 2, kWrite | kNoMulti, 0, 0, 0, RestorePointCommand},
+      // Transactions (commands_transaction.cc).
+      {"multi", 1, kFast | kTransaction, 0, 0, 0, MultiCommand},
+      {"exec", 1, kTransaction, 0, 0, 0, ExecCommand},
+      {"discard", 1, kFast | kTransaction, 0, 0, 0, DiscardCommand},
+      {"watch", -2, kFast | kTransaction, 1, -1, 1, WatchCommand},
+      {"unwatch", 1, kFast, 0, 0, 0, UnwatchCommand},
   };
   return table;
 }
@@ -116,24 +124,38 @@ const CommandSpec* LookupCommand(std::string_view name) {
   return found == index.end() ? nullptr : found->second;
 }
 
+namespace {
+
+// Why the request cannot run (Redis's processCommand checks, in its order), or empty.
+std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
+  if (spec == nullptr) return UnknownCommandText(*context.args);
+  int argc = static_cast<int>(context.argc());
+  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
+    return "ERR wrong number of arguments for '" + std::string(spec->name) + "' command";
+  }
+  if (!context.client->authenticated && (spec->flags & kCommandNoAuth) == 0) {
+    return "NOAUTH Authentication required.";
+  }
+  if (spec->handler == DebugCommand && !DebugAllowedFor(context)) {
+    return std::string(kDebugNotAllowed);
+  }
+  if (context.client->transaction.open && (spec->flags & kCommandNoMulti) != 0) {
+    return "ERR Command not allowed inside a transaction";
+  }
+  return {};
+}
+
+}  // namespace
+
 void ExecuteCommand(CommandContext& context) {
   assert(!context.args->empty());
   const CommandSpec* spec = LookupCommand(context.arg(0));
-  if (spec == nullptr) {
-    ReplyError(context, UnknownCommandText(*context.args));
+  const std::string refusal = RefusalOf(context, spec);
+  if (!refusal.empty()) {
+    AbortTransaction(context);
+    ReplyError(context, refusal);
     return;
   }
-  int argc = static_cast<int>(context.argc());
-  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-    ReplyError(context,
-               "ERR wrong number of arguments for '" + std::string(spec->name) + "' command");
-    return;
-  }
-  if (!context.client->authenticated && (spec->flags & kCommandNoAuth) == 0) {
-    ReplyError(context, "NOAUTH Authentication required.");
-    return;
-  }
-  context.server->total_commands_processed += 1;
   // CLIENT LIST's cmd=: the name, and the subcommand of a container command ("client|list").
   std::string& last = context.client->last_command;
   last = spec->name;
@@ -141,6 +163,11 @@ void ExecuteCommand(CommandContext& context) {
                               spec->name == "command" || spec->name == "debug")) {
     last += "|" + ToLower(context.arg(1).substr(0, 32));
   }
+  if (context.client->transaction.open && (spec->flags & kCommandTransaction) == 0) {
+    QueueCommand(context);
+    return;
+  }
+  context.server->total_commands_processed += 1;
   spec->handler(context);
 }
 
@@ -187,6 +214,7 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   uint64_t held_bytes = 0;
   for (const auto& op : WriteBatchInternal::Ops(batch))
     held_bytes += 2 * (op.key.size() + op.value.size() + 32);
+  TouchWatchedKeys(context, batch);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
   if (!lsn.ok()) {

@@ -33,6 +33,7 @@ class ContinuousArchiver;
 namespace ordo::server {
 
 class BackupWorker;
+struct ClientState;
 
 // Server-wide state the commands read or change. Owned by the Server; touched only on the
 // event-loop thread.
@@ -89,6 +90,10 @@ struct ServerState {
 
   bool shutdown_requested = false;
 
+  // WATCH: the clients watching each key (Redis's db->watched_keys), so that a write can mark
+  // them (commands_transaction.cc). A client leaves it when it unwatches or disconnects.
+  std::unordered_map<std::string, std::vector<ClientState*>> watched_keys;
+
   // Backups into the repository given with --repo (SAVE, BGSAVE, LASTSAVE); null without one.
   BackupWorker* backups = nullptr;
   // Continuous archiving (--archive) into the same repository; null without it.
@@ -101,6 +106,21 @@ struct ServerState {
   uint64_t next_scan_position_id = 1;
 };
 
+// A key a client WATCHes, and whether it was live then (an expiry after WATCH fails EXEC as a
+// write does; a key already expired at WATCH does not).
+struct WatchedKey {
+  std::string key;
+  bool live = false;
+};
+
+// MULTI ... EXEC: the commands queued for EXEC (commands_transaction.cc).
+struct Transaction {
+  bool open = false;     // between MULTI and EXEC or DISCARD
+  bool aborted = false;  // a command was refused while queuing: EXEC answers EXECABORT
+  std::vector<std::vector<std::string>> queued;
+  uint64_t queued_bytes = 0;  // what the queue holds, counted in the client's memory
+};
+
 // Per-connection state the commands read or change.
 struct ClientState {
   uint64_t id = 0;
@@ -110,6 +130,9 @@ struct ClientState {
   bool close_after_reply = false;  // QUIT
   int64_t created_ms = 0;
   std::string last_command;
+  Transaction transaction;
+  std::vector<WatchedKey> watched;
+  bool watched_key_touched = false;  // a watched key changed since WATCH: EXEC fails
 };
 
 struct CommandContext {
@@ -133,6 +156,8 @@ enum CommandFlag : uint32_t {
   kCommandNoAuth = 1u << 2,    // allowed before AUTH (AUTH, HELLO, QUIT)
   kCommandFast = 1u << 3,      // O(1) or O(log n)
   kCommandAdmin = 1u << 4,     // server administration
+  kCommandNoMulti = 1u << 5,   // refused inside MULTI (it waits for a commit, or ends the server)
+  kCommandTransaction = 1u << 6,  // runs at once inside MULTI instead of being queued
 };
 
 struct CommandSpec {
@@ -150,8 +175,11 @@ const std::vector<CommandSpec>& AllCommands();
 // Case-insensitive lookup; null when unknown.
 const CommandSpec* LookupCommand(std::string_view name);
 
-// Checks the request (known command, arity, authentication) and runs it, appending one reply
-// to *context.reply. `context.args` must not be empty.
+// Checks the request (known command, arity, authentication) and runs it, or queues it inside
+// MULTI, appending one reply to *context.reply. `context.args` must not be empty.
 void ExecuteCommand(CommandContext& context);
+
+// The server calls it when a client disconnects: the keys it watches forget it.
+void ForgetClient(ServerState& server, ClientState& client);
 
 }  // namespace ordo::server

@@ -94,6 +94,34 @@ void AuthCommand(CommandContext& context);
 void ShutdownCommand(CommandContext& context);
 void DebugCommand(CommandContext& context);
 
+// ---- commands_transaction.cc
+
+void MultiCommand(CommandContext& context);
+void ExecCommand(CommandContext& context);
+void DiscardCommand(CommandContext& context);
+void WatchCommand(CommandContext& context);
+void UnwatchCommand(CommandContext& context);
+// Queues the request of a client inside MULTI and replies +QUEUED.
+void QueueCommand(CommandContext& context);
+// A request refused before it runs (unknown, wrong arity, not allowed): inside MULTI, EXEC will
+// answer EXECABORT (Redis's flagTransaction).
+void AbortTransaction(CommandContext& context);
+// Marks the clients watching a key `batch` changes: any write of it, and a flush while it
+// exists. Called before the batch is submitted, so a flush sees what it removes.
+void TouchWatchedKeys(CommandContext& context, const WriteBatch& batch);
+// Forgets every key the client watches (UNWATCH, EXEC, DISCARD, disconnection).
+void UnwatchAllKeys(ServerState& server, ClientState& client);
+
+// ---- commands_server.cc (DEBUG)
+
+// Whether enable-debug-command lets this client run DEBUG; checked before DEBUG is queued
+// inside MULTI too, as Redis does.
+bool DebugAllowedFor(const CommandContext& context);
+inline constexpr std::string_view kDebugNotAllowed =
+    "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
+    "can run it from a local connection, otherwise you need to set this option in the "
+    "configuration file, and then restart the server.";
+
 // ---- commands_persistence.cc
 void SaveCommand(CommandContext& context);
 void BgSaveCommand(CommandContext& context);

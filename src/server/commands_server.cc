@@ -592,20 +592,19 @@ void ShutdownCommand(CommandContext& context) {
 // ordo has one: SYNC-DELAY <ms>, every fdatasync and fsync of the database takes at least that
 // long (the slow-disk model the server opens the database on when DEBUG is enabled); 0 is a
 // normal disk again and releases the syncs waiting.
-void DebugCommand(CommandContext& context) {
+bool DebugAllowedFor(const CommandContext& context) {
   const ServerState& server = *context.server;
   const std::string& address = context.client->address;
   // Redis's "local": exactly 127.0.0.1 or ::1 (the address is "ip:port").
   const std::string host = address.substr(0, address.rfind(':'));
   const bool local = host == "127.0.0.1" || host == "::1";
-  if (server.enable_debug_command == ServerState::DebugAllowed::kNo ||
-      (server.enable_debug_command == ServerState::DebugAllowed::kLocal && !local)) {
-    return ReplyError(context,
-                      "ERR DEBUG command not allowed. If the enable-debug-command option is set "
-                      "to \"local\", you can run it from a local connection, otherwise you need "
-                      "to set this option in the configuration file, and then restart the "
-                      "server.");
-  }
+  return server.enable_debug_command == ServerState::DebugAllowed::kYes ||
+         (server.enable_debug_command == ServerState::DebugAllowed::kLocal && local);
+}
+
+void DebugCommand(CommandContext& context) {
+  const ServerState& server = *context.server;
+  if (!DebugAllowedFor(context)) return ReplyError(context, kDebugNotAllowed);
   const std::string sub = ToLower(context.arg(1));
   if (sub == "help" && context.argc() == 2) {
     AppendBulkArray(context.reply,

@@ -51,7 +51,8 @@ ConnectionMemory Connection::Memory() const {
   // never written is not resident; counting it would evict a client for memory it never used.
   ConnectionMemory memory;
   memory.query = input_.size();
-  memory.arguments = parser_.PartialBytes() + held_command_bytes_;
+  memory.arguments =
+      parser_.PartialBytes() + held_command_bytes_ + client_.transaction.queued_bytes;
   memory.pending_writes = pending_write_bytes_;
   memory.replies = waiting_bytes_ + output_.size();
   return memory;

@@ -26,7 +26,7 @@ namespace ordo::server {
 // What a connection holds, in bytes, by kind (CLIENT LIST's qbuf, argv-mem, omem, tot-mem).
 struct ConnectionMemory {
   uint64_t query = 0;           // the input buffer's allocation
-  uint64_t arguments = 0;       // arguments parsed so far, and a command held back
+  uint64_t arguments = 0;       // arguments parsed so far, a command held back, MULTI's queue
   uint64_t pending_writes = 0;  // its writes waiting for durability (see AddPendingWrite)
   uint64_t replies = 0;         // replies waiting for durability, and output not yet sent
   uint64_t Total() const { return query + arguments + pending_writes + replies; }

@@ -691,6 +691,7 @@ void Server::CloseConnection(uint64_t token) {
   // Its writes still wait for the disk, and still hold their memory until acknowledged.
   for (const auto& write : connection.TakePendingWrites()) orphan_writes_.insert(write);
   if (connection.HasHeldCommand()) state_.writes_waiting_for_budget -= 1;
+  ForgetClient(state_, connection.client());
   state_.clients_memory -= connection.accounted_bytes;
   connections_.erase(found);
   state_.connected_clients = connections_.size();
@@ -825,6 +826,7 @@ bool Server::Drained() const {
 void Server::CloseEverything() {
   for (const auto& [token, connection] : connections_) loop_->Remove(connection->fd());
   connections_.clear();
+  state_.watched_keys.clear();
   waiting_.clear();
   state_.connected_clients = 0;
   // ack_fd_ stays open until the database is closed (CloseAckFd).

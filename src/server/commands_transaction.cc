@@ -1,0 +1,184 @@
+// Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH, with Redis 7.0's semantics (multi.c),
+// and what ordo adds: a transaction is one commit in the log.
+//
+// Inside MULTI a request is checked as usual (unknown command, arity, authentication, commands
+// not allowed in a transaction, DEBUG's permission) and queued; a refusal marks the transaction
+// aborted, and EXEC then answers EXECABORT and runs nothing. EXEC runs the queued commands one
+// after another on the event-loop thread, so no other client's command runs between them, inside
+// one atomic section of the database (db_internal.h: BeginAtomic): their writes are visible to
+// the commands after them as usual, and go into the log as one record with one LSN. A crash, a
+// torn tail, a backup's cut or a point-in-time restore therefore never lands inside a
+// transaction, and EXEC's reply (which depends on that LSN) goes out once all of it is durable.
+// A command that fails at run time (a wrong type, a value that is not an integer) leaves the
+// others applied, as in Redis.
+//
+// WATCH: each client keeps the keys it watches, and ServerState::watched_keys the clients
+// watching each key. Every write a command submits (SubmitBatch) marks the clients watching the
+// keys it changes, and a flush the clients watching keys that exist; EXEC of a marked client
+// answers a null array. An expiry is the database's own write, not a command's: EXEC checks
+// whether a key that was live at WATCH is gone now (Redis 7.0's isWatchedKeyExpired; a key
+// already expired at WATCH is not a change when it goes).
+#include <algorithm>
+#include <cassert>
+
+#include "log/write_batch_internal.h"
+#include "server/commands.h"
+#include "server/reply.h"
+
+namespace ordo::server {
+namespace {
+
+// What a queued command holds beyond its bytes: the vector and each string's header.
+constexpr uint64_t kQueuedCommandOverheadBytes = 24;
+constexpr uint64_t kQueuedArgumentOverheadBytes = 32;
+
+void ClearTransaction(ClientState& client) { client.transaction = Transaction{}; }
+
+// Redis's discardTransaction: the queue, the flags and the watched keys go.
+void DiscardTransaction(CommandContext& context) {
+  ClearTransaction(*context.client);
+  UnwatchAllKeys(*context.server, *context.client);
+}
+
+void MarkWatchers(ServerState& server, const std::string& key) {
+  auto watchers = server.watched_keys.find(key);
+  if (watchers == server.watched_keys.end()) return;
+  for (ClientState* client : watchers->second) client->watched_key_touched = true;
+}
+
+// Whether a key that was live when the client watched it is gone now (expired: a write would
+// have marked the client already).
+bool WatchedKeyExpired(CommandContext& context) {
+  for (const WatchedKey& watched : context.client->watched) {
+    if (!watched.live) continue;
+    ReadInfo info;
+    if (context.db->GetInfo(watched.key, &info).IsNotFound()) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void MultiCommand(CommandContext& context) {
+  Transaction& transaction = context.client->transaction;
+  // Not a refusal that aborts the transaction: Redis replies and goes on queuing.
+  if (transaction.open) return ReplyError(context, "ERR MULTI calls can not be nested");
+  transaction.open = true;
+  ReplyOk(context);
+}
+
+void DiscardCommand(CommandContext& context) {
+  if (!context.client->transaction.open) return ReplyError(context, "ERR DISCARD without MULTI");
+  DiscardTransaction(context);
+  ReplyOk(context);
+}
+
+void ExecCommand(CommandContext& context) {
+  ClientState& client = *context.client;
+  if (!client.transaction.open) return ReplyError(context, "ERR EXEC without MULTI");
+  if (!client.watched_key_touched && WatchedKeyExpired(context)) {
+    client.watched_key_touched = true;
+  }
+  if (client.transaction.aborted || client.watched_key_touched) {
+    if (client.transaction.aborted) {
+      ReplyError(context, "EXECABORT Transaction discarded because of previous errors.");
+    } else {
+      AppendNullArray(context.reply);
+    }
+    DiscardTransaction(context);
+    return;
+  }
+  std::vector<std::vector<std::string>> queued = std::move(client.transaction.queued);
+  DiscardTransaction(context);
+  AppendArrayHeader(context.reply, queued.size());
+  const std::vector<std::string>* exec_args = context.args;
+  context.db->BeginAtomic();
+  for (const std::vector<std::string>& args : queued) {
+    context.args = &args;
+    ExecuteCommand(context);  // appends its reply; its writes join the section
+  }
+  Result<uint64_t> ended = context.db->EndAtomic();
+  context.args = exec_args;
+  client.last_command = "exec";
+  if (!ended.ok()) {
+    // The database failed while the transaction ran: its writes, already answered inside the
+    // reply, are never logged. The reply waits for their LSN, which is never acknowledged, so
+    // the server answers it with the failure (Server::FailWaitingIfDatabaseFailed).
+    context.server->database_failed = true;
+    context.server->write_errors += 1;
+  }
+}
+
+void WatchCommand(CommandContext& context) {
+  ClientState& client = *context.client;
+  // Not a refusal that aborts the transaction, as in Redis.
+  if (client.transaction.open) return ReplyError(context, "ERR WATCH inside MULTI is not allowed");
+  for (size_t i = 1; i < context.argc(); ++i) {
+    const std::string& key = context.arg(i);
+    bool watched = false;
+    for (const WatchedKey& existing : client.watched) watched = watched || existing.key == key;
+    if (watched) continue;
+    ReadInfo info;
+    const Status status = context.db->GetInfo(key, &info);
+    if (!status.ok() && !status.IsNotFound()) return ReplyDatabaseError(context, status);
+    client.watched.push_back(WatchedKey{key, status.ok()});
+    context.server->watched_keys[key].push_back(&client);
+  }
+  ReplyOk(context);
+}
+
+void UnwatchCommand(CommandContext& context) {
+  UnwatchAllKeys(*context.server, *context.client);
+  ReplyOk(context);
+}
+
+void QueueCommand(CommandContext& context) {
+  Transaction& transaction = context.client->transaction;
+  assert(transaction.open);
+  uint64_t bytes = kQueuedCommandOverheadBytes;
+  for (const std::string& arg : *context.args) bytes += arg.size() + kQueuedArgumentOverheadBytes;
+  transaction.queued.push_back(*context.args);
+  transaction.queued_bytes += bytes;
+  AppendSimpleString(context.reply, "QUEUED");
+}
+
+void AbortTransaction(CommandContext& context) {
+  if (context.client->transaction.open) context.client->transaction.aborted = true;
+}
+
+void TouchWatchedKeys(CommandContext& context, const WriteBatch& batch) {
+  ServerState& server = *context.server;
+  if (server.watched_keys.empty()) return;
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
+    if (op.type == log::OpType::kRestorePoint) continue;
+    if (op.type != log::OpType::kClear) {
+      MarkWatchers(server, op.key);
+      continue;
+    }
+    // A flush changes the watched keys that exist (Redis's touchAllWatchedKeysInDb).
+    for (const auto& [key, clients] : server.watched_keys) {
+      ReadInfo info;
+      if (!context.db->GetInfo(key, &info).ok()) continue;
+      for (ClientState* client : clients) client->watched_key_touched = true;
+    }
+  }
+}
+
+void UnwatchAllKeys(ServerState& server, ClientState& client) {
+  for (const WatchedKey& watched : client.watched) {
+    auto watchers = server.watched_keys.find(watched.key);
+    assert(watchers != server.watched_keys.end());
+    std::vector<ClientState*>& clients = watchers->second;
+    clients.erase(std::remove(clients.begin(), clients.end(), &client), clients.end());
+    if (clients.empty()) server.watched_keys.erase(watchers);
+  }
+  client.watched.clear();
+  client.watched_key_touched = false;
+}
+
+void ForgetClient(ServerState& server, ClientState& client) {
+  UnwatchAllKeys(server, client);
+  ClearTransaction(client);
+}
+
+}  // namespace ordo::server
