@@ -153,7 +153,12 @@ void ExecuteCommand(CommandContext& context) {
   const std::string refusal = RefusalOf(context, spec);
   if (!refusal.empty()) {
     AbortTransaction(context);
-    ReplyError(context, refusal);
+    if (spec != nullptr && spec->handler == ExecCommand) {
+      // A refused EXEC discards the transaction and says why (Redis's execCommandAbort).
+      RefuseExec(context, refusal);
+    } else {
+      ReplyError(context, refusal);
+    }
     return;
   }
   // CLIENT LIST's cmd=: the name, and the subcommand of a container command ("client|list").

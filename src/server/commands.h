@@ -103,6 +103,9 @@ void WatchCommand(CommandContext& context);
 void UnwatchCommand(CommandContext& context);
 // Queues the request of a client inside MULTI and replies +QUEUED.
 void QueueCommand(CommandContext& context);
+// EXEC refused before it runs (`refusal`: why, as for any command): the transaction is
+// discarded, and the reply is EXECABORT with the reason.
+void RefuseExec(CommandContext& context, std::string_view refusal);
 // A request refused before it runs (unknown, wrong arity, not allowed): inside MULTI, EXEC will
 // answer EXECABORT (Redis's flagTransaction).
 void AbortTransaction(CommandContext& context);

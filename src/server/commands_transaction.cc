@@ -142,6 +142,13 @@ void QueueCommand(CommandContext& context) {
   AppendSimpleString(context.reply, "QUEUED");
 }
 
+void RefuseExec(CommandContext& context, std::string_view refusal) {
+  DiscardTransaction(context);
+  // Redis's rejections of EXEC carry their code (NOAUTH ...) or none (its generic errors).
+  if (refusal.substr(0, 4) == "ERR ") refusal.remove_prefix(4);
+  ReplyError(context, "EXECABORT Transaction discarded because of: " + std::string(refusal));
+}
+
 void AbortTransaction(CommandContext& context) {
   if (context.client->transaction.open) context.client->transaction.aborted = true;
 }

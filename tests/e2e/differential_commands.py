@@ -4,6 +4,12 @@ keyspace commands ordo supports, over a small key space so that commands collide
 Each step is (check, args): `args` the command as bytes, `check` how its replies are compared
 (see test_differential.py): EXACT byte for byte, UNORDERED for KEYS (an unordered array),
 TTL for TTL/PTTL (time-dependent), SCAN for a whole SCAN iteration (the runner drives it).
+Two kinds of step name their connection (the runner draws one for the others): ON_CONNECTION,
+args = (connection, command), and TRANSACTION, args = (connection, commands): MULTI, the
+commands, EXEC or DISCARD, sent as one pipeline, every reply compared byte for byte. A
+transaction may follow a WATCH (ON_CONNECTION) of keys that the commands between, on either
+connection, may change; its commands are ones whose replies compare exactly (no KEYS, SCAN or
+TTL inside an EXEC's reply), now and then with one refused while queuing (EXECABORT).
 
 Time. Every expiry is either in the past (deleting at once, on both servers alike) or at
 least 1000 s away, so no key expires during a run. EXPIRE/PEXPIRE with GT or LT compare a
@@ -21,7 +27,6 @@ Left out on purpose, each a difference by design or no behaviour of ordo's:
   except at the 512 MiB limit itself, with a patch that is refused or empty.
 - Commands ordo does not implement (HSET, RENAME, OBJECT, ...), HELLO 3 (ordo speaks only
   RESP2), SELECT of another database, CONFIG SET, DEBUG, SHUTDOWN: Redis would run them.
-- Several clients at once: each sequence is one connection per server.
 """
 import random
 
@@ -29,6 +34,10 @@ EXACT = "exact"
 UNORDERED = "unordered"
 TTL = "ttl"
 SCAN = "scan"
+ON_CONNECTION = "on-connection"
+TRANSACTION = "transaction"
+
+CONNECTIONS = 2  # to each server
 
 # Eleven keys: short ones, ones with ':' and with glob's special characters for patterns, one
 # of binary bytes, the empty key.
@@ -75,6 +84,9 @@ class CommandGenerator:
             (8, self.expire), (5, self.ttl), (2, self.persist), (2, self.wrong_arity),
             (1, self.unknown),
         ]
+        # What a transaction may hold (not a transaction itself).
+        self.queued_handlers = list(self.handlers)
+        self.handlers.append((6, self.transaction))
 
     def steps(self, count):
         produced = 0
@@ -307,6 +319,34 @@ class CommandGenerator:
 
     def persist(self):
         return EXACT, [self.cased(b"persist"), self.key()]
+
+    def exact_step(self):
+        """A step whose reply compares exactly and that needs nothing after it."""
+        saved = self.follow_up
+        while True:
+            self.follow_up = []
+            check, args = self.weighted(self.queued_handlers)
+            if check == EXACT and not self.follow_up:
+                break
+        self.follow_up = saved
+        return check, args
+
+    def transaction(self):
+        connection = self.rng.randrange(CONNECTIONS)
+        steps = []
+        if self.chance(0.5):
+            keys = [self.key() for _ in range(self.rng.randrange(1, 4))]
+            steps.append((ON_CONNECTION, (connection, [self.cased(b"watch")] + keys)))
+            steps += [self.exact_step() for _ in range(self.rng.randrange(3))]
+        body = [[self.cased(b"multi")]]
+        body += [self.exact_step()[1] for _ in range(self.rng.randrange(6))]
+        if self.chance(0.1):
+            refused = self.rng.choice([[b"nosuchcommand"], [b"get"], [b"set", b"k1"]])
+            body.insert(self.rng.randrange(1, len(body) + 1), refused)
+        body.append([self.cased(b"exec" if self.chance(0.85) else b"discard")])
+        steps.append((TRANSACTION, (connection, body)))
+        self.follow_up += steps[1:]
+        return steps[0]
 
     def wrong_arity(self):
         """A supported command with too few or too many arguments."""

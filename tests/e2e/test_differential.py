@@ -26,14 +26,14 @@ import time
 import unittest
 
 import ordo_harness
-from differential_commands import KEYS, SCAN, TTL, UNORDERED, CommandGenerator
+from differential_commands import (CONNECTIONS, KEYS, ON_CONNECTION, SCAN, TRANSACTION, TTL,
+                                    UNORDERED, CommandGenerator)
 from ordo_harness import OrdoServer, RawClient, RedisServer, raw_command
 
 CI_SEEDS = [1, 2, 3, 4, 5]
 CI_COMMANDS = 2000
 HISTORY_SHOWN = 40  # preceding commands printed with a mismatch
 PIPELINE_SIZES = [1, 1, 1, 2, 3, 8]  # commands sent together, drawn for each run
-CONNECTIONS = 2  # to each server; each run of commands goes through one of them
 KILL_CHANCE = 1 / 1000  # before each run of commands: kill ordo and start it again
 SCAN_CALLS_MAX = 10000  # a SCAN iteration that has not reached cursor 0 by then is a failure
 # Allowed difference between the two servers' TTL (s) and PTTL (ms) replies: the command that
@@ -179,12 +179,23 @@ class DifferentialTest(unittest.TestCase):
             index = 0
             while index < len(steps):
                 if draws.random() < KILL_CHANCE:
-                    for client in ordo_clients:
+                    for client in ordo_clients + redis_clients:
                         client.close()
                     self.ordo.kill()
                     self.ordo.start()
+                    # New connections to both: a WATCH before the kill is gone on both.
                     ordo_clients = [RawClient(self.ordo.port) for _ in range(CONNECTIONS)]
+                    redis_clients = [RawClient(self.real.port) for _ in range(CONNECTIONS)]
                     self.kills.add(index)
+                if steps[index][0] in (ON_CONNECTION, TRANSACTION):
+                    connection, batch = steps[index][1]
+                    if steps[index][0] == ON_CONNECTION:
+                        batch = [batch]
+                    for ours, real in zip(pipeline(ordo_clients[connection], batch),
+                                          pipeline(redis_clients[connection], batch)):
+                        self.check_replies(seed, steps, index, len(batch), ours, real)
+                    index += 1
+                    continue
                 connection = draws.randrange(CONNECTIONS)
                 mine, theirs = ordo_clients[connection], redis_clients[connection]
                 if steps[index][0] == SCAN:
@@ -195,7 +206,7 @@ class DifferentialTest(unittest.TestCase):
                 size = 1
                 limit = draws.choice(PIPELINE_SIZES)
                 while (size < limit and index + size < len(steps)
-                       and steps[index + size][0] != SCAN):
+                       and steps[index + size][0] not in (SCAN, ON_CONNECTION, TRANSACTION)):
                     size += 1
                 batch = [args for _, args in steps[index:index + size]]
                 for offset, (ours, real) in enumerate(zip(pipeline(mine, batch),
