@@ -23,6 +23,10 @@
 
 namespace ordo::server {
 
+// Ready replies up to this size wait to leave with a reply behind them that waits for the disk
+// (Connection::OutputWaitsForDisk).
+inline constexpr size_t kOutputHeldForDiskBytesMax = 64 * 1024;
+
 // What a connection holds, in bytes, by kind (CLIENT LIST's qbuf, argv-mem, omem, tot-mem).
 struct ConnectionMemory {
   uint64_t query = 0;           // the input buffer's allocation
@@ -97,6 +101,13 @@ class Connection {
 
   bool HasWaitingReplies() const { return !waiting_.empty(); }
   bool HasOutput() const { return output_offset_ < output_.size(); }
+  // Whether the replies ready to send wait for the ones behind them, which wait for the disk:
+  // a pipeline's replies (MULTI's +OK and +QUEUED, then EXEC's) then leave together, in one
+  // send after the sync, as Redis sends them after its fsync, instead of two sends and two
+  // wake-ups of the client. Not when the ready bytes are many (they would hold memory).
+  bool OutputWaitsForDisk() const {
+    return !waiting_.empty() && output_.size() - output_offset_ < kOutputHeldForDiskBytesMax;
+  }
   // Replies released to the client and not yet sent (what client-output-buffer-limit limits).
   uint64_t UnsentOutputBytes() const { return output_.size() - output_offset_; }
   uint64_t BufferedReplyBytes() const { return waiting_bytes_ + (output_.size() - output_offset_); }

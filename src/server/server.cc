@@ -559,7 +559,7 @@ void Server::Execute(Connection& connection, std::vector<std::string>& args) {
 void Server::Flush(Connection& connection) {
   uint64_t token = TokenOf(connection);
   state_.pending_write_bytes -= connection.ReleaseAcked(last_acked_seen_);
-  if (connection.Write() == Connection::WriteOutcome::kClosed) {
+  if (!connection.OutputWaitsForDisk() && connection.Write() == Connection::WriteOutcome::kClosed) {
     CloseConnection(token);
     return;
   }
@@ -593,7 +593,7 @@ void Server::Flush(Connection& connection) {
 }
 
 void Server::UpdateInterest(Connection& connection) {
-  bool want_write = connection.HasOutput();
+  bool want_write = connection.HasOutput() && !connection.OutputWaitsForDisk();
   bool want_read = !connection.closing() && !connection.input_closed() && !stopping_ &&
                    !connection.HasHeldCommand() && connection.HeldBytes() < kClientHeldBytesSoftMax;
   if (want_write == connection.want_write && want_read == connection.want_read) return;
