@@ -20,6 +20,7 @@ constexpr uint32_t kAdmin = kCommandAdmin;
 constexpr uint32_t kNoAuth = kCommandNoAuth;
 constexpr uint32_t kNoMulti = kCommandNoMulti;
 constexpr uint32_t kTransaction = kCommandTransaction;
+constexpr uint32_t kPubSub = kCommandPubSub;
 
 // Arity and key positions as Redis 7.0 reports them (COMMAND INFO), so clients that read the
 // table (cluster clients, redis-cli hints) see the familiar values.
@@ -65,9 +66,10 @@ const std::vector<CommandSpec>& Table() {
       {"pttl", 2, kRead | kFast, 1, 1, 1, PTtlCommand},
       {"persist", 2, kWrite | kFast, 1, 1, 1, PersistCommand},
       // Connection and server (commands_server.cc).
-      {"ping", -1, kFast, 0, 0, 0, PingCommand},
+      {"ping", -1, kFast | kPubSub, 0, 0, 0, PingCommand},
       {"echo", 2, kFast, 0, 0, 0, EchoCommand},
-      {"quit", -1, kFast | kNoAuth | kTransaction, 0, 0, 0, QuitCommand},
+      {"quit", -1, kFast | kNoAuth | kTransaction | kPubSub, 0, 0, 0, QuitCommand},
+      {"reset", 1, kFast | kNoAuth | kTransaction | kPubSub, 0, 0, 0, ResetCommand},
       {"select", 2, kFast, 0, 0, 0, SelectCommand},
       {"info", -1, 0, 0, 0, 0, InfoCommand},
       {"config", -2, kAdmin, 0, 0, 0, ConfigCommand},
@@ -82,6 +84,13 @@ const std::vector<CommandSpec>& Table() {
       {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
       {"lastsave", 1, kFast, 0, 0, 0, LastSaveCommand},
       {"ordo.restorepoint", 2, kWrite | kNoMulti, 0, 0, 0, RestorePointCommand},
+      // Pub/sub (commands_pubsub.cc).
+      {"subscribe", -2, kPubSub, 0, 0, 0, SubscribeCommand},
+      {"unsubscribe", -1, kPubSub, 0, 0, 0, UnsubscribeCommand},
+      {"psubscribe", -2, kPubSub, 0, 0, 0, PSubscribeCommand},
+      {"punsubscribe", -1, kPubSub, 0, 0, 0, PUnsubscribeCommand},
+      {"publish", 3, kFast, 0, 0, 0, PublishCommand},
+      {"pubsub", -2, 0, 0, 0, 0, PubSubCommand},
       // Transactions (commands_transaction.cc).
       {"multi", 1, kFast | kTransaction, 0, 0, 0, MultiCommand},
       {"exec", 1, kTransaction, 0, 0, 0, ExecCommand},
@@ -126,6 +135,18 @@ const CommandSpec* LookupCommand(std::string_view name) {
 
 namespace {
 
+// The command's name as Redis reports it: with the subcommand of a container command
+// ("client|list").
+std::string FullName(const CommandContext& context, const CommandSpec& spec) {
+  std::string name(spec.name);
+  if (context.argc() >= 2 &&
+      (spec.name == "client" || spec.name == "config" || spec.name == "command" ||
+       spec.name == "debug" || spec.name == "pubsub")) {
+    name += "|" + ToLower(context.arg(1).substr(0, 32));
+  }
+  return name;
+}
+
 // Why the request cannot run (Redis's processCommand checks, in its order), or empty.
 std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
   if (spec == nullptr) return UnknownCommandText(*context.args);
@@ -141,6 +162,11 @@ std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
   }
   if (context.client->transaction.open && (spec->flags & kCommandNoMulti) != 0) {
     return "ERR Command not allowed inside a transaction";
+  }
+  if (InSubscribedContext(*context.client) && (spec->flags & kCommandPubSub) == 0) {
+    return "ERR Can't execute '" + FullName(context, *spec) +
+           "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+           "context";
   }
   return {};
 }
@@ -161,13 +187,7 @@ void ExecuteCommand(CommandContext& context) {
     }
     return;
   }
-  // CLIENT LIST's cmd=: the name, and the subcommand of a container command ("client|list").
-  std::string& last = context.client->last_command;
-  last = spec->name;
-  if (context.argc() >= 2 && (spec->name == "client" || spec->name == "config" ||
-                              spec->name == "command" || spec->name == "debug")) {
-    last += "|" + ToLower(context.arg(1).substr(0, 32));
-  }
+  context.client->last_command = FullName(context, *spec);  // CLIENT LIST's cmd=
   if (context.client->transaction.open && (spec->flags & kCommandTransaction) == 0) {
     QueueCommand(context);
     return;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -90,6 +91,14 @@ struct ServerState {
 
   bool shutdown_requested = false;
 
+  // Pub/sub (commands_pubsub.cc): the clients subscribed to each channel and to each pattern,
+  // in the order they subscribed (messages go out in that order, as Redis's lists).
+  std::unordered_map<std::string, std::vector<ClientState*>> channels;
+  std::unordered_map<std::string, std::vector<ClientState*>> patterns;
+  // Hands an encoded message to another client's connection (set by the server, which owns
+  // the connections); the message goes out after what that client has queued already.
+  std::function<void(ClientState& client, std::string_view message)> deliver;
+
   // WATCH: the clients watching each key (Redis's db->watched_keys), so that a write can mark
   // them (commands_transaction.cc). A client leaves it when it unwatches or disconnects.
   std::unordered_map<std::string, std::vector<ClientState*>> watched_keys;
@@ -131,9 +140,19 @@ struct ClientState {
   int64_t created_ms = 0;
   std::string last_command;
   Transaction transaction;
+  // Pub/sub: what this client subscribes to. In RESP2, a client with any subscription may only
+  // (un)subscribe, PING, QUIT and RESET.
+  std::set<std::string> channels;
+  std::set<std::string> patterns;
   std::vector<WatchedKey> watched;
   bool watched_key_touched = false;  // a watched key changed since WATCH: EXEC fails
 };
+
+// Whether the client has a subscription: a RESP2 client then may only run the commands flagged
+// kCommandPubSub, and its output is limited as the pubsub class's.
+inline bool InSubscribedContext(const ClientState& client) {
+  return !client.channels.empty() || !client.patterns.empty();
+}
 
 struct CommandContext {
   db::DBInternal* db = nullptr;  // the engine: writes go through its commit protocol
@@ -158,6 +177,7 @@ enum CommandFlag : uint32_t {
   kCommandAdmin = 1u << 4,     // server administration
   kCommandNoMulti = 1u << 5,   // refused inside MULTI (it waits for a commit, or ends the server)
   kCommandTransaction = 1u << 6,  // runs at once inside MULTI instead of being queued
+  kCommandPubSub = 1u << 7,       // allowed to a RESP2 client with subscriptions
 };
 
 struct CommandSpec {

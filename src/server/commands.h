@@ -82,6 +82,7 @@ void PersistCommand(CommandContext& context);
 
 // ---- commands_server.cc
 void PingCommand(CommandContext& context);
+void ResetCommand(CommandContext& context);
 void EchoCommand(CommandContext& context);
 void QuitCommand(CommandContext& context);
 void SelectCommand(CommandContext& context);
@@ -124,6 +125,17 @@ inline constexpr std::string_view kDebugNotAllowed =
     "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you "
     "can run it from a local connection, otherwise you need to set this option in the "
     "configuration file, and then restart the server.";
+
+// ---- commands_pubsub.cc
+
+void SubscribeCommand(CommandContext& context);
+void UnsubscribeCommand(CommandContext& context);
+void PSubscribeCommand(CommandContext& context);
+void PUnsubscribeCommand(CommandContext& context);
+void PublishCommand(CommandContext& context);
+void PubSubCommand(CommandContext& context);
+// Ends every subscription of the client (RESET, disconnection).
+void UnsubscribeAll(ServerState& server, ClientState& client);
 
 // ---- commands_persistence.cc
 void SaveCommand(CommandContext& context);

@@ -328,6 +328,11 @@ std::string ToUpperCopy(std::string_view text) {
 void PingCommand(CommandContext& context) {
   if (context.argc() > 2) {
     ReplyError(context, "ERR wrong number of arguments for 'ping' command");
+  } else if (InSubscribedContext(*context.client)) {
+    // A subscriber's PING answers in the shape of a message, as Redis's.
+    AppendArrayHeader(context.reply, 2);
+    AppendBulk(context.reply, "pong");
+    AppendBulk(context.reply, context.argc() == 2 ? context.arg(1) : std::string());
   } else if (context.argc() == 2) {
     AppendBulk(context.reply, context.arg(1));
   } else {
@@ -632,6 +637,15 @@ void DebugCommand(CommandContext& context) {
   } else {
     ReplyUnknownSubcommand(context);
   }
+}
+
+void ResetCommand(CommandContext& context) {
+  // Redis's clearClientConnectionState: the connection as it was when it connected.
+  ClientState& client = *context.client;
+  ForgetClient(*context.server, client);
+  client.name.clear();
+  client.authenticated = context.server->requirepass.empty();
+  AppendSimpleString(context.reply, "RESET");
 }
 
 }  // namespace ordo::server

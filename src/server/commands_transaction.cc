@@ -185,6 +185,7 @@ void UnwatchAllKeys(ServerState& server, ClientState& client) {
 
 void ForgetClient(ServerState& server, ClientState& client) {
   UnwatchAllKeys(server, client);
+  UnsubscribeAll(server, client);
   ClearTransaction(client);
 }
 

@@ -169,6 +169,17 @@ Server::Server(ServerOptions options)
     }
     return lines;
   };
+  state_.deliver = [this](ClientState& client, std::string_view message) {
+    auto found = connections_.find(client.id + kFirstClientToken - 1);
+    if (found == connections_.end()) return;
+    Connection& connection = *found->second;
+    connection.QueueReply(message, 0);
+    // A subscriber that does not read is cut here, as Redis does, never waited for. The
+    // connection is written (or closed) after this iteration's events: never while the
+    // publisher's command runs (a close would change the subscriber lists it walks).
+    CloseIfOverOutputBufferLimit(connection);
+    delivered_.insert(found->first);
+  };
   state_.largest_client_buffers = [this] {
     uint64_t query = 0;
     uint64_t output = 0;
@@ -395,6 +406,7 @@ void Server::Serve() {
     int timeout_ms = stopping_ ? kStoppingPollMs : kIdlePollMs;
     int events = loop_->Poll(timeout_ms,
                              [this](uint64_t token, uint32_t ready) { HandleEvent(token, ready); });
+    FlushDelivered();
     CommitIteration();
     EnforceMaxMemoryClients();
     if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
@@ -605,6 +617,15 @@ void Server::UpdateInterest(Connection& connection) {
   if (!loop_->Modify(connection.fd(), token, events).ok()) CloseConnection(token);
 }
 
+void Server::FlushDelivered() {
+  std::vector<uint64_t> tokens(delivered_.begin(), delivered_.end());
+  delivered_.clear();
+  for (uint64_t token : tokens) {
+    auto found = connections_.find(token);
+    if (found != connections_.end()) Flush(*found->second);
+  }
+}
+
 void Server::CommitIteration() {
   // Commands submit their writes deferred (SubmitBatch): this iteration's writes go out here as
   // one group, committed on this thread when the committer thread is idle, so that no write
@@ -732,7 +753,9 @@ bool Server::CloseIfOverOutputBufferLimit(Connection& connection) {
   // the soft limit for longer than its seconds.
   // Replies still waiting for durability are not in it: the client could not have read them
   // yet (they count in its tot-mem).
-  const OutputBufferLimit& limit = state_.limits.normal;
+  // A client with subscriptions is of the pubsub class (Redis's getClientType).
+  const OutputBufferLimit& limit =
+      InSubscribedContext(connection.client()) ? state_.limits.pubsub : state_.limits.normal;
   const uint64_t used = connection.UnsentOutputBytes();
   const bool hard = limit.hard_bytes > 0 && used >= limit.hard_bytes;
   bool soft = limit.soft_bytes > 0 && used >= limit.soft_bytes;
@@ -789,7 +812,12 @@ std::string Server::DescribeClient(const Connection& connection) const {
   return "id=" + std::to_string(client.id) + " addr=" + client.address +
          " fd=" + std::to_string(connection.fd()) + " name=" + client.name +
          " age=" + std::to_string((now_ms - client.created_ms) / 1000) +
-         " db=0 qbuf=" + std::to_string(connection.QueryBytes()) +
+         " db=0 sub=" + std::to_string(client.channels.size()) +
+         " psub=" + std::to_string(client.patterns.size()) + " multi=" +
+         std::to_string(client.transaction.open
+                            ? static_cast<int64_t>(client.transaction.queued.size())
+                            : -1) +
+         " qbuf=" + std::to_string(connection.QueryBytes()) +
          " argv-mem=" + std::to_string(memory.arguments) +
          " pending-writes=" + std::to_string(memory.pending_writes) +
          " omem=" + std::to_string(memory.replies) + " tot-mem=" + std::to_string(memory.Total()) +

@@ -95,6 +95,8 @@ class Server {
   void Execute(Connection& connection, std::vector<std::string>& args);
   void Flush(Connection& connection);
   void UpdateInterest(Connection& connection);
+  // Writes (or closes) the connections PUBLISH gave messages to in this iteration.
+  void FlushDelivered();
   void CommitIteration();
   void HandleAcks();
   void ReleaseAcked();
@@ -134,7 +136,8 @@ class Server {
   int ack_fd_ = -1;
   int signal_fd_ = -1;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
-  std::unordered_set<uint64_t> waiting_;  // connections holding replies for unacked LSNs
+  std::unordered_set<uint64_t> waiting_;    // connections holding replies for unacked LSNs
+  std::unordered_set<uint64_t> delivered_;  // connections given pub/sub messages to send
   // Pending writes (lsn, bytes) of clients that went away: still held until acknowledged.
   std::multimap<uint64_t, uint64_t> orphan_writes_;  // lsn -> bytes
   // Connections holding a write command back for the write budget, oldest first (some may be
