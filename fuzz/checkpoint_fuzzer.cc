@@ -166,7 +166,8 @@ void Repair(std::string* checkpoint) {
     index::IndexEntry entry;
     entry.value_hash = DecodeFixed64(fixed.data() + 20);
     entry.expire_at_ms = static_cast<int64_t>(DecodeFixed64(fixed.data() + 12));
-    entries.Put(key, entry);  // the digest depends only on key, value hash and expiry
+    if (key.size() > kKeyBytesMax) break;         // a version-1 key, of database 0
+    entries.Put(index::IndexKey(0, key), entry);  // the digest: key, value hash and expiry
     ++count;
     entries_bytes = checkpoint->size() - index::kCheckpointHeaderBytes - decoder.remaining();
   }

@@ -80,6 +80,16 @@ class DBImpl final : public DBInternal {
   Result<uint64_t> CreateRestorePoint(std::string_view name) override;
   void BeginAtomic() override;
   Result<uint64_t> EndAtomic() override;
+  Status GetIn(uint32_t db, std::string_view key, std::string* value, ReadInfo* info) override;
+  Status GetInfoIn(uint32_t db, std::string_view key, ReadInfo* info) override;
+  std::string ScanIn(uint32_t db, std::string_view start, std::string_view end, size_t limit,
+                     const std::function<void(const ScanEntry&)>& visit) override;
+  Status ForEachIn(uint32_t db, std::string_view start, std::string_view end,
+                   const std::function<bool(std::string_view, std::string_view, const ReadInfo&)>&
+                       visit) override;
+  uint64_t CountKeysIn(uint32_t db) override;
+  uint64_t CountKeysWithExpiryIn(uint32_t db) override;
+  uint32_t DatabasesInUse() override;
 
  private:
   struct OverlayEntry {
@@ -91,8 +101,9 @@ class DBImpl final : public DBInternal {
   };
   struct AppliedOp {
     log::OpType type;
-    std::string key;
+    std::string key;  // the index key (index::IndexKey); a restore point's name
     index::IndexEntry entry;
+    uint32_t db = 0;  // kFlushDatabase: the database flushed
   };
   struct PendingRecord {
     uint64_t lsn = 0;
@@ -142,18 +153,21 @@ class DBImpl final : public DBInternal {
                            bool values_in_overlay);
   // A write inside the open atomic section: applied now, encoded at EndAtomic.
   Result<uint64_t> AppendToAtomicLocked(WriteBatch& batch);
-  // Whether `key` exists as the latest submitted write left it, and its digest contribution
-  // (zero if absent).
-  bool CurrentEntryHashLocked(std::string_view key, StateDigest* hash);
+  // Whether `index_key` exists as the latest submitted write left it, and its digest
+  // contribution (zero if absent).
+  bool CurrentEntryHashLocked(std::string_view index_key, StateDigest* hash);
+  // Whether a pending flush (FLUSHALL, or FLUSHDB of the key's database) hides the index's
+  // entry of `index_key`; if so, *lsn is the flush's.
+  bool FlushPendingLocked(std::string_view index_key, uint64_t* lsn) const;
   // Overlay, then index. The overlay's value is copied only when `want_value`.
-  void Lookup(std::string_view key, bool want_value, Found* found);
+  void Lookup(std::string_view index_key, bool want_value, Found* found);
   // Lookup, hiding (and logging the expiry of) an expired key; fills `info`.
-  Status LookupLive(std::string_view key, bool want_value, Found* found, ReadInfo* info);
+  Status LookupLive(std::string_view index_key, bool want_value, Found* found, ReadInfo* info);
   Status ReadValue(const index::IndexEntry& entry, std::string* value);
   Result<std::shared_ptr<RandomAccessFile>> SegmentFile(uint32_t segment_id);
   bool Expired(int64_t expire_at_ms) const;
-  // Logs the expiry of each key that is still expired (checked under the lock).
-  void ExpireKeys(const std::vector<std::string>& keys);
+  // Logs the expiry of each key (index keys) that is still expired (checked under the lock).
+  void ExpireKeys(const std::vector<std::string>& index_keys);
 
   void CommitterLoop();
   // Who commits a group: the committer thread calls the ack listener and does everysec's
@@ -183,8 +197,11 @@ class DBImpl final : public DBInternal {
   std::condition_variable committer_cv_;
   std::condition_variable ack_cv_;
   std::condition_variable sweeper_cv_;
-  std::map<std::string, OverlayEntry, std::less<>> overlay_;
+  std::map<std::string, OverlayEntry, std::less<>> overlay_;  // by index key
   uint64_t overlay_clear_lsn_ = 0;
+  // Databases with a FLUSHDB not yet applied to the index, and its LSN: the index's entries of
+  // such a database are gone for readers (overlay_clear_lsn_ does the same for FLUSHALL).
+  std::map<uint32_t, uint64_t> overlay_flushed_;
   PendingGroup pending_;
   // Whether pending_ holds a write that asked for the committer thread (Submit, not
   // SubmitDeferred): it waits for this, not for pending_ to be non-empty.
@@ -192,6 +209,14 @@ class DBImpl final : public DBInternal {
   uint64_t last_lsn_ = 0;
   StateDigest submitted_digest_;  // the digest after every submitted write (at last_lsn_)
   uint64_t submitted_keys_ = 0;   // live keys after every submitted write
+  // The same for each database (what a FLUSHDB removes from the two above).
+  struct DatabaseTotals {
+    StateDigest digest;
+    uint64_t keys = 0;
+  };
+  std::vector<DatabaseTotals> submitted_by_db_;
+  // Sets the submitted totals to the index's (open, failure).
+  void ResetSubmittedTotalsLocked();
   std::atomic<uint64_t> acked_lsn_{0};
   // The open atomic section (BeginAtomic): its owner, its LSN (0 until its first write), the
   // ops it wrote so far and their encoded size as one record.

@@ -68,6 +68,25 @@ class DBInternal : public DB {
   // errors as DB::Write's.
   virtual Result<uint64_t> CreateRestorePoint(std::string_view name) = 0;
 
+  // Databases (Redis's SELECT): every key lives in one of log::kDatabasesMax numbered
+  // databases. DB's own methods address database 0 (CountKeys, Digest and ComputeDigest cover
+  // them all); these address any, with the same contract as their DB counterparts. A batch
+  // names each op's database (WriteBatchInternal::SetDatabase, FlushDatabase).
+  virtual Status GetIn(uint32_t db, std::string_view key, std::string* value,
+                       ReadInfo* info = nullptr) = 0;
+  virtual Status GetInfoIn(uint32_t db, std::string_view key, ReadInfo* info) = 0;
+  virtual std::string ScanIn(uint32_t db, std::string_view start, std::string_view end,
+                             size_t limit, const std::function<void(const ScanEntry&)>& visit) = 0;
+  virtual Status ForEachIn(
+      uint32_t db, std::string_view start, std::string_view end,
+      const std::function<bool(std::string_view, std::string_view, const ReadInfo&)>& visit) = 0;
+  // Keys of one database after every submitted write, in O(1) (DBSIZE), and those of them with
+  // an expiry as of the last commit (INFO keyspace).
+  virtual uint64_t CountKeysIn(uint32_t db) = 0;
+  virtual uint64_t CountKeysWithExpiryIn(uint32_t db) = 0;
+  // One past the highest database that holds or held a key since open (0: none).
+  virtual uint32_t DatabasesInUse() = 0;
+
   // Atomic sections (MULTI/EXEC, scripts): every write the calling thread submits between
   // BeginAtomic() and EndAtomic() is applied and visible at once, as usual, but all of them go
   // into the log as one record with one LSN, so a crash, a torn tail, a backup's cut and a

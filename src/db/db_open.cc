@@ -159,8 +159,10 @@ Status DBImpl::OpenImpl(OpenReport* report) {
     last_checkpoint_lsn_ = recovered.checkpoint_lsn;
     loaded_checkpoint_ = true;
   }
-  submitted_digest_ = index_.digest();
-  submitted_keys_ = index_.size();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ResetSubmittedTotalsLocked();
+  }
   acked_lsn_ = recovered.last_lsn;
   durable_lsn_ = recovered.last_lsn;
   applied_lsn_ = recovered.last_lsn;

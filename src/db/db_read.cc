@@ -28,8 +28,9 @@ void DBImpl::Lookup(std::string_view key, bool want_value, Found* found) {
       found->entry.value_bytes = static_cast<uint32_t>(entry.value.size());
       return;
     }
-    if (overlay_clear_lsn_ != 0) {
-      found->observed_lsn = overlay_clear_lsn_;
+    uint64_t flush_lsn = 0;
+    if (FlushPendingLocked(key, &flush_lsn)) {
+      found->observed_lsn = flush_lsn;
       found->present = false;
       return;
     }
@@ -89,16 +90,28 @@ Status DBImpl::LookupLive(std::string_view key, bool want_value, Found* found, R
   return Status::Ok();
 }
 
-Status DBImpl::GetInfo(std::string_view key, ReadInfo* info) {
+Status DBImpl::GetInfo(std::string_view key, ReadInfo* info) { return GetInfoIn(0, key, info); }
+
+Status DBImpl::GetInfoIn(uint32_t db, std::string_view key, ReadInfo* info) {
+  if (db >= log::kDatabasesMax || key.size() > kKeyBytesMax) {
+    return Status::InvalidArgument("no such database or key");
+  }
   Found found;
-  return LookupLive(key, /*want_value=*/false, &found, info);
+  return LookupLive(index::IndexKey(db, key), /*want_value=*/false, &found, info);
 }
 
 Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
+  return GetIn(0, key, value, info);
+}
+
+Status DBImpl::GetIn(uint32_t db, std::string_view key, std::string* value, ReadInfo* info) {
+  if (db >= log::kDatabasesMax || key.size() > kKeyBytesMax) {
+    return Status::InvalidArgument("no such database or key");
+  }
   Found found;
   ReadInfo local;
-  ORDO_RETURN_IF_ERROR(
-      LookupLive(key, /*want_value=*/true, &found, info != nullptr ? info : &local));
+  ORDO_RETURN_IF_ERROR(LookupLive(index::IndexKey(db, key), /*want_value=*/true, &found,
+                                  info != nullptr ? info : &local));
   if (found.from_overlay) {
     *value = std::move(found.overlay_value);
     return Status::Ok();
@@ -106,20 +119,21 @@ Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
   return ReadValue(found.entry, value);
 }
 
-void DBImpl::ExpireKeys(const std::vector<std::string>& keys) {
+void DBImpl::ExpireKeys(const std::vector<std::string>& index_keys) {
   WriteBatch batch;
   std::unique_lock<std::mutex> lock(mutex_);
   AwaitAtomicSectionLocked(lock);  // the owner's own reads join its section
   if (failed_ || closing_) return;
   const int64_t now_ms = WallMillis();
-  for (const auto& key : keys) {
+  for (const auto& key : index_keys) {
     // Checked again under the lock: the key may have been rewritten since it was seen expired.
     auto in_overlay = overlay_.find(key);
     int64_t expire_at_ms = 0;
+    uint64_t flush_lsn = 0;
     if (in_overlay != overlay_.end()) {
       if (in_overlay->second.deleted) continue;
       expire_at_ms = in_overlay->second.expire_at_ms;
-    } else if (overlay_clear_lsn_ != 0) {
+    } else if (FlushPendingLocked(key, &flush_lsn)) {
       continue;
     } else {
       std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
@@ -127,7 +141,9 @@ void DBImpl::ExpireKeys(const std::vector<std::string>& keys) {
       if (entry == nullptr) continue;
       expire_at_ms = entry->expire_at_ms;
     }
-    if (expire_at_ms != 0 && expire_at_ms <= now_ms) WriteBatchInternal::Expire(&batch, key);
+    if (expire_at_ms != 0 && expire_at_ms <= now_ms) {
+      WriteBatchInternal::ExpireIn(&batch, index::DatabaseOf(key), index::UserKeyOf(key));
+    }
   }
   if (batch.empty()) return;
   auto submitted = SubmitLocked(batch);
@@ -152,14 +168,26 @@ void DBImpl::SweeperLoop() {
 
 std::string DBImpl::Scan(std::string_view start, std::string_view end, size_t limit,
                          const std::function<void(const ScanEntry&)>& visit) {
+  return ScanIn(0, start, end, limit, visit);
+}
+
+std::string DBImpl::ScanIn(uint32_t db, std::string_view user_start, std::string_view user_end,
+                           size_t limit, const std::function<void(const ScanEntry&)>& visit) {
   assert(limit > 0);
+  if (db >= log::kDatabasesMax) return {};
+  // The range in index keys: this database's keys from user_start, to user_end or its last.
+  const std::string start = index::IndexKey(db, user_start.substr(0, kKeyBytesMax));
+  const std::string end = !user_end.empty() ? index::IndexKey(db, user_end.substr(0, kKeyBytesMax))
+                          : db + 1 < log::kDatabasesMax ? index::IndexKey(db + 1, "")
+                                                        : std::string();
   std::vector<ScanEntry> batch;
   std::string next;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
     auto in_overlay = overlay_.lower_bound(start);
-    auto in_index = overlay_clear_lsn_ != 0 ? index_.end() : index_.LowerBound(start);
+    uint64_t flush_lsn = 0;
+    auto in_index = FlushPendingLocked(start, &flush_lsn) ? index_.end() : index_.LowerBound(start);
     const int64_t now_ms = WallMillis();
     auto in_range = [&](std::string_view key) { return end.empty() || key < end; };
     while (batch.size() < limit) {
@@ -193,21 +221,32 @@ std::string DBImpl::Scan(std::string_view start, std::string_view end, size_t li
       next.push_back('\0');  // the smallest key after the last one visited
     }
   }
-  for (const auto& entry : batch) visit(entry);
+  for (auto& entry : batch) {
+    entry.key.erase(0, index::kDatabasePrefixBytes);  // the caller's key, without the database
+    visit(entry);
+  }
+  if (!next.empty()) next.erase(0, index::kDatabasePrefixBytes);
   return next;
 }
 
 Status DBImpl::ForEach(
     std::string_view start, std::string_view end,
     const std::function<bool(std::string_view, std::string_view, const ReadInfo&)>& visit) {
+  return ForEachIn(0, start, end, visit);
+}
+
+Status DBImpl::ForEachIn(
+    uint32_t db, std::string_view start, std::string_view end,
+    const std::function<bool(std::string_view, std::string_view, const ReadInfo&)>& visit) {
   std::string cursor(start);
   std::string value;
   for (;;) {
     std::vector<std::string> keys;
-    cursor = Scan(cursor, end, 256, [&](const ScanEntry& entry) { keys.push_back(entry.key); });
+    cursor =
+        ScanIn(db, cursor, end, 256, [&](const ScanEntry& entry) { keys.push_back(entry.key); });
     for (const auto& key : keys) {
       ReadInfo info;
-      Status read = Get(key, &value, &info);
+      Status read = GetIn(db, key, &value, &info);
       if (read.IsNotFound()) continue;  // deleted or expired since the scan saw it
       ORDO_RETURN_IF_ERROR(read);
       if (!visit(key, value, info)) return Status::Ok();
@@ -218,14 +257,23 @@ Status DBImpl::ForEach(
 
 uint64_t DBImpl::CountKeys() {
   std::lock_guard<std::mutex> lock(mutex_);
+  return submitted_keys_;
+}
+
+uint64_t DBImpl::CountKeysIn(uint32_t db) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return db < submitted_by_db_.size() ? submitted_by_db_[db].keys : 0;
+}
+
+uint64_t DBImpl::CountKeysWithExpiryIn(uint32_t db) {
+  std::shared_lock<std::shared_mutex> lock(index_mutex_);
+  return index_.keys_with_expiry_of(db);
+}
+
+uint32_t DBImpl::DatabasesInUse() {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
-  uint64_t count = overlay_clear_lsn_ != 0 ? 0 : index_.size();
-  for (const auto& [key, entry] : overlay_) {
-    const bool in_index = overlay_clear_lsn_ == 0 && index_.Find(key) != nullptr;
-    if (!entry.deleted && !in_index) ++count;
-    if (entry.deleted && in_index) --count;
-  }
-  return count;
+  return std::max(static_cast<uint32_t>(submitted_by_db_.size()), index_.databases());
 }
 
 StateDigest DBImpl::Digest() {

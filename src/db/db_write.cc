@@ -70,49 +70,82 @@ std::vector<DBImpl::AppliedOp> DBImpl::ApplyOpsLocked(WriteBatch& batch, uint64_
   std::vector<AppliedOp> applied_ops;
   applied_ops.reserve(batch.size());
   // Each op, in order: subtract the entry it replaces from the digest, add its own, and update
-  // the overlay, so a key repeated within the batch sees the earlier op.
-  StateDigest digest = submitted_digest_;
-  uint64_t live_keys = submitted_keys_;
+  // the overlay, so a key repeated within the batch sees the earlier op. The totals of the
+  // op's database move with the whole's.
+  auto add = [](StateDigest* digest, const StateDigest& hash, int sign) {
+    digest->low += sign > 0 ? hash.low : -hash.low;
+    digest->high += sign > 0 ? hash.high : -hash.high;
+  };
   for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
-    AppliedOp applied{op.type, op.key, {}};
+    AppliedOp applied{op.type, {}, {}};
     if (op.type == log::OpType::kRestorePoint) {  // a mark in the log, no state
+      applied.key = op.key;
       applied_ops.push_back(std::move(applied));
       continue;
     }
     if (op.type == log::OpType::kClear) {
-      digest = StateDigest{};
-      live_keys = 0;
+      submitted_digest_ = StateDigest{};
+      submitted_keys_ = 0;
+      submitted_by_db_.clear();
       overlay_.clear();
       overlay_clear_lsn_ = lsn;
+      overlay_flushed_.clear();
       applied_ops.push_back(std::move(applied));
       continue;
     }
+    if (op.db >= submitted_by_db_.size()) submitted_by_db_.resize(op.db + 1);
+    DatabaseTotals& totals = submitted_by_db_[op.db];
+    if (op.type == log::OpType::kFlushDatabase) {
+      add(&submitted_digest_, totals.digest, -1);
+      submitted_keys_ -= totals.keys;
+      totals = DatabaseTotals{};
+      const std::string first = index::IndexKey(op.db, "");
+      auto entry = overlay_.lower_bound(first);
+      while (entry != overlay_.end() && index::DatabaseOf(entry->first) == op.db) {
+        entry = overlay_.erase(entry);
+      }
+      overlay_flushed_[op.db] = lsn;
+      applied.db = op.db;
+      applied_ops.push_back(std::move(applied));
+      continue;
+    }
+    applied.key = index::IndexKey(op.db, op.key);
     StateDigest old_hash;
-    const bool existed = CurrentEntryHashLocked(op.key, &old_hash);
-    digest.low -= old_hash.low;
-    digest.high -= old_hash.high;
-    live_keys += (op.type == log::OpType::kPut ? 1 : 0) - (existed ? 1 : 0);
+    const bool existed = CurrentEntryHashLocked(applied.key, &old_hash);
+    add(&submitted_digest_, old_hash, -1);
+    add(&totals.digest, old_hash, -1);
+    const int64_t change = (op.type == log::OpType::kPut ? 1 : 0) - (existed ? 1 : 0);
+    submitted_keys_ += change;
+    totals.keys += change;
     if (op.type == log::OpType::kPut) {
       assert(op.value.size() <= kValueBytesMax);  // ValidateBatch
       applied.entry.value_bytes = static_cast<uint32_t>(op.value.size());
       applied.entry.expire_at_ms = op.expire_at_ms;
       applied.entry.value_hash = Checksum64(op.value);
       const StateDigest new_hash =
-          index::EntryHash(op.key, applied.entry.value_hash, op.expire_at_ms);
-      digest.low += new_hash.low;
-      digest.high += new_hash.high;
+          index::EntryHash(applied.key, applied.entry.value_hash, op.expire_at_ms);
+      add(&submitted_digest_, new_hash, +1);
+      add(&totals.digest, new_hash, +1);
       // Without copy_values the value moves into the overlay after encoding
       // (EncodePendingLocked): no copy here.
-      overlay_[op.key] = OverlayEntry{lsn, false, copy_values ? op.value : std::string(),
-                                      op.expire_at_ms, applied.entry.value_hash};
+      overlay_[applied.key] = OverlayEntry{lsn, false, copy_values ? op.value : std::string(),
+                                           op.expire_at_ms, applied.entry.value_hash};
     } else {
-      overlay_[op.key] = OverlayEntry{lsn, true, {}, 0, 0};
+      overlay_[applied.key] = OverlayEntry{lsn, true, {}, 0, 0};
     }
     applied_ops.push_back(std::move(applied));
   }
-  submitted_digest_ = digest;
-  submitted_keys_ = live_keys;
   return applied_ops;
+}
+
+void DBImpl::ResetSubmittedTotalsLocked() {
+  std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
+  submitted_digest_ = index_.digest();
+  submitted_keys_ = index_.size();
+  submitted_by_db_.assign(index_.databases(), DatabaseTotals{});
+  for (uint32_t db = 0; db < index_.databases(); ++db) {
+    submitted_by_db_[db] = DatabaseTotals{index_.digest_of(db), index_.size_of(db)};
+  }
 }
 
 void DBImpl::EncodePendingLocked(uint64_t lsn, WriteBatch& batch, std::vector<AppliedOp> ops,
@@ -150,11 +183,13 @@ void DBImpl::EncodePendingLocked(uint64_t lsn, WriteBatch& batch, std::vector<Ap
   if (!values_in_overlay) {
     // In op order, so that of several puts of one key in this batch the last value stays; a
     // key the batch deleted last keeps its deleted entry.
-    for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
-      if (op.type != log::OpType::kPut) continue;
-      auto entry = overlay_.find(op.key);  // absent if a later clear in this batch removed it
+    auto& ops = WriteBatchInternal::MutableOps(&batch);
+    for (size_t i = 0; i < ops.size(); ++i) {
+      if (ops[i].type != log::OpType::kPut) continue;
+      // Absent if a later flush in this batch removed it.
+      auto entry = overlay_.find(record.ops[i].key);
       if (entry != overlay_.end() && !entry->second.deleted && entry->second.lsn == lsn) {
-        entry->second.value = std::move(op.value);
+        entry->second.value = std::move(ops[i].value);
       }
     }
   }
@@ -224,6 +259,13 @@ Result<uint64_t> DBImpl::EndAtomic() {
   return lsn;
 }
 
+bool DBImpl::FlushPendingLocked(std::string_view index_key, uint64_t* lsn) const {
+  *lsn = overlay_clear_lsn_;
+  auto flushed = overlay_flushed_.find(index::DatabaseOf(index_key));
+  if (flushed != overlay_flushed_.end()) *lsn = std::max(*lsn, flushed->second);
+  return *lsn != 0;
+}
+
 bool DBImpl::CurrentEntryHashLocked(std::string_view key, StateDigest* hash) {
   *hash = StateDigest{};
   auto in_overlay = overlay_.find(key);
@@ -233,7 +275,8 @@ bool DBImpl::CurrentEntryHashLocked(std::string_view key, StateDigest* hash) {
     *hash = index::EntryHash(key, entry.value_hash, entry.expire_at_ms);
     return true;
   }
-  if (overlay_clear_lsn_ != 0) return false;
+  uint64_t flush_lsn = 0;
+  if (FlushPendingLocked(key, &flush_lsn)) return false;
   std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
   const index::IndexEntry* entry = index_.Find(key);
   if (entry == nullptr) return false;
@@ -452,6 +495,9 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
         case log::OpType::kClear:
           index_.Clear();
           break;
+        case log::OpType::kFlushDatabase:
+          index_.ClearDatabase(op.db);
+          break;
       }
     }
   }
@@ -469,6 +515,9 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
     }
   }
   if (overlay_clear_lsn_ != 0 && overlay_clear_lsn_ <= applied_lsn_) overlay_clear_lsn_ = 0;
+  for (auto flushed = overlay_flushed_.begin(); flushed != overlay_flushed_.end();) {
+    flushed = flushed->second <= applied_lsn_ ? overlay_flushed_.erase(flushed) : ++flushed;
+  }
 }
 
 void DBImpl::Acknowledge(uint64_t lsn, bool synced, bool notify_listener) {
@@ -495,11 +544,10 @@ void DBImpl::Fail(const Status& status) {
     // holds only acknowledged writes.
     overlay_.clear();
     overlay_clear_lsn_ = 0;
+    overlay_flushed_.clear();
     pending_ = PendingGroup{};
     pending_wakes_committer_ = false;
-    std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
-    submitted_digest_ = index_.digest();
-    submitted_keys_ = index_.size();
+    ResetSubmittedTotalsLocked();
     listener = ack_listener_;
   }
   ack_cv_.notify_all();

@@ -403,15 +403,18 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
         entry.value_bytes = static_cast<uint32_t>(op.value.size());
         entry.expire_at_ms = op.expire_at_ms;
         entry.value_hash = Checksum64(op.value);
-        index->Put(op.key, entry);
+        index->Put(index::IndexKey(op.db, op.key), entry);
         break;
       }
       case log::OpType::kDelete:
       case log::OpType::kExpire:
-        index->Erase(op.key);
+        index->Erase(index::IndexKey(op.db, op.key));
         break;
       case log::OpType::kClear:
         index->Clear();
+        break;
+      case log::OpType::kFlushDatabase:
+        index->ClearDatabase(op.db);
         break;
       case log::OpType::kRestorePoint:
         break;

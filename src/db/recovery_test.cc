@@ -132,9 +132,9 @@ TEST_F(RecoveryCheckpointTest, EntriesThatContradictTheReplayedLogAreIgnored) {
   db::Identity identity;
   ASSERT_OK(db::ReadIdentity(fs, data() + "/IDENTITY", &identity));
   ASSERT_OK(index::LoadCheckpoint(fs, checkpoints[0], identity.database_id, &entries, &info));
-  index::IndexEntry changed = *entries.Find("key3");
+  index::IndexEntry changed = *entries.Find(index::IndexKey(0, "key3"));
   changed.value_hash ^= 1;
-  entries.Put("key3", changed);
+  entries.Put(index::IndexKey(0, "key3"), changed);
   std::filesystem::remove(checkpoints[0]);
   ASSERT_OK(index::WriteCheckpoint(fs, data() + "/index", entries, info));
   ExpectIgnoredAndRebuilt(40);
@@ -152,7 +152,7 @@ TEST_F(RecoveryCheckpointTest, CheckpointThatContradictsItsOwnRecordIsIgnored) {
   index::Index entries;
   index::CheckpointInfo info;
   ASSERT_OK(index::LoadCheckpoint(fs, path, identity.database_id, &entries, &info));
-  ASSERT_TRUE(entries.Erase("key7"));  // a key the log says is live
+  ASSERT_TRUE(entries.Erase(index::IndexKey(0, "key7")));  // a key the log says is live
   std::filesystem::remove(path);
   ASSERT_OK(index::WriteCheckpoint(fs, data() + "/index", entries, info));
   ExpectIgnoredAndRebuilt();

@@ -15,14 +15,17 @@ namespace {
 
 constexpr char kHeaderMagic[8] = {'O', 'R', 'D', 'O', 'I', 'D', 'X', '1'};
 constexpr char kTrailerMagic[8] = {'O', 'R', 'D', 'O', 'I', 'D', 'X', 'E'};
-constexpr uint32_t kCheckpointVersion = 1;
+// Version 2: each entry's key is the index key (the database's number in 2 bytes, then the
+// key). Version 1 (before databases) has the bare key, of database 0; it still loads.
+constexpr uint32_t kCheckpointVersion = 2;
+constexpr uint32_t kCheckpointVersionBareKeys = 1;
 constexpr uint64_t kEntryFixedBytes = 4 + 4 + 4 + 8 + 8;
 constexpr size_t kWriteChunkBytes = 4 << 20;
 
 Status DecodeHeader(std::string_view bytes, const std::string& path, CheckpointInfo* info);
 
 bool SameInfo(const CheckpointInfo& a, const CheckpointInfo& b) {
-  return a.database_id == b.database_id && a.lsn == b.lsn &&
+  return a.version == b.version && a.database_id == b.database_id && a.lsn == b.lsn &&
          a.replay_segment_id == b.replay_segment_id && a.replay_offset == b.replay_offset &&
          a.entry_count == b.entry_count && a.digest == b.digest &&
          a.created_time_ms == b.created_time_ms;
@@ -34,6 +37,7 @@ std::string EncodeHeader(const CheckpointInfo& info) {
   assert(info.replay_segment_id >= 1 && info.replay_segment_id <= log::kSegmentIdMax);
   assert(info.replay_offset >= log::kSegmentHeaderBytes &&
          info.replay_offset <= log::kSegmentFileBytesMax);
+  assert(info.version == kCheckpointVersion);
   std::string bytes(kHeaderMagic, sizeof(kHeaderMagic));
   PutFixed32(&bytes, kCheckpointVersion);
   PutFixed32(&bytes, kCheckpointHeaderBytes);
@@ -62,7 +66,8 @@ Status DecodeHeader(std::string_view bytes, const std::string& path, CheckpointI
   if (DecodeFixed64(bytes.data() + 88) != Checksum64(bytes.substr(0, 88))) {
     return Status::Corruption(path + " offset 88: checkpoint header checksum mismatch");
   }
-  if (DecodeFixed32(bytes.data() + 8) != kCheckpointVersion) {
+  info->version = DecodeFixed32(bytes.data() + 8);
+  if (info->version != kCheckpointVersion && info->version != kCheckpointVersionBareKeys) {
     return Status::NotSupported(path + " offset 8: unknown checkpoint version");
   }
   info->database_id.assign(bytes.data() + 16, 16);
@@ -86,7 +91,8 @@ Status DecodeHeader(std::string_view bytes, const std::string& path, CheckpointI
   return Status::Ok();
 }
 
-// What a checkpoint entry may hold: a key within kKeyBytesMax, a value within kValueBytesMax
+// What a checkpoint entry may hold: an index key (a database prefix and a key within
+// kKeyBytesMax), a value within kValueBytesMax
 // lying after a segment header and inside the largest segment, in a segment from 1 up to the
 // replay position's (every value indexed was written before it). Empty when it fits; otherwise
 // what does not.
@@ -95,8 +101,9 @@ std::string EntryOutOfRange(std::string_view key, const IndexEntry& entry,
   const uint64_t segment_id = entry.segment_id;
   const uint64_t value_offset = entry.value_offset;
   const uint64_t value_bytes = entry.value_bytes;
-  if (key.size() > kKeyBytesMax) {
-    return fmt::format("key of {} bytes exceeds the limit of {}", key.size(), kKeyBytesMax);
+  if (key.size() < kDatabasePrefixBytes || key.size() > kIndexKeyBytesMax) {
+    return fmt::format("index key of {} bytes outside [{}, {}]", key.size(), kDatabasePrefixBytes,
+                       kIndexKeyBytesMax);
   }
   if (segment_id == 0 || segment_id > replay_segment_id) {
     return fmt::format("segment id {} outside [1, {}] (the replay segment)", segment_id,
@@ -135,6 +142,7 @@ bool ParseCheckpointFileName(std::string_view name, uint64_t* lsn) {
 
 Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const Index& index,
                        CheckpointInfo info) {
+  info.version = kCheckpointVersion;
   info.entry_count = index.size();
   info.digest = index.digest();
   if (info.created_time_ms == 0) info.created_time_ms = WallMillis();
@@ -144,7 +152,7 @@ Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const
   ORDO_RETURN_IF_ERROR(file->Append(EncodeHeader(info)));
   StreamingChecksum checksum;
   std::string chunk;
-  chunk.reserve(kWriteChunkBytes + kKeyBytesMax + 64);
+  chunk.reserve(kWriteChunkBytes + kIndexKeyBytesMax + 64);
   for (const auto& [key, entry] : index) {
     EncodeEntry(key.view(), entry, info.replay_segment_id, &chunk);
     if (chunk.size() >= kWriteChunkBytes) {
@@ -201,6 +209,17 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
     if (i > 0 && key <= previous_key) {
       return fail(Status::Corruption(fmt::format("{}: entry {} out of key order", path, i)));
     }
+    previous_key = key;
+    std::string prefixed;  // a version-1 entry's key is database 0's
+    if (info->version == kCheckpointVersionBareKeys) {
+      if (key.size() > kKeyBytesMax) {
+        return fail(Status::Corruption(
+            fmt::format("{} offset {}: entry {}: key of {} bytes exceeds the limit of {}", path,
+                        entry_at, i, key.size(), kKeyBytesMax)));
+      }
+      prefixed = IndexKey(0, key);
+      key = prefixed;
+    }
     IndexEntry entry;
     entry.segment_id = DecodeFixed32(fixed.data());
     entry.value_offset = DecodeFixed32(fixed.data() + 4);
@@ -213,7 +232,6 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
           fmt::format("{} offset {}: entry {}: {}", path, entry_at, i, out_of_range)));
     }
     index->PutLast(key, entry);
-    previous_key = key;
   }
   if (!decoder.empty()) return fail(Status::Corruption(path + ": bytes after the last entry"));
   // Keys strictly increasing (checked above), so each entry added one key: the trailer's count.

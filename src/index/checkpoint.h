@@ -8,6 +8,8 @@
 //                      digest_low u64 | digest_high u64 | created_time_ms i64 | header_checksum u64
 //   entries, in key order: key_length varint | key | segment_id u32 | value_offset u32 |
 //                          value_bytes u32 | expire_at_ms i64 | value_hash u64
+//   (version 2: key is the index key, the database's number in 2 bytes then the key; version 1,
+//   which still loads: the key of database 0)
 //   trailer (24 bytes): entry_count u64 | entries_checksum u64 | magic "ORDOIDXE"
 // Published atomically: written to "<lsn>.idx.tmp", fsynced, renamed, directory fsynced.
 #pragma once
@@ -25,6 +27,7 @@ inline constexpr uint32_t kCheckpointHeaderBytes = 96;
 inline constexpr uint32_t kCheckpointTrailerBytes = 24;
 
 struct CheckpointInfo {
+  uint32_t version = 0;  // set by WriteCheckpoint (the current) and LoadCheckpoint (the file's)
   std::string database_id;
   uint64_t lsn = 0;                // every record with LSN <= lsn is in the checkpoint
   uint64_t replay_segment_id = 0;  // where the record lsn + 1 starts (or will start)

@@ -43,7 +43,7 @@ std::string CheckpointBytes(const std::vector<Entry>& entries, uint64_t replay_s
     PutFixed64(&body, 0);                           // expire_at_ms
     PutFixed64(&body, 7);                           // value_hash
     if (entry.key.size() > kKeyBytesMax) continue;  // refused before the digest is checked
-    const StateDigest hash = EntryHash(entry.key, 7, 0);
+    const StateDigest hash = EntryHash(IndexKey(0, entry.key), 7, 0);  // version 1: db 0
     digest.low += hash.low;
     digest.high += hash.high;
   }

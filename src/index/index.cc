@@ -13,7 +13,7 @@ namespace ordo::index {
 CompactKey::CompactKey(std::string_view key) {
   // Every key reaching the index passed ValidateBatch, or the decoders of the log and of a
   // checkpoint, which refuse longer keys: the heap length below fits its 4 bytes.
-  assert(key.size() <= kKeyBytesMax);
+  assert(key.size() <= kIndexKeyBytesMax);
   std::memset(bytes_, 0, sizeof(bytes_));
   if (key.size() <= kInlineBytesMax) {
     std::memcpy(bytes_, key.data(), key.size());
@@ -40,14 +40,27 @@ void CompactKey::Release() {
   bytes_[kMarkerAt] = 0;
 }
 
-StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_at_ms) {
+std::string IndexKey(uint32_t db, std::string_view key) {
+  assert(db < log::kDatabasesMax && key.size() <= kKeyBytesMax);
+  std::string index_key;
+  index_key.reserve(kDatabasePrefixBytes + key.size());
+  index_key.push_back(static_cast<char>(db >> 8));
+  index_key.push_back(static_cast<char>(db & 0xff));
+  index_key.append(key);
+  assert(DatabaseOf(index_key) == db);
+  return index_key;
+}
+
+StateDigest EntryHash(std::string_view index_key, uint64_t value_hash, int64_t expire_at_ms) {
   // Hot at open (every checkpoint entry) and on every commit: hash from a stack buffer for the
   // usual short keys, from the heap only for long ones.
   constexpr size_t kStackBytes = 256;
   char stack[kStackBytes];
   std::string heap;
+  const uint32_t db = DatabaseOf(index_key);
+  const std::string_view key = UserKeyOf(index_key);
   assert(key.size() <= kKeyBytesMax);  // its length is hashed as 4 bytes
-  const size_t total = 4 + key.size() + 16;
+  const size_t total = 4 + key.size() + 16 + (db != 0 ? 4 : 0);
   char* bytes = stack;
   if (total > kStackBytes) {
     heap.resize(total);
@@ -57,6 +70,7 @@ StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_
   std::memcpy(bytes + 4, key.data(), key.size());
   EncodeFixed64(bytes + 4 + key.size(), value_hash);
   EncodeFixed64(bytes + 12 + key.size(), static_cast<uint64_t>(expire_at_ms));
+  if (db != 0) EncodeFixed32(bytes + 20 + key.size(), db);
   const XXH128_hash_t hash = XXH3_128bits(bytes, total);
   return StateDigest{hash.low64, hash.high64};
 }
@@ -66,11 +80,18 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
   // only 4-byte aligned (binding a reference to one is undefined behaviour; UBSan reports it).
   const int64_t expire_at_ms = entry.expire_at_ms;
   const StateDigest hash = EntryHash(key, entry.value_hash, expire_at_ms);
+  const uint32_t db = DatabaseOf(key);
+  if (db >= by_database_.size()) by_database_.resize(db + 1);
+  DatabaseTotals& totals = by_database_[db];
   if (add) {
     digest_.low += hash.low;
     digest_.high += hash.high;
+    totals.digest.low += hash.low;
+    totals.digest.high += hash.high;
+    ++totals.keys;
     if (expire_at_ms != 0) {
       ++keys_with_expiry_;
+      ++totals.keys_with_expiry;
       expiry_order_.emplace(expire_at_ms, std::string(key));
     }
     if (key.size() > CompactKey::kInlineBytesMax) {
@@ -80,8 +101,13 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
   } else {
     digest_.low -= hash.low;
     digest_.high -= hash.high;
+    totals.digest.low -= hash.low;
+    totals.digest.high -= hash.high;
+    assert(totals.keys > 0);
+    --totals.keys;
     if (expire_at_ms != 0) {
       --keys_with_expiry_;
+      --totals.keys_with_expiry;
       expiry_order_.erase(std::make_pair(expire_at_ms, std::string(key)));
     }
     if (key.size() > CompactKey::kInlineBytesMax) {
@@ -121,9 +147,21 @@ void Index::Clear() {
   map_.clear();
   digest_ = StateDigest{};
   keys_with_expiry_ = 0;
+  by_database_.clear();
   expiry_order_.clear();
   heap_key_bytes_ = 0;
   heap_keys_ = 0;
+}
+
+void Index::ClearDatabase(uint32_t db) {
+  if (size_of(db) == 0) return;
+  const std::string first = IndexKey(db, "");
+  auto it = map_.lower_bound(first);
+  while (it != map_.end() && DatabaseOf(it->first.view()) == db) {
+    Account(it->first.view(), it->second, false);
+    it = map_.erase(it);
+  }
+  assert(size_of(db) == 0 && digest_of(db) == StateDigest{});
 }
 
 void Index::CollectExpired(int64_t now_ms, size_t limit, std::vector<std::string>* keys) const {

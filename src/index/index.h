@@ -43,7 +43,24 @@ static_assert(log::kSegmentIdMax <= UINT32_MAX, "IndexEntry::segment_id");
 static_assert(log::kSegmentFileBytesMax <= UINT32_MAX, "IndexEntry::value_offset");
 static_assert(kValueBytesMax <= UINT32_MAX, "IndexEntry::value_bytes");
 
-// A key in 20 bytes: up to 19 bytes inline, longer ones (up to kKeyBytesMax, their length in 4
+// The index's key: the database's number in 2 bytes, big-endian (so each database's keys are
+// one range, in database order), then the key. Only the index and the overlay hold it; the log
+// and every interface outside the engine name the database apart.
+inline constexpr size_t kDatabasePrefixBytes = 2;
+inline constexpr size_t kIndexKeyBytesMax = kKeyBytesMax + kDatabasePrefixBytes;
+static_assert(log::kDatabasesMax == 1u << (8 * kDatabasePrefixBytes));
+std::string IndexKey(uint32_t db, std::string_view key);
+inline uint32_t DatabaseOf(std::string_view index_key) {
+  assert(index_key.size() >= kDatabasePrefixBytes);
+  return (static_cast<uint32_t>(static_cast<unsigned char>(index_key[0])) << 8) |
+         static_cast<unsigned char>(index_key[1]);
+}
+inline std::string_view UserKeyOf(std::string_view index_key) {
+  assert(index_key.size() >= kDatabasePrefixBytes);
+  return index_key.substr(kDatabasePrefixBytes);
+}
+
+// A key in 20 bytes: up to 19 bytes inline, longer ones (up to kIndexKeyBytesMax, their length in 4
 // bytes) on the heap. With the 28-byte entry a slot is 48 bytes (docs/BENCHMARKS.md, index memory
 // per key). Inline keys also make the b-tree's comparisons cheap: no pointer to chase
 // (redis-benchmark's keys are 16 bytes).
@@ -73,7 +90,7 @@ class CompactKey {
     std::memcpy(&heap, bytes_, sizeof(heap));
     std::memcpy(&length, bytes_ + 8, sizeof(length));
     // The constructor's side of the boundary: only keys too long to be inline go to the heap.
-    assert(length > kInlineBytesMax && length <= kKeyBytesMax);
+    assert(length > kInlineBytesMax && length <= kIndexKeyBytesMax);
     return std::string_view(heap, length);
   }
   // Heap bytes owned, for the memory estimate.
@@ -104,9 +121,12 @@ struct KeyLess {
   bool operator()(std::string_view a, const CompactKey& b) const { return a < b.view(); }
 };
 
-// The digest contribution of one entry: XXH3-128 of
-//   key_length u32 | key | value_hash u64 | expire_at_ms i64   (little-endian)
-StateDigest EntryHash(std::string_view key, uint64_t value_hash, int64_t expire_at_ms);
+// The digest contribution of one entry (`index_key`: IndexKey's), XXH3-128 of
+//   key_length u32 | key | value_hash u64 | expire_at_ms i64              in database 0
+//   key_length u32 | key | value_hash u64 | expire_at_ms i64 | db u32     in any other
+// (little-endian; `key` without the database prefix): database 0's entries hash as they did
+// before there were databases, so an older log's digests still hold.
+StateDigest EntryHash(std::string_view index_key, uint64_t value_hash, int64_t expire_at_ms);
 
 class Index {
  public:
@@ -124,12 +144,23 @@ class Index {
   void PutLast(std::string_view key, const IndexEntry& entry);
   // Returns whether the key was present.
   bool Erase(std::string_view key);
+  // Every database, or one (FLUSHALL, FLUSHDB).
   void Clear();
+  void ClearDatabase(uint32_t db);
   const IndexEntry* Find(std::string_view key) const;
 
   size_t size() const { return map_.size(); }
   size_t keys_with_expiry() const { return keys_with_expiry_; }
   StateDigest digest() const { return digest_; }
+  // The same for one database; databases() is one past the highest that ever held a key.
+  uint32_t databases() const { return static_cast<uint32_t>(by_database_.size()); }
+  uint64_t size_of(uint32_t db) const { return db < databases() ? by_database_[db].keys : 0; }
+  uint64_t keys_with_expiry_of(uint32_t db) const {
+    return db < databases() ? by_database_[db].keys_with_expiry : 0;
+  }
+  StateDigest digest_of(uint32_t db) const {
+    return db < databases() ? by_database_[db].digest : StateDigest{};
+  }
   // Estimated bytes of memory: slots, node overhead, heap keys.
   uint64_t MemoryBytes() const;
 
@@ -143,9 +174,16 @@ class Index {
  private:
   void Account(std::string_view key, const IndexEntry& entry, bool add);
 
+  struct DatabaseTotals {
+    uint64_t keys = 0;
+    uint64_t keys_with_expiry = 0;
+    StateDigest digest;
+  };
+
   Map map_;
   StateDigest digest_;
   size_t keys_with_expiry_ = 0;
+  std::vector<DatabaseTotals> by_database_;
   // Keys with an expiry, by expiry time: lets the sweeper find expired keys without a scan.
   // Costs memory only for keys that have an expiry.
   std::set<std::pair<int64_t, std::string>> expiry_order_;

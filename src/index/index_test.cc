@@ -4,6 +4,7 @@
 #include "index/index.h"
 
 #include <gtest/gtest.h>
+#include <xxhash.h>
 
 #include <map>
 #include <random>
@@ -12,6 +13,7 @@
 #include "index/checkpoint.h"
 #include "io/memory_file_system.h"
 #include "tests/test_util.h"
+#include "util/coding.h"
 
 namespace ordo::index {
 namespace {
@@ -67,8 +69,11 @@ TEST(IndexTest, KeysAreOrderedAsBytesAcrossTheInlineBoundary) {
   std::map<std::string, IndexEntry> expected;
   std::mt19937_64 random(11);
   for (uint64_t n = 0; n < 3000; ++n) {
-    std::string key(random() % 40, '\0');
-    for (char& c : key) c = static_cast<char>(random() % 4 == 0 ? 0xff : random() % 3);
+    std::string bytes(random() % 40, '\0');
+    for (char& c : bytes) c = static_cast<char>(random() % 4 == 0 ? 0xff : random() % 3);
+    // Databases 0, 1 and 256: each database's keys are one range, in database order.
+    const std::string key =
+        IndexKey(static_cast<uint32_t>((random() % 3) * (random() % 2 ? 1 : 256)), bytes);
     index.Put(key, EntryFor(n));
     expected[key] = EntryFor(n);
   }
@@ -91,8 +96,10 @@ TEST(IndexTest, DigestAndMemoryFollowPutsReplacesAndErases) {
   EXPECT_EQ(index.MemoryBytes(), 0u);
   std::mt19937_64 random(5);
   for (uint64_t n = 0; n < 5000; ++n) {
-    const std::string key = "key" + std::to_string(random() % 700) +
-                            (n % 3 == 0 ? std::string(30, 'L') : std::string());  // heap keys too
+    const std::string key =
+        IndexKey(static_cast<uint32_t>(random() % 3),
+                 "key" + std::to_string(random() % 700) +
+                     (n % 3 == 0 ? std::string(30, 'L') : std::string()));  // heap keys too
     if (random() % 4 == 0) {
       EXPECT_EQ(index.Erase(key), expected.erase(key) == 1);
     } else {
@@ -121,6 +128,52 @@ TEST(IndexTest, DigestAndMemoryFollowPutsReplacesAndErases) {
   EXPECT_EQ(index.keys_with_expiry(), 0u);
   EXPECT_EQ(index.MemoryBytes(), 0u);
   EXPECT_FALSE(index.Erase("absent"));
+}
+
+TEST(IndexTest, DatabaseZeroHashesAsBeforeDatabasesAndOthersApart) {
+  // Database 0's entry hash is the one logs and checkpoints written before databases hold.
+  std::string legacy;
+  PutFixed32(&legacy, 3);
+  legacy += "abc";
+  PutFixed64(&legacy, 42);
+  PutFixed64(&legacy, 7);
+  const XXH128_hash_t expected = XXH3_128bits(legacy.data(), legacy.size());
+  EXPECT_EQ(EntryHash(IndexKey(0, "abc"), 42, 7), (StateDigest{expected.low64, expected.high64}));
+  EXPECT_NE(EntryHash(IndexKey(1, "abc"), 42, 7), EntryHash(IndexKey(0, "abc"), 42, 7));
+  EXPECT_NE(EntryHash(IndexKey(2, "abc"), 42, 7), EntryHash(IndexKey(1, "abc"), 42, 7));
+  EXPECT_EQ(DatabaseOf(IndexKey(65535, "k")), 65535u);
+  EXPECT_EQ(UserKeyOf(IndexKey(300, "k")), "k");
+}
+
+TEST(IndexTest, TotalsPerDatabaseAndClearingOne) {
+  Index index;
+  for (uint32_t db : {0u, 1u, 5u}) {
+    for (uint64_t n = 0; n < 50; ++n) {
+      index.Put(IndexKey(db, "k" + std::to_string(n)), EntryFor(n, n % 10 == 0 ? 1000 + n : 0));
+    }
+  }
+  EXPECT_EQ(index.databases(), 6u);
+  EXPECT_EQ(index.size_of(1), 50u);
+  EXPECT_EQ(index.size_of(2), 0u);
+  EXPECT_EQ(index.keys_with_expiry_of(5), 5u);
+  StateDigest sum;
+  for (uint32_t db = 0; db < index.databases(); ++db) {
+    sum.low += index.digest_of(db).low;
+    sum.high += index.digest_of(db).high;
+  }
+  EXPECT_EQ(sum, index.digest());
+  const StateDigest before = index.digest();
+  const StateDigest of_one = index.digest_of(1);
+  index.ClearDatabase(1);
+  EXPECT_EQ(index.size(), 100u);
+  EXPECT_EQ(index.size_of(1), 0u);
+  EXPECT_EQ(index.Find(IndexKey(1, "k3")), nullptr);
+  EXPECT_NE(index.Find(IndexKey(0, "k3")), nullptr);
+  EXPECT_NE(index.Find(IndexKey(5, "k3")), nullptr);
+  EXPECT_EQ(index.digest().low, before.low - of_one.low);
+  EXPECT_EQ(index.digest().high, before.high - of_one.high);
+  index.ClearDatabase(7);  // never used: nothing happens
+  EXPECT_EQ(index.size(), 100u);
 }
 
 TEST(IndexTest, CollectExpiredReturnsTheDueKeysSoonestFirst) {

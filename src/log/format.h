@@ -111,13 +111,22 @@ Result<std::vector<uint64_t>> ListSegmentIds(FileSystem* fs, const std::string& 
 
 // An op's type byte in a record (docs/FORMAT.md, "Record"): on-disk values, never renumbered.
 enum class OpType : uint8_t {
-  kPut = 1,           // key, value, expire_at_ms (0 = never)
-  kDelete = 2,        // key
-  kClear = 3,         // removes every key (FLUSHDB, FLUSHALL)
-  kExpire = 4,        // key: a delete because the key's time ran out (logged so the log decides)
-  kRestorePoint = 5,  // key holds a name: marks this commit for `ordo restore --point`; no
-                      // change to the state
+  kPut = 1,            // key, value, expire_at_ms (0 = never)
+  kDelete = 2,         // key
+  kClear = 3,          // removes every key (FLUSHDB, FLUSHALL)
+  kExpire = 4,         // key: a delete because the key's time ran out (logged so the log decides)
+  kRestorePoint = 5,   // key holds a name: marks this commit for `ordo restore --point`; no
+                       // change to the state
+  kFlushDatabase = 9,  // db: removes every key of one database (FLUSHDB)
 };
+// kPut, kDelete and kExpire of a key in a database other than 0 go into the log under these
+// types, with the database's number before the key (FORMAT.md, "Record"); in database 0 under
+// their own, so a log that uses only database 0 reads as before.
+inline constexpr uint8_t kWirePutInDatabase = 6;
+inline constexpr uint8_t kWireDeleteInDatabase = 7;
+inline constexpr uint8_t kWireExpireInDatabase = 8;
+// Databases are numbered 0 to kDatabasesMax - 1 (the index keeps the number in 2 bytes).
+inline constexpr uint32_t kDatabasesMax = 65536;
 // A restore point's name has 1 to this many bytes (ValidateBatch).
 inline constexpr uint64_t kRestorePointNameBytesMax = 256;
 
@@ -127,6 +136,7 @@ struct RecordOp {
   std::string_view value;
   int64_t expire_at_ms = 0;
   uint32_t value_offset = 0;  // offset of the value bytes from the start of the record
+  uint32_t db = 0;            // the database of the key (kPut, kDelete, kExpire) or flushed
 };
 
 // What a record says about its commit besides the ops.

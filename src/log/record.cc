@@ -7,6 +7,8 @@
 //     kDelete, kExpire: key_length varint | key
 //     kRestorePoint: name_length varint | name
 //     kClear:  nothing
+//     kFlushDatabase: db varint
+//     6, 7, 8 (kPut, kDelete, kExpire in a database other than 0): db varint | as above
 #include "fmt/format.h"
 #include "log/format.h"
 #include "log/write_batch_internal.h"
@@ -15,6 +17,12 @@
 
 namespace ordo::log {
 namespace {
+
+// Whether `op` goes into the log with its database's number (kWire*InDatabase types).
+bool HasDatabaseField(const WriteBatchInternal::Op& op) {
+  return op.db != 0 &&
+         (op.type == OpType::kPut || op.type == OpType::kDelete || op.type == OpType::kExpire);
+}
 
 uint64_t VarintBytes(uint64_t value) {
   uint64_t bytes = 1;
@@ -47,6 +55,10 @@ Status CheckDecodedOp(const RecordOp& op, uint32_t i) {
     return Status::Corruption(
         fmt::format("record op {}: negative expiry time {}", i, op.expire_at_ms));
   }
+  if (op.db >= kDatabasesMax) {
+    return Status::Corruption(
+        fmt::format("record op {}: database {} beyond the last, {}", i, op.db, kDatabasesMax - 1));
+  }
   return Status::Ok();
 }
 
@@ -57,6 +69,11 @@ uint64_t EncodedRecordBytes(const WriteBatch& batch) {
   for (const auto& op : WriteBatchInternal::Ops(batch)) {
     bytes += 1;
     if (op.type == OpType::kClear) continue;
+    if (op.type == OpType::kFlushDatabase) {
+      bytes += VarintBytes(op.db);
+      continue;
+    }
+    if (HasDatabaseField(op)) bytes += VarintBytes(op.db);
     bytes += VarintBytes(op.key.size()) + op.key.size();
     if (op.type == OpType::kPut) {
       bytes += VarintBytes(op.value.size()) + op.value.size() + 8;
@@ -83,6 +100,10 @@ Status ValidateBatch(const WriteBatch& batch) {
     }
     if (op.expire_at_ms < 0) {
       return Status::InvalidArgument(fmt::format("negative expiry time {}", op.expire_at_ms));
+    }
+    if (op.db >= kDatabasesMax) {
+      return Status::InvalidArgument(
+          fmt::format("database {} beyond the last, {}", op.db, kDatabasesMax - 1));
     }
   }
   const uint64_t payload_bytes = EncodedRecordBytes(batch) - kRecordHeaderBytes;
@@ -114,8 +135,22 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
   for (const auto& op : WriteBatchInternal::Ops(batch)) {
     // The limits DecodeRecordPayload refuses beyond.
     assert(op.key.size() <= kKeyBytesMax && op.value.size() <= kValueBytesMax);
-    target->push_back(static_cast<char>(op.type));
+    assert(op.db < kDatabasesMax);  // ValidateBatch
     uint32_t value_offset = 0;
+    if (op.type == OpType::kFlushDatabase) {
+      target->push_back(static_cast<char>(op.type));
+      PutVarint64(target, op.db);
+      value_offsets->push_back(value_offset);
+      continue;
+    }
+    if (HasDatabaseField(op)) {
+      target->push_back(static_cast<char>(op.type == OpType::kPut      ? kWirePutInDatabase
+                                          : op.type == OpType::kDelete ? kWireDeleteInDatabase
+                                                                       : kWireExpireInDatabase));
+      PutVarint64(target, op.db);
+    } else {
+      target->push_back(static_cast<char>(op.type));
+    }
     if (op.type != OpType::kClear) PutLengthPrefixed(target, op.key);
     if (op.type == OpType::kPut) {
       assert(op.expire_at_ms >= 0);
@@ -188,9 +223,28 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
   for (uint32_t i = 0; i < op_count; ++i) {
     uint8_t type = 0;
     if (!decoder.GetByte(&type)) return Status::Corruption(fmt::format("record op {} missing", i));
-    RecordOp op{static_cast<OpType>(type), {}, {}, 0, 0};
+    RecordOp op{static_cast<OpType>(type), {}, {}, 0, 0, 0};
+    if (type == kWirePutInDatabase || type == kWireDeleteInDatabase ||
+        type == kWireExpireInDatabase || type == static_cast<uint8_t>(OpType::kFlushDatabase)) {
+      uint64_t db = 0;
+      if (!decoder.GetVarint64(&db)) {
+        return Status::Corruption(fmt::format("record op {}: database truncated", i));
+      }
+      // In database 0 these keys are written under their own types.
+      if (db >= kDatabasesMax ||
+          (db == 0 && type != static_cast<uint8_t>(OpType::kFlushDatabase))) {
+        return Status::Corruption(
+            fmt::format("record op {}: database {} for type {}", i, db, type));
+      }
+      op.db = static_cast<uint32_t>(db);
+      op.type = type == kWirePutInDatabase      ? OpType::kPut
+                : type == kWireDeleteInDatabase ? OpType::kDelete
+                : type == kWireExpireInDatabase ? OpType::kExpire
+                                                : OpType::kFlushDatabase;
+    }
     switch (op.type) {
       case OpType::kClear:
+      case OpType::kFlushDatabase:
         break;
       case OpType::kDelete:
       case OpType::kExpire:

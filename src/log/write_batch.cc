@@ -29,6 +29,23 @@ void WriteBatchInternal::Expire(WriteBatch* batch, std::string_view key) {
   batch->ops_.push_back(Op{log::OpType::kExpire, std::string(key), {}, 0});
 }
 
+void WriteBatchInternal::FlushDatabase(WriteBatch* batch, uint32_t db) {
+  batch->ops_.push_back(Op{log::OpType::kFlushDatabase, {}, {}, 0, db});
+}
+
+void WriteBatchInternal::SetDatabase(WriteBatch* batch, uint32_t db) {
+  for (Op& op : batch->ops_) {
+    if (op.type == log::OpType::kPut || op.type == log::OpType::kDelete ||
+        op.type == log::OpType::kExpire) {
+      op.db = db;
+    }
+  }
+}
+
+void WriteBatchInternal::ExpireIn(WriteBatch* batch, uint32_t db, std::string_view key) {
+  batch->ops_.push_back(Op{log::OpType::kExpire, std::string(key), {}, 0, db});
+}
+
 void WriteBatchInternal::RestorePoint(WriteBatch* batch, std::string_view name) {
   batch->ops_.push_back(Op{log::OpType::kRestorePoint, std::string(name), {}, 0});
 }

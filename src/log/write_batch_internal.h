@@ -22,6 +22,7 @@ struct WriteBatch::Op {
   std::string key;  // the name, for kRestorePoint; empty for kClear
   std::string value;
   int64_t expire_at_ms = 0;  // kPut: Unix ms, 0 = never
+  uint32_t db = 0;           // the database of the key (kPut, kDelete, kExpire) or to flush
 };
 
 class WriteBatchInternal {
@@ -39,6 +40,14 @@ class WriteBatchInternal {
   // A named restore point: a mark in the log for `ordo restore --point NAME`, no change to the
   // state. The name has 1 to log::kRestorePointNameBytesMax bytes (checked at write).
   static void RestorePoint(WriteBatch* batch, std::string_view name);
+  // Removes every key of database `db` (FLUSHDB); WriteBatch::ClearDatabase removes every key
+  // of every database (FLUSHALL).
+  static void FlushDatabase(WriteBatch* batch, uint32_t db);
+  // Moves every key op of `batch` (put, delete, expire) into database `db`: a batch built with
+  // WriteBatch's methods addresses database 0.
+  static void SetDatabase(WriteBatch* batch, uint32_t db);
+  // An expiry of `key` in database `db`.
+  static void ExpireIn(WriteBatch* batch, uint32_t db, std::string_view key);
 };
 
 }  // namespace ordo
