@@ -443,7 +443,7 @@ void CommandCommand(CommandContext& context) {
     for (size_t i = 2; i < context.argc(); ++i) {
       const CommandSpec* spec = LookupCommand(context.arg(i));
       if (spec == nullptr) {
-        AppendNullArray(context.reply);
+        AppendNullBulk(context.reply);  // "$-1", as Redis's addReplyNull
       } else {
         AppendCommandInfo(context.reply, *spec);
       }

@@ -247,7 +247,7 @@ class CommandsWithRedisPyTest(unittest.TestCase):
         raw = RawClient(self.server.port)
         info_get = raw.command("COMMAND", "INFO", "get", "nosuch")
         self.assertTrue(info_get.startswith(b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"), info_get)
-        self.assertTrue(info_get.endswith(b"*-1\r\n"), info_get)
+        self.assertTrue(info_get.endswith(b"$-1\r\n"), info_get)  # Redis's addReplyNull
         self.assertEqual(raw.command("COMMAND", "DOCS"), b"*0\r\n")
         self.assertEqual(raw.command("HELLO", "3"),
                          b"-NOPROTO sorry, this protocol version is not supported\r\n")
