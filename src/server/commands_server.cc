@@ -489,7 +489,8 @@ void ClientCommand(CommandContext& context) {
     // This connection alone (CLIENT INFO; CLIENT LIST with filters, not built).
     AppendVerbatimText(context.reply,
                        "id=" + std::to_string(client.id) + " addr=" + client.address +
-                           " name=" + client.name + " db=0 cmd=client|" + sub + "\n",
+                           " name=" + client.name + " db=0 cmd=client|" + sub +
+                           " resp=" + std::to_string(static_cast<int>(client.protocol)) + "\n",
                        client.protocol);
   } else if (sub == "id" || sub == "setname" || sub == "getname" || sub == "setinfo" ||
              sub == "info") {
@@ -499,8 +500,11 @@ void ClientCommand(CommandContext& context) {
   }
 }
 
+// HELLO [protover [AUTH username password] [SETNAME clientname]] (Redis's helloCommand): a
+// version switches the connection's protocol, once every option has been checked, so that the
+// reply is already in it; without one the protocol stays as it is.
 void HelloCommand(CommandContext& context) {
-  int64_t version = 2;
+  int64_t version = 0;  // none given
   size_t next = 1;
   if (context.argc() >= 2) {
     if (!ParseInt64(context.arg(1), &version)) {
@@ -509,9 +513,6 @@ void HelloCommand(CommandContext& context) {
     next = 2;
     if (version < 2 || version > 3) {
       return ReplyError(context, "NOPROTO unsupported protocol version");
-    }
-    if (version == 3) {
-      return ReplyError(context, "NOPROTO sorry, this protocol version is not supported");
     }
   }
   const std::string* username = nullptr;
@@ -551,6 +552,7 @@ void HelloCommand(CommandContext& context) {
     }
     client.name = *name;
   }
+  if (version != 0) client.protocol = version == 3 ? Protocol::kResp3 : Protocol::kResp2;
   AppendMapHeader(context.reply, 7, client.protocol);
   AppendBulk(context.reply, "server");
   AppendBulk(context.reply, "redis");
