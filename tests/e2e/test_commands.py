@@ -83,8 +83,12 @@ SCRIPT = [
 PREFIX_ONLY = set()
 
 
-def run_script(port):
+def run_script(port, protocol):
+    """SCRIPT's replies on one connection speaking `protocol` (2, or 3 after HELLO 3)."""
     client = RawClient(port)
+    if protocol == 3:
+        hello = client.command("HELLO", "3")
+        assert hello.startswith(b"%7\r\n"), hello
     replies = [client.command(*command) for command in SCRIPT]
     client.close()
     return replies
@@ -96,13 +100,14 @@ class CompareWithRedisTest(unittest.TestCase):
         real = RedisServer()
         try:
             real.start()
-            ordo_replies = run_script(ordo.port)
-            redis_replies = run_script(real.port)
-            for command, mine, theirs in zip(SCRIPT, ordo_replies, redis_replies):
-                if tuple(command[:2]) in PREFIX_ONLY:
-                    self.assertEqual(mine.split(b" ")[0], theirs.split(b" ")[0], command)
-                    continue
-                self.assertEqual(mine, theirs, "command %r" % (command,))
+            for protocol in (2, 3):
+                ordo_replies = run_script(ordo.port, protocol)
+                redis_replies = run_script(real.port, protocol)
+                for command, mine, theirs in zip(SCRIPT, ordo_replies, redis_replies):
+                    if tuple(command[:2]) in PREFIX_ONLY:
+                        self.assertEqual(mine.split(b" ")[0], theirs.split(b" ")[0], command)
+                        continue
+                    self.assertEqual(mine, theirs, "RESP%d: command %r" % (protocol, command))
             ordo.stop()
         finally:
             real.stop()
