@@ -163,7 +163,8 @@ std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
   if (context.client->transaction.open && (spec->flags & kCommandNoMulti) != 0) {
     return "ERR Command not allowed inside a transaction";
   }
-  if (InSubscribedContext(*context.client) && (spec->flags & kCommandPubSub) == 0) {
+  if (context.client->protocol == Protocol::kResp2 && InSubscribedContext(*context.client) &&
+      (spec->flags & kCommandPubSub) == 0) {
     return "ERR Can't execute '" + FullName(context, *spec) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
            "context";

@@ -22,6 +22,7 @@
 #include "ordo/db.h"
 #include "ordo/options.h"
 #include "server/client_limits.h"
+#include "server/reply.h"
 
 namespace ordo {
 class SlowDiskFileSystem;
@@ -136,6 +137,8 @@ struct ClientState {
   std::string name;
   std::string address;  // "ip:port" of the peer
   bool authenticated = false;
+  // What replies are encoded in (Redis's client->resp): RESP2 until HELLO 3.
+  Protocol protocol = Protocol::kResp2;
   bool close_after_reply = false;  // QUIT
   int64_t created_ms = 0;
   std::string last_command;

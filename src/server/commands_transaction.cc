@@ -83,7 +83,7 @@ void ExecCommand(CommandContext& context) {
     if (client.transaction.aborted) {
       ReplyError(context, "EXECABORT Transaction discarded because of previous errors.");
     } else {
-      AppendNullArray(context.reply);
+      AppendNullArray(context.reply, client.protocol);
     }
     DiscardTransaction(context);
     return;

@@ -821,7 +821,7 @@ std::string Server::DescribeClient(const Connection& connection) const {
          " argv-mem=" + std::to_string(memory.arguments) +
          " pending-writes=" + std::to_string(memory.pending_writes) +
          " omem=" + std::to_string(memory.replies) + " tot-mem=" + std::to_string(memory.Total()) +
-         " cmd=" + command;
+         " cmd=" + command + " resp=" + std::to_string(static_cast<int>(client.protocol));
 }
 
 void Server::Log(const std::string& line) {
