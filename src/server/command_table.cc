@@ -193,8 +193,12 @@ void ExecuteCommand(CommandContext& context) {
     QueueCommand(context);
     return;
   }
+  RunCommand(context, *spec);
+}
+
+void RunCommand(CommandContext& context, const CommandSpec& spec) {
   context.server->total_commands_processed += 1;
-  spec->handler(context);
+  spec.handler(context);
 }
 
 // ---- Helpers.
@@ -240,9 +244,10 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   uint64_t held_bytes = 0;
   for (const auto& op : WriteBatchInternal::Ops(batch))
     held_bytes += 2 * (op.key.size() + op.value.size() + 32);
-  TouchWatchedKeys(context, batch);
+  const std::vector<ClientState*> watchers = WatchersTouchedBy(context, batch);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
+  if (lsn.ok()) MarkWatchersTouched(watchers);
   if (!lsn.ok()) {
     context.server->write_errors += 1;
     if (lsn.status().IsFailed()) context.server->database_failed = true;

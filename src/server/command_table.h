@@ -99,6 +99,10 @@ struct ServerState {
   // Hands an encoded message to another client's connection (set by the server, which owns
   // the connections); the message goes out after what that client has queued already.
   std::function<void(ClientState& client, std::string_view message)> deliver;
+  // The client whose EXEC runs now, and the messages a PUBLISH inside it sent to that client:
+  // they follow EXEC's reply (ExecCommand), rather than land inside it.
+  ClientState* exec_client = nullptr;
+  std::string exec_client_messages;
 
   // WATCH: the clients watching each key (Redis's db->watched_keys), so that a write can mark
   // them (commands_transaction.cc). A client leaves it when it unwatches or disconnects.

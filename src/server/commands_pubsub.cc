@@ -118,7 +118,11 @@ void PublishCommand(CommandContext& context) {
   auto deliver = [&](ClientState& client, const std::string* pattern) {
     std::string& bytes = encoded[client.protocol == Protocol::kResp3 ? 1 : 0];
     if (bytes.empty()) AppendMessage(&bytes, client.protocol, pattern, channel, message);
-    if (server.deliver) server.deliver(client, bytes);
+    if (&client == server.exec_client) {
+      server.exec_client_messages.append(bytes);
+    } else if (server.deliver) {
+      server.deliver(client, bytes);
+    }
     ++receivers;
   };
   auto subscribers = server.channels.find(channel);

@@ -173,9 +173,12 @@ Server::Server(ServerOptions options)
     auto found = connections_.find(client.id + kFirstClientToken - 1);
     if (found == connections_.end()) return;
     Connection& connection = *found->second;
+    // A subscriber cut at its output limit (or closing for another reason) gets nothing more:
+    // no tail of messages after a silent hole, as Redis writes nothing to a client it will close.
+    if (connection.closing()) return;
     connection.QueueReply(message, 0);
     // A subscriber that does not read is cut here, as Redis does, never waited for. The
-    // connection is written (or closed) after this iteration's events: never while the
+    // connection is written (or closed) after the command (FlushDelivered): never while the
     // publisher's command runs (a close would change the subscriber lists it walks).
     CloseIfOverOutputBufferLimit(connection);
     delivered_.insert(found->first);
@@ -410,6 +413,9 @@ void Server::Serve() {
     CommitIteration();
     EnforceMaxMemoryClients();
     if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
+    // Commands also run in the steps above (a paused client resumed by an acknowledgement, a
+    // write held for the budget): their messages go out now, not at the next event.
+    FlushDelivered();
     if (state_.shutdown_requested && !stopping_) BeginShutdown();
     if (stopping_ && (Drained() || WallMillis() >= shutdown_deadline_ms_)) return;
   }
@@ -618,11 +624,14 @@ void Server::UpdateInterest(Connection& connection) {
 }
 
 void Server::FlushDelivered() {
-  std::vector<uint64_t> tokens(delivered_.begin(), delivered_.end());
-  delivered_.clear();
-  for (uint64_t token : tokens) {
-    auto found = connections_.find(token);
-    if (found != connections_.end()) Flush(*found->second);
+  // A flush may resume a paused subscriber's input, whose commands may publish in turn.
+  while (!delivered_.empty()) {
+    std::vector<uint64_t> tokens(delivered_.begin(), delivered_.end());
+    delivered_.clear();
+    for (uint64_t token : tokens) {
+      auto found = connections_.find(token);
+      if (found != connections_.end()) Flush(*found->second);
+    }
   }
 }
 
@@ -855,6 +864,8 @@ void Server::CloseEverything() {
   for (const auto& [token, connection] : connections_) loop_->Remove(connection->fd());
   connections_.clear();
   state_.watched_keys.clear();
+  state_.channels.clear();
+  state_.patterns.clear();
   waiting_.clear();
   state_.connected_clients = 0;
   // ack_fd_ stays open until the database is closed (CloseAckFd).
