@@ -20,6 +20,8 @@ constexpr uint32_t kAdmin = kCommandAdmin;
 constexpr uint32_t kNoAuth = kCommandNoAuth;
 constexpr uint32_t kNoMulti = kCommandNoMulti;
 constexpr uint32_t kTransaction = kCommandTransaction;
+constexpr uint32_t kNoScript = kCommandNoScript;
+constexpr uint32_t kAllowBusy = kCommandAllowBusy;
 
 // Arity and key positions as Redis 7.0 reports them (COMMAND INFO), so clients that read the
 // table (cluster clients, redis-cli hints) see the familiar values.
@@ -67,27 +69,36 @@ const std::vector<CommandSpec>& Table() {
       // Connection and server (commands_server.cc).
       {"ping", -1, kFast, 0, 0, 0, PingCommand},
       {"echo", 2, kFast, 0, 0, 0, EchoCommand},
-      {"quit", -1, kFast | kNoAuth | kTransaction, 0, 0, 0, QuitCommand},
+      {"quit", -1, kFast | kNoAuth | kTransaction | kNoScript | kAllowBusy, 0, 0, 0, QuitCommand},
       {"select", 2, kFast, 0, 0, 0, SelectCommand},
       {"info", -1, 0, 0, 0, 0, InfoCommand},
-      {"config", -2, kAdmin, 0, 0, 0, ConfigCommand},
+      {"config", -2, kAdmin | kNoScript, 0, 0, 0, ConfigCommand},
       {"command", -1, 0, 0, 0, 0, CommandCommand},
-      {"client", -2, 0, 0, 0, 0, ClientCommand},
-      {"hello", -1, kFast | kNoAuth, 0, 0, 0, HelloCommand},
-      {"auth", -2, kFast | kNoAuth, 0, 0, 0, AuthCommand},
-      {"shutdown", -1, kAdmin | kNoMulti, 0, 0, 0, ShutdownCommand},
-      {"debug", -2, kAdmin, 0, 0, 0, DebugCommand},
+      {"client", -2, kNoScript, 0, 0, 0, ClientCommand},
+      {"hello", -1, kFast | kNoAuth | kNoScript | kAllowBusy, 0, 0, 0, HelloCommand},
+      {"auth", -2, kFast | kNoAuth | kNoScript | kAllowBusy, 0, 0, 0, AuthCommand},
+      {"shutdown", -1, kAdmin | kNoMulti | kNoScript | kAllowBusy, 0, 0, 0, ShutdownCommand},
+      {"debug", -2, kAdmin | kNoScript, 0, 0, 0, DebugCommand},
       // Persistence (commands_persistence.cc).
-      {"save", 1, kAdmin | kNoMulti, 0, 0, 0, SaveCommand},
-      {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
+      {"save", 1, kAdmin | kNoMulti | kNoScript, 0, 0, 0, SaveCommand},
+      {"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSaveCommand},
       {"lastsave", 1, kFast, 0, 0, 0, LastSaveCommand},
-      {"ordo.restorepoint", 2, kWrite | kNoMulti, 0, 0, 0, RestorePointCommand},
+      {"ordo.restorepoint", 2, kWrite | kNoMulti | kNoScript, 0, 0, 0, RestorePointCommand},
       // Transactions (commands_transaction.cc).
-      {"multi", 1, kFast | kTransaction, 0, 0, 0, MultiCommand},
-      {"exec", 1, kTransaction, 0, 0, 0, ExecCommand},
-      {"discard", 1, kFast | kTransaction, 0, 0, 0, DiscardCommand},
-      {"watch", -2, kFast | kTransaction, 1, -1, 1, WatchCommand},
-      {"unwatch", 1, kFast, 0, 0, 0, UnwatchCommand},
+      {"multi", 1, kFast | kTransaction | kNoScript | kAllowBusy, 0, 0, 0, MultiCommand},
+      {"exec", 1, kTransaction | kNoScript, 0, 0, 0, ExecCommand},
+      {"discard", 1, kFast | kTransaction | kNoScript | kAllowBusy, 0, 0, 0, DiscardCommand},
+      {"watch", -2, kFast | kTransaction | kNoScript | kAllowBusy, 1, -1, 1, WatchCommand},
+      {"unwatch", 1, kFast | kNoScript | kAllowBusy, 0, 0, 0, UnwatchCommand},
+      // Scripting (commands_scripting.cc). SCRIPT is allowed while busy for SCRIPT KILL only.
+      {"eval", -3, kNoScript, 0, 0, 0, EvalCommand},
+      {"evalsha", -3, kNoScript, 0, 0, 0, EvalShaCommand},
+      {"eval_ro", -3, kRead | kNoScript, 0, 0, 0, EvalRoCommand},
+      {"evalsha_ro", -3, kRead | kNoScript, 0, 0, 0, EvalShaRoCommand},
+      {"script", -2, kNoScript | kAllowBusy, 0, 0, 0, ScriptCommand},
+      {"function", -2, kNoScript, 0, 0, 0, FunctionCommand},
+      {"fcall", -3, kNoScript, 0, 0, 0, FunctionCommand},
+      {"fcall_ro", -3, kRead | kNoScript, 0, 0, 0, FunctionCommand},
   };
   return table;
 }
@@ -142,7 +153,7 @@ std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
   if (context.client->transaction.open && (spec->flags & kCommandNoMulti) != 0) {
     return "ERR Command not allowed inside a transaction";
   }
-  return {};
+  return ScriptBusyRefusal(context, *spec);
 }
 
 }  // namespace
@@ -164,8 +175,9 @@ void ExecuteCommand(CommandContext& context) {
   // CLIENT LIST's cmd=: the name, and the subcommand of a container command ("client|list").
   std::string& last = context.client->last_command;
   last = spec->name;
-  if (context.argc() >= 2 && (spec->name == "client" || spec->name == "config" ||
-                              spec->name == "command" || spec->name == "debug")) {
+  if (context.argc() >= 2 &&
+      (spec->name == "client" || spec->name == "config" || spec->name == "command" ||
+       spec->name == "debug" || spec->name == "script")) {
     last += "|" + ToLower(context.arg(1).substr(0, 32));
   }
   if (context.client->transaction.open && (spec->flags & kCommandTransaction) == 0) {

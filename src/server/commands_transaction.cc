@@ -93,10 +93,12 @@ void ExecCommand(CommandContext& context) {
   AppendArrayHeader(context.reply, queued.size());
   const std::vector<std::string>* exec_args = context.args;
   context.db->BeginAtomic();
+  context.server->in_atomic_section = true;  // a script inside joins it (commands_scripting.cc)
   for (const std::vector<std::string>& args : queued) {
     context.args = &args;
     ExecuteCommand(context);  // appends its reply; its writes join the section
   }
+  context.server->in_atomic_section = false;
   Result<uint64_t> ended = context.db->EndAtomic();
   context.args = exec_args;
   client.last_command = "exec";
