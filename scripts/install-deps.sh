@@ -10,6 +10,7 @@ packages=(
   build-essential cmake pkg-config
   libxxhash-dev libssl-dev libfmt-dev libcli11-dev nlohmann-json3-dev libabsl-dev
   libzstd-dev libsodium-dev
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server redis-tools python3 python3-redis rocksdb-tools
   clang-format

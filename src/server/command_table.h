@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -36,6 +37,8 @@ namespace ordo::server {
 
 class BackupWorker;
 struct ClientState;
+class ScriptEngine;
+struct RunningScript;
 
 // Server-wide state the commands read or change. Owned by the Server; touched only on the
 // event-loop thread.
@@ -118,6 +121,18 @@ struct ServerState {
   std::unordered_map<uint64_t, std::string> scan_positions;
   std::deque<uint64_t> scan_position_order;
   uint64_t next_scan_position_id = 1;
+
+  // Scripting (commands_scripting.cc): the Lua state and its script cache, made at the first
+  // EVAL or SCRIPT LOAD; the script running now, if any; and the hook through which a script
+  // past busy-reply-threshold lets the server answer other clients meanwhile (BUSY, SCRIPT
+  // KILL): the Server installs it, it handles the events ready now and returns.
+  std::shared_ptr<ScriptEngine> scripts;
+  RunningScript* running_script = nullptr;
+  std::function<void()> serve_while_busy;
+  // EXEC or a script holds an atomic section of the database (they do not nest).
+  bool in_atomic_section = false;
+  // The server's log (redis.log, slow scripts); set by the Server.
+  std::function<void(const std::string&)> log_line;
 };
 
 // A key a client WATCHes, and whether it was live then (an expiry after WATCH fails EXEC as a
@@ -184,7 +199,9 @@ enum CommandFlag : uint32_t {
   kCommandAdmin = 1u << 4,     // server administration
   kCommandNoMulti = 1u << 5,   // refused inside MULTI (it waits for a commit, or ends the server)
   kCommandTransaction = 1u << 6,  // runs at once inside MULTI instead of being queued
-  kCommandPubSub = 1u << 7,       // allowed to a RESP2 client with subscriptions
+  kCommandNoScript = 1u << 7,     // refused in scripts (Redis's noscript)
+  kCommandAllowBusy = 1u << 8,    // runs while a script is busy (Redis's allow_busy)
+  kCommandPubSub = 1u << 9,       // allowed to a RESP2 client with subscriptions
 };
 
 struct CommandSpec {

@@ -143,6 +143,18 @@ void PubSubCommand(CommandContext& context);
 // Ends every subscription of the client (RESET, disconnection).
 void UnsubscribeAll(ServerState& server, ClientState& client);
 
+// ---- commands_scripting.cc
+void EvalCommand(CommandContext& context);
+void EvalShaCommand(CommandContext& context);
+void EvalRoCommand(CommandContext& context);
+void EvalShaRoCommand(CommandContext& context);
+void ScriptCommand(CommandContext& context);
+// FUNCTION, FCALL, FCALL_RO: an error saying ordo has no functions yet.
+void FunctionCommand(CommandContext& context);
+// While a script runs past busy-reply-threshold: Redis's BUSY refusal for a command of another
+// client that may not run then, or empty. SHUTDOWN NOSAVE then ends the process at once.
+std::string ScriptBusyRefusal(const CommandContext& context, const CommandSpec& spec);
+
 // ---- commands_persistence.cc
 void SaveCommand(CommandContext& context);
 void BgSaveCommand(CommandContext& context);

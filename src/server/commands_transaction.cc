@@ -90,6 +90,7 @@ void ExecCommand(CommandContext& context) {
   // Pub/sub messages a queued PUBLISH sends to this very client go after EXEC's reply, not
   // into the middle of it (ServerState::exec_client).
   context.server->exec_client = &client;
+  context.server->in_atomic_section = true;  // a script inside joins it (commands_scripting.cc)
   for (const std::vector<std::string>& args : queued) {
     context.args = &args;
     const CommandSpec* spec = LookupCommand(args[0]);
@@ -100,6 +101,7 @@ void ExecCommand(CommandContext& context) {
   context.server->exec_client = nullptr;
   context.reply->append(context.server->exec_client_messages);
   context.server->exec_client_messages.clear();
+  context.server->in_atomic_section = false;
   Result<uint64_t> ended = context.db->EndAtomic();
   context.args = exec_args;
   client.last_command = "exec";

@@ -183,6 +183,8 @@ Server::Server(ServerOptions options)
     CloseIfOverOutputBufferLimit(connection);
     delivered_.insert(found->first);
   };
+  state_.serve_while_busy = [this] { ServeWhileScriptBusy(); };
+  state_.log_line = [this](const std::string& line) { Log(line); };
   state_.largest_client_buffers = [this] {
     uint64_t query = 0;
     uint64_t output = 0;
@@ -432,6 +434,7 @@ void Server::HandleEvent(uint64_t token, uint32_t events) {
       state_.shutdown_requested = true;
     }
   } else {
+    if (serving_while_busy_ && token == executing_token_) return;  // its script is running
     auto found = connections_.find(token);
     if (found == connections_.end()) return;
     HandleClient(*found->second, events);
@@ -557,7 +560,10 @@ void Server::Execute(Connection& connection, std::vector<std::string>& args) {
   context.client = &connection.client();
   context.args = &args;
   context.reply = &reply_scratch_;
+  const uint64_t outer_token = executing_token_;  // a client served while a script is busy
+  executing_token_ = TokenOf(connection);
   ExecuteCommand(context);
+  executing_token_ = outer_token;
   uint64_t required_lsn = context.required_lsn;
   if (context.submitted_bytes > 0) {
     connection.AddPendingWrite(required_lsn, context.submitted_bytes);
@@ -576,6 +582,7 @@ void Server::Execute(Connection& connection, std::vector<std::string>& args) {
 
 void Server::Flush(Connection& connection) {
   uint64_t token = TokenOf(connection);
+  if (serving_while_busy_ && token == executing_token_) return;  // its script is running
   state_.pending_write_bytes -= connection.ReleaseAcked(last_acked_seen_);
   if (!connection.OutputWaitsForDisk() && connection.Write() == Connection::WriteOutcome::kClosed) {
     CloseConnection(token);
@@ -740,6 +747,7 @@ bool Server::WriteBudgetFull() const {
 }
 
 void Server::ResumeHeldWriters() {
+  if (serving_while_busy_) return;  // they would only get BUSY: they run after the script
   while (!budget_waiters_.empty() && !WriteBudgetFull() && !stopping_) {
     const uint64_t token = budget_waiters_.front();
     budget_waiters_.pop_front();
@@ -789,6 +797,7 @@ bool Server::CloseIfOverOutputBufferLimit(Connection& connection) {
 }
 
 void Server::EnforceMaxMemoryClients() {
+  if (serving_while_busy_) return;  // never the client whose script is running; after it
   const uint64_t cap = state_.limits.MaxMemoryClientsBytes();
   if (cap == 0 || state_.clients_memory <= cap) return;
   // Redis's client eviction: the clients holding most go first, only as many as needed.
@@ -831,6 +840,25 @@ std::string Server::DescribeClient(const Connection& connection) const {
          " pending-writes=" + std::to_string(memory.pending_writes) +
          " omem=" + std::to_string(memory.replies) + " tot-mem=" + std::to_string(memory.Total()) +
          " cmd=" + command + " resp=" + std::to_string(static_cast<int>(client.protocol));
+}
+
+void Server::ServeWhileScriptBusy() {
+  // A script runs past busy-reply-threshold (commands_scripting.cc): handle the events ready
+  // now, without waiting, and return to it. Other clients' commands are answered BUSY (but
+  // SCRIPT KILL and the few Redis allows) by ExecuteCommand; the script's own connection is
+  // skipped (HandleEvent, Flush), and nothing is committed here: the script holds an atomic
+  // section, and the writes of the loop's iteration are committed after it, as usual. The
+  // scratch buffers belong to the running command: the clients served here get their own.
+  assert(!serving_while_busy_ && executing_token_ != 0);
+  serving_while_busy_ = true;
+  std::string outer_reply;
+  std::vector<std::string> outer_args;
+  std::swap(outer_reply, reply_scratch_);
+  std::swap(outer_args, args_scratch_);
+  loop_->Poll(0, [this](uint64_t token, uint32_t ready) { HandleEvent(token, ready); });
+  std::swap(outer_reply, reply_scratch_);
+  std::swap(outer_args, args_scratch_);
+  serving_while_busy_ = false;
 }
 
 void Server::Log(const std::string& line) {
