@@ -6,12 +6,16 @@
 #       redis-server --appendonly yes --appendfsync always. Target: ordo >= 1.2 x Redis.
 #   (b) GET over RESP2 and over RESP3 (redis-benchmark -3) on ordo, on a loaded key space.
 #       Target: RESP3 within 5 % of RESP2. Skipped if this ordo does not speak RESP3.
+#   (c) EVALSHA of a script doing two SETs (redis-benchmark -c CLIENTS evalsha SHA 2 k1 k2 v1 v2
+#       after SCRIPT LOAD): ordo --sync always against redis-server --appendfsync always.
+#       Target: ordo >= 1.2 x Redis.
 # Servers alternate in each round (the first in a round has an edge on a shared machine: the
 # order flips every round); medians of ROUNDS (default 3) are reported.
 #
 #   bench/protocol_bench.sh [--quick]
 #
-# Environment: BUILD_DIR (default build), BENCH_TMP, CLIENTS, MULTI_N (groups per run), GET_N.
+# Environment: BUILD_DIR (default build), BENCH_TMP, CLIENTS, MULTI_N (groups per run), GET_N,
+# EVAL_N (scripts per run).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,9 +27,9 @@ BENCH_NAME=protocol_bench.sh
 DROP=0
 CLIENTS=${CLIENTS:-50}
 if [[ ${1:-} == --quick ]]; then
-  MULTI_N=${MULTI_N:-20000}; GET_N=${GET_N:-100000}; ROUNDS=${ROUNDS:-1}
+  MULTI_N=${MULTI_N:-20000}; GET_N=${GET_N:-100000}; EVAL_N=${EVAL_N:-20000}; ROUNDS=${ROUNDS:-1}
 else
-  MULTI_N=${MULTI_N:-100000}; GET_N=${GET_N:-500000}; ROUNDS=${ROUNDS:-3}
+  MULTI_N=${MULTI_N:-100000}; GET_N=${GET_N:-500000}; EVAL_N=${EVAL_N:-100000}; ROUNDS=${ROUNDS:-3}
 fi
 for tool in redis-server redis-benchmark redis-cli; do
   command -v "$tool" >/dev/null || { echo "$BENCH_NAME: $tool not found" >&2; exit 1; }
@@ -45,6 +49,24 @@ multi_round() {  # name server-command...: one run of (a) into L[name]
     -- MULTI ';' SET k1 v1 ';' SET k2 v2 ';' EXEC)
   echo "  $line"
   add "$name" "$(awk '{print $2}' <<<"$line")"
+  stop_pid "$SERVER"
+  rm -rf "$dir"
+}
+
+EVAL_SCRIPT="redis.call('set', KEYS[1], ARGV[1]) redis.call('set', KEYS[2], ARGV[2])"
+eval_round() {  # name server-command...: one run of (c) into L[name]
+  local name=$1; shift
+  local dir=$WORK/$name-data
+  rm -rf "$dir"; mkdir -p "$dir"
+  local args=() arg
+  for arg in "$@"; do args+=("${arg//@DIR@/$dir}"); done
+  start_server "$name" "${args[@]}"
+  local sha rps
+  sha=$(redis-cli -p "$PORT" script load "$EVAL_SCRIPT")
+  rps=$(redis-benchmark -p "$PORT" -c "$CLIENTS" -n "$EVAL_N" --csv \
+    evalsha "$sha" 2 k1 k2 v1 v2 | awk -F'","' 'NR==2 {print $2}')
+  echo "  $name: $rps scripts per second"
+  add "$name" "$rps"
   stop_pid "$SERVER"
   rm -rf "$dir"
 }
@@ -86,3 +108,18 @@ else
   echo "GET: RESP2 $g2/s ($(spread get2)), RESP3 $g3/s ($(spread get3)): RESP3/RESP2 ${r_get} (target within 5 %: $(at_least "$r_get" 0.95))"
 fi
 stop_pid "$SERVER"
+
+echo "== (c) EVALSHA of a script doing two SETs, redis-benchmark -c $CLIENTS, $EVAL_N scripts a run, $ROUNDS round(s)"
+for round in $(seq "$ROUNDS"); do
+  ordo_cmd=("$ORDO" serve --data @DIR@ --port @PORT@ --sync always)
+  redis_cmd=(redis-server --bind 127.0.0.1 --port @PORT@ --appendonly yes --appendfsync always
+    --save '' --dir @DIR@)
+  if (( round % 2 == 1 )); then
+    eval_round eval-ordo-always "${ordo_cmd[@]}"; eval_round eval-redis-always "${redis_cmd[@]}"
+  else
+    eval_round eval-redis-always "${redis_cmd[@]}"; eval_round eval-ordo-always "${ordo_cmd[@]}"
+  fi
+done
+e_ordo=$(median eval-ordo-always); e_redis=$(median eval-redis-always)
+r_eval=$(ratio "$e_ordo" "$e_redis")
+echo "EVALSHA of two SETs: ordo always $e_ordo/s ($(spread eval-ordo-always)), Redis always $e_redis/s ($(spread eval-redis-always)): ${r_eval}x (target >= 1.2: $(at_least "$r_eval" 1.2))"

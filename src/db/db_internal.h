@@ -96,7 +96,9 @@ class DBInternal : public DB {
   // A write inside that would take the record past log::kRecordPayloadBytesMax is refused
   // alone (InvalidArgument), and what the section wrote before stays. Inside a section the
   // owner must not wait for the section's LSN (WaitForAck, CreateRestorePoint, Put/Write):
-  // it is committed only after EndAtomic.
+  // it is committed only after EndAtomic. Close the database only with no section open: a
+  // thread waiting for one is not woken by Close, and a section Close overtakes ends Failed
+  // with its writes visible until the database is reopened but never logged.
   virtual void BeginAtomic() = 0;
   // Ends the section and sequences its record as SubmitDeferred does (commit it with
   // CommitPending or wait for it with WaitForAck). Returns its LSN, or the last LSN when the

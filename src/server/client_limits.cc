@@ -168,6 +168,19 @@ bool SetClientLimit(std::string_view name, std::string_view value, ClientLimits*
     limits->maxmemory_clients = static_cast<int64_t>(bytes);
     return true;
   }
+  if (setting == "busy-reply-threshold" || setting == "lua-time-limit") {
+    int64_t milliseconds = 0;
+    if (!ParseInt64(value, &milliseconds)) {
+      *error = "argument couldn't be parsed into an integer";
+      return false;
+    }
+    if (milliseconds < 0) {
+      *error = "argument must be between 0 and 9223372036854775807 inclusive";
+      return false;
+    }
+    limits->busy_reply_threshold_ms = milliseconds;
+    return true;
+  }
   if (setting == "client-query-buffer-limit" || setting == "proto-max-bulk-len") {
     if (!ParseMemory(value, &bytes)) {
       *error = "argument must be a memory value";
@@ -204,6 +217,8 @@ std::vector<std::pair<std::string, std::string>> ClientLimitValues(const ClientL
       {"maxmemory-clients", limits.maxmemory_clients >= 0
                                 ? std::to_string(limits.maxmemory_clients)
                                 : std::to_string(-limits.maxmemory_clients) + "%"},
+      {"busy-reply-threshold", std::to_string(limits.busy_reply_threshold_ms)},
+      {"lua-time-limit", std::to_string(limits.busy_reply_threshold_ms)},
   };
 }
 

@@ -11,6 +11,9 @@
 //                               reported, ordo has no replicas): replies a client has not read,
 //                               over the hard limit, or over the soft limit for its seconds,
 //                               close the client ("... for overcoming of output buffer limits")
+//   busy-reply-threshold        5000 ms  (lua-time-limit, its old name, is the same setting) a
+//                                        script running longer makes the server busy: other
+//                                        clients get BUSY until it ends or SCRIPT KILL stops it
 //   maxmemory-clients           25% of physical memory (Redis: 0): when all clients together
 //                               hold more, the ones holding most are disconnected first
 //                               ("Evicting client"), until they hold less
@@ -40,6 +43,7 @@ inline constexpr int64_t kMaxMemoryClientsDefaultPercent = 25;
 // longer read until they drain (TCP pushes back on the client): one client cannot fill the
 // write budget alone.
 inline constexpr uint64_t kClientHeldBytesSoftMax = 64 * kMebibyte;
+inline constexpr int64_t kBusyReplyThresholdDefaultMs = 5000;
 
 // One class of client-output-buffer-limit; 0 bytes means no such limit.
 struct OutputBufferLimit {
@@ -56,6 +60,7 @@ struct ClientLimits {
   OutputBufferLimit pubsub{32 * kMebibyte, 8 * kMebibyte, 60};
   // maxmemory-clients as configured: bytes (>= 0), or minus a percent of physical memory.
   int64_t maxmemory_clients = -kMaxMemoryClientsDefaultPercent;
+  int64_t busy_reply_threshold_ms = kBusyReplyThresholdDefaultMs;
 
   ClientLimits();
   // maxmemory-clients in bytes (0: no cap).

@@ -21,6 +21,8 @@ constexpr uint32_t kNoAuth = kCommandNoAuth;
 constexpr uint32_t kNoMulti = kCommandNoMulti;
 constexpr uint32_t kTransaction = kCommandTransaction;
 constexpr uint32_t kPubSub = kCommandPubSub;
+constexpr uint32_t kNoScript = kCommandNoScript;
+constexpr uint32_t kAllowBusy = kCommandAllowBusy;
 
 // Arity and key positions as Redis 7.0 reports them (COMMAND INFO), so clients that read the
 // table (cluster clients, redis-cli hints) see the familiar values.
@@ -68,35 +70,46 @@ const std::vector<CommandSpec>& Table() {
       // Connection and server (commands_server.cc).
       {"ping", -1, kFast | kPubSub, 0, 0, 0, PingCommand},
       {"echo", 2, kFast, 0, 0, 0, EchoCommand},
-      {"quit", -1, kFast | kNoAuth | kTransaction | kPubSub, 0, 0, 0, QuitCommand},
-      {"reset", 1, kFast | kNoAuth | kTransaction | kPubSub, 0, 0, 0, ResetCommand},
+      {"quit", -1, kFast | kNoAuth | kTransaction | kPubSub | kNoScript | kAllowBusy, 0, 0, 0,
+       QuitCommand},
+      {"reset", 1, kFast | kNoAuth | kTransaction | kPubSub | kNoScript | kAllowBusy, 0, 0, 0,
+       ResetCommand},
       {"select", 2, kFast, 0, 0, 0, SelectCommand},
       {"info", -1, 0, 0, 0, 0, InfoCommand},
-      {"config", -2, kAdmin, 0, 0, 0, ConfigCommand},
+      {"config", -2, kAdmin | kNoScript, 0, 0, 0, ConfigCommand},
       {"command", -1, 0, 0, 0, 0, CommandCommand},
-      {"client", -2, 0, 0, 0, 0, ClientCommand},
-      {"hello", -1, kFast | kNoAuth, 0, 0, 0, HelloCommand},
-      {"auth", -2, kFast | kNoAuth, 0, 0, 0, AuthCommand},
-      {"shutdown", -1, kAdmin | kNoMulti, 0, 0, 0, ShutdownCommand},
-      {"debug", -2, kAdmin, 0, 0, 0, DebugCommand},
+      {"client", -2, kNoScript, 0, 0, 0, ClientCommand},
+      {"hello", -1, kFast | kNoAuth | kNoScript | kAllowBusy, 0, 0, 0, HelloCommand},
+      {"auth", -2, kFast | kNoAuth | kNoScript | kAllowBusy, 0, 0, 0, AuthCommand},
+      {"shutdown", -1, kAdmin | kNoMulti | kNoScript | kAllowBusy, 0, 0, 0, ShutdownCommand},
+      {"debug", -2, kAdmin | kNoScript, 0, 0, 0, DebugCommand},
       // Persistence (commands_persistence.cc).
-      {"save", 1, kAdmin | kNoMulti, 0, 0, 0, SaveCommand},
-      {"bgsave", -1, kAdmin, 0, 0, 0, BgSaveCommand},
+      {"save", 1, kAdmin | kNoMulti | kNoScript, 0, 0, 0, SaveCommand},
+      {"bgsave", -1, kAdmin | kNoScript, 0, 0, 0, BgSaveCommand},
       {"lastsave", 1, kFast, 0, 0, 0, LastSaveCommand},
-      {"ordo.restorepoint", 2, kWrite | kNoMulti, 0, 0, 0, RestorePointCommand},
+      {"ordo.restorepoint", 2, kWrite | kNoMulti | kNoScript, 0, 0, 0, RestorePointCommand},
       // Pub/sub (commands_pubsub.cc).
-      {"subscribe", -2, kPubSub, 0, 0, 0, SubscribeCommand},
-      {"unsubscribe", -1, kPubSub, 0, 0, 0, UnsubscribeCommand},
-      {"psubscribe", -2, kPubSub, 0, 0, 0, PSubscribeCommand},
-      {"punsubscribe", -1, kPubSub, 0, 0, 0, PUnsubscribeCommand},
+      {"subscribe", -2, kPubSub | kNoScript, 0, 0, 0, SubscribeCommand},
+      {"unsubscribe", -1, kPubSub | kNoScript, 0, 0, 0, UnsubscribeCommand},
+      {"psubscribe", -2, kPubSub | kNoScript, 0, 0, 0, PSubscribeCommand},
+      {"punsubscribe", -1, kPubSub | kNoScript, 0, 0, 0, PUnsubscribeCommand},
       {"publish", 3, kFast, 0, 0, 0, PublishCommand},
       {"pubsub", -2, 0, 0, 0, 0, PubSubCommand},
       // Transactions (commands_transaction.cc).
-      {"multi", 1, kFast | kTransaction, 0, 0, 0, MultiCommand},
-      {"exec", 1, kTransaction, 0, 0, 0, ExecCommand},
-      {"discard", 1, kFast | kTransaction, 0, 0, 0, DiscardCommand},
-      {"watch", -2, kFast | kTransaction, 1, -1, 1, WatchCommand},
-      {"unwatch", 1, kFast, 0, 0, 0, UnwatchCommand},
+      {"multi", 1, kFast | kTransaction | kNoScript | kAllowBusy, 0, 0, 0, MultiCommand},
+      {"exec", 1, kTransaction | kNoScript, 0, 0, 0, ExecCommand},
+      {"discard", 1, kFast | kTransaction | kNoScript | kAllowBusy, 0, 0, 0, DiscardCommand},
+      {"watch", -2, kFast | kTransaction | kNoScript | kAllowBusy, 1, -1, 1, WatchCommand},
+      {"unwatch", 1, kFast | kNoScript | kAllowBusy, 0, 0, 0, UnwatchCommand},
+      // Scripting (commands_scripting.cc). SCRIPT is allowed while busy for SCRIPT KILL only.
+      {"eval", -3, kNoScript, 0, 0, 0, EvalCommand},
+      {"evalsha", -3, kNoScript, 0, 0, 0, EvalShaCommand},
+      {"eval_ro", -3, kRead | kNoScript, 0, 0, 0, EvalRoCommand},
+      {"evalsha_ro", -3, kRead | kNoScript, 0, 0, 0, EvalShaRoCommand},
+      {"script", -2, kNoScript | kAllowBusy, 0, 0, 0, ScriptCommand},
+      {"function", -2, kNoScript, 0, 0, 0, FunctionCommand},
+      {"fcall", -3, kNoScript, 0, 0, 0, FunctionCommand},
+      {"fcall_ro", -3, kRead | kNoScript, 0, 0, 0, FunctionCommand},
   };
   return table;
 }
@@ -141,7 +154,7 @@ std::string FullName(const CommandContext& context, const CommandSpec& spec) {
   std::string name(spec.name);
   if (context.argc() >= 2 &&
       (spec.name == "client" || spec.name == "config" || spec.name == "command" ||
-       spec.name == "debug" || spec.name == "pubsub")) {
+       spec.name == "debug" || spec.name == "pubsub" || spec.name == "script")) {
     name += "|" + ToLower(context.arg(1).substr(0, 32));
   }
   return name;
@@ -163,12 +176,13 @@ std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
   if (context.client->transaction.open && (spec->flags & kCommandNoMulti) != 0) {
     return "ERR Command not allowed inside a transaction";
   }
-  if (InSubscribedContext(*context.client) && (spec->flags & kCommandPubSub) == 0) {
+  if (context.client->protocol == Protocol::kResp2 && InSubscribedContext(*context.client) &&
+      (spec->flags & kCommandPubSub) == 0) {
     return "ERR Can't execute '" + FullName(context, *spec) +
            "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
            "context";
   }
-  return {};
+  return ScriptBusyRefusal(context, *spec);
 }
 
 }  // namespace
@@ -192,8 +206,12 @@ void ExecuteCommand(CommandContext& context) {
     QueueCommand(context);
     return;
   }
+  RunCommand(context, *spec);
+}
+
+void RunCommand(CommandContext& context, const CommandSpec& spec) {
   context.server->total_commands_processed += 1;
-  spec->handler(context);
+  spec.handler(context);
 }
 
 // ---- Helpers.
@@ -239,9 +257,10 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
   uint64_t held_bytes = 0;
   for (const auto& op : WriteBatchInternal::Ops(batch))
     held_bytes += 2 * (op.key.size() + op.value.size() + 32);
-  TouchWatchedKeys(context, batch);
+  const std::vector<ClientState*> watchers = WatchersTouchedBy(context, batch);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));
+  if (lsn.ok()) MarkWatchersTouched(watchers);
   if (!lsn.ok()) {
     context.server->write_errors += 1;
     if (lsn.status().IsFailed()) context.server->database_failed = true;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -22,6 +23,7 @@
 #include "ordo/db.h"
 #include "ordo/options.h"
 #include "server/client_limits.h"
+#include "server/reply.h"
 
 namespace ordo {
 class SlowDiskFileSystem;
@@ -35,6 +37,8 @@ namespace ordo::server {
 
 class BackupWorker;
 struct ClientState;
+class ScriptEngine;
+struct RunningScript;
 
 // Server-wide state the commands read or change. Owned by the Server; touched only on the
 // event-loop thread.
@@ -98,6 +102,10 @@ struct ServerState {
   // Hands an encoded message to another client's connection (set by the server, which owns
   // the connections); the message goes out after what that client has queued already.
   std::function<void(ClientState& client, std::string_view message)> deliver;
+  // The client whose EXEC runs now, and the messages a PUBLISH inside it sent to that client:
+  // they follow EXEC's reply (ExecCommand), rather than land inside it.
+  ClientState* exec_client = nullptr;
+  std::string exec_client_messages;
 
   // WATCH: the clients watching each key (Redis's db->watched_keys), so that a write can mark
   // them (commands_transaction.cc). A client leaves it when it unwatches or disconnects.
@@ -113,6 +121,18 @@ struct ServerState {
   std::unordered_map<uint64_t, std::string> scan_positions;
   std::deque<uint64_t> scan_position_order;
   uint64_t next_scan_position_id = 1;
+
+  // Scripting (commands_scripting.cc): the Lua state and its script cache, made at the first
+  // EVAL or SCRIPT LOAD; the script running now, if any; and the hook through which a script
+  // past busy-reply-threshold lets the server answer other clients meanwhile (BUSY, SCRIPT
+  // KILL): the Server installs it, it handles the events ready now and returns.
+  std::shared_ptr<ScriptEngine> scripts;
+  RunningScript* running_script = nullptr;
+  std::function<void()> serve_while_busy;
+  // EXEC or a script holds an atomic section of the database (they do not nest).
+  bool in_atomic_section = false;
+  // The server's log (redis.log, slow scripts); set by the Server.
+  std::function<void(const std::string&)> log_line;
 };
 
 // A key a client WATCHes, and whether it was live then (an expiry after WATCH fails EXEC as a
@@ -136,6 +156,8 @@ struct ClientState {
   std::string name;
   std::string address;  // "ip:port" of the peer
   bool authenticated = false;
+  // What replies are encoded in (Redis's client->resp): RESP2 until HELLO 3.
+  Protocol protocol = Protocol::kResp2;
   bool close_after_reply = false;  // QUIT
   int64_t created_ms = 0;
   std::string last_command;
@@ -177,7 +199,9 @@ enum CommandFlag : uint32_t {
   kCommandAdmin = 1u << 4,     // server administration
   kCommandNoMulti = 1u << 5,   // refused inside MULTI (it waits for a commit, or ends the server)
   kCommandTransaction = 1u << 6,  // runs at once inside MULTI instead of being queued
-  kCommandPubSub = 1u << 7,       // allowed to a RESP2 client with subscriptions
+  kCommandNoScript = 1u << 7,     // refused in scripts (Redis's noscript)
+  kCommandAllowBusy = 1u << 8,    // runs while a script is busy (Redis's allow_busy)
+  kCommandPubSub = 1u << 9,       // allowed to a RESP2 client with subscriptions
 };
 
 struct CommandSpec {

@@ -99,6 +99,39 @@ TEST_F(CommandTableTest, ConditionalWritesThatDoNothingSubmitNothing) {
   EXPECT_EQ(server_.last_submitted_lsn, lsn);
 }
 
+// HELLO's version switches the connection's protocol before its own reply; a HELLO without
+// one, or one that fails, leaves it as it is.
+TEST_F(CommandTableTest, HelloSwitchesTheProtocolOfEveryLaterReply) {
+  Open();
+  const std::string hello_tail =
+      "$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+      "$7\r\nmodules\r\n*0\r\n";
+  const std::string hello3 = Run({"HELLO", "3"});
+  EXPECT_EQ(hello3.rfind("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n", 0), 0u) << hello3;
+  EXPECT_NE(hello3.find("$5\r\nproto\r\n:3\r\n"), std::string::npos) << hello3;
+  EXPECT_EQ(hello3.substr(hello3.size() - hello_tail.size()), hello_tail);
+  EXPECT_EQ(client_.protocol, Protocol::kResp3);
+  EXPECT_EQ(Run({"GET", "missing"}), "_\r\n");
+  EXPECT_EQ(Run({"SET", "k", "v", "XX"}), "_\r\n");
+  EXPECT_EQ(Run({"MGET", "missing"}), "*1\r\n_\r\n");
+  EXPECT_EQ(Run({"CLIENT", "GETNAME"}), "_\r\n");
+  EXPECT_EQ(Run({"CONFIG", "GET", "databases"}), "%1\r\n$9\r\ndatabases\r\n$1\r\n1\r\n");
+  EXPECT_EQ(Run({"COMMAND", "DOCS"}), "%0\r\n");
+  EXPECT_EQ(Run({"COMMAND", "INFO", "nosuch"}), "*1\r\n_\r\n");
+  EXPECT_EQ(Run({"INFO", "keyspace"}), "=16\r\ntxt:# Keyspace\r\n\r\n");
+  EXPECT_EQ(Run({"INCRBYFLOAT", "f", "1.5"}), "$3\r\n1.5\r\n");  // a bulk, as Redis's
+  // HELLO without a version answers in the current protocol; a refused one changes nothing.
+  EXPECT_NE(Run({"HELLO"}).find("%7\r\n"), std::string::npos);
+  EXPECT_EQ(Run({"HELLO", "4"}), "-NOPROTO unsupported protocol version\r\n");
+  EXPECT_EQ(Run({"HELLO", "2", "BOGUS"}), "-ERR Syntax error in HELLO option 'BOGUS'\r\n");
+  EXPECT_EQ(client_.protocol, Protocol::kResp3);
+  const std::string hello2 = Run({"HELLO", "2"});
+  EXPECT_EQ(hello2.rfind("*14\r\n$6\r\nserver\r\n", 0), 0u) << hello2;
+  EXPECT_NE(hello2.find("$5\r\nproto\r\n:2\r\n"), std::string::npos) << hello2;
+  EXPECT_EQ(Run({"GET", "missing"}), "$-1\r\n");
+  EXPECT_EQ(Run({"COMMAND", "INFO", "nosuch"}), "*1\r\n$-1\r\n");
+}
+
 TEST_F(CommandTableTest, ScanCursorsForShortAndLongKeysVisitEveryKey) {
   Open();
   std::vector<std::string> keys = {"a", "b", "abcdefg", "abcdefgh", std::string(300, 'z')};

@@ -95,6 +95,10 @@ void AuthCommand(CommandContext& context);
 void ShutdownCommand(CommandContext& context);
 void DebugCommand(CommandContext& context);
 
+// Runs a command already checked (ExecuteCommand's checks, or EXEC's queue, checked when it
+// was queued: Redis's call() without processCommand).
+void RunCommand(CommandContext& context, const CommandSpec& spec);
+
 // ---- commands_transaction.cc
 
 void MultiCommand(CommandContext& context);
@@ -110,9 +114,11 @@ void RefuseExec(CommandContext& context, std::string_view refusal);
 // A request refused before it runs (unknown, wrong arity, not allowed): inside MULTI, EXEC will
 // answer EXECABORT (Redis's flagTransaction).
 void AbortTransaction(CommandContext& context);
-// Marks the clients watching a key `batch` changes: any write of it, and a flush while it
-// exists. Called before the batch is submitted, so a flush sees what it removes.
-void TouchWatchedKeys(CommandContext& context, const WriteBatch& batch);
+// The clients watching a key `batch` changes: any write of it, and a flush of it while it
+// exists. Asked before the batch is submitted (a flush must see what it removes); marked with
+// MarkWatchersTouched once it was (a refused write changes nothing).
+std::vector<ClientState*> WatchersTouchedBy(CommandContext& context, const WriteBatch& batch);
+void MarkWatchersTouched(const std::vector<ClientState*>& clients);
 // Forgets every key the client watches (UNWATCH, EXEC, DISCARD, disconnection).
 void UnwatchAllKeys(ServerState& server, ClientState& client);
 
@@ -136,6 +142,18 @@ void PublishCommand(CommandContext& context);
 void PubSubCommand(CommandContext& context);
 // Ends every subscription of the client (RESET, disconnection).
 void UnsubscribeAll(ServerState& server, ClientState& client);
+
+// ---- commands_scripting.cc
+void EvalCommand(CommandContext& context);
+void EvalShaCommand(CommandContext& context);
+void EvalRoCommand(CommandContext& context);
+void EvalShaRoCommand(CommandContext& context);
+void ScriptCommand(CommandContext& context);
+// FUNCTION, FCALL, FCALL_RO: an error saying ordo has no functions yet.
+void FunctionCommand(CommandContext& context);
+// While a script runs past busy-reply-threshold: Redis's BUSY refusal for a command of another
+// client that may not run then, or empty. SHUTDOWN NOSAVE then ends the process at once.
+std::string ScriptBusyRefusal(const CommandContext& context, const CommandSpec& spec);
 
 // ---- commands_persistence.cc
 void SaveCommand(CommandContext& context);

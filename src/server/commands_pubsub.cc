@@ -32,15 +32,16 @@ uint64_t SubscriptionCount(const ClientState& client) {
   return client.channels.size() + client.patterns.size();
 }
 
-// "*3 <kind> <name or null> :<count>": the reply to each (un)subscription.
-void AppendSubscriptionReply(std::string* out, std::string_view kind, const std::string* name,
-                             uint64_t count) {
-  AppendArrayHeader(out, 3);
+// "*3 <kind> <name or null> :<count>" (RESP3: a push frame): the reply to each
+// (un)subscription.
+void AppendSubscriptionReply(std::string* out, Protocol protocol, std::string_view kind,
+                             const std::string* name, uint64_t count) {
+  AppendPushHeader(out, 3, protocol);
   AppendBulk(out, kind);
   if (name != nullptr) {
     AppendBulk(out, *name);
   } else {
-    AppendNullBulk(out);
+    AppendNull(out, protocol);
   }
   AppendInteger(out, static_cast<int64_t>(count));
 }
@@ -53,7 +54,8 @@ void Subscribe(CommandContext& context, Kind kind) {
     if (Subscriptions(client, kind).insert(name).second) {
       Registry(*context.server, kind)[name].push_back(&client);
     }
-    AppendSubscriptionReply(context.reply, reply_kind, &name, SubscriptionCount(client));
+    AppendSubscriptionReply(context.reply, client.protocol, reply_kind, &name,
+                            SubscriptionCount(client));
   }
 }
 
@@ -78,19 +80,21 @@ void UnsubscribeCommandOf(CommandContext& context, Kind kind) {
   } else {
     names.assign(Subscriptions(client, kind).begin(), Subscriptions(client, kind).end());
     if (names.empty()) {  // nothing to leave: one reply with a null name
-      AppendSubscriptionReply(context.reply, reply_kind, nullptr, SubscriptionCount(client));
+      AppendSubscriptionReply(context.reply, client.protocol, reply_kind, nullptr,
+                              SubscriptionCount(client));
       return;
     }
   }
   for (const std::string& name : names) {
     Unsubscribe(*context.server, client, kind, name);
-    AppendSubscriptionReply(context.reply, reply_kind, &name, SubscriptionCount(client));
+    AppendSubscriptionReply(context.reply, client.protocol, reply_kind, &name,
+                            SubscriptionCount(client));
   }
 }
 
-void AppendMessage(std::string* out, const std::string* pattern, const std::string& channel,
-                   const std::string& message) {
-  AppendArrayHeader(out, pattern != nullptr ? 4 : 3);
+void AppendMessage(std::string* out, Protocol protocol, const std::string* pattern,
+                   const std::string& channel, const std::string& message) {
+  AppendPushHeader(out, pattern != nullptr ? 4 : 3, protocol);
   AppendBulk(out, pattern != nullptr ? "pmessage" : "message");
   if (pattern != nullptr) AppendBulk(out, *pattern);
   AppendBulk(out, channel);
@@ -109,23 +113,27 @@ void PublishCommand(CommandContext& context) {
   const std::string& channel = context.arg(1);
   const std::string& message = context.arg(2);
   uint64_t receivers = 0;
-  std::string encoded;
+  // Each subscriber gets the message in its own protocol: encoded once for each, when needed.
+  std::string encoded[2];
+  auto deliver = [&](ClientState& client, const std::string* pattern) {
+    std::string& bytes = encoded[client.protocol == Protocol::kResp3 ? 1 : 0];
+    if (bytes.empty()) AppendMessage(&bytes, client.protocol, pattern, channel, message);
+    if (&client == server.exec_client) {
+      server.exec_client_messages.append(bytes);
+    } else if (server.deliver) {
+      server.deliver(client, bytes);
+    }
+    ++receivers;
+  };
   auto subscribers = server.channels.find(channel);
   if (subscribers != server.channels.end()) {
-    AppendMessage(&encoded, nullptr, channel, message);
-    for (ClientState* client : subscribers->second) {
-      if (server.deliver) server.deliver(*client, encoded);
-      ++receivers;
-    }
+    for (ClientState* client : subscribers->second) deliver(*client, nullptr);
   }
   for (const auto& [pattern, clients] : server.patterns) {
     if (!GlobMatch(pattern, channel)) continue;
-    encoded.clear();
-    AppendMessage(&encoded, &pattern, channel, message);
-    for (ClientState* client : clients) {
-      if (server.deliver) server.deliver(*client, encoded);
-      ++receivers;
-    }
+    encoded[0].clear();
+    encoded[1].clear();
+    for (ClientState* client : clients) deliver(*client, &pattern);
   }
   AppendInteger(context.reply, static_cast<int64_t>(receivers));
 }

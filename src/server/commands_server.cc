@@ -294,7 +294,9 @@ std::string_view FlagName(uint32_t flag) {
   }
 }
 
-void AppendCommandInfo(std::string* reply, const CommandSpec& spec) {
+// Redis 7.0's addReplyCommandInfo: the flags, ACL categories, tips, key specifications and
+// subcommands are sets (all but the flags empty in ordo).
+void AppendCommandInfo(std::string* reply, const CommandSpec& spec, Protocol protocol) {
   AppendArrayHeader(reply, 10);
   AppendBulk(reply, spec.name);
   AppendInteger(reply, spec.arity);
@@ -302,12 +304,12 @@ void AppendCommandInfo(std::string* reply, const CommandSpec& spec) {
   for (uint32_t bit = 1; bit <= kCommandAdmin; bit <<= 1) {
     if (spec.flags & bit) flags.push_back(FlagName(bit));
   }
-  AppendArrayHeader(reply, flags.size());
+  AppendSetHeader(reply, flags.size(), protocol);
   for (std::string_view flag : flags) AppendSimpleString(reply, flag);
   AppendInteger(reply, spec.first_key);
   AppendInteger(reply, spec.last_key);
   AppendInteger(reply, spec.key_step);
-  for (int i = 0; i < 4; ++i) AppendArrayHeader(reply, 0);  // ACL categories, tips, specs, subs
+  for (int i = 0; i < 4; ++i) AppendSetHeader(reply, 0, protocol);
 }
 
 bool ValidClientName(std::string_view name) {
@@ -328,7 +330,7 @@ std::string ToUpperCopy(std::string_view text) {
 void PingCommand(CommandContext& context) {
   if (context.argc() > 2) {
     ReplyError(context, "ERR wrong number of arguments for 'ping' command");
-  } else if (InSubscribedContext(*context.client)) {
+  } else if (context.client->protocol == Protocol::kResp2 && InSubscribedContext(*context.client)) {
     // A subscriber's PING answers in the shape of a message, as Redis's.
     AppendArrayHeader(context.reply, 2);
     AppendBulk(context.reply, "pong");
@@ -372,24 +374,27 @@ void InfoCommand(CommandContext& context) {
     // operator can look at a server whose disk has stalled.
     if (name == "keyspace") DependOnAllWrites(context);
   }
-  AppendBulk(context.reply, text);
+  AppendVerbatimText(context.reply, text, context.client->protocol);
 }
 
 void ConfigCommand(CommandContext& context) {
   std::string sub = ToLower(context.arg(1));
   if (sub == "get") {
     if (context.argc() < 3) return ReplyWrongSubcommandArity(context);
-    std::vector<std::string> items;
-    for (const auto& [name, value] : ConfigValues(*context.server)) {
+    std::vector<std::pair<std::string, std::string>> matches;
+    for (auto& setting : ConfigValues(*context.server)) {
       for (size_t i = 2; i < context.argc(); ++i) {
-        if (GlobMatch(context.arg(i), name, true)) {
-          items.push_back(name);
-          items.push_back(value);
+        if (GlobMatch(context.arg(i), setting.first, true)) {
+          matches.push_back(std::move(setting));
           break;
         }
       }
     }
-    AppendBulkArray(context.reply, items);
+    AppendMapHeader(context.reply, matches.size(), context.client->protocol);
+    for (const auto& [name, value] : matches) {
+      AppendBulk(context.reply, name);
+      AppendBulk(context.reply, value);
+    }
   } else if (sub == "set") {
     if (context.argc() < 4) return ReplyWrongSubcommandArity(context);
     if (context.argc() % 2 != 0) return ReplySyntaxError(context);
@@ -432,29 +437,32 @@ void ConfigCommand(CommandContext& context) {
 
 void CommandCommand(CommandContext& context) {
   const std::vector<CommandSpec>& all = AllCommands();
+  const Protocol protocol = context.client->protocol;
   std::string sub = context.argc() > 1 ? ToLower(context.arg(1)) : "";
   if (context.argc() == 1) {
     AppendArrayHeader(context.reply, all.size());
-    for (const CommandSpec& spec : all) AppendCommandInfo(context.reply, spec);
+    for (const CommandSpec& spec : all) AppendCommandInfo(context.reply, spec, protocol);
   } else if (sub == "count") {
     AppendInteger(context.reply, static_cast<int64_t>(all.size()));
   } else if (sub == "info") {
     if (context.argc() == 2) {
       AppendArrayHeader(context.reply, all.size());
-      for (const CommandSpec& spec : all) AppendCommandInfo(context.reply, spec);
+      for (const CommandSpec& spec : all) AppendCommandInfo(context.reply, spec, protocol);
       return;
     }
     AppendArrayHeader(context.reply, context.argc() - 2);
     for (size_t i = 2; i < context.argc(); ++i) {
       const CommandSpec* spec = LookupCommand(context.arg(i));
       if (spec == nullptr) {
-        AppendNullArray(context.reply);
+        AppendNull(context.reply, protocol);  // "$-1" in RESP2, as Redis's addReplyNull
       } else {
-        AppendCommandInfo(context.reply, *spec);
+        AppendCommandInfo(context.reply, *spec, protocol);
       }
     }
   } else if (sub == "docs") {
-    AppendArrayHeader(context.reply, 0);  // no documentation: clients fall back gracefully
+    // A map of command name to documentation in Redis; ordo has none, and clients fall back
+    // gracefully on an empty one.
+    AppendMapHeader(context.reply, 0, protocol);
   } else if (sub == "list") {
     AppendArrayHeader(context.reply, all.size());
     for (const CommandSpec& spec : all) AppendBulk(context.reply, spec.name);
@@ -476,16 +484,19 @@ void ClientCommand(CommandContext& context) {
     client.name = context.arg(2);
     ReplyOk(context);
   } else if (sub == "getname" && context.argc() == 2) {
-    if (client.name.empty()) return AppendNullBulk(context.reply);
+    if (client.name.empty()) return AppendNull(context.reply, client.protocol);
     AppendBulk(context.reply, client.name);
   } else if (sub == "setinfo" && context.argc() == 4) {
     ReplyOk(context);  // library name and version: accepted, not recorded
   } else if (sub == "list" && context.argc() == 2 && context.server->describe_clients) {
-    AppendBulk(context.reply, context.server->describe_clients());
+    AppendVerbatimText(context.reply, context.server->describe_clients(), client.protocol);
   } else if ((sub == "info" && context.argc() == 2) || (sub == "list" && context.argc() >= 2)) {
     // This connection alone (CLIENT INFO; CLIENT LIST with filters, not built).
-    AppendBulk(context.reply, "id=" + std::to_string(client.id) + " addr=" + client.address +
-                                  " name=" + client.name + " db=0 cmd=client|" + sub + "\n");
+    AppendVerbatimText(context.reply,
+                       "id=" + std::to_string(client.id) + " addr=" + client.address +
+                           " name=" + client.name + " db=0 cmd=client|" + sub +
+                           " resp=" + std::to_string(static_cast<int>(client.protocol)) + "\n",
+                       client.protocol);
   } else if (sub == "id" || sub == "setname" || sub == "getname" || sub == "setinfo" ||
              sub == "info") {
     ReplyWrongSubcommandArity(context);
@@ -494,8 +505,11 @@ void ClientCommand(CommandContext& context) {
   }
 }
 
+// HELLO [protover [AUTH username password] [SETNAME clientname]] (Redis's helloCommand): a
+// version switches the connection's protocol, once every option has been checked, so that the
+// reply is already in it; without one the protocol stays as it is.
 void HelloCommand(CommandContext& context) {
-  int64_t version = 2;
+  int64_t version = 0;  // none given
   size_t next = 1;
   if (context.argc() >= 2) {
     if (!ParseInt64(context.arg(1), &version)) {
@@ -504,9 +518,6 @@ void HelloCommand(CommandContext& context) {
     next = 2;
     if (version < 2 || version > 3) {
       return ReplyError(context, "NOPROTO unsupported protocol version");
-    }
-    if (version == 3) {
-      return ReplyError(context, "NOPROTO sorry, this protocol version is not supported");
     }
   }
   const std::string* username = nullptr;
@@ -546,13 +557,14 @@ void HelloCommand(CommandContext& context) {
     }
     client.name = *name;
   }
-  AppendArrayHeader(context.reply, 14);
+  if (version != 0) client.protocol = version == 3 ? Protocol::kResp3 : Protocol::kResp2;
+  AppendMapHeader(context.reply, 7, client.protocol);
   AppendBulk(context.reply, "server");
   AppendBulk(context.reply, "redis");
   AppendBulk(context.reply, "version");
   AppendBulk(context.reply, kRedisVersion);
   AppendBulk(context.reply, "proto");
-  AppendInteger(context.reply, 2);
+  AppendInteger(context.reply, static_cast<int64_t>(client.protocol));
   AppendBulk(context.reply, "id");
   AppendInteger(context.reply, static_cast<int64_t>(client.id));
   AppendBulk(context.reply, "mode");
@@ -644,6 +656,7 @@ void ResetCommand(CommandContext& context) {
   ClientState& client = *context.client;
   ForgetClient(*context.server, client);
   client.name.clear();
+  client.protocol = Protocol::kResp2;
   client.authenticated = context.server->requirepass.empty();
   AppendSimpleString(context.reply, "RESET");
 }

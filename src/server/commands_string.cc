@@ -138,7 +138,7 @@ void ReplyValueOrNull(CommandContext& context, bool found, std::string_view valu
   if (found) {
     AppendBulk(context.reply, value);
   } else {
-    AppendNullBulk(context.reply);
+    AppendNull(context.reply, context.client->protocol);
   }
 }
 
@@ -160,7 +160,7 @@ void SetGeneric(CommandContext& context, std::string_view key, std::string_view 
     if (reply_integer) {
       AppendInteger(context.reply, 0);
     } else if (!need_value) {
-      AppendNullBulk(context.reply);
+      AppendNull(context.reply, context.client->protocol);
     }
     return;
   }
@@ -284,7 +284,7 @@ void GetDelCommand(CommandContext& context) {
   bool found = false;
   if (!LoadKey(context, context.arg(1), &value, &info, &found)) return;
   if (!found) {
-    AppendNullBulk(context.reply);
+    AppendNull(context.reply, context.client->protocol);
     return;
   }
   WriteBatch batch;
@@ -301,7 +301,7 @@ void GetExCommand(CommandContext& context) {
   bool found = false;
   if (!LoadKey(context, context.arg(1), &value, &info, &found)) return;
   if (!found) {
-    AppendNullBulk(context.reply);
+    AppendNull(context.reply, context.client->protocol);
     return;
   }
   if (!ResolveExpiry(context, &options)) return;

@@ -40,12 +40,6 @@ void DiscardTransaction(CommandContext& context) {
   UnwatchAllKeys(*context.server, *context.client);
 }
 
-void MarkWatchers(ServerState& server, const std::string& key) {
-  auto watchers = server.watched_keys.find(key);
-  if (watchers == server.watched_keys.end()) return;
-  for (ClientState* client : watchers->second) client->watched_key_touched = true;
-}
-
 // Whether a key that was live when the client watched it is gone now (expired: a write would
 // have marked the client already).
 bool WatchedKeyExpired(CommandContext& context) {
@@ -83,7 +77,7 @@ void ExecCommand(CommandContext& context) {
     if (client.transaction.aborted) {
       ReplyError(context, "EXECABORT Transaction discarded because of previous errors.");
     } else {
-      AppendNullArray(context.reply);
+      AppendNullArray(context.reply, client.protocol);
     }
     DiscardTransaction(context);
     return;
@@ -93,10 +87,21 @@ void ExecCommand(CommandContext& context) {
   AppendArrayHeader(context.reply, queued.size());
   const std::vector<std::string>* exec_args = context.args;
   context.db->BeginAtomic();
+  // Pub/sub messages a queued PUBLISH sends to this very client go after EXEC's reply, not
+  // into the middle of it (ServerState::exec_client).
+  context.server->exec_client = &client;
+  context.server->in_atomic_section = true;  // a script inside joins it (commands_scripting.cc)
   for (const std::vector<std::string>& args : queued) {
     context.args = &args;
-    ExecuteCommand(context);  // appends its reply; its writes join the section
+    const CommandSpec* spec = LookupCommand(args[0]);
+    assert(spec != nullptr);  // checked when queued
+    client.last_command = std::string(spec->name);
+    RunCommand(context, *spec);  // appends its reply; its writes join the section
   }
+  context.server->exec_client = nullptr;
+  context.reply->append(context.server->exec_client_messages);
+  context.server->exec_client_messages.clear();
+  context.server->in_atomic_section = false;
   Result<uint64_t> ended = context.db->EndAtomic();
   context.args = exec_args;
   client.last_command = "exec";
@@ -135,11 +140,13 @@ void UnwatchCommand(CommandContext& context) {
 void QueueCommand(CommandContext& context) {
   Transaction& transaction = context.client->transaction;
   assert(transaction.open);
+  AppendSimpleString(context.reply, "QUEUED");
+  // A transaction EXEC will refuse holds nothing more (Redis 7.0's queueMultiCommand).
+  if (transaction.aborted || context.client->watched_key_touched) return;
   uint64_t bytes = kQueuedCommandOverheadBytes;
   for (const std::string& arg : *context.args) bytes += arg.size() + kQueuedArgumentOverheadBytes;
   transaction.queued.push_back(*context.args);
   transaction.queued_bytes += bytes;
-  AppendSimpleString(context.reply, "QUEUED");
 }
 
 void RefuseExec(CommandContext& context, std::string_view refusal) {
@@ -153,22 +160,32 @@ void AbortTransaction(CommandContext& context) {
   if (context.client->transaction.open) context.client->transaction.aborted = true;
 }
 
-void TouchWatchedKeys(CommandContext& context, const WriteBatch& batch) {
+std::vector<ClientState*> WatchersTouchedBy(CommandContext& context, const WriteBatch& batch) {
+  std::vector<ClientState*> touched;
   ServerState& server = *context.server;
-  if (server.watched_keys.empty()) return;
+  if (server.watched_keys.empty()) return touched;
   for (const auto& op : WriteBatchInternal::Ops(batch)) {
     if (op.type == log::OpType::kRestorePoint) continue;
     if (op.type != log::OpType::kClear) {
-      MarkWatchers(server, op.key);
+      auto watchers = server.watched_keys.find(op.key);
+      if (watchers != server.watched_keys.end()) {
+        touched.insert(touched.end(), watchers->second.begin(), watchers->second.end());
+      }
       continue;
     }
-    // A flush changes the watched keys that exist (Redis's touchAllWatchedKeysInDb).
+    // A flush changes the watched keys that exist (Redis's touchAllWatchedKeysInDb): asked
+    // before the flush is submitted.
     for (const auto& [key, clients] : server.watched_keys) {
       ReadInfo info;
       if (!context.db->GetInfo(key, &info).ok()) continue;
-      for (ClientState* client : clients) client->watched_key_touched = true;
+      touched.insert(touched.end(), clients.begin(), clients.end());
     }
   }
+  return touched;
+}
+
+void MarkWatchersTouched(const std::vector<ClientState*>& clients) {
+  for (ClientState* client : clients) client->watched_key_touched = true;
 }
 
 void UnwatchAllKeys(ServerState& server, ClientState& client) {

@@ -173,13 +173,18 @@ Server::Server(ServerOptions options)
     auto found = connections_.find(client.id + kFirstClientToken - 1);
     if (found == connections_.end()) return;
     Connection& connection = *found->second;
+    // A subscriber cut at its output limit (or closing for another reason) gets nothing more:
+    // no tail of messages after a silent hole, as Redis writes nothing to a client it will close.
+    if (connection.closing()) return;
     connection.QueueReply(message, 0);
     // A subscriber that does not read is cut here, as Redis does, never waited for. The
-    // connection is written (or closed) after this iteration's events: never while the
+    // connection is written (or closed) after the command (FlushDelivered): never while the
     // publisher's command runs (a close would change the subscriber lists it walks).
     CloseIfOverOutputBufferLimit(connection);
     delivered_.insert(found->first);
   };
+  state_.serve_while_busy = [this] { ServeWhileScriptBusy(); };
+  state_.log_line = [this](const std::string& line) { Log(line); };
   state_.largest_client_buffers = [this] {
     uint64_t query = 0;
     uint64_t output = 0;
@@ -410,6 +415,9 @@ void Server::Serve() {
     CommitIteration();
     EnforceMaxMemoryClients();
     if (events == 0) FailWaitingIfDatabaseFailed();  // a quiet second: is the DB stuck?
+    // Commands also run in the steps above (a paused client resumed by an acknowledgement, a
+    // write held for the budget): their messages go out now, not at the next event.
+    FlushDelivered();
     if (state_.shutdown_requested && !stopping_) BeginShutdown();
     if (stopping_ && (Drained() || WallMillis() >= shutdown_deadline_ms_)) return;
   }
@@ -426,6 +434,7 @@ void Server::HandleEvent(uint64_t token, uint32_t events) {
       state_.shutdown_requested = true;
     }
   } else {
+    if (serving_while_busy_ && token == executing_token_) return;  // its script is running
     auto found = connections_.find(token);
     if (found == connections_.end()) return;
     HandleClient(*found->second, events);
@@ -551,7 +560,10 @@ void Server::Execute(Connection& connection, std::vector<std::string>& args) {
   context.client = &connection.client();
   context.args = &args;
   context.reply = &reply_scratch_;
+  const uint64_t outer_token = executing_token_;  // a client served while a script is busy
+  executing_token_ = TokenOf(connection);
   ExecuteCommand(context);
+  executing_token_ = outer_token;
   uint64_t required_lsn = context.required_lsn;
   if (context.submitted_bytes > 0) {
     connection.AddPendingWrite(required_lsn, context.submitted_bytes);
@@ -570,6 +582,7 @@ void Server::Execute(Connection& connection, std::vector<std::string>& args) {
 
 void Server::Flush(Connection& connection) {
   uint64_t token = TokenOf(connection);
+  if (serving_while_busy_ && token == executing_token_) return;  // its script is running
   state_.pending_write_bytes -= connection.ReleaseAcked(last_acked_seen_);
   if (!connection.OutputWaitsForDisk() && connection.Write() == Connection::WriteOutcome::kClosed) {
     CloseConnection(token);
@@ -618,11 +631,14 @@ void Server::UpdateInterest(Connection& connection) {
 }
 
 void Server::FlushDelivered() {
-  std::vector<uint64_t> tokens(delivered_.begin(), delivered_.end());
-  delivered_.clear();
-  for (uint64_t token : tokens) {
-    auto found = connections_.find(token);
-    if (found != connections_.end()) Flush(*found->second);
+  // A flush may resume a paused subscriber's input, whose commands may publish in turn.
+  while (!delivered_.empty()) {
+    std::vector<uint64_t> tokens(delivered_.begin(), delivered_.end());
+    delivered_.clear();
+    for (uint64_t token : tokens) {
+      auto found = connections_.find(token);
+      if (found != connections_.end()) Flush(*found->second);
+    }
   }
 }
 
@@ -731,6 +747,7 @@ bool Server::WriteBudgetFull() const {
 }
 
 void Server::ResumeHeldWriters() {
+  if (serving_while_busy_) return;  // they would only get BUSY: they run after the script
   while (!budget_waiters_.empty() && !WriteBudgetFull() && !stopping_) {
     const uint64_t token = budget_waiters_.front();
     budget_waiters_.pop_front();
@@ -780,6 +797,7 @@ bool Server::CloseIfOverOutputBufferLimit(Connection& connection) {
 }
 
 void Server::EnforceMaxMemoryClients() {
+  if (serving_while_busy_) return;  // never the client whose script is running; after it
   const uint64_t cap = state_.limits.MaxMemoryClientsBytes();
   if (cap == 0 || state_.clients_memory <= cap) return;
   // Redis's client eviction: the clients holding most go first, only as many as needed.
@@ -821,7 +839,26 @@ std::string Server::DescribeClient(const Connection& connection) const {
          " argv-mem=" + std::to_string(memory.arguments) +
          " pending-writes=" + std::to_string(memory.pending_writes) +
          " omem=" + std::to_string(memory.replies) + " tot-mem=" + std::to_string(memory.Total()) +
-         " cmd=" + command;
+         " cmd=" + command + " resp=" + std::to_string(static_cast<int>(client.protocol));
+}
+
+void Server::ServeWhileScriptBusy() {
+  // A script runs past busy-reply-threshold (commands_scripting.cc): handle the events ready
+  // now, without waiting, and return to it. Other clients' commands are answered BUSY (but
+  // SCRIPT KILL and the few Redis allows) by ExecuteCommand; the script's own connection is
+  // skipped (HandleEvent, Flush), and nothing is committed here: the script holds an atomic
+  // section, and the writes of the loop's iteration are committed after it, as usual. The
+  // scratch buffers belong to the running command: the clients served here get their own.
+  assert(!serving_while_busy_ && executing_token_ != 0);
+  serving_while_busy_ = true;
+  std::string outer_reply;
+  std::vector<std::string> outer_args;
+  std::swap(outer_reply, reply_scratch_);
+  std::swap(outer_args, args_scratch_);
+  loop_->Poll(0, [this](uint64_t token, uint32_t ready) { HandleEvent(token, ready); });
+  std::swap(outer_reply, reply_scratch_);
+  std::swap(outer_args, args_scratch_);
+  serving_while_busy_ = false;
 }
 
 void Server::Log(const std::string& line) {
@@ -855,6 +892,8 @@ void Server::CloseEverything() {
   for (const auto& [token, connection] : connections_) loop_->Remove(connection->fd());
   connections_.clear();
   state_.watched_keys.clear();
+  state_.channels.clear();
+  state_.patterns.clear();
   waiting_.clear();
   state_.connected_clients = 0;
   // ack_fd_ stays open until the database is closed (CloseAckFd).

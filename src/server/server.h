@@ -122,7 +122,9 @@ class Server {
   void BeginShutdown();
   bool Drained() const;
   void CloseEverything();  // clients, the listening socket, the signalfd
-  void CloseAckFd();       // only once the database is closed
+  // ServerState::serve_while_busy: called from inside a script past busy-reply-threshold.
+  void ServeWhileScriptBusy();
+  void CloseAckFd();  // only once the database is closed
 
   ServerOptions options_;
   ServerState state_;
@@ -150,6 +152,11 @@ class Server {
   std::string reply_scratch_;
   std::vector<std::string> args_scratch_;
   std::vector<char> read_scratch_;  // ReadInput's buffer, shared by every connection
+  // The connection whose command is running (0: none), and whether the loop is serving other
+  // clients from inside it (a busy script): that connection is then left alone, neither read,
+  // flushed nor closed, until its command returns.
+  uint64_t executing_token_ = 0;
+  bool serving_while_busy_ = false;
 };
 
 }  // namespace ordo::server

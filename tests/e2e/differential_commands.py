@@ -25,8 +25,10 @@ Left out on purpose, each a difference by design or no behaviour of ordo's:
 - Keys over 64 KiB and values near 512 MiB: ordo refuses keys over 64 KiB (its limit, not
   Redis's), and half-GiB values would make a run slow. SETRANGE offsets stay below 1 MiB
   except at the 512 MiB limit itself, with a patch that is refused or empty.
-- Commands ordo does not implement (HSET, RENAME, OBJECT, ...), HELLO 3 (ordo speaks only
-  RESP2), SELECT of another database, CONFIG SET, DEBUG, SHUTDOWN: Redis would run them.
+- Commands ordo does not implement (HSET, RENAME, OBJECT, ...), SELECT of another
+  database, CONFIG SET, DEBUG, SHUTDOWN: Redis would run them. HELLO: the runner sets each
+  connection's protocol once (one RESP2, one RESP3); HELLO's reply names each server's own
+  version and client id (test_protocol.py compares its shape).
 """
 import random
 

@@ -232,8 +232,17 @@ def raw_command(*args):
     return out
 
 
+# RESP reply types by their first byte (RESP2's and RESP3's): one line; a length and that many
+# bytes; a count of elements; a count of key/value pairs.
+LINE_TYPES = (b"+", b"-", b":", b"_", b",", b"#", b"(")
+SIZED_TYPES = (b"$", b"=", b"!")
+AGGREGATE_TYPES = (b"*", b"~", b">")
+PAIR_TYPES = (b"%", b"|")
+
+
 class RawClient:
-    """A socket speaking raw RESP: reads exactly one reply, returned as its raw bytes."""
+    """A socket speaking raw RESP: reads exactly one reply, returned as its raw bytes. It reads
+    RESP3 as well (after HELLO 3); an attribute (|) is returned with the reply it precedes."""
 
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
@@ -257,18 +266,21 @@ class RawClient:
     def read_reply(self):
         line = self._line()
         kind = line[:1]
-        if kind in (b"+", b"-", b":"):
+        if kind in LINE_TYPES:
             return line
         count = int(line[1:-2])
-        if kind == b"$":
-            if count < 0:
+        if kind in SIZED_TYPES:
+            if count < 0:  # RESP2's null bulk
                 return line
             while len(self.buffer) < count + 2:
                 self._fill()
             data, self.buffer = self.buffer[:count + 2], self.buffer[count + 2:]
             return line + data
-        if kind == b"*":
+        if kind in AGGREGATE_TYPES:  # a count of -1 is RESP2's null array
             return line + b"".join(self.read_reply() for _ in range(max(count, 0)))
+        if kind in PAIR_TYPES:
+            elements = b"".join(self.read_reply() for _ in range(2 * count))
+            return line + elements + (self.read_reply() if kind == b"|" else b"")
         raise AssertionError("bad reply line %r" % line)
 
     def command(self, *args):

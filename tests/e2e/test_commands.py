@@ -77,14 +77,18 @@ SCRIPT = [
     ["SHUTDOWN", "ABORT"],
 ]
 
-# Replies that legitimately differ are not in SCRIPT (HELLO 3: Redis speaks RESP3, ordo
-# refuses it with NOPROTO; checked in CommandsWithRedisPyTest). Only the error kind is compared
-# for these.
+# Replies that legitimately differ are not in SCRIPT (HELLO 2 and 3 with no error: the reply
+# names each server's own version and client id; test_protocol.py compares its shape). Only the
+# error kind is compared for these.
 PREFIX_ONLY = set()
 
 
-def run_script(port):
+def run_script(port, protocol):
+    """SCRIPT's replies on one connection speaking `protocol` (2, or 3 after HELLO 3)."""
     client = RawClient(port)
+    if protocol == 3:
+        hello = client.command("HELLO", "3")
+        assert hello.startswith(b"%7\r\n"), hello
     replies = [client.command(*command) for command in SCRIPT]
     client.close()
     return replies
@@ -96,13 +100,14 @@ class CompareWithRedisTest(unittest.TestCase):
         real = RedisServer()
         try:
             real.start()
-            ordo_replies = run_script(ordo.port)
-            redis_replies = run_script(real.port)
-            for command, mine, theirs in zip(SCRIPT, ordo_replies, redis_replies):
-                if tuple(command[:2]) in PREFIX_ONLY:
-                    self.assertEqual(mine.split(b" ")[0], theirs.split(b" ")[0], command)
-                    continue
-                self.assertEqual(mine, theirs, "command %r" % (command,))
+            for protocol in (2, 3):
+                ordo_replies = run_script(ordo.port, protocol)
+                redis_replies = run_script(real.port, protocol)
+                for command, mine, theirs in zip(SCRIPT, ordo_replies, redis_replies):
+                    if tuple(command[:2]) in PREFIX_ONLY:
+                        self.assertEqual(mine.split(b" ")[0], theirs.split(b" ")[0], command)
+                        continue
+                    self.assertEqual(mine, theirs, "RESP%d: command %r" % (protocol, command))
             ordo.stop()
         finally:
             real.stop()
@@ -247,10 +252,13 @@ class CommandsWithRedisPyTest(unittest.TestCase):
         raw = RawClient(self.server.port)
         info_get = raw.command("COMMAND", "INFO", "get", "nosuch")
         self.assertTrue(info_get.startswith(b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"), info_get)
-        self.assertTrue(info_get.endswith(b"*-1\r\n"), info_get)
+        self.assertTrue(info_get.endswith(b"$-1\r\n"), info_get)  # Redis's addReplyNull
         self.assertEqual(raw.command("COMMAND", "DOCS"), b"*0\r\n")
-        self.assertEqual(raw.command("HELLO", "3"),
-                         b"-NOPROTO sorry, this protocol version is not supported\r\n")
+        self.assertTrue(raw.command("HELLO", "3").startswith(b"%7\r\n"))
+        info_get = raw.command("COMMAND", "INFO", "get", "nosuch")
+        self.assertTrue(info_get.startswith(b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n"), info_get)
+        self.assertTrue(info_get.endswith(b"~0\r\n~0\r\n~0\r\n~0\r\n_\r\n"), info_get)
+        self.assertEqual(raw.command("COMMAND", "DOCS"), b"%0\r\n")
         raw.close()
 
     def test_redis_cli(self):

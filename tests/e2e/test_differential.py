@@ -6,7 +6,9 @@ started again and must come back with exactly that state (its log replays to wha
 acknowledged).
 
 The commands come from differential_commands.py (which says what is generated, what is left
-out and why). Runs of them are pipelined, 1 to 8 commands written before the replies are read.
+out and why). Runs of them are pipelined, 1 to 8 commands written before the replies are read. Each server
+has two connections, one speaking RESP2 and one RESP3 (HELLO 3 first), and each run goes
+through one of them drawn at random: both protocols' replies are compared byte for byte.
 Replies are compared byte for byte except: KEYS (an unordered array: compared sorted), SCAN
 (cursors are each server's own: each server is scanned to cursor 0 and the key sets compared)
 and TTL/PTTL (time-dependent: -1/-2 exactly, a positive value within a tolerance).
@@ -34,6 +36,11 @@ CI_SEEDS = [1, 2, 3, 4, 5]
 CI_COMMANDS = 2000
 HISTORY_SHOWN = 40  # preceding commands printed with a mismatch
 PIPELINE_SIZES = [1, 1, 1, 2, 3, 8]  # commands sent together, drawn for each run
+# The protocol of each connection to each server (their count is the number of connections);
+# each run of commands goes through one of them. The final state is read on the first.
+PROTOCOLS = [2, 3]
+assert len(PROTOCOLS) == CONNECTIONS  # the generator names connections 0 and 1
+HELLO3_REPLY_START = b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"
 KILL_CHANCE = 1 / 1000  # before each run of commands: kill ordo and start it again
 SCAN_CALLS_MAX = 10000  # a SCAN iteration that has not reached cursor 0 by then is a failure
 # Allowed difference between the two servers' TTL (s) and PTTL (ms) replies: the command that
@@ -54,8 +61,9 @@ def parse_seeds(text):
 
 
 def parse_reply(raw):
-    """Decodes one raw RESP2 reply (as RawClient returns it) into Python values: bytes for
-    bulks and simple strings, int, None, lists; an error is ("error", text)."""
+    """Decodes one raw RESP2 or RESP3 reply (as RawClient returns it) into Python values: bytes
+    for bulks, verbatim and simple strings, int, float, bool, None, lists (arrays, sets and
+    pushes), lists of (key, value) pairs for maps; an error is ("error", text)."""
     value, rest = _parse(raw)
     assert rest == b"", "trailing bytes after reply %r" % raw
     return value
@@ -68,18 +76,26 @@ def _parse(raw):
         return body, rest
     if kind == b"-":
         return ("error", body), rest
-    if kind == b":":
+    if kind in (b":", b"("):
         return int(body), rest
+    if kind == b"_":
+        return None, rest
+    if kind == b",":
+        return float(body), rest
+    if kind == b"#":
+        return body == b"t", rest
     count = int(body)
-    if kind == b"$":
+    if kind in (b"$", b"="):
         if count < 0:
             return None, rest
         return rest[:count], rest[count + 2:]
-    assert kind == b"*", "bad reply %r" % raw
+    assert kind in (b"*", b"~", b">", b"%"), "bad reply %r" % raw
     items = []
-    for _ in range(max(count, 0)):
+    for _ in range(max(count, 0) * (2 if kind == b"%" else 1)):
         item, rest = _parse(rest)
         items.append(item)
+    if kind == b"%":
+        items = list(zip(items[0::2], items[1::2]))
     return (items if count >= 0 else None), rest
 
 
@@ -105,6 +121,17 @@ def scan_all(client, args):
         if cursor == b"0":
             return sorted(seen)
     raise AssertionError("SCAN %r did not reach cursor 0 in %d calls" % (args, SCAN_CALLS_MAX))
+
+
+def connect(port):
+    """One connection to the server at `port` per entry of PROTOCOLS, each switched to its
+    protocol."""
+    clients = [RawClient(port) for _ in PROTOCOLS]
+    for client, protocol in zip(clients, PROTOCOLS):
+        if protocol == 3:
+            reply = client.command("HELLO", "3")
+            assert reply.startswith(HELLO3_REPLY_START), "HELLO 3 replied %r" % reply
+    return clients
 
 
 def pipeline(client, batch):
@@ -164,15 +191,15 @@ class DifferentialTest(unittest.TestCase):
         steps = list(CommandGenerator(seed, int(time.time())).steps(commands))
         # Runs of commands go out as pipelines (all sent, then all replies read), as clients
         # send them: ordo commits a pipeline's writes together and must reply the same. Each
-        # run goes through one of two connections per server, drawn at random: a connection
-        # must see what the other's acknowledged commands wrote.
+        # run goes through one of the connections per server (one RESP2, one RESP3), drawn at
+        # random: a connection must see what the other's acknowledged commands wrote.
         # Now and then ordo is killed (SIGKILL) between two runs and started again: with
         # --sync always every acknowledged write is on disk, so the sequence goes on as if
         # nothing happened.
         draws = random.Random(seed)
         self.kills = set()  # indexes of the commands ordo was killed before
-        ordo_clients = [RawClient(self.ordo.port) for _ in range(CONNECTIONS)]
-        redis_clients = [RawClient(self.real.port) for _ in range(CONNECTIONS)]
+        ordo_clients = connect(self.ordo.port)
+        redis_clients = connect(self.real.port)
         try:
             mine, theirs = ordo_clients[0], redis_clients[0]
             self.assertEqual(mine.command("FLUSHALL"), theirs.command("FLUSHALL"))
@@ -184,8 +211,8 @@ class DifferentialTest(unittest.TestCase):
                     self.ordo.kill()
                     self.ordo.start()
                     # New connections to both: a WATCH before the kill is gone on both.
-                    ordo_clients = [RawClient(self.ordo.port) for _ in range(CONNECTIONS)]
-                    redis_clients = [RawClient(self.real.port) for _ in range(CONNECTIONS)]
+                    ordo_clients = connect(self.ordo.port)
+                    redis_clients = connect(self.real.port)
                     self.kills.add(index)
                 if steps[index][0] in (ON_CONNECTION, TRANSACTION):
                     connection, batch = steps[index][1]
@@ -196,7 +223,7 @@ class DifferentialTest(unittest.TestCase):
                         self.check_replies(seed, steps, index, len(batch), ours, real)
                     index += 1
                     continue
-                connection = draws.randrange(CONNECTIONS)
+                connection = draws.randrange(len(PROTOCOLS))
                 mine, theirs = ordo_clients[connection], redis_clients[connection]
                 if steps[index][0] == SCAN:
                     ours, real = scan_all(mine, steps[index][1]), scan_all(theirs, steps[index][1])
@@ -213,8 +240,9 @@ class DifferentialTest(unittest.TestCase):
                                                           pipeline(theirs, batch))):
                     self.check_replies(seed, steps, index + offset, size, ours, real)
                 index += size
-            ordo_state, ordo_pttl = state(mine)
-            redis_state, redis_pttl = state(theirs)
+            # On the first connection, whose protocol a fresh client after the restart speaks.
+            ordo_state, ordo_pttl = state(ordo_clients[0])
+            redis_state, redis_pttl = state(redis_clients[0])
             self.assertEqual(ordo_state, redis_state, "seed %d: final state differs" % seed)
             self.assertEqual(pttl_differences(ordo_pttl, redis_pttl, TTL_TOLERANCE[b"pttl"]), {},
                              "seed %d: final PTTLs differ" % seed)

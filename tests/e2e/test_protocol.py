@@ -1,5 +1,6 @@
 """The wire protocol end to end: pipelining, many concurrent clients, malformed requests and
-limits, AUTH, maxclients, SHUTDOWN."""
+limits, AUTH, maxclients, SHUTDOWN, RESP3 (HELLO 3) against a real redis-server."""
+import re
 import socket
 import subprocess
 import threading
@@ -9,7 +10,7 @@ import unittest
 import redis
 
 import ordo_harness
-from ordo_harness import OrdoServer, RawClient, raw_command
+from ordo_harness import OrdoServer, RawClient, RedisServer, raw_command
 
 
 class ProtocolTest(unittest.TestCase):
@@ -210,7 +211,13 @@ class AuthAndLimitsTest(unittest.TestCase):
             third = RawClient(server.port)
             reply = third.command("HELLO", "2", "AUTH", "default", "s3cret")
             self.assertTrue(reply.startswith(b"*14\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), reply)
-            for c in (raw, other, third):
+            fourth = RawClient(server.port)
+            self.assertTrue(fourth.command("HELLO", "3").startswith(b"-NOAUTH HELLO must be"))
+            self.assertEqual(fourth.command("GET", "nope"), b"-NOAUTH Authentication required.\r\n")
+            reply = fourth.command("HELLO", "3", "AUTH", "default", "s3cret")
+            self.assertTrue(reply.startswith(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), reply)
+            self.assertEqual(fourth.command("GET", "nope"), b"_\r\n")
+            for c in (raw, other, third, fourth):
                 c.close()
             client = server.client()
             self.assertEqual(client.get("x"), b"1")
@@ -304,6 +311,103 @@ class AuthAndLimitsTest(unittest.TestCase):
             self.assertIn("Address already in use", result.stderr)
         finally:
             blocker.close()
+
+
+def normalize_hello(reply):
+    """HELLO's reply with the two values that differ between servers (the version each reports
+    and the client's id) replaced by placeholders; anything else must be the same bytes."""
+    reply = re.sub(rb"\$7\r\nversion\r\n\$\d+\r\n[0-9.]+\r\n", b"$7\r\nversion\r\n<version>",
+                   reply)
+    return re.sub(rb"\$2\r\nid\r\n:\d+\r\n", b"$2\r\nid\r\n<id>", reply)
+
+
+class Resp3Test(unittest.TestCase):
+    """HELLO and the protocol switch, compared with a real redis-server: the same requests on a
+    connection to each, replies the same bytes (HELLO's normalized, normalize_hello)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.ordo = OrdoServer().start()
+        cls.real = RedisServer()
+        try:
+            cls.real.start()
+        except AssertionError:
+            cls.ordo.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.ordo.stop()
+        finally:
+            cls.real.stop()
+            cls.ordo.cleanup()
+
+    def compare(self, requests):
+        """Sends `requests` one at a time on one new connection to each server; returns ordo's
+        replies after checking that they are Redis's."""
+        replies = []
+        for port in (self.ordo.port, self.real.port):
+            client = RawClient(port)
+            replies.append([normalize_hello(client.command(*r)) for r in requests])
+            client.close()
+        for request, mine, theirs in zip(requests, *replies):
+            self.assertEqual(mine, theirs, "request %r" % (request,))
+        return replies[0]
+
+    def test_hello_3_answers_a_map_and_switches(self):
+        replies = self.compare([["HELLO", "3"], ["HELLO"], ["GET", "resp3:missing"],
+                                ["MGET", "resp3:missing", "resp3:missing"],
+                                ["SET", "resp3:k", "v", "XX"], ["CLIENT", "GETNAME"],
+                                ["COMMAND", "DOCS", "nosuch"], ["CONFIG", "GET", "port-nosuch"],
+                                ["PING"], ["HELLO", "2"], ["GET", "resp3:missing"], ["HELLO"]])
+        self.assertEqual(replies[0], b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n"
+                         b"<version>$5\r\nproto\r\n:3\r\n$2\r\nid\r\n<id>$4\r\nmode\r\n"
+                         b"$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n"
+                         b"$7\r\nmodules\r\n*0\r\n")
+        self.assertEqual(replies[2], b"_\r\n")
+        self.assertTrue(replies[9].startswith(b"*14\r\n"), replies[9])
+        self.assertEqual(replies[10], b"$-1\r\n")
+
+    def test_hello_errors_leave_the_protocol_as_it_was(self):
+        replies = self.compare([
+            ["HELLO", "4"], ["HELLO", "abc"], ["HELLO", "1"], ["HELLO", "-1"], ["HELLO", ""],
+            ["HELLO", "3.0"], ["HELLO", "99999999999999999999"], ["GET", "resp3:missing"],
+            ["HELLO", "3", "FOO"], ["HELLO", "3", "AUTH", "default"], ["HELLO", "3", "SETNAME"],
+            ["HELLO", "3", "AUTH", "nobody", "x"], ["HELLO", "3", "SETNAME", "a b"],
+            ["GET", "resp3:missing"],
+            ["HELLO", "3", "AUTH", "default", "anything", "SETNAME", "resp3client"],
+            ["CLIENT", "GETNAME"], ["HELLO", "2", "FOO"], ["GET", "resp3:missing"]])
+        self.assertEqual(replies[0], b"-NOPROTO unsupported protocol version\r\n")
+        self.assertEqual(replies[1], b"-ERR Protocol version is not an integer or out of range\r\n")
+        self.assertEqual(replies[7], b"$-1\r\n")
+        self.assertEqual(replies[13], b"$-1\r\n")
+        self.assertEqual(replies[15], b"$11\r\nresp3client\r\n")
+        self.assertEqual(replies[17], b"_\r\n")
+
+    def test_pipelined_switches_apply_from_the_next_command(self):
+        requests = [["GET", "resp3:missing"], ["HELLO", "3"], ["GET", "resp3:missing"],
+                    ["HELLO", "2"], ["GET", "resp3:missing"]]
+        replies = []
+        for port in (self.ordo.port, self.real.port):
+            client = RawClient(port)
+            client.send(b"".join(raw_command(*r) for r in requests))
+            replies.append([normalize_hello(client.read_reply()) for _ in requests])
+            client.close()
+        self.assertEqual(replies[0], replies[1])
+        self.assertEqual([replies[0][i] for i in (0, 2, 4)], [b"$-1\r\n", b"_\r\n", b"$-1\r\n"])
+
+    def test_info_and_client_list_are_verbatim_text(self):
+        client = RawClient(self.ordo.port)
+        self.assertTrue(client.command("HELLO", "3").startswith(b"%7\r\n"))
+        for request in (["INFO", "server"], ["CLIENT", "LIST"], ["CLIENT", "INFO"]):
+            reply = client.command(*request)
+            header, body = reply.split(b"\r\n", 1)
+            self.assertTrue(header.startswith(b"="), reply)
+            self.assertEqual(int(header[1:]), len(body) - 2, reply)
+            self.assertTrue(body.startswith(b"txt:"), reply)
+        self.assertIn(b" resp=3\n", client.command("CLIENT", "LIST"))
+        client.close()
 
 
 if __name__ == "__main__":

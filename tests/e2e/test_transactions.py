@@ -189,6 +189,17 @@ class OrdoTransactionTest(unittest.TestCase):
                          [("set", "a"), ("set", "a"), ("set", "b"), ("delete", "before")])
         self.assertEqual(commits[2]["lsn"], transaction["lsn"] + 1)
 
+    def test_a_refused_write_does_not_fail_a_watchers_exec(self):
+        watcher, writer = RawClient(self.server.port), RawClient(self.server.port)
+        long_key = "k" * (65 * 1024)  # over ordo's key limit: the SET is refused
+        self.assertEqual(watcher.command("WATCH", long_key), b"+OK\r\n")
+        self.assertTrue(writer.command("SET", long_key, "v").startswith(b"-ERR"))
+        watcher.command("MULTI")
+        watcher.command("SET", "other", "1")
+        self.assertEqual(watcher.command("EXEC"), b"*1\r\n+OK\r\n")
+        watcher.close()
+        writer.close()
+
     def test_kill_during_transactions_keeps_each_whole(self):
         writers = 4
         acked = [0] * writers
