@@ -6,6 +6,7 @@
 
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
+#include "log/format.h"
 #include "ordo/options.h"
 #include "server/client_limits.h"
 #include "server/server.h"
@@ -116,6 +117,11 @@ void AddServeCommand(CLI::App& app) {
   AddSegmentSizeOption(serve, &flags->options.segment_bytes, "Log segment size in bytes");
   serve->add_option("--requirepass", flags->options.requirepass,
                     "Password clients must give with AUTH");
+  serve
+      ->add_option("--databases", flags->options.databases,
+                   "Numbered databases (SELECT 0 to N-1), as Redis's `databases`")
+      ->check(CLI::Range(1u, log::kDatabasesMax))
+      ->capture_default_str();
   serve->add_option("--maxclients", flags->options.maxclients, "Most clients at once")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
       ->capture_default_str();

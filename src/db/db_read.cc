@@ -93,9 +93,9 @@ Status DBImpl::LookupLive(std::string_view key, bool want_value, Found* found, R
 Status DBImpl::GetInfo(std::string_view key, ReadInfo* info) { return GetInfoIn(0, key, info); }
 
 Status DBImpl::GetInfoIn(uint32_t db, std::string_view key, ReadInfo* info) {
-  if (db >= log::kDatabasesMax || key.size() > kKeyBytesMax) {
-    return Status::InvalidArgument("no such database or key");
-  }
+  // No such key can exist (ValidateBatch refuses it): absent, as any other.
+  if (db >= log::kDatabasesMax) return Status::InvalidArgument("no such database");
+  if (key.size() > kKeyBytesMax) return Status::NotFound("key not found");
   Found found;
   return LookupLive(index::IndexKey(db, key), /*want_value=*/false, &found, info);
 }
@@ -105,9 +105,9 @@ Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
 }
 
 Status DBImpl::GetIn(uint32_t db, std::string_view key, std::string* value, ReadInfo* info) {
-  if (db >= log::kDatabasesMax || key.size() > kKeyBytesMax) {
-    return Status::InvalidArgument("no such database or key");
-  }
+  // No such key can exist (ValidateBatch refuses it): absent, as any other.
+  if (db >= log::kDatabasesMax) return Status::InvalidArgument("no such database");
+  if (key.size() > kKeyBytesMax) return Status::NotFound("key not found");
   Found found;
   ReadInfo local;
   ORDO_RETURN_IF_ERROR(LookupLive(index::IndexKey(db, key), /*want_value=*/true, &found,

@@ -60,6 +60,8 @@ const std::vector<CommandSpec>& Table() {
       {"dbsize", 1, kRead | kFast, 0, 0, 0, DbSizeCommand},
       {"flushdb", -1, kWrite, 0, 0, 0, FlushCommand},
       {"flushall", -1, kWrite, 0, 0, 0, FlushCommand},
+      {"move", 3, kWrite | kFast, 1, 1, 1, MoveCommand},
+      {"swapdb", 3, kWrite | kFast, 0, 0, 0, SwapDbCommand},
       {"expire", -3, kWrite | kFast, 1, 1, 1, ExpireCommand},
       {"pexpire", -3, kWrite | kFast, 1, 1, 1, PExpireCommand},
       {"expireat", -3, kWrite | kFast, 1, 1, 1, ExpireAtCommand},
@@ -252,6 +254,11 @@ void ReplyDatabaseError(CommandContext& context, const Status& status) {
 }
 
 bool SubmitBatch(CommandContext& context, WriteBatch batch) {
+  WriteBatchInternal::SetDatabase(&batch, context.client->db);
+  return SubmitBatchAsBuilt(context, std::move(batch));
+}
+
+bool SubmitBatchAsBuilt(CommandContext& context, WriteBatch batch) {
   // Until it is acknowledged the write is held twice: as the record waiting for the disk and as
   // the copy reads see meanwhile (client_limits.h).
   uint64_t held_bytes = 0;
@@ -274,8 +281,8 @@ bool SubmitBatch(CommandContext& context, WriteBatch batch) {
 }
 
 Status ReadKey(CommandContext& context, std::string_view key, std::string* value, ReadInfo* info) {
-  Status status =
-      value != nullptr ? context.db->Get(key, value, info) : context.db->GetInfo(key, info);
+  Status status = value != nullptr ? context.db->GetIn(context.client->db, key, value, info)
+                                   : context.db->GetInfoIn(context.client->db, key, info);
   if (status.ok()) {
     context.required_lsn = std::max(context.required_lsn, info->observed_lsn);
     context.server->keyspace_hits += 1;

@@ -51,6 +51,7 @@ struct ServerState {
   uint64_t segment_bytes = 0;
   std::string requirepass;  // empty: no AUTH needed
   uint64_t maxclients = 0;
+  uint32_t databases = 16;  // SELECT, SWAPDB and MOVE take 0 to databases - 1
   OpenReport open_report;
   int64_t start_time_ms = 0;
   // What a client may make the server hold (client_limits.h); CONFIG SET changes it.
@@ -139,6 +140,7 @@ struct ServerState {
 // write does; a key already expired at WATCH does not).
 struct WatchedKey {
   std::string key;
+  uint32_t db = 0;
   bool live = false;
 };
 
@@ -161,6 +163,7 @@ struct ClientState {
   bool close_after_reply = false;  // QUIT
   int64_t created_ms = 0;
   std::string last_command;
+  uint32_t db = 0;  // SELECT: the database the commands address
   Transaction transaction;
   // Pub/sub: what this client subscribes to. In RESP2, a client with any subscription may only
   // (un)subscribe, PING, QUIT and RESET.

@@ -27,6 +27,8 @@ void ReplyDatabaseError(CommandContext& context, const Status& status);
 // Submits `batch`; on success raises required_lsn to its LSN and returns true; on failure
 // appends the error reply and returns false.
 bool SubmitBatch(CommandContext& context, WriteBatch batch);
+// The same for a batch whose ops name their databases already (MOVE, SWAPDB, FLUSHDB).
+bool SubmitBatchAsBuilt(CommandContext& context, WriteBatch batch);
 
 // Reads a key. OK: *value (if not null) and *info are set and the reply depends on the LSN the
 // read observed. NotFound: the reply depends on every write this server submitted. Any other
@@ -72,6 +74,9 @@ void KeysCommand(CommandContext& context);
 void ScanCommand(CommandContext& context);
 void DbSizeCommand(CommandContext& context);
 void FlushCommand(CommandContext& context);
+void SelectCommand(CommandContext& context);
+void MoveCommand(CommandContext& context);
+void SwapDbCommand(CommandContext& context);
 void ExpireCommand(CommandContext& context);
 void PExpireCommand(CommandContext& context);
 void ExpireAtCommand(CommandContext& context);
@@ -85,7 +90,6 @@ void PingCommand(CommandContext& context);
 void ResetCommand(CommandContext& context);
 void EchoCommand(CommandContext& context);
 void QuitCommand(CommandContext& context);
-void SelectCommand(CommandContext& context);
 void InfoCommand(CommandContext& context);
 void ConfigCommand(CommandContext& context);
 void CommandCommand(CommandContext& context);

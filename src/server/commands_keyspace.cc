@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "log/write_batch_internal.h"
 #include "server/commands.h"
 #include "server/glob_match.h"
 #include "server/reply.h"
@@ -234,9 +235,10 @@ void KeysCommand(CommandContext& context) {
   std::vector<std::string> keys;
   std::string start;
   do {
-    start = context.db->Scan(start, "", kKeysBatchSize, [&](const DB::ScanEntry& entry) {
-      if (MatchesPattern(pattern, entry.key)) keys.push_back(entry.key);
-    });
+    start = context.db->ScanIn(context.client->db, start, "", kKeysBatchSize,
+                               [&](const DB::ScanEntry& entry) {
+                                 if (MatchesPattern(pattern, entry.key)) keys.push_back(entry.key);
+                               });
   } while (!start.empty());
   DependOnAllWrites(context);
   AppendBulkArray(context.reply, keys);
@@ -267,12 +269,12 @@ void ScanCommand(CommandContext& context) {
   }
   std::vector<std::string> keys;
   bool type_matches = type.empty() || EqualsIgnoreCase(type, "string");
-  std::string next =
-      context.db->Scan(start, "", static_cast<size_t>(count), [&](const DB::ScanEntry& entry) {
-        if (type_matches && MatchesPattern(pattern, entry.key)) {
-          keys.push_back(entry.key);
-        }
-      });
+  std::string next = context.db->ScanIn(context.client->db, start, "", static_cast<size_t>(count),
+                                        [&](const DB::ScanEntry& entry) {
+                                          if (type_matches && MatchesPattern(pattern, entry.key)) {
+                                            keys.push_back(entry.key);
+                                          }
+                                        });
   DependOnAllWrites(context);
   AppendArrayHeader(context.reply, 2);
   AppendBulk(context.reply, std::to_string(EncodeCursor(context.server, next)));
@@ -281,7 +283,7 @@ void ScanCommand(CommandContext& context) {
 
 void DbSizeCommand(CommandContext& context) {
   DependOnAllWrites(context);
-  AppendInteger(context.reply, static_cast<int64_t>(context.db->CountKeys()));
+  AppendInteger(context.reply, static_cast<int64_t>(context.db->CountKeysIn(context.client->db)));
 }
 
 void FlushCommand(CommandContext& context) {
@@ -290,8 +292,114 @@ void FlushCommand(CommandContext& context) {
     return ReplySyntaxError(context);
   }
   WriteBatch batch;
-  batch.ClearDatabase();
-  if (!SubmitBatch(context, std::move(batch))) return;
+  if (EqualsIgnoreCase(context.arg(0), "flushall")) {
+    batch.ClearDatabase();
+  } else {
+    WriteBatchInternal::FlushDatabase(&batch, context.client->db);
+  }
+  if (!SubmitBatchAsBuilt(context, std::move(batch))) return;
+  ReplyOk(context);
+}
+
+namespace {
+
+// An int argument as Redis's getIntFromObjectOrReply reads it: false after replying `error`
+// (or Redis's own texts when it is empty) for a non-integer or one outside an int.
+bool ParseIntArgument(CommandContext& context, const std::string& text, std::string_view error,
+                      int64_t* value) {
+  if (!ParseInt64(text, value)) {
+    ReplyError(context, error.empty() ? "ERR value is not an integer or out of range" : error);
+    return false;
+  }
+  if (*value < INT32_MIN || *value > INT32_MAX) {
+    ReplyError(context, !error.empty()
+                            ? std::string(error)
+                            : "ERR value is out of range, value must between -2147483648 "
+                              "and 2147483647");
+    return false;
+  }
+  return true;
+}
+
+// Whether `index` names a database (SELECT, MOVE, SWAPDB); if not, replies Redis's error.
+bool ValidDatabase(CommandContext& context, int64_t index) {
+  if (index >= 0 && index < static_cast<int64_t>(context.server->databases)) return true;
+  ReplyError(context, "ERR DB index is out of range");
+  return false;
+}
+
+}  // namespace
+
+void SelectCommand(CommandContext& context) {
+  int64_t db = 0;
+  if (!ParseIntArgument(context, context.arg(1), "", &db) || !ValidDatabase(context, db)) return;
+  context.client->db = static_cast<uint32_t>(db);
+  ReplyOk(context);
+}
+
+void MoveCommand(CommandContext& context) {
+  int64_t index = 0;
+  if (!ParseIntArgument(context, context.arg(2), "", &index) || !ValidDatabase(context, index)) {
+    return;
+  }
+  const uint32_t target = static_cast<uint32_t>(index);
+  const uint32_t source = context.client->db;
+  if (target == source) {
+    return ReplyError(context, "ERR source and destination objects are the same");
+  }
+  std::string value;
+  ReadInfo info;
+  Status read = ReadKey(context, context.arg(1), &value, &info);
+  if (read.IsNotFound()) return AppendInteger(context.reply, 0);
+  if (!read.ok()) return;
+  ReadInfo there;
+  Status exists = context.db->GetInfoIn(target, context.arg(1), &there);
+  context.required_lsn = std::max(context.required_lsn, there.observed_lsn);
+  if (exists.ok()) return AppendInteger(context.reply, 0);
+  if (!exists.IsNotFound()) return ReplyDatabaseError(context, exists);
+  DependOnAllWrites(context);  // an unacknowledged delete may be why it is absent there
+  // One batch, one record: the key is never in both databases, nor in neither.
+  WriteBatch batch;
+  batch.Delete(context.arg(1));
+  batch.Put(context.arg(1), value, info.expire_at_ms);
+  auto& ops = WriteBatchInternal::MutableOps(&batch);
+  ops[0].db = source;
+  ops[1].db = target;
+  if (!SubmitBatchAsBuilt(context, std::move(batch))) return;
+  AppendInteger(context.reply, 1);
+}
+
+void SwapDbCommand(CommandContext& context) {
+  int64_t first_index = 0;
+  int64_t second_index = 0;
+  if (!ParseIntArgument(context, context.arg(1), "ERR invalid first DB index", &first_index) ||
+      !ParseIntArgument(context, context.arg(2), "ERR invalid second DB index", &second_index)) {
+    return;
+  }
+  if ((first_index < 0 || first_index >= static_cast<int64_t>(context.server->databases) ||
+       second_index < 0 || second_index >= static_cast<int64_t>(context.server->databases))) {
+    return ReplyError(context, "ERR DB index is out of range");
+  }
+  const uint32_t first = static_cast<uint32_t>(first_index);
+  const uint32_t second = static_cast<uint32_t>(second_index);
+  DependOnAllWrites(context);
+  if (first == second) return ReplyOk(context);
+  // Redis swaps two pointers; ordo logs the effect, so that replay never depends on anything
+  // but the log: both databases emptied and each one's keys written into the other, as one
+  // record (bounded by a record's 1 GiB; docs/OPERATIONS-server.md).
+  WriteBatch batch;
+  WriteBatchInternal::FlushDatabase(&batch, first);
+  WriteBatchInternal::FlushDatabase(&batch, second);
+  for (const auto [from, to] : {std::pair{first, second}, std::pair{second, first}}) {
+    Status read = context.db->ForEachIn(
+        from, "", "", [&](std::string_view key, std::string_view value, const ReadInfo& info) {
+          batch.Put(key, value, info.expire_at_ms);
+          WriteBatchInternal::MutableOps(&batch).back().db = to;
+          return true;
+        });
+    if (!read.ok()) return ReplyDatabaseError(context, read);
+  }
+  if (!SubmitBatchAsBuilt(context, std::move(batch))) return;
   ReplyOk(context);
 }
 

@@ -68,6 +68,7 @@ class CommandHost : public ScriptHost {
     client_.name = "";
     client_.address = "lua";
     client_.authenticated = true;
+    client_.db = caller.client->db;  // a SELECT inside the script stays inside it (Redis 7)
     run_.script_client = &client_;
   }
 

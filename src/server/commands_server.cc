@@ -228,11 +228,13 @@ std::string StatsSection(CommandContext& context) {
 }
 
 std::string KeyspaceSection(CommandContext& context) {
-  Statistics stats = context.db->GetStatistics();
   std::string text = "# Keyspace\r\n";
-  if (stats.keys > 0) {
-    text += "db0:keys=" + std::to_string(stats.keys) +
-            ",expires=" + std::to_string(stats.keys_with_expiry) + ",avg_ttl=0\r\n";
+  const uint32_t databases = context.db->DatabasesInUse();
+  for (uint32_t db = 0; db < databases; ++db) {
+    const uint64_t keys = context.db->CountKeysIn(db);
+    if (keys == 0) continue;
+    text += "db" + std::to_string(db) + ":keys=" + std::to_string(keys) +
+            ",expires=" + std::to_string(context.db->CountKeysWithExpiryIn(db)) + ",avg_ttl=0\r\n";
   }
   return text;
 }
@@ -262,6 +264,7 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState&
       {"maxmemory", "0"},
       {"maxmemory-policy", "noeviction"},
       {"maxclients", std::to_string(server.maxclients)},
+      {"databases", std::to_string(server.databases)},
       {"requirepass", server.requirepass},
       {"timeout", "0"},
       {"tcp-keepalive", "300"},
@@ -346,13 +349,6 @@ void EchoCommand(CommandContext& context) { AppendBulk(context.reply, context.ar
 
 void QuitCommand(CommandContext& context) {
   context.client->close_after_reply = true;
-  ReplyOk(context);
-}
-
-void SelectCommand(CommandContext& context) {
-  int64_t index = 0;
-  if (!ParseIntegerArgument(context, context.arg(1), &index)) return;
-  if (index != 0) return ReplyError(context, "ERR DB index is out of range");
   ReplyOk(context);
 }
 
@@ -657,6 +653,7 @@ void ResetCommand(CommandContext& context) {
   ForgetClient(*context.server, client);
   client.name.clear();
   client.protocol = Protocol::kResp2;
+  client.db = 0;
   client.authenticated = context.server->requirepass.empty();
   AppendSimpleString(context.reply, "RESET");
 }

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cassert>
 
+#include "index/index.h"
 #include "log/write_batch_internal.h"
 #include "server/commands.h"
 #include "server/reply.h"
@@ -34,6 +35,19 @@ constexpr uint64_t kQueuedArgumentOverheadBytes = 32;
 
 void ClearTransaction(ClientState& client) { client.transaction = Transaction{}; }
 
+// ServerState::watched_keys's key: the database and the key, laid out as the index's keys
+// (index::DatabaseOf and UserKeyOf read it), for a key of any length (WATCH takes keys longer
+// than a key can be: no write of them is ever accepted).
+std::string WatchName(uint32_t db, std::string_view key) {
+  std::string name;
+  name.reserve(index::kDatabasePrefixBytes + key.size());
+  name.push_back(static_cast<char>(db >> 8));
+  name.push_back(static_cast<char>(db & 0xff));
+  name.append(key);
+  assert(index::DatabaseOf(name) == db);
+  return name;
+}
+
 // Redis's discardTransaction: the queue, the flags and the watched keys go.
 void DiscardTransaction(CommandContext& context) {
   ClearTransaction(*context.client);
@@ -46,7 +60,7 @@ bool WatchedKeyExpired(CommandContext& context) {
   for (const WatchedKey& watched : context.client->watched) {
     if (!watched.live) continue;
     ReadInfo info;
-    if (context.db->GetInfo(watched.key, &info).IsNotFound()) return true;
+    if (context.db->GetInfoIn(watched.db, watched.key, &info).IsNotFound()) return true;
   }
   return false;
 }
@@ -121,13 +135,15 @@ void WatchCommand(CommandContext& context) {
   for (size_t i = 1; i < context.argc(); ++i) {
     const std::string& key = context.arg(i);
     bool watched = false;
-    for (const WatchedKey& existing : client.watched) watched = watched || existing.key == key;
+    for (const WatchedKey& existing : client.watched) {
+      watched = watched || (existing.key == key && existing.db == client.db);
+    }
     if (watched) continue;
     ReadInfo info;
-    const Status status = context.db->GetInfo(key, &info);
+    const Status status = context.db->GetInfoIn(client.db, key, &info);
     if (!status.ok() && !status.IsNotFound()) return ReplyDatabaseError(context, status);
-    client.watched.push_back(WatchedKey{key, status.ok()});
-    context.server->watched_keys[key].push_back(&client);
+    client.watched.push_back(WatchedKey{key, client.db, status.ok()});
+    context.server->watched_keys[WatchName(client.db, key)].push_back(&client);
   }
   ReplyOk(context);
 }
@@ -166,18 +182,20 @@ std::vector<ClientState*> WatchersTouchedBy(CommandContext& context, const Write
   if (server.watched_keys.empty()) return touched;
   for (const auto& op : WriteBatchInternal::Ops(batch)) {
     if (op.type == log::OpType::kRestorePoint) continue;
-    if (op.type != log::OpType::kClear) {
-      auto watchers = server.watched_keys.find(op.key);
+    if (op.type != log::OpType::kClear && op.type != log::OpType::kFlushDatabase) {
+      auto watchers = server.watched_keys.find(WatchName(op.db, op.key));
       if (watchers != server.watched_keys.end()) {
         touched.insert(touched.end(), watchers->second.begin(), watchers->second.end());
       }
       continue;
     }
-    // A flush changes the watched keys that exist (Redis's touchAllWatchedKeysInDb): asked
-    // before the flush is submitted.
-    for (const auto& [key, clients] : server.watched_keys) {
+    // A flush changes the watched keys of its databases that exist (Redis's
+    // touchAllWatchedKeysInDb): asked before the flush is submitted.
+    for (const auto& [name, clients] : server.watched_keys) {
+      const uint32_t db = index::DatabaseOf(name);
+      if (op.type == log::OpType::kFlushDatabase && db != op.db) continue;
       ReadInfo info;
-      if (!context.db->GetInfo(key, &info).ok()) continue;
+      if (!context.db->GetInfoIn(db, index::UserKeyOf(name), &info).ok()) continue;
       touched.insert(touched.end(), clients.begin(), clients.end());
     }
   }
@@ -190,7 +208,7 @@ void MarkWatchersTouched(const std::vector<ClientState*>& clients) {
 
 void UnwatchAllKeys(ServerState& server, ClientState& client) {
   for (const WatchedKey& watched : client.watched) {
-    auto watchers = server.watched_keys.find(watched.key);
+    auto watchers = server.watched_keys.find(WatchName(watched.db, watched.key));
     assert(watchers != server.watched_keys.end());
     std::vector<ClientState*>& clients = watchers->second;
     clients.erase(std::remove(clients.begin(), clients.end(), &client), clients.end());

@@ -159,6 +159,7 @@ Server::Server(ServerOptions options)
   state_.segment_bytes = options_.segment_bytes;
   state_.requirepass = options_.requirepass;
   state_.maxclients = options_.maxclients;
+  state_.databases = options_.databases;
   state_.archive_interval_ms = options_.archive_interval_ms;
   state_.limits = options_.limits;
   state_.enable_debug_command = options_.enable_debug_command;
@@ -830,7 +831,7 @@ std::string Server::DescribeClient(const Connection& connection) const {
   return "id=" + std::to_string(client.id) + " addr=" + client.address +
          " fd=" + std::to_string(connection.fd()) + " name=" + client.name +
          " age=" + std::to_string((now_ms - client.created_ms) / 1000) +
-         " db=0 sub=" + std::to_string(client.channels.size()) +
+         " db=" + std::to_string(client.db) + " sub=" + std::to_string(client.channels.size()) +
          " psub=" + std::to_string(client.patterns.size()) + " multi=" +
          std::to_string(client.transaction.open
                             ? static_cast<int64_t>(client.transaction.queued.size())

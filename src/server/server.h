@@ -54,8 +54,9 @@ struct ServerOptions {
   uint64_t segment_bytes = kSegmentBytesDefault;
   std::string requirepass;  // empty: no AUTH
   uint64_t maxclients = kMaxClientsDefault;
-  std::string repository;  // --repo: SAVE and BGSAVE back up into it; empty: none
-  std::string key_file;    // --key-file: the key of an encrypted repository
+  uint32_t databases = 16;  // Redis's `databases`: SELECT takes 0 to databases - 1
+  std::string repository;   // --repo: SAVE and BGSAVE back up into it; empty: none
+  std::string key_file;     // --key-file: the key of an encrypted repository
   // --archive: continuous archiving into `repository` (backup/archive_loop.h), a round every
   // archive_interval_ms.
   bool archive = false;

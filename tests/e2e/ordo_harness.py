@@ -201,7 +201,7 @@ class RedisServer:
             self.port = free_port()
             self.process = subprocess.Popen(
                 ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", self.dir, "--databases", "1"],
+                 "--appendonly", "no", "--dir", self.dir],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 wait_for_ping(self.port, self.process)

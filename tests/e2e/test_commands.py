@@ -240,7 +240,7 @@ class CommandsWithRedisPyTest(unittest.TestCase):
         c.set("x", 1, ex=100)
         self.assertEqual(c.info("keyspace")["db0"]["keys"], 1)
         self.assertEqual(c.info("keyspace")["db0"]["expires"], 1)
-        self.assertEqual(c.config_get("databases"), {"databases": "1"})
+        self.assertEqual(c.config_get("databases"), {"databases": "16"})
         self.assertEqual(c.config_get("appendonly")["appendonly"], "yes")
         self.assertIn("maxmemory", c.config_get("max*"))
         self.assertGreater(c.command_count(), 40)

@@ -32,7 +32,7 @@ async function nodeRedis() {
   assert.equal(await client.exists("node-redis:counter"), 1);
   assert.equal(await client.expire("node-redis:counter", 100), 1);
   assert.ok((await client.ttl("node-redis:counter")) > 90);
-  assert.deepEqual(await client.configGet("databases"), { databases: "1" });
+  assert.deepEqual(await client.configGet("databases"), { databases: "16" });
   assert.match(await client.info("server"), /^# Server\r\nredis_version:7\.0\./);
   assert.equal(await client.del(["node-redis:counter"]), 1);
 
