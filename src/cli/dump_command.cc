@@ -1,4 +1,5 @@
-// ordo dump --data DIR: every live key and value as JSON lines, sorted by key.
+// ordo dump --data DIR: every live key and value as JSON lines, by database, then sorted by
+// key. A key outside database 0 names it ("db"; absent: database 0).
 //
 // Binary safety: a key or value that is valid UTF-8 is written as a JSON string ("key",
 // "value"); any other is written base64-encoded ("key_base64", "value_base64"). Expiry, when
@@ -8,6 +9,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "db/db_internal.h"
 #include "nlohmann/json.hpp"
 #include "ordo/db.h"
 #include "util/base64.h"
@@ -41,24 +43,30 @@ void AddDumpCommand(CLI::App& app) {
     options.create_if_missing = false;
     options.integrity_level = 1;
     OpenReport report;
-    auto opened = DB::Open(options, *data, &report);
+    auto opened = db::DBInternal::Open(options, *data, &report);
     if (!opened.ok()) {
       std::fprintf(stderr, "dump: cannot read %s: %s\n", data->c_str(),
                    opened.status().ToString().c_str());
       exit_code = 1;
       return;
     }
-    std::unique_ptr<DB> db = std::move(*opened);
-    Status walked =
-        db->ForEach("", "", [](std::string_view key, std::string_view value, const ReadInfo& info) {
-          nlohmann::json line = nlohmann::json::object();
-          AddField(&line, "key", key);
-          AddField(&line, "value", value);
-          if (info.expire_at_ms != 0) line["expire_at_ms"] = info.expire_at_ms;
-          std::fputs(line.dump().c_str(), stdout);
-          std::fputc('\n', stdout);
-          return true;
-        });
+    std::unique_ptr<db::DBInternal> db = std::move(*opened);
+    Status walked = Status::Ok();
+    const uint32_t databases = db->DatabasesInUse();
+    for (uint32_t index = 0; index < databases && walked.ok(); ++index) {
+      walked = db->ForEachIn(
+          index, "", "",
+          [index](std::string_view key, std::string_view value, const ReadInfo& info) {
+            nlohmann::json line = nlohmann::json::object();
+            if (index != 0) line["db"] = index;  // absent: database 0, as before databases
+            AddField(&line, "key", key);
+            AddField(&line, "value", value);
+            if (info.expire_at_ms != 0) line["expire_at_ms"] = info.expire_at_ms;
+            std::fputs(line.dump().c_str(), stdout);
+            std::fputc('\n', stdout);
+            return true;
+          });
+    }
     if (!walked.ok()) {
       std::fprintf(stderr, "dump: %s\n", walked.ToString().c_str());
       exit_code = 1;

@@ -30,12 +30,16 @@ void AddHistoryCommand(CLI::App& app) {
   AddLogSourceOptions(command, arguments.get());
   auto key = std::make_shared<std::string>();
   command->add_option("KEY", *key, "the key")->required();
+  auto db = std::make_shared<uint32_t>(0);
+  command->add_option("--db", *db, "the key's database (SELECT's number)")
+      ->check(CLI::Range(0u, log::kDatabasesMax - 1))
+      ->capture_default_str();
   command->footer(
       "--json prints one JSON object per version with the whole value (\"value\", or "
       "\"value_base64\" when not UTF-8). A FLUSHALL shows as op \"clear\" when the key existed "
       "before it. A repository shows the log its newest backup holds and the continuous "
       "archive after it.");
-  command->callback([arguments, key] {
+  command->callback([arguments, key, db] {
     restore::LogWalkOptions options;
     options.filter.key = *key;
     const bool json = arguments->json;
@@ -72,7 +76,9 @@ void AddHistoryCommand(CLI::App& app) {
           put && op.expire_at_ms != 0 ? FormatRfc3339Millis(op.expire_at_ms * 1000) : "-";
       const std::string preview =
           put ? "\"" + EscapeBytes(op.value, kPreviewBytes) + "\""
-              : (op.type == log::OpType::kClear ? "(FLUSHALL: all keys removed)" : "-");
+              : (op.type == log::OpType::kClear           ? "(FLUSHALL: all keys removed)"
+                 : op.type == log::OpType::kFlushDatabase ? "(FLUSHDB: the database emptied)"
+                                                          : "-");
       std::printf("%-10llu %-24s %-7s %10s %-24s %s\n", static_cast<unsigned long long>(record.lsn),
                   time.c_str(), name, size.c_str(), expires.c_str(), preview.c_str());
     };
@@ -80,9 +86,12 @@ void AddHistoryCommand(CLI::App& app) {
       const log::DecodedRecord& record = *commit.record;
       for (const auto& op : record.ops) {
         if (op.type == log::OpType::kRestorePoint) continue;  // names, not keys
-        if (op.type == log::OpType::kClear) {
+        if (op.type == log::OpType::kClear ||
+            (op.type == log::OpType::kFlushDatabase && op.db == *db)) {
           if (present) print(record, op);
           present = false;
+        } else if (op.type == log::OpType::kFlushDatabase || op.db != *db) {
+          continue;  // another database's
         } else if (op.key == *key) {
           print(record, op);
           present = op.type == log::OpType::kPut;

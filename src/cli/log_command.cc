@@ -30,27 +30,36 @@ std::string KeyText(std::string_view key) {
   return text;
 }
 
-// "FLUSHALL (all keys)", "a, b, c, d, e +3 more", "RESTORE POINT name".
+// "FLUSHALL (all keys)", "FLUSHDB 2", "a, b, c, d (db 3), e +3 more", "RESTORE POINT name".
+// A key outside database 0 is followed by its database.
 std::string KeysTouched(const log::DecodedRecord& record) {
   bool clear = false;
-  std::vector<std::string_view> keys;
+  std::string flushed;
+  std::vector<std::pair<uint32_t, std::string_view>> keys;
   std::string points;
   for (const auto& op : record.ops) {
     if (op.type == log::OpType::kClear) {
       clear = true;
       continue;
     }
+    if (op.type == log::OpType::kFlushDatabase) {
+      flushed += (flushed.empty() ? "FLUSHDB " : ", ") + std::to_string(op.db);
+      continue;
+    }
     if (op.type == log::OpType::kRestorePoint) {
       points += (points.empty() ? "RESTORE POINT " : ", ") + KeyText(op.key);
       continue;
     }
-    if (std::find(keys.begin(), keys.end(), op.key) == keys.end()) keys.push_back(op.key);
+    const std::pair<uint32_t, std::string_view> key{op.db, op.key};
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
   }
   std::string text;
   if (clear) text = "FLUSHALL (all keys)";
+  if (!flushed.empty()) text += (text.empty() ? "" : ", ") + flushed;
   for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i) {
     if (!text.empty()) text += ", ";
-    text += KeyText(keys[i]);
+    text += KeyText(keys[i].second);
+    if (keys[i].first != 0) text += fmt::format(" (db {})", keys[i].first);
   }
   if (keys.size() > kKeysShown) text += fmt::format(" +{} more", keys.size() - kKeysShown);
   if (!points.empty()) text += (text.empty() ? "" : "; ") + points;
@@ -65,7 +74,12 @@ nlohmann::json CommitJson(const restore::LogCommit& commit) {
     nlohmann::json entry = {{"op", restore::OpTypeName(op.type)}};
     if (op.type == log::OpType::kClear) {
       clear = true;
+    } else if (op.type == log::OpType::kFlushDatabase) {
+      entry["db"] = op.db;
+    } else if (op.type == log::OpType::kRestorePoint) {
+      AddBytesField(&entry, "key", op.key);
     } else {
+      entry["db"] = op.db;
       AddBytesField(&entry, "key", op.key);
     }
     if (op.type == log::OpType::kPut) {

@@ -128,7 +128,9 @@ class ScratchSpace {
 bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key) {
   for (const auto& op : record.ops) {
     if (op.type == log::OpType::kRestorePoint) continue;  // a name, not a key
-    if (op.type == log::OpType::kClear || op.key == key) return true;
+    // A flush may remove the key (FLUSHDB: if it is in that database; the caller knows).
+    if (op.type == log::OpType::kClear || op.type == log::OpType::kFlushDatabase) return true;
+    if (op.key == key) return true;
   }
   return false;
 }
@@ -429,6 +431,8 @@ const char* OpTypeName(log::OpType type) {
       return "expire";
     case log::OpType::kRestorePoint:
       return "restore-point";
+    case log::OpType::kFlushDatabase:
+      return "flushdb";
   }
   return "unknown";
 }
