@@ -25,8 +25,12 @@ Left out on purpose, each a difference by design or no behaviour of ordo's:
 - Keys over 64 KiB and values near 512 MiB: ordo refuses keys over 64 KiB (its limit, not
   Redis's), and half-GiB values would make a run slow. SETRANGE offsets stay below 1 MiB
   except at the 512 MiB limit itself, with a patch that is refused or empty.
-- Commands ordo does not implement (HSET, RENAME, OBJECT, ...), SELECT of another
-  database, CONFIG SET, DEBUG, SHUTDOWN: Redis would run them. HELLO: the runner sets each
+- Commands ordo does not implement (HSET, RENAME, OBJECT, ...), CONFIG SET, DEBUG, SHUTDOWN:
+  Redis would run them. Databases beyond DATABASES: the state compared covers those used.
+- SWAPDB (tested in test_databases.py): Redis swaps along keys whose time ran out but that its
+  expiry cycle has not removed yet, and counts them in DBSIZE until it does; ordo's SWAPDB
+  leaves them out at once. A past expiry (which the generator draws) makes DBSIZE differ for a
+  moment, by timing, not by a fault. HELLO: the runner sets each
   connection's protocol once (one RESP2, one RESP3); HELLO's reply names each server's own
   version and client id (test_protocol.py compares its shape).
 """
@@ -40,6 +44,7 @@ ON_CONNECTION = "on-connection"
 TRANSACTION = "transaction"
 
 CONNECTIONS = 2  # to each server
+DATABASES = 4  # SELECT, MOVE and SWAPDB use databases 0 to 3 (and refused indexes)
 
 # Eleven keys: short ones, ones with ':' and with glob's special characters for patterns, one
 # of binary bytes, the empty key.
@@ -84,7 +89,7 @@ class CommandGenerator:
             (4, self.incrbyfloat), (3, self.delete), (2, self.exists), (2, self.type_),
             (2, self.keys), (2, self.scan), (1, self.dbsize), (1, self.flush),
             (8, self.expire), (5, self.ttl), (2, self.persist), (2, self.wrong_arity),
-            (1, self.unknown),
+            (1, self.unknown), (3, self.select), (2, self.move),
         ]
         # What a transaction may hold (not a transaction itself).
         self.queued_handlers = list(self.handlers)
@@ -349,6 +354,18 @@ class CommandGenerator:
         steps.append((TRANSACTION, (connection, body)))
         self.follow_up += steps[1:]
         return steps[0]
+
+    def database(self):
+        """A database index: mostly one the generator uses, sometimes one refused."""
+        if self.chance(0.9):
+            return b"%d" % self.rng.randrange(DATABASES)
+        return self.rng.choice([b"16", b"-1", b"x", b"3000000000", b""])
+
+    def select(self):
+        return EXACT, [self.cased(b"select"), self.database()]
+
+    def move(self):
+        return EXACT, [self.cased(b"move"), self.key(), self.database()]
 
     def wrong_arity(self):
         """A supported command with too few or too many arguments."""

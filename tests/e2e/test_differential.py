@@ -28,8 +28,8 @@ import time
 import unittest
 
 import ordo_harness
-from differential_commands import (CONNECTIONS, KEYS, ON_CONNECTION, SCAN, TRANSACTION, TTL,
-                                    UNORDERED, CommandGenerator)
+from differential_commands import (CONNECTIONS, DATABASES, KEYS, ON_CONNECTION, SCAN,
+                                    TRANSACTION, TTL, UNORDERED, CommandGenerator)
 from ordo_harness import OrdoServer, RawClient, RedisServer, raw_command
 
 CI_SEEDS = [1, 2, 3, 4, 5]
@@ -141,18 +141,22 @@ def pipeline(client, batch):
 
 
 def state(client):
-    """Everything a client can see of the key space: KEYS *, and for every key listed or in the
-    generator's key space its GET, TYPE and TTL class (-2, -1 or positive), then DBSIZE. PTTL
-    values are kept apart (they are compared with a tolerance)."""
-    listed = sorted(parse_reply(client.command("KEYS", "*")))
-    exact = {"keys": listed}
+    """Everything a client can see of the key space, in each database the generator uses
+    (SELECTed in turn): KEYS *, and for every key listed or in the generator's key space its
+    GET, TYPE and TTL class (-2, -1 or positive), then DBSIZE. PTTL values are kept apart (they
+    are compared with a tolerance)."""
+    exact = {}
     pttl = {}
-    for key in sorted(set(listed) | set(KEYS)):
-        ttl = parse_reply(client.command("PTTL", key))
-        exact[key] = (client.command("GET", key), client.command("TYPE", key),
-                      ttl if ttl < 0 else "positive")
-        pttl[key] = ttl
-    exact["dbsize"] = client.command("DBSIZE")
+    for db in range(DATABASES):
+        assert client.command("SELECT", str(db)) == b"+OK\r\n"
+        listed = sorted(parse_reply(client.command("KEYS", "*")))
+        exact[(db, "keys")] = listed
+        for key in sorted(set(listed) | set(KEYS)):
+            ttl = parse_reply(client.command("PTTL", key))
+            exact[(db, key)] = (client.command("GET", key), client.command("TYPE", key),
+                                ttl if ttl < 0 else "positive")
+            pttl[(db, key)] = ttl
+        exact[(db, "dbsize")] = client.command("DBSIZE")
     return exact, pttl
 
 
