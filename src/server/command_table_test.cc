@@ -115,7 +115,7 @@ TEST_F(CommandTableTest, HelloSwitchesTheProtocolOfEveryLaterReply) {
   EXPECT_EQ(Run({"SET", "k", "v", "XX"}), "_\r\n");
   EXPECT_EQ(Run({"MGET", "missing"}), "*1\r\n_\r\n");
   EXPECT_EQ(Run({"CLIENT", "GETNAME"}), "_\r\n");
-  EXPECT_EQ(Run({"CONFIG", "GET", "databases"}), "%1\r\n$9\r\ndatabases\r\n$1\r\n1\r\n");
+  EXPECT_EQ(Run({"CONFIG", "GET", "databases"}), "%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
   EXPECT_EQ(Run({"COMMAND", "DOCS"}), "%0\r\n");
   EXPECT_EQ(Run({"COMMAND", "INFO", "nosuch"}), "*1\r\n_\r\n");
   EXPECT_EQ(Run({"INFO", "keyspace"}), "=16\r\ntxt:# Keyspace\r\n\r\n");

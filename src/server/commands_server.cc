@@ -255,7 +255,6 @@ std::vector<std::pair<std::string, std::string>> ConfigValues(const ServerState&
       {"bind", server.bind_address},
       {"port", std::to_string(server.port)},
       {"dir", server.data_directory},
-      {"databases", "1"},
       {"save", ""},
       {"appendonly", "yes"},
       {"appendfsync", server.sync_mode == SyncMode::kAlways     ? "always"
