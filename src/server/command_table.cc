@@ -84,6 +84,7 @@ const std::vector<CommandSpec>& Table() {
       {"hello", -1, kFast | kNoAuth | kNoScript | kAllowBusy, 0, 0, 0, HelloCommand},
       {"auth", -2, kFast | kNoAuth | kNoScript | kAllowBusy, 0, 0, 0, AuthCommand},
       {"shutdown", -1, kAdmin | kNoMulti | kNoScript | kAllowBusy, 0, 0, 0, ShutdownCommand},
+      {"memory", -2, 0, 2, 2, 1, MemoryCommand},
       {"debug", -2, kAdmin | kNoScript, 0, 0, 0, DebugCommand},
       // Persistence (commands_persistence.cc).
       {"save", 1, kAdmin | kNoMulti | kNoScript, 0, 0, 0, SaveCommand},
@@ -156,7 +157,8 @@ std::string FullName(const CommandContext& context, const CommandSpec& spec) {
   std::string name(spec.name);
   if (context.argc() >= 2 &&
       (spec.name == "client" || spec.name == "config" || spec.name == "command" ||
-       spec.name == "debug" || spec.name == "pubsub" || spec.name == "script")) {
+       spec.name == "debug" || spec.name == "pubsub" || spec.name == "script" ||
+       spec.name == "memory")) {
     name += "|" + ToLower(context.arg(1).substr(0, 32));
   }
   return name;

@@ -82,6 +82,12 @@ struct ServerState {
   // CLIENT LIST: one line per connection, as Redis's (set by the server; the command layer
   // does not see connections).
   std::function<std::string()> describe_clients;
+  // Every connected client with its CLIENT LIST line, in connection order (CLIENT LIST with
+  // filters, CLIENT INFO, CLIENT KILL).
+  std::function<void(const std::function<void(const ClientState&, const std::string&)>&)>
+      visit_clients;
+  // Disconnects another client once this iteration ends (CLIENT KILL); false if none has `id`.
+  std::function<bool(uint64_t id)> kill_client;
   // The largest query and output buffers among the clients (INFO's client_recent_max_*).
   std::function<std::pair<uint64_t, uint64_t>()> largest_client_buffers;
 

@@ -116,7 +116,7 @@ TEST_F(CommandTableTest, HelloSwitchesTheProtocolOfEveryLaterReply) {
   EXPECT_EQ(Run({"MGET", "missing"}), "*1\r\n_\r\n");
   EXPECT_EQ(Run({"CLIENT", "GETNAME"}), "_\r\n");
   EXPECT_EQ(Run({"CONFIG", "GET", "databases"}), "%1\r\n$9\r\ndatabases\r\n$2\r\n16\r\n");
-  EXPECT_EQ(Run({"COMMAND", "DOCS"}), "%0\r\n");
+  EXPECT_EQ(Run({"COMMAND", "DOCS", "get"}), "%0\r\n");
   EXPECT_EQ(Run({"COMMAND", "INFO", "nosuch"}), "*1\r\n_\r\n");
   EXPECT_EQ(Run({"INFO", "keyspace"}), "=16\r\ntxt:# Keyspace\r\n\r\n");
   EXPECT_EQ(Run({"INCRBYFLOAT", "f", "1.5"}), "$3\r\n1.5\r\n");  // a bulk, as Redis's

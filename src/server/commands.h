@@ -88,6 +88,7 @@ void PersistCommand(CommandContext& context);
 // ---- commands_server.cc
 void PingCommand(CommandContext& context);
 void ResetCommand(CommandContext& context);
+void MemoryCommand(CommandContext& context);
 void EchoCommand(CommandContext& context);
 void QuitCommand(CommandContext& context);
 void InfoCommand(CommandContext& context);

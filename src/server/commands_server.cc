@@ -454,10 +454,14 @@ void CommandCommand(CommandContext& context) {
         AppendCommandInfo(context.reply, *spec, protocol);
       }
     }
+  } else if (sub == "docs" && context.argc() == 2) {
+    // ordo has no documentation of its own to give: for the whole table (what redis-cli asks at
+    // start) an error, on which redis-cli falls back to the help built into it (an empty map
+    // would leave `HELP SET` blank).
+    ReplyError(context,
+               "ERR COMMAND DOCS is not supported by ordo: use the client's own documentation");
   } else if (sub == "docs") {
-    // A map of command name to documentation in Redis; ordo has none, and clients fall back
-    // gracefully on an empty one.
-    AppendMapHeader(context.reply, 0, protocol);
+    AppendMapHeader(context.reply, 0, protocol);  // no docs for the commands named
   } else if (sub == "list") {
     AppendArrayHeader(context.reply, all.size());
     for (const CommandSpec& spec : all) AppendBulk(context.reply, spec.name);
@@ -465,6 +469,134 @@ void CommandCommand(CommandContext& context) {
     ReplyUnknownSubcommand(context);
   }
 }
+
+namespace {
+
+// A client's type as CLIENT LIST TYPE and CLIENT KILL TYPE name it; false for an unknown name.
+bool ParseClientType(std::string_view text, std::string* type) {
+  *type = ToLower(text);
+  if (*type == "slave") *type = "replica";
+  return *type == "normal" || *type == "pubsub" || *type == "replica" || *type == "master";
+}
+
+std::string ClientType(const ClientState& client) {
+  return InSubscribedContext(client) ? "pubsub" : "normal";
+}
+
+// CLIENT LIST [TYPE type] [ID id ...] (Redis 7.0).
+void ClientListCommand(CommandContext& context) {
+  std::string type;
+  std::vector<uint64_t> ids;
+  bool by_id = false;
+  size_t i = 2;
+  if (context.argc() >= 4 && EqualsIgnoreCase(context.arg(2), "type")) {
+    if (!ParseClientType(context.arg(3), &type)) {
+      return ReplyError(context, "ERR Unknown client type '" + context.arg(3) + "'");
+    }
+    i = 4;
+  } else if (context.argc() >= 4 && EqualsIgnoreCase(context.arg(2), "id")) {
+    by_id = true;
+    for (size_t j = 3; j < context.argc(); ++j) {
+      int64_t id = 0;
+      if (!ParseInt64(context.arg(j), &id) || id < 1) {
+        return ReplyError(context, "ERR Invalid client ID");
+      }
+      ids.push_back(static_cast<uint64_t>(id));
+    }
+    i = context.argc();
+  }
+  if (i != context.argc()) return ReplySyntaxError(context);
+  std::string lines;
+  if (context.server->visit_clients) {
+    context.server->visit_clients([&](const ClientState& other, const std::string& text) {
+      if (!type.empty() && ClientType(other) != type) return;
+      if (by_id && std::find(ids.begin(), ids.end(), other.id) == ids.end()) return;
+      lines += text + "\n";
+    });
+  }
+  AppendVerbatimText(context.reply, lines, context.client->protocol);
+}
+
+// CLIENT KILL addr:port (the old form: OK or "No such client") or CLIENT KILL with filters
+// ID, TYPE, USER, ADDR, LADDR, SKIPME (the number of clients killed), as Redis 7.0.
+void ClientKillCommand(CommandContext& context) {
+  ClientState& self = *context.client;
+  auto kill = [&](const std::vector<uint64_t>& ids) {
+    for (uint64_t id : ids) {
+      if (id == self.id) {
+        self.close_after_reply = true;  // the reply goes out first, as Redis's
+      } else if (context.server->kill_client) {
+        context.server->kill_client(id);
+      }
+    }
+  };
+  std::vector<std::pair<uint64_t, std::string>> clients;  // id, address
+  std::vector<std::string> types;
+  if (context.server->visit_clients) {
+    context.server->visit_clients([&](const ClientState& other, const std::string&) {
+      clients.emplace_back(other.id, other.address);
+      types.push_back(ClientType(other));
+    });
+  }
+  if (context.argc() == 3) {
+    for (const auto& [id, address] : clients) {
+      if (address == context.arg(2)) {
+        kill({id});
+        return ReplyOk(context);
+      }
+    }
+    return ReplyError(context, "ERR No such client");
+  }
+  uint64_t id_filter = 0;
+  std::string type_filter;
+  std::string address_filter;
+  bool skip_me = true;
+  bool nobody = false;  // LADDR: ordo does not record local addresses; USER: only "default"
+  for (size_t i = 2; i < context.argc(); i += 2) {
+    if (i + 1 >= context.argc()) return ReplySyntaxError(context);
+    const std::string& value = context.arg(i + 1);
+    if (EqualsIgnoreCase(context.arg(i), "id")) {
+      int64_t id = 0;
+      if (!ParseInt64(value, &id) || id < 1) {
+        return ReplyError(context, "ERR client-id should be greater than 0");
+      }
+      id_filter = static_cast<uint64_t>(id);
+    } else if (EqualsIgnoreCase(context.arg(i), "type")) {
+      if (!ParseClientType(value, &type_filter)) {
+        return ReplyError(context, "ERR Unknown client type '" + value + "'");
+      }
+    } else if (EqualsIgnoreCase(context.arg(i), "addr")) {
+      address_filter = value;
+    } else if (EqualsIgnoreCase(context.arg(i), "laddr")) {
+      nobody = true;
+    } else if (EqualsIgnoreCase(context.arg(i), "user")) {
+      if (value != "default") return ReplyError(context, "ERR No such user '" + value + "'");
+    } else if (EqualsIgnoreCase(context.arg(i), "skipme")) {
+      if (EqualsIgnoreCase(value, "yes")) {
+        skip_me = true;
+      } else if (EqualsIgnoreCase(value, "no")) {
+        skip_me = false;
+      } else {
+        return ReplySyntaxError(context);
+      }
+    } else {
+      return ReplySyntaxError(context);
+    }
+  }
+  std::vector<uint64_t> killed;
+  for (size_t j = 0; j < clients.size() && !nobody; ++j) {
+    const auto& [id, address] = clients[j];
+    if (id_filter != 0 && id != id_filter) continue;
+    if (!type_filter.empty() && types[j] != type_filter) continue;
+    if (!address_filter.empty() && address != address_filter) continue;
+    if (skip_me && id == self.id) continue;
+    killed.push_back(id);
+  }
+  kill(killed);
+  AppendInteger(context.reply, static_cast<int64_t>(killed.size()));
+}
+
+}  // namespace
 
 void ClientCommand(CommandContext& context) {
   std::string sub = ToLower(context.arg(1));
@@ -483,17 +615,27 @@ void ClientCommand(CommandContext& context) {
     AppendBulk(context.reply, client.name);
   } else if (sub == "setinfo" && context.argc() == 4) {
     ReplyOk(context);  // library name and version: accepted, not recorded
-  } else if (sub == "list" && context.argc() == 2 && context.server->describe_clients) {
-    AppendVerbatimText(context.reply, context.server->describe_clients(), client.protocol);
-  } else if ((sub == "info" && context.argc() == 2) || (sub == "list" && context.argc() >= 2)) {
-    // This connection alone (CLIENT INFO; CLIENT LIST with filters, not built).
-    AppendVerbatimText(context.reply,
-                       "id=" + std::to_string(client.id) + " addr=" + client.address +
-                           " name=" + client.name + " db=0 cmd=client|" + sub +
-                           " resp=" + std::to_string(static_cast<int>(client.protocol)) + "\n",
-                       client.protocol);
+  } else if (sub == "list") {
+    ClientListCommand(context);
+  } else if (sub == "info" && context.argc() == 2) {
+    std::string line;
+    if (context.server->visit_clients) {
+      context.server->visit_clients([&](const ClientState& other, const std::string& text) {
+        if (other.id == client.id) line = text + "\n";
+      });
+    }
+    AppendVerbatimText(context.reply, line, client.protocol);
+  } else if (sub == "kill") {
+    ClientKillCommand(context);
+  } else if (sub == "no-evict" && context.argc() == 3) {
+    // Accepted as Redis does; ordo's client eviction (maxmemory-clients) does not yet spare
+    // a client that asks (docs/OPERATIONS-server.md).
+    if (!EqualsIgnoreCase(context.arg(2), "on") && !EqualsIgnoreCase(context.arg(2), "off")) {
+      return ReplySyntaxError(context);
+    }
+    ReplyOk(context);
   } else if (sub == "id" || sub == "setname" || sub == "getname" || sub == "setinfo" ||
-             sub == "info") {
+             sub == "info" || sub == "no-evict") {
     ReplyWrongSubcommandArity(context);
   } else {
     ReplyUnknownSubcommand(context);
@@ -655,6 +797,65 @@ void ResetCommand(CommandContext& context) {
   client.db = 0;
   client.authenticated = context.server->requirepass.empty();
   AppendSimpleString(context.reply, "RESET");
+}
+
+// MEMORY USAGE key [SAMPLES count], DOCTOR, PURGE, MALLOC-STATS, HELP. USAGE answers what the
+// key costs ordo: its index slot (48 bytes and a long key's bytes), its key and its value (the
+// value lives in the log, not in memory: docs/OPERATIONS-server.md).
+void MemoryCommand(CommandContext& context) {
+  const std::string sub = ToLower(context.arg(1));
+  if (sub == "usage" && context.argc() >= 3) {
+    for (size_t j = 3; j < context.argc(); j += 2) {
+      int64_t samples = 0;
+      if (!EqualsIgnoreCase(context.arg(j), "samples") || j + 1 >= context.argc()) {
+        return ReplySyntaxError(context);
+      }
+      if (!ParseIntegerArgument(context, context.arg(j + 1), &samples)) return;
+    }
+    ReadInfo info;
+    const Status status = ReadKey(context, context.arg(2), nullptr, &info);
+    if (status.IsNotFound()) return AppendNull(context.reply, context.client->protocol);
+    if (!status.ok()) return;
+    constexpr uint64_t kIndexSlotBytes = 48;
+    const uint64_t key = context.arg(2).size();
+    AppendInteger(context.reply, static_cast<int64_t>(kIndexSlotBytes + (key > 17 ? key : 0) + key +
+                                                      info.value_bytes));
+  } else if (sub == "doctor" && context.argc() == 2) {
+    AppendVerbatimText(context.reply,
+                       "Hi Sam, I can't find any memory issue in your instance. I can only "
+                       "account for what occurs on this base.",
+                       context.client->protocol);
+  } else if (sub == "purge" && context.argc() == 2) {
+    ReplyOk(context);
+  } else if (sub == "malloc-stats" && context.argc() == 2) {
+    AppendVerbatimText(context.reply, "Stats not supported for the current allocator",
+                       context.client->protocol);
+  } else if (sub == "help" && context.argc() == 2) {
+    AppendArrayHeader(context.reply, 14);
+    for (std::string_view line : {
+             "MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "DOCTOR",
+             "    Return memory problems reports.",
+             "MALLOC-STATS",
+             "    Return internal statistics report from the memory allocator.",
+             "PURGE",
+             "    Attempt to purge dirty pages for reclamation by the allocator.",
+             "STATS",
+             "    Return information about the memory usage of the server.",
+             "USAGE <key> [SAMPLES <count>]",
+             "    Return memory in bytes used by <key> and its value. Nested values are",
+             "    sampled up to <count> times (default: 5, 0 means sample all).",
+             "HELP",
+             "    Prints this help.",
+         }) {
+      AppendSimpleString(context.reply, line);
+    }
+  } else if (sub == "usage" || sub == "doctor" || sub == "purge" || sub == "malloc-stats" ||
+             sub == "help") {
+    ReplyWrongSubcommandArity(context);
+  } else {
+    ReplyUnknownSubcommand(context);
+  }
 }
 
 }  // namespace ordo::server

@@ -186,6 +186,21 @@ Server::Server(ServerOptions options)
   };
   state_.serve_while_busy = [this] { ServeWhileScriptBusy(); };
   state_.log_line = [this](const std::string& line) { Log(line); };
+  state_.visit_clients =
+      [this](const std::function<void(const ClientState&, const std::string&)>& visit) {
+        for (const auto& [token, connection] : connections_) {
+          visit(connection->client(), DescribeClient(*connection));
+        }
+      };
+  state_.kill_client = [this](uint64_t id) {
+    auto found = connections_.find(id + kFirstClientToken - 1);
+    if (found == connections_.end()) return false;
+    // Closed after this command (FlushDelivered), never while a command walks the clients.
+    found->second->DiscardReplies();
+    found->second->set_closing();
+    delivered_.insert(found->first);
+    return true;
+  };
   state_.largest_client_buffers = [this] {
     uint64_t query = 0;
     uint64_t output = 0;

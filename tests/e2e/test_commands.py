@@ -253,12 +253,13 @@ class CommandsWithRedisPyTest(unittest.TestCase):
         info_get = raw.command("COMMAND", "INFO", "get", "nosuch")
         self.assertTrue(info_get.startswith(b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n"), info_get)
         self.assertTrue(info_get.endswith(b"$-1\r\n"), info_get)  # Redis's addReplyNull
-        self.assertEqual(raw.command("COMMAND", "DOCS"), b"*0\r\n")
+        self.assertTrue(raw.command("COMMAND", "DOCS").startswith(b"-ERR COMMAND DOCS"))
+        self.assertEqual(raw.command("COMMAND", "DOCS", "get"), b"*0\r\n")
         self.assertTrue(raw.command("HELLO", "3").startswith(b"%7\r\n"))
         info_get = raw.command("COMMAND", "INFO", "get", "nosuch")
         self.assertTrue(info_get.startswith(b"*2\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n"), info_get)
         self.assertTrue(info_get.endswith(b"~0\r\n~0\r\n~0\r\n~0\r\n_\r\n"), info_get)
-        self.assertEqual(raw.command("COMMAND", "DOCS"), b"%0\r\n")
+        self.assertEqual(raw.command("COMMAND", "DOCS", "get"), b"%0\r\n")
         raw.close()
 
     def test_redis_cli(self):
