@@ -62,7 +62,7 @@ class WriteBatch {
   void Put(std::string_view key, std::string_view value, int64_t expire_at_ms = 0);
   // Removes `key`; logged even if it is absent (then the state does not change).
   void Delete(std::string_view key);
-  // Removes every key of the database (FLUSHDB, FLUSHALL); named so, unlike LevelDB's
+  // Removes every key (of every database a server keeps: FLUSHALL); named so, unlike LevelDB's
   // WriteBatch::Clear, which empties the batch. Ops added after it apply to the empty state.
   void ClearDatabase();
 
@@ -207,7 +207,9 @@ class DB {
   // database (from what is durable).
 
   // The number of live keys, counting writes sequenced but not yet acknowledged (expired keys
-  // not yet deleted count too).
+  // not yet deleted count too). A directory written by a server may hold keys in numbered
+  // databases (Redis's SELECT): Get, GetInfo, Scan and ForEach address database 0, while
+  // CountKeys, Digest and ComputeDigest cover every database.
   virtual uint64_t CountKeys() = 0;
   // The state digest as maintained, at AckedLsn(); O(1).
   virtual StateDigest Digest() = 0;

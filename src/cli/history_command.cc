@@ -53,7 +53,8 @@ void AddHistoryCommand(CLI::App& app) {
         nlohmann::json line = {{"lsn", record.lsn},
                                {"time", time},
                                {"commit_time_micros", record.commit_time_micros},
-                               {"op", name}};
+                               {"op", name},
+                               {"db", *db}};
         AddBytesField(&line, "key", *key);
         if (op.type == log::OpType::kPut) {
           line["value_bytes"] = op.value.size();

@@ -176,9 +176,16 @@ std::string DBImpl::ScanIn(uint32_t db, std::string_view user_start, std::string
   assert(limit > 0);
   if (db >= log::kDatabasesMax) return {};
   // The range in index keys: this database's keys from user_start, to user_end or its last.
-  const std::string start = index::IndexKey(db, user_start.substr(0, kKeyBytesMax));
-  const std::string end = !user_end.empty() ? index::IndexKey(db, user_end.substr(0, kKeyBytesMax))
-                          : db + 1 < log::kDatabasesMax ? index::IndexKey(db + 1, "")
+  // Bounds are not keys: a resume cursor is one byte longer than the longest key, and must not
+  // be cut back to that key (it would be visited again).
+  auto bound = [](uint32_t database, std::string_view user_key) {
+    std::string key = index::IndexKey(database, "");
+    key.append(user_key);
+    return key;
+  };
+  const std::string start = bound(db, user_start);
+  const std::string end = !user_end.empty()             ? bound(db, user_end)
+                          : db + 1 < log::kDatabasesMax ? bound(db + 1, "")
                                                         : std::string();
   std::vector<ScanEntry> batch;
   std::string next;

@@ -17,6 +17,7 @@
 
 #include "db/db_internal.h"
 #include "io/fault_file_system.h"
+#include "log/write_batch_internal.h"
 #include "tests/test_util.h"
 #include "util/clock.h"
 
@@ -133,6 +134,105 @@ TEST_F(DBTest, RepeatedKeysAndClearWithinOneBatch) {
   db = Open();
   EXPECT_EQ(GetOrMissing(db.get(), "k"), "third");
   EXPECT_EQ(db->CountKeys(), 1u);
+}
+
+WriteBatch OnePut(std::string_view key, std::string_view value);  // below
+
+// A batch addressing database `db`.
+WriteBatch InDatabase(uint32_t db, WriteBatch batch) {
+  WriteBatchInternal::SetDatabase(&batch, db);
+  return batch;
+}
+
+TEST_F(DBTest, DatabasesKeepTheirKeysApartAcrossFlushesAndReopen) {
+  auto db = Open();
+  for (uint32_t n : {0u, 1u, 65535u}) {
+    WriteBatch batch;
+    batch.Put("same", "in " + std::to_string(n));
+    batch.Put("only" + std::to_string(n), "x", n == 1 ? 4102444800000 : 0);
+    ASSERT_OK(db->Write(InDatabase(n, std::move(batch))));
+  }
+  std::string value;
+  ASSERT_OK(db->GetIn(65535, "same", &value));
+  EXPECT_EQ(value, "in 65535");
+  EXPECT_EQ(GetOrMissing(db.get(), "same"), "in 0");  // DB's own Get: database 0
+  EXPECT_TRUE(db->GetIn(1, "only0", &value).IsNotFound());
+  EXPECT_EQ(db->CountKeysIn(1), 2u);
+  EXPECT_EQ(db->CountKeys(), 6u);  // every database
+  EXPECT_EQ(db->CountKeysWithExpiryIn(1), 1u);
+  EXPECT_EQ(db->DatabasesInUse(), 65536u);
+  // FLUSHDB of database 1, pending (deferred) while database 0 takes a write: reads see both.
+  WriteBatch flush;
+  WriteBatchInternal::FlushDatabase(&flush, 1);
+  ASSERT_OK(db->SubmitDeferred(std::move(flush)));
+  WriteBatch put;
+  put.Put("after", "flush");
+  ASSERT_OK_AND_ASSIGN(uint64_t lsn, db->SubmitDeferred(InDatabase(1, std::move(put))));
+  EXPECT_TRUE(db->GetIn(1, "same", &value).IsNotFound());
+  ASSERT_OK(db->GetIn(1, "after", &value));
+  EXPECT_EQ(db->CountKeysIn(1), 1u);
+  std::vector<std::string> keys;
+  db->ScanIn(1, "", "", 100, [&](const DB::ScanEntry& entry) { keys.push_back(entry.key); });
+  EXPECT_EQ(keys, std::vector<std::string>{"after"});
+  ASSERT_OK(db->WaitForAck(lsn));
+  EXPECT_EQ(db->CountKeysIn(0), 2u);
+  const StateDigest digest = db->Digest();
+  ASSERT_OK(db->Close());
+  db = Open();
+  EXPECT_EQ(db->Digest(), digest);
+  ASSERT_OK_AND_ASSIGN(StateDigest recomputed, db->ComputeDigest());
+  EXPECT_EQ(recomputed, digest);
+  EXPECT_EQ(db->CountKeysIn(1), 1u);
+  EXPECT_EQ(db->CountKeysIn(65535), 2u);
+  ASSERT_OK(db->GetIn(65535, "only65535", &value));
+}
+
+TEST_F(DBTest, AFlushInsideAnAtomicSectionAndAfterAFailureKeepsTheTotals) {
+  FaultFileSystem faults;
+  Options options;
+  options.file_system = &faults;
+  auto db = Open(options);
+  ASSERT_OK(db->Write(InDatabase(2, OnePut("a", "1"))));
+  ASSERT_OK(db->Write(InDatabase(3, OnePut("b", "1"))));
+  db->BeginAtomic();
+  WriteBatch flush;
+  WriteBatchInternal::FlushDatabase(&flush, 2);
+  ASSERT_OK(db->SubmitDeferred(std::move(flush)));
+  ASSERT_OK(db->SubmitDeferred(InDatabase(2, OnePut("c", "2"))));
+  EXPECT_EQ(db->CountKeysIn(2), 1u);
+  ASSERT_OK_AND_ASSIGN(uint64_t lsn, db->EndAtomic());
+  ASSERT_OK(db->WaitForAck(lsn));
+  EXPECT_EQ(db->CountKeysIn(2), 1u);
+  EXPECT_EQ(db->CountKeysIn(3), 1u);
+  // A failure drops the unacknowledged flush: the totals fall back to what is durable.
+  faults.FailAfter(1, FaultKind::kSync, Errno::kEIO, /*persistent=*/true);
+  WriteBatch doomed;
+  WriteBatchInternal::FlushDatabase(&doomed, 3);
+  ASSERT_OK_AND_ASSIGN(uint64_t failed_lsn, db->SubmitDeferred(std::move(doomed)));
+  EXPECT_EQ(db->CountKeysIn(3), 0u);
+  EXPECT_FALSE(db->WaitForAck(failed_lsn).ok());
+  EXPECT_EQ(db->CountKeysIn(3), 1u);
+  EXPECT_EQ(db->CountKeys(), 2u);
+}
+
+TEST_F(DBTest, ScanningPastTheLongestKeyEnds) {
+  auto db = Open();
+  const std::string longest(kKeyBytesMax, 'b');
+  for (uint32_t n : {0u, 65535u}) {
+    WriteBatch batch;
+    batch.Put("a", "1");
+    batch.Put(longest, "2");
+    batch.Put("c", "3");
+    ASSERT_OK(db->Write(InDatabase(n, std::move(batch))));
+    std::vector<std::string> seen;
+    std::string cursor;
+    for (int calls = 0; calls < 10; ++calls) {
+      cursor = db->ScanIn(n, cursor, "", 1, [&](const DB::ScanEntry& e) { seen.push_back(e.key); });
+      if (cursor.empty()) break;
+    }
+    EXPECT_TRUE(cursor.empty()) << "database " << n;
+    EXPECT_EQ(seen, (std::vector<std::string>{"a", longest, "c"})) << "database " << n;
+  }
 }
 
 TEST_F(DBTest, OrderedScanRangeAndPrefix) {

@@ -54,6 +54,51 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   EXPECT_EQ(record.ops[4].value.size(), 70000u);
 }
 
+TEST(RecordCodec, RoundTripsOpsOfOtherDatabasesAndRefusesImpossibleOnes) {
+  WriteBatch batch;
+  batch.Put("zero", "0");  // database 0: type 1, as before databases
+  batch.Put("seven", "7", 99);
+  batch.Delete("gone");
+  WriteBatchInternal::Expire(&batch, "late");
+  auto& ops = WriteBatchInternal::MutableOps(&batch);
+  ops[1].db = 7;
+  ops[2].db = 300;
+  ops[3].db = 65535;
+  WriteBatchInternal::FlushDatabase(&batch, 0);
+  WriteBatchInternal::FlushDatabase(&batch, 12);
+  std::string bytes;
+  std::vector<uint32_t> value_offsets;
+  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, &value_offsets);
+  ASSERT_EQ(bytes.size(), EncodedRecordBytes(batch));
+  StampRecords(bytes, 4);
+  const std::string payload = bytes.substr(kRecordHeaderBytes);
+  DecodedRecord record;
+  ASSERT_OK(DecodeRecordPayload(payload, kFormatVersion, &record));
+  ASSERT_EQ(record.ops.size(), 6u);
+  const std::vector<std::pair<OpType, uint32_t>> expected = {
+      {OpType::kPut, 0},        {OpType::kPut, 7},           {OpType::kDelete, 300},
+      {OpType::kExpire, 65535}, {OpType::kFlushDatabase, 0}, {OpType::kFlushDatabase, 12}};
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(record.ops[i].type, expected[i].first) << i;
+    EXPECT_EQ(record.ops[i].db, expected[i].second) << i;
+  }
+  EXPECT_EQ(record.ops[1].value, "7");
+  EXPECT_EQ(record.ops[1].expire_at_ms, 99);
+  EXPECT_EQ(bytes.substr(value_offsets[1], 1), "7");
+  // The op of database 0 is the old type 1 byte for byte; database 7's put is type 6.
+  const size_t first_op = kRecordFixedPayloadBytes;
+  EXPECT_EQ(static_cast<uint8_t>(payload[first_op]), 1);
+  EXPECT_EQ(static_cast<uint8_t>(payload[first_op + 1 + 1 + 4 + 1 + 1 + 8]), kWirePutInDatabase);
+  // A put of database 0 under type 6 was not written by ordo, nor a database past the last.
+  std::string forged = payload;
+  forged[first_op + 1 + 1 + 4 + 1 + 1 + 8 + 1] = 0;  // type 6's database: 7 -> 0
+  EXPECT_TRUE(DecodeRecordPayload(forged, kFormatVersion, &record).IsCorruption());
+  WriteBatch too_far;
+  too_far.Put("k", "v");
+  WriteBatchInternal::MutableOps(&too_far)[0].db = kDatabasesMax;
+  EXPECT_TRUE(ValidateBatch(too_far).IsInvalidArgument());
+}
+
 TEST(RecordCodec, TruncatedOrPaddedPayloadIsCorruption) {
   WriteBatch batch;
   batch.Put("key", "value");

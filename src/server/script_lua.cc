@@ -32,6 +32,8 @@ constexpr std::string_view kRedisVersion = "7.0.0";
 constexpr int kRedisVersionNumber = 0x070000;
 // A reply deeper than this is refused ("reached lua stack limit"), as Redis's lua_checkstack.
 constexpr int kLuaStackSlotsPerLevel = 4;
+// The deepest reply a script may return (nested tables); deeper is refused as above.
+constexpr int kReplyDepthMax = 1000;
 
 ScriptEngine& EngineOf(lua_State* lua) {
   void* engine = nullptr;
@@ -474,11 +476,11 @@ bool StringField(lua_State* lua, const char* name, std::string* value) {
   return found;
 }
 
-void AppendLuaValue(lua_State* lua, int resp, std::string* out);
+void AppendLuaValue(lua_State* lua, int resp, std::string* out, int depth = 0);
 
 // A table: an error, a status, a RESP3 type spelt as Redis's scripts spell it, or an array up
 // to its first nil.
-void AppendLuaTable(lua_State* lua, int resp, std::string* out) {
+void AppendLuaTable(lua_State* lua, int resp, std::string* out, int depth) {
   std::string text;
   if (StringField(lua, "err", &text)) {
     *out += "-" + OneLine(text) + "\r\n";
@@ -517,9 +519,9 @@ void AppendLuaTable(lua_State* lua, int resp, std::string* out) {
     lua_pushnil(lua);
     while (lua_next(lua, -2) != 0) {
       lua_pushvalue(lua, -2);
-      AppendLuaValue(lua, resp, &items);  // the key
+      AppendLuaValue(lua, resp, &items, depth + 1);  // the key
       if (map) {
-        AppendLuaValue(lua, resp, &items);  // the value
+        AppendLuaValue(lua, resp, &items, depth + 1);  // the value
       } else {
         lua_pop(lua, 1);
       }
@@ -542,7 +544,7 @@ void AppendLuaTable(lua_State* lua, int resp, std::string* out) {
       lua_pop(lua, 1);
       break;
     }
-    AppendLuaValue(lua, resp, &items);
+    AppendLuaValue(lua, resp, &items, depth + 1);
     count += 1;
   }
   AppendArrayHeader(out, count);
@@ -550,8 +552,10 @@ void AppendLuaTable(lua_State* lua, int resp, std::string* out) {
 }
 
 // Appends the value at the top of the stack and pops it.
-void AppendLuaValue(lua_State* lua, int resp, std::string* out) {
-  if (!lua_checkstack(lua, kLuaStackSlotsPerLevel)) {
+void AppendLuaValue(lua_State* lua, int resp, std::string* out, int depth) {
+  // Two C frames a level: a table holding itself must meet a limit before the thread's stack
+  // ends, which under a sanitizer's larger frames comes before Lua's own stack limit.
+  if (depth > kReplyDepthMax || !lua_checkstack(lua, kLuaStackSlotsPerLevel)) {
     // Redis's answer for a table nested too deep (a table holding itself).
     AppendError(out, "ERR reached lua stack limit");
     lua_pop(lua, 1);
@@ -577,7 +581,7 @@ void AppendLuaValue(lua_State* lua, int resp, std::string* out) {
       AppendInteger(out, TruncateToInteger(lua_tonumber(lua, -1)));
       break;
     case LUA_TTABLE:
-      AppendLuaTable(lua, resp, out);
+      AppendLuaTable(lua, resp, out, depth);
       break;
     default:
       if (resp == 3) {

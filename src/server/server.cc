@@ -409,6 +409,19 @@ Status Server::OpenDatabase(std::ostream& out) {
   auto opened = db::DBInternal::Open(options, options_.data_directory, &report);
   if (!opened.ok()) return opened.status().WithContext("opening " + options_.data_directory);
   db_ = std::move(*opened);
+  // Keys in a database SELECT cannot reach would be served by nothing: refuse, as Redis
+  // refuses a data file made with more databases than it is configured for.
+  for (uint32_t db = db_->DatabasesInUse(); db > options_.databases; --db) {
+    if (db_->CountKeysIn(db - 1) == 0) continue;
+    Status closed = db_->Close();
+    (void)closed;  // the refusal below is what the operator needs to read
+    db_.reset();
+    return Status::InvalidArgument("the data directory holds keys in database " +
+                                   std::to_string(db - 1) + ", but --databases is " +
+                                   std::to_string(options_.databases) + " (databases 0 to " +
+                                   std::to_string(options_.databases - 1) +
+                                   "): start with --databases " + std::to_string(db) + " or more");
+  }
   state_.open_report = report;
   int ack_fd = ack_fd_;
   // Runs on the committer thread: only a write to the eventfd, never a call into the DB.

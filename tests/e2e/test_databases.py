@@ -179,6 +179,20 @@ class OrdoDatabasesTest(unittest.TestCase):
             for target in targets:
                 shutil.rmtree(target, ignore_errors=True)
 
+    def test_fewer_databases_than_the_data_uses_is_refused(self):
+        client = RawClient(self.server.port)
+        client.command("SELECT", "5")
+        client.command("SET", "k", "v")
+        client.close()
+        self.server.stop()
+        result = subprocess.run([ordo_harness.BINARY, "serve", "--data", self.server.data_dir,
+                                 "--port", "0", "--databases", "4"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("holds keys in database 5, but --databases is 4", result.stderr)
+        self.server.start()  # with the default 16 it serves them
+        self.assertEqual(RawClient(self.server.port).command("SELECT", "5"), b"+OK\r\n")
+
     def test_log_and_history_name_the_database(self):
         client = RawClient(self.server.port)
         client.command("SELECT", "6")
