@@ -183,13 +183,13 @@ void DBImpl::EncodePendingLocked(uint64_t lsn, WriteBatch& batch, std::vector<Ap
   if (!values_in_overlay) {
     // In op order, so that of several puts of one key in this batch the last value stays; a
     // key the batch deleted last keeps its deleted entry.
-    auto& ops = WriteBatchInternal::MutableOps(&batch);
-    for (size_t i = 0; i < ops.size(); ++i) {
-      if (ops[i].type != log::OpType::kPut) continue;
+    auto& batch_ops = WriteBatchInternal::MutableOps(&batch);
+    for (size_t i = 0; i < batch_ops.size(); ++i) {
+      if (batch_ops[i].type != log::OpType::kPut) continue;
       // Absent if a later flush in this batch removed it.
       auto entry = overlay_.find(record.ops[i].key);
       if (entry != overlay_.end() && !entry->second.deleted && entry->second.lsn == lsn) {
-        entry->second.value = std::move(ops[i].value);
+        entry->second.value = std::move(batch_ops[i].value);
       }
     }
   }

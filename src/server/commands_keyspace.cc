@@ -390,7 +390,7 @@ void SwapDbCommand(CommandContext& context) {
   WriteBatch batch;
   WriteBatchInternal::FlushDatabase(&batch, first);
   WriteBatchInternal::FlushDatabase(&batch, second);
-  for (const auto [from, to] : {std::pair{first, second}, std::pair{second, first}}) {
+  for (const auto& [from, to] : {std::pair{first, second}, std::pair{second, first}}) {
     Status read = context.db->ForEachIn(
         from, "", "", [&](std::string_view key, std::string_view value, const ReadInfo& info) {
           batch.Put(key, value, info.expire_at_ms);
