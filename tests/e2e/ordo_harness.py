@@ -5,6 +5,7 @@ and stop it with SIGTERM asserting a clean exit.
 Every test file runs as `python3 tests/e2e/test_X.py --binary PATH_TO_ORDO`; main() strips the
 --binary argument and runs unittest.
 """
+import json
 import os
 import resource
 import shutil
@@ -297,3 +298,41 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+def ordo_log(data_dir):
+    """`ordo log --data DIR --json`: one dict per commit."""
+    result = subprocess.run([BINARY, "log", "--data", data_dir, "--json"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def run_on_connections(port, steps, connections=2):
+    """Runs (connection index, command) steps on a flushed server over `connections` raw
+    connections; returns every raw reply."""
+    clients = [RawClient(port) for _ in range(connections)]
+    try:
+        clients[0].command("FLUSHALL")
+        return [clients[index].command(*command) for index, command in steps]
+    finally:
+        for client in clients:
+            client.close()
+
+
+def compare_scenarios_with_redis(test, scenarios):
+    """Runs each scenario ({name: [(connection, command)]}) on a fresh ordo and a real
+    redis-server, asserting every reply the same bytes."""
+    ordo = OrdoServer().start()
+    real = RedisServer()
+    try:
+        real.start()
+        for name, steps in scenarios.items():
+            mine = run_on_connections(ordo.port, steps)
+            theirs = run_on_connections(real.port, steps)
+            for (index, command), a, b in zip(steps, mine, theirs):
+                test.assertEqual(a, b, "%s: connection %d, %r" % (name, index, command))
+        ordo.stop()
+    finally:
+        real.stop()
+        ordo.cleanup()

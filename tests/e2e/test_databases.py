@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 import ordo_harness
-from ordo_harness import OrdoServer, RawClient, RedisServer
+from ordo_harness import OrdoServer, RawClient
 
 # (KEYS patterns match one key at most: the order of several is each server's own.)
 SCENARIOS = {
@@ -64,16 +64,6 @@ SCENARIOS = {
 }
 
 
-def run_scenario(port, steps):
-    clients = [RawClient(port), RawClient(port)]
-    try:
-        clients[0].command("FLUSHALL")
-        return [clients[index].command(*command) for index, command in steps]
-    finally:
-        for client in clients:
-            client.close()
-
-
 def ordo(*args):
     result = subprocess.run([ordo_harness.BINARY] + list(args), capture_output=True, text=True,
                             timeout=300)
@@ -87,20 +77,7 @@ def dump(data_dir):
 
 class CompareWithRedisTest(unittest.TestCase):
     def test_same_replies_as_redis(self):
-        ordo_server = OrdoServer().start()
-        real = RedisServer()
-        try:
-            real.start()
-            for name, steps in SCENARIOS.items():
-                mine = run_scenario(ordo_server.port, steps)
-                theirs = run_scenario(real.port, steps)
-                for (index, command), a, b in zip(steps, mine, theirs):
-                    self.assertEqual(a, b, "%s: connection %d, %r" % (name, index, command))
-            ordo_server.stop()
-        finally:
-            real.stop()
-            ordo_server.cleanup()
-
+        ordo_harness.compare_scenarios_with_redis(self, SCENARIOS)
 
 class OrdoDatabasesTest(unittest.TestCase):
     def setUp(self):

@@ -7,9 +7,7 @@ connection, SCRIPT KILL, UNKILLABLE). Then what ordo adds: a script's writes are
 log, a script that writes nothing logs nothing, and the memory limit. Last, redis-py's Lock, whose
 release is a script.
 """
-import json
 import os
-import subprocess
 import time
 import unittest
 
@@ -150,13 +148,6 @@ def run_scenario(port, commands):
         client.close()
 
 
-def ordo_log(data_dir):
-    result = subprocess.run([ordo_harness.BINARY, "log", "--data", data_dir, "--json"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
 def busy_scenario(port):
     """A looping script past busy-reply-threshold: the other connection's replies."""
     runner, other = RawClient(port), RawClient(port)
@@ -235,7 +226,7 @@ class OrdoScriptingTest(unittest.TestCase):
         client.command("SET", "after", "1")
         client.close()
         self.server.stop()
-        commits = ordo_log(self.server.data_dir)
+        commits = ordo_harness.ordo_log(self.server.data_dir)
         ops = [[(op["op"], op["key"]) for op in commit["ops"]] for commit in commits]
         self.assertEqual(ops, [
             [("set", "before")],

@@ -7,9 +7,7 @@ whole); a kill -9 in the middle of a stream of transactions leaves each one whol
 acknowledged one there; a transaction of a million queued commands runs and leaves the
 connection and the data unharmed.
 """
-import json
 import os
-import subprocess
 import threading
 import time
 import unittest
@@ -108,38 +106,9 @@ SCENARIOS = {
 }
 
 
-def run_scenario(port, steps):
-    clients = [RawClient(port), RawClient(port)]
-    try:
-        clients[0].command("FLUSHALL")
-        return [clients[index].command(*command) for index, command in steps]
-    finally:
-        for client in clients:
-            client.close()
-
-
-def ordo_log(data_dir):
-    result = subprocess.run([ordo_harness.BINARY, "log", "--data", data_dir, "--json"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
 class CompareWithRedisTest(unittest.TestCase):
     def test_same_replies_as_redis(self):
-        ordo = OrdoServer().start()
-        real = RedisServer()
-        try:
-            real.start()
-            for name, steps in SCENARIOS.items():
-                mine = run_scenario(ordo.port, steps)
-                theirs = run_scenario(real.port, steps)
-                for (index, command), a, b in zip(steps, mine, theirs):
-                    self.assertEqual(a, b, "%s: connection %d, %r" % (name, index, command))
-            ordo.stop()
-        finally:
-            real.stop()
-            ordo.cleanup()
+        ordo_harness.compare_scenarios_with_redis(self, SCENARIOS)
 
     def test_expiry_of_a_watched_key_fails_exec(self):
         ordo = OrdoServer().start()
@@ -183,7 +152,7 @@ class OrdoTransactionTest(unittest.TestCase):
         client.command("SET", "after", "1")
         client.close()
         self.server.stop()
-        commits = ordo_log(self.server.data_dir)
+        commits = ordo_harness.ordo_log(self.server.data_dir)
         self.assertEqual(len(commits), 3)
         transaction = commits[1]
         self.assertEqual([(op["op"], op["key"]) for op in transaction["ops"]],
@@ -280,7 +249,7 @@ class OrdoTransactionTest(unittest.TestCase):
         self.assertEqual(client.command("GET", "kept"), b"$3\r\nyes\r\n")
         client.close()
         self.server.stop()
-        commits = ordo_log(self.server.data_dir)
+        commits = ordo_harness.ordo_log(self.server.data_dir)
         self.assertEqual([commit["op_count"] for commit in commits], [1, count])
 
 
