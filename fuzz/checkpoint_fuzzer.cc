@@ -152,7 +152,9 @@ void Repair(std::string* checkpoint) {
     checkpoint->resize(index::kCheckpointHeaderBytes, '\0');
   }
   std::memcpy(checkpoint->data(), "ORDOIDX1", 8);
-  EncodeFixed32(checkpoint->data() + 8, 1);
+  // Both versions the loader reads: 2 (index keys) when the input says 2, else 1 (bare keys).
+  const uint32_t version = DecodeFixed32(checkpoint->data() + 8) == 2 ? 2 : 1;
+  EncodeFixed32(checkpoint->data() + 8, version);
   EncodeFixed32(checkpoint->data() + 12, index::kCheckpointHeaderBytes);
   std::memcpy(checkpoint->data() + 16, kDatabaseId.data(), kDatabaseId.size());
   Decoder decoder(std::string_view(*checkpoint).substr(index::kCheckpointHeaderBytes));
@@ -166,8 +168,14 @@ void Repair(std::string* checkpoint) {
     index::IndexEntry entry;
     entry.value_hash = DecodeFixed64(fixed.data() + 20);
     entry.expire_at_ms = static_cast<int64_t>(DecodeFixed64(fixed.data() + 12));
-    if (key.size() > kKeyBytesMax) break;         // a version-1 key, of database 0
-    entries.Put(index::IndexKey(0, key), entry);  // the digest: key, value hash and expiry
+    // The digest depends on the key, the value hash and the expiry alone.
+    if (version == 1) {
+      if (key.size() > kKeyBytesMax) break;  // a key of database 0
+      entries.Put(index::IndexKey(0, key), entry);
+    } else {
+      if (key.size() < index::kDatabasePrefixBytes || key.size() > index::kIndexKeyBytesMax) break;
+      entries.Put(key, entry);
+    }
     ++count;
     entries_bytes = checkpoint->size() - index::kCheckpointHeaderBytes - decoder.remaining();
   }
