@@ -569,12 +569,16 @@ void AppendLuaValue(lua_State* lua, int resp, std::string* out, int depth) {
       break;
     }
     case LUA_TBOOLEAN:
-      if (resp == 3) {
-        *out += lua_toboolean(lua, -1) ? "#t\r\n" : "#f\r\n";
+      // As Redis 7.0's luaReplyToRedisReply: what a boolean means follows the protocol the
+      // script chose (redis.setresp), how it is written the caller's. Under RESP2 false is
+      // Redis's nil, true is 1; under RESP3 a boolean (1 or 0 to a RESP2 caller).
+      if (EngineOf(lua).Resp() == 3) {
+        AppendBool(out, lua_toboolean(lua, -1) != 0,
+                   resp == 3 ? Protocol::kResp3 : Protocol::kResp2);
       } else if (lua_toboolean(lua, -1)) {
         AppendInteger(out, 1);
       } else {
-        AppendNull(out, Protocol::kResp2);
+        AppendNull(out, resp == 3 ? Protocol::kResp3 : Protocol::kResp2);
       }
       break;
     case LUA_TNUMBER:

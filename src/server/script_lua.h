@@ -96,6 +96,7 @@ class ScriptEngine {
   bool HostKnowsCommand(std::string_view name);
   void LogHost(ScriptLogLevel level, std::string_view message);
   void SetResp(int resp) { resp_ = resp; }
+  int Resp() const { return resp_; }
 
  private:
   static void* Allocate(void* self, void* block, size_t old_size, size_t new_size);

@@ -101,7 +101,13 @@ TEST_F(ScriptLuaTest, LuaValuesToReplies) {
 }
 
 TEST_F(ScriptLuaTest, Resp3RepliesForResp3Callers) {
-  EXPECT_EQ(Eval("return true", {}, {}, 3), "#t\r\n");
+  // A boolean's meaning follows the script's protocol (redis.setresp), its form the caller's,
+  // as in Redis 7.0.15 (checked against it): false is nil until the script asks for RESP3.
+  EXPECT_EQ(Eval("return true", {}, {}, 3), ":1\r\n");
+  EXPECT_EQ(Eval("return false", {}, {}, 3), "_\r\n");
+  EXPECT_EQ(Eval("redis.setresp(3) return true", {}, {}, 3), "#t\r\n");
+  EXPECT_EQ(Eval("redis.setresp(3) return false", {}, {}, 3), "#f\r\n");
+  EXPECT_EQ(Eval("redis.setresp(3) return false", {}, {}, 2), ":0\r\n");
   EXPECT_EQ(Eval("return nil", {}, {}, 3), "_\r\n");
   EXPECT_EQ(Eval("return {double=3.5}", {}, {}, 3), ",3.5\r\n");
   EXPECT_EQ(Eval("return {map={a=1}}", {}, {}, 3), "%1\r\n$1\r\na\r\n:1\r\n");

@@ -4,7 +4,8 @@ keyspace commands ordo supports, over a small key space so that commands collide
 Each step is (check, args): `args` the command as bytes, `check` how its replies are compared
 (see test_differential.py): EXACT byte for byte, UNORDERED for KEYS (an unordered array),
 TTL for TTL/PTTL (time-dependent), SCAN for a whole SCAN iteration (the runner drives it).
-Two kinds of step name their connection (the runner draws one for the others): ON_CONNECTION,
+A script step runs one generated command (or it and a GET) inside EVAL through redis.call or
+redis.pcall, its arguments in ARGV. Two kinds of step name their connection (the runner draws one for the others): ON_CONNECTION,
 args = (connection, command), and TRANSACTION, args = (connection, commands): MULTI, the
 commands, EXEC or DISCARD, sent as one pipeline, every reply compared byte for byte. A
 transaction may follow a WATCH (ON_CONNECTION) of keys that the commands between, on either
@@ -91,9 +92,10 @@ class CommandGenerator:
             (8, self.expire), (5, self.ttl), (2, self.persist), (2, self.wrong_arity),
             (1, self.unknown), (3, self.select), (2, self.move),
         ]
-        # What a transaction may hold (not a transaction itself).
+        # What a transaction or a script may hold (not a transaction itself).
         self.queued_handlers = list(self.handlers)
         self.handlers.append((6, self.transaction))
+        self.handlers.append((4, self.script))
 
     def steps(self, count):
         produced = 0
@@ -337,6 +339,19 @@ class CommandGenerator:
                 break
         self.follow_up = saved
         return check, args
+
+    def script(self):
+        """A script running one generated command through redis.call or redis.pcall (its
+        arguments in ARGV, so any bytes pass), or two, the second reading what the first did:
+        the reply goes through both conversions, Redis to Lua and back."""
+        _, args = self.exact_step()
+        call = self.rng.choice([b"call", b"pcall"])
+        if self.chance(0.3):
+            body = (b"redis." + call + b"(unpack(ARGV)) return redis." + call +
+                    b"('GET', ARGV[2] or 'k0')")
+        else:
+            body = b"return redis." + call + b"(unpack(ARGV))"
+        return EXACT, [self.cased(b"eval"), body, b"0"] + args
 
     def transaction(self):
         connection = self.rng.randrange(CONNECTIONS)
