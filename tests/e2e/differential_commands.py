@@ -190,8 +190,10 @@ class CommandGenerator:
                     # stays in Redis 7.0 (and in ordo) until it is read or the active expiry
                     # cycle (every 100 ms) finds it. DBSIZE and SCAN TYPE none see it until
                     # then: timing, not behaviour. Reading it at once, as both reclaim an
-                    # expired key on access, makes the state deterministic.
-                    self.follow_up = [(EXACT, [b"EXISTS", args[1]])]
+                    # expired key on access, makes the state deterministic. On every
+                    # connection: the SET ran on one of them, in its SELECTed database.
+                    self.follow_up = [(ON_CONNECTION, (connection, [b"EXISTS", args[1]]))
+                                      for connection in range(CONNECTIONS)]
         return EXACT, args
 
     def setnx(self):
