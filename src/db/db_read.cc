@@ -97,7 +97,8 @@ Status DBImpl::GetInfoIn(uint32_t db, std::string_view key, ReadInfo* info) {
   if (db >= log::kDatabasesMax) return Status::InvalidArgument("no such database");
   if (key.size() > kKeyBytesMax) return Status::NotFound("key not found");
   Found found;
-  return LookupLive(index::IndexKey(db, key), /*want_value=*/false, &found, info);
+  const index::IndexKeyOnStack index_key(db, key);
+  return LookupLive(index_key.view(), /*want_value=*/false, &found, info);
 }
 
 Status DBImpl::Get(std::string_view key, std::string* value, ReadInfo* info) {
@@ -110,8 +111,9 @@ Status DBImpl::GetIn(uint32_t db, std::string_view key, std::string* value, Read
   if (key.size() > kKeyBytesMax) return Status::NotFound("key not found");
   Found found;
   ReadInfo local;
-  ORDO_RETURN_IF_ERROR(LookupLive(index::IndexKey(db, key), /*want_value=*/true, &found,
-                                  info != nullptr ? info : &local));
+  const index::IndexKeyOnStack index_key(db, key);
+  ORDO_RETURN_IF_ERROR(
+      LookupLive(index_key.view(), /*want_value=*/true, &found, info != nullptr ? info : &local));
   if (found.from_overlay) {
     *value = std::move(found.overlay_value);
     return Status::Ok();

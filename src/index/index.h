@@ -50,6 +50,31 @@ inline constexpr size_t kDatabasePrefixBytes = 2;
 inline constexpr size_t kIndexKeyBytesMax = kKeyBytesMax + kDatabasePrefixBytes;
 static_assert(log::kDatabasesMax == 1u << (8 * kDatabasePrefixBytes));
 std::string IndexKey(uint32_t db, std::string_view key);
+// IndexKey built on the stack for the usual short keys: every read looks one up, and a heap
+// string per GET would cost more than the lookup. Not copyable (view() points into it).
+class IndexKeyOnStack {
+ public:
+  IndexKeyOnStack(uint32_t db, std::string_view key) {
+    if (kDatabasePrefixBytes + key.size() > sizeof(inline_)) {
+      heap_ = IndexKey(db, key);
+      view_ = heap_;
+      return;
+    }
+    inline_[0] = static_cast<char>(db >> 8);
+    inline_[1] = static_cast<char>(db & 0xff);
+    std::memcpy(inline_ + kDatabasePrefixBytes, key.data(), key.size());
+    view_ = std::string_view(inline_, kDatabasePrefixBytes + key.size());
+  }
+  IndexKeyOnStack(const IndexKeyOnStack&) = delete;
+  IndexKeyOnStack& operator=(const IndexKeyOnStack&) = delete;
+  std::string_view view() const { return view_; }
+
+ private:
+  char inline_[128];
+  std::string heap_;
+  std::string_view view_;
+};
+
 inline uint32_t DatabaseOf(std::string_view index_key) {
   assert(index_key.size() >= kDatabasePrefixBytes);
   return (static_cast<uint32_t>(static_cast<unsigned char>(index_key[0])) << 8) |

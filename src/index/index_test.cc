@@ -143,6 +143,10 @@ TEST(IndexTest, DatabaseZeroHashesAsBeforeDatabasesAndOthersApart) {
   EXPECT_NE(EntryHash(IndexKey(2, "abc"), 42, 7), EntryHash(IndexKey(1, "abc"), 42, 7));
   EXPECT_EQ(DatabaseOf(IndexKey(65535, "k")), 65535u);
   EXPECT_EQ(UserKeyOf(IndexKey(300, "k")), "k");
+  for (size_t length : {size_t{0}, size_t{17}, size_t{126}, size_t{127}, kKeyBytesMax}) {
+    const std::string key(length, 'q');
+    EXPECT_EQ(IndexKeyOnStack(513, key).view(), IndexKey(513, key)) << length;
+  }
 }
 
 TEST(IndexTest, TotalsPerDatabaseAndClearingOne) {

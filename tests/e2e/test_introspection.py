@@ -4,7 +4,7 @@ import subprocess
 import unittest
 
 import ordo_harness
-from ordo_harness import OrdoServer, RawClient, RedisServer
+from ordo_harness import OrdoServer, RawClient
 
 # Replies compared byte for byte with Redis 7.0.
 SCRIPT = [
@@ -23,25 +23,10 @@ SCRIPT = [
 ]
 
 
-def run_script(port):
-    client = RawClient(port)
-    replies = [client.command(*command) for command in SCRIPT]
-    client.close()
-    return replies
-
-
 class CompareWithRedisTest(unittest.TestCase):
     def test_same_replies_as_redis(self):
-        ordo = OrdoServer().start()
-        real = RedisServer()
-        try:
-            real.start()
-            for command, mine, theirs in zip(SCRIPT, run_script(ordo.port), run_script(real.port)):
-                self.assertEqual(mine, theirs, "command %r" % (command,))
-            ordo.stop()
-        finally:
-            real.stop()
-            ordo.cleanup()
+        ordo_harness.compare_scenarios_with_redis(
+            self, {"introspection": [(0, command) for command in SCRIPT]})
 
 
 class OrdoIntrospectionTest(unittest.TestCase):
