@@ -177,6 +177,7 @@ struct ClientState {
   std::set<std::string> patterns;
   std::vector<WatchedKey> watched;
   bool watched_key_touched = false;  // a watched key changed since WATCH: EXEC fails
+  bool no_evict = false;  // CLIENT NO-EVICT ON: maxmemory-clients eviction passes it over
 };
 
 // Whether the client has a subscription: a RESP2 client then may only run the commands flagged

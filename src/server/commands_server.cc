@@ -628,9 +628,12 @@ void ClientCommand(CommandContext& context) {
   } else if (sub == "kill") {
     ClientKillCommand(context);
   } else if (sub == "no-evict" && context.argc() == 3) {
-    // Accepted as Redis does; ordo's client eviction (maxmemory-clients) does not yet spare
-    // a client that asks (docs/OPERATIONS-server.md).
-    if (!EqualsIgnoreCase(context.arg(2), "on") && !EqualsIgnoreCase(context.arg(2), "off")) {
+    // Redis's: a client that asks is never evicted by maxmemory-clients (it still counts).
+    if (EqualsIgnoreCase(context.arg(2), "on")) {
+      client.no_evict = true;
+    } else if (EqualsIgnoreCase(context.arg(2), "off")) {
+      client.no_evict = false;
+    } else {
       return ReplySyntaxError(context);
     }
     ReplyOk(context);

@@ -829,10 +829,12 @@ void Server::EnforceMaxMemoryClients() {
   if (serving_while_busy_) return;  // never the client whose script is running; after it
   const uint64_t cap = state_.limits.MaxMemoryClientsBytes();
   if (cap == 0 || state_.clients_memory <= cap) return;
-  // Redis's client eviction: the clients holding most go first, only as many as needed.
+  // Redis's client eviction: the clients holding most go first, only as many as needed;
+  // never one that asked for CLIENT NO-EVICT ON.
   std::vector<std::pair<uint64_t, uint64_t>> by_memory;  // (tot-mem, token)
   for (auto& [token, connection] : connections_) {
     Account(*connection);
+    if (connection->client().no_evict) continue;
     by_memory.emplace_back(connection->accounted_bytes, token);
   }
   std::sort(by_memory.rbegin(), by_memory.rend());
@@ -849,6 +851,21 @@ void Server::EnforceMaxMemoryClients() {
   }
 }
 
+namespace {
+
+// Redis's client flags, in catClientInfoString's order, for the states ordo's clients have: P
+// subscribed, x in MULTI, d a watched key changed (EXEC will fail), e no-evict; N for none.
+std::string ClientFlags(const ClientState& client) {
+  std::string flags;
+  if (InSubscribedContext(client)) flags += 'P';
+  if (client.transaction.open) flags += 'x';
+  if (client.watched_key_touched) flags += 'd';
+  if (client.no_evict) flags += 'e';
+  return flags.empty() ? "N" : flags;
+}
+
+}  // namespace
+
 std::string Server::DescribeClient(const Connection& connection) const {
   // Redis's catClientInfoString, with the fields ordo has; pending-writes is ordo's own (its
   // writes waiting for the disk).
@@ -859,7 +876,7 @@ std::string Server::DescribeClient(const Connection& connection) const {
   return "id=" + std::to_string(client.id) + " addr=" + client.address +
          " fd=" + std::to_string(connection.fd()) + " name=" + client.name +
          " age=" + std::to_string((now_ms - client.created_ms) / 1000) +
-         " db=" + std::to_string(client.db) + " sub=" + std::to_string(client.channels.size()) +
+         " flags=" + ClientFlags(client) + " db=" + std::to_string(client.db) + " sub=" + std::to_string(client.channels.size()) +
          " psub=" + std::to_string(client.patterns.size()) + " multi=" +
          std::to_string(client.transaction.open
                             ? static_cast<int64_t>(client.transaction.queued.size())

@@ -100,9 +100,10 @@ class Pipeliner(threading.Thread):
     """Sends `count` SETs of `value_bytes` without reading, then reads every reply. Records the
     keys acknowledged (+OK) and whether the server closed the connection."""
 
-    def __init__(self, port, prefix, count, value_bytes):
+    def __init__(self, port, prefix, count, value_bytes, setup=()):
         super().__init__(daemon=True)
         self.port, self.prefix, self.count, self.value_bytes = port, prefix, count, value_bytes
+        self.setup = setup  # commands sent, and answered +OK, before the SETs
         self.acked = []
         self.closed = False
         self.sent = 0
@@ -116,11 +117,15 @@ class Pipeliner(threading.Thread):
     def run(self):
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=DEADLINE_S)
         try:
+            reader = RawClient.__new__(RawClient)
+            reader.sock, reader.buffer = sock, b""
+            for command in self.setup:
+                sock.sendall(raw_command(*command))
+                if reader.read_reply() != b"+OK\r\n":
+                    raise AssertionError("%s: unexpected reply" % (command,))
             for i in range(self.count):
                 sock.sendall(raw_command("SET", self.key(i), self.value(i)))
                 self.sent += 1
-            reader = RawClient.__new__(RawClient)
-            reader.sock, reader.buffer = sock, b""
             for i in range(self.count):
                 if reader.read_reply() != b"+OK\r\n":
                     raise AssertionError("SET %s: unexpected reply" % self.key(i))
@@ -214,6 +219,39 @@ class ClientMemoryTest(unittest.TestCase):
             for i in heavy.acked:
                 self.assertEqual(admin.get(heavy.key(i)), heavy.value(i))
         server.stop()
+
+    def test_a_no_evict_client_is_passed_over_and_the_next_largest_evicted(self):
+        """CLIENT NO-EVICT ON: the client holding most asked not to be evicted, so the next
+        largest goes (before the fix, the no-evict client went first)."""
+        server = self.serve("--maxmemory-clients", "24mb")
+        admin = server.client()
+        admin.execute_command("DEBUG", "SYNC-DELAY", 3600 * 1000)
+        keeper = Pipeliner(server.port, "keeper", 5, 4 * MIB,
+                           setup=[("CLIENT", "SETNAME", "keeper"), ("CLIENT", "NO-EVICT", "ON")])
+        keeper.start()
+        wait_until(lambda: "name=keeper" in admin.execute_command("CLIENT", "LIST").decode(),
+                   "the keeper to connect")
+        line = [line for line in admin.execute_command("CLIENT", "LIST").decode().split("\n")
+                if "name=keeper" in line][0]
+        self.assertIn(" flags=e ", line)
+        other = Pipeliner(server.port, "other", 3, 4 * MIB,
+                          setup=[("CLIENT", "SETNAME", "other")])
+        other.start()
+        other.join(timeout=DEADLINE_S)
+        self.assertTrue(other.closed)
+        # The log is read by another thread: wait for the line.
+        wait_until(lambda: any("name=other" in line for line in server.logged("Evicting client")),
+                   "the other client's eviction in the log")
+        admin.execute_command("DEBUG", "SYNC-DELAY", 0)
+        keeper.join(timeout=DEADLINE_S)
+        self.assertFalse(keeper.closed)
+        self.assertEqual(keeper.acked, list(range(5)))
+        # OFF makes it evictable again; a wrong argument is Redis's syntax error.
+        self.assertEqual(admin.execute_command("CLIENT", "NO-EVICT", "off"), b"OK")
+        with self.assertRaisesRegex(Exception, "^syntax error$"):
+            admin.execute_command("CLIENT", "NO-EVICT", "maybe")
+        server.stop()  # the whole log read
+        self.assertFalse(any("name=keeper" in line for line in server.logged("Evicting client")))
 
     def fill_write_budget(self, server, admin):
         """Stalls the disk and fills the write budget (maxmemory-clients 16mb: 8 MiB) with one
