@@ -159,7 +159,13 @@ void RunScript(CommandContext& context, bool by_sha, bool read_only) {
 
   RunningScript run;
   run.sha = ToLower(sha);
-  run.read_only = read_only;
+  // Redis's scriptPrepareForRun: a script with a shebang writes only if it did not declare
+  // no-writes, and then not from a read-only command; a no-writes script is read-only.
+  const ScriptFlags flags = engine.Flags(run.sha);
+  if (flags.shebang && !flags.no_writes && read_only) {
+    return ReplyError(context, "ERR Can not execute a script with write flag using *_ro command.");
+  }
+  run.read_only = read_only || flags.no_writes;
   run.started_ms = WallMillis();
   CommandHost host(context, run);
   const bool own_section = !server.in_atomic_section;

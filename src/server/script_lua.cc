@@ -3,6 +3,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "server/reply.h"
+#include "server/resp_parser.h"
 
 extern "C" {
 #include <lauxlib.h>
@@ -781,6 +783,51 @@ void Hook(lua_State* lua, lua_Debug*) {
   RaiseError(lua, "Script killed by user with SCRIPT KILL...");
 }
 
+// Redis 7.0's evalExtractShebangFlags: a first line "#!lua [flags=a,b,...]" (split as
+// sdssplitargs splits) declares the script's flags; *shebang_bytes is the line's length, its
+// line feed excluded.
+bool ParseShebang(std::string_view body, ScriptFlags* flags, size_t* shebang_bytes,
+                  std::string* error) {
+  if (body.substr(0, 2) != "#!") return true;
+  const size_t end = body.find('\n');
+  if (end == std::string_view::npos) {
+    *error = "ERR Invalid script shebang";
+    return false;
+  }
+  std::vector<std::string> parts;
+  if (!SplitInlineArguments(body.substr(0, end), &parts) || parts.empty()) {
+    *error = "ERR Invalid engine in script shebang";
+    return false;
+  }
+  if (parts[0] != "#!lua") {
+    *error = "ERR Unexpected engine in script shebang: " + parts[0];
+    return false;
+  }
+  flags->shebang = true;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].compare(0, 6, "flags=") != 0) {
+      *error = "ERR Unknown lua shebang option: " + parts[i];
+      return false;
+    }
+    const std::string list = parts[i].substr(6);
+    size_t start = 0;
+    while (!list.empty() && start <= list.size()) {  // sdssplitlen: "" has no parts
+      const size_t comma = std::min(list.find(',', start), list.size());
+      const std::string flag = list.substr(start, comma - start);
+      if (flag == "no-writes") {
+        flags->no_writes = true;
+      } else if (flag != "allow-oom" && flag != "allow-stale" && flag != "no-cluster" &&
+                 flag != "allow-cross-slot-keys") {
+        *error = "ERR Unexpected flag in script shebang: " + flag;
+        return false;
+      }
+      start = comma + 1;
+    }
+  }
+  *shebang_bytes = end;
+  return true;
+}
+
 }  // namespace
 
 // ---- ScriptEngine.
@@ -844,6 +891,9 @@ void ScriptEngine::Open() {
     if (name[0] != '\0') lua_setglobal(lua, name);  // cjson returns its table unset
     lua_settop(lua, 0);
   }
+  lua_getglobal(lua, LUA_MATHLIBNAME);
+  InstallScriptRandom(lua, &random_);
+  lua_pop(lua, 1);
   OpenRedisLibrary(lua);
   lua_pushcfunction(lua, ErrorHandler);
   lua_setglobal(lua, "__redis__err__handler");
@@ -906,16 +956,26 @@ void ScriptEngine::Close() {
 bool ScriptEngine::Load(std::string_view body, std::string* sha, std::string* error) {
   *sha = Sha1Hex(body);
   if (scripts_.count(*sha) != 0) return true;
+  ScriptFlags flags;
+  size_t shebang_bytes = 0;
+  if (!ParseShebang(body, &flags, &shebang_bytes, error)) return false;
   lua_State* lua = lua_;
   const std::string chunk_name(kChunkName);
-  if (luaL_loadbuffer(lua, body.data(), body.size(), chunk_name.c_str()) != 0) {
+  const std::string_view code = body.substr(shebang_bytes);
+  if (luaL_loadbuffer(lua, code.data(), code.size(), chunk_name.c_str()) != 0) {
     *error = "ERR Error compiling script (new function): " + ToDisplayString(lua, -1);
     lua_pop(lua, 1);
     return false;
   }
   lua_setfield(lua, LUA_REGISTRYINDEX, ("f_" + *sha).c_str());
-  scripts_.insert(*sha);
+  scripts_.emplace(*sha, flags);
   return true;
+}
+
+ScriptFlags ScriptEngine::Flags(std::string_view sha) const {
+  const auto found = scripts_.find(std::string(sha));
+  assert(found != scripts_.end());
+  return found->second;
 }
 
 bool ScriptEngine::Exists(std::string_view sha) const {

@@ -1,7 +1,7 @@
 // The Lua side of EVAL (Redis 7.0's script_lua.c and eval.c): one Lua 5.1 state (Debian's
 // liblua5.1, its C++ build, so a Lua error unwinds C++ frames and runs their destructors) with
-// the libraries Redis loads (base, table, string, math, cjson, bit; not struct or cmsgpack,
-// which Debian does not package for Lua 5.1), the `redis` library, the sandbox, the script cache
+// the libraries Redis loads (base, table, string, math with Redis's random numbers, cjson, bit;
+// not struct or cmsgpack, which Debian does not package for Lua 5.1), the `redis` library, the sandbox, the script cache
 // keyed by SHA1, and Redis's conversions between replies and Lua values.
 //
 // The engine knows nothing of the database or the command table: a script's redis.call goes to
@@ -27,8 +27,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
+
+#include "server/script_random.h"
 
 struct lua_State;
 
@@ -38,6 +40,16 @@ namespace ordo::server {
 inline constexpr uint64_t kScriptMemoryBytesMax = 1024ull * 1024 * 1024;
 // Lua instructions between two calls of ScriptHost::Interrupted (Redis's hook period).
 inline constexpr int kScriptHookInstructions = 100000;
+
+// What a script's shebang line declares (Redis 7.0's "#!lua flags=..."; eval.c's
+// evalExtractShebangFlags). A script without one runs in Redis's compatibility mode: it may
+// write unless run by EVAL_RO / EVALSHA_RO.
+struct ScriptFlags {
+  bool shebang = false;    // the body starts with "#!lua": writes only if it says so
+  bool no_writes = false;  // flags=no-writes: read-only, so EVAL_RO may run it
+  // allow-oom, allow-stale, no-cluster and allow-cross-slot-keys are accepted and change
+  // nothing: ordo does not evict, has no replicas and no cluster.
+};
 
 // Redis's log levels (redis.LOG_*).
 enum class ScriptLogLevel { kDebug = 0, kVerbose = 1, kNotice = 2, kWarning = 3 };
@@ -71,10 +83,14 @@ class ScriptEngine {
   // The lower-case hex SHA1 of `body` (redis.sha1hex, SCRIPT LOAD's reply).
   static std::string Sha1Hex(std::string_view body);
 
-  // Compiles `body` and keeps it under its SHA1 (a body already kept is not compiled again).
-  // True and *sha set; or false and *error is the reply's text, without the "-" ("ERR Error
-  // compiling script (new function): user_script:1: ...").
+  // Compiles `body` and keeps it under its SHA1 (a body already kept is not compiled again),
+  // with the flags of its shebang line, which is not compiled (its line feed is, so line
+  // numbers stay the user's). True and *sha set; or false and *error is the reply's text,
+  // without the "-" ("ERR Error compiling script (new function): user_script:1: ...",
+  // "ERR Unexpected engine in script shebang: #!py").
   bool Load(std::string_view body, std::string* sha, std::string* error);
+  // The flags of the script kept under `sha` (which must exist; lower case).
+  ScriptFlags Flags(std::string_view sha) const;
   // Whether a script is kept under `sha` (any case, as Redis).
   bool Exists(std::string_view sha) const;
   // Forgets every script and starts a new Lua state (SCRIPT FLUSH). Not while one runs.
@@ -111,7 +127,8 @@ class ScriptEngine {
   lua_State* lua_ = nullptr;
   uint64_t memory_bytes_ = 0;
   const uint64_t memory_bytes_max_;
-  std::unordered_set<std::string> scripts_;  // the SHA1s compiled into the state
+  std::unordered_map<std::string, ScriptFlags> scripts_;  // by the SHA1s compiled into the state
+  ScriptRandom random_;  // math.random's sequence: the server's, kept across SCRIPT FLUSH
 };
 
 }  // namespace ordo::server

@@ -135,6 +135,39 @@ SCENARIOS = {
         ["CONFIG", "SET", "lua-time-limit", "4000"], ["CONFIG", "GET", "busy-reply-threshold"],
         ["CONFIG", "SET", "busy-reply-threshold", "5000"],
     ],
+    # Redis's generator is the server's: both servers start it fresh and draw in the same
+    # order here; SCRIPT FLUSH does not restart it, math.randomseed does.
+    "random numbers": [
+        script("return {math.random(1000), math.random(1000), tostring(math.random())}"),
+        ["SCRIPT", "FLUSH"], script("return {math.random(5, 10), math.random(-3, -3)}"),
+        script("math.randomseed(-42) return {math.random(1000), math.random(3, 4)}"),
+        script("math.randomseed(7) local t = {} for i = 1, 50 do t[i] = math.random(100) end "
+               "return t"),
+        script("return math.random(0)"), script("return math.random(3, 2)"),
+        script("return math.random(1, 2, 3)"), script("return math.random('x')"),
+        script("math.randomseed() return 1"), script("return math.random(2147483647)"),
+    ],
+    "shebang": [
+        script("#!lua\nreturn redis.call('set', KEYS[1], 'v')", "s"),
+        script("#!lua flags=no-writes\nreturn redis.call('set', KEYS[1], 'w')", "s"),
+        script("#!lua flags=no-writes\nreturn redis.pcall('del', KEYS[1])", "s"),
+        script("#!lua flags=no-writes,allow-oom,allow-stale,no-cluster,allow-cross-slot-keys\n"
+               "return redis.call('get', KEYS[1])", "s"),
+        ["EVAL_RO", "#!lua\nreturn 1", "0"], ["EVAL_RO", "#!lua flags=no-writes\nreturn 2", "0"],
+        ["EVAL_RO", "return 3", "0"], ["EVAL_RO", "#!lua flags=allow-oom\nreturn 4", "0"],
+        script("#!lua name=x\nreturn 1"), script("#!notlua\nreturn 1"), script("#!lua"),
+        script("#!lua flags=no-writes,bad\nreturn 1"), script("#!lua flags=\nreturn 2"),
+        script("#!lua flags=a,\nreturn 2"), script("#!lua flags=no-writes,\nreturn 2"),
+        script("#!lua \"flags=no-writes\"\nreturn redis.call('get', KEYS[1])", "s"),
+        script("#!lua 'unbalanced\nreturn 1"), script("#!\nreturn 1"), script("#! lua\nreturn 1"),
+        script("#!lua\nerror('on line 2')"), script("#!lua\n\nreturn (("),
+        script("#!LUA\nreturn 1"), script("#!lua   flags=no-writes   \nreturn 5"),
+        ["SCRIPT", "LOAD", "#!lua flags=bad\nreturn 1"],
+        ["SCRIPT", "LOAD", "#!lua flags=no-writes\nreturn redis.call('incr', KEYS[1])"],
+        ["EVALSHA", "488952d80b8b3db1a5cd3a846af8367ef607d66e", "1", "s"],
+        ["EVALSHA_RO", "488952d80b8b3db1a5cd3a846af8367ef607d66e", "1", "s"],
+        ["GET", "s"],
+    ],
 }
 
 
