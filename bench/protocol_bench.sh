@@ -5,7 +5,10 @@
 #       build/resp_load (redis-benchmark cannot send a group): ordo --sync always against
 #       redis-server --appendonly yes --appendfsync always. Target: ordo >= 1.2 x Redis.
 #   (b) GET over RESP2 and over RESP3 (redis-benchmark -3) on ordo, on a loaded key space.
-#       Target: RESP3 within 5 % of RESP2. Skipped if this ordo does not speak RESP3.
+#       Target: RESP3 within 5 % of RESP2. Skipped if this ordo does not speak RESP3. Besides
+#       requests per second, the server's CPU time per GET (utime + stime from /proc, over the
+#       run): on a shared machine throughput moves with the neighbours' load, CPU per request
+#       much less.
 #   (c) EVALSHA of a script doing two SETs (redis-benchmark -c CLIENTS evalsha SHA 2 k1 k2 v1 v2
 #       after SCRIPT LOAD): ordo --sync always against redis-server --appendfsync always.
 #       Target: ordo >= 1.2 x Redis.
@@ -36,6 +39,10 @@ for tool in redis-server redis-benchmark redis-cli; do
 done
 [[ -x $LOAD ]] || { echo "$BENCH_NAME: $LOAD missing: build first (make build)" >&2; exit 1; }
 source bench/common.sh
+
+cpu_ticks() {  # pid: its user + system CPU time so far, in clock ticks (/proc/PID/stat 14, 15)
+  awk '{print $14 + $15}' "/proc/$1/stat"
+}
 
 multi_round() {  # name server-command...: one run of (a) into L[name]
   local name=$1; shift
@@ -97,15 +104,22 @@ else
   for round in $(seq "$ROUNDS"); do
     for protocol in $( (( round % 2 == 1 )) && echo "2 3" || echo "3 2"); do
       flag=(); [[ $protocol == 3 ]] && flag=(-3)
+      ticks_before=$(cpu_ticks "$SERVER")
       rps=$(redis-benchmark -p "$PORT" -c "$CLIENTS" -t get -r 100000 -d 100 -n "$GET_N" \
         "${flag[@]}" --csv | awk -F'","' 'NR==2 {print $2}')
-      echo "  RESP$protocol GET: $rps requests per second"
+      cpu_us=$(awk -v t="$(( $(cpu_ticks "$SERVER") - ticks_before ))" -v hz="$(getconf CLK_TCK)" \
+        -v n="$GET_N" 'BEGIN { printf "%.3f", t * 1e6 / hz / n }')
+      echo "  RESP$protocol GET: $rps requests per second, server CPU $cpu_us us per GET"
       add "get$protocol" "$rps"
+      add "cpu$protocol" "$cpu_us"
     done
   done
   g2=$(median get2); g3=$(median get3)
   r_get=$(ratio "$g3" "$g2")
   echo "GET: RESP2 $g2/s ($(spread get2)), RESP3 $g3/s ($(spread get3)): RESP3/RESP2 ${r_get} (target within 5 %: $(at_least "$r_get" 0.95))"
+  c2=$(median cpu2); c3=$(median cpu3)
+  r_cpu=$(ratio "$c3" "$c2")
+  echo "GET server CPU: RESP2 $c2 us ($(spread cpu2)), RESP3 $c3 us ($(spread cpu3)): RESP3/RESP2 ${r_cpu} (within 5 %: $(at_most "$r_cpu" 1.05))"
 fi
 stop_pid "$SERVER"
 
