@@ -176,6 +176,9 @@ TEST_F(ScriptLuaTest, Sandbox) {
   EXPECT_EQ(Eval(raw), RaisedAt1(raw, "ERR Attempt to modify a readonly table"));
   const std::string meta = "setmetatable(_G, nil) return 1";
   EXPECT_EQ(Eval(meta), RaisedAt1(meta, "ERR Attempt to modify a readonly table"));
+  for (const char* body : {"struct.pack = nil", "struct.x = 1"}) {
+    EXPECT_EQ(Eval(body), RaisedAt1(body, "ERR user_script:1: Attempt to modify a readonly table"));
+  }
   const std::string hidden = "getmetatable(redis).__index = nil";
   EXPECT_EQ(Eval(hidden),
             RaisedAt1(hidden, "ERR user_script:1: Attempt to modify a readonly table"));
@@ -194,6 +197,7 @@ TEST_F(ScriptLuaTest, Sandbox) {
   EXPECT_EQ(Eval("return cjson.encode({1,2,{a=1}})"), "$13\r\n[1,2,{\"a\":1}]\r\n");
   EXPECT_EQ(Eval("return cjson.decode('[1,2]')[2]"), ":2\r\n");
   EXPECT_EQ(Eval("return bit.band(7, 3)"), ":3\r\n");
+  EXPECT_EQ(Eval("return struct.unpack('>i2', struct.pack('>i2', -5))"), ":-5\r\n");
   EXPECT_EQ(Eval("return ('abc'):upper()"), "$3\r\nABC\r\n");
   EXPECT_EQ(Eval("local n = 0 for k in pairs(redis) do n = n + 1 end return n > 10"), ":1\r\n");
   EXPECT_EQ(Eval("return rawget(string, 'format') == string.format"), ":1\r\n");

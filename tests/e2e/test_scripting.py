@@ -25,6 +25,108 @@ def script(body, *keys_and_args, numkeys=None):
     return [EVAL, body, str(count)] + list(keys_and_args)
 
 
+# Lua helpers for the struct scenario: hex(s) is a string's bytes in hex; show(...)
+# turns every value (nil included, tables with sorted keys) into a string, numbers with 17
+# digits, so a reply shows what Lua held, not what the Lua-to-RESP conversion makes of it.
+LUA_SHOW = (
+    "local function hex(s) return (string.gsub(s, '.', function(c) "
+    "return string.format('%02x', string.byte(c)) end)) end "
+    "local function dump(v) "
+    "if type(v) == 'number' then return string.format('%.17g', v) end "
+    "if type(v) == 'string' then return string.format('%q', v) end "
+    "if type(v) ~= 'table' then return tostring(v) end "
+    "local keys = {} for k in pairs(v) do keys[#keys + 1] = k end "
+    "table.sort(keys, function(a, b) return dump(a) < dump(b) end) "
+    "local parts = {} for _, k in ipairs(keys) do "
+    "parts[#parts + 1] = '[' .. dump(k) .. ']=' .. dump(v[k]) end "
+    "return '{' .. table.concat(parts, ',') .. '}' end "
+    "local function show(...) local t = {} for i = 1, select('#', ...) do "
+    "t[i] = dump((select(i, ...))) end return t end ")
+
+
+def lua_hex(expression):
+    """EVAL of the hex of a Lua expression that makes a string."""
+    return script(LUA_SHOW + "return hex(" + expression + ")")
+
+
+def lua_show(expression):
+    """EVAL of every value of a Lua expression (a call), shown."""
+    return script(LUA_SHOW + "return show(" + expression + ")")
+
+
+STRUCT_CASES = [
+    # Every option, both byte orders.
+    lua_hex("struct.pack('b', -1)"), lua_hex("struct.pack('B', 255)"),
+    lua_hex("struct.pack('>h', -2)"), lua_hex("struct.pack('<H', 65535)"),
+    lua_hex("struct.pack('>l', -3)"), lua_hex("struct.pack('<L', 2^53)"),
+    lua_hex("struct.pack('>T', 12345)"), lua_hex("struct.pack('i', -4)"),
+    lua_hex("struct.pack('>I', 4000000000)"), lua_hex("struct.pack('>i1i2i3i4i5i6i7i8', 1, 2, 3, "
+                                                      "4, 5, 6, 7, 8)"),
+    lua_hex("struct.pack('<I3', -1)"), lua_hex("struct.pack('>i16', -1)"),
+    lua_hex("struct.pack('<i9', -2)"), lua_hex("struct.pack('>i32', 7)"),
+    lua_hex("struct.pack('i0', 5)"), lua_hex("struct.pack('>f', 0.5)"),
+    lua_hex("struct.pack('<f', 0.1)"), lua_hex("struct.pack('>d', 0.1)"),
+    lua_hex("struct.pack('<d', -1/0)"), lua_hex("struct.pack('>f', 1e300)"),
+    lua_hex("struct.pack('>f', -1e39)"), lua_hex("struct.pack('>f', 0/0)"),
+    lua_hex("struct.pack('c5', 'hello')"), lua_hex("struct.pack('c3', 'hello')"),
+    lua_hex("struct.pack('c0', 'abc')"), lua_hex("struct.pack('c', 'xyz')"),
+    lua_hex("struct.pack('s', 'abc')"), lua_hex("struct.pack('s', 'a\\0b')"),
+    lua_hex("struct.pack('x b x', 1)"), lua_hex("struct.pack('>i2 <i2 >i2', 1, 1, 1)"),
+    lua_hex("struct.pack('i', '12')"), lua_hex("struct.pack('B', 300)"),
+    lua_hex("struct.pack('>b', -129)"), lua_hex("struct.pack('>L', 2^64)"),
+    lua_hex("struct.pack('>L', 1/0)"), lua_hex("struct.pack('>L', 0/0)"),
+    lua_hex("struct.pack('>l', -1e300)"), lua_hex("struct.pack('>L', 2^63 + 4096)"),
+    lua_hex("struct.pack('>l', 2^63)"), lua_hex("struct.pack('>L', -1.5)"),
+    lua_hex("struct.pack('>L', 2.9)"), lua_hex("struct.pack('')"),
+    # Alignment.
+    lua_hex("struct.pack('!4 b i4', 1, 2)"), lua_hex("struct.pack('! b d', 1, 2)"),
+    lua_hex("struct.pack('!2 b h b i', 1, 2, 3, 4)"), lua_hex("struct.pack('!8 b d b l', 1, 2, 3, 4)"),
+    lua_hex("struct.pack('! b c3 i', 1, 'abc', 2)"), lua_hex("struct.pack('!4 b i3 b i3', 1, 2, 3, 4)"),
+    lua_hex("struct.pack('!16 b i16', 1, 2)"), lua_hex("struct.pack('!1 b i', 1, 2)"),
+    lua_hex("struct.pack('!4 b s i', 1, 'ab', 2)"), lua_hex("struct.pack('!4 b f h d', 1, 2, 3, 4)"),
+    # Errors.
+    lua_hex("struct.pack('X', 1)"), lua_hex("struct.pack('i40', 1)"),
+    lua_hex("struct.pack('i99999999999', 1)"), lua_hex("struct.pack('c99999999999', 'a')"),
+    lua_hex("struct.pack('!3 i', 1)"), lua_hex("struct.pack('!0 i', 1)"),
+    lua_hex("struct.pack('c5', 'ab')"), lua_hex("struct.pack('i')"), lua_hex("struct.pack('i i', 1)"),
+    lua_hex("struct.pack('i', 'abc')"), lua_hex("struct.pack('c', {})"), lua_hex("struct.pack()"),
+    lua_hex("struct.pack('4')"), lua_hex("struct.pack('\\255', 1)"),
+    # unpack: values, then the next position.
+    lua_show("struct.unpack('>b B h H', '\\255\\255\\255\\254\\255\\255')"),
+    lua_show("struct.unpack('<l L T', string.rep('\\255', 16) .. '\\1' .. string.rep('\\0', 7))"),
+    lua_show("struct.unpack('>i3 I3 i', '\\255\\255\\254\\255\\255\\254\\0\\0\\1\\0')"),
+    lua_show("struct.unpack('>i9', string.rep('\\255', 9))"),
+    lua_show("struct.unpack('>i16', string.rep('\\255', 16))"),
+    lua_show("struct.unpack('<i9', '\\1\\0\\0\\0\\0\\0\\0\\0\\128')"),
+    lua_show("struct.unpack('>I9', '\\1\\0\\0\\0\\0\\0\\0\\0\\128')"),
+    lua_show("struct.unpack('i0', 'abc')"),
+    lua_show("struct.unpack('>f <d', struct.pack('>f <d', 0.1, 0.1))"),
+    lua_show("struct.unpack('c3 c2', 'abcde')"), lua_show("struct.unpack('b c0', '\\3abcdef')"),
+    lua_show("struct.unpack('c1 c0', '2xyz')"), lua_show("struct.unpack('s s', 'ab\\0\\0c')"),
+    lua_show("struct.unpack('x b', '\\1\\2')"), lua_show("struct.unpack('b', 'abc', 2)"),
+    lua_show("struct.unpack('!4 b i', struct.pack('!4 b i', 7, 8))"),
+    lua_show("struct.unpack('!4 b i', '\\0\\1\\2\\3\\4\\5\\6\\7', 2)"),
+    lua_show("struct.unpack('', 'abc', 3)"), lua_show("struct.unpack('', 'abc', -1)"),
+    lua_show("struct.unpack('b', 'abc', 4)"), lua_show("struct.unpack('b', 'abc', 0)"),
+    lua_show("struct.unpack('b', 'abc', -1)"), lua_show("struct.unpack('!4i4', 'abcdefgh', -1)"),
+    lua_show("struct.unpack('i', 'abc')"), lua_show("struct.unpack('c0', 'abc')"),
+    lua_show("struct.unpack('b c0', '\\255abc')"), lua_show("struct.unpack('b c0', '\\9abc')"),
+    lua_show("struct.unpack('c2 c0', 'ababc')"),
+    lua_show("struct.unpack('s', 'abc')"), lua_show("struct.unpack('X', 'abc')"),
+    lua_show("struct.unpack('i')"), lua_show("struct.unpack('b', 'a', 'x')"),
+    lua_show("struct.unpack(string.rep('b', 9000), string.rep('a', 9000))"),
+    # size
+    lua_show("struct.size('i')"), lua_show("struct.size('b h l i d f T')"),
+    lua_show("struct.size('!8 b d')"), lua_show("struct.size('! b i2 b')"),
+    lua_show("struct.size('c10 x')"), lua_show("struct.size('X Z 4 <>')"),
+    lua_show("struct.size('s')"), lua_show("struct.size('c0')"), lua_show("struct.size('!3')"),
+    lua_show("struct.size('#')"), lua_show("struct.size('i33')"),
+    # The library table: what it holds, and that scripts cannot change it.
+    script("local k = {} for n in pairs(struct) do k[#k + 1] = n end table.sort(k) return k"),
+    script("struct.pack = nil"), script("struct.foo = 1"), script("return type(struct)"),
+    script("rawset(struct, 'x', 1)"),
+]
+
 # Each: a list of commands on one connection of a flushed server with an empty script cache.
 SCENARIOS = {
     "lua to reply": [
@@ -135,6 +237,7 @@ SCENARIOS = {
         ["CONFIG", "SET", "lua-time-limit", "4000"], ["CONFIG", "GET", "busy-reply-threshold"],
         ["CONFIG", "SET", "busy-reply-threshold", "5000"],
     ],
+    "struct": STRUCT_CASES,
 }
 
 
