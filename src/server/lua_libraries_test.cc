@@ -1,5 +1,5 @@
-// The struct library alone, on a bare Lua state: encodings at every boundary, round trips,
-// offsets and Redis's error texts. The expected bytes are Redis 7.0.15's
+// The struct and cmsgpack libraries alone, on a bare Lua state: encodings at every boundary,
+// round trips, offsets and Redis's error texts. The expected bytes are Redis 7.0.15's
 // (tests/e2e/test_scripting.py compares the same cases, and more, with a real redis-server).
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/lua_cmsgpack.h"
 #include "server/lua_struct.h"
 
 extern "C" {
@@ -22,7 +23,8 @@ class LuaLibrariesTest : public ::testing::Test {
  protected:
   LuaLibrariesTest() : lua_(luaL_newstate()) {
     luaL_openlibs(lua_);
-    const std::pair<const char*, lua_CFunction> libraries[] = {{"struct", OpenLuaStruct}};
+    const std::pair<const char*, lua_CFunction> libraries[] = {{"struct", OpenLuaStruct},
+                                                               {"cmsgpack", OpenLuaCmsgpack}};
     for (const auto& [name, open] : libraries) {
       lua_pushcfunction(lua_, open);
       lua_call(lua_, 0, 1);
@@ -171,6 +173,177 @@ TEST_F(LuaLibrariesTest, StructErrorsAreRedis) {
   for (const auto& [call, message] : cases) {
     EXPECT_EQ(Run("return " + call), "error: " + message) << call;
   }
+}
+
+// ---- cmsgpack
+
+TEST_F(LuaLibrariesTest, CmsgpackIntegersTakeTheShortestForm) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"0", "00"},
+      {"127", "7f"},
+      {"128", "cc80"},
+      {"255", "ccff"},
+      {"256", "cd0100"},
+      {"65535", "cdffff"},
+      {"65536", "ce00010000"},
+      {"2^32 - 1", "ceffffffff"},
+      {"2^32", "cf0000000100000000"},
+      {"-1", "ff"},
+      {"-32", "e0"},
+      {"-33", "d0df"},
+      {"-128", "d080"},
+      {"-129", "d1ff7f"},
+      {"-32768", "d18000"},
+      {"-32769", "d2ffff7fff"},
+      {"-2^31", "d280000000"},
+      {"-2^31 - 1", "d3ffffffff7fffffff"},
+      {"-2^63", "d38000000000000000"},
+      {"-0.0", "00"},
+  };
+  for (const auto& [number, bytes] : cases) {
+    EXPECT_EQ(Hex("cmsgpack.pack(" + number + ")"), bytes) << number;
+    EXPECT_EQ(Run("return cmsgpack.unpack(cmsgpack.pack(" + number + ")) == " + number), "true")
+        << number;
+  }
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackNonIntegersAreFloat32WhenExact) {
+  EXPECT_EQ(Hex("cmsgpack.pack(0.5)"), "ca3f000000");
+  EXPECT_EQ(Hex("cmsgpack.pack(0.1)"), "cb3fb999999999999a");
+  EXPECT_EQ(Hex("cmsgpack.pack(2^63)"), "ca5f000000");  // not an int64: a float
+  EXPECT_EQ(Hex("cmsgpack.pack(1/0)"), "ca7f800000");
+  EXPECT_EQ(Hex("cmsgpack.pack(-1/0)"), "caff800000");
+  EXPECT_EQ(Hex("cmsgpack.pack(3.4028234663852886e38)"), "ca7f7fffff");
+  EXPECT_EQ(Hex("cmsgpack.pack(1e39)"), "cb48078287f49c4a1d");
+  EXPECT_EQ(Hex("cmsgpack.pack(2^-149)"), "ca00000001");
+  EXPECT_EQ(Run("local x = cmsgpack.unpack(cmsgpack.pack(0/0)) return x ~= x"), "true");
+  EXPECT_EQ(Run("return cmsgpack.unpack(cmsgpack.pack(0.1)) == 0.1"), "true");
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackStringHeaders) {
+  const std::vector<std::pair<int, std::string>> cases = {
+      {0, "a0"},           {31, "bf61616161"},    {32, "d920616161"},    {255, "d9ff616161"},
+      {256, "da01006161"}, {65535, "daffff6161"}, {65536, "db00010000"},
+  };
+  for (const auto& [size, prefix] : cases) {
+    const std::string make = "string.rep('a', " + std::to_string(size) + ")";
+    EXPECT_EQ(Run("return hex(cmsgpack.pack(" + make + "):sub(1, 5))"), prefix) << size;
+    EXPECT_EQ(Run("return cmsgpack.unpack(cmsgpack.pack(" + make + ")) == " + make), "true");
+  }
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackTables) {
+  EXPECT_EQ(Hex("cmsgpack.pack({})"), "90");
+  EXPECT_EQ(Hex("cmsgpack.pack({1, 2, 3})"), "93010203");
+  EXPECT_EQ(Hex("cmsgpack.pack({1, 2, nil, 4})"), "83010102020404");  // a hole: a map
+  EXPECT_EQ(Hex("cmsgpack.pack({a = 1})"), "81a16101");
+  EXPECT_EQ(Hex("cmsgpack.pack({[1.5] = 1})"), "81ca3fc0000001");
+  EXPECT_EQ(Hex("cmsgpack.pack({[0] = 1})"), "810001");
+  EXPECT_EQ(Hex("cmsgpack.pack({[2^31] = 1})"), "81ce8000000001");
+  EXPECT_EQ(Hex("cmsgpack.pack({string.len, true})"), "92c0c3");  // a function is nil
+  EXPECT_EQ(Hex("cmsgpack.pack({{1, {2, {3}}}, {x = {y = 'z'}}})"),
+            "9292019202910381a17881a179a17a");
+  EXPECT_EQ(
+      Run("local t = {} for i = 1, 15 do t[i] = i end return hex(cmsgpack.pack(t):sub(1, 1))"),
+      "9f");
+  EXPECT_EQ(
+      Run("local t = {} for i = 1, 16 do t[i] = i end return hex(cmsgpack.pack(t):sub(1, 3))"),
+      "dc0010");
+  EXPECT_EQ(
+      Run("local t = {} for i = 1, 65536 do t[i] = 0 end return hex(cmsgpack.pack(t):sub(1, 5))"),
+      "dd00010000");
+  EXPECT_EQ(Run("local t = {} for i = 1, 16 do t['k' .. i] = i end return "
+                "hex(cmsgpack.pack(t):sub(1, 3))"),
+            "de0010");
+  EXPECT_EQ(Run("local u = cmsgpack.unpack(cmsgpack.pack({1, a = {b = 'c'}, [true] = false})) "
+                "return u[1], u.a.b, u[true]"),
+            "1 c false");
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackNestingStopsAtSixteen) {
+  const std::string nest =
+      "local function nest(depth) local t = 'x' for i = 1, depth do t = {t} end return t end ";
+  std::string sixteen_arrays;
+  for (int i = 0; i < 16; ++i) sixteen_arrays += "91";
+  EXPECT_EQ(Run(nest + "return hex(cmsgpack.pack(nest(16)))"), sixteen_arrays + "a178");
+  EXPECT_EQ(Run(nest + "return hex(cmsgpack.pack(nest(17)))"),
+            "91919191919191919191919191919191c0");
+  EXPECT_EQ(Run("local t = {} t.self = t return #cmsgpack.pack(t)"), "97");  // 16 x 6, then nil
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackSeveralValuesAndOffsets) {
+  EXPECT_EQ(Hex("cmsgpack.pack(1, 'two', {3}, nil, false, 0.25)"), "01a374776f9103c0c2ca3e800000");
+  EXPECT_EQ(Run("return cmsgpack.unpack('\\1\\2\\3')"), "1 2 3");
+  EXPECT_EQ(Run("return select('#', cmsgpack.unpack(''))"), "0");
+  const std::string packed = "local s = cmsgpack.pack(1, 'two', {3}) ";
+  EXPECT_EQ(Run(packed + "return cmsgpack.unpack_one(s)"), "1 1");
+  EXPECT_EQ(Run(packed + "return cmsgpack.unpack_one(s, 1)"), "5 two");
+  EXPECT_EQ(Run(packed + "local o, t = cmsgpack.unpack_one(s, 5) return o, t[1]"), "-1 3");
+  EXPECT_EQ(Run(packed + "return cmsgpack.unpack_one(s, 7)"), "-1");
+  const std::string four = "local s = cmsgpack.pack(1, 2, 3, 4) ";
+  EXPECT_EQ(Run(four + "return cmsgpack.unpack_limit(s, 2)"), "2 1 2");
+  EXPECT_EQ(Run(four + "return cmsgpack.unpack_limit(s, 2, 2)"), "-1 3 4");
+  EXPECT_EQ(Run(four + "return cmsgpack.unpack_limit(s, 9)"), "-1 1 2 3 4");
+  EXPECT_EQ(Run(four + "return cmsgpack.unpack_limit(s, 0)"), "1 2 3 4");  // Redis: unpack
+  EXPECT_EQ(Run(four + "return cmsgpack.unpack_limit(s, 0, 1)"), "1");
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackDecodesWhatRedisDecodes) {
+  EXPECT_EQ(Run("return cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')"), "-1");
+  EXPECT_EQ(Run("return cmsgpack.unpack('\\206\\255\\255\\255\\255\\210\\128\\0\\0\\0')"),
+            "4294967295 -2147483648");
+  EXPECT_EQ(Run("return cmsgpack.unpack('\\205\\1\\0\\209\\255\\0\\204\\200\\208\\156')"),
+            "256 -256 200 -100");
+  EXPECT_EQ(Run("return cmsgpack.unpack('\\217\\3abc\\218\\0\\2de\\219\\0\\0\\0\\1f\\161g')"),
+            "abc de f g");
+  EXPECT_EQ(Run("local a, m = cmsgpack.unpack('\\220\\0\\2\\1\\2\\129\\161a\\192') "
+                "return #a, next(m)"),
+            "2 nil");
+  EXPECT_EQ(Run("return cmsgpack.unpack('\\224\\255')"), "-32 -1");
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackErrorsAreRedis) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"cmsgpack.pack()", "t:1: bad argument #0 to 'pack' (MessagePack pack needs input.)"},
+      {"cmsgpack.unpack('\\196\\1a')", "t:1: Bad data format in input."},     // bin 8
+      {"cmsgpack.unpack('\\199\\1\\1a')", "t:1: Bad data format in input."},  // ext 8
+      {"cmsgpack.unpack('\\212\\1\\1')", "t:1: Bad data format in input."},   // fixext 1
+      {"cmsgpack.unpack('\\1\\193')", "t:1: Bad data format in input."},
+      {"cmsgpack.unpack('\\205\\1')", "t:1: Missing bytes in input."},
+      {"cmsgpack.unpack('\\219\\0\\0\\1\\0abc')", "t:1: Missing bytes in input."},
+      {"cmsgpack.unpack('\\221\\255\\255\\255\\255\\1')", "t:1: Missing bytes in input."},
+      {"cmsgpack.unpack('\\129\\192\\1')", "table index is nil"},
+      {"cmsgpack.unpack()", "t:1: bad argument #1 to 'unpack' (string expected, got no value)"},
+      {"cmsgpack.unpack_one('\\1', -1)",
+       "t:1: Invalid request to unpack with offset of -1 and limit of 1."},
+      {"cmsgpack.unpack_one('\\1\\2', 9)", "t:1: Start offset 9 greater than input length 2."},
+      {"cmsgpack.unpack_one()",
+       "t:1: bad argument #1 to 'unpack_one' (string expected, got no value)"},
+      {"cmsgpack.unpack_limit('abc')",
+       "t:1: bad argument #2 to 'unpack_limit' (number expected, got no value)"},
+      {"cmsgpack.unpack(string.rep('\\1', 8000))",
+       "t:1: stack overflow (too many return values at once; use unpack_one or unpack_limit "
+       "instead.)"},
+      {"cmsgpack.unpack(string.rep('\\145', 5000) .. '\\1')",
+       "t:1: stack overflow (in function mp_decode_to_lua_array)"},
+  };
+  for (const auto& [call, message] : cases) {
+    EXPECT_EQ(Run("return " + call), "error: " + message) << call;
+  }
+  EXPECT_EQ(Run("local t = {} for i = 1, 4001 do t[i] = i end return cmsgpack.pack(unpack(t))"),
+            "error: t:1: bad argument #0 to 'pack' (Too many arguments for MessagePack pack.)");
+}
+
+TEST_F(LuaLibrariesTest, CmsgpackLargeOutputRoundTrips) {
+  // Many chunks of kPackChunkBytes, and strings large enough to be chunks of their own.
+  EXPECT_EQ(Run("local t = {} for i = 1, 3000 do t[i] = string.rep(string.char(i % 256), i % 97) "
+                "end t.big = string.rep('z', 200000) "
+                "local p = cmsgpack.pack(t, 'end', t) "
+                "local a, e, b = cmsgpack.unpack(p) "
+                "for i = 1, 3000 do assert(a[i] == t[i] and b[i] == t[i]) end "
+                "return #p == 2 * #cmsgpack.pack(t) + 4, #p > 500000, e, a.big == t.big, "
+                "b.big == t.big"),
+            "true true end true true");
 }
 
 }  // namespace

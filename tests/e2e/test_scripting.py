@@ -25,7 +25,7 @@ def script(body, *keys_and_args, numkeys=None):
     return [EVAL, body, str(count)] + list(keys_and_args)
 
 
-# Lua helpers for the struct scenario: hex(s) is a string's bytes in hex; show(...)
+# Lua helpers for the struct and cmsgpack scenarios: hex(s) is a string's bytes in hex; show(...)
 # turns every value (nil included, tables with sorted keys) into a string, numbers with 17
 # digits, so a reply shows what Lua held, not what the Lua-to-RESP conversion makes of it.
 LUA_SHOW = (
@@ -52,6 +52,12 @@ def lua_hex(expression):
 def lua_show(expression):
     """EVAL of every value of a Lua expression (a call), shown."""
     return script(LUA_SHOW + "return show(" + expression + ")")
+
+
+def lua_round_trip(expression):
+    """EVAL that packs a value with cmsgpack, and shows its bytes and what unpacks from them."""
+    return script(LUA_SHOW + "local p = cmsgpack.pack(" + expression + ") "
+                  "return {hex(p), show(cmsgpack.unpack(p))}")
 
 
 STRUCT_CASES = [
@@ -126,6 +132,113 @@ STRUCT_CASES = [
     script("struct.pack = nil"), script("struct.foo = 1"), script("return type(struct)"),
     script("rawset(struct, 'x', 1)"),
 ]
+
+CMSGPACK_CASES = [
+    # Every kind and size boundary the encoder chooses between.
+    lua_round_trip("nil"), lua_round_trip("true"), lua_round_trip("false"),
+    lua_round_trip("0"), lua_round_trip("127"), lua_round_trip("128"), lua_round_trip("255"),
+    lua_round_trip("256"), lua_round_trip("65535"), lua_round_trip("65536"),
+    lua_round_trip("2^32 - 1"), lua_round_trip("2^32"), lua_round_trip("2^53"),
+    lua_round_trip("2^63"), lua_round_trip("-2^63"), lua_round_trip("-1"),
+    lua_round_trip("-32"), lua_round_trip("-33"), lua_round_trip("-128"), lua_round_trip("-129"),
+    lua_round_trip("-32768"), lua_round_trip("-32769"), lua_round_trip("-2^31"),
+    lua_round_trip("-2^31 - 1"), lua_round_trip("0.5"), lua_round_trip("0.1"),
+    lua_round_trip("-0.0"), lua_round_trip("1/0"), lua_round_trip("-1/0"), lua_round_trip("0/0"),
+    lua_round_trip("1e300"), lua_round_trip("3.4028234663852886e38"), lua_round_trip("1e39"),
+    lua_round_trip("1.5e-45"), lua_round_trip("2^-149"), lua_round_trip("123456789.5"),
+    lua_round_trip("''"), lua_round_trip("'abc'"), lua_round_trip("string.rep('a', 31)"),
+    lua_round_trip("string.rep('b', 32)"), lua_round_trip("string.rep('c', 255)"),
+    lua_round_trip("'a\\0b\\255'"),
+    script(LUA_SHOW + "local r = {} for _, n in ipairs({256, 65535, 65536, 70000}) do "
+           "local s = string.rep('x', n) local p = cmsgpack.pack(s) "
+           "r[#r + 1] = {hex(p:sub(1, 6)), #p, cmsgpack.unpack(p) == s} end return r"),
+    # Tables: arrays (keys 1..n, no hole) and maps.
+    lua_round_trip("{}"), lua_round_trip("{1, 2, 3}"), lua_round_trip("{1, 2, nil, 4}"),
+    lua_round_trip("{[1] = 1, [3] = 3}"), lua_round_trip("{a = 1}"),
+    lua_round_trip("{1, a = 2}"), lua_round_trip("{[1.5] = 1}"), lua_round_trip("{[0] = 1}"),
+    lua_round_trip("{[-1] = 1}"), lua_round_trip("{[2^31] = 1}"), lua_round_trip("{[true] = 1}"),
+    lua_round_trip("{[{}] = 1}"), lua_round_trip("{{1, {2, {3}}}, {x = {y = 'z'}}}"),
+    lua_round_trip("{string.len, true}"),
+    script(LUA_SHOW + "local r = {} for _, n in ipairs({15, 16, 65535, 65536}) do "
+           "local t = {} for i = 1, n do t[i] = i % 7 end local p = cmsgpack.pack(t) "
+           "r[#r + 1] = {hex(p:sub(1, 6)), #p, redis.sha1hex(p), #cmsgpack.unpack(p)} end "
+           "return r"),
+    script(LUA_SHOW + "local r = {} for _, n in ipairs({15, 16, 65536}) do "
+           "local t = {} for i = 1, n do t['k' .. i] = i end local p = cmsgpack.pack(t) "
+           "local u = cmsgpack.unpack(p) local c = 0 for k, v in pairs(u) do "
+           "assert(t[k] == v) c = c + 1 end r[#r + 1] = {hex(p:sub(1, 3)), #p, c} end return r"),
+    lua_round_trip("{b = 2, a = 1, c = {1}}"),
+    # Nesting: the 17th table down (depth 16) is nil; a cycle ends there too.
+    script(LUA_SHOW + "local r = {} for _, depth in ipairs({15, 16, 17, 20}) do "
+           "local t = 'leaf' for i = 1, depth do t = {t} end "
+           "r[#r + 1] = hex(cmsgpack.pack(t)) end return r"),
+    script(LUA_SHOW + "local t = {1} t[2] = t return hex(cmsgpack.pack(t))"),
+    script(LUA_SHOW + "local t = {} t.self = t return hex(cmsgpack.pack(t))"),
+    script(LUA_SHOW + "local t = {1} t[2] = t return hex(cmsgpack.pack(1, t, t))"),
+    # Several values: one concatenated string; unpack gives them all back.
+    lua_round_trip("1, 'two', {3}, nil, false, 0.25"),
+    lua_hex("cmsgpack.pack()"),
+    script(LUA_SHOW + "local t = {} for i = 1, 4001 do t[i] = i end "
+           "return hex(cmsgpack.pack(unpack(t)))"),
+    script(LUA_SHOW + "local t = {} for i = 1, 3000 do t[i] = i end "
+           "return redis.sha1hex(cmsgpack.pack(unpack(t)))"),
+    script(LUA_SHOW + "local t = {} for i = 1, 100 do t[i] = string.rep(string.char(i), 1000 + i) "
+           "end t.big = string.rep('z', 100000) local p = cmsgpack.pack(t, t, 'end') "
+           "return {#p, redis.sha1hex(p)}"),
+    # unpack: what Redis decodes, and what it refuses.
+    lua_show("cmsgpack.unpack('')"), lua_show("cmsgpack.unpack('\\1\\2\\3')"),
+    lua_show("cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')"),
+    lua_show("cmsgpack.unpack('\\207\\128\\0\\0\\0\\0\\0\\0\\0')"),
+    lua_show("cmsgpack.unpack('\\211\\128\\0\\0\\0\\0\\0\\0\\1')"),
+    lua_show("cmsgpack.unpack('\\206\\255\\255\\255\\255\\210\\128\\0\\0\\0')"),
+    lua_show("cmsgpack.unpack('\\205\\1\\0\\209\\255\\0\\204\\200\\208\\156')"),
+    lua_show("cmsgpack.unpack('\\202\\63\\128\\0\\0\\203\\63\\240\\0\\0\\0\\0\\0\\0')"),
+    lua_show("cmsgpack.unpack('\\217\\3abc\\218\\0\\2de\\219\\0\\0\\0\\1f\\161g')"),
+    lua_show("cmsgpack.unpack('\\220\\0\\2\\1\\2\\221\\0\\0\\0\\1\\3\\145\\4')"),
+    lua_show("cmsgpack.unpack('\\222\\0\\1\\1\\2\\223\\0\\0\\0\\1\\3\\4\\129\\161a\\192')"),
+    lua_show("cmsgpack.unpack('\\147\\192\\1\\192')"), lua_show("cmsgpack.unpack('\\224\\255')"),
+    lua_show("cmsgpack.unpack('\\196\\1a')"), lua_show("cmsgpack.unpack('\\197\\0\\1a')"),
+    lua_show("cmsgpack.unpack('\\199\\1\\1a')"), lua_show("cmsgpack.unpack('\\212\\1\\1')"),
+    lua_show("cmsgpack.unpack('\\193')"), lua_show("cmsgpack.unpack('\\1\\193')"),
+    lua_show("cmsgpack.unpack('\\205\\1')"), lua_show("cmsgpack.unpack('\\163ab')"),
+    lua_show("cmsgpack.unpack('\\219\\0\\0\\1\\0abc')"), lua_show("cmsgpack.unpack('\\147\\1')"),
+    lua_show("cmsgpack.unpack('\\221\\255\\255\\255\\255\\1')"),
+    lua_show("cmsgpack.unpack('\\129\\192\\1')"),
+    lua_show("cmsgpack.unpack('\\129\\203\\255\\248\\0\\0\\0\\0\\0\\0\\1')"),
+    lua_show("cmsgpack.unpack()"), lua_show("cmsgpack.unpack({})"), lua_show("cmsgpack.unpack(12)"),
+    lua_show("cmsgpack.unpack('\\1', 'ignored')"),
+    script("return #{cmsgpack.unpack(string.rep('\\1', 7000))}"),
+    script("return #{cmsgpack.unpack(string.rep('\\1', 8000))}"),
+    script("return #{cmsgpack.unpack(string.rep('\\145', 5000) .. '\\1')}"),
+    script("return #{cmsgpack.unpack(string.rep('\\129', 9000) .. '\\1')}"),
+    script("return #{cmsgpack.unpack(string.rep('\\145', 3000) .. '\\1')}"),
+    # unpack_one and unpack_limit: the next offset first (-1 at the end), then the values.
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}))"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 1)"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 5)"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 6)"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 7)"),
+    lua_show("cmsgpack.unpack_one('\\1', -1)"), lua_show("cmsgpack.unpack_one('\\1\\2', 9)"),
+    lua_show("cmsgpack.unpack_one('\\1', 'x')"), lua_show("cmsgpack.unpack_one('')"),
+    lua_show("cmsgpack.unpack_one('\\1', 0.9)"), lua_show("cmsgpack.unpack_one()"),
+    lua_show("cmsgpack.unpack_one('\\1\\205', 1)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 2)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 2, 2)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 9)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 0)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 0, 1)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), -1)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 1, -2)"),
+    lua_show("cmsgpack.unpack_limit('abc')"), lua_show("cmsgpack.unpack_limit('\\1', 'x')"),
+    lua_show("cmsgpack.unpack_limit(nil, 1)"),
+    # The library table: what it holds, and that scripts cannot change it.
+    script("local k = {} for n in pairs(cmsgpack) do k[#k + 1] = n end table.sort(k) return k"),
+    script("return {cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, "
+           "cmsgpack._DESCRIPTION}"),
+    script("cmsgpack.pack = nil"), script("cmsgpack.x = 1"),
+    script("return cmsgpack.unpack(cmsgpack.pack(cjson.decode('[1,{\"a\":2.5}]')))[2].a * 2"),
+]
+
 
 # Each: a list of commands on one connection of a flushed server with an empty script cache.
 SCENARIOS = {
@@ -238,6 +351,7 @@ SCENARIOS = {
         ["CONFIG", "SET", "busy-reply-threshold", "5000"],
     ],
     "struct": STRUCT_CASES,
+    "cmsgpack": CMSGPACK_CASES,
 }
 
 
