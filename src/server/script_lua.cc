@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "server/lua_cmsgpack.h"
+#include "server/lua_struct.h"
 #include "server/reply.h"
 #include "server/resp_parser.h"
 
@@ -883,6 +885,8 @@ void ScriptEngine::Open() {
       {LUA_MATHLIBNAME, luaopen_math},
       {"cjson", luaopen_cjson},
       {"bit", luaopen_bit},
+      {"struct", OpenLuaStruct},      // written by hand: lua_struct.h
+      {"cmsgpack", OpenLuaCmsgpack},  // written by hand: lua_cmsgpack.h
   };
   for (const auto& [name, open] : libraries) {
     lua_pushcfunction(lua, open);
@@ -922,7 +926,8 @@ void ScriptEngine::Open() {
   lua_setfield(lua, -2, "__mode");
   lua_setmetatable(lua, -2);
   lua_setfield(lua, LUA_REGISTRYINDEX, kProxiesKey);
-  for (const char* name : {"string", "table", "math", "coroutine", "cjson", "bit", "redis"}) {
+  for (const char* name :
+       {"string", "table", "math", "coroutine", "cjson", "bit", "struct", "cmsgpack", "redis"}) {
     lua_getglobal(lua, name);
     MakeProxy(lua, ReadThrough);
     lua_setglobal(lua, name);

@@ -1,8 +1,9 @@
 // The Lua side of EVAL (Redis 7.0's script_lua.c and eval.c): one Lua 5.1 state (Debian's
 // liblua5.1, its C++ build, so a Lua error unwinds C++ frames and runs their destructors) with
-// the libraries Redis loads (base, table, string, math with Redis's random numbers, cjson, bit;
-// not struct or cmsgpack, which Debian does not package for Lua 5.1), the `redis` library, the sandbox, the script cache
-// keyed by SHA1, and Redis's conversions between replies and Lua values.
+// the libraries Redis loads (base, table, string, math with Redis's random numbers, Debian's
+// cjson and bit, and struct and cmsgpack, which Debian does not package for Lua 5.1 and
+// lua_struct.h and lua_cmsgpack.h write by hand), the `redis` library, the sandbox, the script
+// cache keyed by SHA1, and Redis's conversions between replies and Lua values.
 //
 // The engine knows nothing of the database or the command table: a script's redis.call goes to
 // a ScriptHost (commands_scripting.cc runs it through ExecuteCommand), which answers with the

@@ -176,6 +176,9 @@ TEST_F(ScriptLuaTest, Sandbox) {
   EXPECT_EQ(Eval(raw), RaisedAt1(raw, "ERR Attempt to modify a readonly table"));
   const std::string meta = "setmetatable(_G, nil) return 1";
   EXPECT_EQ(Eval(meta), RaisedAt1(meta, "ERR Attempt to modify a readonly table"));
+  for (const char* body : {"struct.pack = nil", "cmsgpack.x = 1"}) {
+    EXPECT_EQ(Eval(body), RaisedAt1(body, "ERR user_script:1: Attempt to modify a readonly table"));
+  }
   const std::string hidden = "getmetatable(redis).__index = nil";
   EXPECT_EQ(Eval(hidden),
             RaisedAt1(hidden, "ERR user_script:1: Attempt to modify a readonly table"));
@@ -194,6 +197,8 @@ TEST_F(ScriptLuaTest, Sandbox) {
   EXPECT_EQ(Eval("return cjson.encode({1,2,{a=1}})"), "$13\r\n[1,2,{\"a\":1}]\r\n");
   EXPECT_EQ(Eval("return cjson.decode('[1,2]')[2]"), ":2\r\n");
   EXPECT_EQ(Eval("return bit.band(7, 3)"), ":3\r\n");
+  EXPECT_EQ(Eval("return struct.unpack('>i2', struct.pack('>i2', -5))"), ":-5\r\n");
+  EXPECT_EQ(Eval("return cmsgpack.unpack(cmsgpack.pack({7}))[1]"), ":7\r\n");
   EXPECT_EQ(Eval("return ('abc'):upper()"), "$3\r\nABC\r\n");
   EXPECT_EQ(Eval("local n = 0 for k in pairs(redis) do n = n + 1 end return n > 10"), ":1\r\n");
   EXPECT_EQ(Eval("return rawget(string, 'format') == string.format"), ":1\r\n");
@@ -247,6 +252,21 @@ TEST(ScriptLuaMemoryTest, ScriptPastTheLimitFailsAndTheStateRecovers) {
   reply.clear();
   engine.Run(sha, {}, {}, 2, host, &reply);
   EXPECT_EQ(reply, ":7\r\n");
+}
+
+TEST(ScriptLuaMemoryTest, PackPastTheLimitFails) {
+  // cmsgpack.pack's output is Lua strings, so the limit covers it: 64 MiB out of one 1 MiB string.
+  ScriptEngine engine(16 * 1024 * 1024);
+  FakeHost host;
+  std::string sha;
+  std::string error;
+  ASSERT_TRUE(
+      engine.Load("local s = string.rep('x', 1024 * 1024) local t = {} "
+                  "for i = 1, 64 do t[i] = s end return #cmsgpack.pack(t)",
+                  &sha, &error));
+  std::string reply;
+  engine.Run(sha, {}, {}, 2, host, &reply);
+  EXPECT_EQ(reply, "-ERR Error running script " + sha + ", not enough memory\r\n");
 }
 
 }  // namespace

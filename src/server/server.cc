@@ -876,7 +876,8 @@ std::string Server::DescribeClient(const Connection& connection) const {
   return "id=" + std::to_string(client.id) + " addr=" + client.address +
          " fd=" + std::to_string(connection.fd()) + " name=" + client.name +
          " age=" + std::to_string((now_ms - client.created_ms) / 1000) +
-         " flags=" + ClientFlags(client) + " db=" + std::to_string(client.db) + " sub=" + std::to_string(client.channels.size()) +
+         " flags=" + ClientFlags(client) + " db=" + std::to_string(client.db) +
+         " sub=" + std::to_string(client.channels.size()) +
          " psub=" + std::to_string(client.patterns.size()) + " multi=" +
          std::to_string(client.transaction.open
                             ? static_cast<int64_t>(client.transaction.queued.size())

@@ -25,6 +25,221 @@ def script(body, *keys_and_args, numkeys=None):
     return [EVAL, body, str(count)] + list(keys_and_args)
 
 
+# Lua helpers for the struct and cmsgpack scenarios: hex(s) is a string's bytes in hex; show(...)
+# turns every value (nil included, tables with sorted keys) into a string, numbers with 17
+# digits, so a reply shows what Lua held, not what the Lua-to-RESP conversion makes of it.
+LUA_SHOW = (
+    "local function hex(s) return (string.gsub(s, '.', function(c) "
+    "return string.format('%02x', string.byte(c)) end)) end "
+    "local function dump(v) "
+    "if type(v) == 'number' then return string.format('%.17g', v) end "
+    "if type(v) == 'string' then return string.format('%q', v) end "
+    "if type(v) ~= 'table' then return tostring(v) end "
+    "local keys = {} for k in pairs(v) do keys[#keys + 1] = k end "
+    "table.sort(keys, function(a, b) return dump(a) < dump(b) end) "
+    "local parts = {} for _, k in ipairs(keys) do "
+    "parts[#parts + 1] = '[' .. dump(k) .. ']=' .. dump(v[k]) end "
+    "return '{' .. table.concat(parts, ',') .. '}' end "
+    "local function show(...) local t = {} for i = 1, select('#', ...) do "
+    "t[i] = dump((select(i, ...))) end return t end ")
+
+
+def lua_hex(expression):
+    """EVAL of the hex of a Lua expression that makes a string."""
+    return script(LUA_SHOW + "return hex(" + expression + ")")
+
+
+def lua_show(expression):
+    """EVAL of every value of a Lua expression (a call), shown."""
+    return script(LUA_SHOW + "return show(" + expression + ")")
+
+
+def lua_round_trip(expression):
+    """EVAL that packs a value with cmsgpack, and shows its bytes and what unpacks from them."""
+    return script(LUA_SHOW + "local p = cmsgpack.pack(" + expression + ") "
+                  "return {hex(p), show(cmsgpack.unpack(p))}")
+
+
+STRUCT_CASES = [
+    # Every option, both byte orders.
+    lua_hex("struct.pack('b', -1)"), lua_hex("struct.pack('B', 255)"),
+    lua_hex("struct.pack('>h', -2)"), lua_hex("struct.pack('<H', 65535)"),
+    lua_hex("struct.pack('>l', -3)"), lua_hex("struct.pack('<L', 2^53)"),
+    lua_hex("struct.pack('>T', 12345)"), lua_hex("struct.pack('i', -4)"),
+    lua_hex("struct.pack('>I', 4000000000)"), lua_hex("struct.pack('>i1i2i3i4i5i6i7i8', 1, 2, 3, "
+                                                      "4, 5, 6, 7, 8)"),
+    lua_hex("struct.pack('<I3', -1)"), lua_hex("struct.pack('>i16', -1)"),
+    lua_hex("struct.pack('<i9', -2)"), lua_hex("struct.pack('>i32', 7)"),
+    lua_hex("struct.pack('i0', 5)"), lua_hex("struct.pack('>f', 0.5)"),
+    lua_hex("struct.pack('<f', 0.1)"), lua_hex("struct.pack('>d', 0.1)"),
+    lua_hex("struct.pack('<d', -1/0)"), lua_hex("struct.pack('>f', 1e300)"),
+    lua_hex("struct.pack('>f', -1e39)"), lua_hex("struct.pack('>f', 0/0)"),
+    lua_hex("struct.pack('c5', 'hello')"), lua_hex("struct.pack('c3', 'hello')"),
+    lua_hex("struct.pack('c0', 'abc')"), lua_hex("struct.pack('c', 'xyz')"),
+    lua_hex("struct.pack('s', 'abc')"), lua_hex("struct.pack('s', 'a\\0b')"),
+    lua_hex("struct.pack('x b x', 1)"), lua_hex("struct.pack('>i2 <i2 >i2', 1, 1, 1)"),
+    lua_hex("struct.pack('i', '12')"), lua_hex("struct.pack('B', 300)"),
+    lua_hex("struct.pack('>b', -129)"), lua_hex("struct.pack('>L', 2^64)"),
+    lua_hex("struct.pack('>L', 1/0)"), lua_hex("struct.pack('>L', 0/0)"),
+    lua_hex("struct.pack('>l', -1e300)"), lua_hex("struct.pack('>L', 2^63 + 4096)"),
+    lua_hex("struct.pack('>l', 2^63)"), lua_hex("struct.pack('>L', -1.5)"),
+    lua_hex("struct.pack('>L', 2.9)"), lua_hex("struct.pack('')"),
+    # Alignment.
+    lua_hex("struct.pack('!4 b i4', 1, 2)"), lua_hex("struct.pack('! b d', 1, 2)"),
+    lua_hex("struct.pack('!2 b h b i', 1, 2, 3, 4)"), lua_hex("struct.pack('!8 b d b l', 1, 2, 3, 4)"),
+    lua_hex("struct.pack('! b c3 i', 1, 'abc', 2)"), lua_hex("struct.pack('!4 b i3 b i3', 1, 2, 3, 4)"),
+    lua_hex("struct.pack('!16 b i16', 1, 2)"), lua_hex("struct.pack('!1 b i', 1, 2)"),
+    lua_hex("struct.pack('!4 b s i', 1, 'ab', 2)"), lua_hex("struct.pack('!4 b f h d', 1, 2, 3, 4)"),
+    # Errors.
+    lua_hex("struct.pack('X', 1)"), lua_hex("struct.pack('i40', 1)"),
+    lua_hex("struct.pack('i99999999999', 1)"), lua_hex("struct.pack('c99999999999', 'a')"),
+    lua_hex("struct.pack('!3 i', 1)"), lua_hex("struct.pack('!0 i', 1)"),
+    lua_hex("struct.pack('c5', 'ab')"), lua_hex("struct.pack('i')"), lua_hex("struct.pack('i i', 1)"),
+    lua_hex("struct.pack('i', 'abc')"), lua_hex("struct.pack('c', {})"), lua_hex("struct.pack()"),
+    lua_hex("struct.pack('4')"), lua_hex("struct.pack('\\255', 1)"),
+    # unpack: values, then the next position.
+    lua_show("struct.unpack('>b B h H', '\\255\\255\\255\\254\\255\\255')"),
+    lua_show("struct.unpack('<l L T', string.rep('\\255', 16) .. '\\1' .. string.rep('\\0', 7))"),
+    lua_show("struct.unpack('>i3 I3 i', '\\255\\255\\254\\255\\255\\254\\0\\0\\1\\0')"),
+    lua_show("struct.unpack('>i9', string.rep('\\255', 9))"),
+    lua_show("struct.unpack('>i16', string.rep('\\255', 16))"),
+    lua_show("struct.unpack('<i9', '\\1\\0\\0\\0\\0\\0\\0\\0\\128')"),
+    lua_show("struct.unpack('>I9', '\\1\\0\\0\\0\\0\\0\\0\\0\\128')"),
+    lua_show("struct.unpack('i0', 'abc')"),
+    lua_show("struct.unpack('>f <d', struct.pack('>f <d', 0.1, 0.1))"),
+    lua_show("struct.unpack('c3 c2', 'abcde')"), lua_show("struct.unpack('b c0', '\\3abcdef')"),
+    lua_show("struct.unpack('c1 c0', '2xyz')"), lua_show("struct.unpack('s s', 'ab\\0\\0c')"),
+    lua_show("struct.unpack('x b', '\\1\\2')"), lua_show("struct.unpack('b', 'abc', 2)"),
+    lua_show("struct.unpack('!4 b i', struct.pack('!4 b i', 7, 8))"),
+    lua_show("struct.unpack('!4 b i', '\\0\\1\\2\\3\\4\\5\\6\\7', 2)"),
+    lua_show("struct.unpack('', 'abc', 3)"), lua_show("struct.unpack('', 'abc', -1)"),
+    lua_show("struct.unpack('b', 'abc', 4)"), lua_show("struct.unpack('b', 'abc', 0)"),
+    lua_show("struct.unpack('b', 'abc', -1)"), lua_show("struct.unpack('!4i4', 'abcdefgh', -1)"),
+    lua_show("struct.unpack('i', 'abc')"), lua_show("struct.unpack('c0', 'abc')"),
+    lua_show("struct.unpack('b c0', '\\255abc')"), lua_show("struct.unpack('b c0', '\\9abc')"),
+    lua_show("struct.unpack('c2 c0', 'ababc')"),
+    lua_show("struct.unpack('s', 'abc')"), lua_show("struct.unpack('X', 'abc')"),
+    lua_show("struct.unpack('i')"), lua_show("struct.unpack('b', 'a', 'x')"),
+    lua_show("struct.unpack(string.rep('b', 9000), string.rep('a', 9000))"),
+    # size
+    lua_show("struct.size('i')"), lua_show("struct.size('b h l i d f T')"),
+    lua_show("struct.size('!8 b d')"), lua_show("struct.size('! b i2 b')"),
+    lua_show("struct.size('c10 x')"), lua_show("struct.size('X Z 4 <>')"),
+    lua_show("struct.size('s')"), lua_show("struct.size('c0')"), lua_show("struct.size('!3')"),
+    lua_show("struct.size('#')"), lua_show("struct.size('i33')"),
+    # The library table: what it holds, and that scripts cannot change it.
+    script("local k = {} for n in pairs(struct) do k[#k + 1] = n end table.sort(k) return k"),
+    script("struct.pack = nil"), script("struct.foo = 1"), script("return type(struct)"),
+    script("rawset(struct, 'x', 1)"),
+]
+
+CMSGPACK_CASES = [
+    # Every kind and size boundary the encoder chooses between.
+    lua_round_trip("nil"), lua_round_trip("true"), lua_round_trip("false"),
+    lua_round_trip("0"), lua_round_trip("127"), lua_round_trip("128"), lua_round_trip("255"),
+    lua_round_trip("256"), lua_round_trip("65535"), lua_round_trip("65536"),
+    lua_round_trip("2^32 - 1"), lua_round_trip("2^32"), lua_round_trip("2^53"),
+    lua_round_trip("2^63"), lua_round_trip("-2^63"), lua_round_trip("-1"),
+    lua_round_trip("-32"), lua_round_trip("-33"), lua_round_trip("-128"), lua_round_trip("-129"),
+    lua_round_trip("-32768"), lua_round_trip("-32769"), lua_round_trip("-2^31"),
+    lua_round_trip("-2^31 - 1"), lua_round_trip("0.5"), lua_round_trip("0.1"),
+    lua_round_trip("-0.0"), lua_round_trip("1/0"), lua_round_trip("-1/0"), lua_round_trip("0/0"),
+    lua_round_trip("1e300"), lua_round_trip("3.4028234663852886e38"), lua_round_trip("1e39"),
+    lua_round_trip("1.5e-45"), lua_round_trip("2^-149"), lua_round_trip("123456789.5"),
+    lua_round_trip("''"), lua_round_trip("'abc'"), lua_round_trip("string.rep('a', 31)"),
+    lua_round_trip("string.rep('b', 32)"), lua_round_trip("string.rep('c', 255)"),
+    lua_round_trip("'a\\0b\\255'"),
+    script(LUA_SHOW + "local r = {} for _, n in ipairs({256, 65535, 65536, 70000}) do "
+           "local s = string.rep('x', n) local p = cmsgpack.pack(s) "
+           "r[#r + 1] = {hex(p:sub(1, 6)), #p, cmsgpack.unpack(p) == s} end return r"),
+    # Tables: arrays (keys 1..n, no hole) and maps.
+    lua_round_trip("{}"), lua_round_trip("{1, 2, 3}"), lua_round_trip("{1, 2, nil, 4}"),
+    lua_round_trip("{[1] = 1, [3] = 3}"), lua_round_trip("{a = 1}"),
+    lua_round_trip("{1, a = 2}"), lua_round_trip("{[1.5] = 1}"), lua_round_trip("{[0] = 1}"),
+    lua_round_trip("{[-1] = 1}"), lua_round_trip("{[2^31] = 1}"), lua_round_trip("{[true] = 1}"),
+    lua_round_trip("{[{}] = 1}"), lua_round_trip("{{1, {2, {3}}}, {x = {y = 'z'}}}"),
+    lua_round_trip("{string.len, true}"),
+    script(LUA_SHOW + "local r = {} for _, n in ipairs({15, 16, 65535, 65536}) do "
+           "local t = {} for i = 1, n do t[i] = i % 7 end local p = cmsgpack.pack(t) "
+           "r[#r + 1] = {hex(p:sub(1, 6)), #p, redis.sha1hex(p), #cmsgpack.unpack(p)} end "
+           "return r"),
+    script(LUA_SHOW + "local r = {} for _, n in ipairs({15, 16, 65536}) do "
+           "local t = {} for i = 1, n do t['k' .. i] = i end local p = cmsgpack.pack(t) "
+           "local u = cmsgpack.unpack(p) local c = 0 for k, v in pairs(u) do "
+           "assert(t[k] == v) c = c + 1 end r[#r + 1] = {hex(p:sub(1, 3)), #p, c} end return r"),
+    lua_round_trip("{b = 2, a = 1, c = {1}}"),
+    # Nesting: the 17th table down (depth 16) is nil; a cycle ends there too.
+    script(LUA_SHOW + "local r = {} for _, depth in ipairs({15, 16, 17, 20}) do "
+           "local t = 'leaf' for i = 1, depth do t = {t} end "
+           "r[#r + 1] = hex(cmsgpack.pack(t)) end return r"),
+    script(LUA_SHOW + "local t = {1} t[2] = t return hex(cmsgpack.pack(t))"),
+    script(LUA_SHOW + "local t = {} t.self = t return hex(cmsgpack.pack(t))"),
+    script(LUA_SHOW + "local t = {1} t[2] = t return hex(cmsgpack.pack(1, t, t))"),
+    # Several values: one concatenated string; unpack gives them all back.
+    lua_round_trip("1, 'two', {3}, nil, false, 0.25"),
+    lua_hex("cmsgpack.pack()"),
+    script(LUA_SHOW + "local t = {} for i = 1, 4001 do t[i] = i end "
+           "return hex(cmsgpack.pack(unpack(t)))"),
+    script(LUA_SHOW + "local t = {} for i = 1, 3000 do t[i] = i end "
+           "return redis.sha1hex(cmsgpack.pack(unpack(t)))"),
+    script(LUA_SHOW + "local t = {} for i = 1, 100 do t[i] = string.rep(string.char(i), 1000 + i) "
+           "end t.big = string.rep('z', 100000) local p = cmsgpack.pack(t, t, 'end') "
+           "return {#p, redis.sha1hex(p)}"),
+    # unpack: what Redis decodes, and what it refuses.
+    lua_show("cmsgpack.unpack('')"), lua_show("cmsgpack.unpack('\\1\\2\\3')"),
+    lua_show("cmsgpack.unpack('\\207\\255\\255\\255\\255\\255\\255\\255\\255')"),
+    lua_show("cmsgpack.unpack('\\207\\128\\0\\0\\0\\0\\0\\0\\0')"),
+    lua_show("cmsgpack.unpack('\\211\\128\\0\\0\\0\\0\\0\\0\\1')"),
+    lua_show("cmsgpack.unpack('\\206\\255\\255\\255\\255\\210\\128\\0\\0\\0')"),
+    lua_show("cmsgpack.unpack('\\205\\1\\0\\209\\255\\0\\204\\200\\208\\156')"),
+    lua_show("cmsgpack.unpack('\\202\\63\\128\\0\\0\\203\\63\\240\\0\\0\\0\\0\\0\\0')"),
+    lua_show("cmsgpack.unpack('\\217\\3abc\\218\\0\\2de\\219\\0\\0\\0\\1f\\161g')"),
+    lua_show("cmsgpack.unpack('\\220\\0\\2\\1\\2\\221\\0\\0\\0\\1\\3\\145\\4')"),
+    lua_show("cmsgpack.unpack('\\222\\0\\1\\1\\2\\223\\0\\0\\0\\1\\3\\4\\129\\161a\\192')"),
+    lua_show("cmsgpack.unpack('\\147\\192\\1\\192')"), lua_show("cmsgpack.unpack('\\224\\255')"),
+    lua_show("cmsgpack.unpack('\\196\\1a')"), lua_show("cmsgpack.unpack('\\197\\0\\1a')"),
+    lua_show("cmsgpack.unpack('\\199\\1\\1a')"), lua_show("cmsgpack.unpack('\\212\\1\\1')"),
+    lua_show("cmsgpack.unpack('\\193')"), lua_show("cmsgpack.unpack('\\1\\193')"),
+    lua_show("cmsgpack.unpack('\\205\\1')"), lua_show("cmsgpack.unpack('\\163ab')"),
+    lua_show("cmsgpack.unpack('\\219\\0\\0\\1\\0abc')"), lua_show("cmsgpack.unpack('\\147\\1')"),
+    lua_show("cmsgpack.unpack('\\221\\255\\255\\255\\255\\1')"),
+    lua_show("cmsgpack.unpack('\\129\\192\\1')"),
+    lua_show("cmsgpack.unpack('\\129\\203\\255\\248\\0\\0\\0\\0\\0\\0\\1')"),
+    lua_show("cmsgpack.unpack()"), lua_show("cmsgpack.unpack({})"), lua_show("cmsgpack.unpack(12)"),
+    lua_show("cmsgpack.unpack('\\1', 'ignored')"),
+    script("return #{cmsgpack.unpack(string.rep('\\1', 7000))}"),
+    script("return #{cmsgpack.unpack(string.rep('\\1', 8000))}"),
+    script("return #{cmsgpack.unpack(string.rep('\\145', 5000) .. '\\1')}"),
+    script("return #{cmsgpack.unpack(string.rep('\\129', 9000) .. '\\1')}"),
+    script("return #{cmsgpack.unpack(string.rep('\\145', 3000) .. '\\1')}"),
+    # unpack_one and unpack_limit: the next offset first (-1 at the end), then the values.
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}))"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 1)"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 5)"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 6)"),
+    lua_show("cmsgpack.unpack_one(cmsgpack.pack(1, 'two', {3}), 7)"),
+    lua_show("cmsgpack.unpack_one('\\1', -1)"), lua_show("cmsgpack.unpack_one('\\1\\2', 9)"),
+    lua_show("cmsgpack.unpack_one('\\1', 'x')"), lua_show("cmsgpack.unpack_one('')"),
+    lua_show("cmsgpack.unpack_one('\\1', 0.9)"), lua_show("cmsgpack.unpack_one()"),
+    lua_show("cmsgpack.unpack_one('\\1\\205', 1)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 2)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 2, 2)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 9)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 0)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 0, 1)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), -1)"),
+    lua_show("cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3, 4), 1, -2)"),
+    lua_show("cmsgpack.unpack_limit('abc')"), lua_show("cmsgpack.unpack_limit('\\1', 'x')"),
+    lua_show("cmsgpack.unpack_limit(nil, 1)"),
+    # The library table: what it holds, and that scripts cannot change it.
+    script("local k = {} for n in pairs(cmsgpack) do k[#k + 1] = n end table.sort(k) return k"),
+    script("return {cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, "
+           "cmsgpack._DESCRIPTION}"),
+    script("cmsgpack.pack = nil"), script("cmsgpack.x = 1"),
+    script("return cmsgpack.unpack(cmsgpack.pack(cjson.decode('[1,{\"a\":2.5}]')))[2].a * 2"),
+]
+
+
 # Each: a list of commands on one connection of a flushed server with an empty script cache.
 SCENARIOS = {
     "lua to reply": [
@@ -168,6 +383,8 @@ SCENARIOS = {
         ["EVALSHA_RO", "488952d80b8b3db1a5cd3a846af8367ef607d66e", "1", "s"],
         ["GET", "s"],
     ],
+    "struct": STRUCT_CASES,
+    "cmsgpack": CMSGPACK_CASES,
 }
 
 
