@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ordo/options.h"
+#include "util/integer_text.h"
 
 namespace ordo::server {
 
@@ -89,8 +90,6 @@ class RespParser {
 // for unbalanced quotes (or a closing quote not followed by a space).
 bool SplitInlineArguments(std::string_view line, std::vector<std::string>* args);
 
-// Parses a decimal int64 exactly as Redis's string2ll: optional '-', no '+', no spaces, no
-// leading zeros, at most 20 characters, no overflow.
-bool ParseInt64(std::string_view text, int64_t* value);
+// ParseInt64, Redis's string2ll, is util/integer_text.h's (included for the server's code).
 
 }  // namespace ordo::server
