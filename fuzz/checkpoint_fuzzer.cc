@@ -166,6 +166,7 @@ void Repair(std::string* checkpoint) {
     std::string_view fixed;
     if (!decoder.GetLengthPrefixed(&key) || !decoder.GetBytes(kEntryFixedBytes, &fixed)) break;
     index::IndexEntry entry;
+    entry.segment_id = 1;  // a string's entry (0 marks a collection, which Put refuses)
     entry.value_hash = DecodeFixed64(fixed.data() + 20);
     entry.expire_at_ms = static_cast<int64_t>(DecodeFixed64(fixed.data() + 12));
     // The digest depends on the key, the value hash and the expiry alone.

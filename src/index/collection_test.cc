@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "util/checksum.h"
 
@@ -140,6 +142,83 @@ TEST(CollectionTest, SetEncodingIsIntsetForIntegersUpTo512) {
   extremes.AddMember("-9223372036854775808");
   extremes.AddMember("9223372036854775807");
   EXPECT_EQ(extremes.EncodingName(), "intset");
+}
+
+// The index owns collections: their digest terms, totals, memory, and freeing on every path.
+TEST(IndexCollectionTest, TheIndexKeepsTotalsAndDigestsForCollections) {
+  Index index;
+  const std::string key = IndexKey(0, "h");
+  auto hash = std::make_unique<Collection>(KeyType::kHash);
+  hash->SetField("f", ElemRef::Inline("1"));
+  const StateDigest content = hash->content_digest();
+  index.PutCollection(key, std::move(hash), 0);
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(index.collections(), 1u);
+  EXPECT_EQ(index.digest(), CollectionEntryHash(key, KeyType::kHash, content, 0));
+  ASSERT_NE(index.FindCollection(key), nullptr);
+  EXPECT_EQ(index.FindCollection(key)->size(), 1u);
+  const uint64_t memory_one = index.MemoryBytes();
+
+  EXPECT_TRUE(
+      index.ChangeCollection(key, [](Collection& c) { c.SetField("g", ElemRef::Inline("2")); }));
+  EXPECT_EQ(index.FindCollection(key)->size(), 2u);
+  EXPECT_EQ(index.digest(), CollectionEntryHash(key, KeyType::kHash,
+                                                index.FindCollection(key)->content_digest(), 0));
+  EXPECT_GT(index.MemoryBytes(), memory_one);
+
+  // A string and a collection with the same key and "content" never share a term.
+  IndexEntry string_entry;
+  string_entry.segment_id = 1;
+  string_entry.value_offset = 64;
+  string_entry.value_bytes = 1;
+  string_entry.value_hash = 42;
+  index.Put(IndexKey(3, "s"), string_entry);
+  EXPECT_EQ(index.FindCollection(IndexKey(3, "s")), nullptr);
+  EXPECT_EQ(index.size_of(3), 1u);
+
+  // Removing the last element removes the key.
+  EXPECT_FALSE(index.ChangeCollection(key, [](Collection& c) {
+    c.RemoveField("f");
+    c.RemoveField("g");
+  }));
+  EXPECT_EQ(index.Find(key), nullptr);
+  EXPECT_EQ(index.collections(), 0u);
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(index.digest(), EntryHash(IndexKey(3, "s"), 42, 0));
+}
+
+TEST(IndexCollectionTest, EveryRemovalFreesThroughTheReclaimer) {
+  Index index;
+  std::vector<size_t> reclaimed;  // sizes of what was handed over
+  index.SetReclaimer([&](std::unique_ptr<Collection> c) { reclaimed.push_back(c->size()); });
+  auto make = [](int members) {
+    auto set = std::make_unique<Collection>(KeyType::kSet);
+    for (int i = 0; i < members; ++i) set->AddMember(std::to_string(i));
+    return set;
+  };
+  index.PutCollection(IndexKey(0, "a"), make(1), 0);
+  index.PutCollection(IndexKey(0, "a"), make(2), 0);  // replaces: the first is freed
+  EXPECT_EQ(reclaimed, std::vector<size_t>({1}));
+  IndexEntry string_entry;
+  string_entry.segment_id = 1;
+  string_entry.value_offset = 64;
+  index.Put(IndexKey(0, "a"), string_entry);  // a string over a set
+  EXPECT_EQ(reclaimed, std::vector<size_t>({1, 2}));
+  index.PutCollection(IndexKey(0, "b"), make(3), 1000);
+  EXPECT_EQ(index.keys_with_expiry(), 1u);
+  EXPECT_TRUE(index.Erase(IndexKey(0, "b")));
+  EXPECT_EQ(index.keys_with_expiry(), 0u);
+  index.PutCollection(IndexKey(2, "c"), make(4), 0);
+  index.PutCollection(IndexKey(2, "d"), make(5), 0);
+  index.PutCollection(IndexKey(5, "e"), make(6), 0);
+  index.ClearDatabase(2);
+  EXPECT_EQ(reclaimed, std::vector<size_t>({1, 2, 3, 4, 5}));
+  index.Clear();
+  EXPECT_EQ(reclaimed, std::vector<size_t>({1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(index.collections(), 0u);
+  EXPECT_EQ(index.MemoryBytes(), 0u);
+  // What is left when the index goes is freed by the index itself (ASan checks for leaks).
+  index.PutCollection(IndexKey(0, "z"), make(7), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <new>
 #include <string>
 
+#include "index/collection.h"
 #include "util/coding.h"
 
 namespace ordo::index {
@@ -75,11 +76,115 @@ StateDigest EntryHash(std::string_view index_key, uint64_t value_hash, int64_t e
   return StateDigest{hash.low64, hash.high64};
 }
 
+StateDigest CollectionEntryHash(std::string_view index_key, KeyType type,
+                                const StateDigest& content, int64_t expire_at_ms) {
+  char stack[256];
+  std::string heap;
+  const uint32_t db = DatabaseOf(index_key);
+  const std::string_view key = UserKeyOf(index_key);
+  assert(key.size() <= kKeyBytesMax);
+  const size_t total = 4 + key.size() + 25 + (db != 0 ? 4 : 0);
+  char* bytes = stack;
+  if (total > sizeof(stack)) {
+    heap.resize(total);
+    bytes = heap.data();
+  }
+  char* at = bytes;
+  EncodeFixed32(at, static_cast<uint32_t>(key.size()));
+  std::memcpy(at + 4, key.data(), key.size());
+  at += 4 + key.size();
+  *at++ = static_cast<char>(type);
+  EncodeFixed64(at, content.low);
+  EncodeFixed64(at + 8, content.high);
+  EncodeFixed64(at + 16, static_cast<uint64_t>(expire_at_ms));
+  at += 24;
+  if (db != 0) {
+    EncodeFixed32(at, db);
+    at += 4;
+  }
+  assert(static_cast<size_t>(at - bytes) == total);
+  const XXH128_hash_t hash = XXH3_128bits(bytes, total);
+  return StateDigest{hash.low64, hash.high64};
+}
+
+namespace {
+
+Collection* CollectionOf(const IndexEntry& entry) {
+  assert(IsCollection(entry));
+  const uint64_t address = entry.value_hash;
+  return reinterpret_cast<Collection*>(static_cast<uintptr_t>(address));
+}
+
+}  // namespace
+
+Index::~Index() {
+  reclaimer_ = nullptr;  // the database's reclaiming thread may be gone: free here
+  ReleaseAll();
+}
+
+StateDigest Index::TermOf(std::string_view key, const IndexEntry& entry) {
+  const int64_t expire_at_ms = entry.expire_at_ms;
+  if (!IsCollection(entry)) return EntryHash(key, entry.value_hash, expire_at_ms);
+  const Collection* collection = CollectionOf(entry);
+  return CollectionEntryHash(key, collection->type(), collection->content_digest(), expire_at_ms);
+}
+
+void Index::Release(const IndexEntry& entry) {
+  if (!IsCollection(entry)) return;
+  std::unique_ptr<Collection> collection(CollectionOf(entry));
+  assert(collections_ > 0 && collection_bytes_ >= collection->MemoryBytes());
+  collections_ -= 1;
+  collection_bytes_ -= collection->MemoryBytes();
+  if (reclaimer_) reclaimer_(std::move(collection));
+}
+
+void Index::ReleaseAll() {
+  if (collections_ == 0) return;
+  for (const auto& [key, entry] : map_) Release(entry);
+  assert(collections_ == 0 && collection_bytes_ == 0);
+}
+
+void Index::PutCollection(std::string_view key, std::unique_ptr<Collection> collection,
+                          int64_t expire_at_ms) {
+  assert(collection != nullptr && !collection->empty());
+  IndexEntry entry;
+  entry.segment_id = 0;
+  entry.value_offset = static_cast<uint32_t>(collection->type());
+  entry.value_bytes = 0;
+  entry.expire_at_ms = expire_at_ms;
+  collections_ += 1;
+  collection_bytes_ += collection->MemoryBytes();
+  entry.value_hash = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(collection.release()));
+  PutEntry(key, entry);
+}
+
+const Collection* Index::FindCollection(std::string_view key) const {
+  const IndexEntry* entry = Find(key);
+  return entry == nullptr || !IsCollection(*entry) ? nullptr : CollectionOf(*entry);
+}
+
+bool Index::ChangeCollection(std::string_view key, const std::function<void(Collection&)>& change) {
+  auto found = map_.find(key);
+  assert(found != map_.end() && IsCollection(found->second));
+  Collection* collection = CollectionOf(found->second);
+  Account(key, found->second, false);
+  const uint64_t bytes_before = collection->MemoryBytes();
+  change(*collection);
+  collection_bytes_ = collection_bytes_ - bytes_before + collection->MemoryBytes();
+  if (collection->empty()) {
+    Release(found->second);
+    map_.erase(found);
+    return false;
+  }
+  Account(key, found->second, true);
+  return true;
+}
+
 void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
   // A copy: emplace and make_pair take references, and the packed entry's 8-byte fields are
   // only 4-byte aligned (binding a reference to one is undefined behaviour; UBSan reports it).
   const int64_t expire_at_ms = entry.expire_at_ms;
-  const StateDigest hash = EntryHash(key, entry.value_hash, expire_at_ms);
+  const StateDigest hash = TermOf(key, entry);
   const uint32_t db = DatabaseOf(key);
   if (db >= by_database_.size()) by_database_.resize(db + 1);
   DatabaseTotals& totals = by_database_[db];
@@ -118,10 +223,17 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
 }
 
 void Index::Put(std::string_view key, const IndexEntry& entry) {
+  // A collection's entry is made by PutCollection only: its pointer is the index's to own.
+  assert(!IsCollection(entry));
+  PutEntry(key, entry);
+}
+
+void Index::PutEntry(std::string_view key, const IndexEntry& entry) {
   // One descent: lower_bound, then replace in place or insert with the position as hint.
   auto found = map_.lower_bound(key);
   if (found != map_.end() && found->first.view() == key) {
     Account(key, found->second, false);
+    Release(found->second);
     found->second = entry;
   } else {
     map_.emplace_hint(found, CompactKey(key), entry);
@@ -130,6 +242,7 @@ void Index::Put(std::string_view key, const IndexEntry& entry) {
 }
 
 void Index::PutLast(std::string_view key, const IndexEntry& entry) {
+  assert(!IsCollection(entry));
   assert(map_.empty() || std::prev(map_.end())->first.view() < key);
   map_.emplace_hint(map_.end(), CompactKey(key), entry);
   Account(key, entry, true);
@@ -139,11 +252,13 @@ bool Index::Erase(std::string_view key) {
   auto found = map_.find(key);
   if (found == map_.end()) return false;
   Account(key, found->second, false);
+  Release(found->second);
   map_.erase(found);
   return true;
 }
 
 void Index::Clear() {
+  ReleaseAll();
   map_.clear();
   digest_ = StateDigest{};
   keys_with_expiry_ = 0;
@@ -159,6 +274,7 @@ void Index::ClearDatabase(uint32_t db) {
   auto it = map_.lower_bound(first);
   while (it != map_.end() && DatabaseOf(it->first.view()) == db) {
     Account(it->first.view(), it->second, false);
+    Release(it->second);
     it = map_.erase(it);
   }
   assert(size_of(db) == 0 && digest_of(db) == StateDigest{});
@@ -180,7 +296,7 @@ uint64_t Index::MemoryBytes() const {
   // 48-byte slots in 1 KiB b-tree nodes (~20 a node: headers and child pointers add ~5%), plus
   // each heap key's bytes and its malloc header and rounding (~16 bytes).
   const uint64_t slot_bytes = sizeof(std::pair<const CompactKey, IndexEntry>);
-  return map_.size() * slot_bytes * 21 / 20 + heap_key_bytes_ + heap_keys_ * 16;
+  return map_.size() * slot_bytes * 21 / 20 + heap_key_bytes_ + heap_keys_ * 16 + collection_bytes_;
 }
 
 }  // namespace ordo::index

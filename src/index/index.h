@@ -27,6 +27,12 @@ namespace ordo::index {
 // Where a value lives. 28 bytes, 4-byte aligned (packed: with the 20-byte key a slot is 48
 // bytes, and keys of up to 19 bytes stay inline). Copy fields out; do not bind references to
 // the 8-byte ones.
+//
+// A key holding a collection (a hash or a set, collection.h) has segment_id 0 (segments start
+// at 1), its KeyType in value_offset, and in value_hash the address of its Collection, which
+// the Index owns: only the Index creates, replaces and frees such entries (PutCollection,
+// ChangeCollection, Put, Erase, Clear...), and a copy of the entry is valid only while the key
+// is unchanged.
 #pragma pack(push, 4)
 struct IndexEntry {
   uint32_t segment_id = 0;
@@ -37,6 +43,11 @@ struct IndexEntry {
 };
 #pragma pack(pop)
 static_assert(sizeof(IndexEntry) == 28 && alignof(IndexEntry) == 4);
+
+class Collection;
+enum class KeyType : uint8_t;
+
+inline bool IsCollection(const IndexEntry& entry) { return entry.segment_id == 0; }
 // The log's ids, offsets and sizes are wider on disk; these limits (log/format.h, ordo/options.h)
 // are what lets the index narrow them. The writers assert them and the decoders refuse beyond.
 static_assert(log::kSegmentIdMax <= UINT32_MAX, "IndexEntry::segment_id");
@@ -152,9 +163,20 @@ struct KeyLess {
 // (little-endian; `key` without the database prefix): database 0's entries hash as they did
 // before there were databases, so an older log's digests still hold.
 StateDigest EntryHash(std::string_view index_key, uint64_t value_hash, int64_t expire_at_ms);
+// The same for a key holding a collection (docs/FORMAT.md, "The state digest"):
+//   key_length u32 | key | type u8 | content_low u64 | content_high u64 | expire_at_ms i64
+//   [| db u32, in a database other than 0]
+StateDigest CollectionEntryHash(std::string_view index_key, KeyType type,
+                                const StateDigest& content, int64_t expire_at_ms);
 
 class Index {
  public:
+  Index() = default;
+  ~Index();
+  // The index owns its collections: no copies.
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+
   // absl::btree_map with 1 KiB nodes instead of its default 256 bytes: ~20 slots a node instead
   // of 5, so node headers and child pointers cost ~1 byte a key instead of ~8 (the index memory
   // target is 64 bytes a key plus the key). Same interface as absl::btree_map.
@@ -163,8 +185,22 @@ class Index {
           CompactKey, IndexEntry, KeyLess, std::allocator<std::pair<const CompactKey, IndexEntry>>,
           /*TargetNodeSize=*/1024, /*IsMulti=*/false>>>;
 
-  // Inserts or replaces.
+  // Inserts or replaces (a collection the key held is freed). `entry` is a string's.
   void Put(std::string_view key, const IndexEntry& entry);
+  // Inserts or replaces with a collection (not empty), which the index then owns.
+  void PutCollection(std::string_view key, std::unique_ptr<Collection> collection,
+                     int64_t expire_at_ms);
+  // The collection `key` holds; null if absent or a string.
+  const Collection* FindCollection(std::string_view key) const;
+  // Runs `change` on the collection `key` holds (which must be one), keeping the digest, the
+  // totals and the memory estimate right; a collection left empty is removed with its key.
+  // Returns whether the key still exists.
+  bool ChangeCollection(std::string_view key, const std::function<void(Collection&)>& change);
+  // Where freed collections go: by default they are destroyed at once; the database hands big
+  // ones to a background thread (Redis's lazyfree). Called with the index's lock held.
+  void SetReclaimer(std::function<void(std::unique_ptr<Collection>)> reclaimer) {
+    reclaimer_ = std::move(reclaimer);
+  }
   // Appends a key greater than every key present (checkpoint loading: sorted input).
   void PutLast(std::string_view key, const IndexEntry& entry);
   // Returns whether the key was present.
@@ -186,8 +222,10 @@ class Index {
   StateDigest digest_of(uint32_t db) const {
     return db < databases() ? by_database_[db].digest : StateDigest{};
   }
-  // Estimated bytes of memory: slots, node overhead, heap keys.
+  // Estimated bytes of memory: slots, node overhead, heap keys, collections.
   uint64_t MemoryBytes() const;
+  // Keys holding collections.
+  uint64_t collections() const { return collections_; }
 
   // Appends to `keys` up to `limit` keys whose expiry is at or before `now_ms`, soonest first.
   void CollectExpired(int64_t now_ms, size_t limit, std::vector<std::string>* keys) const;
@@ -198,6 +236,12 @@ class Index {
 
  private:
   void Account(std::string_view key, const IndexEntry& entry, bool add);
+  void PutEntry(std::string_view key, const IndexEntry& entry);
+  // The digest term of an entry, a string's or a collection's.
+  static StateDigest TermOf(std::string_view key, const IndexEntry& entry);
+  // Frees the collection a removed entry held (if any), through the reclaimer.
+  void Release(const IndexEntry& entry);
+  void ReleaseAll();
 
   struct DatabaseTotals {
     uint64_t keys = 0;
@@ -214,6 +258,9 @@ class Index {
   std::set<std::pair<int64_t, std::string>> expiry_order_;
   uint64_t heap_key_bytes_ = 0;
   uint64_t heap_keys_ = 0;  // keys longer than CompactKey::kInlineBytesMax
+  uint64_t collections_ = 0;
+  uint64_t collection_bytes_ = 0;  // Collection::MemoryBytes of every collection
+  std::function<void(std::unique_ptr<Collection>)> reclaimer_;
 };
 
 }  // namespace ordo::index
