@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "fmt/format.h"
+#include "index/collection.h"
 #include "io/atomic_file.h"
 #include "log/format.h"
 #include "util/checksum.h"
@@ -16,7 +17,11 @@ namespace {
 constexpr char kHeaderMagic[8] = {'O', 'R', 'D', 'O', 'I', 'D', 'X', '1'};
 constexpr char kTrailerMagic[8] = {'O', 'R', 'D', 'O', 'I', 'D', 'X', 'E'};
 // Version 2: each entry's key is the index key (the database's number in 2 bytes, then the
-// key). Version 1 (before databases) has the bare key, of database 0; it still loads.
+// key). Version 1 (before databases) has the bare key, of database 0; it still loads. Version
+// 3 adds a type byte to every entry, and collections (docs/FORMAT.md); it is written only for
+// an index holding a collection, so a database of strings keeps checkpoints that a build
+// before collections reads.
+constexpr uint32_t kCheckpointVersionCollections = 3;
 constexpr uint32_t kCheckpointVersion = 2;
 constexpr uint32_t kCheckpointVersionBareKeys = 1;
 constexpr uint64_t kEntryFixedBytes = 4 + 4 + 4 + 8 + 8;
@@ -37,9 +42,9 @@ std::string EncodeHeader(const CheckpointInfo& info) {
   assert(info.replay_segment_id >= 1 && info.replay_segment_id <= log::kSegmentIdMax);
   assert(info.replay_offset >= log::kSegmentHeaderBytes &&
          info.replay_offset <= log::kSegmentFileBytesMax);
-  assert(info.version == kCheckpointVersion);
+  assert(info.version == kCheckpointVersion || info.version == kCheckpointVersionCollections);
   std::string bytes(kHeaderMagic, sizeof(kHeaderMagic));
-  PutFixed32(&bytes, kCheckpointVersion);
+  PutFixed32(&bytes, info.version);
   PutFixed32(&bytes, kCheckpointHeaderBytes);
   bytes.append(info.database_id);
   PutFixed64(&bytes, info.lsn);
@@ -67,7 +72,8 @@ Status DecodeHeader(std::string_view bytes, const std::string& path, CheckpointI
     return Status::Corruption(path + " offset 88: checkpoint header checksum mismatch");
   }
   info->version = DecodeFixed32(bytes.data() + 8);
-  if (info->version != kCheckpointVersion && info->version != kCheckpointVersionBareKeys) {
+  if (info->version != kCheckpointVersion && info->version != kCheckpointVersionBareKeys &&
+      info->version != kCheckpointVersionCollections) {
     return Status::NotSupported(path + " offset 8: unknown checkpoint version");
   }
   info->database_id.assign(bytes.data() + 16, 16);
@@ -132,6 +138,96 @@ void EncodeEntry(std::string_view key, const IndexEntry& entry, uint64_t replay_
   PutFixed64(target, entry.value_hash);
 }
 
+// Version 3's collection entry, after its key and type byte (docs/FORMAT.md).
+void EncodeCollection(const Collection& collection, int64_t expire_at_ms, std::string* target) {
+  target->push_back(collection.big_encoding() ? 1 : 0);
+  PutFixed64(target, static_cast<uint64_t>(expire_at_ms));
+  PutVarint64(target, collection.size());
+  PutFixed64(target, collection.content_digest().low);
+  PutFixed64(target, collection.content_digest().high);
+  if (collection.type() == KeyType::kSet) {
+    for (const CompactKey& member : collection.members()) PutLengthPrefixed(target, member.view());
+    return;
+  }
+  for (const auto& [field, value] : collection.fields()) {
+    PutLengthPrefixed(target, field.view());
+    if (value.is_inline()) {
+      PutFixed32(target, 0);
+      target->push_back(static_cast<char>(value.inline_value().size()));
+      target->append(value.inline_value());
+    } else {
+      PutFixed32(target, value.segment_id());
+      PutFixed32(target, value.offset());
+      PutFixed32(target, value.value_bytes());
+      PutFixed64(target, value.value_hash());
+    }
+  }
+}
+
+// Decodes a collection entry (after its type byte) into a new Collection; empty on success,
+// else what is wrong. Elements must be strictly increasing and their digest the stated one.
+std::string DecodeCollection(Decoder* decoder, KeyType type, uint64_t replay_segment_id,
+                             std::unique_ptr<Collection>* out, int64_t* expire_at_ms) {
+  std::string_view fixed;
+  uint64_t count = 0;
+  if (!decoder->GetBytes(1 + 8, &fixed) || !decoder->GetVarint64(&count)) return "truncated";
+  const uint8_t flags = static_cast<uint8_t>(fixed[0]);
+  if (flags > 1) return fmt::format("unknown collection flags {}", flags);
+  *expire_at_ms = static_cast<int64_t>(DecodeFixed64(fixed.data() + 1));
+  if (*expire_at_ms < 0) return "negative expiry";
+  std::string_view digest_bytes;
+  if (!decoder->GetBytes(16, &digest_bytes)) return "truncated";
+  const StateDigest stated{DecodeFixed64(digest_bytes.data()),
+                           DecodeFixed64(digest_bytes.data() + 8)};
+  if (count == 0) return "a collection with no element";
+  auto collection = std::make_unique<Collection>(type);
+  std::string_view previous;
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view element;
+    if (!decoder->GetLengthPrefixed(&element)) return fmt::format("element {} truncated", i);
+    if (element.size() > kElementBytesMax) {
+      return fmt::format("element {} of {} bytes exceeds the limit of {}", i, element.size(),
+                         kElementBytesMax);
+    }
+    if (i > 0 && element <= previous) return fmt::format("element {} out of order", i);
+    previous = element;
+    if (type == KeyType::kSet) {
+      collection->AddMember(element);
+      continue;
+    }
+    std::string_view segment;
+    if (!decoder->GetBytes(4, &segment)) return fmt::format("element {} truncated", i);
+    const uint32_t segment_id = DecodeFixed32(segment.data());
+    if (segment_id == 0) {
+      std::string_view length;
+      std::string_view value;
+      if (!decoder->GetBytes(1, &length) ||
+          static_cast<uint8_t>(length[0]) > ElemRef::kInlineBytesMax ||
+          !decoder->GetBytes(static_cast<uint8_t>(length[0]), &value)) {
+        return fmt::format("element {}: bad inline value", i);
+      }
+      collection->SetField(element, ElemRef::Inline(value));
+      continue;
+    }
+    std::string_view rest;
+    if (!decoder->GetBytes(4 + 4 + 8, &rest)) return fmt::format("element {} truncated", i);
+    IndexEntry where;  // checked as a string's value is
+    where.segment_id = segment_id;
+    where.value_offset = DecodeFixed32(rest.data());
+    where.value_bytes = DecodeFixed32(rest.data() + 4);
+    const std::string out_of_range = EntryOutOfRange(IndexKey(0, ""), where, replay_segment_id);
+    if (!out_of_range.empty()) return fmt::format("element {}: {}", i, out_of_range);
+    collection->SetField(element, ElemRef::InLog(segment_id, where.value_offset, where.value_bytes,
+                                                 DecodeFixed64(rest.data() + 8)));
+  }
+  if (!(collection->content_digest() == stated)) {
+    return "collection digest does not match its elements";
+  }
+  collection->set_big_encoding(flags & 1);
+  *out = std::move(collection);
+  return {};
+}
+
 }  // namespace
 
 std::string CheckpointFileName(uint64_t lsn) { return NumberedFileName(lsn, ".idx"); }
@@ -142,7 +238,7 @@ bool ParseCheckpointFileName(std::string_view name, uint64_t* lsn) {
 
 Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const Index& index,
                        CheckpointInfo info) {
-  info.version = kCheckpointVersion;
+  info.version = index.collections() > 0 ? kCheckpointVersionCollections : kCheckpointVersion;
   info.entry_count = index.size();
   info.digest = index.digest();
   if (info.created_time_ms == 0) info.created_time_ms = WallMillis();
@@ -154,7 +250,25 @@ Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const
   std::string chunk;
   chunk.reserve(kWriteChunkBytes + kIndexKeyBytesMax + 64);
   for (const auto& [key, entry] : index) {
-    EncodeEntry(key.view(), entry, info.replay_segment_id, &chunk);
+    if (info.version == kCheckpointVersionCollections) {
+      const Collection* collection = index.FindCollection(key.view());
+      if (collection != nullptr) {
+        PutLengthPrefixed(&chunk, key.view());
+        chunk.push_back(static_cast<char>(collection->type()));
+        const int64_t expire_at_ms = entry.expire_at_ms;
+        EncodeCollection(*collection, expire_at_ms, &chunk);
+      } else {
+        // A string: the type byte goes between the key and the fixed fields.
+        std::string one;
+        EncodeEntry(key.view(), entry, info.replay_segment_id, &one);
+        const size_t key_bytes = one.size() - kEntryFixedBytes;
+        chunk.append(one, 0, key_bytes);
+        chunk.push_back(static_cast<char>(KeyType::kString));
+        chunk.append(one, key_bytes, std::string::npos);
+      }
+    } else {
+      EncodeEntry(key.view(), entry, info.replay_segment_id, &chunk);
+    }
     if (chunk.size() >= kWriteChunkBytes) {
       checksum.Update(chunk);
       ORDO_RETURN_IF_ERROR(file->Append(chunk));
@@ -203,13 +317,40 @@ Status LoadCheckpoint(FileSystem* fs, const std::string& path, const std::string
     const uint64_t entry_at = kCheckpointHeaderBytes + entries.size() - decoder.remaining();
     std::string_view key;
     std::string_view fixed;
-    if (!decoder.GetLengthPrefixed(&key) || !decoder.GetBytes(kEntryFixedBytes, &fixed)) {
+    if (!decoder.GetLengthPrefixed(&key)) {
       return fail(Status::Corruption(fmt::format("{}: entry {} truncated", path, i)));
     }
     if (i > 0 && key <= previous_key) {
       return fail(Status::Corruption(fmt::format("{}: entry {} out of key order", path, i)));
     }
     previous_key = key;
+    if (info->version == kCheckpointVersionCollections) {
+      std::string_view type;
+      if (!decoder.GetBytes(1, &type) || static_cast<uint8_t>(type[0]) > 2) {
+        return fail(Status::Corruption(
+            fmt::format("{} offset {}: entry {}: truncated or unknown type", path, entry_at, i)));
+      }
+      if (type[0] != static_cast<char>(KeyType::kString)) {
+        if (key.size() < kDatabasePrefixBytes || key.size() > kIndexKeyBytesMax) {
+          return fail(Status::Corruption(fmt::format(
+              "{} offset {}: entry {}: index key of {} bytes", path, entry_at, i, key.size())));
+        }
+        std::unique_ptr<Collection> collection;
+        int64_t expire_at_ms = 0;
+        const std::string wrong =
+            DecodeCollection(&decoder, static_cast<KeyType>(type[0]), info->replay_segment_id,
+                             &collection, &expire_at_ms);
+        if (!wrong.empty()) {
+          return fail(Status::Corruption(
+              fmt::format("{} offset {}: entry {}: {}", path, entry_at, i, wrong)));
+        }
+        index->PutCollection(key, std::move(collection), expire_at_ms);
+        continue;
+      }
+    }
+    if (!decoder.GetBytes(kEntryFixedBytes, &fixed)) {
+      return fail(Status::Corruption(fmt::format("{}: entry {} truncated", path, i)));
+    }
     std::string prefixed;  // a version-1 entry's key is database 0's
     if (info->version == kCheckpointVersionBareKeys) {
       if (key.size() > kKeyBytesMax) {

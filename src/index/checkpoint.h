@@ -9,7 +9,8 @@
 //   entries, in key order: key_length varint | key | segment_id u32 | value_offset u32 |
 //                          value_bytes u32 | expire_at_ms i64 | value_hash u64
 //   (version 2: key is the index key, the database's number in 2 bytes then the key; version 1,
-//   which still loads: the key of database 0)
+//   which still loads: the key of database 0; version 3, written only for an index holding a
+//   collection: a type byte after the key, and a collection's elements, docs/FORMAT.md)
 //   trailer (24 bytes): entry_count u64 | entries_checksum u64 | magic "ORDOIDXE"
 // Published atomically: written to "<lsn>.idx.tmp", fsynced, renamed, directory fsynced.
 #pragma once

@@ -11,8 +11,10 @@
 #include <string>
 
 #include "index/checkpoint.h"
+#include "index/collection.h"
 #include "io/memory_file_system.h"
 #include "tests/test_util.h"
+#include "util/checksum.h"
 #include "util/coding.h"
 
 namespace ordo::index {
@@ -236,6 +238,84 @@ TEST(CheckpointTest, AWrittenCheckpointLoadsTheSameIndex) {
   Index other;
   EXPECT_FALSE(LoadCheckpoint(&fs, path, std::string(16, '\x01'), &other, &read).ok());
   EXPECT_EQ(other.size(), 0u);
+}
+
+// Version 3: an index holding collections is written with them, and loads back the same; one of
+// strings only stays version 2, readable by a build before collections.
+TEST(CheckpointTest, CollectionsAreWrittenAsVersion3AndLoadBackTheSame) {
+  MemoryFileSystem fs;
+  Index index;
+  for (uint64_t n = 0; n < 50; ++n) index.Put(IndexKey(0, "s" + std::to_string(n)), EntryFor(n));
+  CheckpointInfo info;
+  info.database_id = std::string(16, '\x5a');
+  info.lsn = 10;
+  info.replay_segment_id = 7;
+  info.replay_offset = 4096;
+  ASSERT_OK(WriteCheckpoint(&fs, "index", index, info));
+  CheckpointInfo read;
+  Index strings;
+  ASSERT_OK(
+      LoadCheckpoint(&fs, "index/" + CheckpointFileName(10), info.database_id, &strings, &read));
+  EXPECT_EQ(read.version, 2u);
+
+  auto hash = std::make_unique<Collection>(KeyType::kHash);
+  for (int i = 0; i < 200; ++i) {
+    const std::string field = "field" + std::to_string(i) + std::string(i % 30, 'f');
+    hash->SetField(field, i % 2 ? ElemRef::Inline(std::to_string(i))
+                                : ElemRef::InLog(1 + i % 7, 64 + i, 100, 1000 + i));
+  }
+  const bool hash_big = hash->big_encoding();
+  index.PutCollection(IndexKey(0, "h"), std::move(hash), 1700000000000);
+  auto small = std::make_unique<Collection>(KeyType::kHash);
+  small->SetField("", ElemRef::Inline(""));
+  index.PutCollection(IndexKey(4, "small"), std::move(small), 0);
+  auto set = std::make_unique<Collection>(KeyType::kSet);
+  for (int i = 0; i < 100; ++i) set->AddMember(std::to_string(i * 7));
+  index.PutCollection(IndexKey(2, "set"), std::move(set), 0);
+  info.lsn = 11;
+  ASSERT_OK(WriteCheckpoint(&fs, "index", index, info));
+  const std::string path = "index/" + CheckpointFileName(11);
+  Index loaded;
+  ASSERT_OK(LoadCheckpoint(&fs, path, info.database_id, &loaded, &read));
+  EXPECT_EQ(read.version, 3u);
+  EXPECT_EQ(loaded.size(), index.size());
+  EXPECT_EQ(loaded.collections(), 3u);
+  EXPECT_EQ(loaded.digest(), index.digest());
+  EXPECT_EQ(loaded.digest_of(2), index.digest_of(2));
+  EXPECT_EQ(loaded.keys_with_expiry(), 1u);
+  EXPECT_EQ(loaded.MemoryBytes(), index.MemoryBytes());
+  const Collection* h = loaded.FindCollection(IndexKey(0, "h"));
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->size(), 200u);
+  EXPECT_EQ(h->big_encoding(), hash_big);
+  EXPECT_EQ(h->EncodingName(), "hashtable");
+  ASSERT_NE(h->FindField("field1f"), nullptr);
+  EXPECT_EQ(h->FindField("field1f")->inline_value(), "1");
+  EXPECT_EQ(*h->FindField("field2ff"), ElemRef::InLog(3, 66, 100, 1002));
+  EXPECT_EQ(loaded.FindCollection(IndexKey(2, "set"))->EncodingName(), "intset");
+  EXPECT_EQ(loaded.FindCollection(IndexKey(4, "small"))->FindField("")->inline_value(), "");
+
+  // A collection element changed (its bytes, with every checksum made right again) is refused:
+  // its digest no longer matches. The first "\x02" "21" is the inline value "21" of the hash's
+  // field 21 (its length byte, then the bytes), which becomes "22".
+  Result<std::string> read_bytes = ReadFileToString(&fs, path);
+  ASSERT_TRUE(read_bytes.ok());
+  std::string bytes = *read_bytes;
+  const size_t at = bytes.find("\x02\x32\x31");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 2] = '2';
+  const size_t trailer_at = bytes.size() - kCheckpointTrailerBytes;
+  EncodeFixed64(bytes.data() + trailer_at + 8,
+                Checksum64(std::string_view(bytes).substr(kCheckpointHeaderBytes,
+                                                          trailer_at - kCheckpointHeaderBytes)));
+  ASSERT_OK(WriteFileAtomically(&fs, path, bytes));
+  Index damaged;
+  const Status status = LoadCheckpoint(&fs, path, info.database_id, &damaged, &read);
+  EXPECT_TRUE(status.IsCorruption()) << status.ToString();
+  EXPECT_NE(status.ToString().find("collection digest does not match"), std::string::npos)
+      << status.ToString();
+  EXPECT_EQ(damaged.size(), 0u);
+  EXPECT_EQ(damaged.collections(), 0u);
 }
 
 }  // namespace
