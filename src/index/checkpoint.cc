@@ -1,6 +1,7 @@
 #include "index/checkpoint.h"
 
 #include <cstring>
+#include <functional>
 
 #include "fmt/format.h"
 #include "index/collection.h"
@@ -115,6 +116,7 @@ std::string EntryOutOfRange(std::string_view key, const IndexEntry& entry,
     return fmt::format("segment id {} outside [1, {}] (the replay segment)", segment_id,
                        replay_segment_id);
   }
+  if (entry.expire_at_ms < 0) return "negative expiry";
   if (value_bytes > kValueBytesMax) {
     return fmt::format("value of {} bytes exceeds the limit of {}", value_bytes, kValueBytesMax);
   }
@@ -126,11 +128,13 @@ std::string EntryOutOfRange(std::string_view key, const IndexEntry& entry,
   return {};
 }
 
+// A string's entry; version 3 has its type byte between the key and the fixed fields.
 void EncodeEntry(std::string_view key, const IndexEntry& entry, uint64_t replay_segment_id,
-                 std::string* target) {
+                 bool with_type, std::string* target) {
   // LoadCheckpoint refuses what does not fit; the index never holds it.
   assert(EntryOutOfRange(key, entry, replay_segment_id).empty());
   PutLengthPrefixed(target, key);
+  if (with_type) target->push_back(static_cast<char>(KeyType::kString));
   PutFixed32(target, entry.segment_id);
   PutFixed32(target, entry.value_offset);
   PutFixed32(target, entry.value_bytes);
@@ -138,16 +142,23 @@ void EncodeEntry(std::string_view key, const IndexEntry& entry, uint64_t replay_
   PutFixed64(target, entry.value_hash);
 }
 
-// Version 3's collection entry, after its key and type byte (docs/FORMAT.md).
-void EncodeCollection(const Collection& collection, int64_t expire_at_ms, std::string* target) {
+// Version 3's collection entry (docs/FORMAT.md). `flush` is called between elements, so a
+// collection of millions of elements is written in chunks, not built whole in memory.
+Status EncodeCollection(std::string_view key, const Collection& collection, int64_t expire_at_ms,
+                        std::string* target, const std::function<Status()>& flush) {
+  PutLengthPrefixed(target, key);
+  target->push_back(static_cast<char>(collection.type()));
   target->push_back(collection.big_encoding() ? 1 : 0);
   PutFixed64(target, static_cast<uint64_t>(expire_at_ms));
   PutVarint64(target, collection.size());
   PutFixed64(target, collection.content_digest().low);
   PutFixed64(target, collection.content_digest().high);
   if (collection.type() == KeyType::kSet) {
-    for (const CompactKey& member : collection.members()) PutLengthPrefixed(target, member.view());
-    return;
+    for (const CompactKey& member : collection.members()) {
+      PutLengthPrefixed(target, member.view());
+      ORDO_RETURN_IF_ERROR(flush());
+    }
+    return Status::Ok();
   }
   for (const auto& [field, value] : collection.fields()) {
     PutLengthPrefixed(target, field.view());
@@ -161,7 +172,9 @@ void EncodeCollection(const Collection& collection, int64_t expire_at_ms, std::s
       PutFixed32(target, value.value_bytes());
       PutFixed64(target, value.value_hash());
     }
+    ORDO_RETURN_IF_ERROR(flush());
   }
+  return Status::Ok();
 }
 
 // Decodes a collection entry (after its type byte) into a new Collection; empty on success,
@@ -223,6 +236,11 @@ std::string DecodeCollection(Decoder* decoder, KeyType type, uint64_t replay_seg
   if (!(collection->content_digest() == stated)) {
     return "collection digest does not match its elements";
   }
+  // The flag can only say the big encoding where the elements do not force it: a small one
+  // they cannot have (a set of words as "intset") is a lie no writer tells.
+  if (!(flags & 1) && collection->big_encoding()) {
+    return "collection flags claim a small encoding its elements cannot have";
+  }
   collection->set_big_encoding(flags & 1);
   *out = std::move(collection);
   return {};
@@ -249,31 +267,25 @@ Status WriteCheckpoint(FileSystem* fs, const std::string& index_directory, const
   StreamingChecksum checksum;
   std::string chunk;
   chunk.reserve(kWriteChunkBytes + kIndexKeyBytesMax + 64);
+  // Hands full chunks to the file (and the checksum) as the entries are encoded.
+  auto flush = [&]() -> Status {
+    if (chunk.size() < kWriteChunkBytes) return Status::Ok();
+    checksum.Update(chunk);
+    ORDO_RETURN_IF_ERROR(file->Append(chunk));
+    chunk.clear();
+    return Status::Ok();
+  };
+  const bool with_types = info.version == kCheckpointVersionCollections;
   for (const auto& [key, entry] : index) {
-    if (info.version == kCheckpointVersionCollections) {
-      const Collection* collection = index.FindCollection(key.view());
-      if (collection != nullptr) {
-        PutLengthPrefixed(&chunk, key.view());
-        chunk.push_back(static_cast<char>(collection->type()));
-        const int64_t expire_at_ms = entry.expire_at_ms;
-        EncodeCollection(*collection, expire_at_ms, &chunk);
-      } else {
-        // A string: the type byte goes between the key and the fixed fields.
-        std::string one;
-        EncodeEntry(key.view(), entry, info.replay_segment_id, &one);
-        const size_t key_bytes = one.size() - kEntryFixedBytes;
-        chunk.append(one, 0, key_bytes);
-        chunk.push_back(static_cast<char>(KeyType::kString));
-        chunk.append(one, key_bytes, std::string::npos);
-      }
+    if (IsCollection(entry)) {
+      assert(with_types);
+      const int64_t expire_at_ms = entry.expire_at_ms;
+      ORDO_RETURN_IF_ERROR(
+          EncodeCollection(key.view(), *Index::CollectionIn(entry), expire_at_ms, &chunk, flush));
     } else {
-      EncodeEntry(key.view(), entry, info.replay_segment_id, &chunk);
+      EncodeEntry(key.view(), entry, info.replay_segment_id, with_types, &chunk);
     }
-    if (chunk.size() >= kWriteChunkBytes) {
-      checksum.Update(chunk);
-      ORDO_RETURN_IF_ERROR(file->Append(chunk));
-      chunk.clear();
-    }
+    ORDO_RETURN_IF_ERROR(flush());
   }
   checksum.Update(chunk);
   PutFixed64(&chunk, info.entry_count);

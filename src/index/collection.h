@@ -99,7 +99,11 @@ class Collection {
 
   // Redis 7.0's OBJECT ENCODING for this collection. Redis converts a small encoding to the
   // big one once a threshold is passed and never back (until a restart rebuilds the key), so
-  // this is a state of the collection, kept in checkpoints, not a function of its contents:
+  // this is a state of the collection, kept in checkpoints, not a function of its contents.
+  // One exception: SPOP with a count that leaves less than a fifth of it (spopWithCountCommand,
+  // its third case) builds a new set from the members that stay, which may be an intset again;
+  // the command must log that as the key's deletion and the remaining members' addition, so
+  // that replay builds the same new set.
   //   hash: "listpack" until it has more than 128 fields or a field or value of more than 64
   //         bytes (hash-max-listpack-entries / -value), then "hashtable";
   //   set:  "intset" while every member is an integer (Redis's string2ll) and there are at

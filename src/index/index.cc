@@ -152,10 +152,12 @@ void Index::PutCollection(std::string_view key, std::unique_ptr<Collection> coll
   entry.value_offset = static_cast<uint32_t>(collection->type());
   entry.value_bytes = 0;
   entry.expire_at_ms = expire_at_ms;
-  collections_ += 1;
-  collection_bytes_ += collection->MemoryBytes();
-  entry.value_hash = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(collection.release()));
+  entry.value_hash = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(collection.get()));
+  const uint64_t bytes = collection->MemoryBytes();
   PutEntry(key, entry);
+  collection.release();  // the map's now: counted from here on
+  collections_ += 1;
+  collection_bytes_ += bytes;
 }
 
 const Collection* Index::FindCollection(std::string_view key) const {
@@ -163,36 +165,64 @@ const Collection* Index::FindCollection(std::string_view key) const {
   return entry == nullptr || !IsCollection(*entry) ? nullptr : CollectionOf(*entry);
 }
 
+const Collection* Index::CollectionIn(const IndexEntry& entry) { return CollectionOf(entry); }
+
+StateDigest Index::EntryTerm(std::string_view key, const IndexEntry& entry) {
+  return TermOf(key, entry);
+}
+
 bool Index::ChangeCollection(std::string_view key, const std::function<void(Collection&)>& change) {
   auto found = map_.find(key);
   assert(found != map_.end() && IsCollection(found->second));
   Collection* collection = CollectionOf(found->second);
-  Account(key, found->second, false);
+  // Only the digest term moves (the key, its expiry and its counts stay), and nothing is
+  // accounted until the change is done: if it throws, the totals still match the map.
+  const StateDigest before = TermOf(key, found->second);
   const uint64_t bytes_before = collection->MemoryBytes();
   change(*collection);
   collection_bytes_ = collection_bytes_ - bytes_before + collection->MemoryBytes();
+  const uint32_t db = DatabaseOf(key);
+  AdjustDigest(db, before, false);
   if (collection->empty()) {
+    // The term is out already; the key's other totals go now (TermOf is not read again).
+    AccountKey(key, found->second, false);
     Release(found->second);
     map_.erase(found);
     return false;
   }
-  Account(key, found->second, true);
+  AdjustDigest(db, TermOf(key, found->second), true);
   return true;
 }
 
+void Index::AdjustDigest(uint32_t db, const StateDigest& term, bool add) {
+  if (db >= by_database_.size()) by_database_.resize(db + 1);
+  DatabaseTotals& totals = by_database_[db];
+  if (add) {
+    digest_.low += term.low;
+    digest_.high += term.high;
+    totals.digest.low += term.low;
+    totals.digest.high += term.high;
+  } else {
+    digest_.low -= term.low;
+    digest_.high -= term.high;
+    totals.digest.low -= term.low;
+    totals.digest.high -= term.high;
+  }
+}
+
 void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
+  AdjustDigest(DatabaseOf(key), TermOf(key, entry), add);
+  AccountKey(key, entry, add);
+}
+
+void Index::AccountKey(std::string_view key, const IndexEntry& entry, bool add) {
   // A copy: emplace and make_pair take references, and the packed entry's 8-byte fields are
   // only 4-byte aligned (binding a reference to one is undefined behaviour; UBSan reports it).
   const int64_t expire_at_ms = entry.expire_at_ms;
-  const StateDigest hash = TermOf(key, entry);
   const uint32_t db = DatabaseOf(key);
   if (db >= by_database_.size()) by_database_.resize(db + 1);
   DatabaseTotals& totals = by_database_[db];
   if (add) {
-    digest_.low += hash.low;
-    digest_.high += hash.high;
-    totals.digest.low += hash.low;
-    totals.digest.high += hash.high;
     ++totals.keys;
     if (expire_at_ms != 0) {
       ++keys_with_expiry_;
@@ -204,10 +234,6 @@ void Index::Account(std::string_view key, const IndexEntry& entry, bool add) {
       ++heap_keys_;
     }
   } else {
-    digest_.low -= hash.low;
-    digest_.high -= hash.high;
-    totals.digest.low -= hash.low;
-    totals.digest.high -= hash.high;
     assert(totals.keys > 0);
     --totals.keys;
     if (expire_at_ms != 0) {

@@ -190,11 +190,17 @@ class Index {
   // Inserts or replaces with a collection (not empty), which the index then owns.
   void PutCollection(std::string_view key, std::unique_ptr<Collection> collection,
                      int64_t expire_at_ms);
-  // The collection `key` holds; null if absent or a string.
+  // The collection `key` holds; null if absent or a string. The pointer is valid until the
+  // key changes (any Put, Erase, Clear, or a ChangeCollection that empties it): a reader holds
+  // the index's lock while it uses it, and never copies an entry to read it after.
   const Collection* FindCollection(std::string_view key) const;
+  // The same from an entry of this index that IsCollection.
+  static const Collection* CollectionIn(const IndexEntry& entry);
+  // An entry's digest term, a string's (EntryHash) or a collection's (CollectionEntryHash).
+  static StateDigest EntryTerm(std::string_view key, const IndexEntry& entry);
   // Runs `change` on the collection `key` holds (which must be one), keeping the digest, the
   // totals and the memory estimate right; a collection left empty is removed with its key.
-  // Returns whether the key still exists.
+  // Returns whether the key still exists. `change` must not call the index.
   bool ChangeCollection(std::string_view key, const std::function<void(Collection&)>& change);
   // Where freed collections go: by default they are destroyed at once; the database hands big
   // ones to a background thread (Redis's lazyfree). Called with the index's lock held.
@@ -235,7 +241,11 @@ class Index {
   Map::const_iterator end() const { return map_.end(); }
 
  private:
+  // An entry's whole accounting: its digest term (AdjustDigest) and its key's totals, expiry
+  // order and heap bytes (AccountKey).
   void Account(std::string_view key, const IndexEntry& entry, bool add);
+  void AccountKey(std::string_view key, const IndexEntry& entry, bool add);
+  void AdjustDigest(uint32_t db, const StateDigest& term, bool add);
   void PutEntry(std::string_view key, const IndexEntry& entry);
   // The digest term of an entry, a string's or a collection's.
   static StateDigest TermOf(std::string_view key, const IndexEntry& entry);

@@ -318,5 +318,160 @@ TEST(CheckpointTest, CollectionsAreWrittenAsVersion3AndLoadBackTheSame) {
   EXPECT_EQ(damaged.collections(), 0u);
 }
 
+// The digest terms against bytes laid out by hand from docs/FORMAT.md, so the code and the
+// document cannot drift apart together.
+TEST(CollectionDigestTest, TermsAreTheDocumentedBytes) {
+  auto xxh128 = [](const std::string& bytes) {
+    const XXH128_hash_t hash = XXH3_128bits(bytes.data(), bytes.size());
+    return StateDigest{hash.low64, hash.high64};
+  };
+  std::string field_bytes;
+  PutFixed32(&field_bytes, 3);
+  field_bytes += "abc";
+  PutFixed64(&field_bytes, 0x1122334455667788u);
+  EXPECT_EQ(Collection::FieldHash("abc", 0x1122334455667788u), xxh128(field_bytes));
+  std::string member_bytes;
+  PutFixed32(&member_bytes, 2);
+  member_bytes += "xy";
+  EXPECT_EQ(Collection::MemberHash("xy"), xxh128(member_bytes));
+  const StateDigest content{0x0102030405060708u, 0x1112131415161718u};
+  for (uint32_t db : {0u, 9u}) {
+    std::string term_bytes;
+    PutFixed32(&term_bytes, 1);
+    term_bytes += "k";
+    term_bytes.push_back(2);  // a set
+    PutFixed64(&term_bytes, content.low);
+    PutFixed64(&term_bytes, content.high);
+    PutFixed64(&term_bytes, 1234);
+    if (db != 0) PutFixed32(&term_bytes, db);
+    EXPECT_EQ(CollectionEntryHash(IndexKey(db, "k"), KeyType::kSet, content, 1234),
+              xxh128(term_bytes));
+  }
+}
+
+TEST(IndexCollectionTest, ChangingACollectionKeepsItsExpiry) {
+  Index index;
+  auto set = std::make_unique<Collection>(KeyType::kSet);
+  set->AddMember("a");
+  index.PutCollection(IndexKey(1, "s"), std::move(set), 5000);
+  EXPECT_EQ(index.keys_with_expiry_of(1), 1u);
+  index.ChangeCollection(IndexKey(1, "s"), [](Collection& c) { c.AddMember("b"); });
+  EXPECT_EQ(index.keys_with_expiry_of(1), 1u);
+  std::vector<std::string> due;
+  index.CollectExpired(6000, 10, &due);
+  EXPECT_EQ(due, std::vector<std::string>({IndexKey(1, "s")}));
+  EXPECT_EQ(index.digest_of(1),
+            CollectionEntryHash(IndexKey(1, "s"), KeyType::kSet,
+                                index.FindCollection(IndexKey(1, "s"))->content_digest(), 5000));
+  index.ChangeCollection(IndexKey(1, "s"), [](Collection& c) {
+    c.RemoveMember("a");
+    c.RemoveMember("b");
+  });
+  EXPECT_EQ(index.keys_with_expiry(), 0u);
+  EXPECT_EQ(index.size(), 0u);
+  EXPECT_EQ(index.digest(), StateDigest{});
+  due.clear();
+  index.CollectExpired(6000, 10, &due);
+  EXPECT_TRUE(due.empty());
+}
+
+// Hostile version-3 entries, each in a file whose checksums are right: each is refused with
+// Corruption and leaves the index empty.
+TEST(CheckpointTest, DamagedVersion3EntriesAreRefused) {
+  MemoryFileSystem fs;
+  const std::string database_id(16, '\x5a');
+  auto file_with = [&](const std::string& body, uint64_t count) {
+    std::string bytes("ORDOIDX1", 8);
+    PutFixed32(&bytes, 3);
+    PutFixed32(&bytes, kCheckpointHeaderBytes);
+    bytes.append(database_id);
+    PutFixed64(&bytes, 10);    // lsn
+    PutFixed64(&bytes, 3);     // replay segment
+    PutFixed64(&bytes, 4096);  // replay offset
+    PutFixed64(&bytes, count);
+    PutFixed64(&bytes, 0);  // digest (the entries are refused before it is compared)
+    PutFixed64(&bytes, 0);
+    PutFixed64(&bytes, 1);  // created
+    PutFixed64(&bytes, Checksum64(bytes));
+    bytes += body;
+    PutFixed64(&bytes, count);
+    PutFixed64(&bytes, Checksum64(body));
+    bytes.append("ORDOIDXE", 8);
+    return bytes;
+  };
+  // A collection's head: key, type, flags, expiry, count, digest (zero: refused before).
+  auto head = [](const std::string& key, char type, char flags, int64_t expire, uint64_t count) {
+    std::string body;
+    PutLengthPrefixed(&body, IndexKey(0, key));
+    body.push_back(type);
+    body.push_back(flags);
+    PutFixed64(&body, static_cast<uint64_t>(expire));
+    PutVarint64(&body, count);
+    PutFixed64(&body, 0);
+    PutFixed64(&body, 0);
+    return body;
+  };
+  std::string inline16 = head("h", 1, 1, 0, 1);
+  PutLengthPrefixed(&inline16, "f");
+  PutFixed32(&inline16, 0);
+  inline16.push_back(16);
+  inline16 += std::string(16, 'v');
+  std::string beyond_replay = head("h", 1, 1, 0, 1);
+  PutLengthPrefixed(&beyond_replay, "f");
+  PutFixed32(&beyond_replay, 4);  // the replay segment is 3
+  PutFixed32(&beyond_replay, 100);
+  PutFixed32(&beyond_replay, 10);
+  PutFixed64(&beyond_replay, 7);
+  std::string out_of_order = head("s", 2, 1, 0, 2);
+  PutLengthPrefixed(&out_of_order, "b");
+  PutLengthPrefixed(&out_of_order, "a");
+  std::string string_segment0;
+  PutLengthPrefixed(&string_segment0, IndexKey(0, "x"));
+  string_segment0.push_back(0);
+  PutFixed32(&string_segment0, 0);  // segment 0 would be a collection's pointer
+  PutFixed32(&string_segment0, 100);
+  PutFixed32(&string_segment0, 10);
+  PutFixed64(&string_segment0, 0);
+  PutFixed64(&string_segment0, 7);
+  // With its true digest, so that only the flags are wrong.
+  std::string words_as_intset;
+  PutLengthPrefixed(&words_as_intset, IndexKey(0, "s"));
+  words_as_intset.push_back(2);
+  words_as_intset.push_back(0);
+  PutFixed64(&words_as_intset, 0);
+  PutVarint64(&words_as_intset, 1);
+  PutFixed64(&words_as_intset, Collection::MemberHash("word").low);
+  PutFixed64(&words_as_intset, Collection::MemberHash("word").high);
+  PutLengthPrefixed(&words_as_intset, "word");
+  std::string one_member = head("s", 2, 1, 0, 1);
+  PutLengthPrefixed(&one_member, "m");
+  const std::pair<std::string, std::string> cases[] = {
+      {"type 3", head("t", 3, 0, 0, 1) + std::string("\x01m", 2)},
+      {"flags 2", head("s", 2, 2, 0, 1) + std::string("\x01m", 2)},
+      {"count 0", head("s", 2, 1, 0, 0)},
+      {"negative expiry", head("s", 2, 1, -5, 1) + std::string("\x01m", 2)},
+      {"an inline value of 16 bytes", inline16},
+      {"a value past the replay segment", beyond_replay},
+      {"elements out of order", out_of_order},
+      {"a string entry naming segment 0", string_segment0},
+      {"a set of words claiming intset", words_as_intset},
+      {"more elements than bytes", head("s", 2, 1, 0, 1000000)},
+      {"bytes after the last entry", one_member + "zz"},
+  };
+  for (const auto& [what, body] : cases) {
+    const std::string path = "index/" + CheckpointFileName(10);
+    ASSERT_OK(WriteFileAtomically(&fs, path, file_with(body, 1)));
+    Index index;
+    CheckpointInfo info;
+    const Status status = LoadCheckpoint(&fs, path, database_id, &index, &info);
+    EXPECT_TRUE(status.IsCorruption()) << what << ": " << status.ToString();
+    if (what == std::string("a set of words claiming intset")) {
+      EXPECT_NE(status.ToString().find("small encoding"), std::string::npos) << status.ToString();
+    }
+    EXPECT_EQ(index.size(), 0u) << what;
+    EXPECT_EQ(index.collections(), 0u) << what;
+  }
+}
+
 }  // namespace
 }  // namespace ordo::index
