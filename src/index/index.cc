@@ -143,6 +143,35 @@ bool Index::Erase(std::string_view key) {
   return true;
 }
 
+bool Index::SetExpiry(std::string_view key, int64_t expire_at_ms) {
+  auto found = map_.find(key);
+  if (found == map_.end()) return false;
+  Account(key, found->second, false);
+  found->second.expire_at_ms = expire_at_ms;
+  Account(key, found->second, true);
+  return true;
+}
+
+bool Index::Rename(std::string_view key, std::string_view target) {
+  assert(key != target);  // ValidateBatch, and the decoder
+  auto found = map_.find(key);
+  if (found == map_.end()) return false;
+  const IndexEntry entry = found->second;
+  Account(key, entry, false);
+  map_.erase(found);
+  Put(target, entry);
+  return true;
+}
+
+bool Index::Copy(std::string_view key, std::string_view target) {
+  assert(key != target);
+  const IndexEntry* found = Find(key);
+  if (found == nullptr) return false;
+  const IndexEntry entry = *found;  // Put may move the slot `found` points at
+  Put(target, entry);
+  return true;
+}
+
 void Index::Clear() {
   map_.clear();
   digest_ = StateDigest{};

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -178,6 +179,59 @@ TEST(IndexTest, TotalsPerDatabaseAndClearingOne) {
   EXPECT_EQ(index.digest().high, before.high - of_one.high);
   index.ClearDatabase(7);  // never used: nothing happens
   EXPECT_EQ(index.size(), 100u);
+}
+
+TEST(IndexTest, MetadataOpsMoveEntriesAndKeepDigestAndTotals) {
+  // Each op against a model map: the digest is always the model's (from scratch), the totals
+  // per database follow, and the value location goes with the entry.
+  Index index;
+  std::map<std::string, IndexEntry> model;
+  auto put = [&](const std::string& key, const IndexEntry& entry) {
+    index.Put(key, entry);
+    model[key] = entry;
+  };
+  const std::string a = IndexKey(0, "a"), b = IndexKey(0, "b"), c = IndexKey(5, "a");
+  put(a, EntryFor(1));
+  put(b, EntryFor(2, 500));
+  EXPECT_TRUE(index.SetExpiry(a, 900));
+  model[a].expire_at_ms = 900;
+  EXPECT_EQ(index.digest(), DigestOf(model));
+  EXPECT_EQ(index.keys_with_expiry(), 2u);
+  EXPECT_FALSE(index.SetExpiry(IndexKey(0, "none"), 1));  // absent: nothing changes
+  EXPECT_EQ(index.size(), 2u);
+  // Rename onto an existing key: one key fewer, the target holds the source's entry.
+  EXPECT_TRUE(index.Rename(a, b));
+  model[b] = model[a];
+  model.erase(a);
+  EXPECT_EQ(index.digest(), DigestOf(model));
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(index.Find(b)->value_offset, EntryFor(1).value_offset);
+  EXPECT_EQ(index.Find(b)->expire_at_ms, 900);
+  EXPECT_EQ(index.Find(a), nullptr);
+  EXPECT_FALSE(index.Rename(a, c));
+  // Rename into another database (MOVE), then copy back: both name the same value.
+  EXPECT_TRUE(index.Rename(b, c));
+  model[c] = model[b];
+  model.erase(b);
+  EXPECT_EQ(index.size_of(0), 0u);
+  EXPECT_EQ(index.size_of(5), 1u);
+  EXPECT_EQ(index.keys_with_expiry_of(5), 1u);
+  EXPECT_TRUE(index.Copy(c, a));
+  model[a] = model[c];
+  EXPECT_EQ(index.digest(), DigestOf(model));
+  EXPECT_EQ(index.size_of(0), 1u);
+  EXPECT_EQ(index.keys_with_expiry(), 2u);
+  EXPECT_EQ(index.Find(a)->value_offset, index.Find(c)->value_offset);
+  EXPECT_EQ(index.digest_of(5), DigestOf({{c, model[c]}}));
+  // The expiry order follows renames: the renamed key is the one collected.
+  std::vector<std::string> due;
+  index.CollectExpired(1000, 10, &due);
+  std::sort(due.begin(), due.end());
+  EXPECT_EQ(due, (std::vector<std::string>{a, c}));
+  // The same state built by puts alone has the same digest: history does not count.
+  Index direct;
+  for (const auto& [key, entry] : model) direct.Put(key, entry);
+  EXPECT_EQ(direct.digest(), index.digest());
 }
 
 TEST(IndexTest, CollectExpiredReturnsTheDueKeysSoonestFirst) {
