@@ -54,6 +54,15 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   EXPECT_EQ(record.ops[4].value.size(), 70000u);
 }
 
+// A whole record of LSN 5 (durable LSN 4) holding `batch`, its size checked.
+std::string EncodedRecord(const WriteBatch& batch, std::vector<uint32_t>* value_offsets) {
+  std::string bytes;
+  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, value_offsets);
+  EXPECT_EQ(bytes.size(), EncodedRecordBytes(batch));
+  StampRecords(bytes, 4);
+  return bytes;
+}
+
 TEST(RecordCodec, RoundTripsOpsOfOtherDatabasesAndRefusesImpossibleOnes) {
   WriteBatch batch;
   batch.Put("zero", "0");  // database 0: type 1, as before databases
@@ -66,11 +75,8 @@ TEST(RecordCodec, RoundTripsOpsOfOtherDatabasesAndRefusesImpossibleOnes) {
   ops[3].db = 65535;
   WriteBatchInternal::FlushDatabase(&batch, 0);
   WriteBatchInternal::FlushDatabase(&batch, 12);
-  std::string bytes;
   std::vector<uint32_t> value_offsets;
-  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, &value_offsets);
-  ASSERT_EQ(bytes.size(), EncodedRecordBytes(batch));
-  StampRecords(bytes, 4);
+  const std::string bytes = EncodedRecord(batch, &value_offsets);
   const std::string payload = bytes.substr(kRecordHeaderBytes);
   DecodedRecord record;
   ASSERT_OK(DecodeRecordPayload(payload, kFormatVersion, &record));
@@ -106,11 +112,8 @@ TEST(RecordCodec, RoundTripsMetadataOnlyOpsAndRefusesImpossibleOnes) {
   WriteBatchInternal::Rename(&batch, 0, "from", 0, "to");
   WriteBatchInternal::Rename(&batch, 3, "k", 65535, "k");  // MOVE
   WriteBatchInternal::Copy(&batch, 1, "", 2, std::string(300, 'c'));
-  std::string bytes;
   std::vector<uint32_t> value_offsets;
-  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, &value_offsets);
-  ASSERT_EQ(bytes.size(), EncodedRecordBytes(batch));
-  StampRecords(bytes, 4);
+  const std::string bytes = EncodedRecord(batch, &value_offsets);
   const std::string payload = bytes.substr(kRecordHeaderBytes);
   // The ops' bytes (docs/FORMAT.md): no value anywhere, every database named, 0 included.
   const size_t first_op = kRecordFixedPayloadBytes;
