@@ -414,12 +414,15 @@ bool IsCanonicalLong(std::string_view value, int64_t* number) {
   return value.size() <= 20 && ParseInt64(value, number);
 }
 
+// The longest string Redis keeps in one allocation with its object (OBJ_ENCODING_EMBSTR).
+constexpr uint64_t kEmbeddedStringBytesMax = 44;
+
 // Redis's OBJECT ENCODING of a string as SET stores it (tryObjectEncoding): "int" when the value
 // is a long written canonically, "embstr" up to 44 bytes, "raw" beyond.
 std::string_view StringEncoding(std::string_view value) {
   int64_t number = 0;
   if (IsCanonicalLong(value, &number)) return "int";
-  return value.size() <= 44 ? "embstr" : "raw";
+  return value.size() <= kEmbeddedStringBytesMax ? "embstr" : "raw";
 }
 
 }  // namespace
@@ -530,19 +533,26 @@ void ObjectCommand(CommandContext& context) {
     return ReplyUnknownSubcommand(context);
   }
   if (context.argc() != 3) return ReplyWrongSubcommandArity(context);
-  // Only ENCODING and REFCOUNT depend on the value; the others need only the key to exist.
+  // Only ENCODING and REFCOUNT depend on the value, and only on a short one: a longer value
+  // is "raw" with one reference, and is not read (it may be 512 MiB). The size is looked at
+  // first, without counting a keyspace hit or miss (ReadKey counts the one).
   const bool by_value = sub == "encoding" || sub == "refcount";
-  std::string value;
   ReadInfo info;
-  Status read = ReadKey(context, context.arg(2), by_value ? &value : nullptr, &info);
+  const Status peek = context.db->GetInfoIn(context.client->db, context.arg(2), &info);
+  const bool want_value = by_value && (!peek.ok() || info.value_bytes <= kEmbeddedStringBytesMax);
+  std::string value;
+  Status read = ReadKey(context, context.arg(2), want_value ? &value : nullptr, &info);
   if (read.IsNotFound()) return AppendNull(context.reply, context.client->protocol);
   if (!read.ok()) return;
-  if (sub == "encoding") return AppendBulk(context.reply, StringEncoding(value));
+  const bool long_value = info.value_bytes > kEmbeddedStringBytesMax;
+  if (sub == "encoding")
+    return AppendBulk(context.reply, long_value ? "raw" : StringEncoding(value));
   if (sub == "refcount") {
     // Redis shares the objects of the integers 0 to 9999 and reports INT_MAX references to
     // them (OBJ_SHARED_REFCOUNT); every other value has one.
     int64_t number = 0;
-    const bool shared = IsCanonicalLong(value, &number) && number >= 0 && number < 10000;
+    const bool shared =
+        !long_value && IsCanonicalLong(value, &number) && number >= 0 && number < 10000;
     return AppendInteger(context.reply, shared ? INT32_MAX : 1);
   }
   if (sub == "idletime") {
