@@ -100,6 +100,9 @@ class KeyspaceOpsTest(unittest.TestCase):
         text = ordo_ok("log", "--data", self.data)
         self.assertIn("RENAME big -> renamed", text)
         self.assertIn("RENAME copied -> copied (db 3)", text)
+        # --key finds the commits that name a key as a rename's or copy's target too.
+        touching = json_lines(ordo_ok("log", "--data", self.data, "--key", "last", "--json"))
+        self.assertEqual([c["ops"][0]["op"] for c in touching], ["rename"])
         history = ordo_ok("history", "--data", self.data, "renamed")
         self.assertIn("(renamed from \"big\", with its value and expiry)", history)
         self.assertIn("(copied to \"copied\")", history)
