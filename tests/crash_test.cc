@@ -103,8 +103,15 @@ std::vector<Step> TransactionWorkload() {
     for (int j = 0; j < parts; ++j) {
       WriteBatch part;
       const std::string key = "t" + std::to_string((i * 3 + j) % 19);
+      const std::string other = "t" + std::to_string((i * 3 + j + 5) % 19);
       if ((i + j) % 9 == 8) {
         part.Delete("t" + std::to_string((i + j + 4) % 19));
+      } else if ((i + j) % 7 == 3) {  // metadata-only ops (FORMAT.md 10 to 12): no value
+        WriteBatchInternal::Rename(&part, 0, key, 0, other);
+      } else if ((i + j) % 11 == 5) {
+        WriteBatchInternal::Copy(&part, 0, other, 0, key);
+      } else if ((i + j) % 13 == 6) {
+        WriteBatchInternal::SetExpiry(&part, 0, key, 4102444800000);
       } else if (i == 33 && j == 1) {
         part.ClearDatabase();
       } else {
@@ -142,6 +149,18 @@ void Apply(const WriteBatch& batch, State* state) {
       case log::OpType::kFlushDatabase:
         ADD_FAILURE() << "the crash workloads use database 0 alone";
         break;
+      case log::OpType::kSetExpiry:  // far in the future: the value stays readable
+        break;
+      case log::OpType::kRename:
+      case log::OpType::kCopy: {
+        assert(op.db == 0 && op.target_db == 0);
+        auto found = state->find(op.key);
+        if (found == state->end()) break;  // an absent key: no change
+        const std::string value = found->second;
+        if (op.type == log::OpType::kRename) state->erase(found);
+        (*state)[op.target_key] = value;
+        break;
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 // ordo history (--data DIR | --repo REPO [--key-file F]) KEY [--json]
 // Every version of one key the log holds, oldest first: LSN, time, operation (set, delete,
-// expire, clear), value size, a short escaped preview of the value, expiry. With --json one
+// expire, clear, set-expiry, rename, copy), value size, a short escaped preview of the value,
+// expiry. With --json one
 // object per version holding the whole value (as "value", or "value_base64" when it is not
 // UTF-8), so a value overwritten by mistake can be read back by hand.
 //
@@ -11,6 +12,7 @@
 #include "cli/backup_cli.h"
 #include "cli/commands.h"
 #include "cli/log_cli.h"
+#include "fmt/format.h"
 #include "restore/log_walk.h"
 #include "util/time_format.h"
 
@@ -59,10 +61,21 @@ void AddHistoryCommand(CLI::App& app) {
         if (op.type == log::OpType::kPut) {
           line["value_bytes"] = op.value.size();
           AddBytesField(&line, "value", op.value);
-          if (op.expire_at_ms != 0) {
-            line["expire_at_ms"] = op.expire_at_ms;
-            line["expire_at"] = FormatRfc3339Millis(op.expire_at_ms * 1000);
-          }
+        }
+        if ((op.type == log::OpType::kPut || op.type == log::OpType::kSetExpiry) &&
+            op.expire_at_ms != 0) {
+          line["expire_at_ms"] = op.expire_at_ms;
+          line["expire_at"] = FormatRfc3339Millis(op.expire_at_ms * 1000);
+        }
+        if (op.type == log::OpType::kSetExpiry && op.expire_at_ms == 0) {
+          line["expire_at_ms"] = 0;  // PERSIST: the expiry removed
+        }
+        if (op.type == log::OpType::kRename || op.type == log::OpType::kCopy) {
+          // The key is the op's source or its target (a key renamed or copied onto itself is
+          // never logged).
+          const bool source = op.db == *db && op.key == *key;
+          line[source ? "to_db" : "from_db"] = source ? op.target_db : op.db;
+          AddBytesField(&line, source ? "to_key" : "from_key", source ? op.target_key : op.key);
         }
         std::printf("%s\n", line.dump().c_str());
         return;
@@ -72,14 +85,28 @@ void AddHistoryCommand(CLI::App& app) {
                     "VALUE");
       }
       const bool put = op.type == log::OpType::kPut;
+      const bool new_expiry = put || op.type == log::OpType::kSetExpiry;
       const std::string size = put ? std::to_string(op.value.size()) : "-";
       const std::string expires =
-          put && op.expire_at_ms != 0 ? FormatRfc3339Millis(op.expire_at_ms * 1000) : "-";
-      const std::string preview =
+          new_expiry && op.expire_at_ms != 0 ? FormatRfc3339Millis(op.expire_at_ms * 1000) : "-";
+      std::string preview =
           put ? "\"" + EscapeBytes(op.value, kPreviewBytes) + "\""
               : (op.type == log::OpType::kClear           ? "(FLUSHALL: all keys removed)"
                  : op.type == log::OpType::kFlushDatabase ? "(FLUSHDB: the database emptied)"
-                                                          : "-");
+                 : op.type == log::OpType::kSetExpiry
+                     ? (op.expire_at_ms == 0 ? "(expiry removed; value unchanged)"
+                                             : "(new expiry; value unchanged)")
+                     : "-");
+      if (op.type == log::OpType::kRename || op.type == log::OpType::kCopy) {
+        const bool source = op.db == *db && op.key == *key;
+        const uint32_t other_db = source ? op.target_db : op.db;
+        const std::string_view other_key = source ? op.target_key : op.key;
+        preview = fmt::format("({} {} \"{}\"{}{})",
+                              op.type == log::OpType::kRename ? "renamed" : "copied",
+                              source ? "to" : "from", EscapeBytes(other_key, kPreviewBytes),
+                              other_db != *db ? fmt::format(" in db {}", other_db) : "",
+                              source ? "" : ", with its value and expiry");
+      }
       std::printf("%-10llu %-24s %-7s %10s %-24s %s\n", static_cast<unsigned long long>(record.lsn),
                   time.c_str(), name, size.c_str(), expires.c_str(), preview.c_str());
     };
@@ -91,11 +118,18 @@ void AddHistoryCommand(CLI::App& app) {
             (op.type == log::OpType::kFlushDatabase && op.db == *db)) {
           if (present) print(record, op);
           present = false;
+        } else if (op.type == log::OpType::kRename || op.type == log::OpType::kCopy) {
+          const bool source = op.db == *db && op.key == *key;
+          const bool target = op.target_db == *db && op.target_key == *key;
+          if (!source && !target) continue;
+          print(record, op);
+          if (target) present = true;
+          if (source && op.type == log::OpType::kRename) present = false;
         } else if (op.type == log::OpType::kFlushDatabase || op.db != *db) {
           continue;  // another database's
         } else if (op.key == *key) {
           print(record, op);
-          present = op.type == log::OpType::kPut;
+          if (op.type != log::OpType::kSetExpiry) present = op.type == log::OpType::kPut;
         }
       }
       return true;

@@ -30,12 +30,17 @@ std::string KeyText(std::string_view key) {
   return text;
 }
 
-// "FLUSHALL (all keys)", "FLUSHDB 2", "a, b, c, d (db 3), e +3 more", "RESTORE POINT name".
-// A key outside database 0 is followed by its database.
+// A key and, outside database 0, its database: `a`, `a (db 3)`.
+std::string KeyInDatabase(uint32_t db, std::string_view key) {
+  return db == 0 ? KeyText(key) : fmt::format("{} (db {})", KeyText(key), db);
+}
+
+// "FLUSHALL (all keys)", "FLUSHDB 2", "a, b, c, d (db 3), e +3 more", "RESTORE POINT name",
+// "RENAME a -> b (db 1)", "COPY a -> b". A key outside database 0 is followed by its database.
 std::string KeysTouched(const log::DecodedRecord& record) {
   bool clear = false;
   std::string flushed;
-  std::vector<std::pair<uint32_t, std::string_view>> keys;
+  std::vector<std::string> keys;
   std::string points;
   for (const auto& op : record.ops) {
     if (op.type == log::OpType::kClear) {
@@ -50,16 +55,19 @@ std::string KeysTouched(const log::DecodedRecord& record) {
       points += (points.empty() ? "RESTORE POINT " : ", ") + KeyText(op.key);
       continue;
     }
-    const std::pair<uint32_t, std::string_view> key{op.db, op.key};
-    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    std::string key = KeyInDatabase(op.db, op.key);
+    if (op.type == log::OpType::kRename || op.type == log::OpType::kCopy) {
+      key = fmt::format("{} {} -> {}", op.type == log::OpType::kRename ? "RENAME" : "COPY", key,
+                        KeyInDatabase(op.target_db, op.target_key));
+    }
+    if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
   }
   std::string text;
   if (clear) text = "FLUSHALL (all keys)";
   if (!flushed.empty()) text += (text.empty() ? "" : ", ") + flushed;
   for (size_t i = 0; i < keys.size() && i < kKeysShown; ++i) {
     if (!text.empty()) text += ", ";
-    text += KeyText(keys[i].second);
-    if (keys[i].first != 0) text += fmt::format(" (db {})", keys[i].first);
+    text += keys[i];
   }
   if (keys.size() > kKeysShown) text += fmt::format(" +{} more", keys.size() - kKeysShown);
   if (!points.empty()) text += (text.empty() ? "" : "; ") + points;
@@ -85,6 +93,11 @@ nlohmann::json CommitJson(const restore::LogCommit& commit) {
     if (op.type == log::OpType::kPut) {
       entry["value_bytes"] = op.value.size();
       if (op.expire_at_ms != 0) entry["expire_at_ms"] = op.expire_at_ms;
+    }
+    if (op.type == log::OpType::kSetExpiry) entry["expire_at_ms"] = op.expire_at_ms;  // 0: none
+    if (op.type == log::OpType::kRename || op.type == log::OpType::kCopy) {
+      entry["target_db"] = op.target_db;
+      AddBytesField(&entry, "target_key", op.target_key);
     }
     ops.push_back(std::move(entry));
   }

@@ -95,15 +95,25 @@ class DBImpl final : public DBInternal {
   struct OverlayEntry {
     uint64_t lsn = 0;
     bool deleted = false;
-    std::string value;
+    std::string value;  // unless in_log
     int64_t expire_at_ms = 0;
     uint64_t value_hash = 0;
+    // The value is not held here but in the log, at `location` (its expiry is expire_at_ms, not
+    // location's): what a metadata-only op (new expiry, rename, copy) of a key whose value the
+    // index already held leaves in the overlay. Reads fetch the value from the log.
+    bool in_log = false;
+    index::IndexEntry location = {};
+    uint32_t value_bytes() const {
+      assert(value.size() <= kValueBytesMax);  // ValidateBatch
+      return in_log ? location.value_bytes : static_cast<uint32_t>(value.size());
+    }
   };
   struct AppliedOp {
     log::OpType type;
-    std::string key;  // the index key (index::IndexKey); a restore point's name
-    index::IndexEntry entry;
-    uint32_t db = 0;  // kFlushDatabase: the database flushed
+    std::string key;              // the index key (index::IndexKey); a restore point's name
+    index::IndexEntry entry;      // kPut: the new entry; kSetExpiry: the expiry in expire_at_ms
+    uint32_t db = 0;              // kFlushDatabase: the database flushed
+    std::string target_key = {};  // kRename, kCopy: the target's index key
   };
   struct PendingRecord {
     uint64_t lsn = 0;
@@ -148,6 +158,8 @@ class DBImpl final : public DBInternal {
   // returns what the index will apply. The overlay gets a copy of each value only when
   // `copy_values` (else EncodePendingLocked moves it there).
   std::vector<AppliedOp> ApplyOpsLocked(WriteBatch& batch, uint64_t lsn, bool copy_values);
+  // Whether `batch` holds a metadata-only op (kSetExpiry, kRename, kCopy).
+  static bool HasMetadataOps(const WriteBatch& batch);
   // Places the record (rotating between records) and encodes it into pending_.
   void EncodePendingLocked(uint64_t lsn, WriteBatch& batch, std::vector<AppliedOp> ops,
                            bool values_in_overlay);
@@ -156,6 +168,13 @@ class DBImpl final : public DBInternal {
   // Whether `index_key` exists as the latest submitted write left it, and its digest
   // contribution (zero if absent).
   bool CurrentEntryHashLocked(std::string_view index_key, StateDigest* hash);
+  // Whether `index_key` exists as the latest submitted write left it, and if so its entry as
+  // an overlay entry: a copy of the overlay's own (its value only when `copy_value`), or one
+  // naming the index's entry as its location in the log.
+  bool CurrentEntryLocked(std::string_view index_key, OverlayEntry* current, bool copy_value);
+  // ApplyOpsLocked's part for the metadata-only ops (kSetExpiry, kRename, kCopy): the digest,
+  // key counts and overlay move as the index will when it applies the op.
+  void ApplyMetadataOpLocked(const WriteBatchInternal::Op& op, uint64_t lsn, AppliedOp* applied);
   // Whether a pending flush (FLUSHALL, or FLUSHDB of the key's database) hides the index's
   // entry of `index_key`; if so, *lsn is the flush's.
   bool FlushPendingLocked(std::string_view index_key, uint64_t* lsn) const;

@@ -21,11 +21,16 @@ void DBImpl::Lookup(std::string_view key, bool want_value, Found* found) {
       const OverlayEntry& entry = in_overlay->second;
       found->observed_lsn = entry.lsn;
       found->present = !entry.deleted;
+      if (entry.in_log) {
+        // A pending metadata op: the value is read from the log, as for an index entry.
+        found->entry = entry.location;
+        found->entry.expire_at_ms = entry.expire_at_ms;
+        return;
+      }
       found->from_overlay = true;
       if (want_value) found->overlay_value = entry.value;
       found->entry.expire_at_ms = entry.expire_at_ms;
-      assert(entry.value.size() <= kValueBytesMax);  // ValidateBatch
-      found->entry.value_bytes = static_cast<uint32_t>(entry.value.size());
+      found->entry.value_bytes = entry.value_bytes();
       return;
     }
     uint64_t flush_lsn = 0;
@@ -210,7 +215,7 @@ std::string DBImpl::ScanIn(uint32_t db, std::string_view user_start, std::string
         entry.key = in_overlay->first;
         present = !in_overlay->second.deleted;
         entry.info.expire_at_ms = in_overlay->second.expire_at_ms;
-        entry.info.value_bytes = in_overlay->second.value.size();
+        entry.info.value_bytes = in_overlay->second.value_bytes();
         entry.info.observed_lsn = in_overlay->second.lsn;
         ++in_overlay;
       } else {

@@ -597,6 +597,107 @@ WriteBatch OnePut(std::string_view key, std::string_view value) {
   return batch;
 }
 
+TEST_F(DBTest, MetadataOpsLogNoValueAndReplayToTheSameState) {
+  auto db = Open();
+  const std::string big(1 << 20, 'v');
+  ASSERT_OK(db->Write(InDatabase(0, OnePut("big", big))));
+  ASSERT_OK(db->Write(InDatabase(0, OnePut("other", "x"))));
+  const uint64_t before = db->GetStatistics().bytes_written;
+  const int64_t later = WallMillis() + 3600000;
+  // Each op alone: deferred, so reads see it from the overlay before it is durable.
+  WriteBatch expiry;
+  WriteBatchInternal::SetExpiry(&expiry, 0, "big", later);
+  ASSERT_OK(db->SubmitDeferred(std::move(expiry)));
+  ReadInfo info;
+  ASSERT_OK(db->GetInfo("big", &info));
+  EXPECT_EQ(info.expire_at_ms, later);
+  EXPECT_EQ(info.value_bytes, big.size());
+  WriteBatch rename;
+  WriteBatchInternal::Rename(&rename, 0, "big", 0, "other");  // replaces "other"
+  ASSERT_OK(db->SubmitDeferred(std::move(rename)));
+  WriteBatch copy;
+  WriteBatchInternal::Copy(&copy, 0, "other", 7, "copied");
+  ASSERT_OK_AND_ASSIGN(uint64_t lsn, db->SubmitDeferred(std::move(copy)));
+  std::string value;
+  ASSERT_OK(db->GetIn(7, "copied", &value, &info));  // read from the log through the overlay
+  EXPECT_EQ(value, big);
+  EXPECT_EQ(info.expire_at_ms, later);
+  EXPECT_EQ(GetOrMissing(db.get(), "big"), "<missing>");
+  EXPECT_EQ(db->CountKeys(), 2u);
+  EXPECT_EQ(db->CountKeysIn(7), 1u);
+  ASSERT_OK(db->CommitPending());
+  ASSERT_OK(db->WaitForAck(lsn));
+  // Three records, no value: well under a kilobyte where re-putting would take 3 MiB.
+  EXPECT_LT(db->GetStatistics().bytes_written - before, 1024u);
+  EXPECT_EQ(GetOrMissing(db.get(), "other"), big);
+  EXPECT_EQ(db->CountKeysWithExpiryIn(7), 1u);
+  // The same state written by puts alone has the same digest; a scan of the values agrees.
+  const StateDigest digest = db->Digest();
+  ASSERT_OK_AND_ASSIGN(StateDigest recomputed, db->ComputeDigest());
+  EXPECT_EQ(recomputed, digest);
+  ASSERT_OK(db->Close());
+  db = Open();
+  EXPECT_EQ(db->Digest(), digest);
+  EXPECT_EQ(db->CountKeys(), 2u);
+  ASSERT_OK(db->GetIn(7, "copied", &value, &info));
+  EXPECT_EQ(value, big);
+  EXPECT_EQ(info.expire_at_ms, later);
+  ASSERT_OK(db->Close());
+  // Again from the log alone (no checkpoint): replay reaches every record's digest.
+  std::filesystem::remove_all(data() + "/index");
+  db = Open();
+  EXPECT_EQ(db->Digest(), digest);
+  WriteBatch persist;
+  WriteBatchInternal::SetExpiry(&persist, 7, "copied", 0);
+  ASSERT_OK(db->Write(std::move(persist)));
+  ASSERT_OK(db->GetIn(7, "copied", &value, &info));
+  EXPECT_EQ(info.expire_at_ms, 0);
+  EXPECT_EQ(db->CountKeysWithExpiryIn(7), 0u);
+}
+
+TEST_F(DBTest, MetadataOpsAfterAPutOfTheSameKeyInOneBatchOrSection) {
+  auto db = Open();
+  // One batch: the value moves with the rename although it was never in the index.
+  WriteBatch batch;
+  batch.Put("a", "first");
+  WriteBatchInternal::Rename(&batch, 0, "a", 0, "b");
+  WriteBatchInternal::Copy(&batch, 0, "b", 1, "c");
+  WriteBatchInternal::SetExpiry(&batch, 1, "c", 4102444800000);
+  WriteBatchInternal::Rename(&batch, 0, "missing", 0, "d");  // absent: changes nothing
+  ASSERT_OK_AND_ASSIGN(uint64_t lsn, db->SubmitDeferred(std::move(batch)));
+  EXPECT_EQ(GetOrMissing(db.get(), "b"), "first");
+  ASSERT_OK(db->WaitForAck(lsn));
+  EXPECT_EQ(GetOrMissing(db.get(), "a"), "<missing>");
+  EXPECT_EQ(GetOrMissing(db.get(), "b"), "first");
+  EXPECT_EQ(GetOrMissing(db.get(), "d"), "<missing>");
+  std::string value;
+  ReadInfo info;
+  ASSERT_OK(db->GetIn(1, "c", &value, &info));
+  EXPECT_EQ(value, "first");
+  EXPECT_EQ(info.expire_at_ms, 4102444800000);
+  // An atomic section: a put, a rename of a key the index holds, a copy of the pending put.
+  db->BeginAtomic();
+  ASSERT_OK(db->SubmitDeferred(OnePut("e", "second")));
+  WriteBatch moves;
+  WriteBatchInternal::Rename(&moves, 0, "b", 2, "b");
+  WriteBatchInternal::Copy(&moves, 0, "e", 0, "f");
+  ASSERT_OK(db->SubmitDeferred(std::move(moves)));
+  ASSERT_OK(db->GetIn(2, "b", &value));
+  EXPECT_EQ(value, "first");
+  EXPECT_EQ(GetOrMissing(db.get(), "f"), "second");
+  ASSERT_OK_AND_ASSIGN(lsn, db->EndAtomic());
+  ASSERT_OK(db->WaitForAck(lsn));
+  EXPECT_EQ(db->CountKeys(), 4u);  // c (db 1), b (db 2), e, f
+  const StateDigest digest = db->Digest();
+  ASSERT_OK_AND_ASSIGN(StateDigest recomputed, db->ComputeDigest());
+  EXPECT_EQ(recomputed, digest);
+  ASSERT_OK(db->Close());
+  std::filesystem::remove_all(data() + "/index");
+  db = Open();
+  EXPECT_EQ(db->Digest(), digest);
+  EXPECT_EQ(GetOrMissing(db.get(), "f"), "second");
+}
+
 TEST_F(DBTest, DeferredWritesAreVisibleAndCommittedByTheCaller) {
   auto db = Open();
   Result<uint64_t> first = db->SubmitDeferred(OnePut("alpha", "one"));

@@ -42,8 +42,12 @@ Result<uint64_t> DBImpl::SubmitLocked(WriteBatch& batch, bool deferred) {
   const uint64_t record_bytes = log::EncodedRecordBytes(batch);
   ORDO_RETURN_IF_ERROR(CheckRecordFitsLocked(record_bytes));
   const uint64_t lsn = ++last_lsn_;
-  std::vector<AppliedOp> ops = ApplyOpsLocked(batch, lsn, /*copy_values=*/false);
-  EncodePendingLocked(lsn, batch, std::move(ops), /*values_in_overlay=*/false);
+  // A value moves into the overlay only once encoded (EncodePendingLocked), so a metadata op
+  // after a put of the same key in this batch would find no value to carry: such a batch's
+  // values are copied instead.
+  const bool copy_values = HasMetadataOps(batch);
+  std::vector<AppliedOp> ops = ApplyOpsLocked(batch, lsn, copy_values);
+  EncodePendingLocked(lsn, batch, std::move(ops), /*values_in_overlay=*/copy_values);
   if (!deferred) {
     pending_wakes_committer_ = true;
     committer_cv_.notify_one();
@@ -65,6 +69,27 @@ Status DBImpl::CheckRecordFitsLocked(uint64_t record_bytes) const {
   return Status::Ok();
 }
 
+namespace {
+
+void AddToDigest(StateDigest* digest, const StateDigest& hash, int sign) {
+  digest->low += sign > 0 ? hash.low : -hash.low;
+  digest->high += sign > 0 ? hash.high : -hash.high;
+}
+
+bool IsMetadataOp(log::OpType type) {
+  return type == log::OpType::kSetExpiry || type == log::OpType::kRename ||
+         type == log::OpType::kCopy;
+}
+
+}  // namespace
+
+bool DBImpl::HasMetadataOps(const WriteBatch& batch) {
+  for (const auto& op : WriteBatchInternal::Ops(batch)) {
+    if (IsMetadataOp(op.type)) return true;
+  }
+  return false;
+}
+
 std::vector<DBImpl::AppliedOp> DBImpl::ApplyOpsLocked(WriteBatch& batch, uint64_t lsn,
                                                       bool copy_values) {
   std::vector<AppliedOp> applied_ops;
@@ -72,10 +97,7 @@ std::vector<DBImpl::AppliedOp> DBImpl::ApplyOpsLocked(WriteBatch& batch, uint64_
   // Each op, in order: subtract the entry it replaces from the digest, add its own, and update
   // the overlay, so a key repeated within the batch sees the earlier op. The totals of the
   // op's database move with the whole's.
-  auto add = [](StateDigest* digest, const StateDigest& hash, int sign) {
-    digest->low += sign > 0 ? hash.low : -hash.low;
-    digest->high += sign > 0 ? hash.high : -hash.high;
-  };
+  const auto add = AddToDigest;
   for (auto& op : WriteBatchInternal::MutableOps(&batch)) {
     AppliedOp applied{op.type, {}, {}};
     if (op.type == log::OpType::kRestorePoint) {  // a mark in the log, no state
@@ -90,6 +112,11 @@ std::vector<DBImpl::AppliedOp> DBImpl::ApplyOpsLocked(WriteBatch& batch, uint64_
       overlay_.clear();
       overlay_clear_lsn_ = lsn;
       overlay_flushed_.clear();
+      applied_ops.push_back(std::move(applied));
+      continue;
+    }
+    if (IsMetadataOp(op.type)) {
+      ApplyMetadataOpLocked(op, lsn, &applied);
       applied_ops.push_back(std::move(applied));
       continue;
     }
@@ -136,6 +163,81 @@ std::vector<DBImpl::AppliedOp> DBImpl::ApplyOpsLocked(WriteBatch& batch, uint64_
     applied_ops.push_back(std::move(applied));
   }
   return applied_ops;
+}
+
+void DBImpl::ApplyMetadataOpLocked(const WriteBatchInternal::Op& op, uint64_t lsn,
+                                   AppliedOp* applied) {
+  applied->key = index::IndexKey(op.db, op.key);
+  applied->entry.expire_at_ms = op.expire_at_ms;
+  const bool names_target = op.type != log::OpType::kSetExpiry;
+  if (names_target) applied->target_key = index::IndexKey(op.target_db, op.target_key);
+  OverlayEntry source;
+  // An absent key: the op changes nothing, here as when the index applies it.
+  if (!CurrentEntryLocked(applied->key, &source, /*copy_value=*/true)) return;
+  const uint32_t databases_needed = std::max(op.db, names_target ? op.target_db : 0) + 1;
+  if (submitted_by_db_.size() < databases_needed) submitted_by_db_.resize(databases_needed);
+  DatabaseTotals& source_totals = submitted_by_db_[op.db];
+  const StateDigest source_hash =
+      index::EntryHash(applied->key, source.value_hash, source.expire_at_ms);
+  source.lsn = lsn;
+  if (op.type == log::OpType::kSetExpiry) {
+    AddToDigest(&submitted_digest_, source_hash, -1);
+    AddToDigest(&source_totals.digest, source_hash, -1);
+    source.expire_at_ms = op.expire_at_ms;
+    const StateDigest new_hash =
+        index::EntryHash(applied->key, source.value_hash, source.expire_at_ms);
+    AddToDigest(&submitted_digest_, new_hash, +1);
+    AddToDigest(&source_totals.digest, new_hash, +1);
+    overlay_[applied->key] = std::move(source);
+    return;
+  }
+  // Rename and copy: the target's entry (if any) goes, the source's comes in its place.
+  assert(applied->target_key != applied->key);  // ValidateBatch
+  DatabaseTotals& target_totals = submitted_by_db_[op.target_db];
+  StateDigest replaced_hash;
+  if (CurrentEntryHashLocked(applied->target_key, &replaced_hash)) {
+    AddToDigest(&submitted_digest_, replaced_hash, -1);
+    AddToDigest(&target_totals.digest, replaced_hash, -1);
+    --submitted_keys_;
+    --target_totals.keys;
+  }
+  if (op.type == log::OpType::kRename) {
+    AddToDigest(&submitted_digest_, source_hash, -1);
+    AddToDigest(&source_totals.digest, source_hash, -1);
+    --submitted_keys_;
+    --source_totals.keys;
+    overlay_[applied->key] = OverlayEntry{lsn, true, {}, 0, 0};
+  }
+  const StateDigest target_hash =
+      index::EntryHash(applied->target_key, source.value_hash, source.expire_at_ms);
+  AddToDigest(&submitted_digest_, target_hash, +1);
+  AddToDigest(&target_totals.digest, target_hash, +1);
+  ++submitted_keys_;
+  ++target_totals.keys;
+  overlay_[applied->target_key] = std::move(source);
+}
+
+bool DBImpl::CurrentEntryLocked(std::string_view key, OverlayEntry* current, bool copy_value) {
+  auto in_overlay = overlay_.find(key);
+  if (in_overlay != overlay_.end()) {
+    const OverlayEntry& entry = in_overlay->second;
+    if (entry.deleted) return false;
+    *current = OverlayEntry{entry.lsn,    false,         {}, entry.expire_at_ms, entry.value_hash,
+                            entry.in_log, entry.location};
+    if (copy_value) current->value = entry.value;
+    return true;
+  }
+  uint64_t flush_lsn = 0;
+  if (FlushPendingLocked(key, &flush_lsn)) return false;
+  std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
+  const index::IndexEntry* entry = index_.Find(key);
+  if (entry == nullptr) return false;
+  *current = OverlayEntry{};
+  current->location = *entry;
+  current->expire_at_ms = current->location.expire_at_ms;
+  current->value_hash = current->location.value_hash;
+  current->in_log = true;
+  return true;
 }
 
 void DBImpl::ResetSubmittedTotalsLocked() {
@@ -268,19 +370,9 @@ bool DBImpl::FlushPendingLocked(std::string_view index_key, uint64_t* lsn) const
 
 bool DBImpl::CurrentEntryHashLocked(std::string_view key, StateDigest* hash) {
   *hash = StateDigest{};
-  auto in_overlay = overlay_.find(key);
-  if (in_overlay != overlay_.end()) {
-    const OverlayEntry& entry = in_overlay->second;
-    if (entry.deleted) return false;
-    *hash = index::EntryHash(key, entry.value_hash, entry.expire_at_ms);
-    return true;
-  }
-  uint64_t flush_lsn = 0;
-  if (FlushPendingLocked(key, &flush_lsn)) return false;
-  std::shared_lock<std::shared_mutex> index_lock(index_mutex_);
-  const index::IndexEntry* entry = index_.Find(key);
-  if (entry == nullptr) return false;
-  *hash = index::EntryHash(key, entry->value_hash, entry->expire_at_ms);
+  OverlayEntry current;
+  if (!CurrentEntryLocked(key, &current, /*copy_value=*/false)) return false;
+  *hash = index::EntryHash(key, current.value_hash, current.expire_at_ms);
   return true;
 }
 
@@ -498,6 +590,15 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
         case log::OpType::kFlushDatabase:
           index_.ClearDatabase(op.db);
           break;
+        case log::OpType::kSetExpiry:
+          index_.SetExpiry(op.key, op.entry.expire_at_ms);
+          break;
+        case log::OpType::kRename:
+          index_.Rename(op.key, op.target_key);
+          break;
+        case log::OpType::kCopy:
+          index_.Copy(op.key, op.target_key);
+          break;
       }
     }
   }
@@ -510,8 +611,11 @@ void DBImpl::ApplyGroup(const PendingGroup& group) {
   std::lock_guard<std::mutex> overlay_lock(mutex_);
   for (const auto& record : group.records) {
     for (const auto& op : record.ops) {
-      auto found = overlay_.find(op.key);
-      if (found != overlay_.end() && found->second.lsn <= record.lsn) overlay_.erase(found);
+      for (const std::string* key : {&op.key, &op.target_key}) {
+        if (key->empty()) continue;  // no target (an index key is never empty)
+        auto found = overlay_.find(*key);
+        if (found != overlay_.end() && found->second.lsn <= record.lsn) overlay_.erase(found);
+      }
     }
   }
   if (overlay_clear_lsn_ != 0 && overlay_clear_lsn_ <= applied_lsn_) overlay_clear_lsn_ = 0;

@@ -416,6 +416,15 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
       case log::OpType::kFlushDatabase:
         index->ClearDatabase(op.db);
         break;
+      case log::OpType::kSetExpiry:
+        index->SetExpiry(index::IndexKey(op.db, op.key), op.expire_at_ms);
+        break;
+      case log::OpType::kRename:
+        index->Rename(index::IndexKey(op.db, op.key), index::IndexKey(op.target_db, op.target_key));
+        break;
+      case log::OpType::kCopy:
+        index->Copy(index::IndexKey(op.db, op.key), index::IndexKey(op.target_db, op.target_key));
+        break;
       case log::OpType::kRestorePoint:
         break;
     }

@@ -283,6 +283,41 @@ bool Index::Erase(std::string_view key) {
   return true;
 }
 
+bool Index::SetExpiry(std::string_view key, int64_t expire_at_ms) {
+  auto found = map_.find(key);
+  if (found == map_.end()) return false;
+  Account(key, found->second, false);
+  found->second.expire_at_ms = expire_at_ms;
+  Account(key, found->second, true);
+  return true;
+}
+
+bool Index::Rename(std::string_view key, std::string_view target) {
+  assert(key != target);  // ValidateBatch, and the decoder
+  auto found = map_.find(key);
+  if (found == map_.end()) return false;
+  const IndexEntry entry = found->second;
+  Account(key, entry, false);
+  map_.erase(found);  // not Release: a collection moves with its entry
+  PutEntry(target, entry);
+  return true;
+}
+
+bool Index::Copy(std::string_view key, std::string_view target) {
+  assert(key != target);
+  const IndexEntry* found = Find(key);
+  if (found == nullptr) return false;
+  const IndexEntry entry = *found;  // Put may move the slot `found` points at
+  if (IsCollection(entry)) {
+    // A collection gets its own copy of the elements (their values in the log are shared).
+    const int64_t expire_at_ms = entry.expire_at_ms;
+    PutCollection(target, std::make_unique<Collection>(*CollectionOf(entry)), expire_at_ms);
+    return true;
+  }
+  Put(target, entry);
+  return true;
+}
+
 void Index::Clear() {
   ReleaseAll();
   map_.clear();

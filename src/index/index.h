@@ -211,6 +211,13 @@ class Index {
   void PutLast(std::string_view key, const IndexEntry& entry);
   // Returns whether the key was present.
   bool Erase(std::string_view key);
+  // The metadata-only ops (log types 10 to 12). Each returns whether `key` was present; when
+  // it is absent nothing changes. SetExpiry keeps the value and replaces the expiry (0: none).
+  // Rename moves `key`'s entry (value location, hash, expiry) to `target`, replacing it; Copy
+  // gives `target` the same entry and keeps `key`'s. `target` differs from `key`.
+  bool SetExpiry(std::string_view key, int64_t expire_at_ms);
+  bool Rename(std::string_view key, std::string_view target);
+  bool Copy(std::string_view key, std::string_view target);
   // Every database, or one (FLUSHALL, FLUSHDB).
   void Clear();
   void ClearDatabase(uint32_t db);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -180,6 +181,59 @@ TEST(IndexTest, TotalsPerDatabaseAndClearingOne) {
   EXPECT_EQ(index.digest().high, before.high - of_one.high);
   index.ClearDatabase(7);  // never used: nothing happens
   EXPECT_EQ(index.size(), 100u);
+}
+
+TEST(IndexTest, MetadataOpsMoveEntriesAndKeepDigestAndTotals) {
+  // Each op against a model map: the digest is always the model's (from scratch), the totals
+  // per database follow, and the value location goes with the entry.
+  Index index;
+  std::map<std::string, IndexEntry> model;
+  auto put = [&](const std::string& key, const IndexEntry& entry) {
+    index.Put(key, entry);
+    model[key] = entry;
+  };
+  const std::string a = IndexKey(0, "a"), b = IndexKey(0, "b"), c = IndexKey(5, "a");
+  put(a, EntryFor(1));
+  put(b, EntryFor(2, 500));
+  EXPECT_TRUE(index.SetExpiry(a, 900));
+  model[a].expire_at_ms = 900;
+  EXPECT_EQ(index.digest(), DigestOf(model));
+  EXPECT_EQ(index.keys_with_expiry(), 2u);
+  EXPECT_FALSE(index.SetExpiry(IndexKey(0, "none"), 1));  // absent: nothing changes
+  EXPECT_EQ(index.size(), 2u);
+  // Rename onto an existing key: one key fewer, the target holds the source's entry.
+  EXPECT_TRUE(index.Rename(a, b));
+  model[b] = model[a];
+  model.erase(a);
+  EXPECT_EQ(index.digest(), DigestOf(model));
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(index.Find(b)->value_offset, EntryFor(1).value_offset);
+  EXPECT_EQ(index.Find(b)->expire_at_ms, 900);
+  EXPECT_EQ(index.Find(a), nullptr);
+  EXPECT_FALSE(index.Rename(a, c));
+  // Rename into another database (MOVE), then copy back: both name the same value.
+  EXPECT_TRUE(index.Rename(b, c));
+  model[c] = model[b];
+  model.erase(b);
+  EXPECT_EQ(index.size_of(0), 0u);
+  EXPECT_EQ(index.size_of(5), 1u);
+  EXPECT_EQ(index.keys_with_expiry_of(5), 1u);
+  EXPECT_TRUE(index.Copy(c, a));
+  model[a] = model[c];
+  EXPECT_EQ(index.digest(), DigestOf(model));
+  EXPECT_EQ(index.size_of(0), 1u);
+  EXPECT_EQ(index.keys_with_expiry(), 2u);
+  EXPECT_EQ(index.Find(a)->value_offset, index.Find(c)->value_offset);
+  EXPECT_EQ(index.digest_of(5), DigestOf({{c, model[c]}}));
+  // The expiry order follows renames: the renamed key is the one collected.
+  std::vector<std::string> due;
+  index.CollectExpired(1000, 10, &due);
+  std::sort(due.begin(), due.end());
+  EXPECT_EQ(due, (std::vector<std::string>{a, c}));
+  // The same state built by puts alone has the same digest: history does not count.
+  Index direct;
+  for (const auto& [key, entry] : model) direct.Put(key, entry);
+  EXPECT_EQ(direct.digest(), index.digest());
 }
 
 TEST(IndexTest, CollectExpiredReturnsTheDueKeysSoonestFirst) {
@@ -373,6 +427,42 @@ TEST(IndexCollectionTest, ChangingACollectionKeepsItsExpiry) {
   due.clear();
   index.CollectExpired(6000, 10, &due);
   EXPECT_TRUE(due.empty());
+}
+
+// Rename moves a collection (the same object, no copy), Copy gives the target its own copy,
+// SetExpiry keeps it: digests, totals and the number of collections follow.
+TEST(IndexCollectionTest, MetadataOpsMoveAndCopyCollections) {
+  Index index;
+  auto set = std::make_unique<Collection>(KeyType::kSet);
+  set->AddMember("1");
+  set->AddMember("2");
+  const Collection* original = set.get();
+  index.PutCollection(IndexKey(0, "a"), std::move(set), 0);
+  EXPECT_TRUE(index.Rename(IndexKey(0, "a"), IndexKey(3, "b")));
+  EXPECT_EQ(index.FindCollection(IndexKey(3, "b")), original);
+  EXPECT_EQ(index.Find(IndexKey(0, "a")), nullptr);
+  EXPECT_EQ(index.collections(), 1u);
+  EXPECT_TRUE(index.Copy(IndexKey(3, "b"), IndexKey(0, "c")));
+  const Collection* copy = index.FindCollection(IndexKey(0, "c"));
+  ASSERT_NE(copy, nullptr);
+  EXPECT_NE(copy, original);
+  EXPECT_EQ(copy->content_digest(), original->content_digest());
+  EXPECT_EQ(index.collections(), 2u);
+  // The copy is its own: changing it leaves the original.
+  index.ChangeCollection(IndexKey(0, "c"), [](Collection& c) { c.AddMember("x"); });
+  EXPECT_EQ(original->size(), 2u);
+  EXPECT_EQ(index.FindCollection(IndexKey(0, "c"))->EncodingName(), "hashtable");
+  EXPECT_EQ(original->EncodingName(), "intset");
+  EXPECT_TRUE(index.SetExpiry(IndexKey(3, "b"), 7000));
+  EXPECT_EQ(index.FindCollection(IndexKey(3, "b")), original);
+  EXPECT_EQ(index.digest_of(3),
+            CollectionEntryHash(IndexKey(3, "b"), KeyType::kSet, original->content_digest(), 7000));
+  // A rename onto a collection frees the target's and keeps the source's.
+  EXPECT_TRUE(index.Rename(IndexKey(3, "b"), IndexKey(0, "c")));
+  EXPECT_EQ(index.FindCollection(IndexKey(0, "c")), original);
+  EXPECT_EQ(index.collections(), 1u);
+  EXPECT_EQ(index.size(), 1u);
+  EXPECT_EQ(index.keys_with_expiry(), 1u);
 }
 
 // Hostile version-3 entries, each in a file whose checksums are right: each is refused with

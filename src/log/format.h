@@ -118,6 +118,11 @@ enum class OpType : uint8_t {
   kRestorePoint = 5,   // key holds a name: marks this commit for `ordo restore --point`; no
                        // change to the state
   kFlushDatabase = 9,  // db: removes every key of one database (FLUSHDB)
+  // Metadata-only ops: they change a key's entry without writing its value again (the value
+  // stays where the log holds it). Each names its databases, 0 included.
+  kSetExpiry = 10,  // db, key, expire_at_ms (0 = persist): a new expiry for a key
+  kRename = 11,     // db, key, target_db, target_key: the key's entry moves to the target
+  kCopy = 12,       // db, key, target_db, target_key: the target gets the key's entry too
 };
 // kPut, kDelete and kExpire of a key in a database other than 0 go into the log under these
 // types, with the database's number before the key (FORMAT.md, "Record"); in database 0 under
@@ -134,9 +139,12 @@ struct RecordOp {
   OpType type;
   std::string_view key;
   std::string_view value;
-  int64_t expire_at_ms = 0;
+  int64_t expire_at_ms = 0;   // kPut, kSetExpiry
   uint32_t value_offset = 0;  // offset of the value bytes from the start of the record
-  uint32_t db = 0;            // the database of the key (kPut, kDelete, kExpire) or flushed
+  uint32_t db = 0;            // the database of the key, or the one flushed
+  // kRename, kCopy: where the key's entry goes. Never the key itself (same database and key).
+  std::string_view target_key = {};
+  uint32_t target_db = 0;
 };
 
 // What a record says about its commit besides the ops.

@@ -9,6 +9,11 @@
 //     kClear:  nothing
 //     kFlushDatabase: db varint
 //     6, 7, 8 (kPut, kDelete, kExpire in a database other than 0): db varint | as above
+//     kSetExpiry: db varint | key_length varint | key | expire_at_ms i64
+//     kRename, kCopy: db varint | key_length varint | key | target_db varint |
+//                     target_key_length varint | target_key
+#include <algorithm>
+
 #include "fmt/format.h"
 #include "log/format.h"
 #include "log/write_batch_internal.h"
@@ -33,6 +38,8 @@ uint64_t VarintBytes(uint64_t value) {
   return bytes;
 }
 
+bool NamesTarget(OpType type) { return type == OpType::kRename || type == OpType::kCopy; }
+
 // The other side of ValidateBatch: a record holds only ops that passed it, so an op beyond its
 // limits was not written by ordo (the key would not fit the index, which keeps key lengths in
 // 4 bytes and values' in 4 too).
@@ -55,9 +62,18 @@ Status CheckDecodedOp(const RecordOp& op, uint32_t i) {
     return Status::Corruption(
         fmt::format("record op {}: negative expiry time {}", i, op.expire_at_ms));
   }
-  if (op.db >= kDatabasesMax) {
+  if (op.db >= kDatabasesMax || op.target_db >= kDatabasesMax) {
+    return Status::Corruption(fmt::format("record op {}: database {} beyond the last, {}", i,
+                                          std::max(op.db, op.target_db), kDatabasesMax - 1));
+  }
+  if (op.target_key.size() > kKeyBytesMax) {
     return Status::Corruption(
-        fmt::format("record op {}: database {} beyond the last, {}", i, op.db, kDatabasesMax - 1));
+        fmt::format("record op {}: target key of {} bytes exceeds the limit of {}", i,
+                    op.target_key.size(), kKeyBytesMax));
+  }
+  if (NamesTarget(op.type) && op.db == op.target_db && op.key == op.target_key) {
+    return Status::Corruption(fmt::format("record op {}: a {} of a key onto itself", i,
+                                          op.type == OpType::kRename ? "rename" : "copy"));
   }
   return Status::Ok();
 }
@@ -73,10 +89,16 @@ uint64_t EncodedRecordBytes(const WriteBatch& batch) {
       bytes += VarintBytes(op.db);
       continue;
     }
-    if (HasDatabaseField(op)) bytes += VarintBytes(op.db);
+    if (HasDatabaseField(op) || op.type == OpType::kSetExpiry || NamesTarget(op.type)) {
+      bytes += VarintBytes(op.db);
+    }
     bytes += VarintBytes(op.key.size()) + op.key.size();
     if (op.type == OpType::kPut) {
       bytes += VarintBytes(op.value.size()) + op.value.size() + 8;
+    }
+    if (op.type == OpType::kSetExpiry) bytes += 8;
+    if (NamesTarget(op.type)) {
+      bytes += VarintBytes(op.target_db) + VarintBytes(op.target_key.size()) + op.target_key.size();
     }
   }
   return bytes;
@@ -101,9 +123,16 @@ Status ValidateBatch(const WriteBatch& batch) {
     if (op.expire_at_ms < 0) {
       return Status::InvalidArgument(fmt::format("negative expiry time {}", op.expire_at_ms));
     }
-    if (op.db >= kDatabasesMax) {
-      return Status::InvalidArgument(
-          fmt::format("database {} beyond the last, {}", op.db, kDatabasesMax - 1));
+    if (op.db >= kDatabasesMax || op.target_db >= kDatabasesMax) {
+      return Status::InvalidArgument(fmt::format("database {} beyond the last, {}",
+                                                 std::max(op.db, op.target_db), kDatabasesMax - 1));
+    }
+    if (op.target_key.size() > kKeyBytesMax) {
+      return Status::InvalidArgument(fmt::format("key of {} bytes exceeds the limit of {} bytes",
+                                                 op.target_key.size(), kKeyBytesMax));
+    }
+    if (NamesTarget(op.type) && op.db == op.target_db && op.key == op.target_key) {
+      return Status::InvalidArgument("a rename or copy of a key onto itself");
     }
   }
   const uint64_t payload_bytes = EncodedRecordBytes(batch) - kRecordHeaderBytes;
@@ -140,6 +169,20 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
     if (op.type == OpType::kFlushDatabase) {
       target->push_back(static_cast<char>(op.type));
       PutVarint64(target, op.db);
+      value_offsets->push_back(value_offset);
+      continue;
+    }
+    if (op.type == OpType::kSetExpiry || NamesTarget(op.type)) {
+      assert(op.expire_at_ms >= 0 && op.target_db < kDatabasesMax);  // ValidateBatch
+      target->push_back(static_cast<char>(op.type));
+      PutVarint64(target, op.db);
+      PutLengthPrefixed(target, op.key);
+      if (op.type == OpType::kSetExpiry) {
+        PutFixed64(target, static_cast<uint64_t>(op.expire_at_ms));
+      } else {
+        PutVarint64(target, op.target_db);
+        PutLengthPrefixed(target, op.target_key);
+      }
       value_offsets->push_back(value_offset);
       continue;
     }
@@ -223,7 +266,7 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
   for (uint32_t i = 0; i < op_count; ++i) {
     uint8_t type = 0;
     if (!decoder.GetByte(&type)) return Status::Corruption(fmt::format("record op {} missing", i));
-    RecordOp op{static_cast<OpType>(type), {}, {}, 0, 0, 0};
+    RecordOp op{static_cast<OpType>(type), {}, {}, 0, 0, 0, {}, 0};
     if (type == kWirePutInDatabase || type == kWireDeleteInDatabase ||
         type == kWireExpireInDatabase || type == static_cast<uint8_t>(OpType::kFlushDatabase)) {
       uint64_t db = 0;
@@ -253,6 +296,30 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
           return Status::Corruption(fmt::format("record op {}: key truncated", i));
         }
         break;
+      case OpType::kSetExpiry:
+      case OpType::kRename:
+      case OpType::kCopy: {
+        uint64_t db = 0;
+        if (!decoder.GetVarint64(&db) || !decoder.GetLengthPrefixed(&op.key)) {
+          return Status::Corruption(fmt::format("record op {}: key truncated", i));
+        }
+        // Kept in 32 bits below; CheckDecodedOp refuses what is past the last database.
+        op.db = static_cast<uint32_t>(std::min<uint64_t>(db, kDatabasesMax));
+        if (op.type == OpType::kSetExpiry) {
+          uint64_t expire = 0;
+          if (!decoder.GetFixed64(&expire)) {
+            return Status::Corruption(fmt::format("record op {}: expiry truncated", i));
+          }
+          op.expire_at_ms = static_cast<int64_t>(expire);
+          break;
+        }
+        uint64_t target_db = 0;
+        if (!decoder.GetVarint64(&target_db) || !decoder.GetLengthPrefixed(&op.target_key)) {
+          return Status::Corruption(fmt::format("record op {}: target key truncated", i));
+        }
+        op.target_db = static_cast<uint32_t>(std::min<uint64_t>(target_db, kDatabasesMax));
+        break;
+      }
       case OpType::kPut: {
         uint64_t expire = 0;
         if (!decoder.GetLengthPrefixed(&op.key) || !decoder.GetLengthPrefixed(&op.value) ||

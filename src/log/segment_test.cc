@@ -54,6 +54,15 @@ TEST(RecordCodec, RoundTripsEveryOpType) {
   EXPECT_EQ(record.ops[4].value.size(), 70000u);
 }
 
+// A whole record of LSN 5 (durable LSN 4) holding `batch`, its size checked.
+std::string EncodedRecord(const WriteBatch& batch, std::vector<uint32_t>* value_offsets) {
+  std::string bytes;
+  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, value_offsets);
+  EXPECT_EQ(bytes.size(), EncodedRecordBytes(batch));
+  StampRecords(bytes, 4);
+  return bytes;
+}
+
 TEST(RecordCodec, RoundTripsOpsOfOtherDatabasesAndRefusesImpossibleOnes) {
   WriteBatch batch;
   batch.Put("zero", "0");  // database 0: type 1, as before databases
@@ -66,11 +75,8 @@ TEST(RecordCodec, RoundTripsOpsOfOtherDatabasesAndRefusesImpossibleOnes) {
   ops[3].db = 65535;
   WriteBatchInternal::FlushDatabase(&batch, 0);
   WriteBatchInternal::FlushDatabase(&batch, 12);
-  std::string bytes;
   std::vector<uint32_t> value_offsets;
-  EncodeRecord(RecordMeta{5, 1, {}}, batch, &bytes, &value_offsets);
-  ASSERT_EQ(bytes.size(), EncodedRecordBytes(batch));
-  StampRecords(bytes, 4);
+  const std::string bytes = EncodedRecord(batch, &value_offsets);
   const std::string payload = bytes.substr(kRecordHeaderBytes);
   DecodedRecord record;
   ASSERT_OK(DecodeRecordPayload(payload, kFormatVersion, &record));
@@ -97,6 +103,67 @@ TEST(RecordCodec, RoundTripsOpsOfOtherDatabasesAndRefusesImpossibleOnes) {
   too_far.Put("k", "v");
   WriteBatchInternal::MutableOps(&too_far)[0].db = kDatabasesMax;
   EXPECT_TRUE(ValidateBatch(too_far).IsInvalidArgument());
+}
+
+TEST(RecordCodec, RoundTripsMetadataOnlyOpsAndRefusesImpossibleOnes) {
+  WriteBatch batch;
+  WriteBatchInternal::SetExpiry(&batch, 0, "k", 1700000000123);
+  WriteBatchInternal::SetExpiry(&batch, 9, "k", 0);  // PERSIST
+  WriteBatchInternal::Rename(&batch, 0, "from", 0, "to");
+  WriteBatchInternal::Rename(&batch, 3, "k", 65535, "k");  // MOVE
+  WriteBatchInternal::Copy(&batch, 1, "", 2, std::string(300, 'c'));
+  std::vector<uint32_t> value_offsets;
+  const std::string bytes = EncodedRecord(batch, &value_offsets);
+  const std::string payload = bytes.substr(kRecordHeaderBytes);
+  // The ops' bytes (docs/FORMAT.md): no value anywhere, every database named, 0 included.
+  const size_t first_op = kRecordFixedPayloadBytes;
+  EXPECT_EQ(payload.substr(first_op, 1 + 1 + 1 + 1 + 8),
+            std::string("\x0a\x00\x01k", 4) + std::string("\x7b\x68\xe5\xcf\x8b\x01\x00\x00", 8));
+  const size_t rename = first_op + 12 + 12;
+  EXPECT_EQ(payload.substr(rename, 11),
+            std::string("\x0b\x00\x04", 3) + "from" + std::string("\x00\x02", 2) + "to");
+  DecodedRecord record;
+  ASSERT_OK(DecodeRecordPayload(payload, kFormatVersion, &record));
+  ASSERT_EQ(record.ops.size(), 5u);
+  EXPECT_EQ(record.ops[0].type, OpType::kSetExpiry);
+  EXPECT_EQ(record.ops[0].expire_at_ms, 1700000000123);
+  EXPECT_EQ(record.ops[1].db, 9u);
+  EXPECT_EQ(record.ops[1].expire_at_ms, 0);
+  EXPECT_EQ(record.ops[2].type, OpType::kRename);
+  EXPECT_EQ(record.ops[2].key, "from");
+  EXPECT_EQ(record.ops[2].target_key, "to");
+  EXPECT_EQ(record.ops[3].db, 3u);
+  EXPECT_EQ(record.ops[3].target_db, 65535u);
+  EXPECT_EQ(record.ops[3].target_key, "k");
+  EXPECT_EQ(record.ops[4].type, OpType::kCopy);
+  EXPECT_EQ(record.ops[4].key, "");
+  EXPECT_EQ(record.ops[4].db, 1u);
+  EXPECT_EQ(record.ops[4].target_db, 2u);
+  EXPECT_EQ(record.ops[4].target_key, std::string(300, 'c'));
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(value_offsets[i], 0u) << i;
+  // Every cut is corruption, never a shorter op.
+  for (size_t cut = first_op; cut < payload.size(); ++cut) {
+    EXPECT_TRUE(DecodeRecordPayload(payload.substr(0, cut), kFormatVersion, &record).IsCorruption())
+        << cut;
+  }
+  // A rename onto itself is refused by the writer and by the reader.
+  WriteBatch onto_itself;
+  WriteBatchInternal::Rename(&onto_itself, 4, "k", 4, "k");
+  EXPECT_TRUE(ValidateBatch(onto_itself).IsInvalidArgument());
+  WriteBatch self;
+  WriteBatchInternal::Copy(&self, 0, "to", 0, "tt");
+  std::string self_bytes;
+  EncodeRecord(RecordMeta{5, 1, {}}, self, &self_bytes, &value_offsets);
+  std::string self_payload = self_bytes.substr(kRecordHeaderBytes);
+  self_payload[self_payload.size() - 1] = 'o';  // target "tt" -> "to": the key itself
+  EXPECT_TRUE(DecodeRecordPayload(self_payload, kFormatVersion, &record).IsCorruption());
+  // Databases past the last, and a negative expiry.
+  WriteBatch far;
+  WriteBatchInternal::Copy(&far, 0, "a", kDatabasesMax, "a");
+  EXPECT_TRUE(ValidateBatch(far).IsInvalidArgument());
+  WriteBatch negative;
+  WriteBatchInternal::SetExpiry(&negative, 0, "a", -1);
+  EXPECT_TRUE(ValidateBatch(negative).IsInvalidArgument());
 }
 
 TEST(RecordCodec, TruncatedOrPaddedPayloadIsCorruption) {

@@ -36,7 +36,7 @@ void WriteBatchInternal::FlushDatabase(WriteBatch* batch, uint32_t db) {
 void WriteBatchInternal::SetDatabase(WriteBatch* batch, uint32_t db) {
   for (Op& op : batch->ops_) {
     if (op.type == log::OpType::kPut || op.type == log::OpType::kDelete ||
-        op.type == log::OpType::kExpire) {
+        op.type == log::OpType::kExpire || op.type == log::OpType::kSetExpiry) {
       op.db = db;
     }
   }
@@ -44,6 +44,23 @@ void WriteBatchInternal::SetDatabase(WriteBatch* batch, uint32_t db) {
 
 void WriteBatchInternal::ExpireIn(WriteBatch* batch, uint32_t db, std::string_view key) {
   batch->ops_.push_back(Op{log::OpType::kExpire, std::string(key), {}, 0, db});
+}
+
+void WriteBatchInternal::SetExpiry(WriteBatch* batch, uint32_t db, std::string_view key,
+                                   int64_t expire_at_ms) {
+  batch->ops_.push_back(Op{log::OpType::kSetExpiry, std::string(key), {}, expire_at_ms, db});
+}
+
+void WriteBatchInternal::Rename(WriteBatch* batch, uint32_t db, std::string_view key,
+                                uint32_t target_db, std::string_view target_key) {
+  batch->ops_.push_back(
+      Op{log::OpType::kRename, std::string(key), {}, 0, db, std::string(target_key), target_db});
+}
+
+void WriteBatchInternal::Copy(WriteBatch* batch, uint32_t db, std::string_view key,
+                              uint32_t target_db, std::string_view target_key) {
+  batch->ops_.push_back(
+      Op{log::OpType::kCopy, std::string(key), {}, 0, db, std::string(target_key), target_db});
 }
 
 void WriteBatchInternal::RestorePoint(WriteBatch* batch, std::string_view name) {

@@ -21,8 +21,10 @@ struct WriteBatch::Op {
   log::OpType type;
   std::string key;  // the name, for kRestorePoint; empty for kClear
   std::string value;
-  int64_t expire_at_ms = 0;  // kPut: Unix ms, 0 = never
-  uint32_t db = 0;           // the database of the key (kPut, kDelete, kExpire) or to flush
+  int64_t expire_at_ms = 0;     // kPut, kSetExpiry: Unix ms, 0 = never
+  uint32_t db = 0;              // the database of the key, or the one to flush
+  std::string target_key = {};  // kRename, kCopy: where the key's entry goes
+  uint32_t target_db = 0;
 };
 
 class WriteBatchInternal {
@@ -43,9 +45,20 @@ class WriteBatchInternal {
   // Removes every key of database `db` (FLUSHDB); WriteBatch::ClearDatabase removes every key
   // of every database (FLUSHALL).
   static void FlushDatabase(WriteBatch* batch, uint32_t db);
-  // Moves every key op of `batch` (put, delete, expire) into database `db`: a batch built with
-  // WriteBatch's methods addresses database 0.
+  // Moves every op of `batch` that names one key (put, delete, expire, set expiry) into
+  // database `db`: a batch built with WriteBatch's methods addresses database 0. Renames and
+  // copies keep the databases they were built with.
   static void SetDatabase(WriteBatch* batch, uint32_t db);
+  // Metadata-only ops (docs/FORMAT.md, types 10 to 12): the key's value is not logged again.
+  // A new expiry (Unix ms; 0: none) for `key` of database `db`; no change if the key is absent.
+  static void SetExpiry(WriteBatch* batch, uint32_t db, std::string_view key, int64_t expire_at_ms);
+  // `key`'s entry (value, expiry) moves to `target_key` of `target_db`, replacing what is
+  // there; no change if `key` is absent. The target must differ from the key (ValidateBatch).
+  static void Rename(WriteBatch* batch, uint32_t db, std::string_view key, uint32_t target_db,
+                     std::string_view target_key);
+  // As Rename, but `key` stays: both name the same value in the log.
+  static void Copy(WriteBatch* batch, uint32_t db, std::string_view key, uint32_t target_db,
+                   std::string_view target_key);
   // An expiry of `key` in database `db`.
   static void ExpireIn(WriteBatch* batch, uint32_t db, std::string_view key);
 };

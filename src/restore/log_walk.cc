@@ -131,6 +131,10 @@ bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key) {
     // A flush may remove the key (FLUSHDB: if it is in that database; the caller knows).
     if (op.type == log::OpType::kClear || op.type == log::OpType::kFlushDatabase) return true;
     if (op.key == key) return true;
+    if ((op.type == log::OpType::kRename || op.type == log::OpType::kCopy) &&
+        op.target_key == key) {
+      return true;
+    }
   }
   return false;
 }
@@ -433,6 +437,12 @@ const char* OpTypeName(log::OpType type) {
       return "restore-point";
     case log::OpType::kFlushDatabase:
       return "flushdb";
+    case log::OpType::kSetExpiry:
+      return "set-expiry";
+    case log::OpType::kRename:
+      return "rename";
+    case log::OpType::kCopy:
+      return "copy";
   }
   return "unknown";
 }

@@ -85,7 +85,8 @@ Status WalkRepository(FileSystem* fs, repository::Repository* repository,
                       const LogWalkOptions& options, const LogVisitor& visitor,
                       LogWalkSummary* summary);
 
-// True if `record` touches `key`: an op on it, or a CLEAR.
+// True if `record` touches `key`: an op on it (as the key or the target of a rename or copy),
+// or a CLEAR.
 bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key);
 
 // Parses a point in time given on a command line: Unix seconds ("1700000000", fractions
@@ -93,7 +94,8 @@ bool RecordTouchesKey(const log::DecodedRecord& record, std::string_view key);
 // stand for the T; a date alone "2024-05-01" is its midnight UTC). False if malformed.
 bool ParseTimeArgument(const std::string& text, int64_t* unix_micros);
 
-// Lower-case name of an op type: "set", "delete", "clear", "expire".
+// Lower-case name of an op type: "set", "delete", "clear", "expire", "restore-point",
+// "flushdb", "set-expiry", "rename", "copy".
 const char* OpTypeName(log::OpType type);
 
 }  // namespace ordo::restore

@@ -24,6 +24,18 @@ constexpr uint32_t kPubSub = kCommandPubSub;
 constexpr uint32_t kNoScript = kCommandNoScript;
 constexpr uint32_t kAllowBusy = kCommandAllowBusy;
 
+// OBJECT's subcommands, as Redis 7.0's (COMMAND INFO object).
+const std::vector<CommandSpec>& ObjectSubcommands() {
+  static const std::vector<CommandSpec> table = {
+      {"encoding", 3, kRead, 2, 2, 1, ObjectCommand},
+      {"freq", 3, kRead, 2, 2, 1, ObjectCommand},
+      {"help", 2, 0, 0, 0, 0, ObjectCommand},
+      {"idletime", 3, kRead, 2, 2, 1, ObjectCommand},
+      {"refcount", 3, kRead, 2, 2, 1, ObjectCommand},
+  };
+  return table;
+}
+
 // Arity and key positions as Redis 7.0 reports them (COMMAND INFO), so clients that read the
 // table (cluster clients, redis-cli hints) see the familiar values.
 const std::vector<CommandSpec>& Table() {
@@ -69,6 +81,16 @@ const std::vector<CommandSpec>& Table() {
       {"ttl", 2, kRead | kFast, 1, 1, 1, TtlCommand},
       {"pttl", 2, kRead | kFast, 1, 1, 1, PTtlCommand},
       {"persist", 2, kWrite | kFast, 1, 1, 1, PersistCommand},
+      {"expiretime", 2, kRead | kFast, 1, 1, 1, ExpireTimeCommand},
+      {"pexpiretime", 2, kRead | kFast, 1, 1, 1, PExpireTimeCommand},
+      {"rename", 3, kWrite, 1, 2, 1, RenameCommand},
+      {"renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNxCommand},
+      {"copy", -3, kWrite, 1, 2, 1, CopyCommand},
+      // TOUCH counts the keys that exist, as EXISTS: ordo keeps no access time to update.
+      {"touch", -2, kRead | kFast, 1, -1, 1, ExistsCommand},
+      {"randomkey", 1, kRead, 0, 0, 0, RandomKeyCommand},
+      // A container: its subcommands are checked as Redis checks them (ObjectSubcommands).
+      {"object", -2, 0, 0, 0, 0, ObjectCommand, &ObjectSubcommands()},
       // Connection and server (commands_server.cc).
       {"ping", -1, kFast | kPubSub, 0, 0, 0, PingCommand},
       {"echo", 2, kFast, 0, 0, 0, EchoCommand},
@@ -138,6 +160,25 @@ std::string UnknownCommandText(const std::vector<std::string>& args) {
 
 const std::vector<CommandSpec>& AllCommands() { return Table(); }
 
+namespace {
+
+const CommandSpec* FindSubcommand(const CommandSpec& container, std::string_view name) {
+  assert(container.subcommands != nullptr);
+  for (const CommandSpec& sub : *container.subcommands) {
+    if (EqualsIgnoreCase(sub.name, name)) return &sub;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const CommandSpec* LookupRequest(const std::vector<std::string>& args) {
+  assert(!args.empty());
+  const CommandSpec* spec = LookupCommand(args[0]);
+  if (spec == nullptr || spec->subcommands == nullptr || args.size() < 2) return spec;
+  return FindSubcommand(*spec, args[1]);
+}
+
 const CommandSpec* LookupCommand(std::string_view name) {
   static const std::unordered_map<std::string, const CommandSpec*> index = [] {
     std::unordered_map<std::string, const CommandSpec*> built;
@@ -158,7 +199,7 @@ std::string FullName(const CommandContext& context, const CommandSpec& spec) {
   if (context.argc() >= 2 &&
       (spec.name == "client" || spec.name == "config" || spec.name == "command" ||
        spec.name == "debug" || spec.name == "pubsub" || spec.name == "script" ||
-       spec.name == "memory")) {
+       spec.name == "memory" || spec.name == "object")) {
     name += "|" + ToLower(context.arg(1).substr(0, 32));
   }
   return name;
@@ -167,9 +208,22 @@ std::string FullName(const CommandContext& context, const CommandSpec& spec) {
 // Why the request cannot run (Redis's processCommand checks, in its order), or empty.
 std::string RefusalOf(const CommandContext& context, const CommandSpec* spec) {
   if (spec == nullptr) return UnknownCommandText(*context.args);
+  // A container's subcommand is checked as a command of its own (Redis's lookupCommand finds
+  // "object|encoding"); without a second argument the container's own arity refuses it.
+  const CommandSpec* checked = spec;
+  std::string checked_name(spec->name);
+  if (spec->subcommands != nullptr && context.argc() >= 2) {
+    checked = FindSubcommand(*spec, context.arg(1));
+    if (checked == nullptr) {
+      return "ERR unknown subcommand '" + PrintedPrefix(context.arg(1), 128) + "'. Try " +
+             ToUpperCopy(spec->name) + " HELP.";
+    }
+    checked_name += "|" + std::string(checked->name);
+  }
   int argc = static_cast<int>(context.argc());
-  if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
-    return "ERR wrong number of arguments for '" + std::string(spec->name) + "' command";
+  if ((checked->arity > 0 && argc != checked->arity) ||
+      (checked->arity < 0 && argc < -checked->arity)) {
+    return "ERR wrong number of arguments for '" + checked_name + "' command";
   }
   if (!context.client->authenticated && (spec->flags & kCommandNoAuth) == 0) {
     return "NOAUTH Authentication required.";
@@ -245,6 +299,16 @@ void ReplyInvalidExpireTime(CommandContext& context) {
   ReplyError(context, "ERR invalid expire time in '" + ToLower(context.arg(0)) + "' command");
 }
 
+void ReplyUnknownSubcommand(CommandContext& context) {
+  ReplyError(context, "ERR unknown subcommand '" + context.arg(1).substr(0, 128) + "'. Try " +
+                          ToUpperCopy(context.arg(0)) + " HELP.");
+}
+
+void ReplyWrongSubcommandArity(CommandContext& context) {
+  ReplyError(context, "ERR wrong number of arguments for '" + ToLower(context.arg(0)) + "|" +
+                          ToLower(context.arg(1)) + "' command");
+}
+
 void ReplyDatabaseError(CommandContext& context, const Status& status) {
   // Bad input (an oversized key) is the client's error; anything else is the disk's, and the
   // text says so, so an operator can tell the two apart (docs/OPERATIONS-server.md).
@@ -265,7 +329,7 @@ bool SubmitBatchAsBuilt(CommandContext& context, WriteBatch batch) {
   // the copy reads see meanwhile (client_limits.h).
   uint64_t held_bytes = 0;
   for (const auto& op : WriteBatchInternal::Ops(batch))
-    held_bytes += 2 * (op.key.size() + op.value.size() + 32);
+    held_bytes += 2 * (op.key.size() + op.target_key.size() + op.value.size() + 32);
   const std::vector<ClientState*> watchers = WatchersTouchedBy(context, batch);
   // Deferred: the event loop commits each iteration's writes as one group (Server::Serve).
   Result<uint64_t> lsn = context.db->SubmitDeferred(std::move(batch));

@@ -222,12 +222,20 @@ struct CommandSpec {
   int last_key;   // -1: the last argument
   int key_step;
   CommandHandler handler;
+  // A container command's subcommands (OBJECT's), each with its own arity and flags, checked
+  // before the command runs or is queued, as Redis's subcommand table; null for the others
+  // (whose handlers check their subcommands themselves).
+  const std::vector<CommandSpec>* subcommands = nullptr;
 };
 
 // Every command, in table order.
 const std::vector<CommandSpec>& AllCommands();
 // Case-insensitive lookup; null when unknown.
 const CommandSpec* LookupCommand(std::string_view name);
+// The row a request names (`args` not empty): its command's, or for a container with a
+// subcommand table and a second argument, that subcommand's (null when it has none by that
+// name, as for an unknown command). Scripts check what they call against it.
+const CommandSpec* LookupRequest(const std::vector<std::string>& args);
 
 // Checks the request (known command, arity, authentication) and runs it, or queues it inside
 // MULTI, appending one reply to *context.reply. `context.args` must not be empty.

@@ -21,6 +21,10 @@ void ReplyNotInteger(CommandContext& context);
 void ReplyOk(CommandContext& context);
 // "ERR invalid expire time in '<command>' command", <command> in lower case.
 void ReplyInvalidExpireTime(CommandContext& context);
+// A container command's (OBJECT, CLIENT, ...) errors as Redis's: "ERR unknown subcommand 'x'.
+// Try OBJECT HELP." and "ERR wrong number of arguments for 'object|encoding' command".
+void ReplyUnknownSubcommand(CommandContext& context);
+void ReplyWrongSubcommandArity(CommandContext& context);
 // Replies with the error for a failed database call; a write error names the disk.
 void ReplyDatabaseError(CommandContext& context, const Status& status);
 
@@ -84,6 +88,13 @@ void PExpireAtCommand(CommandContext& context);
 void TtlCommand(CommandContext& context);
 void PTtlCommand(CommandContext& context);
 void PersistCommand(CommandContext& context);
+void RenameCommand(CommandContext& context);
+void RenameNxCommand(CommandContext& context);
+void CopyCommand(CommandContext& context);
+void RandomKeyCommand(CommandContext& context);
+void ExpireTimeCommand(CommandContext& context);
+void PExpireTimeCommand(CommandContext& context);
+void ObjectCommand(CommandContext& context);
 
 // ---- commands_server.cc
 void PingCommand(CommandContext& context);

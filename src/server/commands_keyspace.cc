@@ -1,9 +1,12 @@
-// Keyspace commands (Redis's db.c and expire.c): DEL, EXISTS, TYPE, KEYS, SCAN, DBSIZE,
-// FLUSHDB/FLUSHALL and the expiry commands.
+// Keyspace commands (Redis's db.c, expire.c and object.c): DEL, EXISTS, TYPE, KEYS, SCAN,
+// DBSIZE, FLUSHDB/FLUSHALL, SELECT, MOVE, SWAPDB, RENAME, COPY, RANDOMKEY, OBJECT and the
+// expiry commands.
 //
-// The database has no "change expiry" operation, so EXPIRE and PERSIST rewrite the value with
-// its new expiry (one Put). That is correct and atomic, and costs the value's size in log bytes.
+// EXPIRE, PERSIST, RENAME, COPY and MOVE log metadata-only ops (docs/FORMAT.md, types 10 to
+// 12): a key's new expiry, or its entry moved or copied to another name; the value is never
+// written again, so they cost a few dozen log bytes whatever the value's size.
 #include <algorithm>
+#include <random>
 #include <set>
 
 #include "log/write_batch_internal.h"
@@ -149,9 +152,8 @@ void ExpireGeneric(CommandContext& context, int64_t base_ms, bool seconds) {
     return;
   }
   when += base_ms;
-  std::string value;
   ReadInfo info;
-  Status status = ReadKey(context, context.arg(1), &value, &info);
+  Status status = ReadKey(context, context.arg(1), nullptr, &info);
   if (!status.ok()) {
     if (status.IsNotFound()) AppendInteger(context.reply, 0);
     return;
@@ -164,13 +166,15 @@ void ExpireGeneric(CommandContext& context, int64_t base_ms, bool seconds) {
   if (when <= WallMillis()) {
     batch.Delete(context.arg(1));  // a time in the past deletes the key, as in Redis
   } else {
-    batch.Put(context.arg(1), value, when);
+    WriteBatchInternal::SetExpiry(&batch, 0, context.arg(1), when);  // SubmitBatch's database
   }
   if (!SubmitBatch(context, std::move(batch))) return;
   AppendInteger(context.reply, 1);
 }
 
-void TtlGeneric(CommandContext& context, bool milliseconds) {
+// Redis's ttlGenericCommand: TTL, PTTL, and with `absolute` EXPIRETIME, PEXPIRETIME (the
+// expiry itself rather than the time left); seconds are rounded to the nearest.
+void TtlGeneric(CommandContext& context, bool milliseconds, bool absolute = false) {
   ReadInfo info;
   Status status = ReadKey(context, context.arg(1), nullptr, &info);
   if (!status.ok()) {
@@ -181,7 +185,7 @@ void TtlGeneric(CommandContext& context, bool milliseconds) {
     AppendInteger(context.reply, -1);
     return;
   }
-  int64_t ttl_ms = std::max<int64_t>(info.expire_at_ms - WallMillis(), 0);
+  int64_t ttl_ms = std::max<int64_t>(info.expire_at_ms - (absolute ? 0 : WallMillis()), 0);
   AppendInteger(context.reply, milliseconds ? ttl_ms : (ttl_ms + 500) / 1000);
 }
 
@@ -321,7 +325,23 @@ bool ParseIntArgument(CommandContext& context, const std::string& text, std::str
   return true;
 }
 
-// Whether `index` names a database (SELECT, MOVE, SWAPDB); if not, replies Redis's error.
+// Whether `key` of database `db` exists, for a command about to write it (Redis's
+// lookupKeyWrite: no keyspace hit or miss is counted). OK, or NotFound (the reply then depends
+// on every submitted write: an unacknowledged delete may be why it is absent); any other
+// status has been replied.
+Status LookupForWrite(CommandContext& context, uint32_t db, std::string_view key, ReadInfo* info) {
+  Status status = context.db->GetInfoIn(db, key, info);
+  if (status.ok()) {
+    context.required_lsn = std::max(context.required_lsn, info->observed_lsn);
+  } else if (status.IsNotFound()) {
+    DependOnAllWrites(context);
+  } else {
+    ReplyDatabaseError(context, status);
+  }
+  return status;
+}
+
+// Whether `index` names a database (SELECT, MOVE, SWAPDB, COPY); if not, replies Redis's error.
 bool ValidDatabase(CommandContext& context, int64_t index) {
   if (index >= 0 && index < static_cast<int64_t>(context.server->databases)) return true;
   ReplyError(context, "ERR DB index is out of range");
@@ -347,26 +367,204 @@ void MoveCommand(CommandContext& context) {
   if (target == source) {
     return ReplyError(context, "ERR source and destination objects are the same");
   }
-  std::string value;
   ReadInfo info;
-  Status read = ReadKey(context, context.arg(1), &value, &info);
+  Status read = ReadKey(context, context.arg(1), nullptr, &info);
   if (read.IsNotFound()) return AppendInteger(context.reply, 0);
   if (!read.ok()) return;
   ReadInfo there;
-  Status exists = context.db->GetInfoIn(target, context.arg(1), &there);
-  context.required_lsn = std::max(context.required_lsn, there.observed_lsn);
+  Status exists = LookupForWrite(context, target, context.arg(1), &there);
   if (exists.ok()) return AppendInteger(context.reply, 0);
-  if (!exists.IsNotFound()) return ReplyDatabaseError(context, exists);
-  DependOnAllWrites(context);  // an unacknowledged delete may be why it is absent there
-  // One batch, one record: the key is never in both databases, nor in neither.
+  if (!exists.IsNotFound()) return;
+  // One op: the key's entry moves to the other database, its value stays where it is in the
+  // log; the key is never in both databases, nor in neither.
   WriteBatch batch;
-  batch.Delete(context.arg(1));
-  batch.Put(context.arg(1), value, info.expire_at_ms);
-  auto& ops = WriteBatchInternal::MutableOps(&batch);
-  ops[0].db = source;
-  ops[1].db = target;
+  WriteBatchInternal::Rename(&batch, source, context.arg(1), target, context.arg(1));
   if (!SubmitBatchAsBuilt(context, std::move(batch))) return;
   AppendInteger(context.reply, 1);
+}
+
+namespace {
+
+// Redis's renameGenericCommand: a missing source is an error even when both names are the
+// same; the same name is then OK (RENAME) or 0 (RENAMENX) and changes nothing.
+void RenameGeneric(CommandContext& context, bool only_if_absent) {
+  const uint32_t db = context.client->db;
+  const std::string& key = context.arg(1);
+  const std::string& target = context.arg(2);
+  ReadInfo info;
+  Status read = LookupForWrite(context, db, key, &info);
+  if (read.IsNotFound()) return ReplyError(context, "ERR no such key");
+  if (!read.ok()) return;
+  if (key == target) {
+    return only_if_absent ? AppendInteger(context.reply, 0) : ReplyOk(context);
+  }
+  ReadInfo there;
+  Status exists = LookupForWrite(context, db, target, &there);
+  if (!exists.ok() && !exists.IsNotFound()) return;
+  if (exists.ok() && only_if_absent) return AppendInteger(context.reply, 0);
+  WriteBatch batch;
+  WriteBatchInternal::Rename(&batch, db, key, db, target);
+  if (!SubmitBatchAsBuilt(context, std::move(batch))) return;
+  return only_if_absent ? AppendInteger(context.reply, 1) : ReplyOk(context);
+}
+
+// An integer-looking value as Redis's tryObjectEncoding takes it (string2l): at most 20
+// bytes, no sign but '-', no leading zero, no spaces, within a long.
+bool IsCanonicalLong(std::string_view value, int64_t* number) {
+  return value.size() <= 20 && ParseInt64(value, number);
+}
+
+// The longest string Redis keeps in one allocation with its object (OBJ_ENCODING_EMBSTR).
+constexpr uint64_t kEmbeddedStringBytesMax = 44;
+
+// Redis's OBJECT ENCODING of a string as SET stores it (tryObjectEncoding): "int" when the value
+// is a long written canonically, "embstr" up to 44 bytes, "raw" beyond.
+std::string_view StringEncoding(std::string_view value) {
+  int64_t number = 0;
+  if (IsCanonicalLong(value, &number)) return "int";
+  return value.size() <= kEmbeddedStringBytesMax ? "embstr" : "raw";
+}
+
+}  // namespace
+
+void RenameCommand(CommandContext& context) { RenameGeneric(context, false); }
+void RenameNxCommand(CommandContext& context) { RenameGeneric(context, true); }
+
+void CopyCommand(CommandContext& context) {
+  const uint32_t source = context.client->db;
+  uint32_t target = source;
+  bool replace = false;
+  for (size_t j = 3; j < context.argc(); ++j) {
+    const size_t additional = context.argc() - j - 1;
+    if (EqualsIgnoreCase(context.arg(j), "replace")) {
+      replace = true;
+    } else if (EqualsIgnoreCase(context.arg(j), "db") && additional >= 1) {
+      int64_t index = 0;
+      if (!ParseIntArgument(context, context.arg(j + 1), "", &index) ||
+          !ValidDatabase(context, index)) {
+        return;
+      }
+      target = static_cast<uint32_t>(index);
+      ++j;
+    } else {
+      return ReplySyntaxError(context);
+    }
+  }
+  const std::string& key = context.arg(1);
+  const std::string& target_key = context.arg(2);
+  if (source == target && key == target_key) {
+    return ReplyError(context, "ERR source and destination objects are the same");
+  }
+  ReadInfo info;
+  Status read = ReadKey(context, key, nullptr, &info);
+  if (read.IsNotFound()) return AppendInteger(context.reply, 0);
+  if (!read.ok()) return;
+  ReadInfo there;
+  Status exists = LookupForWrite(context, target, target_key, &there);
+  if (!exists.ok() && !exists.IsNotFound()) return;
+  if (exists.ok() && !replace) return AppendInteger(context.reply, 0);
+  // The copy names the same value in the log as the key; its expiry goes with it (Redis's).
+  WriteBatch batch;
+  WriteBatchInternal::Copy(&batch, source, key, target, target_key);
+  if (!SubmitBatchAsBuilt(context, std::move(batch))) return;
+  AppendInteger(context.reply, 1);
+}
+
+void RandomKeyCommand(CommandContext& context) {
+  // The index keeps no ranks: the key is drawn uniformly among the keys counted, and found by
+  // walking the database to it (O(N), docs/OPERATIONS-server.md). Keys expired but not yet
+  // reclaimed are counted but never visited; if the draw falls among them, it is drawn again
+  // among the keys the walk saw.
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  const uint32_t db = context.client->db;
+  DependOnAllWrites(context);
+  uint64_t candidates = context.db->CountKeysIn(db);
+  while (candidates > 0) {
+    const uint64_t wanted = random() % candidates;
+    uint64_t seen = 0;
+    std::string chosen;
+    bool found = false;
+    std::string start;
+    do {
+      start = context.db->ScanIn(db, start, "", kKeysBatchSize, [&](const DB::ScanEntry& entry) {
+        if (!found && seen == wanted) {
+          chosen = entry.key;
+          found = true;
+        }
+        ++seen;
+      });
+    } while (!found && !start.empty());
+    if (found) return AppendBulk(context.reply, chosen);
+    candidates = seen;
+  }
+  AppendNull(context.reply, context.client->protocol);
+}
+
+void ExpireTimeCommand(CommandContext& context) { TtlGeneric(context, false, true); }
+void PExpireTimeCommand(CommandContext& context) { TtlGeneric(context, true, true); }
+
+void ObjectCommand(CommandContext& context) {
+  const std::string sub = ToLower(context.arg(1));
+  if (sub == "help") {
+    if (context.argc() != 2) return ReplyWrongSubcommandArity(context);
+    AppendArrayHeader(context.reply, 15);
+    for (std::string_view line : {
+             "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+             "ENCODING <key>",
+             "    Return the kind of internal representation used in order to store the value",
+             "    associated with a <key>.",
+             "FREQ <key>",
+             "    Return the access frequency index of the <key>. The returned integer is",
+             "    proportional to the logarithm of the recent access frequency of the key.",
+             "IDLETIME <key>",
+             "    Return the idle time of the <key>, that is the approximated number of",
+             "    seconds elapsed since the last access to the key.",
+             "REFCOUNT <key>",
+             "    Return the number of references of the value associated with the specified",
+             "    <key>.",
+             "HELP",
+             "    Prints this help.",
+         }) {
+      AppendSimpleString(context.reply, line);
+    }
+    return;
+  }
+  if (sub != "encoding" && sub != "refcount" && sub != "idletime" && sub != "freq") {
+    return ReplyUnknownSubcommand(context);
+  }
+  if (context.argc() != 3) return ReplyWrongSubcommandArity(context);
+  // Only ENCODING and REFCOUNT depend on the value, and only on a short one: a longer value
+  // is "raw" with one reference, and is not read (it may be 512 MiB). The size is looked at
+  // first, without counting a keyspace hit or miss (ReadKey counts the one).
+  const bool by_value = sub == "encoding" || sub == "refcount";
+  ReadInfo info;
+  const Status peek = context.db->GetInfoIn(context.client->db, context.arg(2), &info);
+  const bool want_value = by_value && (!peek.ok() || info.value_bytes <= kEmbeddedStringBytesMax);
+  std::string value;
+  Status read = ReadKey(context, context.arg(2), want_value ? &value : nullptr, &info);
+  if (read.IsNotFound()) return AppendNull(context.reply, context.client->protocol);
+  if (!read.ok()) return;
+  const bool long_value = info.value_bytes > kEmbeddedStringBytesMax;
+  if (sub == "encoding")
+    return AppendBulk(context.reply, long_value ? "raw" : StringEncoding(value));
+  if (sub == "refcount") {
+    // Redis shares the objects of the integers 0 to 9999 and reports INT_MAX references to
+    // them (OBJ_SHARED_REFCOUNT); every other value has one.
+    int64_t number = 0;
+    const bool shared =
+        !long_value && IsCanonicalLong(value, &number) && number >= 0 && number < 10000;
+    return AppendInteger(context.reply, shared ? INT32_MAX : 1);
+  }
+  if (sub == "idletime") {
+    // ordo keeps no access clock (reads do not write): every key answers 0 seconds idle
+    // (docs/OPERATIONS-server.md).
+    return AppendInteger(context.reply, 0);
+  }
+  // maxmemory-policy is always noeviction, so no access frequency is kept: Redis's refusal.
+  ReplyError(context,
+             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
+             "note that when switching between policies at runtime LRU and LFU data will take "
+             "some time to adjust.");
 }
 
 void SwapDbCommand(CommandContext& context) {
@@ -411,9 +609,8 @@ void TtlCommand(CommandContext& context) { TtlGeneric(context, false); }
 void PTtlCommand(CommandContext& context) { TtlGeneric(context, true); }
 
 void PersistCommand(CommandContext& context) {
-  std::string value;
   ReadInfo info;
-  Status status = ReadKey(context, context.arg(1), &value, &info);
+  Status status = ReadKey(context, context.arg(1), nullptr, &info);
   if (!status.ok()) {
     if (status.IsNotFound()) AppendInteger(context.reply, 0);
     return;
@@ -423,7 +620,7 @@ void PersistCommand(CommandContext& context) {
     return;
   }
   WriteBatch batch;
-  batch.Put(context.arg(1), value, 0);
+  WriteBatchInternal::SetExpiry(&batch, 0, context.arg(1), 0);  // SubmitBatch's database
   if (!SubmitBatch(context, std::move(batch))) return;
   AppendInteger(context.reply, 1);
 }

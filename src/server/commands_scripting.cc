@@ -115,7 +115,7 @@ class CommandHost : public ScriptHost {
  private:
   // Redis's scriptCall checks, in its order.
   std::string Refusal(const std::vector<std::string>& args) const {
-    const CommandSpec* spec = LookupCommand(args[0]);
+    const CommandSpec* spec = LookupRequest(args);  // a container's subcommand (OBJECT's)
     if (spec == nullptr) return "ERR Unknown Redis command called from script";
     const int argc = static_cast<int>(args.size());
     if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {

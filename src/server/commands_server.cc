@@ -30,16 +30,6 @@ namespace {
 // The Redis version ordo reports, so that clients enable the commands it implements.
 constexpr std::string_view kRedisVersion = "7.0.0";
 
-void ReplyUnknownSubcommand(CommandContext& context) {
-  ReplyError(context, "ERR unknown subcommand '" + context.arg(1).substr(0, 128) + "'. Try " +
-                          ToUpperCopy(context.arg(0)) + " HELP.");
-}
-
-void ReplyWrongSubcommandArity(CommandContext& context) {
-  ReplyError(context, "ERR wrong number of arguments for '" + ToLower(context.arg(0)) + "|" +
-                          ToLower(context.arg(1)) + "' command");
-}
-
 std::string Line(std::string_view name, const std::string& value) {
   return std::string(name) + ":" + value + "\r\n";
 }

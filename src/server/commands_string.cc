@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "log/write_batch_internal.h"
 #include "server/commands.h"
 #include "server/reply.h"
 #include "server/resp_parser.h"
@@ -312,7 +313,8 @@ void GetExCommand(CommandContext& context) {
     if ((options.flags & kSetAnyExpire) && options.expire_at_ms <= WallMillis()) {
       batch.Delete(context.arg(1));  // an expiry in the past deletes, as Redis does
     } else {
-      batch.Put(context.arg(1), value, options.expire_at_ms);
+      // Only the expiry changes: the value is not logged again (FORMAT.md, set expiry).
+      WriteBatchInternal::SetExpiry(&batch, 0, context.arg(1), options.expire_at_ms);
     }
     if (!SubmitBatch(context, std::move(batch))) return;
   }

@@ -183,9 +183,17 @@ std::vector<ClientState*> WatchersTouchedBy(CommandContext& context, const Write
   for (const auto& op : WriteBatchInternal::Ops(batch)) {
     if (op.type == log::OpType::kRestorePoint) continue;
     if (op.type != log::OpType::kClear && op.type != log::OpType::kFlushDatabase) {
-      auto watchers = server.watched_keys.find(WatchName(op.db, op.key));
-      if (watchers != server.watched_keys.end()) {
-        touched.insert(touched.end(), watchers->second.begin(), watchers->second.end());
+      // A copy writes only its target; a rename both keys (MOVE's: one key in two databases).
+      std::vector<std::string> names;
+      if (op.type != log::OpType::kCopy) names.push_back(WatchName(op.db, op.key));
+      if (op.type == log::OpType::kRename || op.type == log::OpType::kCopy) {
+        names.push_back(WatchName(op.target_db, op.target_key));
+      }
+      for (const std::string& name : names) {
+        auto watchers = server.watched_keys.find(name);
+        if (watchers != server.watched_keys.end()) {
+          touched.insert(touched.end(), watchers->second.begin(), watchers->second.end());
+        }
       }
       continue;
     }

@@ -3,7 +3,9 @@ keyspace commands ordo supports, over a small key space so that commands collide
 
 Each step is (check, args): `args` the command as bytes, `check` how its replies are compared
 (see test_differential.py): EXACT byte for byte, UNORDERED for KEYS (an unordered array),
-TTL for TTL/PTTL (time-dependent), SCAN for a whole SCAN iteration (the runner drives it).
+TTL for TTL/PTTL/EXPIRETIME/PEXPIRETIME (time-dependent), SCAN for a whole SCAN iteration (the
+runner drives it), PRESENCE for RANDOMKEY (it returns some key: only whether it returned one,
+or an error, is compared).
 A script step runs one generated command (or it and a GET) inside EVAL through redis.call or
 redis.pcall, its arguments in ARGV. Two kinds of step name their connection (the runner draws one for the others): ON_CONNECTION,
 args = (connection, command), and TRANSACTION, args = (connection, commands): MULTI, the
@@ -26,8 +28,15 @@ Left out on purpose, each a difference by design or no behaviour of ordo's:
 - Keys over 64 KiB and values near 512 MiB: ordo refuses keys over 64 KiB (its limit, not
   Redis's), and half-GiB values would make a run slow. SETRANGE offsets stay below 1 MiB
   except at the 512 MiB limit itself, with a patch that is refused or empty.
-- Commands ordo does not implement (HSET, RENAME, OBJECT, ...), CONFIG SET, DEBUG, SHUTDOWN:
-  Redis would run them. Databases beyond DATABASES: the state compared covers those used.
+- Commands ordo does not implement (HSET, SADD, ...), CONFIG SET, DEBUG, SHUTDOWN: Redis
+  would run them. Databases beyond DATABASES: the state compared covers those used.
+- OBJECT ENCODING and REFCOUNT of a key not just SET: Redis's encoding depends on the command
+  that wrote the value (APPEND and SETRANGE leave "raw", INCRBYFLOAT "embstr" even for an
+  integer, and a restart re-encodes them), ordo's on the value alone, as SET stores it
+  (docs/OPERATIONS-server.md). So they are drawn right after a plain SET of the key, on the
+  same connection. OBJECT IDLETIME (ordo keeps no access clock: always 0) and FREQ (an error
+  on both, maxmemory-policy being noeviction) are compared only for absent keys and by
+  test_commands.py.
 - HELLO: the runner sets each connection's protocol once (one RESP2, one RESP3); HELLO's reply
   names each server's own version and client id (test_protocol.py compares its shape).
 """
@@ -37,6 +46,7 @@ EXACT = "exact"
 UNORDERED = "unordered"
 TTL = "ttl"
 SCAN = "scan"
+PRESENCE = "presence"
 ON_CONNECTION = "on-connection"
 TRANSACTION = "transaction"
 
@@ -87,6 +97,8 @@ class CommandGenerator:
             (2, self.keys), (2, self.scan), (1, self.dbsize), (1, self.flush),
             (8, self.expire), (5, self.ttl), (2, self.persist), (2, self.wrong_arity),
             (1, self.unknown), (3, self.select), (2, self.move), (1, self.swapdb),
+            (4, self.rename), (3, self.copy), (1, self.touch), (2, self.expiretime),
+            (1, self.randomkey), (2, self.object_after_set), (1, self.object_other),
         ]
         # What a transaction or a script may hold (not a transaction itself).
         self.queued_handlers = list(self.handlers)
@@ -387,6 +399,50 @@ class CommandGenerator:
         # every connection, which reclaims it on both servers (see set()).
         return EXACT, [self.cased(b"swapdb"), self.database(), self.database()]
 
+    def rename(self):
+        name = self.rng.choice([b"rename", b"renamenx"])
+        key = self.key()
+        target = key if self.chance(0.1) else self.key()
+        return EXACT, [self.cased(name), key, target]
+
+    def copy(self):
+        args = [self.cased(b"copy"), self.key(), self.key()]
+        for _ in range(self.rng.choice([0, 0, 1, 1, 2])):
+            option = self.rng.choice([b"DB", b"DB", b"REPLACE", b"BOGUS"])
+            args.append(self.cased(option))
+            if option == b"DB" and not self.chance(0.05):
+                args.append(self.database())
+        return EXACT, args
+
+    def touch(self):
+        return EXACT, [self.cased(b"touch")] + [self.key() for _ in range(self.rng.randrange(1, 4))]
+
+    def expiretime(self):
+        return TTL, [self.cased(self.rng.choice([b"expiretime", b"pexpiretime"])), self.key()]
+
+    def randomkey(self):
+        return PRESENCE, [self.cased(b"randomkey")]
+
+    def object_after_set(self):
+        """A plain SET, then OBJECT ENCODING or REFCOUNT of the key on the same connection
+        (see the top: Redis's encoding depends on the command that wrote the value)."""
+        connection = self.rng.randrange(CONNECTIONS)
+        key = self.key()
+        subcommand = self.cased(self.rng.choice([b"encoding", b"encoding", b"refcount"]))
+        self.follow_up = [(ON_CONNECTION, (connection, [self.cased(b"object"), subcommand, key]))]
+        return ON_CONNECTION, (connection, [self.cased(b"set"), key, self.value()])
+
+    def object_other(self):
+        """OBJECT's errors and HELP, whatever the key holds."""
+        return EXACT, self.rng.choice([
+            [self.cased(b"object"), self.cased(b"help")],
+            [self.cased(b"object"), self.cased(b"help"), self.key()],
+            [self.cased(b"object"), self.cased(b"bogus"), self.key()],
+            [self.cased(b"object"), self.cased(b"encoding")],
+            [self.cased(b"object"), self.cased(b"freq"), self.key(), self.key()],
+            [self.cased(b"object"), self.cased(b"idletime")],
+        ])
+
     def wrong_arity(self):
         """A supported command with too few or too many arguments."""
         name, arity = self.rng.choice([
@@ -397,6 +453,8 @@ class CommandGenerator:
             (b"incrbyfloat", 3), (b"del", -2), (b"unlink", -2), (b"exists", -2), (b"type", 2),
             (b"keys", 2), (b"scan", -2), (b"dbsize", 1), (b"expire", -3), (b"pexpire", -3),
             (b"expireat", -3), (b"pexpireat", -3), (b"ttl", 2), (b"pttl", 2), (b"persist", 2),
+            (b"rename", 3), (b"renamenx", 3), (b"copy", -3), (b"touch", -2), (b"expiretime", 2),
+            (b"pexpiretime", 2), (b"randomkey", 1), (b"object", -2), (b"move", 3),
         ])
         if arity > 0:
             count = self.rng.choice([n for n in range(0, arity + 3) if n != arity - 1])

@@ -10,8 +10,9 @@ out and why). Runs of them are pipelined, 1 to 8 commands written before the rep
 has two connections, one speaking RESP2 and one RESP3 (HELLO 3 first), and each run goes
 through one of them drawn at random: both protocols' replies are compared byte for byte.
 Replies are compared byte for byte except: KEYS (an unordered array: compared sorted), SCAN
-(cursors are each server's own: each server is scanned to cursor 0 and the key sets compared)
-and TTL/PTTL (time-dependent: -1/-2 exactly, a positive value within a tolerance).
+(cursors are each server's own: each server is scanned to cursor 0 and the key sets compared),
+TTL/PTTL/EXPIRETIME/PEXPIRETIME (time-dependent: -1/-2 exactly, a positive value within a
+tolerance) and RANDOMKEY (some key or none: only whether each returned a key is compared).
 
 CI runs the fixed seeds below. To run longer by hand:
     DIFF_SEEDS=1-200 DIFF_COMMANDS=5000 /usr/bin/python3 tests/e2e/test_differential.py \
@@ -28,7 +29,7 @@ import time
 import unittest
 
 import ordo_harness
-from differential_commands import (CONNECTIONS, DATABASES, KEYS, ON_CONNECTION, SCAN,
+from differential_commands import (CONNECTIONS, DATABASES, KEYS, ON_CONNECTION, PRESENCE, SCAN,
                                     TRANSACTION, TTL, UNORDERED, CommandGenerator)
 from ordo_harness import OrdoServer, RawClient, RedisServer, raw_command
 
@@ -47,7 +48,7 @@ SCAN_CALLS_MAX = 10000  # a SCAN iteration that has not reached cursor 0 by then
 # set the expiry reached Redis after ordo had replied to it (a slow fsync on a loaded machine
 # takes seconds), and TTL rounds to the nearest second. Expiries are 1000 s apart, so this
 # cannot hide a wrong one.
-TTL_TOLERANCE = {b"ttl": 10, b"pttl": 10000}
+TTL_TOLERANCE = {b"ttl": 10, b"pttl": 10000, b"expiretime": 10, b"pexpiretime": 10000}
 # Allowed PTTL difference across ordo's restart: the restart's own duration, with slack.
 RESTART_PTTL_TOLERANCE_MS = 30000
 
@@ -263,6 +264,8 @@ class DifferentialTest(unittest.TestCase):
             same = sorted(parse_reply(ours)) == sorted(parse_reply(real))
         elif check == TTL:
             same = ttl_replies_agree(args[0].lower(), ours, real)
+        elif check == PRESENCE and not ours.startswith(b"-") and not real.startswith(b"-"):
+            same = (parse_reply(ours) is None) == (parse_reply(real) is None)
         else:  # EXACT, SCAN's key sets, or an UNORDERED reply that is an error
             same = ours == real
         if not same:
