@@ -75,7 +75,7 @@ void AppendRecord(uint64_t segment_id, uint64_t lsn, const WriteBatch& batch, st
   FUZZ_CHECK(log::DecodeRecordPayload(std::string_view(scratch).substr(log::kRecordHeaderBytes),
                                       log::kFormatVersion, &decoded)
                  .ok());
-  db::ApplyRecord(decoded, segment_id, offset, state);
+  FUZZ_CHECK(db::ApplyRecord(decoded, segment_id, offset, state).ok());
   meta.digest = state->digest();
   meta.live_keys = state->size();
   log::EncodeRecord(meta, batch, segment, &value_offsets);

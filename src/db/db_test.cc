@@ -1091,5 +1091,23 @@ TEST_F(DBTest, CallerAndCommitterThreadStressEverySec) {
   CallerAndCommitterThreadStress(this, options, Open(options), [&] { return Open(options); });
 }
 
+// Until the write path has collections (issue 13), a batch holding a collection op is refused
+// whole, before anything of it is sequenced: no record, no change.
+TEST_F(DBTest, CollectionOpsAreRefusedUntilTheWritePathHasThem) {
+  auto db = Open();
+  ASSERT_OK(db->Put("k", "v"));
+  const uint64_t lsn = db->AckedLsn();
+  WriteBatch batch;
+  batch.Put("other", "v");
+  WriteBatchInternal::SetAdd(&batch, 0, "s", {"m"});
+  EXPECT_TRUE(db->Submit(std::move(batch)).status().IsNotSupported());
+  EXPECT_EQ(GetOrMissing(db.get(), "other"), "<missing>");
+  EXPECT_EQ(db->CountKeys(), 1u);
+  WriteBatch again;
+  WriteBatchInternal::HashSet(&again, 0, "h", {"f", "v"});
+  EXPECT_TRUE(db->Write(std::move(again)).IsNotSupported());
+  EXPECT_EQ(db->AckedLsn(), lsn);
+}
+
 }  // namespace
 }  // namespace ordo

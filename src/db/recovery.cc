@@ -4,6 +4,7 @@
 
 #include "fmt/format.h"
 #include "index/checkpoint.h"
+#include "index/collection_ops.h"
 #include "log/segment_reader.h"
 #include "log/segment_verifier.h"
 #include "util/coding.h"
@@ -244,7 +245,11 @@ Status ReplaySegment(FileSystem* fs, const SegmentState& state, bool tail, bool 
     ++report->verified_records;
     if (record.lsn < start.lsn) continue;  // in the checkpoint already
     if (record.lsn > start.lsn) {
-      ApplyRecord(record, state.id, record_offset, index);
+      const Status applied = ApplyRecord(record, state.id, record_offset, index);
+      if (!applied.ok()) {
+        return Status::Corruption(fmt::format("{} offset {}: LSN {}: {}", state.path, record_offset,
+                                              record.lsn, applied.message()));
+      }
       ++report->replayed_records;
     }
     // Every record from the checkpoint's own on must find the state it records. The checkpoint's
@@ -385,8 +390,8 @@ std::vector<uint64_t> ListCheckpoints(FileSystem* fs, const std::string& index_d
 
 }  // namespace
 
-void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t record_offset,
-                 index::Index* index) {
+Status ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t record_offset,
+                   index::Index* index) {
   // The narrowing below is safe because the readers refused what does not fit: a segment id
   // past kSegmentIdMax (DecodeSegmentHeader), a segment past kSegmentFileBytesMax
   // (SegmentReader::Open), a value past kValueBytesMax (DecodeRecordPayload).
@@ -425,10 +430,17 @@ void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t
       case log::OpType::kCopy:
         index->Copy(index::IndexKey(op.db, op.key), index::IndexKey(op.target_db, op.target_key));
         break;
+      case log::OpType::kHashSet:
+      case log::OpType::kHashDelete:
+      case log::OpType::kSetAdd:
+      case log::OpType::kSetRemove:
+        ORDO_RETURN_IF_ERROR(index::ApplyCollectionOp(op, segment_id, record_offset, index));
+        break;
       case log::OpType::kRestorePoint:
         break;
     }
   }
+  return Status::Ok();
 }
 
 bool ShutdownWasClean(FileSystem* fs, const std::string& directory) {

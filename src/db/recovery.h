@@ -67,7 +67,8 @@ Status RecoverLog(FileSystem* fs, const std::string& directory, const std::strin
 bool ShutdownWasClean(FileSystem* fs, const std::string& directory);
 
 // Applies one verified record found at `record_offset` of segment `segment_id` to `index`.
-void ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t record_offset,
-                 index::Index* index);
+// Corruption when an op contradicts the state (a hash op on a key holding a string or a set).
+Status ApplyRecord(const log::DecodedRecord& record, uint64_t segment_id, uint64_t record_offset,
+                   index::Index* index);
 
 }  // namespace ordo::db

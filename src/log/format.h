@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -123,7 +124,17 @@ enum class OpType : uint8_t {
   kSetExpiry = 10,  // db, key, expire_at_ms (0 = persist): a new expiry for a key
   kRename = 11,     // db, key, target_db, target_key: the key's entry moves to the target
   kCopy = 12,       // db, key, target_db, target_key: the target gets the key's entry too
+  // Collections (docs/FORMAT.md, "Collections"): effects on a hash's fields or a set's
+  // members, each naming its database; the elements are read with ForEachElement.
+  kHashSet = 13,     // db, key, count, (field, value) x count
+  kHashDelete = 14,  // db, key, count, field x count
+  kSetAdd = 15,      // db, key, count, member x count
+  kSetRemove = 16,   // db, key, count, member x count
 };
+inline bool IsCollectionOp(OpType type) {
+  return type == OpType::kHashSet || type == OpType::kHashDelete || type == OpType::kSetAdd ||
+         type == OpType::kSetRemove;
+}
 // kPut, kDelete and kExpire of a key in a database other than 0 go into the log under these
 // types, with the database's number before the key (FORMAT.md, "Record"); in database 0 under
 // their own, so a log that uses only database 0 reads as before.
@@ -145,7 +156,19 @@ struct RecordOp {
   // kRename, kCopy: where the key's entry goes. Never the key itself (same database and key).
   std::string_view target_key = {};
   uint32_t target_db = 0;
+  // Collection ops: how many elements, their encoded bytes (checked by the decoder), and where
+  // those bytes start from the start of the record (so a hash value's place in the segment is
+  // known). Read with ForEachElement.
+  uint32_t element_count = 0;
+  std::string_view elements = {};
+  uint32_t elements_offset = 0;
 };
+
+// Calls visit(element, value, value_offset) for each element of a collection op, in order:
+// for kHashSet the field, its value and the value's offset from the start of the record; for
+// the others the field or member, an empty value and 0.
+void ForEachElement(const RecordOp& op,
+                    const std::function<void(std::string_view, std::string_view, uint32_t)>& visit);
 
 // What a record says about its commit besides the ops.
 struct RecordMeta {

@@ -12,6 +12,10 @@
 //     kSetExpiry: db varint | key_length varint | key | expire_at_ms i64
 //     kRename, kCopy: db varint | key_length varint | key | target_db varint |
 //                     target_key_length varint | target_key
+//     kHashSet: db varint | key_length varint | key | count varint |
+//               (field_length varint | field | value_length varint | value) x count
+//     kHashDelete, kSetAdd, kSetRemove: db varint | key_length varint | key | count varint |
+//               (element_length varint | element) x count
 #include <algorithm>
 
 #include "fmt/format.h"
@@ -89,8 +93,17 @@ uint64_t EncodedRecordBytes(const WriteBatch& batch) {
       bytes += VarintBytes(op.db);
       continue;
     }
-    if (HasDatabaseField(op) || op.type == OpType::kSetExpiry || NamesTarget(op.type)) {
+    if (HasDatabaseField(op) || op.type == OpType::kSetExpiry || NamesTarget(op.type) ||
+        IsCollectionOp(op.type)) {
       bytes += VarintBytes(op.db);
+    }
+    if (IsCollectionOp(op.type)) {
+      const uint64_t count =
+          op.type == OpType::kHashSet ? op.elements.size() / 2 : op.elements.size();
+      bytes += VarintBytes(count);
+      for (const std::string& element : op.elements) {
+        bytes += VarintBytes(element.size()) + element.size();
+      }
     }
     bytes += VarintBytes(op.key.size()) + op.key.size();
     if (op.type == OpType::kPut) {
@@ -133,6 +146,21 @@ Status ValidateBatch(const WriteBatch& batch) {
     }
     if (NamesTarget(op.type) && op.db == op.target_db && op.key == op.target_key) {
       return Status::InvalidArgument("a rename or copy of a key onto itself");
+    }
+    if (IsCollectionOp(op.type)) {
+      if (op.elements.empty() || (op.type == OpType::kHashSet && op.elements.size() % 2 != 0)) {
+        return Status::InvalidArgument(
+            "a collection op without elements, or a field without value");
+      }
+      for (size_t i = 0; i < op.elements.size(); ++i) {
+        const bool is_value = op.type == OpType::kHashSet && i % 2 == 1;
+        const uint64_t limit = is_value ? kValueBytesMax : kKeyBytesMax;
+        if (op.elements[i].size() > limit) {
+          return Status::InvalidArgument(fmt::format("{} of {} bytes exceeds the limit of {} bytes",
+                                                     is_value ? "value" : "field or member",
+                                                     op.elements[i].size(), limit));
+        }
+      }
     }
   }
   const uint64_t payload_bytes = EncodedRecordBytes(batch) - kRecordHeaderBytes;
@@ -184,6 +212,17 @@ void EncodeRecord(const RecordMeta& meta, const WriteBatch& batch, std::string* 
         PutLengthPrefixed(target, op.target_key);
       }
       value_offsets->push_back(value_offset);
+      continue;
+    }
+    if (IsCollectionOp(op.type)) {
+      target->push_back(static_cast<char>(op.type));
+      PutVarint64(target, op.db);
+      PutLengthPrefixed(target, op.key);
+      PutVarint64(target,
+                  op.type == OpType::kHashSet ? op.elements.size() / 2 : op.elements.size());
+      // The DB finds each value's place with ForEachElement from the block's start.
+      value_offsets->push_back(static_cast<uint32_t>(target->size() - record_start));
+      for (const std::string& element : op.elements) PutLengthPrefixed(target, element);
       continue;
     }
     if (HasDatabaseField(op)) {
@@ -320,6 +359,40 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
         op.target_db = static_cast<uint32_t>(std::min<uint64_t>(target_db, kDatabasesMax));
         break;
       }
+      case OpType::kHashSet:
+      case OpType::kHashDelete:
+      case OpType::kSetAdd:
+      case OpType::kSetRemove: {
+        uint64_t db = 0;
+        uint64_t count = 0;
+        if (!decoder.GetVarint64(&db) || !decoder.GetLengthPrefixed(&op.key) ||
+            !decoder.GetVarint64(&count)) {
+          return Status::Corruption(fmt::format("record op {}: key truncated", i));
+        }
+        op.db = static_cast<uint32_t>(std::min<uint64_t>(db, kDatabasesMax));
+        // Each element takes a byte at least: a count past the bytes left is no record's.
+        if (count == 0 || count > decoder.remaining()) {
+          return Status::Corruption(fmt::format("record op {}: {} elements", i, count));
+        }
+        const size_t start = payload.size() - decoder.remaining();
+        const bool pairs = op.type == OpType::kHashSet;
+        for (uint64_t e = 0; e < count; ++e) {
+          std::string_view element;
+          std::string_view value;
+          if (!decoder.GetLengthPrefixed(&element) ||
+              (pairs && !decoder.GetLengthPrefixed(&value))) {
+            return Status::Corruption(fmt::format("record op {}: element {} truncated", i, e));
+          }
+          if (element.size() > kKeyBytesMax || value.size() > kValueBytesMax) {
+            return Status::Corruption(
+                fmt::format("record op {}: element {} beyond the limits", i, e));
+          }
+        }
+        op.element_count = static_cast<uint32_t>(count);
+        op.elements = payload.substr(start, payload.size() - decoder.remaining() - start);
+        op.elements_offset = static_cast<uint32_t>(start + kRecordHeaderBytes);
+        break;
+      }
       case OpType::kPut: {
         uint64_t expire = 0;
         if (!decoder.GetLengthPrefixed(&op.key) || !decoder.GetLengthPrefixed(&op.value) ||
@@ -342,6 +415,27 @@ Status DecodeRecordPayload(std::string_view payload, uint32_t format_version,
         fmt::format("record has {} bytes after its last op", decoder.remaining()));
   }
   return Status::Ok();
+}
+
+void ForEachElement(
+    const RecordOp& op,
+    const std::function<void(std::string_view, std::string_view, uint32_t)>& visit) {
+  assert(IsCollectionOp(op.type));
+  Decoder decoder(op.elements);
+  const bool pairs = op.type == OpType::kHashSet;
+  for (uint32_t e = 0; e < op.element_count; ++e) {
+    std::string_view element;
+    std::string_view value;
+    // The decoder checked the block: every element is there.
+    const bool read =
+        decoder.GetLengthPrefixed(&element) && (!pairs || decoder.GetLengthPrefixed(&value));
+    assert(read);
+    (void)read;
+    const uint32_t value_offset =
+        pairs ? op.elements_offset + static_cast<uint32_t>(value.data() - op.elements.data()) : 0;
+    visit(element, value, value_offset);
+  }
+  assert(decoder.empty());
 }
 
 }  // namespace ordo::log

@@ -166,6 +166,63 @@ TEST(RecordCodec, RoundTripsMetadataOnlyOpsAndRefusesImpossibleOnes) {
   EXPECT_TRUE(ValidateBatch(negative).IsInvalidArgument());
 }
 
+TEST(RecordCodec, RoundTripsCollectionOpsAndRefusesImpossibleOnes) {
+  WriteBatch batch;
+  WriteBatchInternal::HashSet(&batch, 0, "h", {"f1", "v1", "", std::string(300, 'v')});
+  WriteBatchInternal::HashDelete(&batch, 7, "h", {"f1"});
+  WriteBatchInternal::SetAdd(&batch, 65535, "s", {"a", "b", ""});
+  WriteBatchInternal::SetRemove(&batch, 1, "", {"a"});
+  ASSERT_OK(ValidateBatch(batch));
+  std::vector<uint32_t> value_offsets;
+  const std::string bytes = EncodedRecord(batch, &value_offsets);
+  const std::string payload = bytes.substr(kRecordHeaderBytes);
+  // The hash set's bytes (docs/FORMAT.md): type, db, key, count, then field, value pairs.
+  const size_t first_op = kRecordFixedPayloadBytes;
+  EXPECT_EQ(payload.substr(first_op, 12), std::string("\x0d\x00\x01h\x02\x02", 6) + "f1" +
+                                              std::string("\x02", 1) + "v1" +
+                                              std::string("\x00", 1));
+  DecodedRecord record;
+  ASSERT_OK(DecodeRecordPayload(payload, kFormatVersion, &record));
+  ASSERT_EQ(record.ops.size(), 4u);
+  EXPECT_EQ(record.ops[0].type, OpType::kHashSet);
+  EXPECT_EQ(record.ops[0].element_count, 2u);
+  std::vector<std::string> seen;
+  ForEachElement(record.ops[0],
+                 [&](std::string_view element, std::string_view value, uint32_t value_offset) {
+                   seen.push_back(std::string(element) + "=" + std::string(value).substr(0, 3));
+                   // The offset names the value's bytes in the record.
+                   EXPECT_EQ(bytes.substr(value_offset, value.size()), value);
+                 });
+  EXPECT_EQ(seen, std::vector<std::string>({"f1=v1", "=vvv"}));
+  EXPECT_EQ(record.ops[1].db, 7u);
+  EXPECT_EQ(record.ops[1].type, OpType::kHashDelete);
+  EXPECT_EQ(record.ops[2].db, 65535u);
+  EXPECT_EQ(record.ops[2].element_count, 3u);
+  seen.clear();
+  ForEachElement(record.ops[2],
+                 [&](std::string_view element, std::string_view value, uint32_t value_offset) {
+                   EXPECT_TRUE(value.empty());
+                   EXPECT_EQ(value_offset, 0u);
+                   seen.emplace_back(element);
+                 });
+  EXPECT_EQ(seen, std::vector<std::string>({"a", "b", ""}));
+  EXPECT_EQ(record.ops[3].type, OpType::kSetRemove);
+  EXPECT_EQ(record.ops[3].key, "");
+  for (size_t cut = first_op; cut < payload.size(); ++cut) {
+    EXPECT_TRUE(DecodeRecordPayload(payload.substr(0, cut), kFormatVersion, &record).IsCorruption())
+        << cut;
+  }
+  // A count of 0, or past the bytes there are, is no record's.
+  std::string zero = payload.substr(0, first_op);
+  zero += std::string("\x0f\x00\x01s\x00", 5);
+  EncodeFixed32(zero.data() + first_op - 4, 1);
+  EXPECT_TRUE(DecodeRecordPayload(zero, kFormatVersion, &record).IsCorruption());
+  // Fields past the key limit are refused by the writer.
+  WriteBatch long_field;
+  WriteBatchInternal::SetAdd(&long_field, 0, "s", {std::string(kKeyBytesMax + 1, 'm')});
+  EXPECT_TRUE(ValidateBatch(long_field).IsInvalidArgument());
+}
+
 TEST(RecordCodec, TruncatedOrPaddedPayloadIsCorruption) {
   WriteBatch batch;
   batch.Put("key", "value");

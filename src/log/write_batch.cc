@@ -1,5 +1,7 @@
 // WriteBatch (include/ordo/db.h) and WriteBatchInternal (write_batch_internal.h): a batch is the
 // list of its ops, which the log encodes as one record (record.cc).
+#include <cassert>
+
 #include "log/write_batch_internal.h"
 
 namespace ordo {
@@ -61,6 +63,41 @@ void WriteBatchInternal::Copy(WriteBatch* batch, uint32_t db, std::string_view k
                               uint32_t target_db, std::string_view target_key) {
   batch->ops_.push_back(
       Op{log::OpType::kCopy, std::string(key), {}, 0, db, std::string(target_key), target_db});
+}
+
+namespace {
+
+void AddCollectionOp(std::vector<WriteBatchInternal::Op>* ops, log::OpType type, uint32_t db,
+                     std::string_view key, std::vector<std::string> elements) {
+  WriteBatchInternal::Op op{type, std::string(key), {}, 0, db};
+  op.elements = std::move(elements);
+  ops->push_back(std::move(op));
+}
+
+}  // namespace
+
+void WriteBatchInternal::HashSet(WriteBatch* batch, uint32_t db, std::string_view key,
+                                 std::vector<std::string> fields_and_values) {
+  assert(!fields_and_values.empty() && fields_and_values.size() % 2 == 0);
+  AddCollectionOp(&batch->ops_, log::OpType::kHashSet, db, key, std::move(fields_and_values));
+}
+
+void WriteBatchInternal::HashDelete(WriteBatch* batch, uint32_t db, std::string_view key,
+                                    std::vector<std::string> fields) {
+  assert(!fields.empty());
+  AddCollectionOp(&batch->ops_, log::OpType::kHashDelete, db, key, std::move(fields));
+}
+
+void WriteBatchInternal::SetAdd(WriteBatch* batch, uint32_t db, std::string_view key,
+                                std::vector<std::string> members) {
+  assert(!members.empty());
+  AddCollectionOp(&batch->ops_, log::OpType::kSetAdd, db, key, std::move(members));
+}
+
+void WriteBatchInternal::SetRemove(WriteBatch* batch, uint32_t db, std::string_view key,
+                                   std::vector<std::string> members) {
+  assert(!members.empty());
+  AddCollectionOp(&batch->ops_, log::OpType::kSetRemove, db, key, std::move(members));
 }
 
 void WriteBatchInternal::RestorePoint(WriteBatch* batch, std::string_view name) {

@@ -25,6 +25,8 @@ struct WriteBatch::Op {
   uint32_t db = 0;              // the database of the key, or the one to flush
   std::string target_key = {};  // kRename, kCopy: where the key's entry goes
   uint32_t target_db = 0;
+  // Collection ops: kHashSet's fields and values alternating; the others' fields or members.
+  std::vector<std::string> elements = {};
 };
 
 class WriteBatchInternal {
@@ -59,6 +61,16 @@ class WriteBatchInternal {
   // As Rename, but `key` stays: both name the same value in the log.
   static void Copy(WriteBatch* batch, uint32_t db, std::string_view key, uint32_t target_db,
                    std::string_view target_key);
+  // Collection ops (docs/FORMAT.md, types 13 to 16), their effects only. `fields_and_values`
+  // alternates fields and values; each list holds one element at least.
+  static void HashSet(WriteBatch* batch, uint32_t db, std::string_view key,
+                      std::vector<std::string> fields_and_values);
+  static void HashDelete(WriteBatch* batch, uint32_t db, std::string_view key,
+                         std::vector<std::string> fields);
+  static void SetAdd(WriteBatch* batch, uint32_t db, std::string_view key,
+                     std::vector<std::string> members);
+  static void SetRemove(WriteBatch* batch, uint32_t db, std::string_view key,
+                        std::vector<std::string> members);
   // An expiry of `key` in database `db`.
   static void ExpireIn(WriteBatch* batch, uint32_t db, std::string_view key);
 };

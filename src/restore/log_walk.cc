@@ -443,6 +443,14 @@ const char* OpTypeName(log::OpType type) {
       return "rename";
     case log::OpType::kCopy:
       return "copy";
+    case log::OpType::kHashSet:
+      return "hset";
+    case log::OpType::kHashDelete:
+      return "hdel";
+    case log::OpType::kSetAdd:
+      return "sadd";
+    case log::OpType::kSetRemove:
+      return "srem";
   }
   return "unknown";
 }
