@@ -147,36 +147,32 @@ uint64_t Collection::MemoryBytes() const {
   return sizeof(Collection) + size() * slot * 105 / 100 + heap_element_bytes_;
 }
 
-StateDigest Collection::FieldHash(std::string_view field, uint64_t value_hash) {
-  assert(field.size() <= kElementBytesMax);
+namespace {
+
+// XXH3-128 of `element_length u32 | element [| value_hash u64]`: a field's or a member's term.
+StateDigest ElementHash(std::string_view element, const uint64_t* value_hash) {
+  assert(element.size() <= kElementBytesMax);
   char stack[256];
   std::string heap;
-  const size_t total = 4 + field.size() + 8;
+  const size_t total = 4 + element.size() + (value_hash != nullptr ? 8 : 0);
   char* bytes = stack;
   if (total > sizeof(stack)) {
     heap.resize(total);
     bytes = heap.data();
   }
-  EncodeFixed32(bytes, static_cast<uint32_t>(field.size()));
-  std::memcpy(bytes + 4, field.data(), field.size());
-  EncodeFixed64(bytes + 4 + field.size(), value_hash);
+  EncodeFixed32(bytes, static_cast<uint32_t>(element.size()));
+  std::memcpy(bytes + 4, element.data(), element.size());
+  if (value_hash != nullptr) EncodeFixed64(bytes + 4 + element.size(), *value_hash);
   return Hash128(bytes, total);
 }
 
-StateDigest Collection::MemberHash(std::string_view member) {
-  assert(member.size() <= kElementBytesMax);
-  char stack[256];
-  std::string heap;
-  const size_t total = 4 + member.size();
-  char* bytes = stack;
-  if (total > sizeof(stack)) {
-    heap.resize(total);
-    bytes = heap.data();
-  }
-  EncodeFixed32(bytes, static_cast<uint32_t>(member.size()));
-  std::memcpy(bytes + 4, member.data(), member.size());
-  return Hash128(bytes, total);
+}  // namespace
+
+StateDigest Collection::FieldHash(std::string_view field, uint64_t value_hash) {
+  return ElementHash(field, &value_hash);
 }
+
+StateDigest Collection::MemberHash(std::string_view member) { return ElementHash(member, nullptr); }
 
 void Collection::Add(const StateDigest& hash) {
   content_digest_.low += hash.low;
